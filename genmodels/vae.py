@@ -1,0 +1,167 @@
+"""Variational autoencoder for 28x28 images.
+
+Kingma & Welling, "Auto-Encoding Variational Bayes" (2013), https://arxiv.org/abs/1312.6114;
+the architecture and Bernoulli loss follow pytorch/examples `vae/main.py`, so losses in nats
+per image are directly comparable. The IWAE bound is from Burda et al., "Importance Weighted
+Autoencoders" (2015), https://arxiv.org/abs/1509.00519.
+"""
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .checkpoints import PretrainedMixin
+from .images import IMAGE_PIXELS, IMAGE_SIDE, as_flat_batch
+
+LIKELIHOODS = ("bernoulli", "gaussian")
+
+
+@dataclass
+class VAEConfig:
+    latent_dim: int = 20  # size of z; the explorer shows one slider per dimension
+    hidden_dim: int = 400  # width of the single hidden layer in encoder and decoder
+    likelihood: str = "bernoulli"  # "bernoulli": BCE on [0,1]; "gaussian": squared error on [-1,1]
+    beta: float = 1.0  # weight of the KL term (1.0 = the true ELBO; >1 = beta-VAE)
+    kl_warmup_epochs: int = 0  # epochs over which the KL weight ramps linearly from 0 to beta
+
+    def __post_init__(self):
+        if self.likelihood not in LIKELIHOODS:
+            raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {self.likelihood!r}.")
+        if not 1 <= self.latent_dim <= 256:
+            raise ValueError(f"latent_dim must be between 1 and 256, got {self.latent_dim}.")
+        if not 1 <= self.hidden_dim <= 4096:
+            raise ValueError(f"hidden_dim must be between 1 and 4096, got {self.hidden_dim}.")
+        if self.beta < 0:
+            raise ValueError(f"beta must be >= 0, got {self.beta}.")
+        if self.kl_warmup_epochs < 0:
+            raise ValueError(f"kl_warmup_epochs must be >= 0, got {self.kl_warmup_epochs}.")
+
+
+class VAE(PretrainedMixin, nn.Module):
+    """Encoder 784->hidden->(mu, logvar), decoder latent->hidden->784."""
+
+    model_type = "vae"
+    config_class = VAEConfig
+
+    def __init__(self, config: VAEConfig | None = None):
+        super().__init__()
+        self.config = config or VAEConfig()
+        c = self.config
+        self.fc1 = nn.Linear(IMAGE_PIXELS, c.hidden_dim)
+        self.fc21 = nn.Linear(c.hidden_dim, c.latent_dim)  # mean
+        self.fc22 = nn.Linear(c.hidden_dim, c.latent_dim)  # log variance
+        self.fc3 = nn.Linear(c.latent_dim, c.hidden_dim)
+        self.fc4 = nn.Linear(c.hidden_dim, IMAGE_PIXELS)
+
+    @property
+    def device(self) -> torch.device:
+        return self.fc1.weight.device
+
+    def _model_input(self, x: torch.Tensor) -> torch.Tensor:
+        """Pixels as the network sees them: [0,1] for Bernoulli, [-1,1] for Gaussian."""
+        x = as_flat_batch(x)
+        return x * 2 - 1 if self.config.likelihood == "gaussian" else x
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return (mu, logvar) of q(z|x), each (N, latent_dim), for images in [0,1]."""
+        h = F.relu(self.fc1(self._model_input(x)))
+        return self.fc21(h), self.fc22(h)
+
+    @staticmethod
+    def reparameterize(mu, logvar, generator=None):
+        """Return z = mu + sigma * eps, differentiable in mu and logvar."""
+        eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+        return mu + eps * torch.exp(0.5 * logvar)
+
+    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
+        """Return the decoder's raw outputs (N, 784): logits (Bernoulli) or means in [-1,1] (Gaussian)."""
+        out = self.fc4(F.relu(self.fc3(z)))
+        return torch.tanh(out) if self.config.likelihood == "gaussian" else out
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Return images in [0,1] shaped (N,1,28,28) for latent codes z (N, latent_dim)."""
+        z = self._check_latent(z)
+        out = self.decode_logits(z)
+        images = (out + 1) / 2 if self.config.likelihood == "gaussian" else torch.sigmoid(out)
+        return images.reshape(-1, 1, IMAGE_SIDE, IMAGE_SIDE)
+
+    def _check_latent(self, z: torch.Tensor) -> torch.Tensor:
+        if not isinstance(z, torch.Tensor) or z.dim() not in (1, 2) or z.shape[-1] != self.config.latent_dim:
+            shape = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
+            raise ValueError(f"Expected latent codes shaped (N, {self.config.latent_dim}), got {shape}.")
+        return z.reshape(-1, self.config.latent_dim).to(self.device, torch.float32)
+
+    def forward(self, x: torch.Tensor):
+        """Return (decoder outputs, mu, logvar) for a batch, sampling one z per image."""
+        mu, logvar = self.encode(x)
+        return self.decode_logits(self.reparameterize(mu, logvar)), mu, logvar
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Return n images in [0,1], (n,1,28,28), decoded from z drawn from the N(0, I) prior."""
+        z = torch.randn(n, self.config.latent_dim, generator=generator, device=self.device)
+        return self.decode(z)
+
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        """Return reconstructions in [0,1], (N,1,28,28), decoded from the posterior mean."""
+        mu, _ = self.encode(x)
+        return self.decode(mu)
+
+    def reconstruction_nll(self, outputs: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """Return -log p(x|z) summed over pixels, per image (N,), in nats (Gaussian: squared error)."""
+        target = self._model_input(x)
+        if self.config.likelihood == "bernoulli":
+            return F.binary_cross_entropy_with_logits(outputs, target, reduction="none").sum(1)
+        # The Gaussian recipe: summed squared error on [-1,1], i.e. unit variance up to a constant.
+        return 0.5 * ((outputs - target) ** 2).sum(1)
+
+    def loss(self, x: torch.Tensor, kl_weight: float | None = None) -> dict[str, torch.Tensor]:
+        """Return the mean negative ELBO per image in nats, with its 'recon' and 'kl' parts.
+
+        'loss' is the training objective recon + kl_weight * kl (kl_weight defaults to beta);
+        'nelbo' is always recon + kl, the figure comparable across runs.
+        """
+        outputs, mu, logvar = self(x)
+        recon = self.reconstruction_nll(outputs, x).mean()
+        # KL(q(z|x) || N(0, I)) in closed form, Appendix B of Kingma & Welling (2013).
+        kl = (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1)).mean()
+        weight = self.config.beta if kl_weight is None else kl_weight
+        return {"loss": recon + weight * kl, "nelbo": recon + kl, "recon": recon, "kl": kl}
+
+    @torch.no_grad()
+    def kl_per_dimension(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the mean KL of each latent dimension over the batch, (latent_dim,), in nats."""
+        mu, logvar = self.encode(x)
+        return (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp())).mean(0)
+
+    @torch.no_grad()
+    def iwae_bound(self, x: torch.Tensor, k: int = 1000, max_samples_per_chunk: int = 200_000,
+                   generator: torch.Generator | None = None) -> torch.Tensor:
+        """Return the k-sample importance-weighted lower bound on log p(x), per image (N,), in nats.
+
+        Images are processed in chunks so at most `max_samples_per_chunk` decoded images live in
+        memory at once (k=1000 on 10,000 images runs in a few hundred MB).
+        """
+        x = as_flat_batch(x).to(self.device)
+        images_per_chunk = max(1, max_samples_per_chunk // k)
+        bounds = []
+        for start in range(0, x.shape[0], images_per_chunk):
+            xb = x[start:start + images_per_chunk]
+            mu, logvar = self.encode(xb)
+            std = torch.exp(0.5 * logvar)
+            eps = torch.randn((k, *mu.shape), generator=generator, device=mu.device)
+            z = mu + eps * std  # (k, n, d)
+            log_q = (-0.5 * eps.pow(2) - 0.5 * logvar - 0.5 * math.log(2 * math.pi)).sum(-1)
+            log_prior = (-0.5 * z.pow(2) - 0.5 * math.log(2 * math.pi)).sum(-1)
+            outputs = self.decode_logits(z.reshape(-1, mu.shape[1]))
+            targets = xb.repeat(k, 1)
+            log_lik = -self.reconstruction_nll(outputs, targets).reshape(k, -1)
+            if self.config.likelihood == "gaussian":
+                log_lik = log_lik - 0.5 * IMAGE_PIXELS * math.log(2 * math.pi)
+            log_w = log_lik + log_prior - log_q
+            bounds.append(torch.logsumexp(log_w, 0) - math.log(k))
+        return torch.cat(bounds)
