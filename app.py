@@ -13,9 +13,11 @@ from ui.explore import build_explore_tab
 from ui.train_tab import build_train_tab
 
 
-def build_app(registry: ModelRegistry | None = None, jobs=None) -> gr.Blocks:
-    """Return the Latent Lab Blocks app over `registry` (shipped checkpoints + runs) and a job manager."""
-    registry = registry or ModelRegistry()
+def build_app(registry: ModelRegistry | None = None, runs_dir=None) -> gr.Blocks:
+    """Return the Latent Lab Blocks app over `registry` (shipped checkpoints + runs) and its runs folder."""
+    if registry is None:
+        registry = ModelRegistry(runs_dir=runs_dir) if runs_dir else ModelRegistry()
+    jobs = None  # the training-tab issue creates the job manager over runs_dir here
     with gr.Blocks(title="Latent Lab") as demo:
         gr.Markdown("# Latent Lab\nExplore what a variational autoencoder learned, and watch an RNN read digits row by row.")
         with gr.Tabs() as tabs:
@@ -26,8 +28,12 @@ def build_app(registry: ModelRegistry | None = None, jobs=None) -> gr.Blocks:
     return demo
 
 
+def serve(demo: gr.Blocks, **launch_kwargs):
+    """Queue and launch `demo` with the app's settings (tests use the same path as `python app.py`)."""
+    launch_kwargs.setdefault("server_name", os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
+    launch_kwargs.setdefault("server_port", int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
+    return demo.queue(default_concurrency_limit=4).launch(**launch_kwargs)
+
+
 if __name__ == "__main__":
-    build_app().queue(default_concurrency_limit=4).launch(
-        server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
-        server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
-    )
+    serve(build_app())
