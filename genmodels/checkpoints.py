@@ -115,6 +115,8 @@ def read_config(folder) -> dict:
         raise ValueError(f"{path} is not valid JSON ({e}); the file is truncated or damaged.") from None
     if not isinstance(config, dict) or "model_type" not in config or "model" not in config:
         raise ValueError(f"{path} lacks 'model_type' or 'model': it is not a Latent Lab checkpoint config.")
+    if not isinstance(config.get("files", {}), dict):
+        raise ValueError(f"{path}: 'files' must map each tensor file name to its SHA-256 digest.")
     return config
 
 

@@ -89,7 +89,8 @@ class ModelRegistry:
         from .vae import VAE
 
         entry = self.entry(name)
-        stamp = (entry.path / CONFIG_FILE).stat().st_mtime
+        # config.json records the SHA-256 of the weights: a rewritten checkpoint has a new one.
+        stamp = read_config(entry.path).get("files", {}).get("model.safetensors")
         with self._lock:
             cached = self._cache.get(name)
             if cached and cached[0] == stamp:

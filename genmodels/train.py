@@ -44,6 +44,8 @@ class TrainConfig:
     weight_decay: float = 0.0  # decoupled weight decay (AdamW); 0 = plain Adam
     lr_schedule: str = "constant"  # "constant" or "cosine" (decays to 0 over the run's epochs)
     augment: bool = False  # random small rotations/shifts/scales of training images
+    binarize: bool = False  # VAE: train on Bernoulli samples of the pixels, redrawn every step
+    ema_decay: float = 0.0  # >0: validate and save an exponential moving average of the weights
     seed: int = 0
     device: str = "auto"  # "auto" = CUDA when available, else CPU
     data_dir: str | None = None  # folder with raw MNIST-format files (for 'mnist')
@@ -60,6 +62,8 @@ class TrainConfig:
             raise ValueError(f"lr must be in (0, 1], got {self.lr}.")
         if not 0 <= self.weight_decay <= 1:
             raise ValueError(f"weight_decay must be in [0, 1], got {self.weight_decay}.")
+        if not 0 <= self.ema_decay < 1:
+            raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}.")
         if self.lr_schedule not in ("constant", "cosine"):
             raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}.")
 
@@ -97,6 +101,10 @@ class Trainer:
         self.best_metrics: dict = {}
         self.best_epoch = 0
         self.total_epochs = config.epochs
+        # Polyak averaging: the averaged weights generalise better than the last iterate when a
+        # small data set is overfitted; they are what gets validated and saved.
+        self.ema = copy.deepcopy(model).requires_grad_(False) if config.ema_decay > 0 else None
+        self.steps_done = 0
 
     def add_callback(self, event: str, fn: Callable) -> None:
         """Register fn(trainer, info) for 'on_step' or 'on_epoch_end'."""
@@ -121,7 +129,7 @@ class Trainer:
     @torch.no_grad()
     def evaluate(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
         """Return mean validation metrics over (x, y) with a fixed noise seed (VAE) so epochs compare fairly."""
-        return evaluate(self.model, x, y, self.config.eval_batch_size)
+        return evaluate(self.eval_model, x, y, self.config.eval_batch_size)
 
     def _is_better(self, metrics: dict) -> bool:
         if not self.best_metrics:
@@ -137,45 +145,69 @@ class Trainer:
             return 0.5 * self.config.lr * (1 + math.cos(math.pi * epoch_progress / self.total_epochs))
         return self.config.lr
 
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        self.steps_done += 1
+        if self.ema is None:
+            return
+        # The usual warm-up (decay grows from 0.1 towards ema_decay) so early weights fade fast.
+        decay = min(self.config.ema_decay, (1 + self.steps_done) / (10 + self.steps_done))
+        for averaged, current in zip(self.ema.parameters(), self.model.parameters()):
+            averaged.lerp_(current, 1 - decay)
+
+    @property
+    def eval_model(self):
+        """The weights that are validated and saved: the moving average when enabled."""
+        return self.ema if self.ema is not None else self.model
+
+    def train_epoch(self, epoch: int, should_stop: Callable[[], bool]) -> dict[str, float] | None:
+        """Run one pass over the training data; return mean train metrics, or None if stopped mid-epoch."""
+        c, data = self.config, self.data
+        self.model.train()
+        steps_per_epoch = math.ceil(len(data.train_x) / c.batch_size)
+        sums: dict[str, float] = {}
+        seen = 0
+        batches = iterate_batches(data.train_x, data.train_y, c.batch_size, shuffle=True,
+                                  generator=self.generator)
+        for step, (xb, yb) in enumerate(batches):
+            if should_stop():
+                return None
+            progress = epoch + step / steps_per_epoch
+            for group in self.optimizer.param_groups:
+                group["lr"] = self._lr_at(progress)
+            if c.augment:
+                xb = augment(xb, self.generator)
+            if c.binarize and self.is_vae:
+                # Dynamic binarization: BCE is linear in the target, so this is an unbiased,
+                # noisier estimate of the same loss; the noise fights overfitting on small data.
+                xb = (torch.rand(xb.shape, generator=self.generator).to(xb.device) < xb).float()
+            parts = self._train_step_loss(xb, yb, progress)
+            self.optimizer.zero_grad(set_to_none=True)
+            parts["loss"].backward()
+            self.optimizer.step()
+            self._update_ema()
+            n = len(xb)
+            seen += n
+            # .item() syncs with the device; cheap on the CPU and once per step on CUDA.
+            for key, value in parts.items():
+                sums[key] = sums.get(key, 0.0) + value.item() * n
+            self._trigger("on_step", {"epoch": epoch + 1, "step": step + 1,
+                                      "steps_per_epoch": steps_per_epoch, "loss": parts["loss"].item()})
+        return {f"train_{k}": v / seen for k, v in sums.items()}
+
     def run(self, should_stop: Callable[[], bool] | None = None) -> TrainResult:
         """Train for config.epochs more epochs (or until should_stop()); return the best model."""
         should_stop = should_stop or (lambda: False)
-        c, data = self.config, self.data
-        steps_per_epoch = math.ceil(len(data.train_x) / c.batch_size)
         stopped = False
         for epoch in range(self.start_epoch, self.total_epochs):
-            self.model.train()
             started = time.perf_counter()
-            sums: dict[str, float] = {}
-            seen = 0
-            batches = iterate_batches(data.train_x, data.train_y, c.batch_size, shuffle=True,
-                                      generator=self.generator)
-            for step, (xb, yb) in enumerate(batches):
-                if should_stop():
-                    stopped = True
-                    break
-                progress = epoch + step / steps_per_epoch
-                for group in self.optimizer.param_groups:
-                    group["lr"] = self._lr_at(progress)
-                if c.augment:
-                    xb = augment(xb, self.generator)
-                parts = self._train_step_loss(xb, yb, progress)
-                self.optimizer.zero_grad(set_to_none=True)
-                parts["loss"].backward()
-                self.optimizer.step()
-                n = len(xb)
-                seen += n
-                for key, value in parts.items():
-                    sums[key] = sums.get(key, 0.0) + value.item() * n
-                self._trigger("on_step", {"epoch": epoch + 1, "step": step + 1,
-                                          "steps_per_epoch": steps_per_epoch,
-                                          "loss": parts["loss"].item()})
-            if stopped:
+            train_metrics = self.train_epoch(epoch, should_stop)
+            if train_metrics is None:
+                stopped = True  # the partial epoch is dropped; the last saved epoch stands
                 break
             self.model.eval()
-            metrics = {"epoch": epoch + 1, "lr": self._lr_at(epoch + 1)}
-            metrics.update({f"train_{k}": v / seen for k, v in sums.items()})
-            metrics.update(self.evaluate(data.val_x, data.val_y))
+            metrics = {"epoch": epoch + 1, "lr": self._lr_at(epoch + 1), **train_metrics}
+            metrics.update(self.evaluate(self.data.val_x, self.data.val_y))
             metrics["seconds"] = time.perf_counter() - started
             if self.is_vae:
                 metrics["kl_weight"] = self._kl_weight(epoch + 1)
@@ -183,16 +215,12 @@ class Trainer:
             improved = self._is_better(metrics)
             if improved:
                 self.best_metrics, self.best_epoch = metrics, epoch + 1
-                self.best_state = copy.deepcopy(self.model.state_dict())
+                self.best_state = copy.deepcopy(self.eval_model.state_dict())
             self.start_epoch = epoch + 1
             if self.out:
                 self.save(self.out)
             self._trigger("on_epoch_end", {**metrics, "improved": improved, "total_epochs": self.total_epochs})
-        best = copy.deepcopy(self.model)
-        if self.best_state is not None:
-            best.load_state_dict(self.best_state)
-        best.eval()
-        return TrainResult(model=best, history=self.history, best_epoch=self.best_epoch,
+        return TrainResult(model=self.best_model(), history=self.history, best_epoch=self.best_epoch,
                            best_metrics=self.best_metrics, stopped=stopped, out=self.out)
 
     # -- checkpoints ---------------------------------------------------------------------
@@ -223,8 +251,10 @@ class Trainer:
         if self.save_training_state:
             tensors, meta = flatten_optimizer_state(self.optimizer.state_dict())
             tensors.update({f"model.{k}": v for k, v in self.model.state_dict().items()})
+            if self.ema is not None:
+                tensors.update({f"ema.{k}": v for k, v in self.ema.state_dict().items()})
             extra[TRAINING_STATE_FILE] = tensors
-            metadata["resume"] = {"optimizer": meta, "epoch": self.start_epoch,
+            metadata["resume"] = {"optimizer": meta, "epoch": self.start_epoch, "steps": self.steps_done,
                                   "generator_state": self.generator.get_state().tolist()}
         return best.save_pretrained(folder, metadata=metadata, extra_files=extra)
 
@@ -237,6 +267,9 @@ class Trainer:
         weights = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
         check_state_dict(self.model, weights, str(Path(folder) / TRAINING_STATE_FILE))
         self.model.load_state_dict(weights)
+        if self.ema is not None:
+            averaged = {k[len("ema."):]: v for k, v in tensors.items() if k.startswith("ema.")}
+            self.ema.load_state_dict(averaged if averaged else weights)
         self.optimizer.load_state_dict(unflatten_optimizer_state(tensors, config["resume"]["optimizer"]))
         for group in self.optimizer.param_groups:  # the new run's settings win over the saved ones
             group["weight_decay"] = self.config.weight_decay
@@ -246,6 +279,7 @@ class Trainer:
         self.best_epoch = config.get("best_epoch", 0)
         self.history = list(config.get("history", []))
         self.start_epoch = config["resume"]["epoch"]
+        self.steps_done = config["resume"].get("steps", 0)
         self.total_epochs = self.start_epoch + self.config.epochs
         state = config["resume"].get("generator_state")
         if state is not None:
@@ -258,19 +292,21 @@ def evaluate(model, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000) ->
     was_training = model.training
     model.eval()
     sums: dict[str, float] = {}
-    gen_state = torch.random.get_rng_state()
-    torch.manual_seed(1234)  # the same posterior samples every evaluation: epochs compare fairly
-    try:
-        for xb, yb in iterate_batches(x, y, batch_size):
-            xb = xb.to(model.device)
-            parts = model.loss(xb) if isinstance(model, VAE) else model.loss(xb, yb.to(model.device))
-            for key, value in parts.items():
-                if key == "loss" and isinstance(model, VAE):
-                    continue  # the weighted training objective; nelbo is the comparable figure
-                sums[key] = sums.get(key, 0.0) + value.item() * len(xb)
-    finally:
-        torch.random.set_rng_state(gen_state)
-        model.train(was_training)
+    devices = [model.device] if model.device.type == "cuda" else []
+    # The same posterior samples every evaluation (epochs compare fairly), without disturbing
+    # the training run's random stream on the CPU or the GPU.
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(1234)
+        try:
+            for xb, yb in iterate_batches(x, y, batch_size):
+                xb = xb.to(model.device)
+                parts = model.loss(xb) if isinstance(model, VAE) else model.loss(xb, yb.to(model.device))
+                for key, value in parts.items():
+                    if key == "loss" and isinstance(model, VAE):
+                        continue  # the weighted training objective; nelbo is the comparable figure
+                    sums[key] = sums.get(key, 0.0) + value.item() * len(xb)
+        finally:
+            model.train(was_training)
     return {f"val_{k}": v / len(x) for k, v in sums.items()}
 
 
@@ -335,6 +371,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weight-decay", type=float, default=0.0)
     p.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant")
     p.add_argument("--augment", action="store_true", help="random rotations/shifts/scales of training images")
+    p.add_argument("--binarize", action="store_true",
+                   help="VAE: train on Bernoulli samples of the pixels, redrawn every step")
+    p.add_argument("--ema", type=float, default=0.0, dest="ema_decay",
+                   help="decay of a moving average of the weights that is validated and saved (e.g. 0.999)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda, cuda:1 ...")
     p.add_argument("--resume", action="store_true", help="continue the run saved in --out for --epochs more")
@@ -348,6 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
     vae.add_argument("--likelihood", choices=LIKELIHOODS, default="bernoulli")
     vae.add_argument("--beta", type=float, default=1.0)
     vae.add_argument("--kl-warmup", type=int, default=0, help="epochs of linear KL warm-up")
+    vae.add_argument("--vae-dropout", type=float, default=0.0, help="dropout on the hidden layers")
     rnn = p.add_argument_group("RowRNN")
     rnn.add_argument("--cell", choices=sorted(CELLS), default="rnn")
     rnn.add_argument("--hidden-size", type=int, default=128)
@@ -360,13 +401,14 @@ def configs_from_args(args) -> tuple:
     """Return (model_config, train_config) built from parsed CLI arguments."""
     if args.model == "vae":
         model_config = VAEConfig(latent_dim=args.latent_dim, hidden_dim=args.hidden_dim,
-                                 likelihood=args.likelihood, beta=args.beta, kl_warmup_epochs=args.kl_warmup)
+                                 likelihood=args.likelihood, beta=args.beta, kl_warmup_epochs=args.kl_warmup,
+                                 dropout=args.vae_dropout)
     else:
         model_config = RowRNNConfig(cell=args.cell, hidden_size=args.hidden_size,
                                     num_layers=args.layers, dropout=args.dropout)
     train_config = TrainConfig(dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size,
                                lr=args.lr, weight_decay=args.weight_decay, lr_schedule=args.lr_schedule,
-                               augment=args.augment, seed=args.seed, device=args.device,
+                               augment=args.augment, binarize=args.binarize, ema_decay=args.ema_decay, seed=args.seed, device=args.device,
                                data_dir=args.data_dir)
     return model_config, train_config
 

@@ -26,6 +26,7 @@ class VAEConfig:
     likelihood: str = "bernoulli"  # "bernoulli": BCE on [0,1]; "gaussian": squared error on [-1,1]
     beta: float = 1.0  # weight of the KL term (1.0 = the true ELBO; >1 = beta-VAE)
     kl_warmup_epochs: int = 0  # epochs over which the KL weight ramps linearly from 0 to beta
+    dropout: float = 0.0  # dropout on both hidden layers while training (regularises small data sets)
 
     def __post_init__(self):
         if self.likelihood not in LIKELIHOODS:
@@ -36,8 +37,17 @@ class VAEConfig:
             raise ValueError(f"hidden_dim must be between 1 and 4096, got {self.hidden_dim}.")
         if self.beta < 0:
             raise ValueError(f"beta must be >= 0, got {self.beta}.")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}.")
         if self.kl_warmup_epochs < 0:
             raise ValueError(f"kl_warmup_epochs must be >= 0, got {self.kl_warmup_epochs}.")
+
+
+def _randn(shape: tuple, generator: torch.Generator | None, device: torch.device) -> torch.Tensor:
+    """Return standard normal noise on `device`, drawn on the generator's own device (a CPU generator works for a CUDA model)."""
+    if generator is None:
+        return torch.randn(shape, device=device)
+    return torch.randn(shape, generator=generator, device=generator.device).to(device)
 
 
 class VAE(PretrainedMixin, nn.Module):
@@ -55,6 +65,7 @@ class VAE(PretrainedMixin, nn.Module):
         self.fc22 = nn.Linear(c.hidden_dim, c.latent_dim)  # log variance
         self.fc3 = nn.Linear(c.latent_dim, c.hidden_dim)
         self.fc4 = nn.Linear(c.hidden_dim, IMAGE_PIXELS)
+        self.drop = nn.Dropout(c.dropout)  # identity in eval mode; holds no weights
 
     @property
     def device(self) -> torch.device:
@@ -62,23 +73,24 @@ class VAE(PretrainedMixin, nn.Module):
 
     def _model_input(self, x: torch.Tensor) -> torch.Tensor:
         """Pixels as the network sees them: [0,1] for Bernoulli, [-1,1] for Gaussian."""
-        x = as_flat_batch(x)
+        # Any float dtype (e.g. float64 from numpy) on any device is accepted, as RowRNN does.
+        x = as_flat_batch(x).to(self.device, torch.float32)
         return x * 2 - 1 if self.config.likelihood == "gaussian" else x
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Return (mu, logvar) of q(z|x), each (N, latent_dim), for images in [0,1]."""
-        h = F.relu(self.fc1(self._model_input(x)))
+        h = self.drop(F.relu(self.fc1(self._model_input(x))))
         return self.fc21(h), self.fc22(h)
 
     @staticmethod
     def reparameterize(mu, logvar, generator=None):
         """Return z = mu + sigma * eps, differentiable in mu and logvar."""
-        eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+        eps = _randn(mu.shape, generator, mu.device).to(mu.dtype)
         return mu + eps * torch.exp(0.5 * logvar)
 
     def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
         """Return the decoder's raw outputs (N, 784): logits (Bernoulli) or means in [-1,1] (Gaussian)."""
-        out = self.fc4(F.relu(self.fc3(z)))
+        out = self.fc4(self.drop(F.relu(self.fc3(z))))
         return torch.tanh(out) if self.config.likelihood == "gaussian" else out
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
@@ -102,7 +114,7 @@ class VAE(PretrainedMixin, nn.Module):
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Return n images in [0,1], (n,1,28,28), decoded from z drawn from the N(0, I) prior."""
-        z = torch.randn(n, self.config.latent_dim, generator=generator, device=self.device)
+        z = _randn((n, self.config.latent_dim), generator, self.device)
         return self.decode(z)
 
     @torch.no_grad()
@@ -153,7 +165,9 @@ class VAE(PretrainedMixin, nn.Module):
             xb = x[start:start + images_per_chunk]
             mu, logvar = self.encode(xb)
             std = torch.exp(0.5 * logvar)
-            eps = torch.randn((k, *mu.shape), generator=generator, device=mu.device)
+            # Drawn image by image ((n, k, d), then transposed) so the noise each image gets does
+            # not depend on the chunking: a fixed generator gives the same bounds for any chunk size.
+            eps = _randn((mu.shape[0], k, mu.shape[1]), generator, mu.device).transpose(0, 1)
             z = mu + eps * std  # (k, n, d)
             log_q = (-0.5 * eps.pow(2) - 0.5 * logvar - 0.5 * math.log(2 * math.pi)).sum(-1)
             log_prior = (-0.5 * z.pow(2) - 0.5 * math.log(2 * math.pi)).sum(-1)

@@ -1,0 +1,151 @@
+"""The Explore tab in headless Chromium: sliders, random sample, upload, map, shared links, sessions."""
+
+import pytest
+from PIL import Image
+
+from genmodels.data import load_dataset
+
+pytestmark = pytest.mark.browser
+
+DIGIT_IMG = "#ll-digit-box img.ll-digit"
+
+
+def digit_src(page) -> str:
+    return page.locator(DIGIT_IMG).get_attribute("src")
+
+
+def slider_values(page) -> list[float]:
+    return [float(page.locator(f"#ll-z{k} input[type=number]").input_value() or 0) for k in range(20)]
+
+
+def wait_until_changed(page, before: str):
+    page.wait_for_function(
+        "([sel, before]) => { const i = document.querySelector(sel); return i && i.getAttribute('src') !== before; }",
+        arg=[DIGIT_IMG, before])
+
+
+def loaded(page):
+    page.wait_for_selector(DIGIT_IMG)
+    page.wait_for_selector("#ll-map img")  # the load event has filled the map: the page is wired
+
+
+@pytest.fixture(scope="module")
+def digit_png(tmp_path_factory):
+    ds = load_dataset("mnist-5k")
+    a, label = ds.val_x[1].numpy(), int(ds.val_y[1])
+    path = tmp_path_factory.mktemp("browser") / "digit.png"
+    Image.fromarray(255 - a).resize((224, 224), Image.Resampling.BILINEAR).convert("RGB").save(path)
+    return path, label
+
+
+def test_page_loads_with_twenty_kl_sorted_sliders(page, artifacts):
+    loaded(page)
+    labels = [page.locator(f"#ll-z{k} [data-testid=block-info]").inner_text() for k in range(20)]
+    kls = [float(label.split("KL")[1].split()[0]) for label in labels]
+    assert kls == sorted(kls, reverse=True)
+    assert page.locator("#ll-probs").inner_text().strip()
+    page.screenshot(path=str(artifacts / "explorer.png"), full_page=True)
+
+
+def test_dragging_a_slider_changes_the_picture_while_dragging(page):
+    loaded(page)
+    before = digit_src(page)
+    track = page.locator("#ll-z0 input[type=range]")
+    box = track.bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] / 2, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.9, y, steps=8)
+    wait_until_changed(page, before)  # the picture updates before the button is released
+    during = digit_src(page)
+    page.mouse.up()
+    assert during != before
+    assert slider_values(page)[0] > 1.5
+
+
+def test_random_sample_moves_the_sliders(page):
+    loaded(page)
+    before = digit_src(page)
+    page.click("#ll-random")
+    wait_until_changed(page, before)
+    page.wait_for_function("() => [...document.querySelectorAll('#ll-sliders input[type=number]')]"
+                           ".filter(i => parseFloat(i.value) !== 0).length >= 10")
+    assert sum(v != 0 for v in slider_values(page)) >= 10
+
+
+def test_upload_shows_what_the_model_saw_its_reconstruction_and_a_readout(page, digit_png):
+    loaded(page)
+    path, label = digit_png
+    before = digit_src(page)
+    page.locator("#ll-upload input[type=file]").set_input_files(str(path))
+    page.wait_for_selector("#ll-model-saw img")
+    page.wait_for_selector("#ll-recon img")
+    wait_until_changed(page, before)
+    page.wait_for_function("() => document.body.innerText.includes('your uploaded')")
+    top = page.locator("#ll-probs h2, #ll-probs .output-class").first.inner_text().strip()
+    assert top == str(label)
+    assert sum(v != 0 for v in slider_values(page)) >= 10  # the code was loaded into the sliders
+
+
+def test_bad_upload_shows_a_short_error_and_the_page_keeps_working(page, tmp_path):
+    loaded(page)
+    blank = tmp_path / "blank.png"
+    Image.new("RGB", (300, 300), "white").save(blank)
+    page.locator("#ll-upload input[type=file]").set_input_files(str(blank))
+    page.get_by_text("looks blank").first.wait_for()
+    assert "Traceback" not in page.content()
+    before = digit_src(page)
+    page.click("#ll-random")
+    wait_until_changed(page, before)
+
+
+def test_clicking_the_map_moves_z(page):
+    loaded(page)
+    before = digit_src(page)
+    page.locator("#ll-map img").click(position={"x": 120, "y": 150})
+    wait_until_changed(page, before)
+    assert any(v != 0 for v in slider_values(page))
+
+
+def test_shared_link_restores_model_and_code(browser, live_app):
+    z = [0.0] * 20
+    z[3], z[7] = 1.5, -2.0
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(f"{live_app}/?model=vae-fashion&z=" + ",".join(map(str, z)))
+        loaded(page)
+        page.wait_for_function("() => document.body.innerText.includes('vae-fashion')")
+        labels = {page.locator(f"#ll-z{k} [data-testid=block-info]").inner_text().split()[0]: k for k in range(20)}
+        values = slider_values(page)
+        assert values[labels["z3"]] == 1.5 and values[labels["z7"]] == -2.0
+        page.click("#ll-share")
+        page.wait_for_function("() => document.querySelector('#ll-link textarea, #ll-link input').value.includes('z=')")
+        link = page.locator("#ll-link textarea, #ll-link input").first.input_value()
+        assert "model=vae-fashion" in link and "1.5" in link
+        # A broken link falls back to the default model with a message, not an error page.
+        page.goto(f"{live_app}/?model=../../etc&z=1,2,oops")
+        loaded(page)
+        page.get_by_text("unknown model").first.wait_for()
+        assert all(v == 0 for v in slider_values(page))
+    finally:
+        context.close()
+
+
+def test_sessions_do_not_share_digits(browser, live_app):
+    first, second = browser.new_context(), browser.new_context()
+    try:
+        a, b = first.new_page(), second.new_page()
+        a.goto(live_app)
+        b.goto(live_app)
+        loaded(a)
+        loaded(b)
+        before = digit_src(a)
+        a.click("#ll-random")
+        wait_until_changed(a, before)
+        b.wait_for_timeout(500)
+        assert all(v == 0 for v in slider_values(b))
+        assert digit_src(b) != digit_src(a)
+    finally:
+        first.close()
+        second.close()

@@ -1,0 +1,163 @@
+"""The explorer's named API endpoints through gradio_client and plain HTTP, against the live app."""
+
+import io
+import json
+import urllib.error
+import urllib.request
+
+import numpy as np
+import pytest
+import torch
+from gradio_client import Client, handle_file
+from PIL import Image
+
+from genmodels.data import load_dataset
+from genmodels.registry import ModelRegistry
+
+
+@pytest.fixture(scope="module")
+def client(live_app):
+    return Client(live_app, verbose=False)
+
+
+@pytest.fixture(scope="module")
+def vae():
+    return ModelRegistry(device="cpu").load("vae-mnist")
+
+
+@pytest.fixture(scope="module")
+def digit_file(tmp_path_factory):
+    """A real validation digit (a '7' or whatever comes first), drawn dark on white at 10x, as PNG."""
+    ds = load_dataset("mnist-5k")
+    a, label = ds.val_x[0].numpy(), int(ds.val_y[0])
+    path = tmp_path_factory.mktemp("digits") / "digit.png"
+    Image.fromarray(255 - a).resize((280, 280), Image.Resampling.BILINEAR).save(path)
+    return path, label
+
+
+def read_png(path) -> np.ndarray:
+    return np.asarray(Image.open(path).convert("L"), dtype=np.float32) / 255
+
+
+def test_named_endpoints_are_listed(client):
+    names = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert {"/decode", "/sample", "/reconstruct", "/classify"} <= set(names)
+
+
+def test_decode_matches_the_in_process_vae(client, vae):
+    z = [0.5 - 0.05 * k for k in range(20)]
+    path = client.predict(z, "vae-mnist", api_name="/decode")
+    picture = read_png(path)
+    assert picture.shape == (28, 28)
+    expected = vae.decode(torch.tensor([z])).reshape(28, 28).numpy()
+    assert np.abs(picture - expected).max() <= 1 / 255 + 1e-6
+
+
+def test_sample_returns_a_code_and_its_picture(client, vae):
+    z, path = client.predict("vae-mnist", 7, api_name="/sample")
+    assert len(z) == 20
+    again, _ = client.predict("vae-mnist", 7, api_name="/sample")
+    assert again == z  # a seed makes the draw reproducible
+    expected = vae.decode(torch.tensor([z])).reshape(28, 28).numpy()
+    assert np.abs(read_png(path) - expected).max() <= 2 / 255
+
+
+def test_reconstruct_and_classify_an_uploaded_digit(client, digit_file):
+    path, label = digit_file
+    z, recon, probs = client.predict(handle_file(str(path)), "vae-mnist", api_name="/reconstruct")
+    assert len(z) == 20 and all(abs(v) < 10 for v in z)
+    assert read_png(recon).shape == (28, 28)
+    assert probs["label"] == str(label)
+    classified = client.predict(handle_file(str(path)), "vae-mnist", api_name="/classify")
+    assert classified["label"] == str(label)
+    total = sum(c["confidence"] for c in classified["confidences"])
+    assert abs(total - 1) < 1e-3
+
+
+def test_fashion_model_is_selectable(client):
+    z, path = client.predict("vae-fashion", 1, api_name="/sample")
+    assert len(z) == 20 and read_png(path).shape == (28, 28)
+
+
+@pytest.mark.parametrize("z, message", [
+    ([0.0] * 19, "exactly 20"),
+    ([0.0] * 21, "exactly 20"),
+    ([50.0] + [0.0] * 19, "between"),
+    (["a"] * 20, "numbers"),
+    ("not a list", "numbers"),
+])
+def test_bad_codes_get_a_short_message(client, z, message):
+    with pytest.raises(Exception, match=message):
+        client.predict(z, "vae-mnist", api_name="/decode")
+
+
+def test_unknown_model_gets_a_short_message(client):
+    with pytest.raises(Exception, match="Unknown model"):
+        client.predict([0.0] * 20, "no-such-model", api_name="/decode")
+
+
+def test_bad_files_get_a_short_message_and_the_app_keeps_serving(client, tmp_path):
+    text = tmp_path / "notes.png"
+    text.write_text("this is not an image")
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    blank = tmp_path / "blank.png"
+    Image.new("RGB", (200, 200), "white").save(blank)
+    tiny = tmp_path / "tiny.png"
+    Image.new("L", (1, 1)).save(tiny)
+    huge = tmp_path / "huge.png"
+    Image.new("1", (10_000, 10_000)).save(huge, optimize=True)
+    buffer = io.BytesIO()
+    Image.new("RGB", (300, 300), "white").save(buffer, format="PNG")
+    truncated = tmp_path / "truncated.png"
+    truncated.write_bytes(buffer.getvalue()[:200])
+    cases = {text: "not an image", empty: "empty", blank: "blank", tiny: "at least",
+             huge: "megapixels", truncated: "damaged or truncated"}
+    for path, message in cases.items():
+        with pytest.raises(Exception, match=message):
+            client.predict(handle_file(str(path)), "vae-mnist", api_name="/classify")
+    z, _ = client.predict("vae-mnist", 3, api_name="/sample")  # still serving
+    assert len(z) == 20
+
+
+def post_json(url: str, body: dict) -> tuple[int, dict | str]:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def test_plain_http_decode_in_one_request(live_app, vae):
+    z = [0.1 * (k % 5) for k in range(20)]
+    status, body = post_json(f"{live_app}/gradio_api/run/decode", {"data": [z, "vae-mnist"]})
+    assert status == 200
+    with urllib.request.urlopen(body["data"][0]["url"], timeout=30) as response:
+        picture = np.asarray(Image.open(io.BytesIO(response.read())).convert("L"), dtype=np.float32) / 255
+    expected = vae.decode(torch.tensor([z])).reshape(28, 28).numpy()
+    assert np.abs(picture - expected).max() <= 1 / 255 + 1e-6
+
+
+def test_plain_http_call_protocol_and_errors(live_app):
+    status, body = post_json(f"{live_app}/gradio_api/call/sample", {"data": ["vae-mnist", 5]})
+    assert status == 200
+    with urllib.request.urlopen(f"{live_app}/gradio_api/call/sample/{body['event_id']}", timeout=30) as response:
+        stream = response.read().decode()
+    assert "event: complete" in stream
+    data = json.loads(stream.split("data:", 1)[1].strip().splitlines()[0])
+    assert len(data[0]) == 20
+    status, body = post_json(f"{live_app}/gradio_api/run/decode", {"data": [[0.0] * 3, "vae-mnist"]})
+    assert status == 500 and "exactly 20" in body and "Traceback" not in body
+
+
+def test_upload_size_limit_is_enforced(live_app):
+    payload = b"\x89PNG" + b"\0" * (11 * 1024 * 1024)
+    boundary = "latentlabboundary"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"big.png\"\r\n"
+            f"Content-Type: image/png\r\n\r\n").encode() + payload + f"\r\n--{boundary}--\r\n".encode()
+    request = urllib.request.Request(f"{live_app}/gradio_api/upload", data=body,
+                                     headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(request, timeout=60)
+    assert error.value.code == 413

@@ -1,0 +1,191 @@
+"""Pictures for the Explore tab, drawn with PIL: digits, strips, grids, GIFs, the latent map, the RNN readout.
+
+Pure functions of arrays (no gradio, no models) so they are fast and easy to test. Digits are
+float arrays (28, 28) in [0,1], white ink on black, as the models see them.
+"""
+
+import base64
+import io
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+# Matplotlib's tab10: ten classes a student can tell apart.
+CLASS_COLOURS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
+                 (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]
+
+
+def font(size: int = 13) -> ImageFont.ImageFont:
+    """Return PIL's built-in scalable font at `size` pixels."""
+    return ImageFont.load_default(size=size)
+
+
+def to_uint8(digit) -> np.ndarray:
+    """Return a digit (28, 28) in [0,1] (numpy or torch) as uint8 grey levels 0..255."""
+    arr = digit.detach().cpu().numpy() if hasattr(digit, "detach") else np.asarray(digit)
+    return (np.clip(arr.reshape(arr.shape[-2], arr.shape[-1]), 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
+def png_bytes(digit) -> bytes:
+    """Return a 28x28 greyscale PNG of `digit` (about 0.5 kB; fast compression for the slider path)."""
+    buffer = io.BytesIO()
+    Image.fromarray(to_uint8(digit), mode="L").save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+def digit_html(digit, alt: str = "decoded digit") -> str:
+    """Return an <img> holding the 28x28 PNG inline; CSS scales it up with hard pixel edges."""
+    encoded = base64.b64encode(png_bytes(digit)).decode("ascii")
+    return f'<img class="ll-digit" alt="{alt}" src="data:image/png;base64,{encoded}">'
+
+
+def enlarge(digit, size: int = 280) -> Image.Image:
+    """Return a digit as a size x size PIL image with visible pixels (nearest-neighbour upscaling)."""
+    return Image.fromarray(to_uint8(digit), mode="L").resize((size, size), Image.Resampling.NEAREST)
+
+
+def strip(digits, cell: int = 84, gap: int = 4) -> Image.Image:
+    """Return a horizontal strip of digits (N, 28, 28), each cell x cell pixels."""
+    digits = list(digits)
+    out = Image.new("L", (len(digits) * (cell + gap) - gap, cell), 255)
+    for i, d in enumerate(digits):
+        out.paste(enlarge(d, cell), (i * (cell + gap), 0))
+    return out
+
+
+def gif_bytes(digits, size: int = 168, frame_ms: int = 120) -> bytes:
+    """Return an animated GIF (bytes) that plays the digits forwards then backwards, looping."""
+    frames = [enlarge(d, size) for d in digits]
+    frames = frames + frames[-2:0:-1]  # ping-pong so the loop has no jump
+    buffer = io.BytesIO()
+    frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:], duration=frame_ms, loop=0)
+    return buffer.getvalue()
+
+
+def gif_html(gif: bytes) -> str:
+    """Return an <img> that plays an animated GIF inline."""
+    encoded = base64.b64encode(gif).decode("ascii")
+    return f'<img class="ll-anim" alt="interpolation animation" src="data:image/gif;base64,{encoded}">'
+
+
+def grid(rows, row_labels: list[str], column_labels: list[str], cell: int = 56) -> Image.Image:
+    """Return a labelled grid: rows (R, C, 28, 28) of digits, a label left of each row and above each column."""
+    rows = np.asarray([[to_uint8(d) for d in row] for row in rows])
+    n_rows, n_cols = rows.shape[:2]
+    left, top, gap = 120, 22, 2
+    out = Image.new("RGB", (left + n_cols * (cell + gap), top + n_rows * (cell + gap)), "white")
+    draw = ImageDraw.Draw(out)
+    f = font(13)
+    for c, text in enumerate(column_labels):
+        draw.text((left + c * (cell + gap) + cell // 2, top // 2), text, fill="black", font=f, anchor="mm")
+    for r in range(n_rows):
+        y = top + r * (cell + gap)
+        draw.text((6, y + cell // 2), row_labels[r], fill="black", font=f, anchor="lm")
+        for c in range(n_cols):
+            out.paste(enlarge(rows[r, c] / 255.0, cell).convert("RGB"), (left + c * (cell + gap), y))
+    return out
+
+
+class LatentMap:
+    """The 2-D PCA map of encoded points as a picture, and the conversion between its pixels and PCA coordinates."""
+
+    SIZE = 420
+    MARGIN = 24
+
+    def __init__(self, xy: np.ndarray, labels: np.ndarray, class_names: list[str]):
+        self.xy = np.asarray(xy, dtype=np.float64)
+        self.labels = np.asarray(labels, dtype=np.int64)
+        low, high = self.xy.min(0), self.xy.max(0)
+        pad = 0.08 * (high - low) + 1e-6
+        self.low, self.high = low - pad, high + pad
+        self.base = self._draw_base(class_names)
+
+    def to_pixels(self, xy: np.ndarray) -> np.ndarray:
+        """Return pixel positions (N, 2) (x right, y down) of PCA coordinates xy (N, 2)."""
+        span = self.SIZE - 2 * self.MARGIN
+        unit = (np.asarray(xy, dtype=np.float64) - self.low) / (self.high - self.low)
+        return np.stack([self.MARGIN + unit[:, 0] * span, self.SIZE - self.MARGIN - unit[:, 1] * span], axis=1)
+
+    def to_coordinates(self, px: float, py: float) -> np.ndarray:
+        """Return the PCA coordinates (2,) under pixel (px, py) of the map picture."""
+        span = self.SIZE - 2 * self.MARGIN
+        unit = np.array([(px - self.MARGIN) / span, (self.SIZE - self.MARGIN - py) / span])
+        return self.low + unit * (self.high - self.low)
+
+    def nearest_point(self, px: float, py: float) -> tuple[int, float]:
+        """Return (index, distance in pixels) of the stored map point closest to pixel (px, py)."""
+        d = np.hypot(*(self.to_pixels(self.xy) - np.array([px, py])).T)
+        i = int(np.argmin(d))
+        return i, float(d[i])
+
+    def _draw_base(self, class_names: list[str]) -> Image.Image:
+        legend_width = 130
+        out = Image.new("RGB", (self.SIZE + legend_width, self.SIZE), "white")
+        draw = ImageDraw.Draw(out)
+        draw.rectangle([self.MARGIN, self.MARGIN, self.SIZE - self.MARGIN, self.SIZE - self.MARGIN], outline=(200, 200, 200))
+        f = font(12)
+        draw.text((self.SIZE // 2, self.SIZE - 8), "principal direction 1", fill=(90, 90, 90), font=f, anchor="mm")
+        label = Image.new("RGB", (160, 14), "white")
+        ImageDraw.Draw(label).text((80, 7), "principal direction 2", fill=(90, 90, 90), font=f, anchor="mm")
+        out.paste(label.rotate(90, expand=True), (2, self.SIZE // 2 - 80))
+        for (x, y), c in zip(self.to_pixels(self.xy), self.labels):
+            colour = CLASS_COLOURS[c % len(CLASS_COLOURS)]
+            draw.ellipse([x - 3, y - 3, x + 3, y + 3], fill=colour)
+        for c, name in enumerate(class_names):
+            y = self.MARGIN + 8 + c * 20
+            draw.ellipse([self.SIZE + 6, y - 5, self.SIZE + 16, y + 5], fill=CLASS_COLOURS[c % len(CLASS_COLOURS)])
+            draw.text((self.SIZE + 22, y), name, fill="black", font=f, anchor="lm")
+        return out
+
+    def with_marker(self, xy: np.ndarray) -> Image.Image:
+        """Return the map with the current code marked by a black ring and cross at PCA coordinates xy (2,)."""
+        out = self.base.copy()
+        draw = ImageDraw.Draw(out)
+        x, y = self.to_pixels(np.asarray(xy).reshape(1, 2))[0]
+        x = float(np.clip(x, 4, self.SIZE - 4))
+        y = float(np.clip(y, 4, self.SIZE - 4))
+        draw.ellipse([x - 9, y - 9, x + 9, y + 9], outline="black", width=3)
+        draw.line([x - 14, y, x + 14, y], fill="black", width=1)
+        draw.line([x, y - 14, x, y + 14], fill="black", width=1)
+        return out
+
+
+def readout_picture(digit, row_probs: np.ndarray, class_names: list[str], rows_read: int = 28) -> Image.Image:
+    """Return the RNN's reading as a picture: the digit's rows beside its belief (28 rows x classes) after each row.
+
+    Row r of the heatmap is aligned with row r of the digit; darker blue means higher probability,
+    the black dot marks the class the RNN favours after that row. Rows not yet read are greyed out.
+    """
+    row_h, digit_w, cell_w, header = 12, 28 * 12, 34, 96
+    n_classes = row_probs.shape[1]
+    left = digit_w + 40
+    width = left + n_classes * cell_w + 10
+    height = header + 28 * row_h + 8
+    out = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(out)
+    f = font(12)
+    pixels = to_uint8(digit)
+    picture = Image.fromarray(pixels, mode="L").resize((digit_w, 28 * row_h), Image.Resampling.NEAREST).convert("RGB")
+    out.paste(picture, (0, header))
+    for c, name in enumerate(class_names):
+        # Class names are written upwards so long names (fashion) still fit above narrow columns.
+        label = Image.new("RGB", (header - 6, cell_w), "white")
+        ImageDraw.Draw(label).text((2, cell_w // 2), name[:14], fill="black", font=f, anchor="lm")
+        out.paste(label.rotate(90, expand=True), (left + c * cell_w, 2))
+    for r in range(28):
+        y = header + r * row_h
+        draw.text((digit_w + 20, y + row_h // 2), str(r + 1), fill=(110, 110, 110), font=font(9), anchor="mm")
+        best = int(np.argmax(row_probs[r]))
+        for c in range(n_classes):
+            p = float(row_probs[r, c])
+            shade = (int(255 - 225 * p), int(255 - 160 * p), 255)
+            draw.rectangle([left + c * cell_w, y, left + (c + 1) * cell_w - 2, y + row_h - 2], fill=shade)
+        cx = left + best * cell_w + cell_w // 2 - 1
+        draw.ellipse([cx - 3, y + row_h // 2 - 4, cx + 3, y + row_h // 2 + 2], fill="black")
+    if rows_read < 28:
+        # Grey veil over the rows the RNN has not read yet, on both the digit and the heatmap.
+        veil = Image.new("RGBA", (width, (28 - rows_read) * row_h), (255, 255, 255, 190))
+        out.paste(veil, (0, header + rows_read * row_h), veil)
+    y = header + rows_read * row_h - 1
+    draw.line([0, y, width, y], fill=(220, 40, 40), width=2)
+    return out
