@@ -9,7 +9,7 @@ import os
 import gradio as gr
 
 from genmodels.registry import ModelRegistry
-from ui.explore import build_explore_tab
+from ui.explore import EXPLORE_CSS, build_explore_tab
 from ui.train_tab import build_train_tab
 
 
@@ -17,7 +17,8 @@ def build_app(registry: ModelRegistry | None = None, runs_dir=None) -> gr.Blocks
     """Return the Latent Lab Blocks app over `registry` (shipped checkpoints + runs) and its runs folder."""
     if registry is None:
         registry = ModelRegistry(runs_dir=runs_dir) if runs_dir else ModelRegistry()
-    jobs = None  # the training-tab issue creates the job manager over runs_dir here
+    from genmodels.jobs import JobManager  # background training; LATENT_LAB_TRAINING=off turns it off
+    jobs = JobManager.from_env(runs_dir or registry.runs_dir)
     with gr.Blocks(title="Latent Lab") as demo:
         gr.Markdown("# Latent Lab\nExplore what a variational autoencoder learned, and watch an RNN read digits row by row.")
         with gr.Tabs() as tabs:
@@ -32,6 +33,9 @@ def serve(demo: gr.Blocks, **launch_kwargs):
     """Queue and launch `demo` with the app's settings (tests use the same path as `python app.py`)."""
     launch_kwargs.setdefault("server_name", os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
     launch_kwargs.setdefault("server_port", int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
+    # Uploads above this are refused by the server before any handler sees them.
+    launch_kwargs.setdefault("max_file_size", "10mb")
+    launch_kwargs.setdefault("css", EXPLORE_CSS)
     return demo.queue(default_concurrency_limit=4).launch(**launch_kwargs)
 
 

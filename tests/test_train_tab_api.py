@@ -1,0 +1,94 @@
+"""The Train tab's API through gradio_client: launch, follow to done, open in the explorer, cancel, errors."""
+
+import time
+
+import pytest
+from gradio_client import Client
+
+from genmodels.registry import ModelRegistry
+
+TOKEN = "api-test-owner-token"
+SHORT = {"model": "vae", "dataset": "mnist-5k", "epochs": 2, "hidden_size": 32, "batch_size": 256}
+
+
+@pytest.fixture(scope="module")
+def client(live_app):
+    return Client(live_app, verbose=False)
+
+
+def follow(client, job_id, until, timeout_s=120):
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        view = client.predict(job_id, api_name="/job")
+        if until(view):
+            return view
+        time.sleep(0.3)
+    raise AssertionError(f"job {job_id} did not get there in {timeout_s}s; last view: {view}")
+
+
+def test_launch_follow_to_done_and_decode_with_it_in_the_explorer(client, live_app, runs_dir):
+    started = time.perf_counter()
+    job_id = client.predict(SHORT, TOKEN, api_name="/train")
+    assert time.perf_counter() - started < 5  # launch returns at once; training happens elsewhere
+    seen = set()
+    view = follow(client, job_id, lambda v: seen.add(v["status"]) or v["status"] not in ("queued", "running"))
+    assert view["status"] == "done", view["log_tail"]
+    assert "running" in seen or "queued" in seen
+    assert view["epochs_done"] == 2 and view["fraction"] == 1.0
+    assert [m["epoch"] for m in view["metrics"]["epochs"]] == [1, 2]
+    assert view["metrics"]["epochs"][-1]["val_kl"] > 0 and view["sample_epochs"] == [1, 2]
+    name = f"run-{job_id}"
+    assert view["name"] == name
+    # The explorer decodes with the new checkpoint by name.
+    image = client.predict([0.0] * 20, name, api_name="/decode")
+    from PIL import Image
+    assert Image.open(image).size[0] >= 28
+    # The same checkpoint as the registry sees it, read from the job's folder.
+    entry = ModelRegistry(runs_dir=runs_dir, device="cpu").entry(name)
+    assert entry.epochs_trained == 2 and entry.model_type == "vae"
+
+
+def test_cancel_only_by_the_owner_and_within_the_bound(client):
+    job_id = client.predict(dict(SHORT, epochs=100), TOKEN, api_name="/train")
+    follow(client, job_id, lambda v: v["status"] == "running" and v["epochs_done"] >= 1)
+    with pytest.raises(Exception, match="Only the person who started"):
+        client.predict(job_id, "not-the-owner-token", api_name="/cancel")
+    started = time.perf_counter()
+    assert client.predict(job_id, TOKEN, api_name="/cancel") == "cancelled"
+    assert time.perf_counter() - started < 3.5
+    view = client.predict(job_id, api_name="/job")
+    assert view["status"] == "cancelled" and view["has_checkpoint"] and view["can_resume"]
+    # Resume continues from the saved optimizer state; then stop it again.
+    done_before = view["epochs_done"]
+    assert client.predict(job_id, TOKEN, 1, api_name="/resume") == job_id
+    view = follow(client, job_id, lambda v: v["status"] == "done")
+    assert view["epochs_done"] == done_before + 1
+
+
+@pytest.mark.parametrize("settings, token, message", [
+    (dict(SHORT, epochs="many"), TOKEN, "Epochs must be a whole number"),
+    (dict(SHORT, epochs=100000), TOKEN, "Epochs must be between 1 and"),
+    (dict(SHORT, dataset="mnist"), TOKEN, "not available here"),
+    (dict(SHORT, lr=-1), TOKEN, "Learning rate must be between"),
+    (SHORT, "short", "owner_token must be a secret string"),
+])
+def test_bad_requests_get_clear_messages(client, settings, token, message):
+    with pytest.raises(Exception, match=message):
+        client.predict(settings, token, api_name="/train")
+
+
+def test_unknown_job_and_missing_checkpoint(client):
+    with pytest.raises(Exception, match="There is no job"):
+        client.predict("20000101-000000-abcd", api_name="/job")
+    with pytest.raises(Exception, match="not a job id"):
+        client.predict("../../etc/passwd", api_name="/job")
+    # A queued job cancelled before it ever ran has nothing to resume from.
+    blocker = client.predict(dict(SHORT, epochs=100), TOKEN, api_name="/train")
+    queued = client.predict(SHORT, TOKEN, api_name="/train")
+    assert client.predict(queued, api_name="/job")["status"] == "queued"
+    assert client.predict(queued, TOKEN, api_name="/cancel") == "cancelled"
+    with pytest.raises(Exception, match="checkpoint is missing"):
+        client.predict(queued, TOKEN, 2, api_name="/resume")
+    assert client.predict(blocker, TOKEN, api_name="/cancel") == "cancelled"
+    listed = {v["id"]: v["status"] for v in client.predict(api_name="/jobs")}
+    assert listed[queued] == "cancelled" and listed[blocker] == "cancelled"
