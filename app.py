@@ -8,6 +8,7 @@ import os
 
 import gradio as gr
 
+from genmodels.jobs import JobManager
 from genmodels.registry import ModelRegistry
 from ui.explore import EXPLORE_CSS, build_explore_tab
 from ui.train_tab import build_train_tab
@@ -17,7 +18,7 @@ def build_app(registry: ModelRegistry | None = None, runs_dir=None) -> gr.Blocks
     """Return the Latent Lab Blocks app over `registry` (shipped checkpoints + runs) and its runs folder."""
     if registry is None:
         registry = ModelRegistry(runs_dir=runs_dir) if runs_dir else ModelRegistry()
-    from genmodels.jobs import JobManager  # background training; LATENT_LAB_TRAINING=off turns it off
+    # Background training; LATENT_LAB_TRAINING=off (public hosting) turns it off.
     jobs = JobManager.from_env(runs_dir or registry.runs_dir)
     with gr.Blocks(title="Latent Lab") as demo:
         gr.Markdown("# Latent Lab\nExplore what a variational autoencoder learned, and watch an RNN read digits row by row.")

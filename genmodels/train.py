@@ -26,7 +26,7 @@ from . import latent
 from .checkpoints import (LATENT_FILE, TRAINING_STATE_FILE, WEIGHTS_FILE, check_state_dict,
                           flatten_optimizer_state, load_tensor_file, read_config,
                           unflatten_optimizer_state)
-from .data import DATASETS, Dataset, augment, iterate_batches, load_dataset, to_float
+from .data import DATASETS, Dataset, augment, iterate_batches, load_dataset
 from .images import resolve_device
 from .rnn import CELLS, RowRNN, RowRNNConfig
 from .vae import LIKELIHOODS, VAE, VAEConfig
@@ -44,6 +44,9 @@ class TrainConfig:
     weight_decay: float = 0.0  # decoupled weight decay (AdamW); 0 = plain Adam
     lr_schedule: str = "constant"  # "constant" or "cosine" (decays to 0 over the run's epochs)
     augment: bool = False  # random small rotations/shifts/scales of training images
+    augment_rotation: float = 10.0  # degrees, either way
+    augment_shift: float = 2.0  # pixels, either way (0 keeps digits centred by centre of mass)
+    augment_scale: float = 0.1  # relative, either way (0 keeps MNIST's 20-pixel box)
     binarize: bool = False  # VAE: train on Bernoulli samples of the pixels, redrawn every step
     ema_decay: float = 0.0  # >0: validate and save an exponential moving average of the weights
     seed: int = 0
@@ -64,6 +67,8 @@ class TrainConfig:
             raise ValueError(f"weight_decay must be in [0, 1], got {self.weight_decay}.")
         if not 0 <= self.ema_decay < 1:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}.")
+        if not (0 <= self.augment_rotation <= 45 and 0 <= self.augment_shift <= 8 and 0 <= self.augment_scale <= 0.5):
+            raise ValueError("Augmentation must stay small: rotation 0-45 degrees, shift 0-8 pixels, scale 0-0.5.")
         if self.lr_schedule not in ("constant", "cosine"):
             raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}.")
 
@@ -176,7 +181,8 @@ class Trainer:
             for group in self.optimizer.param_groups:
                 group["lr"] = self._lr_at(progress)
             if c.augment:
-                xb = augment(xb, self.generator)
+                xb = augment(xb, self.generator, max_rotation=c.augment_rotation, max_shift=c.augment_shift,
+                             scale_range=(1 - c.augment_scale, 1 + c.augment_scale))
             if c.binarize and self.is_vae:
                 # Dynamic binarization: BCE is linear in the target, so this is an unbiased,
                 # noisier estimate of the same loss; the noise fights overfitting on small data.
@@ -371,6 +377,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weight-decay", type=float, default=0.0)
     p.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant")
     p.add_argument("--augment", action="store_true", help="random rotations/shifts/scales of training images")
+    p.add_argument("--augment-rotation", type=float, default=10.0, help="degrees either way")
+    p.add_argument("--augment-shift", type=float, default=2.0, help="pixels either way")
+    p.add_argument("--augment-scale", type=float, default=0.1, help="relative size change either way")
     p.add_argument("--binarize", action="store_true",
                    help="VAE: train on Bernoulli samples of the pixels, redrawn every step")
     p.add_argument("--ema", type=float, default=0.0, dest="ema_decay",
@@ -408,7 +417,9 @@ def configs_from_args(args) -> tuple:
                                     num_layers=args.layers, dropout=args.dropout)
     train_config = TrainConfig(dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size,
                                lr=args.lr, weight_decay=args.weight_decay, lr_schedule=args.lr_schedule,
-                               augment=args.augment, binarize=args.binarize, ema_decay=args.ema_decay, seed=args.seed, device=args.device,
+                               augment=args.augment, augment_rotation=args.augment_rotation,
+                               augment_shift=args.augment_shift, augment_scale=args.augment_scale,
+                               binarize=args.binarize, ema_decay=args.ema_decay, seed=args.seed, device=args.device,
                                data_dir=args.data_dir)
     return model_config, train_config
 

@@ -73,3 +73,23 @@ def artifacts() -> Path:
     """Folder for screenshots and other test artifacts (git-ignored)."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_torch_thread():
+    """Tiny models run fastest, and steadiest on a shared 2-core machine, on one CPU thread
+    (tiny recurrent nets were ~100x slower with two contended threads)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def digits():
+    """The real mnist-5k data set (4,500 train / 500 validation digits), on the CPU."""
+    from genmodels.data import load_dataset
+
+    return load_dataset("mnist-5k", device="cpu")

@@ -15,14 +15,6 @@ from genmodels.data import load_dataset, to_float
 from genmodels.registry import ModelRegistry
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def images():
     """32 real validation digits, float (32,1,28,28) in [0,1]."""

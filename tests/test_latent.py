@@ -5,21 +5,7 @@ import torch
 
 from genmodels import VAEConfig
 from genmodels import latent
-from genmodels.data import load_dataset
 from genmodels.train import TrainConfig, train
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_dataset("mnist-5k", device="cpu")
 
 
 @pytest.fixture(scope="module")

@@ -4,21 +4,7 @@ import pytest
 import torch
 
 from genmodels import RowRNN, RowRNNConfig
-from genmodels.data import load_dataset, to_float
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny recurrent nets are ~100x slower with two contended threads than with one."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_dataset("mnist-5k", device="cpu")
+from genmodels.data import to_float
 
 
 @pytest.fixture(scope="module")

@@ -17,14 +17,6 @@ RNNS = {"rnn-mnist": "mnist", "rnn-fashion": "fashion-mnist"}
 MAX_BYTES = 8 * 1024 * 1024  # "keep each model small (a few MB)"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def config_of(name) -> dict:
     return json.loads((CHECKPOINTS_DIR / name / CONFIG_FILE).read_text())
 

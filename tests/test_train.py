@@ -11,26 +11,11 @@ import torch
 
 from genmodels import VAE, RowRNN, RowRNNConfig, VAEConfig
 from genmodels.checkpoints import CONFIG_FILE, LATENT_FILE, TRAINING_STATE_FILE, WEIGHTS_FILE
-from genmodels.data import load_dataset
 from genmodels.train import TrainConfig, build_trainer, evaluate, train
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY_VAE = VAEConfig(hidden_dim=32)
 TINY_RNN = RowRNNConfig(cell="gru", hidden_size=32)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny recurrent nets are ~100x slower with two contended threads than with one."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_dataset("mnist-5k", device="cpu")
 
 
 def cpu_config(**kwargs) -> TrainConfig:

@@ -7,23 +7,8 @@ import torch
 import torch.nn.functional as F
 
 from genmodels import VAE, VAEConfig
-from genmodels.data import load_dataset, to_float
+from genmodels.data import to_float
 from genmodels.train import TrainConfig, evaluate, train
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models run fastest (and steadiest on a shared machine) on one CPU thread."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def digits():
-    """The real mnist-5k data set (4,500 train / 500 validation digits), on the CPU."""
-    return load_dataset("mnist-5k", device="cpu")
 
 
 @pytest.fixture(scope="module")

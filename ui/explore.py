@@ -21,6 +21,7 @@ from gradio.context import Context
 
 from . import explore_actions as actions
 from . import explore_render as render
+from .errors import user_errors
 from .explore_models import API_LIMIT, SLIDER_LIMIT, ViewCache, format_z, parse_z
 
 log = logging.getLogger(__name__)
@@ -75,23 +76,6 @@ class ExploreTab:
     model_state: gr.State = None
     sliders: list = field(default_factory=list)
     refresh_button: gr.Button = None
-
-
-def user_errors(fn):
-    """Wrap a handler so a ValueError reaches the page as a short gr.Error, never a traceback."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except gr.Error:
-            raise
-        except ValueError as error:
-            raise gr.Error(str(error), print_exception=False) from None
-        except Exception as error:  # a bug: keep serving, log the details for developers
-            log.exception("Explore tab handler %s failed", fn.__name__)
-            raise gr.Error(f"Something went wrong ({type(error).__name__}); please try again.",
-                           print_exception=False) from None
-    return wrapper
 
 
 def warn_on_user_errors(fn, outputs):

@@ -5,7 +5,6 @@ files on a timer and wires buttons. The visitor's owner token and followed job l
 browser (gr.BrowserState), so a reload keeps both; the job list itself is shared by everyone.
 """
 
-import functools
 import os
 import secrets
 from pathlib import Path
@@ -17,22 +16,10 @@ from PIL import Image
 from genmodels.data import DATASETS, dataset_availability
 from genmodels.jobs_record import ACTIVE
 from ui import train_views as views
+from ui.errors import user_errors
 
 TABLE_LIMIT = 40  # newest jobs shown in the table
 FAST_TICK_S, SLOW_TICK_S = 1.0, 4.0  # poll fast while something runs, slowly otherwise
-
-
-def _user_errors(fn):
-    """Wrap a handler so a ValueError reaches the page (or API client) as a gr.Error, never a traceback."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except gr.Error:
-            raise
-        except ValueError as error:
-            raise gr.Error(str(error)) from None
-    return wrapper
 
 
 def _browser_secret(runs_dir: Path) -> str:
@@ -281,15 +268,15 @@ def build_train_tab(registry, jobs, explore, tabs) -> None:
 
     private = {"api_visibility": "private"}
     model.change(on_model_changed, model, [vae_box, rnn_box, hidden], **private)
-    launch.click(_user_errors(on_start), [model, dataset, epochs, batch_size, lr, latent, hidden, beta, warmup, cell,
+    launch.click(user_errors(on_start), [model, dataset, epochs, batch_size, lr, latent, hidden, beta, warmup, cell,
                                        augment, seed, device, owner], [owner, followed, *live_outputs], **private)
-    timer.tick(_user_errors(on_render), [followed, owner, shown], live_outputs, show_progress="hidden", **private)
-    picker.input(_user_errors(on_follow), [picker, owner], [followed, *live_outputs], **private)
-    table.select(_user_errors(on_select_row), [owner], [followed, *live_outputs], **private)
-    cancel_btn.click(_user_errors(on_cancel), [followed, owner], live_outputs, **private)
-    resume_btn.click(_user_errors(on_resume), [followed, owner, more_epochs], live_outputs, **private)
-    open_btn.click(_user_errors(on_open_in_explorer), [followed], [explore.model_selector, tabs], **private)
-    grid_epoch.release(_user_errors(on_scrub), [grid_epoch, followed], grid, show_progress="hidden", **private)
+    timer.tick(user_errors(on_render), [followed, owner, shown], live_outputs, show_progress="hidden", **private)
+    picker.input(user_errors(on_follow), [picker, owner], [followed, *live_outputs], **private)
+    table.select(user_errors(on_select_row), [owner], [followed, *live_outputs], **private)
+    cancel_btn.click(user_errors(on_cancel), [followed, owner], live_outputs, **private)
+    resume_btn.click(user_errors(on_resume), [followed, owner, more_epochs], live_outputs, **private)
+    open_btn.click(user_errors(on_open_in_explorer), [followed], [explore.model_selector, tabs], **private)
+    grid_epoch.release(user_errors(on_scrub), [grid_epoch, followed], grid, show_progress="hidden", **private)
 
     _api_endpoints(jobs)
 
@@ -297,12 +284,12 @@ def build_train_tab(registry, jobs, explore, tabs) -> None:
 def _api_endpoints(jobs) -> None:
     """Register /train, /job, /cancel, /resume and /jobs for gradio_client and HTTP callers."""
 
-    @_user_errors
+    @user_errors
     def train(settings: dict, owner_token: str) -> str:
         """Queue a training job from settings {model, dataset, epochs, batch_size, lr, latent_dim, hidden_size, beta, kl_warmup, cell, augment, seed, device}; return its job id."""
         return jobs.submit_settings(settings, _check_api_token(owner_token))
 
-    @_user_errors
+    @user_errors
     def job(job_id: str) -> dict:
         """Return a job's status (status, epochs_done, target_epochs, fraction 0-1, eta_s, figures, error), its metrics and its log tail."""
         view = jobs.status(job_id)
@@ -311,12 +298,12 @@ def _api_endpoints(jobs) -> None:
         view["log_tail"] = jobs.log_tail(job_id, 3000)
         return view
 
-    @_user_errors
+    @user_errors
     def cancel(job_id: str, owner_token: str) -> str:
         """Cancel a queued or running job you started; return its status afterwards (normally 'cancelled')."""
         return jobs.cancel(job_id, owner_token)
 
-    @_user_errors
+    @user_errors
     def resume(job_id: str, owner_token: str, epochs: int) -> str:
         """Queue `epochs` more epochs of a stopped job you started; return its job id."""
         return jobs.resume(job_id, owner_token, epochs)
