@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import shutil
+import time
 import uuid
 from pathlib import Path
 
@@ -59,6 +60,7 @@ def write_folder(folder, config: dict, tensor_files: dict[str, dict[str, torch.T
     """
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
+    recover_folder(folder)  # one writer per folder: what a crashed save left behind is ours to tidy
     tag = uuid.uuid4().hex[:8]
     staging = folder.parent / f".{folder.name}.tmp-{tag}"
     staging.mkdir()
@@ -89,34 +91,63 @@ def write_folder(folder, config: dict, tensor_files: dict[str, dict[str, torch.T
     return folder
 
 
-def recover_folder(folder) -> None:
-    """Put back a checkpoint folder left renamed aside by a save that crashed mid-swap."""
+def _retired_versions(folder: Path) -> list[Path]:
+    """Previous versions renamed aside by a save in progress (or one that crashed mid-swap), newest last."""
+    found = [p for p in folder.parent.glob(f".{folder.name}.old-*") if p.is_dir()]
+    return sorted(found, key=lambda p: p.stat().st_mtime)
+
+
+def resolve_folder(folder) -> Path:
+    """Return where a checkpoint's files are right now: the folder itself or, while a save swaps it
+    (or after a crash mid-swap), the previous version renamed aside. Never renames anything, so
+    readers cannot disturb a writer."""
     folder = Path(folder)
-    if folder.exists() or not folder.parent.exists():
+    if folder.is_dir() or not folder.parent.is_dir():
+        return folder
+    retired = _retired_versions(folder)
+    return retired[-1] if retired else folder
+
+
+def recover_folder(folder) -> None:
+    """Writer side: put back a folder left renamed aside by a crashed save and delete stale staging folders."""
+    folder = Path(folder)
+    if not folder.parent.is_dir():
         return
-    retired = sorted(folder.parent.glob(f".{folder.name}.old-*"), key=lambda p: p.stat().st_mtime)
-    if retired:
-        os.replace(retired[-1], folder)
+    for staging in folder.parent.glob(f".{folder.name}.tmp-*"):
+        shutil.rmtree(staging, ignore_errors=True)
+    retired = _retired_versions(folder)
+    if retired and not folder.exists():
+        os.replace(retired.pop(), folder)
+    for old in retired:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def read_config(folder) -> dict:
     """Return the parsed config.json of a checkpoint folder, or raise a ValueError saying what is wrong."""
     folder = Path(folder)
-    recover_folder(folder)
-    if not folder.is_dir():
+    for _ in range(3):
+        try:
+            return _read_config_at(resolve_folder(folder), folder)
+        except FileNotFoundError:
+            time.sleep(0.05)  # a save swapped the folder while we looked: look again
+    raise ValueError(f"Checkpoint folder {folder} does not exist.")
+
+
+def _read_config_at(where: Path, folder: Path) -> dict:
+    if not where.is_dir():
         raise ValueError(f"Checkpoint folder {folder} does not exist.")
-    path = folder / CONFIG_FILE
+    path = where / CONFIG_FILE
     if not path.is_file():
-        raise ValueError(f"{path} is missing: a checkpoint folder needs {CONFIG_FILE} and {WEIGHTS_FILE}.")
+        raise ValueError(f"{folder / CONFIG_FILE} is missing: a checkpoint folder needs {CONFIG_FILE} and {WEIGHTS_FILE}.")
     try:
         with open(path) as f:
             config = json.load(f)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ValueError(f"{path} is not valid JSON ({e}); the file is truncated or damaged.") from None
+        raise ValueError(f"{folder / CONFIG_FILE} is not valid JSON ({e}); the file is truncated or damaged.") from None
     if not isinstance(config, dict) or "model_type" not in config or "model" not in config:
-        raise ValueError(f"{path} lacks 'model_type' or 'model': it is not a Latent Lab checkpoint config.")
+        raise ValueError(f"{folder / CONFIG_FILE} lacks 'model_type' or 'model': it is not a Latent Lab checkpoint config.")
     if not isinstance(config.get("files", {}), dict):
-        raise ValueError(f"{path}: 'files' must map each tensor file name to its SHA-256 digest.")
+        raise ValueError(f"{folder / CONFIG_FILE}: 'files' must map each tensor file name to its SHA-256 digest.")
     return config
 
 
@@ -124,19 +155,20 @@ def load_tensor_file(folder, name: str, config: dict | None = None) -> dict[str,
     """Return the tensors of `name` in a checkpoint folder after checking it against config.json."""
     folder = Path(folder)
     config = read_config(folder) if config is None else config
-    path = folder / name
-    if not path.is_file():
-        raise ValueError(f"{path} is missing from the checkpoint.")
-    expected = config.get("files", {}).get(name)
-    if expected is not None and _sha256(path) != expected:
-        raise ValueError(
-            f"{path} does not match the SHA-256 recorded in {CONFIG_FILE}: "
-            "the file was modified, truncated or replaced."
-        )
+    path = resolve_folder(folder) / name
+    shown = folder / name  # messages name the checkpoint, not where a save moved it meanwhile
     try:
+        expected = config.get("files", {}).get(name)
+        if expected is not None and _sha256(path) != expected:
+            raise ValueError(
+                f"{shown} does not match the SHA-256 recorded in {CONFIG_FILE}: "
+                "the file was modified, truncated or replaced."
+            )
         return load_file(str(path), device="cpu")
-    except (SafetensorError, OSError, ValueError) as e:
-        raise ValueError(f"{path} is not a readable safetensors file ({e}).") from None
+    except FileNotFoundError:
+        raise ValueError(f"{shown} is missing from the checkpoint.") from None
+    except (SafetensorError, OSError) as e:
+        raise ValueError(f"{shown} is not a readable safetensors file ({e}).") from None
 
 
 def has_file(folder, name: str) -> bool:
@@ -206,18 +238,50 @@ class PretrainedMixin:
         """Load a checkpoint folder and return the model in eval mode on `device` (default: auto)."""
         from .images import resolve_device
 
-        config = read_config(folder)
+        for attempt in range(3):
+            config = read_config(folder)
+            try:
+                model = cls._from_config(folder, config)
+                break
+            except ValueError:
+                # A save may have replaced the folder between reading config.json and the weights:
+                # then config.json lists new digests and a second read gets a consistent pair.
+                if attempt == 2 or read_config(folder).get("files") == config.get("files"):
+                    raise
+        return model.to(resolve_device(device)).eval()
+
+    @classmethod
+    def _from_config(cls, folder, config: dict):
         if config["model_type"] != cls.model_type:
             raise ValueError(
                 f"{folder} holds a {config['model_type']!r} checkpoint, not a {cls.model_type!r} one."
             )
+        settings = config["model"]
         try:
-            model_config = cls.config_class(**config["model"])
-        except TypeError as e:
+            if not isinstance(settings, dict):
+                raise TypeError("'model' must be an object of settings")
+            model_config = cls.config_class(**settings)  # its __post_init__ checks types and ranges
+        except (TypeError, ValueError) as e:
             raise ValueError(f"{Path(folder) / CONFIG_FILE}: the model settings do not fit ({e}).") from None
         model = cls(model_config)
         state = load_tensor_file(folder, WEIGHTS_FILE, config)
         check_state_dict(model, state, str(Path(folder) / WEIGHTS_FILE))
         model.load_state_dict(state)
         model.checkpoint_info = config  # metadata (data set, metrics, ...) for the app to show
-        return model.to(resolve_device(device)).eval()
+        return model
+
+
+def check_field_types(config) -> None:
+    """Raise a ValueError when a config dataclass field holds a value of the wrong type (e.g. 8.5 layers)."""
+    for field in dataclasses.fields(config):
+        value = getattr(config, field.name)
+        if field.type is int:
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        elif field.type is float:
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        elif field.type in (str, bool):
+            ok = isinstance(value, field.type)
+        else:
+            continue
+        if not ok:
+            raise ValueError(f"{field.name} must be {field.type.__name__}, got {value!r}")

@@ -5,6 +5,7 @@ of a training job `runs/<job_id>/checkpoint` is "run-<job_id>". Loaded models ar
 requests and must be treated as read-only.
 """
 
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,7 @@ from .images import resolve_device
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 CHECKPOINTS_DIR = PROJECT_DIR / "checkpoints"
-RUNS_DIR = PROJECT_DIR / "runs"
+RUNS_DIR = Path(os.environ.get("LATENT_LAB_RUNS_DIR") or PROJECT_DIR / "runs")  # training jobs' records
 RUN_PREFIX = "run-"
 
 

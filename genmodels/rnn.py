@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .checkpoints import PretrainedMixin
+from .checkpoints import PretrainedMixin, check_field_types
 from .images import IMAGE_SIDE, as_row_sequence
 
 CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
@@ -26,6 +26,7 @@ class RowRNNConfig:
     num_classes: int = 10  # output classes (digits 0-9 or the 10 Fashion-MNIST classes)
 
     def __post_init__(self):
+        check_field_types(self)
         if self.cell not in CELLS:
             raise ValueError(f"cell must be one of {sorted(CELLS)}, got {self.cell!r}.")
         if not 1 <= self.hidden_size <= 2048:

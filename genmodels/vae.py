@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .checkpoints import PretrainedMixin
+from .checkpoints import PretrainedMixin, check_field_types
 from .images import IMAGE_PIXELS, IMAGE_SIDE, as_flat_batch
 
 LIKELIHOODS = ("bernoulli", "gaussian")
@@ -29,6 +29,7 @@ class VAEConfig:
     dropout: float = 0.0  # dropout on both hidden layers while training (regularises small data sets)
 
     def __post_init__(self):
+        check_field_types(self)
         if self.likelihood not in LIKELIHOODS:
             raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {self.likelihood!r}.")
         if not 1 <= self.latent_dim <= 256:
@@ -151,7 +152,7 @@ class VAE(PretrainedMixin, nn.Module):
         return (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp())).mean(0)
 
     @torch.no_grad()
-    def iwae_bound(self, x: torch.Tensor, k: int = 1000, max_samples_per_chunk: int = 200_000,
+    def iwae_bound(self, x: torch.Tensor, k: int = 1000, max_samples_per_chunk: int = 20_000,
                    generator: torch.Generator | None = None) -> torch.Tensor:
         """Return the k-sample importance-weighted lower bound on log p(x), per image (N,), in nats.
 

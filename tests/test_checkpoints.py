@@ -294,27 +294,28 @@ def test_a_killed_save_leaves_nothing_the_registry_lists(tmp_path):
 
 
 def test_recover_folder_restores_a_folder_renamed_aside(tmp_path, images):
-    """The crash window between the two renames: only `.name.old-<tag>` exists; loading puts it back."""
+    """The crash window between the two renames: only `.name.old-<tag>` exists. Readers load it
+    where it is without renaming (so they cannot disturb a writer); the next save puts it back."""
     model = tiny_vae(seed=4)
     folder = model.save_pretrained(tmp_path / "vae")
     aside = tmp_path / ".vae.old-0123abcd"
     os.replace(folder, aside)
-    assert not folder.exists()
+    loaded = VAE.from_pretrained(folder)
+    assert torch.equal(loaded.decode(CODES), model.decode(CODES))
+    assert _listing(tmp_path) == [".vae.old-0123abcd"]  # reading renamed nothing
     recover_folder(folder)
     assert folder.is_dir() and not aside.exists()
-    os.replace(folder, aside)
-    loaded = VAE.from_pretrained(folder)  # loading runs the recovery itself
-    assert torch.equal(loaded.decode(CODES), model.decode(CODES))
-    assert _listing(tmp_path) == ["vae"]
+    assert torch.equal(VAE.from_pretrained(folder).decode(CODES), model.decode(CODES))
 
 
-def test_recover_folder_leaves_an_intact_folder_alone(tmp_path):
+def test_a_save_tidies_what_a_crashed_save_left(tmp_path):
+    """Stale staging folders and retired versions beside an intact folder are removed by the next save."""
     folder = tiny_vae(seed=0).save_pretrained(tmp_path / "vae")
-    stale = tmp_path / ".vae.old-0123abcd"
-    stale.mkdir()
-    recover_folder(folder)
-    assert stale.exists() and (folder / CONFIG_FILE).is_file()
+    (tmp_path / ".vae.old-0123abcd").mkdir()
+    (tmp_path / ".vae.tmp-0123abcd").mkdir()
     recover_folder(tmp_path / "missing" / "vae")  # no parent folder: nothing to do, no error
+    tiny_vae(seed=1).save_pretrained(folder)
+    assert _listing(tmp_path) == ["vae"]
 
 
 def test_damaged_file_list_in_config_is_rejected(vae_folder):
@@ -322,3 +323,10 @@ def test_damaged_file_list_in_config_is_rejected(vae_folder):
     with pytest.raises(ValueError, match="'files' must map") as info:
         VAE.from_pretrained(vae_folder)
     assert CONFIG_FILE in str(info.value)
+
+
+def test_wrongly_typed_model_setting_is_rejected(vae_folder):
+    """config.json saying hidden_dim 8.5 is a clear ValueError, not a TypeError from nn.Linear."""
+    rewrite_config(vae_folder, lambda c: c["model"].update(hidden_dim=8.5))
+    with pytest.raises(ValueError, match="hidden_dim must be int"):
+        VAE.from_pretrained(vae_folder)

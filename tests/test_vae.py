@@ -213,3 +213,9 @@ def test_invalid_config_values_are_value_errors():
                    {"kl_warmup_epochs": -1}):
         with pytest.raises(ValueError):
             VAEConfig(**kwargs)
+
+
+def test_pixels_outside_unit_range_are_rejected():
+    """0-255 images passed as floats would give a meaningless loss: say how to fix them instead."""
+    with pytest.raises(ValueError, match=r"\[0,1\].*divide 0-255 images by 255"):
+        VAE(VAEConfig(hidden_dim=8)).encode(torch.full((2, 784), 255.0))
