@@ -9,6 +9,7 @@ import os
 import gradio as gr
 
 from genmodels.jobs import JobManager
+from genmodels.preprocess import MAX_BYTES as MAX_UPLOAD_BYTES
 from genmodels.registry import ModelRegistry
 from ui.explore import EXPLORE_CSS, build_explore_tab
 from ui.train_tab import build_train_tab
@@ -29,6 +30,8 @@ def build_app(registry: ModelRegistry | None = None, runs_dir=None) -> gr.Blocks
                 explore = build_explore_tab(registry)
             with gr.Tab("Train", id="train"):
                 build_train_tab(registry, jobs, explore=explore, tabs=tabs)
+        # On page open the explorer reads ?model=...&z=... and refreshes its model list.
+        demo.load(explore.on_load.fn, explore.on_load.inputs, explore.on_load.outputs, api_visibility="private")
     return demo
 
 
@@ -37,7 +40,7 @@ def serve(demo: gr.Blocks, **launch_kwargs):
     launch_kwargs.setdefault("server_name", os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
     launch_kwargs.setdefault("server_port", int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
     # Uploads above this are refused by the server before any handler sees them.
-    launch_kwargs.setdefault("max_file_size", "10mb")
+    launch_kwargs.setdefault("max_file_size", MAX_UPLOAD_BYTES)
     launch_kwargs.setdefault("css", EXPLORE_CSS)
     return demo.queue(default_concurrency_limit=4).launch(**launch_kwargs)
 

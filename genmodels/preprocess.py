@@ -19,8 +19,10 @@ DIGIT_BOX = 20  # MNIST fits each digit into 20x20 before centring it in 28x28
 MIN_SIDE = 8  # smaller than this there is nothing a person could have drawn
 MAX_PIXELS = 25_000_000  # 25 megapixels: refuse larger images before decoding them (bomb guard)
 MAX_BYTES = 10 * 1024 * 1024  # uploads larger than 10 MB are refused
+WORK_SIDE = 1024  # larger images are shrunk to this longest side first: the digit ends up 20x20 anyway
 MIN_CONTRAST = 0.15  # ink must differ from the background by this much (of full scale)
 INK_THRESHOLD = 0.2  # a pixel counts as ink for cropping above this (after normalising)
+GREY_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R 601 luma, as PIL's convert("L")
 
 
 def load_image_file(source, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS) -> Image.Image:
@@ -52,6 +54,9 @@ def load_image_file(source, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PI
             image = Image.open(io.BytesIO(data))  # lazy: reads the header only
             _check_size(image.size, max_pixels)
             image.seek(0)
+            if image.format == "JPEG":
+                # Decode a big photo at 1/2, 1/4 or 1/8 scale straight away (far less memory and time).
+                image.draft(image.mode, (WORK_SIDE, WORK_SIDE))
             image.load()
         except ValueError:
             raise
@@ -79,43 +84,87 @@ def _check_size(size: tuple[int, int], max_pixels: int = MAX_PIXELS) -> None:
 
 
 def _grey_and_alpha(image) -> tuple[np.ndarray, np.ndarray | None]:
-    """Return (grey, alpha) float arrays in [0,1] (alpha None when the image is fully opaque)."""
+    """Return (grey, alpha) float32 arrays in [0,1], at most WORK_SIDE pixels on the longer side
+    (alpha None when the image is fully opaque)."""
     if isinstance(image, Image.Image):
         _check_size(image.size)
-        if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
-            grey = np.asarray(image, dtype=np.float64)
-            top = grey.max()
-            return (grey / top if top > 0 else grey), None
-        has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
-        if has_alpha:
-            rgba = np.asarray(image.convert("RGBA"), dtype=np.float64) / 255
-            grey = rgba[..., :3] @ np.array([0.299, 0.587, 0.114])
-            return grey, rgba[..., 3]
-        return np.asarray(image.convert("L"), dtype=np.float64) / 255, None
+        return _pil_grey_and_alpha(image)
     if isinstance(image, np.ndarray):
-        arr = image
-        if arr.ndim == 3 and arr.shape[2] == 1:
-            arr = arr[..., 0]
-        if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (3, 4)):
-            raise ValueError(f"Expected an image array shaped (H,W), (H,W,3) or (H,W,4); got {arr.shape}.")
-        _check_size((arr.shape[1], arr.shape[0]))
-        if arr.dtype == bool:
-            arr = arr.astype(np.float64)
-        elif np.issubdtype(arr.dtype, np.integer):
-            arr = arr.astype(np.float64) / (255 if arr.max() <= 255 else arr.max())
-        elif np.issubdtype(arr.dtype, np.floating):
-            arr = arr.astype(np.float64)
-            if not np.isfinite(arr).all():
-                raise ValueError("The image array contains NaN or infinite values.")
-            arr = arr / 255 if arr.max() > 1 else arr
-        else:
-            raise ValueError(f"Unsupported image array type {arr.dtype}.")
-        arr = np.clip(arr, 0, 1)
-        if arr.ndim == 2:
-            return arr, None
-        grey = arr[..., :3] @ np.array([0.299, 0.587, 0.114])
-        return grey, (arr[..., 3] if arr.shape[2] == 4 else None)
+        grey, alpha = _array_grey_and_alpha(image)
+        return _shrink_array(grey), (None if alpha is None else _shrink_array(alpha))
     raise ValueError(f"Expected a PIL image or a numpy array, got {type(image).__name__}.")
+
+
+def _pil_grey_and_alpha(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
+    # Shrink while still 8-bit PIL pixels, before numpy sees them: a 16-megapixel RGBA upload
+    # would otherwise take hundreds of MB as floats.
+    if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+        image = _shrink_image(image if image.mode in ("I", "F") else image.convert("I"))
+        grey = np.asarray(image, dtype=np.float32)
+        top = grey.max()
+        return (grey / top if top > 0 else grey), None
+    has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
+    if has_alpha:
+        rgba = np.asarray(_shrink_image(_as_mode(image, "RGBA")), dtype=np.float32) / 255
+        return rgba[..., :3] @ GREY_WEIGHTS, rgba[..., 3]
+    return np.asarray(_shrink_image(_as_mode(image, "L")), dtype=np.float32) / 255, None
+
+
+def _array_grey_and_alpha(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[..., 0]
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (3, 4)):
+        raise ValueError(f"Expected an image array shaped (H,W), (H,W,3) or (H,W,4); got {arr.shape}.")
+    _check_size((arr.shape[1], arr.shape[0]))
+    if arr.dtype == bool:
+        arr = arr.astype(np.float32)
+    elif np.issubdtype(arr.dtype, np.integer):
+        top = arr.max()
+        arr = arr.astype(np.float32) / (255 if top <= 255 else float(top))
+    elif np.issubdtype(arr.dtype, np.floating):
+        arr = arr.astype(np.float32)
+        if not np.isfinite(arr).all():
+            raise ValueError("The image array contains NaN or infinite values.")
+        arr = arr / 255 if arr.max() > 1 else arr
+    else:
+        raise ValueError(f"Unsupported image array type {arr.dtype}.")
+    arr = np.clip(arr, 0, 1)
+    if arr.ndim == 2:
+        return arr, None
+    return arr[..., :3] @ GREY_WEIGHTS, (arr[..., 3] if arr.shape[2] == 4 else None)
+
+
+def _as_mode(image: Image.Image, mode: str) -> Image.Image:
+    """Return `image` in `mode`, without a full-size copy when it is already in it."""
+    return image if image.mode == mode else image.convert(mode)
+
+
+def _working_size(size: tuple[int, int]) -> tuple[int, int] | None:
+    """Return the (width, height) to shrink to so the longer side is WORK_SIDE, or None if already small."""
+    width, height = size
+    if max(width, height) <= WORK_SIDE:
+        return None
+    scale = WORK_SIDE / max(width, height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _shrink_image(image: Image.Image) -> Image.Image:
+    """Return `image` (a new one; the caller's is untouched) with its longer side at most WORK_SIDE."""
+    target = _working_size(image.size)
+    if target is None:
+        return image
+    factor = max(image.size) // WORK_SIDE
+    if factor >= 2:
+        image = image.reduce(factor)  # fast box filter by a whole factor
+    return image.resize(target, Image.Resampling.LANCZOS)
+
+
+def _shrink_array(arr: np.ndarray) -> np.ndarray:
+    """Return a 2-D float32 array with its longer side at most WORK_SIDE (area-averaged)."""
+    target = _working_size((arr.shape[1], arr.shape[0]))
+    if target is None:
+        return arr
+    return np.asarray(_shrink_image(Image.fromarray(np.ascontiguousarray(arr, dtype=np.float32), mode="F")))
 
 
 def _flatten_alpha(grey: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
@@ -162,7 +211,7 @@ def _fit_into_box(ink: np.ndarray, side: int) -> np.ndarray:
     new_size = (max(1, round(width * scale)), max(1, round(height * scale)))
     resized = Image.fromarray(ink.astype(np.float32), mode="F").resize(
         new_size, Image.Resampling.LANCZOS, reducing_gap=2.0)
-    return np.clip(np.asarray(resized, dtype=np.float64), 0, 1)
+    return np.clip(np.asarray(resized, dtype=np.float32), 0, 1)
 
 
 def _centre_by_mass(box: np.ndarray, side: int) -> np.ndarray:

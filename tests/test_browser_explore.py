@@ -1,5 +1,7 @@
 """The Explore tab in headless Chromium: sliders, random sample, upload, map, shared links, sessions."""
 
+import re
+
 import pytest
 from PIL import Image
 
@@ -146,6 +148,141 @@ def test_sessions_do_not_share_digits(browser, live_app):
         b.wait_for_timeout(500)
         assert all(v == 0 for v in slider_values(b))
         assert digit_src(b) != digit_src(a)
+    finally:
+        first.close()
+        second.close()
+
+
+# --------------------------------------------------------------------------- more ways to move through the space
+@pytest.fixture(scope="module")
+def latent8_run(runs_dir):
+    """A run checkpoint of a tiny VAE with 8 latent dimensions in the app's runs folder; returns its name."""
+    from genmodels import VAEConfig
+    from genmodels.train import TrainConfig, train
+
+    out = runs_dir / "explore-latent8" / "checkpoint"
+    if not (out / "config.json").is_file():
+        train("vae", VAEConfig(latent_dim=8, hidden_dim=32), TrainConfig(epochs=1, device="cpu"), out=out)
+    return "run-explore-latent8"
+
+
+def choose(page, elem_id: str, option: str):
+    """Pick `option` in the gradio dropdown #elem_id."""
+    page.locator(f"#{elem_id} input").click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def open_accordion(page, elem_id: str, title: str):
+    page.locator(f"#{elem_id}").get_by_text(title, exact=True).first.click()
+
+
+def no_error_toast(page):
+    assert "Something went wrong" not in page.content() and "Traceback" not in page.content()
+
+
+def test_interpolation_shows_a_strip_an_animation_and_a_gif(page):
+    loaded(page)
+    open_accordion(page, "ll-interp-section", "Interpolation")
+    choose(page, "ll-interp-to", "centroid of '7'")
+    page.click("#ll-interp")
+    page.wait_for_selector("#ll-interp-strip img")
+    assert page.locator("#ll-interp-anim img.ll-anim").get_attribute("src").startswith("data:image/gif;base64,")
+    link = page.locator("#ll-interp-gif a").first
+    link.wait_for()
+    assert ".gif" in (link.get_attribute("href") or "")
+
+
+def test_traversal_grid_is_drawn(page):
+    loaded(page)
+    open_accordion(page, "ll-grid-section", "Traversal grid")
+    page.click("#ll-grid")
+    page.wait_for_selector("#ll-grid-img img")
+    no_error_toast(page)
+
+
+def test_centroid_button_jumps_to_the_class_mean(page):
+    loaded(page)
+    before = digit_src(page)
+    page.click("#ll-centroid-3")
+    wait_until_changed(page, before)
+    page.wait_for_function("() => [...document.querySelectorAll('#ll-sliders input[type=number]')]"
+                           ".some(i => parseFloat(i.value) !== 0)")
+    top = page.locator("#ll-probs h2, #ll-probs .output-class").first.inner_text().strip()
+    assert top == "3"  # the RNN reads the decoded centroid of class 3 as a 3
+
+
+def test_rows_read_slider_replays_the_reading(page):
+    loaded(page)
+    page.wait_for_selector("#ll-readout img")
+    before = page.locator("#ll-readout img").get_attribute("src")
+    page.locator("#ll-rows-read input[type=range]").fill("4")
+    page.wait_for_function("(before) => document.querySelector('#ll-readout img').getAttribute('src') !== before",
+                           arg=before)
+    assert page.locator("#ll-rows-read input[type=number]").input_value() == "4"
+
+
+def test_switching_models_reloads_sliders_buttons_and_a_small_model_works(page, latent8_run):
+    loaded(page)
+    choose(page, "ll-model", "vae-fashion")
+    page.wait_for_function("() => document.body.innerText.includes('data set `fashion')"
+                           " || document.body.innerText.includes('vae-fashion ·')")
+    page.locator("#ll-centroid-0", has_text="T-shirt").wait_for()
+    # A run with 8 latent dimensions (the Train tab allows fewer than 20): 8 live sliders, 12 unused.
+    page.click("#ll-refresh")
+    choose(page, "ll-model", latent8_run)
+    page.locator("#ll-z8", has_text="not used").wait_for()
+    assert "not used" not in page.locator("#ll-z7").inner_text()
+    assert page.locator("#ll-z12 input[type=range]").is_disabled()
+    assert page.locator("#ll-z0 input[type=range]").is_enabled()
+    before = digit_src(page)
+    page.locator("#ll-z0 input[type=range]").fill("2")
+    wait_until_changed(page, before)
+    page.click("#ll-random")
+    page.wait_for_function("() => parseFloat(document.querySelector('#ll-z0 input[type=number]').value) !== 2")
+    assert all(v == 0 for v in slider_values(page)[8:])
+    no_error_toast(page)
+
+
+def test_a_shared_link_to_a_small_model_restores_it(browser, live_app, latent8_run):
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(f"{live_app}/?model={latent8_run}&z=1,0,0,0,0,0,0,-1.5")
+        loaded(page)
+        page.locator("#ll-z19", has_text="not used").wait_for()
+        values = slider_values(page)
+        assert sorted(values[:8]) == [-1.5, 0, 0, 0, 0, 0, 0, 1] and values[8:] == [0] * 12
+        no_error_toast(page)
+    finally:
+        context.close()
+
+
+def test_reading_a_blank_sketchpad_gives_a_short_message(page):
+    loaded(page)
+    page.get_by_role("tab", name="Draw").click()
+    page.click("#ll-read-sketch")
+    page.get_by_text(re.compile("canvas is empty|looks blank|completely transparent")).first.wait_for()
+    no_error_toast(page)
+
+
+def test_uploaded_digits_stay_in_their_own_session(browser, live_app, digit_png):
+    first, second = browser.new_context(), browser.new_context()
+    try:
+        a, b = first.new_page(), second.new_page()
+        a.goto(live_app)
+        b.goto(live_app)
+        loaded(a)
+        loaded(b)
+        a.locator("#ll-upload input[type=file]").set_input_files(str(digit_png[0]))
+        a.wait_for_selector("#ll-recon img", state="attached")
+        for pg in (a, b):
+            open_accordion(pg, "ll-interp-section", "Interpolation")
+            choose(pg, "ll-interp-from", "your uploaded / drawn digit")
+            pg.click("#ll-interp")
+        a.wait_for_selector("#ll-interp-strip img", state="attached")  # A's upload is an endpoint for A ...
+        b.get_by_text("No uploaded or drawn digit yet").first.wait_for()  # ... but not for B
+        assert b.locator("#ll-interp-strip img").count() == 0
+        assert b.locator("#ll-recon img").count() == 0
     finally:
         first.close()
         second.close()

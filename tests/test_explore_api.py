@@ -74,6 +74,39 @@ def test_reconstruct_and_classify_an_uploaded_digit(client, digit_file):
     assert abs(total - 1) < 1e-3
 
 
+@pytest.fixture(scope="module")
+def latent8_run(runs_dir):
+    """A run checkpoint of a tiny VAE with 8 latent dimensions in the app's runs folder; returns its name."""
+    return make_latent8_run(runs_dir)
+
+
+def make_latent8_run(runs_dir) -> str:
+    """Train a VAE(latent_dim=8, hidden_dim=32) for one epoch into <runs_dir>/explore-latent8/checkpoint (once)."""
+    from genmodels import VAEConfig
+    from genmodels.train import TrainConfig, train
+
+    out = runs_dir / "explore-latent8" / "checkpoint"
+    if not (out / "config.json").is_file():
+        train("vae", VAEConfig(latent_dim=8, hidden_dim=32), TrainConfig(epochs=1, device="cpu"), out=out)
+    return "run-explore-latent8"
+
+
+def test_a_run_with_eight_latent_dimensions_is_served(client, latent8_run):
+    z, path = client.predict(latent8_run, 4, api_name="/sample")
+    assert len(z) == 8 and read_png(path).shape == (28, 28)
+    assert read_png(client.predict([0.5] * 8, latent8_run, api_name="/decode")).shape == (28, 28)
+    with pytest.raises(Exception, match="exactly 8"):
+        client.predict([0.0] * 20, latent8_run, api_name="/decode")
+
+
+@pytest.mark.parametrize("seed", [2**31, 2**63, -5])
+def test_sample_refuses_seeds_out_of_range_with_a_sentence(client, seed):
+    with pytest.raises(Exception, match="seed must be"):
+        client.predict("vae-mnist", seed, api_name="/sample")
+    z, _ = client.predict("vae-mnist", 2**31 - 1, api_name="/sample")  # the largest seed works
+    assert len(z) == 20
+
+
 def test_fashion_model_is_selectable(client):
     z, path = client.predict("vae-fashion", 1, api_name="/sample")
     assert len(z) == 20 and read_png(path).shape == (28, 28)

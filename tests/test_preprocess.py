@@ -125,3 +125,27 @@ def test_load_image_file_refuses_bad_files(tmp_path):
     path = tmp_path / "missing.png"
     with pytest.raises(ValueError, match="could not be found"):
         load_image_file(path)
+
+
+def test_large_photos_are_shrunk_early_and_read_like_small_ones(digits, rnn):
+    """A 12-megapixel photo (JPEG and RGBA PNG) gives the same digit as a small copy, without touching the caller's image."""
+    from genmodels.preprocess import WORK_SIDE, _pil_grey_and_alpha
+
+    a, label = digits[0][5], int(digits[1][5])
+    small = dark_on_light_photo(a)  # 640x480
+    big = small.resize((4000, 3000), Image.Resampling.BICUBIC)
+    grey, alpha = _pil_grey_and_alpha(big)
+    assert max(grey.shape) == WORK_SIDE and grey.dtype == np.float32 and alpha is None
+    assert big.size == (4000, 3000)
+    reference = prepare_digit(small)
+    for data in (png(big, "JPEG", quality=90), png(big.convert("RGBA"), compress_level=1)):
+        prepared = prepare_digit(load_image_file(data))
+        assert prepared.dtype == torch.float32
+        assert (prepared - reference).abs().mean() < 0.03
+        assert rnn.predict_proba(prepared.unsqueeze(0)).argmax().item() == label
+
+
+def test_large_arrays_are_shrunk_too(digits):
+    a = digits[0][2]
+    big = np.asarray(Image.fromarray(a).resize((2800, 2800), Image.Resampling.BILINEAR))
+    assert (prepare_digit(big) - prepare_digit(a)).abs().mean() < 0.03

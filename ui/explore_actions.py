@@ -3,7 +3,9 @@
 ui/explore.py wires these to components; the named API endpoints call the same functions.
 """
 
+import math
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +20,10 @@ from .explore_models import SLIDER_LIMIT, ModelView
 INTERPOLATION_METHODS = ("linear", "spherical")
 TRAVERSAL_VALUES = np.linspace(-SLIDER_LIMIT, SLIDER_LIMIT, 9)
 GIF_DIR = Path(tempfile.gettempdir()) / "latent-lab-gifs"
+GIF_KEEP = 200  # newest GIFs kept for download; gradio copies each into its own cache when served
+GIF_MAX_AGE_S = 3600.0
+NO_READER = "no classifier for this data set"
+MAX_SEED = 2**31 - 1
 
 
 def readout(view: ModelView, digit, rows_read: int = 28) -> tuple[dict[str, float], object]:
@@ -26,6 +32,36 @@ def readout(view: ModelView, digit, rows_read: int = 28) -> tuple[dict[str, floa
     row_probs = view.read_rows(digit)
     probs = {name: float(p) for name, p in zip(view.class_names, row_probs[rows_read - 1])}
     return probs, render.readout_picture(digit, row_probs, view.class_names, rows_read)
+
+
+def class_probabilities(view: ModelView, digit) -> dict[str, float]:
+    """Return {class name: probability} after the RNN has read all 28 rows of a digit (28, 28)."""
+    return {name: float(p) for name, p in zip(view.class_names, view.read_rows(digit)[-1])}
+
+
+def page_readout(view: ModelView, digit, rows_read: int = 28) -> tuple[dict[str, float] | str, object]:
+    """Return readout() for the page, or (NO_READER, None) when no RNN matches the model's data set."""
+    if view.rnn is None:
+        return NO_READER, None
+    return readout(view, digit, rows_read)
+
+
+def seeded_generator(seed) -> torch.Generator | None:
+    """Return a torch.Generator seeded with `seed` (0..2**31-1), or None for -1/None (a fresh random draw)."""
+    if seed is None:
+        return None
+    try:
+        value = float(seed)
+    except (TypeError, ValueError, OverflowError):
+        value = float("nan")
+    if not math.isfinite(value) or value != int(value):
+        raise ValueError("The seed must be a whole number (-1 for a random draw).")
+    value = int(value)
+    if value == -1:
+        return None
+    if not 0 <= value <= MAX_SEED:
+        raise ValueError(f"The seed must be -1 (random) or a whole number from 0 to {MAX_SEED}.")
+    return torch.Generator().manual_seed(value)
 
 
 def image_to_digit(image) -> torch.Tensor:
@@ -79,12 +115,35 @@ def interpolate(view: ModelView, z0, z1, method: str, steps: int) -> tuple[objec
     return render.strip(digits), render.gif_bytes(digits), codes
 
 
-def save_gif(data: bytes) -> str:
-    """Return the path of a new temporary .gif file holding `data` (gradio serves it for download)."""
-    GIF_DIR.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=GIF_DIR, suffix=".gif", prefix="interpolation-", delete=False) as f:
+def save_gif(data: bytes, folder: Path = GIF_DIR) -> str:
+    """Return the path of a new temporary .gif file holding `data` (gradio serves it for download).
+
+    Old files are pruned first so the folder stays small however long the app runs.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    prune_gifs(folder, keep=GIF_KEEP - 1)
+    with tempfile.NamedTemporaryFile(dir=folder, suffix=".gif", prefix="interpolation-", delete=False) as f:
         f.write(data)
         return f.name
+
+
+def prune_gifs(folder: Path = GIF_DIR, keep: int = GIF_KEEP, max_age_s: float = GIF_MAX_AGE_S) -> int:
+    """Delete interpolation GIFs older than `max_age_s` seconds or beyond the newest `keep`; return how many went."""
+    now = time.time()
+    aged = []
+    for path in Path(folder).glob("interpolation-*.gif"):
+        try:
+            aged.append((path.stat().st_mtime, path))
+        except OSError:  # another request pruned it already
+            continue
+    aged.sort(reverse=True)
+    removed = 0
+    for rank, (mtime, path) in enumerate(aged):
+        if rank >= keep or now - mtime > max_age_s:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def traversal_grid(view: ModelView, z) -> object:

@@ -15,6 +15,7 @@ from genmodels.checkpoints import CONFIG_FILE
 
 from .explore_render import LatentMap
 
+LATENT_SLOTS = 20  # sliders on the page; a model with more dimensions shows its 20 most informative
 SLIDER_LIMIT = 3.0  # sliders span -3..3 standard deviations of the prior N(0, I)
 API_LIMIT = 10.0  # codes further than this from the origin are certainly typing mistakes
 ACTIVE_KL = 0.05  # nats: below this a dimension carries (almost) no information about the digit
@@ -50,20 +51,35 @@ class ModelView:
         self.dims = int(self.kl.shape[0])
 
     # --- codes <-> sliders -------------------------------------------------------------------
-    def slots_to_z(self, slots) -> np.ndarray:
-        """Return the code z (dims,) from slider values listed in slot (KL) order."""
+    @property
+    def shown_slots(self) -> int:
+        """Return how many sliders this model uses: one per dimension, at most LATENT_SLOTS."""
+        return min(self.dims, LATENT_SLOTS)
+
+    def slots_to_z(self, slots, base=None) -> np.ndarray:
+        """Return the code z (dims,) from slider values in slot (KL) order.
+
+        Dimensions without a slider (a model with more than LATENT_SLOTS) keep their value from
+        `base`, the session's full code, so editing a slider never zeroes them; 0 without a base.
+        """
         z = np.zeros(self.dims, dtype=np.float32)
-        values = [0.0 if v is None else float(v) for v in slots[:self.dims]]
-        z[self.order[:len(values)]] = values
+        if base is not None and len(base) == self.dims:
+            z[:] = np.asarray(base, dtype=np.float32)
+        n = min(self.shown_slots, len(slots))
+        z[self.order[:n]] = [0.0 if v is None else float(v) for v in slots[:n]]
         return z
 
     def z_to_slots(self, z) -> list[float]:
-        """Return the slider values (slot order) for code z, clipped to the slider range and rounded."""
+        """Return the LATENT_SLOTS slider values (slot order) for code z, clipped to the slider range
+        and rounded; sliders this model does not use get 0."""
         z = np.clip(np.asarray(z, dtype=np.float64), -SLIDER_LIMIT, SLIDER_LIMIT)
-        return [round(float(z[d]), 2) for d in self.order]
+        values = [round(float(z[d]), 2) for d in self.order[:self.shown_slots]]
+        return values + [0.0] * (LATENT_SLOTS - len(values))
 
     def slider_label(self, slot: int) -> str:
         """Return the label of slider `slot`: its dimension and measured KL in nats."""
+        if slot >= self.shown_slots:
+            return "(not used by this model)"
         d = self.order[slot]
         flag = "" if self.kl[d] >= ACTIVE_KL else " (unused)"
         return f"z{d} · KL {self.kl[d]:.2f}{flag}"
@@ -89,9 +105,10 @@ class ModelView:
 
     @torch.no_grad()
     def read_rows(self, digit) -> np.ndarray:
-        """Return the RNN's class probabilities after each of the 28 rows, (28, classes); zeros without an RNN."""
+        """Return the RNN's class probabilities after each of the 28 rows, (28, classes)."""
         if self.rnn is None:
-            return np.zeros((28, len(self.class_names)), dtype=np.float32)
+            raise ValueError(f"There is no classifier (RNN) for the data set {self.dataset!r} of model {self.name!r}, "
+                             "so this image cannot be read; train an RNN on that data set first.")
         x = torch.as_tensor(np.asarray(digit, dtype=np.float32).reshape(1, 28, 28), device=self.rnn.device)
         return self.rnn.read_rows(x)[0].cpu().numpy()
 
@@ -102,7 +119,7 @@ class ModelView:
 
     def code_at_map_pixel(self, px: float, py: float, snap_pixels: float = 10.0) -> tuple[np.ndarray, str]:
         """Return (z, how) for a click on the map: the full code of a stored point when the click is on one,
-        else the point on the PCA plane (the other 18 directions at their average)."""
+        else the point on the PCA plane (the other directions at their average)."""
         i, distance = self.map.nearest_point(px, py)
         if distance <= snap_pixels:
             label = self.class_names[int(self.map.labels[i])]
@@ -125,9 +142,11 @@ class ModelView:
         nelbo = self.metrics.get("val_nelbo")
         fit = f", validation −ELBO {nelbo:.1f} nats/image" if isinstance(nelbo, (int, float)) else ""
         active = len([d for d in range(self.dims) if self.kl[d] >= ACTIVE_KL])
-        reader = f"RNN reader: `{self.rnn_name}`" if self.rnn_name else "no RNN reader for this data set"
+        reader = f"RNN reader: `{self.rnn_name}`" if self.rnn_name else "no classifier for this data set"
+        hidden = (f" · the sliders show the {LATENT_SLOTS} with most KL; the other {self.dims - LATENT_SLOTS} "
+                  "keep their values" if self.dims > LATENT_SLOTS else "")
         return (f"**{self.name}** · data set `{self.dataset}` · {self.epochs} epochs{fit} · "
-                f"{active} of {self.dims} latent dimensions in use · {reader}")
+                f"{active} of {self.dims} latent dimensions in use{hidden} · {reader}")
 
 
 class ViewCache:

@@ -1,0 +1,241 @@
+"""Unit tests of the explorer's plain functions (ui/explore_models.py, ui/explore_actions.py) on real checkpoints.
+
+Besides the shipped 20-dimensional VAEs, two tiny VAEs are trained for one epoch on mnist-5k:
+latent size 8 (fewer dimensions than sliders) and 24 (more), saved as run checkpoints.
+"""
+
+import io
+import os
+import time
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from genmodels import VAEConfig
+from genmodels.registry import ModelRegistry
+from genmodels.train import TrainConfig, train
+from ui import explore_actions as actions
+from ui.explore_models import LATENT_SLOTS, SLIDER_LIMIT, ViewCache, format_z, parse_z
+
+
+@pytest.fixture(scope="module")
+def tiny_runs(tmp_path_factory):
+    """A runs folder holding one-epoch VAEs with latent sizes 8 and 24 ('run-latent8', 'run-latent24')."""
+    runs = tmp_path_factory.mktemp("explore-runs")
+    for dims in (8, 24):
+        train("vae", VAEConfig(latent_dim=dims, hidden_dim=32), TrainConfig(epochs=1, device="cpu", seed=dims),
+              out=runs / f"latent{dims}" / "checkpoint")
+    return runs
+
+
+@pytest.fixture(scope="module")
+def views(tiny_runs):
+    return ViewCache(ModelRegistry(runs_dir=tiny_runs, device="cpu"))
+
+
+@pytest.fixture(scope="module")
+def mnist(views):
+    return views.get("vae-mnist")
+
+
+# --------------------------------------------------------------------------- parse_z / format_z
+def test_parse_z_accepts_lists_and_comma_strings():
+    assert parse_z([0.5] * 20, 20).tolist() == [0.5] * 20
+    assert parse_z("1, -2.5; 0", 3).tolist() == [1.0, -2.5, 0.0]
+    assert parse_z(np.zeros(8), 8).dtype == np.float32
+
+
+@pytest.mark.parametrize("values, message", [
+    ([0.0] * 19, "exactly 20"), ("1,2,x", "separated by commas"), ({"a": 1}, "list of 20"),
+    (5, "list of 20"), (["a"] * 20, "list of 20"), ([float("nan")] * 20, "NaN"), ([11.0] + [0.0] * 19, "between"),
+])
+def test_parse_z_refuses_bad_codes_with_a_sentence(values, message):
+    with pytest.raises(ValueError, match=message):
+        parse_z(values, 20)
+
+
+def test_format_z_round_trips_through_parse_z_at_two_decimals():
+    z = np.array([1.234, -0.001, 0.0, -2.5, 3.0])
+    text = format_z(z)
+    assert text == "1.23,0,0,-2.5,3"
+    assert np.allclose(parse_z(text, 5), np.round(z, 2), atol=1e-6)
+
+
+# --------------------------------------------------------------------------- sliders <-> codes
+def test_twenty_dim_sliders_round_trip_in_kl_order(mnist):
+    z = np.linspace(-2, 2, 20).astype(np.float32)
+    slots = mnist.z_to_slots(z)
+    assert len(slots) == LATENT_SLOTS
+    assert np.allclose(mnist.slots_to_z(slots), z, atol=0.01)
+    kls = [float(mnist.slider_label(s).split("KL")[1].split()[0]) for s in range(20)]
+    assert kls == sorted(kls, reverse=True)
+
+
+def test_a_small_model_fills_the_unused_sliders_with_zero(views):
+    view = views.get("run-latent8")
+    assert view.dims == 8 and view.shown_slots == 8
+    z = np.arange(1, 9, dtype=np.float32) / 4
+    slots = view.z_to_slots(z)
+    assert len(slots) == LATENT_SLOTS and slots[8:] == [0.0] * 12
+    assert sorted(slots[:8]) == sorted(np.round(z, 2).tolist())
+    assert np.allclose(view.slots_to_z(slots[:8] + [2.0] * 12), z)  # values of unused sliders are ignored
+    assert "not used" in view.slider_label(8) and "KL" in view.slider_label(7)
+    assert view.decode(z).shape == (28, 28)
+
+
+def test_a_large_model_keeps_its_hidden_dimensions_in_the_session_code(views):
+    view = views.get("run-latent24")
+    assert view.dims == 24 and view.shown_slots == LATENT_SLOTS
+    full = np.linspace(-1, 1, 24).astype(np.float32)
+    slots = view.z_to_slots(full)
+    slots[0] = 2.5  # the user drags the most informative slider
+    z = view.slots_to_z(slots, base=full.tolist())
+    hidden = view.order[LATENT_SLOTS:]
+    assert np.allclose(z[hidden], full[hidden])  # not zeroed
+    assert z[view.order[0]] == 2.5
+    assert np.allclose(view.slots_to_z(slots)[hidden], 0)  # without a session code they start at the origin
+    assert "keep their values" in view.describe()
+
+
+# --------------------------------------------------------------------------- endpoints, interpolation, grid
+def test_endpoint_code_for_every_kind_of_endpoint(mnist):
+    current = np.full(20, 0.3, dtype=np.float32)
+    assert np.array_equal(actions.endpoint_code(mnist, "current", current, None), current)
+    a = actions.endpoint_code(mnist, "random", current, None, torch.Generator().manual_seed(1))
+    b = actions.endpoint_code(mnist, "random", current, None, torch.Generator().manual_seed(1))
+    assert a.shape == (20,) and np.array_equal(a, b)
+    assert np.array_equal(actions.endpoint_code(mnist, "centroid:3", current, None), mnist.centroid(3))
+    uploaded = [0.1] * 20
+    assert np.allclose(actions.endpoint_code(mnist, "upload", current, uploaded), 0.1)
+
+
+@pytest.mark.parametrize("choice, uploaded, message", [
+    ("upload", None, "No uploaded"), ("upload", [0.0] * 8, "No uploaded"),
+    ("centroid:12", None, "Unknown class"), ("centroid:x", None, "Unknown class"), ("sideways", None, "Unknown"),
+])
+def test_endpoint_code_refuses_missing_or_unknown_endpoints(mnist, choice, uploaded, message):
+    with pytest.raises(ValueError, match=message):
+        actions.endpoint_code(mnist, choice, np.zeros(20), uploaded)
+
+
+@pytest.mark.parametrize("method", actions.INTERPOLATION_METHODS)
+def test_interpolate_walks_from_one_code_to_the_other(mnist, method):
+    z0, z1 = mnist.centroid(1), mnist.centroid(7)
+    strip, gif, codes = actions.interpolate(mnist, z0, z1, method, 6)
+    assert codes.shape == (6, 20)
+    assert np.allclose(codes[0], z0, atol=1e-5) and np.allclose(codes[-1], z1, atol=1e-5)
+    assert strip.size == (6 * 84 + 5 * 4, 84)
+    animation = Image.open(io.BytesIO(gif))
+    assert animation.format == "GIF" and animation.n_frames == 2 * 6 - 2  # ping-pong loop
+    first = np.asarray(animation.convert("L").resize((28, 28), Image.Resampling.NEAREST), dtype=np.float32) / 255
+    assert np.abs(first - mnist.decode(z0)).max() < 0.02
+
+
+def test_interpolate_refuses_bad_settings(mnist):
+    with pytest.raises(ValueError, match="between 2 and 24"):
+        actions.interpolate(mnist, np.zeros(20), np.ones(20), "linear", 40)
+    with pytest.raises(ValueError, match="must be one of"):
+        actions.interpolate(mnist, np.zeros(20), np.ones(20), "wiggly", 5)
+
+
+def test_traversal_grid_has_a_row_per_active_dimension(mnist, views):
+    for view in (mnist, views.get("run-latent8")):
+        rows = len(view.active_dims())
+        assert rows >= 1
+        picture = actions.traversal_grid(view, np.zeros(view.dims))
+        assert picture.size == (120 + 9 * 58, 22 + rows * 58)
+
+
+def test_code_at_map_pixel_snaps_to_stored_points_and_unprojects_empty_space(mnist):
+    i = 17
+    px, py = mnist.map.to_pixels(mnist.map.xy[i:i + 1])[0]
+    z, how = mnist.code_at_map_pixel(px + 1, py)
+    assert np.allclose(z, mnist.map_z[i].numpy()) and "real encoded" in how
+    corner = (mnist.map.MARGIN + 1, mnist.map.MARGIN + 1)
+    if mnist.map.nearest_point(*corner)[1] > 10:
+        z, how = mnist.code_at_map_pixel(*corner)
+        assert "plane" in how and z.shape == (20,)
+        assert np.allclose(mnist.project(z), mnist.map.to_coordinates(*corner), atol=1e-4)
+
+
+# --------------------------------------------------------------------------- readout, seeds, GIF folder
+def test_readout_probabilities_sum_to_one_and_follow_the_rows(mnist):
+    digit = mnist.decode(mnist.centroid(0))
+    probs, picture = actions.readout(mnist, digit, 28)
+    assert abs(sum(probs.values()) - 1) < 1e-4 and picture.size[1] > 28 * 12
+    early, _ = actions.readout(mnist, digit, 3)
+    assert early != probs
+    assert actions.class_probabilities(mnist, digit) == pytest.approx(probs)
+
+
+def test_a_model_without_a_classifier_says_so(tmp_path, tiny_runs):
+    lonely = ViewCache(ModelRegistry(checkpoints_dir=tmp_path, runs_dir=tiny_runs, device="cpu")).get("run-latent8")
+    assert lonely.rnn is None
+    digit = lonely.decode(np.zeros(8))
+    with pytest.raises(ValueError, match="no classifier"):
+        actions.class_probabilities(lonely, digit)
+    assert actions.page_readout(lonely, digit) == (actions.NO_READER, None)
+    assert "no classifier" in lonely.describe()
+
+
+def test_view_cache_refuses_unknown_and_non_vae_names(views):
+    for name, message in [("", "No model is selected"), ("no-such-model", "Unknown|unknown"), ("rnn-mnist", "needs a VAE")]:
+        with pytest.raises(ValueError, match=message):
+            views.get(name)
+
+
+@pytest.mark.parametrize("seed", [None, -1, 0, 7, 2**31 - 1, 7.0])
+def test_seeded_generator_accepts_minus_one_and_the_31_bit_range(seed):
+    generator = actions.seeded_generator(seed)
+    if seed in (None, -1):
+        assert generator is None
+    else:
+        again = actions.seeded_generator(seed)
+        assert torch.equal(torch.randn(3, generator=generator), torch.randn(3, generator=again))
+
+
+@pytest.mark.parametrize("seed", [2**31, -2, 10**30, 10**400, 1.5, float("nan"), float("inf"), "abc"])
+def test_seeded_generator_refuses_other_seeds_with_a_sentence(seed):
+    with pytest.raises(ValueError, match="seed must be"):
+        actions.seeded_generator(seed)
+
+
+def test_gif_folder_is_pruned_by_count_and_age(tmp_path):
+    now = time.time()
+    for k in range(6):
+        path = tmp_path / f"interpolation-{k}.gif"
+        path.write_bytes(b"GIF89a")
+        os.utime(path, (now - 10 * k, now - 10 * k))  # interpolation-0 is the newest
+    stale = tmp_path / "interpolation-old.gif"
+    stale.write_bytes(b"GIF89a")
+    os.utime(stale, (now - 7200, now - 7200))
+    (tmp_path / "notes.txt").write_text("not ours")
+    assert actions.prune_gifs(tmp_path, keep=4, max_age_s=3600) == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "interpolation-0.gif", "interpolation-1.gif", "interpolation-2.gif", "interpolation-3.gif", "notes.txt"]
+    saved = actions.save_gif(b"GIF89a-new", folder=tmp_path)
+    assert open(saved, "rb").read() == b"GIF89a-new"
+    assert len(list(tmp_path.glob("interpolation-*.gif"))) <= actions.GIF_KEEP
+
+
+def test_save_gif_keeps_at_most_gif_keep_files(tmp_path, monkeypatch):
+    monkeypatch.setattr(actions, "GIF_KEEP", 3)
+    paths = [actions.save_gif(b"GIF89a", folder=tmp_path) for _ in range(5)]
+    left = {str(p) for p in tmp_path.glob("interpolation-*.gif")}
+    assert len(left) == 3 and paths[-1] in left
+
+
+def test_image_to_digit_reads_files_arrays_and_sketch_values(tmp_path, mnist):
+    ink = np.zeros((120, 120), np.uint8)
+    ink[20:100, 55:65] = 255  # a '1'
+    path = tmp_path / "one.png"
+    Image.fromarray(255 - ink).save(path)
+    from_file = actions.image_to_digit(str(path))
+    from_sketch = actions.image_to_digit({"composite": np.stack([255 - ink] * 3, axis=-1), "layers": []})
+    assert from_file.shape == (1, 28, 28) and torch.allclose(from_file, from_sketch, atol=0.02)
+    with pytest.raises(ValueError, match="canvas is empty"):
+        actions.image_to_digit({"composite": None})
+    with pytest.raises(ValueError, match="blank"):
+        actions.image_to_digit({"composite": np.full((336, 336, 4), 255, np.uint8)})
