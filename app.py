@@ -28,8 +28,8 @@ def build_app(registry: ModelRegistry | None = None, runs_dir=None) -> gr.Blocks
         with gr.Tabs() as tabs:
             with gr.Tab("Explore", id="explore"):
                 explore = build_explore_tab(registry)
-            with gr.Tab("Train", id="train"):
-                build_train_tab(registry, jobs, explore=explore, tabs=tabs)
+            with gr.Tab("Train", id="train") as train_tab:
+                build_train_tab(registry, jobs, explore=explore, tabs=tabs, train_tab=train_tab)
         # On page open the explorer reads ?model=...&z=... and refreshes its model list.
         demo.load(explore.on_load.fn, explore.on_load.inputs, explore.on_load.outputs, api_visibility="private")
     return demo

@@ -8,12 +8,21 @@
 
 Each job runs `python -m genmodels.jobs run <job_dir>` (see jobs_worker.py), i.e. the same
 `build_trainer` as the CLI, in its own low-priority process: a crash, an out-of-memory or a hung
-step ends that process, never the app. Several managers (the app, a CLI `--background` run) may
-share one runs folder: scheduling happens under a file lock and reads only files.
+step ends that process, never the app. Settings from forms and requests are checked in
+jobs_settings.py; the files of one job are described in jobs_record.py.
+
+Several managers (the app, a CLI `--background` run) may share one runs folder. Scheduling
+happens under a file lock, and every job records its runner, the manager that starts and stops
+it: a CLI manager (kind "cli") only ever runs the job it submitted; an app manager (kind "app")
+runs the app's jobs and adopts jobs left queued by a runner that is gone. A manager relabels a
+running job only when it is its runner or the runner's process is gone, and on close it stops
+only the processes it started.
 
 Environment switches for public hosting: LATENT_LAB_TRAINING=off (no new jobs),
-LATENT_LAB_MAX_JOBS (running at once, default 1), LATENT_LAB_MAX_QUEUE (waiting, default 4),
-LATENT_LAB_MAX_EPOCHS (per launch or resume, default 100).
+LATENT_LAB_MAX_JOBS (running at once, default 1), LATENT_LAB_MAX_QUEUE (waiting, default 4; 0 = no
+waiting, a job is accepted only when it can start at once), LATENT_LAB_MAX_EPOCHS (per launch or
+resume, default 100), LATENT_LAB_MAX_RUNS (job folders kept, default 50: each submit deletes the
+oldest finished ones beyond it; 0 keeps all).
 """
 
 import argparse
@@ -21,23 +30,24 @@ import contextlib
 import dataclasses
 import fcntl
 import hashlib
-import math
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 
 from .jobs_record import (ACTIVE, CANCELLED, DONE, FAILED, FINISHED, INTERRUPTED, QUEUED, RUNNING,
-                          JobFolder, check_job_id, new_job_id)
+                          JobFolder, check_job_id, file_signature, new_job_id, read_metrics, status_view)
+from .jobs_settings import check_device, configs_from_settings, parse_number
 from .registry import PROJECT_DIR, RUN_PREFIX, RUNS_DIR
 
-STATUSES = (QUEUED, RUNNING, DONE, FAILED, CANCELLED, INTERRUPTED)
-SETTING_KEYS = ("model", "dataset", "epochs", "batch_size", "lr", "latent_dim", "hidden_size", "beta",
-                "kl_warmup", "cell", "augment", "seed", "device")
+MANAGER_KINDS = ("app", "cli")
+AVAILABILITY_TTL_S = 60.0  # data set availability may probe the network: ask at most this often
 
 
 def _env_int(name: str, default: int) -> int:
@@ -55,82 +65,29 @@ def hash_token(token: str | None) -> str:
     return hashlib.sha256(token.encode()).hexdigest() if token else ""
 
 
-# -- settings from a form or a JSON request -----------------------------------------------
-def _number(settings: dict, key: str, kind, lo, hi, default, label: str):
-    value = settings.get(key)
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return default
-    what = "a whole number" if kind is int else "a number"
-    if isinstance(value, bool):
-        raise ValueError(f"{label} must be {what}, got {value!r}.")
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{label} must be {what}, got {value!r}.") from None
-    if math.isnan(number) or math.isinf(number) or (kind is int and number != int(number)):
-        raise ValueError(f"{label} must be {what}, got {value!r}.")
-    number = kind(number)
-    if not lo <= number <= hi:
-        raise ValueError(f"{label} must be between {lo:g} and {hi:g}, got {value}.")
-    return number
-
-
-def configs_from_settings(settings: dict, max_epochs: int = 100) -> tuple:
-    """Return (model_type, model_config, train_config) from flat settings; ValueError with a sentence if bad.
-
-    Keys (all optional but 'model'): model ('vae'/'rnn'), dataset, epochs, batch_size, lr,
-    latent_dim, hidden_size, beta, kl_warmup (epochs), cell ('rnn'/'gru'/'lstm'), augment, seed, device.
-    """
-    from .rnn import CELLS, RowRNNConfig
-    from .train import TrainConfig
-    from .vae import VAEConfig
-
-    if not isinstance(settings, dict):
-        raise ValueError("The training settings must be a JSON object such as {\"model\": \"vae\", \"epochs\": 5}.")
-    unknown = sorted(set(settings) - set(SETTING_KEYS))
-    if unknown:
-        raise ValueError(f"Unknown setting(s) {', '.join(unknown)}; known: {', '.join(SETTING_KEYS)}.")
-    model = str(settings.get("model", "vae")).strip().lower()
-    model = {"rowrnn": "rnn"}.get(model, model)
-    if model not in ("vae", "rnn"):
-        raise ValueError(f"model must be 'vae' or 'rnn', got {settings.get('model')!r}.")
-    epochs = _number(settings, "epochs", int, 1, max_epochs, 5, "Epochs")
-    batch_size = _number(settings, "batch_size", int, 8, 4096, 128, "Batch size")
-    lr = _number(settings, "lr", float, 1e-6, 1.0, 1e-3, "Learning rate")
-    seed = _number(settings, "seed", int, 0, 2**31 - 1, 0, "Seed")
-    augment = settings.get("augment", False)
-    if not isinstance(augment, bool):
-        raise ValueError(f"augment must be true or false, got {augment!r}.")
-    device = str(settings.get("device") or "auto").strip()
-    if model == "vae":
-        model_config = VAEConfig(
-            latent_dim=_number(settings, "latent_dim", int, 2, 64, 20, "Latent size"),
-            hidden_dim=_number(settings, "hidden_size", int, 8, 2048, 400, "Hidden size"),
-            beta=_number(settings, "beta", float, 0.0, 20.0, 1.0, "Beta"),
-            kl_warmup_epochs=_number(settings, "kl_warmup", int, 0, max_epochs, 0, "KL warm-up"))
-    else:
-        cell = str(settings.get("cell") or "rnn").strip().lower()
-        if cell not in CELLS:
-            raise ValueError(f"cell must be one of {', '.join(sorted(CELLS))}, got {settings.get('cell')!r}.")
-        model_config = RowRNNConfig(cell=cell, hidden_size=_number(settings, "hidden_size", int, 4, 1024, 128,
-                                                                    "Hidden size"))
-    train_config = TrainConfig(dataset=str(settings.get("dataset") or "mnist-5k"), epochs=epochs,
-                               batch_size=batch_size, lr=lr, augment=augment, seed=seed, device=device)
-    return model, model_config, train_config
-
-
 # -- processes ------------------------------------------------------------------------------
+def _process_start(pid) -> str | None:
+    """Return when process `pid` started (clock ticks since boot, from /proc), or None when it is not alive.
+
+    Together with the pid this names one process for good: a later process given the same pid
+    has another start time.
+    """
+    try:
+        with open(f"/proc/{int(pid)}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError, TypeError, ValueError):
+        return None
+    return None if fields[0] == "Z" else fields[19]  # state, then starttime (field 22 of proc(5))
+
+
 def _pid_runs_job(pid, job_id: str) -> bool:
     """Return True when `pid` is a live (not zombie) process running the job `job_id`."""
-    if not pid:
+    if not pid or _process_start(pid) is None:
         return False
     try:
-        with open(f"/proc/{pid}/stat") as f:
-            if f.read().rsplit(")", 1)[1].split()[0] == "Z":
-                return False
         with open(f"/proc/{pid}/cmdline", "rb") as f:
             return job_id.encode() in f.read()
-    except (OSError, IndexError):
+    except OSError:
         return False
 
 
@@ -148,15 +105,27 @@ def _describe_exit(code) -> str:
 class JobManager:
     """Starts, follows, cancels and resumes training jobs recorded under `runs_dir`."""
 
-    def __init__(self, runs_dir=RUNS_DIR, *, max_concurrent=1, max_queue=4, max_epochs=100, enabled=True,
-                 job_threads=1, job_nice=10, grace_s=2.0, poll_s=0.5, supervise=True, reconcile=True):
+    def __init__(self, runs_dir=RUNS_DIR, *, kind="app", max_concurrent=1, max_queue=4, max_epochs=100,
+                 max_runs=50, enabled=True, job_threads=1, job_nice=10, grace_s=2.0, poll_s=0.5,
+                 supervise=True, reconcile=True):
+        if kind not in MANAGER_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(MANAGER_KINDS)}, got {kind!r}.")
         self.runs_dir = Path(runs_dir)
         self.runs_dir.mkdir(parents=True, exist_ok=True)
+        self.kind = kind
         self.max_concurrent, self.max_queue, self.max_epochs = max_concurrent, max_queue, max_epochs
+        self.max_runs = max_runs
         self.enabled, self.job_threads, self.job_nice = enabled, job_threads, job_nice
         self.grace_s, self.poll_s = grace_s, poll_s
+        # Recorded in job.json as the job's runner; pid + start time tell whether this process still lives.
+        self.runner = {"id": uuid.uuid4().hex[:12], "kind": kind, "host": socket.gethostname(),
+                       "pid": os.getpid(), "pid_start": _process_start(os.getpid())}
         self._procs: dict[str, subprocess.Popen] = {}
         self._lock = threading.RLock()
+        self._lock_depth, self._lock_file = 0, None
+        self._views: dict[str, tuple] = {}  # job id -> (file signature, record, status view)
+        self._metrics: dict[str, tuple] = {}  # job id -> (file signature, metrics)
+        self._availability = (0.0, None, {})  # (when, data_dir, dataset_availability result)
         self._closed = threading.Event()
         if reconcile:  # a read-only manager (e.g. `list`) must not start or relabel jobs
             self.refresh(startup=True)
@@ -173,6 +142,7 @@ class JobManager:
         kwargs.setdefault("max_concurrent", max(1, _env_int("LATENT_LAB_MAX_JOBS", 1)))
         kwargs.setdefault("max_queue", _env_int("LATENT_LAB_MAX_QUEUE", 4))
         kwargs.setdefault("max_epochs", max(1, _env_int("LATENT_LAB_MAX_EPOCHS", 100)))
+        kwargs.setdefault("max_runs", _env_int("LATENT_LAB_MAX_RUNS", 50))
         return cls(runs_dir, **kwargs)
 
     # -- bookkeeping ------------------------------------------------------------------------
@@ -185,13 +155,24 @@ class JobManager:
 
     @contextlib.contextmanager
     def _exclusive(self):
-        """Hold this manager's lock and the runs folder's file lock (other processes' managers wait)."""
-        with self._lock, open(self.runs_dir / ".jobs.lock", "a") as lock_file:
-            fcntl.flock(lock_file, fcntl.LOCK_EX)
+        """Hold this manager's lock and the runs folder's file lock (other managers wait); nesting is safe.
+
+        flock locks belong to an open file, so a nested second open + flock in this process would
+        wait for itself: only the outermost level opens and locks the file.
+        """
+        with self._lock:
+            if self._lock_depth == 0:
+                self._lock_file = open(self.runs_dir / ".jobs.lock", "a")
+                fcntl.flock(self._lock_file, fcntl.LOCK_EX)
+            self._lock_depth += 1
             try:
                 yield
             finally:
-                fcntl.flock(lock_file, fcntl.LOCK_UN)
+                self._lock_depth -= 1
+                if self._lock_depth == 0:
+                    fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+                    self._lock_file.close()
+                    self._lock_file = None
 
     def job_ids(self) -> list[str]:
         """Return the ids of all recorded jobs, newest first."""
@@ -213,33 +194,98 @@ class JobManager:
         if not record.get("owner") or hash_token(owner_token) != record["owner"]:
             raise ValueError(f"Only the person who started job {record['id']} can {action} it.")
 
-    # -- submitting -------------------------------------------------------------------------
-    def _check_can_queue(self, train_config) -> None:
-        from .data import dataset_availability
-        from .images import resolve_device
+    # -- runners: which manager starts and stops which job ------------------------------------
+    def _runner_alive(self, runner: dict | None) -> bool:
+        """Return True when the manager recorded as `runner` is this one or its process still runs."""
+        if not runner:
+            return False  # a record from before runners were recorded: treat it as left behind
+        if runner.get("id") == self.runner["id"]:
+            return True
+        if runner.get("host") != self.runner["host"]:
+            return True  # a runs folder shared between machines: we cannot look, so we do not touch
+        return runner.get("pid_start") is not None and _process_start(runner.get("pid")) == runner["pid_start"]
 
+    def _runner_alive_other(self, record: dict) -> bool:
+        """Return True when the job's runner is another manager whose process still runs."""
+        runner = record.get("runner") or {}
+        return runner.get("id") != self.runner["id"] and self._runner_alive(runner)
+
+    def _may_start(self, record: dict) -> bool:
+        """Return True when this manager may start the queued job (its own, or an app job it can adopt)."""
+        runner = record.get("runner") or {}
+        if runner.get("id") == self.runner["id"]:
+            return True
+        if self.kind == "cli":
+            return False  # a CLI run starts only the job it submitted
+        return record.get("source", "app") == "app" or not self._runner_alive(runner)
+
+    # -- submitting -------------------------------------------------------------------------
+    def _dataset_available(self, train_config) -> tuple[bool, str]:
+        """Return (available, reason) for the job's data set, from a cache refreshed every AVAILABILITY_TTL_S."""
+        from .data import dataset_availability
+
+        when, data_dir, found = self._availability
+        if data_dir != train_config.data_dir or time.time() - when > AVAILABILITY_TTL_S:
+            found = dataset_availability(train_config.data_dir)
+            self._availability = (time.time(), train_config.data_dir, found)
+        return found.get(train_config.dataset, (False, "unknown"))
+
+    def _check_enabled(self) -> None:
         if not self.enabled:
             raise ValueError("Training is turned off on this server (LATENT_LAB_TRAINING=off); "
                              "the explorer works as usual.")
-        available, reason = dataset_availability(train_config.data_dir).get(train_config.dataset, (False, "unknown"))
-        if not available:
-            raise ValueError(f"Data set {train_config.dataset!r} is not available here: {reason}.")
-        resolve_device(train_config.device)  # a clear ValueError when CUDA is asked for but missing
-        if train_config.epochs > self.max_epochs:
-            raise ValueError(f"Epochs must be between 1 and {self.max_epochs} on this server, got {train_config.epochs}.")
-        waiting = sum(1 for _, r in self._records() if r["status"] == QUEUED)
-        if waiting >= self.max_queue:
+
+    def _check_queue_room(self, records: list[tuple[JobFolder, dict]]) -> None:
+        """Raise a ValueError when one more job would wait longer than max_queue allows (under the lock)."""
+        running = sum(1 for _, r in records if r["status"] == RUNNING)
+        waiting = sum(1 for _, r in records if r["status"] == QUEUED)
+        would_wait = max(0, waiting + 1 - max(0, self.max_concurrent - running))
+        if would_wait > self.max_queue:
+            if self.max_queue == 0:
+                raise ValueError("All training slots are busy and this server keeps no queue; "
+                                 "try again when the running job has finished.")
             raise ValueError(f"The training queue is full ({waiting} jobs waiting); try again when one has started.")
 
+    def _check_can_queue(self, train_config) -> None:
+        """Check everything about a new job that needs no lock (the data set may probe the network)."""
+        self._check_enabled()
+        available, reason = self._dataset_available(train_config)
+        if not available:
+            raise ValueError(f"Data set {train_config.dataset!r} is not available here: {reason}.")
+        check_device(train_config.device)
+        if train_config.epochs > self.max_epochs:
+            raise ValueError(f"Epochs must be between 1 and {self.max_epochs} on this server, "
+                             f"got {train_config.epochs}.")
+
+    def _prune_runs(self, records: list[tuple[JobFolder, dict]]) -> None:
+        """Delete the oldest finished job folders beyond max_runs (under the lock); active jobs always stay."""
+        excess = len(records) - self.max_runs
+        if self.max_runs <= 0 or excess <= 0:
+            return
+        finished = sorted((r.get("finished") or r.get("created") or 0, f.job_id, f)
+                          for f, r in records if r["status"] in FINISHED)
+        for _, job_id, folder in finished[:excess]:
+            # Renamed first, so no reader ever lists a half-deleted job.
+            doomed = self.runs_dir / f".deleted-{job_id}-{uuid.uuid4().hex[:6]}"
+            try:
+                os.replace(folder.path, doomed)
+            except OSError:
+                continue
+            shutil.rmtree(doomed, ignore_errors=True)
+            self._views.pop(job_id, None)
+            self._metrics.pop(job_id, None)
+
     def submit(self, model_type: str, model_config, train_config, owner_token: str | None, *,
-               source="app", save_training_state=True, resume_from=None) -> str:
+               source=None, save_training_state=True, resume_from=None) -> str:
         """Queue a job and return its id; it starts as soon as a slot is free (ValueError if not allowed)."""
         from .train import MODEL_TYPES
 
         if model_type not in MODEL_TYPES:
             raise ValueError(f"Unknown model type {model_type!r}; choose 'vae' or 'rnn'.")
+        self._check_can_queue(train_config)
         with self._exclusive():
-            self._check_can_queue(train_config)
+            records = self._records()
+            self._check_queue_room(records)
             job_id = new_job_id()
             while (self.runs_dir / job_id).exists():
                 job_id = new_job_id()
@@ -248,29 +294,32 @@ class JobManager:
             if resume_from is not None:  # the CLI continuing a checkpoint folder of its own
                 shutil.copytree(resume_from, folder.checkpoint)
             now = time.time()
-            folder.save_record({
+            record = {
                 "id": job_id, "name": RUN_PREFIX + job_id, "model_type": model_type,
                 "model_config": dataclasses.asdict(model_config),
                 "train_config": dataclasses.asdict(train_config),
-                "status": QUEUED, "owner": hash_token(owner_token), "source": source,
+                "status": QUEUED, "owner": hash_token(owner_token), "source": source or self.kind,
+                "runner": dict(self.runner),
                 "created": now, "queued": now, "started": None, "finished": None, "pid": None,
                 "error": None, "cancel_requested": None, "save_training_state": save_training_state,
                 "target_epochs": train_config.epochs + (folder.saved_epochs() if resume_from else 0),
                 "segments": [{"epochs": train_config.epochs, "resume": resume_from is not None, "queued": now}],
                 "limits": {"threads": self.job_threads, "nice": self.job_nice},
-            })
+            }
+            folder.save_record(record)
+            self._prune_runs(records + [(folder, record)])
         self.refresh()
         return job_id
 
     def submit_settings(self, settings: dict, owner_token: str | None) -> str:
-        """Validate flat settings (see configs_from_settings), queue the job and return its id."""
+        """Validate flat settings (see jobs_settings.configs_from_settings), queue the job and return its id."""
         model_type, model_config, train_config = configs_from_settings(settings, self.max_epochs)
         return self.submit(model_type, model_config, train_config, owner_token)
 
     def resume(self, job_id, owner_token: str | None, epochs: int) -> str:
         """Queue `epochs` more epochs of a finished, cancelled, failed or interrupted job; return its id."""
         folder = self._folder(job_id)
-        epochs = _number({"epochs": epochs}, "epochs", int, 1, self.max_epochs, None, "Epochs")
+        epochs = parse_number({"epochs": epochs}, "epochs", int, 1, self.max_epochs, None, "Epochs")
         with self._exclusive():
             record = folder.record()
             self._check_owner(record, owner_token, "resume")
@@ -278,18 +327,16 @@ class JobManager:
                 raise ValueError(f"Job {folder.job_id} is {record['status']}; only a stopped job can be resumed.")
             if not record.get("save_training_state", True):
                 raise ValueError(f"Job {folder.job_id} was saved without optimizer state, so it cannot be resumed.")
+            folder.tidy_checkpoint()  # the job is stopped: put back a checkpoint a killed save left aside
             if not folder.has_resume_state():
                 raise ValueError(f"Job {folder.job_id} cannot be resumed: its checkpoint is missing "
                                  "(it stopped before finishing its first epoch, or the folder was removed).")
-            if not self.enabled:
-                raise ValueError("Training is turned off on this server (LATENT_LAB_TRAINING=off).")
-            waiting = sum(1 for _, r in self._records() if r["status"] == QUEUED)
-            if waiting >= self.max_queue:
-                raise ValueError(f"The training queue is full ({waiting} jobs waiting); try again later.")
+            self._check_enabled()
+            self._check_queue_room(self._records())
             now = time.time()
             record["segments"].append({"epochs": epochs, "resume": True, "queued": now})
             record.update(status=QUEUED, queued=now, finished=None, error=None, cancel_requested=None, pid=None,
-                          target_epochs=folder.saved_epochs() + epochs)
+                          runner=dict(self.runner), target_epochs=folder.saved_epochs() + epochs)
             folder.save_record(record)
         self.refresh()
         return folder.job_id
@@ -310,6 +357,7 @@ class JobManager:
             folder.stop_file.touch()
             record["cancel_requested"] = time.time()
             folder.save_record(record)
+        # The job's runner (this manager or another one sharing the folder) sees it stop or kills it.
         deadline = time.time() + self.grace_s + 3.0
         while wait and time.time() < deadline:
             self.refresh()
@@ -350,6 +398,7 @@ class JobManager:
                 alive = False
             else:
                 return
+        folder.tidy_checkpoint()  # the process is gone: nobody is saving, so leftovers can go
         progress = folder.progress()
         ours = progress.get("segment") == len(record["segments"]) - 1
         outcome = progress.get("outcome") if ours else None
@@ -386,21 +435,27 @@ class JobManager:
                 cwd=str(PROJECT_DIR), env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True)  # Ctrl-C in the app's terminal is the app's, not the job's
         self._procs[folder.job_id] = proc
-        record.update(status=RUNNING, pid=proc.pid, started=time.time(), cancel_requested=None)
+        record.update(status=RUNNING, pid=proc.pid, started=time.time(), cancel_requested=None,
+                      runner=dict(self.runner))
         folder.save_record(record)
 
     def refresh(self, startup=False) -> None:
-        """Update running jobs from their processes, then start queued jobs while slots are free."""
+        """Update running jobs from their processes; start queued jobs this manager may run while slots are free."""
         with self._exclusive():
             records = self._records()
             for folder, record in records:
-                if record["status"] == RUNNING:
+                # Another live manager's job is that manager's to follow (and to stop when it closes).
+                if record["status"] == RUNNING and not self._runner_alive_other(record):
                     self._reconcile(folder, record, startup)
             running = sum(1 for _, r in records if r["status"] == RUNNING)
             queued = sorted((r["queued"], f.job_id, f, r) for f, r in records if r["status"] == QUEUED)
             for _, _, folder, record in queued:
                 if running >= self.max_concurrent or self._closed.is_set():
                     break
+                if not self._may_start(record):
+                    if self._runner_alive(record.get("runner")):
+                        break  # first come, first served: its live runner starts it at its next look
+                    continue  # left behind by a runner that is gone, and not ours to adopt
                 self._start(folder, record)
                 running += 1
 
@@ -412,12 +467,16 @@ class JobManager:
                 print(f"job supervisor: {type(e).__name__}: {e}", file=sys.stderr)
 
     def close(self, stop_jobs=True) -> None:
-        """Stop supervising; with stop_jobs, ask this manager's running jobs to stop and wait for them."""
+        """Stop supervising; with stop_jobs, stop the jobs this manager started and wait for them.
+
+        Jobs started by other managers sharing the runs folder are never touched. A CLI manager
+        also cancels its own job if it is still waiting in the queue (no one else would run it).
+        """
         self._closed.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
         if stop_jobs:
-            for job_id, proc in list(self._procs.items()):
+            for job_id in list(self._procs):
                 (self.runs_dir / job_id / "stop").touch()
             deadline = time.time() + self.grace_s
             for proc in list(self._procs.values()):
@@ -426,14 +485,28 @@ class JobManager:
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
-            with self._lock:
-                for folder, record in self._records():
-                    if record["status"] == RUNNING and folder.job_id in self._procs:
-                        record.update(status=INTERRUPTED, finished=time.time(),
-                                      error="The app stopped while this job was running. "
-                                            f"The last good checkpoint (epoch {folder.saved_epochs()}) is kept.")
-                        folder.save_record(record)
-                        folder.stop_file.unlink(missing_ok=True)
+        if not self.runs_dir.is_dir():  # the runs folder was deleted under us: nothing left to relabel
+            return
+        with self._exclusive():
+            for folder, record in self._records():
+                mine = (record.get("runner") or {}).get("id") == self.runner["id"]
+                if stop_jobs and record["status"] == RUNNING and folder.job_id in self._procs:
+                    if folder.progress().get("outcome") == DONE:  # it finished before we asked it to stop
+                        self._reconcile(folder, record, startup=True)
+                        continue
+                    folder.tidy_checkpoint()
+                    who = "app" if self.kind == "app" else "command that started it"
+                    record.update(status=INTERRUPTED, finished=time.time(),
+                                  error=f"The {who} stopped while this job was running. "
+                                        f"The last good checkpoint (epoch {folder.saved_epochs()}) is kept.")
+                elif self.kind == "cli" and mine and record["status"] == QUEUED:
+                    record.update(status=CANCELLED, finished=time.time(),
+                                  error="The command that queued this job ended before it could start.")
+                else:
+                    continue
+                folder.save_record(record)
+                folder.stop_file.unlink(missing_ok=True)
+        if stop_jobs:
             self._procs.clear()
 
     def wait(self, job_id, timeout_s: float = 600, poll_s: float = 0.2) -> dict:
@@ -446,39 +519,37 @@ class JobManager:
             time.sleep(poll_s)
         return self.status(job_id)
 
-    # -- reading (cheap: small files only) --------------------------------------------------
+    # -- reading (cheap: a few stat calls per job while nothing changed) ---------------------
+    def _cached_metrics(self, folder: JobFolder) -> dict:
+        signature = file_signature(folder.metrics_file)
+        cached = self._metrics.get(folder.job_id)
+        if cached is None or cached[0] != signature:
+            cached = (signature, read_metrics(folder.metrics_file))
+            self._metrics[folder.job_id] = cached
+        return cached[1]
+
+    def _cached_view(self, job_id) -> tuple[dict, dict]:
+        """Return (record, status view) of a job, recomputed only when one of its files changed."""
+        folder = self._folder(job_id)
+        signature = file_signature(folder.job_file, folder.progress_file, folder.metrics_file,
+                                    folder.checkpoint / "config.json")
+        cached = self._views.get(folder.job_id)
+        if cached is not None and cached[0] == signature:
+            return cached[1], cached[2]
+        record = folder.record()
+        if record is None:
+            raise ValueError(f"The record of job {folder.job_id} cannot be read.")
+        view = status_view(folder, record, self._cached_metrics(folder))
+        self._views[folder.job_id] = (signature, record, view)
+        return record, view
+
     def status(self, job_id) -> dict:
         """Return a job's status view: status, epochs done/target, step, fraction 0-1, ETA in seconds, key figures."""
-        folder = self._folder(job_id)
-        record = folder.record()
-        progress = folder.progress() if record["status"] == RUNNING else {}
-        metrics = folder.metrics()
-        last = metrics["epochs"][-1] if metrics["epochs"] else {}
-        epochs_done = int(last.get("epoch", folder.saved_epochs()))
-        target = int(record.get("target_epochs") or epochs_done)
-        fraction = epochs_done / target if target else 0.0
-        if progress.get("phase") == "training" and progress.get("steps_per_epoch"):
-            if progress.get("epoch", 0) > epochs_done:
-                fraction = (epochs_done + progress["step"] / progress["steps_per_epoch"]) / target
-        if record["status"] == DONE:
-            fraction = 1.0
-        train = record["train_config"]
-        return {
-            "id": record["id"], "name": record["name"], "model_type": record["model_type"],
-            "dataset": train["dataset"], "status": record["status"], "error": record.get("error"),
-            "phase": progress.get("phase"), "epochs_done": epochs_done, "target_epochs": target,
-            "step": progress.get("step"), "steps_per_epoch": progress.get("steps_per_epoch"),
-            "fraction": round(min(1.0, fraction), 4), "eta_s": progress.get("eta_s"),
-            "created": record["created"], "started": record.get("started"), "finished": record.get("finished"),
-            "has_checkpoint": (folder.checkpoint / "config.json").is_file(),
-            "can_resume": record["status"] in FINISHED and folder.has_resume_state(),
-            "figures": key_figures(record["model_type"], metrics["epochs"]),
-            "settings": {"model_config": record["model_config"], "train_config": train},
-        }
+        return dict(self._cached_view(job_id)[1])
 
     def metrics(self, job_id) -> dict:
-        """Return {'epochs': [...], 'steps': [...]} of a job (losses in nats, accuracy 0-1)."""
-        return self._folder(job_id).metrics()
+        """Return {'epochs': [...], 'steps': [...]} of a job (losses in nats, accuracy 0-1); treat as read-only."""
+        return self._cached_metrics(self._folder(job_id))
 
     def log_tail(self, job_id, max_chars: int = 6000) -> str:
         """Return the end of a job's log."""
@@ -488,10 +559,10 @@ class JobManager:
         """Return {epoch: PNG path} of a VAE job's reconstruction/sample grids."""
         return self._folder(job_id).sample_grids()
 
-    def list_jobs(self) -> list[dict]:
-        """Return the status view of every job, newest first."""
+    def list_jobs(self, limit: int | None = None) -> list[dict]:
+        """Return the status views of the `limit` newest jobs (all when None), newest first."""
         out = []
-        for job_id in self.job_ids():
+        for job_id in self.job_ids()[:limit]:
             try:
                 out.append(self.status(job_id))
             except (ValueError, KeyError, TypeError):
@@ -500,20 +571,8 @@ class JobManager:
 
     def is_owner(self, job_id, owner_token: str | None) -> bool:
         """Return True when `owner_token` started the job."""
-        record = self._folder(job_id).record()
+        record = self._cached_view(job_id)[0]
         return bool(record.get("owner")) and hash_token(owner_token) == record["owner"]
-
-
-def key_figures(model_type: str, epochs: list[dict]) -> dict:
-    """Return the best epoch's headline figures: VAE val_nelbo (nats/image), RNN val_accuracy (0-1)."""
-    if not epochs:
-        return {}
-    if model_type == "vae":
-        best = min(epochs, key=lambda m: m.get("val_nelbo", float("inf")))
-        return {"best_epoch": best["epoch"], "val_nelbo": best.get("val_nelbo"),
-                "val_recon": best.get("val_recon"), "val_kl": best.get("val_kl")}
-    best = max(epochs, key=lambda m: (m.get("val_accuracy", 0), -m.get("val_loss", 0)))
-    return {"best_epoch": best["epoch"], "val_accuracy": best.get("val_accuracy"), "val_loss": best.get("val_loss")}
 
 
 # -- the CLI's --background path ----------------------------------------------------------
@@ -531,41 +590,46 @@ def _replace_folder(source: Path, target: Path) -> None:
     shutil.rmtree(retired, ignore_errors=True)
 
 
+def _follow_in_terminal(manager: JobManager, job_id: str, token: str) -> dict:
+    """Print each finished epoch until the job ends (Ctrl-C cancels it); return its last status view."""
+    shown = 0
+    try:
+        while True:
+            view = manager.status(job_id)
+            for m in manager.metrics(job_id)["epochs"][shown:]:
+                figures = ", ".join(f"{k}={v:.4g}" for k, v in m.items() if k.startswith("val_"))
+                print(f"epoch {m['epoch']}/{view['target_epochs']}: {figures}", file=sys.stderr)
+                shown += 1
+            if view["status"] in FINISHED:
+                return view
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        return {"status": manager.cancel(job_id, token), "error": None}
+
+
 def submit_from_cli(model_type, model_config, train_config, args) -> int:
-    """Run a CLI training through the job runner (listed in the app), follow it, copy the result to --out; return an exit code."""
+    """Train through the job runner (listed in the app), follow it, copy the result to --out; return an exit code."""
     import secrets
 
     from .checkpoints import read_config
     from .train import MAX_EPOCHS
 
-    # LATENT_LAB_RUNS_DIR points the CLI at another app's runs folder (and lets tests use a temporary one).
-    manager = JobManager.from_env(os.environ.get("LATENT_LAB_RUNS_DIR") or RUNS_DIR, enabled=True,
-                                  max_epochs=MAX_EPOCHS)  # the CLI's own limit, not the public server's
     resume_from = None
     if args.resume:
-        saved = read_config(args.out)  # ValueError with a sentence when --out holds no checkpoint
-        if "resume" not in saved:
+        if "resume" not in read_config(args.out):  # ValueError with a sentence when --out holds no checkpoint
             raise ValueError(f"{args.out} has no optimizer state: it was saved without resume state.")
         resume_from = args.out
+    # LATENT_LAB_RUNS_DIR points the CLI at another app's runs folder (and lets tests use a temporary one).
+    # A "cli" manager runs only this job, and on exit stops only this job.
+    manager = JobManager.from_env(os.environ.get("LATENT_LAB_RUNS_DIR") or RUNS_DIR, kind="cli", enabled=True,
+                                  max_epochs=MAX_EPOCHS)  # the CLI's own limit, not the public server's
     token = secrets.token_urlsafe(16)
     try:
         job_id = manager.submit(model_type, model_config, train_config, token, source="cli",
                                 save_training_state=not args.no_resume_state, resume_from=resume_from)
         print(f"job {job_id} queued in {manager.runs_dir} (listed as {RUN_PREFIX}{job_id} in the app); "
               "Ctrl-C cancels it", file=sys.stderr)
-        shown = 0
-        try:
-            while True:
-                view = manager.status(job_id)
-                for m in manager.metrics(job_id)["epochs"][shown:]:
-                    figures = ", ".join(f"{k}={v:.4g}" for k, v in m.items() if k.startswith("val_"))
-                    print(f"epoch {m['epoch']}/{view['target_epochs']}: {figures}", file=sys.stderr)
-                    shown += 1
-                if view["status"] in FINISHED:
-                    break
-                time.sleep(0.5)
-        except KeyboardInterrupt:
-            view = {"status": manager.cancel(job_id, token), "error": None}
+        view = _follow_in_terminal(manager, job_id, token)
         folder = JobFolder(manager.runs_dir, job_id)
         if folder.saved_epochs():
             _replace_folder(folder.checkpoint, Path(args.out))

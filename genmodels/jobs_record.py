@@ -1,7 +1,8 @@
 """The on-disk record of one training job: a folder under the runs folder, written atomically.
 
 Layout of `<runs_dir>/<job_id>/`:
-    job.json        config, status, owner (hash of a token), timestamps, pid, error; written by the manager
+    job.json        config, status, owner (hash of a token), runner (the manager that starts and stops
+                    it), timestamps, pid, error; written by a manager under the runs folder's lock
     progress.json   the child's live state (epoch, step, ETA) and its outcome; written by the child
     metrics.jsonl   one JSON line per finished epoch and per thinned step; appended by the child
     log.txt         the child's stdout and stderr
@@ -17,6 +18,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import time
 import uuid
 from pathlib import Path
@@ -158,12 +160,92 @@ class JobFolder:
                     continue
         return dict(sorted(found.items()))
 
+    def checkpoint_config(self) -> dict | None:
+        """Return the checkpoint's parsed config.json, or None when nothing readable was saved.
+
+        Read through genmodels.checkpoints, which also finds a checkpoint that a save killed
+        mid-swap left renamed aside (.checkpoint.old-*), so such a job still shows its epochs.
+        """
+        from .checkpoints import read_config
+
+        try:
+            return read_config(self.checkpoint)
+        except (ValueError, OSError):  # OSError: a save swapped the folder while we looked
+            return None
+
     def has_resume_state(self) -> bool:
         """Return True when the checkpoint folder holds weights and optimizer state to resume from."""
-        config = read_json(self.checkpoint / "config.json")
+        config = self.checkpoint_config()
         return bool(config and "resume" in config)
 
     def saved_epochs(self) -> int:
         """Return how many epochs the checkpoint folder holds (0 when nothing was saved)."""
-        config = read_json(self.checkpoint / "config.json")
+        config = self.checkpoint_config()
         return int(config.get("epochs_trained", 0)) if config else 0
+
+    def tidy_checkpoint(self) -> None:
+        """Put back a checkpoint left renamed aside by a killed save and delete leftover save folders.
+
+        Only for a job whose process has ended: a running job's save owns these folders.
+        """
+        from .checkpoints import recover_folder
+
+        recover_folder(self.checkpoint)
+        leftovers = list(self.path.glob(f".{CHECKPOINT_DIR}.tmp-*"))
+        if self.checkpoint.is_dir():  # the live folder is in place, so renamed-aside copies are stale
+            leftovers += self.path.glob(f".{CHECKPOINT_DIR}.old-*")
+        for path in leftovers:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def key_figures(model_type: str, epochs: list[dict]) -> dict:
+    """Return the best epoch's headline figures: VAE val_nelbo (nats/image), RNN val_accuracy (0-1)."""
+    if not epochs:
+        return {}
+    if model_type == "vae":
+        best = min(epochs, key=lambda m: m.get("val_nelbo", float("inf")))
+        return {"best_epoch": best["epoch"], "val_nelbo": best.get("val_nelbo"),
+                "val_recon": best.get("val_recon"), "val_kl": best.get("val_kl")}
+    best = max(epochs, key=lambda m: (m.get("val_accuracy", 0), -m.get("val_loss", 0)))
+    return {"best_epoch": best["epoch"], "val_accuracy": best.get("val_accuracy"), "val_loss": best.get("val_loss")}
+
+
+def file_signature(*paths: Path) -> tuple:
+    """Return (mtime ns, size, inode) of each path (None when missing): equal signatures mean unchanged files."""
+    out = []
+    for path in paths:
+        try:
+            st = path.stat()
+            out.append((st.st_mtime_ns, st.st_size, st.st_ino))
+        except OSError:
+            out.append(None)
+    return tuple(out)
+
+
+def status_view(folder: JobFolder, record: dict, metrics: dict) -> dict:
+    """Return what a page shows about a job: status, epochs done/target, step, fraction 0-1, ETA (s), key figures."""
+    progress = folder.progress() if record["status"] == RUNNING else {}
+    checkpoint = folder.checkpoint_config()
+    saved = int(checkpoint.get("epochs_trained", 0)) if checkpoint else 0
+    last = metrics["epochs"][-1] if metrics["epochs"] else {}
+    epochs_done = int(last.get("epoch", saved))
+    target = int(record.get("target_epochs") or epochs_done)
+    fraction = epochs_done / target if target else 0.0
+    if progress.get("phase") == "training" and progress.get("steps_per_epoch"):
+        if progress.get("epoch", 0) > epochs_done:
+            fraction = (epochs_done + progress["step"] / progress["steps_per_epoch"]) / target
+    if record["status"] == DONE:
+        fraction = 1.0
+    train = record["train_config"]
+    return {
+        "id": record["id"], "name": record["name"], "model_type": record["model_type"],
+        "dataset": train["dataset"], "status": record["status"], "error": record.get("error"),
+        "phase": progress.get("phase"), "epochs_done": epochs_done, "target_epochs": target,
+        "step": progress.get("step"), "steps_per_epoch": progress.get("steps_per_epoch"),
+        "fraction": round(min(1.0, fraction), 4), "eta_s": progress.get("eta_s"),
+        "created": record["created"], "started": record.get("started"), "finished": record.get("finished"),
+        "has_checkpoint": checkpoint is not None,
+        "can_resume": record["status"] in FINISHED and bool(checkpoint and "resume" in checkpoint),
+        "figures": key_figures(record["model_type"], metrics["epochs"]),
+        "settings": {"model_config": record["model_config"], "train_config": train},
+    }

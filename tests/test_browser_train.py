@@ -1,4 +1,5 @@
-"""The Train tab in headless Chromium: start a short job, watch its curve and status, cancel a second one."""
+"""The Train tab in headless Chromium: start a short job, watch its curve and status, cancel a second one,
+follow it again after a reload, and stop polling once the visitor is back on the Explore tab."""
 
 import re
 import time
@@ -44,9 +45,11 @@ def test_start_watch_and_cancel(page, artifacts):
     assert "done" in status.inner_text() and "Epochs 3 of 3" in status.inner_text()
     job_id = re.search(r"\d{8}-\d{6}-[0-9a-f]{4}", status.inner_text()).group(0)
     # The loss curve was drawn (Vega renders marks into the plot) and the epoch grid is shown.
-    plot = page.locator("#train-loss-plot")
-    plot.locator("canvas, svg").first.wait_for(state="visible")
-    assert "validation loss" in plot.inner_text() or plot.locator("svg, canvas").count() > 0
+    # Vega draws each series as an SVG path; a path with a line-to ("L") holds at least two points.
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#train-loss-plot svg .mark-line path')]"
+        ".filter(p => (p.getAttribute('d') || '').includes('L')).length >= 2", timeout=10_000)
+    assert "validation loss" in page.locator("#train-loss-plot svg").first.text_content()
     page.locator("#train-grid img").wait_for(state="visible")
     assert page.locator("#train-table").inner_text().count(job_id) == 1
     page.screenshot(path=str(artifacts / "train-tab-done.png"), full_page=True)
@@ -73,3 +76,11 @@ def test_start_watch_and_cancel(page, artifacts):
     page.get_by_role("tab", name="Train").click()
     wait_status(page, {"cancelled"}, timeout_s=15)
     assert page.locator("#train-resume").is_enabled()
+
+    # Back on the Explore tab the Train tab stops polling: no requests at all while a visitor explores.
+    page.get_by_role("tab", name="Explore").click()
+    page.wait_for_timeout(500)  # a tick already on its way may still land
+    polls = []
+    page.on("request", lambda r: polls.append(r.url) if "/queue/join" in r.url else None)
+    page.wait_for_timeout(5000)  # longer than the slow tick (4 s)
+    assert polls == [], f"the Train tab kept polling from the Explore tab: {polls}"

@@ -1,6 +1,8 @@
-"""The job runner with real short jobs on mnist-5k: done, cancel, crash, external kill, restart + resume, limits."""
+"""The job runner with real short jobs on mnist-5k: done, cancel, crash, external kill, restart + resume, limits,
+two managers sharing a runs folder, retention, and checkpoints left renamed aside by a killed save."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -10,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from genmodels.jobs import JobManager, configs_from_settings
+from genmodels.jobs import JobManager
 from genmodels.jobs_record import JobFolder
+from genmodels.jobs_settings import configs_from_settings
 from genmodels.registry import ModelRegistry
 from genmodels.train import TrainConfig
 from genmodels.vae import VAEConfig
@@ -176,6 +179,11 @@ def test_limits_and_bad_settings_give_clear_messages(tmp_path):
             (dict(TINY_VAE, model="gan"), "model must be 'vae' or 'rnn'"),
             (dict(TINY_VAE, colour="red"), "Unknown setting"),
             ({"model": "rnn", "cell": "transformer"}, "cell must be one of"),
+            (dict(TINY_VAE, latent_dim=64), "Latent size must be between 2 and 20"),
+            (dict(TINY_VAE, latent_dim=1), "Latent size must be between 2 and 20"),
+            (dict(TINY_VAE, device="foo"), "Device must be 'auto', 'cpu', 'cuda' or 'cuda:N'"),
+            (dict(TINY_VAE, device="meta"), "Device must be 'auto', 'cpu', 'cuda' or 'cuda:N'"),
+            (dict(TINY_VAE, device="cuda:99"), "CUDA was requested|There is no device cuda:99"),
         ]:
             with pytest.raises(ValueError, match=message):
                 manager.submit_settings(settings, OWNER)
@@ -225,3 +233,108 @@ def test_cli_background_matches_the_direct_cli(tmp_path):
     assert b["metrics"]["val_loss"] == pytest.approx(a["metrics"]["val_loss"], rel=1e-3)
     listed = ModelRegistry(checkpoints_dir=ROOT / "checkpoints", runs_dir=tmp_path / "runs").names("rnn")
     assert any(name.startswith("run-") for name in listed)
+
+
+def test_training_off_and_limits_come_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("LATENT_LAB_TRAINING", "off")
+    monkeypatch.setenv("LATENT_LAB_MAX_JOBS", "2")
+    monkeypatch.setenv("LATENT_LAB_MAX_QUEUE", "0")
+    monkeypatch.setenv("LATENT_LAB_MAX_EPOCHS", "7")
+    monkeypatch.setenv("LATENT_LAB_MAX_RUNS", "9")
+    manager = JobManager.from_env(tmp_path / "runs", supervise=False)
+    assert not manager.enabled
+    assert (manager.max_concurrent, manager.max_queue, manager.max_epochs, manager.max_runs) == (2, 0, 7, 9)
+    with pytest.raises(ValueError, match=r"Training is turned off on this server \(LATENT_LAB_TRAINING=off\)"):
+        manager.submit_settings(TINY_VAE, OWNER)
+    assert manager.job_ids() == []  # nothing was written
+    monkeypatch.setenv("LATENT_LAB_TRAINING", "on")
+    with pytest.raises(ValueError, match="Epochs must be between 1 and 7"):
+        JobManager.from_env(tmp_path / "runs", supervise=False).submit_settings(dict(TINY_VAE, epochs=8), OWNER)
+
+
+def test_no_queue_still_runs_a_job_when_a_slot_is_free(tmp_path):
+    manager = JobManager(tmp_path / "runs", max_concurrent=1, max_queue=0, poll_s=0.2)
+    try:
+        first = manager.submit_settings(LONG_VAE, OWNER)  # a free slot: accepted although nothing may wait
+        assert manager.status(first)["status"] == "running"
+        with pytest.raises(ValueError, match="keeps no queue"):
+            manager.submit_settings(TINY_VAE, OWNER)
+        assert manager.cancel(first, OWNER) == "cancelled"
+    finally:
+        manager.close()
+
+
+def test_old_finished_runs_are_deleted_beyond_the_limit_but_never_active_ones(tmp_path):
+    manager = JobManager(tmp_path / "runs", max_concurrent=1, max_queue=10, max_runs=3, poll_s=0.2)
+    try:
+        active = manager.submit_settings(LONG_VAE, OWNER)  # the oldest job, and it keeps running
+        old, newer = (manager.submit_settings(TINY_VAE, OWNER) for _ in range(2))
+        assert manager.cancel(old, OWNER) == manager.cancel(newer, OWNER) == "cancelled"  # finished, never ran
+        assert set(manager.job_ids()) == {active, old, newer}  # at the limit: nothing deleted yet
+        fourth = manager.submit_settings(TINY_VAE, OWNER)
+        assert set(manager.job_ids()) == {active, newer, fourth}  # the oldest finished one went
+        assert not (manager.runs_dir / old).exists()
+        fifth = manager.submit_settings(TINY_VAE, OWNER)
+        assert set(manager.job_ids()) == {active, fourth, fifth}
+        sixth = manager.submit_settings(TINY_VAE, OWNER)  # only active jobs are left: none is deleted
+        assert set(manager.job_ids()) == {active, fourth, fifth, sixth}
+        assert manager.status(active)["status"] == "running"
+        assert not [p.name for p in manager.runs_dir.iterdir() if p.name.startswith(".deleted-")]
+        for job_id in (sixth, fifth, fourth, active):
+            assert manager.cancel(job_id, OWNER) == "cancelled"
+    finally:
+        manager.close()
+
+
+def test_two_managers_share_a_runs_folder_and_each_runs_and_stops_only_its_own(tmp_path):
+    runs = tmp_path / "runs"
+    app = JobManager(runs, poll_s=0.2)
+    cli = JobManager(runs, kind="cli", poll_s=0.2)  # what `python -m genmodels.train ... --background` uses
+    try:
+        cli_job = cli.submit_settings(LONG_VAE, "cli-owner-token")
+        cli_folder = JobFolder(runs, cli_job)
+        assert cli_folder.record()["runner"]["id"] == cli.runner["id"]
+        assert cli.status(cli_job)["status"] == "running"
+        app_job = app.submit_settings(TINY_VAE, OWNER)
+        app_folder = JobFolder(runs, app_job)
+        assert app.status(app_job)["status"] == "queued"  # one slot, taken by the CLI's job
+
+        # The app restarts: the CLI's job runs on, untouched, and the app's job waits.
+        app.close(stop_jobs=True)
+        app = JobManager(runs, poll_s=0.2)
+        time.sleep(1.0)  # a few supervisor looks of both managers
+        assert cli.status(cli_job)["status"] == "running"
+        assert app.status(app_job)["status"] == "queued"
+
+        # The slot frees up: the app's manager, never the CLI's, starts the app's job.
+        wait_for(lambda: cli.status(cli_job)["epochs_done"] >= 1, what="the CLI job's first epoch")
+        assert cli.cancel(cli_job, "cli-owner-token") == "cancelled"
+        wait_for(lambda: app.status(app_job)["status"] != "queued", timeout_s=10, what="the app job to start")
+        assert app_folder.record()["runner"]["id"] == app.runner["id"]
+        assert app_folder.record()["runner"]["kind"] == "app"
+
+        # The CLI run ends: its manager stops nothing but its own job, so the app's job runs to done.
+        cli.close(stop_jobs=True)
+        view = app.wait(app_job, timeout_s=120)
+        assert view["status"] == "done", app.log_tail(app_job)
+        assert cli.status(cli_job)["status"] == "cancelled" and cli.status(cli_job)["can_resume"]
+    finally:
+        app.close()
+        cli.close()
+
+
+def test_a_checkpoint_left_renamed_aside_by_a_killed_save_still_counts(tmp_path):
+    from genmodels.checkpoints import read_config
+
+    folder = JobFolder(tmp_path / "runs", "20250101-120000-abcd")
+    folder.path.mkdir(parents=True)
+    # A save killed between its two renames: the previous checkpoint sits renamed aside, the new
+    # one's staging folder is left behind, and checkpoint/ itself is missing.
+    shutil.copytree(ROOT / "checkpoints" / "vae-mnist", folder.path / ".checkpoint.old-1a2b3c4d")
+    (folder.path / ".checkpoint.tmp-5e6f7a8b").mkdir()
+    expected = read_config(folder.path / ".checkpoint.old-1a2b3c4d")["epochs_trained"]
+    assert expected >= 1
+    assert folder.saved_epochs() == expected
+    folder.tidy_checkpoint()  # what the manager does once the job's process is gone
+    assert sorted(p.name for p in folder.path.iterdir()) == ["checkpoint"]
+    assert folder.saved_epochs() == expected

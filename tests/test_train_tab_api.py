@@ -1,4 +1,5 @@
-"""The Train tab's API through gradio_client: launch, follow to done, open in the explorer, cancel, errors."""
+"""The Train tab's API through gradio_client: launch, follow to done, open in the explorer, cancel, errors,
+and training turned off (LATENT_LAB_TRAINING=off) on an app of its own."""
 
 import time
 
@@ -58,7 +59,7 @@ def test_cancel_only_by_the_owner_and_within_the_bound(client):
     assert time.perf_counter() - started < 3.5
     view = client.predict(job_id, api_name="/job")
     assert view["status"] == "cancelled" and view["has_checkpoint"] and view["can_resume"]
-    # Resume continues from the saved optimizer state; then stop it again.
+    # Resume continues from the saved optimizer state for one more epoch, and runs to done.
     done_before = view["epochs_done"]
     assert client.predict(job_id, TOKEN, 1, api_name="/resume") == job_id
     view = follow(client, job_id, lambda v: v["status"] == "done")
@@ -71,6 +72,8 @@ def test_cancel_only_by_the_owner_and_within_the_bound(client):
     (dict(SHORT, dataset="mnist"), TOKEN, "not available here"),
     (dict(SHORT, lr=-1), TOKEN, "Learning rate must be between"),
     (SHORT, "short", "owner_token must be a secret string"),
+    (dict(SHORT, latent_dim=32), TOKEN, "Latent size must be between 2 and 20"),
+    (dict(SHORT, device="foo"), TOKEN, "Device must be 'auto', 'cpu', 'cuda' or 'cuda:N'"),
 ])
 def test_bad_requests_get_clear_messages(client, settings, token, message):
     with pytest.raises(Exception, match=message):
@@ -92,3 +95,21 @@ def test_unknown_job_and_missing_checkpoint(client):
     assert client.predict(blocker, TOKEN, api_name="/cancel") == "cancelled"
     listed = {v["id"]: v["status"] for v in client.predict(api_name="/jobs")}
     assert listed[queued] == "cancelled" and listed[blocker] == "cancelled"
+
+
+def test_training_turned_off_gives_a_clear_message(tmp_path, monkeypatch):
+    # Its own small app: the session's live_app was built with training on.
+    import app
+    from conftest import free_port
+
+    monkeypatch.setenv("LATENT_LAB_TRAINING", "off")
+    runs = tmp_path / "runs"
+    demo = app.build_app(registry=ModelRegistry(runs_dir=runs), runs_dir=runs)
+    app.serve(demo, server_port=free_port(), prevent_thread_lock=True, quiet=True)
+    try:
+        off = Client(demo.local_url, verbose=False)
+        with pytest.raises(Exception, match=r"Training is turned off on this server \(LATENT_LAB_TRAINING=off\)"):
+            off.predict(SHORT, TOKEN, api_name="/train")
+        assert off.predict(api_name="/jobs") == []  # nothing was queued
+    finally:
+        demo.close()

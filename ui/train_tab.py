@@ -15,11 +15,13 @@ from PIL import Image
 
 from genmodels.data import DATASETS, dataset_availability
 from genmodels.jobs_record import ACTIVE
+from genmodels.jobs_settings import LATENT_DIM_RANGE
 from ui import train_views as views
 from ui.errors import user_errors
 
 TABLE_LIMIT = 40  # newest jobs shown in the table
 FAST_TICK_S, SLOW_TICK_S = 1.0, 4.0  # poll fast while something runs, slowly otherwise
+CANCEL_LIMIT = 2  # a cancel can wait seconds for the job to stop: at most this many server threads wait
 
 
 def _browser_secret(runs_dir: Path) -> str:
@@ -52,8 +54,19 @@ def _check_api_token(owner_token) -> str:
     return token
 
 
-def build_train_tab(registry, jobs, explore, tabs) -> None:
-    """Build the Train tab inside the current Blocks: form, live view, job table, API endpoints."""
+def _device_choices() -> list[str]:
+    """Return the devices the form offers: auto, cpu, and each CUDA device this machine has."""
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    return ["auto", "cpu"] + (["cuda"] if count else []) + ([f"cuda:{i}" for i in range(count)] if count > 1 else [])
+
+
+def build_train_tab(registry, jobs, explore, tabs, train_tab=None) -> None:
+    """Build the Train tab inside the current Blocks: form, live view, job table, API endpoints.
+
+    The page polls the job files only while this tab is selected (`tabs.select` switches the
+    timer on and off). `train_tab`, the gr.Tab holding this tab, gives its label; without it
+    the label is taken to be "Train".
+    """
     if jobs is None:
         gr.Markdown("Training is not available in this app.")
         return
@@ -63,7 +76,6 @@ def build_train_tab(registry, jobs, explore, tabs) -> None:
     shown = gr.State({})  # what this page already shows, so timer ticks send only what changed
 
     dataset_choices, dataset_note = _dataset_choices()
-    devices = ["auto", "cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     with gr.Row():
         with gr.Column(scale=1, min_width=320):
             gr.Markdown("### New training job")
@@ -82,7 +94,9 @@ def build_train_tab(registry, jobs, explore, tabs) -> None:
                 hidden = gr.Number(400, label="Hidden size", precision=0, elem_id="train-hidden")
             with gr.Group(visible=True) as vae_box:
                 with gr.Row():
-                    latent = gr.Number(20, label="Latent size", precision=0)
+                    latent = gr.Number(20, label=f"Latent size ({LATENT_DIM_RANGE[0]}–{LATENT_DIM_RANGE[1]})",
+                                       precision=0, minimum=LATENT_DIM_RANGE[0], maximum=LATENT_DIM_RANGE[1],
+                                       elem_id="train-latent")
                     beta = gr.Number(1.0, label="Beta (KL weight)")
                     warmup = gr.Number(0, label="KL warm-up (epochs)", precision=0)
             with gr.Group(visible=False) as rnn_box:
@@ -91,7 +105,7 @@ def build_train_tab(registry, jobs, explore, tabs) -> None:
             with gr.Row():
                 augment = gr.Checkbox(False, label="Augment (small rotations, shifts, scales)")
                 seed = gr.Number(0, label="Seed", precision=0)
-            device = gr.Dropdown(devices, value="auto", label="Device (auto = CUDA when available)")
+            device = gr.Dropdown(_device_choices(), value="auto", label="Device (auto = CUDA when available)")
             launch = gr.Button("Start training", variant="primary", interactive=jobs.enabled, elem_id="train-launch")
         with gr.Column(scale=2):
             status_md = gr.Markdown(views.status_markdown(None), elem_id="train-status")
@@ -117,14 +131,18 @@ def build_train_tab(registry, jobs, explore, tabs) -> None:
     gr.Markdown("### All jobs\nClick a row (or pick an id) to follow that job again.")
     picker = gr.Dropdown([], value=None, label="Follow job", allow_custom_value=True, elem_id="train-picker")
     table = gr.Dataframe(views.empty_table(), interactive=False, wrap=True, elem_id="train-table")
-    timer = gr.Timer(FAST_TICK_S)
+    timer = gr.Timer(FAST_TICK_S, active=False)  # switched on while the Train tab is selected
+    tab_label = train_tab.label if train_tab is not None else "Train"
 
     live_outputs = [status_md, progress, loss_plot, acc_plot, grid, grid_epoch, cancel_btn, resume_btn,
                     open_btn, log, table, picker, timer, shown]
 
     # ------------------------------------------------------------------ rendering
-    def on_render(job_id, token, seen) -> dict:
-        """Return updates for the live outputs that changed since `seen` (cheap file reads only)."""
+    def on_render(job_id, token, seen, active=None) -> dict:
+        """Return updates for the live outputs that changed since `seen` (cheap file reads only).
+
+        `active` True/False also switches the polling timer on or off.
+        """
         seen = dict(seen or {})
         out = {}
 
@@ -133,7 +151,7 @@ def build_train_tab(registry, jobs, explore, tabs) -> None:
                 seen[key] = signature
                 out[component] = make()
 
-        job_views = jobs.list_jobs()[:TABLE_LIMIT]
+        job_views = jobs.list_jobs(limit=TABLE_LIMIT)
         view = next((v for v in job_views if v["id"] == job_id), None)
         if view is None and job_id:
             try:
@@ -152,7 +170,10 @@ def build_train_tab(registry, jobs, explore, tabs) -> None:
         ids = [v["id"] for v in job_views]
         put("picker", (ids, job_id), picker, lambda: gr.Dropdown(choices=ids, value=job_id or None))
         busy = any(v["status"] in ACTIVE for v in job_views)
-        put("timer", busy, timer, lambda: gr.Timer(FAST_TICK_S if busy else SLOW_TICK_S))
+        interval = FAST_TICK_S if busy else SLOW_TICK_S
+        put("timer", busy, timer, lambda: gr.Timer(interval))
+        if active is not None:
+            out[timer] = gr.Timer(interval, active=active)
 
         status_text, bar = views.status_markdown(view), views.progress_html(view)
         put("status", status_text, status_md, lambda: status_text)
@@ -197,6 +218,11 @@ def build_train_tab(registry, jobs, explore, tabs) -> None:
     def on_follow(job_id, token):
         job_id = str(job_id or "").strip()
         return {followed: job_id, **on_render(job_id, token, {})}
+
+    def on_tab_selected(job_id, token, seen, evt: gr.SelectData):
+        if evt.value != tab_label:  # another tab: stop polling for this visitor
+            return {timer: gr.Timer(active=False)}
+        return on_render(job_id, token, seen, active=True)
 
     # ------------------------------------------------------------------ actions
     def on_start(model_type, dataset_name, n_epochs, batch, rate, n_latent, n_hidden, kl_beta, kl_warmup, cell_type,
@@ -247,7 +273,8 @@ def build_train_tab(registry, jobs, explore, tabs) -> None:
         names = registry.names("vae")
         if view["name"] not in names:
             raise gr.Error(f"The checkpoint of job {job_id} cannot be read; see its log.")
-        return gr.Dropdown(choices=names, value=view["name"]), gr.Tabs(selected="explore")
+        # Switching tabs from code fires no select event, so the timer is switched off here.
+        return gr.Dropdown(choices=names, value=view["name"]), gr.Tabs(selected="explore"), gr.Timer(active=False)
 
     def on_scrub(epoch, job_id):
         if not job_id:
@@ -273,9 +300,12 @@ def build_train_tab(registry, jobs, explore, tabs) -> None:
     timer.tick(user_errors(on_render), [followed, owner, shown], live_outputs, show_progress="hidden", **private)
     picker.input(user_errors(on_follow), [picker, owner], [followed, *live_outputs], **private)
     table.select(user_errors(on_select_row), [owner], [followed, *live_outputs], **private)
-    cancel_btn.click(user_errors(on_cancel), [followed, owner], live_outputs, **private)
+    tabs.select(user_errors(on_tab_selected), [followed, owner, shown], live_outputs, show_progress="hidden",
+                **private)
+    cancel_btn.click(user_errors(on_cancel), [followed, owner], live_outputs, concurrency_limit=CANCEL_LIMIT,
+                     concurrency_id="train-cancel", **private)
     resume_btn.click(user_errors(on_resume), [followed, owner, more_epochs], live_outputs, **private)
-    open_btn.click(user_errors(on_open_in_explorer), [followed], [explore.model_selector, tabs], **private)
+    open_btn.click(user_errors(on_open_in_explorer), [followed], [explore.model_selector, tabs, timer], **private)
     grid_epoch.release(user_errors(on_scrub), [grid_epoch, followed], grid, show_progress="hidden", **private)
 
     _api_endpoints(jobs)
@@ -286,7 +316,7 @@ def _api_endpoints(jobs) -> None:
 
     @user_errors
     def train(settings: dict, owner_token: str) -> str:
-        """Queue a training job from settings {model, dataset, epochs, batch_size, lr, latent_dim, hidden_size, beta, kl_warmup, cell, augment, seed, device}; return its job id."""
+        """Queue a training job from settings {model, dataset, epochs, batch_size, lr, latent_dim (2-20), hidden_size, beta, kl_warmup, cell, augment, seed, device}; return its job id."""
         return jobs.submit_settings(settings, _check_api_token(owner_token))
 
     @user_errors
@@ -314,7 +344,7 @@ def _api_endpoints(jobs) -> None:
 
     gr.api(train, api_name="train", concurrency_limit=None)
     gr.api(job, api_name="job", concurrency_limit=None)
-    gr.api(cancel, api_name="cancel", concurrency_limit=None)
+    gr.api(cancel, api_name="cancel", concurrency_limit=CANCEL_LIMIT, concurrency_id="train-cancel")
     gr.api(resume, api_name="resume", concurrency_limit=None)
     gr.api(list_jobs, api_name="jobs", concurrency_limit=None)
 
