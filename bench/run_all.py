@@ -19,6 +19,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     runs = [
+        ["checkpoint_figures.py"],
         ["train_speed.py"],
         ["vae_vs_reference.py"] + (["--epochs", "20", "--ref-epochs", "20", "--iwae-k", "100"] if args.quick else []),
         ["rnn_cells.py"] + (["--epochs", "3"] if args.quick else []),
