@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast bench install chromium clean-runs
+.PHONY: run test test-fast bench lint install chromium
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,3 +30,6 @@ test-fast: $(STAMP)  ## model and API tests only (no browser)
 
 bench: $(STAMP) chromium  ## print the benchmark figures recorded in BENCHMARKS.md
 	$(PY) bench/run_all.py
+
+lint: $(STAMP)  ## pyflakes and pycodestyle checks (settings in pyproject.toml)
+	$(VENV)/bin/ruff check .

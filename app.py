@@ -24,7 +24,8 @@ def build_app(registry: ModelRegistry | None = None, runs_dir=None) -> gr.Blocks
     # delete_cache: uploads and rendered images older than an hour are removed every hour, so a
     # long-running public app does not fill its disk.
     with gr.Blocks(title="Latent Lab", delete_cache=(3600, 3600)) as demo:
-        gr.Markdown("# Latent Lab\nExplore what a variational autoencoder learned, and watch an RNN read digits row by row.")
+        gr.Markdown("# Latent Lab\nExplore what a variational autoencoder learned, "
+                    "and watch an RNN read digits row by row.")
         with gr.Tabs() as tabs:
             with gr.Tab("Explore", id="explore"):
                 explore = build_explore_tab(registry)

@@ -62,7 +62,8 @@ def main(argv=None) -> None:
     result = train("vae", VAEConfig(), TrainConfig(epochs=args.epochs, **OUR_RECIPE), data=data)
     ours_seconds = time.perf_counter() - started
     ours = result.best_metrics["val_nelbo"]
-    print(f"ours ({', '.join(f'{k}={v}' for k, v in OUR_RECIPE.items())}): best epoch {result.best_epoch}/{args.epochs}, val -ELBO {ours:.2f} "
+    recipe = ", ".join(f"{k}={v}" for k, v in OUR_RECIPE.items())
+    print(f"ours ({recipe}): best epoch {result.best_epoch}/{args.epochs}, val -ELBO {ours:.2f} "
           f"nats/image (recon {result.best_metrics['val_recon']:.2f} + KL {result.best_metrics['val_kl']:.2f}) "
           f"({ours_seconds:.0f}s)")
     print(f"margin: {ref_best - ours:.2f} nats/image in our favour")

@@ -296,7 +296,10 @@ class Trainer:
 
 @torch.no_grad()
 def evaluate(model, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000) -> dict[str, float]:
-    """Return mean metrics of a model on uint8 images x (N,28,28): VAE val_nelbo/recon/kl (nats per image), RNN val_loss/accuracy."""
+    """Return mean metrics on uint8 images x (N,28,28).
+
+    VAE: val_nelbo, val_recon, val_kl in nats per image; RowRNN: val_loss (nats) and val_accuracy.
+    """
     was_training = model.training
     model.eval()
     sums: dict[str, float] = {}

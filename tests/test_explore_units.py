@@ -17,7 +17,7 @@ from genmodels import VAEConfig
 from genmodels.registry import ModelRegistry
 from genmodels.train import TrainConfig, train
 from ui import explore_actions as actions
-from ui.explore_models import LATENT_SLOTS, SLIDER_LIMIT, ViewCache, format_z, parse_z
+from ui.explore_models import LATENT_SLOTS, ViewCache, format_z, parse_z
 
 
 @pytest.fixture(scope="module")

@@ -316,12 +316,19 @@ def _api_endpoints(jobs) -> None:
 
     @user_errors
     def train(settings: dict, owner_token: str) -> str:
-        """Queue a training job from settings {model, dataset, epochs, batch_size, lr, latent_dim (2-20), hidden_size, beta, kl_warmup, cell, augment, seed, device}; return its job id."""
+        """Queue a training job and return its job id.
+
+        settings: {model, dataset, epochs, batch_size, lr, latent_dim (2-20), hidden_size, beta,
+        kl_warmup, cell, augment, seed, device}; owner_token: your secret (>= 8 characters).
+        """
         return jobs.submit_settings(settings, _check_api_token(owner_token))
 
     @user_errors
     def job(job_id: str) -> dict:
-        """Return a job's status (status, epochs_done, target_epochs, fraction 0-1, eta_s, figures, error), its metrics and its log tail."""
+        """Return a job's status, metrics and log tail.
+
+        Keys include status, epochs_done, target_epochs, fraction (0-1), eta_s, figures, error.
+        """
         view = jobs.status(job_id)
         view["metrics"] = jobs.metrics(job_id)
         view["sample_epochs"] = sorted(jobs.sample_grids(job_id))
