@@ -112,7 +112,10 @@ class VAE(PretrainedMixin, nn.Module):
 
     def forward(self, x: torch.Tensor):
         """Return (decoder outputs, mu, logvar) for a batch, sampling one z per image."""
-        mu, logvar = self.encode(x)
+        return self._forward_inputs(self._model_input(x))
+
+    def _forward_inputs(self, inputs: torch.Tensor):
+        mu, logvar = self._encode_inputs(inputs)
         return self.decode_logits(self.reparameterize(mu, logvar)), mu, logvar
 
     @torch.no_grad()
@@ -145,13 +148,8 @@ class VAE(PretrainedMixin, nn.Module):
         'nelbo' is always recon + kl, the figure comparable across runs.
         """
         inputs = self._model_input(x)  # checked and converted once: this is the training hot path
-        mu, logvar = self._encode_inputs(inputs)
-        outputs = self.decode_logits(self.reparameterize(mu, logvar))
-        if self.config.likelihood == "bernoulli":
-            # The batch mean of per-image sums, computed as one fused reduction (a faster epoch).
-            recon = F.binary_cross_entropy_with_logits(outputs, inputs, reduction="sum") / len(inputs)
-        else:
-            recon = self._nll(outputs, inputs).mean()
+        outputs, mu, logvar = self._forward_inputs(inputs)
+        recon = self._nll(outputs, inputs).mean()
         # KL(q(z|x) || N(0, I)) in closed form, Appendix B of Kingma & Welling (2013).
         kl = (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1)).mean()
         weight = self.config.beta if kl_weight is None else kl_weight

@@ -1,5 +1,6 @@
 """The Explore tab in headless Chromium: sliders, random sample, upload, map, shared links, sessions."""
 
+import contextlib
 import re
 
 import pytest
@@ -134,23 +135,29 @@ def test_shared_link_restores_model_and_code(browser, live_app):
         context.close()
 
 
-def test_sessions_do_not_share_digits(browser, live_app):
+@contextlib.contextmanager
+def two_sessions(browser, url):
+    """Two pages on the app in separate browser contexts (two visitors), both loaded."""
     first, second = browser.new_context(), browser.new_context()
     try:
         a, b = first.new_page(), second.new_page()
-        a.goto(live_app)
-        b.goto(live_app)
-        loaded(a)
-        loaded(b)
+        for pg in (a, b):
+            pg.goto(url)
+            loaded(pg)
+        yield a, b
+    finally:
+        first.close()
+        second.close()
+
+
+def test_sessions_do_not_share_digits(browser, live_app):
+    with two_sessions(browser, live_app) as (a, b):
         before = digit_src(a)
         a.click("#ll-random")
         wait_until_changed(a, before)
         b.wait_for_timeout(500)
         assert all(v == 0 for v in slider_values(b))
         assert digit_src(b) != digit_src(a)
-    finally:
-        first.close()
-        second.close()
 
 
 # --------------------------------------------------------------------------- more ways to move through the space
@@ -266,13 +273,7 @@ def test_reading_a_blank_sketchpad_gives_a_short_message(page):
 
 
 def test_uploaded_digits_stay_in_their_own_session(browser, live_app, digit_png):
-    first, second = browser.new_context(), browser.new_context()
-    try:
-        a, b = first.new_page(), second.new_page()
-        a.goto(live_app)
-        b.goto(live_app)
-        loaded(a)
-        loaded(b)
+    with two_sessions(browser, live_app) as (a, b):
         a.locator("#ll-upload input[type=file]").set_input_files(str(digit_png[0]))
         a.wait_for_selector("#ll-recon img", state="attached")
         for pg in (a, b):
@@ -283,6 +284,3 @@ def test_uploaded_digits_stay_in_their_own_session(browser, live_app, digit_png)
         b.get_by_text("No uploaded or drawn digit yet").first.wait_for()  # ... but not for B
         assert b.locator("#ll-interp-strip img").count() == 0
         assert b.locator("#ll-recon img").count() == 0
-    finally:
-        first.close()
-        second.close()
