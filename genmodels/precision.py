@@ -2,8 +2,8 @@
 
 On CPUs with bf16 matrix units (Intel AMX), oneDNN can run float32 products on bfloat16 inputs
 with float32 accumulation: the CPU counterpart of TF32 on GPUs. For the digit VAE it runs the big
-products about twice as fast and makes a training epoch ~25% shorter, with the same validation
-loss after the full 500-epoch recipe (BENCHMARKS.md). Only training steps use it: validation,
+products about twice as fast in isolation and makes a training epoch 2-14% shorter, with the same
+validation loss after the full 500-epoch recipe (BENCHMARKS.md, "Training speed"). Only training steps use it: validation,
 checkpoint analysis and the app's decoding stay in exact float32.
 """
 

@@ -118,7 +118,7 @@ class Trainer:
         # small data set is overfitted; they are what gets validated and saved.
         self.ema = copy.deepcopy(model).requires_grad_(False) if config.ema_decay > 0 else None
         self.steps_done = 0
-        # The VAE's gradients are derived by hand (same objective, ~15% faster epochs: see
+        # The VAE's gradients are derived by hand (same objective, 10-13% shorter epochs: see
         # genmodels/vae_step.py); set False to train through autograd instead.
         self.hand_written_backward = vae_step.supports(model)
 

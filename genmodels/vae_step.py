@@ -4,7 +4,7 @@ The objective is exactly `VAE.loss` (negative ELBO, one reparameterised sample p
 the gradient bookkeeping differs. For a 784-400-20 MLP at batch 128 on a 2-core CPU the five big
 matrix products take about half of a step and autograd's per-operation bookkeeping a large share
 of the rest, so deriving the ten parameter gradients directly (the same matrix products autograd
-would run, with no graph) makes an epoch about 15% faster (`bench/train_speed.py`).
+would run, with no graph) makes an epoch 10-13% shorter (`bench/train_speed.py`).
 tests/test_vae_step.py checks the gradients against autograd's for both likelihoods.
 
 Dropout has random masks to carry through the backward pass; models with dropout train through
