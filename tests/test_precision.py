@@ -65,3 +65,16 @@ def test_trainer_uses_bf16_for_steps_only(digits):
     trainer.train_epoch(0, lambda: False)
     assert set(seen) == {before}  # callbacks (and validation after the epoch) run in the usual precision
     assert torch.backends.mkldnn.matmul.fp32_precision == before
+
+
+def test_the_cli_passes_the_choice_on_and_records_what_was_used(tmp_path, digits):
+    from genmodels.checkpoints import read_config
+    from genmodels.train import build_parser, configs_from_args
+
+    args = build_parser().parse_args(["vae", "--out", str(tmp_path), "--matmul-precision", "fp32"])
+    assert configs_from_args(args)[1].matmul_precision == "fp32"
+    trainer = Trainer(VAE(VAEConfig(hidden_dim=16)), TrainConfig(epochs=1, device="cpu"), digits, out=tmp_path)
+    trainer.run()
+    training = read_config(tmp_path)["training"]
+    assert training["matmul_precision"] == "auto"
+    assert training["matmul_precision_used"] == precision.resolve("auto", torch.device("cpu"))
