@@ -186,6 +186,28 @@ def test_view_cache_refuses_unknown_and_non_vae_names(views):
             views.get(name)
 
 
+def test_view_cache_sees_a_second_save_within_one_clock_tick(tmp_path, digits):
+    """A run can save twice within the file system's timestamp resolution; the view must still change."""
+    from genmodels.checkpoints import CONFIG_FILE
+
+    folder = tmp_path / "runs" / "twice" / "checkpoint"
+
+    def save_a_run(seed: int):
+        return train("vae", VAEConfig(hidden_dim=16), TrainConfig(epochs=1, device="cpu", seed=seed), data=digits,
+                     out=folder, save_training_state=False).model
+
+    save_a_run(0)
+    cache = ViewCache(ModelRegistry(checkpoints_dir=tmp_path / "none", runs_dir=tmp_path / "runs", device="cpu"))
+    first = cache.get("run-twice")
+    before = (folder / CONFIG_FILE).stat()
+    newer = save_a_run(1)
+    os.utime(folder / CONFIG_FILE, ns=(before.st_atime_ns, before.st_mtime_ns))  # same tick as the first save
+    second = cache.get("run-twice")
+    assert second is not first and cache.get("run-twice") is second
+    z = torch.zeros(1, 20)
+    assert torch.equal(second.vae.decode(z), newer.decode(z))
+
+
 @pytest.mark.parametrize("seed", [None, -1, 0, 7, 2**31 - 1, 7.0])
 def test_seeded_generator_accepts_minus_one_and_the_31_bit_range(seed):
     generator = actions.seeded_generator(seed)

@@ -22,6 +22,16 @@ ACTIVE_KL = 0.05  # nats: below this a dimension carries (almost) no information
 MAX_TRAVERSAL_ROWS = 10
 
 
+def config_stamp(folder: Path) -> tuple[int, int, int]:
+    """Identify the current version of a checkpoint folder with one stat() of its config.json.
+
+    Saves swap in a freshly written folder, so the inode changes with every save, even two saves
+    within one tick of the file system's clock (which mtime alone would miss).
+    """
+    stat = (folder / CONFIG_FILE).stat()
+    return stat.st_ino, stat.st_mtime_ns, stat.st_size
+
+
 class ModelView:
     """A loaded VAE checkpoint (plus the RNN for its data set) with everything the explorer draws from it."""
 
@@ -31,7 +41,7 @@ class ModelView:
             raise ValueError(f"{name!r} is a {entry.model_type.upper()} checkpoint; the explorer needs a VAE.")
         self.name = name
         self.path = Path(entry.path)
-        self.stamp = (self.path / CONFIG_FILE).stat().st_mtime
+        self.stamp = config_stamp(self.path)  # read before loading: a save in between only causes a reload
         self.vae = registry.load(name)
         rnn_name = registry.classifier_for(name)
         self.rnn = registry.load(rnn_name) if rnn_name else None
@@ -164,7 +174,7 @@ class ViewCache:
         view = self._views.get(name)
         if view is not None:
             try:
-                if (view.path / CONFIG_FILE).stat().st_mtime == view.stamp:
+                if config_stamp(view.path) == view.stamp:
                     return view  # fast path: one stat() per request, no directory listing
             except OSError:
                 pass
