@@ -52,11 +52,34 @@ def _fsync_file(path: Path) -> None:
 
 
 def write_folder(folder, config: dict, tensor_files: dict[str, dict[str, torch.Tensor]]) -> Path:
-    """Write config.json and tensor files into `folder` atomically; return the folder path.
+    """Write config.json and tensor files into `folder` atomically (see `_replace_folder`); return the folder path."""
+    def fill(staging: Path) -> None:
+        files = {}
+        for name, tensors in tensor_files.items():
+            path = staging / name
+            save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(path))
+            _fsync_file(path)
+            files[name] = _sha256(path)
+        with open(staging / CONFIG_FILE, "w") as f:
+            json.dump(dict(config, files=files, versions=library_versions()), f, indent=2, sort_keys=False)
+            f.flush()
+            os.fsync(f.fileno())
 
-    Everything goes into a hidden sibling folder first; then the old folder is renamed aside,
-    the new one renamed into place and the old one deleted. A crash before the swap leaves the
-    old folder untouched; a crash between the two renames is repaired by `recover_folder`.
+    return _replace_folder(folder, fill)
+
+
+def copy_folder(source, target) -> Path:
+    """Copy the checkpoint folder `source` over `target` atomically, as a save would; return `target`."""
+    return _replace_folder(target, lambda staging: shutil.copytree(resolve_folder(source), staging, dirs_exist_ok=True))
+
+
+def _replace_folder(folder, fill) -> Path:
+    """Replace `folder` by a new version that `fill(staging)` writes into a hidden sibling folder.
+
+    Then the old folder is renamed aside, the new one renamed into place and the old one deleted.
+    A crash before the swap leaves the old folder untouched; a crash between the two renames is
+    repaired by `recover_folder`. Files of the old folder are not carried over: the new folder is
+    exactly what `fill` wrote.
     """
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -65,18 +88,7 @@ def write_folder(folder, config: dict, tensor_files: dict[str, dict[str, torch.T
     staging = folder.parent / f".{folder.name}.tmp-{tag}"
     staging.mkdir()
     try:
-        config = dict(config, files={}, versions=library_versions())
-        for name, tensors in tensor_files.items():
-            path = staging / name
-            save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(path))
-            _fsync_file(path)
-            config["files"][name] = _sha256(path)
-        with open(staging / CONFIG_FILE, "w") as f:
-            json.dump(config, f, indent=2, sort_keys=False)
-            f.flush()
-            os.fsync(f.fileno())
-        # Files present in the old folder but not written now (e.g. a dropped training state)
-        # are deliberately not carried over: the new folder is exactly what config.json lists.
+        fill(staging)
         retired = None
         if folder.exists():
             retired = folder.parent / f".{folder.name}.old-{tag}"

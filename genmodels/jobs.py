@@ -576,20 +576,6 @@ class JobManager:
 
 
 # -- the CLI's --background path ----------------------------------------------------------
-def _replace_folder(source: Path, target: Path) -> None:
-    """Copy the folder `source` over `target` (copy beside it first, then swap with renames)."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
-    shutil.copytree(source, staging)
-    retired = target.with_name(f".{target.name}.old-{os.getpid()}")
-    if target.exists():
-        os.replace(target, retired)
-    os.replace(staging, target)
-    shutil.rmtree(retired, ignore_errors=True)
-
-
 def _follow_in_terminal(manager: JobManager, job_id: str, token: str) -> dict:
     """Print each finished epoch until the job ends (Ctrl-C cancels it); return its last status view."""
     shown = 0
@@ -611,7 +597,7 @@ def submit_from_cli(model_type, model_config, train_config, args) -> int:
     """Train through the job runner (listed in the app), follow it, copy the result to --out; return an exit code."""
     import secrets
 
-    from .checkpoints import read_config
+    from .checkpoints import copy_folder, read_config
     from .train import MAX_EPOCHS
 
     resume_from = None
@@ -619,9 +605,9 @@ def submit_from_cli(model_type, model_config, train_config, args) -> int:
         if "resume" not in read_config(args.out):  # ValueError with a sentence when --out holds no checkpoint
             raise ValueError(f"{args.out} has no optimizer state: it was saved without resume state.")
         resume_from = args.out
-    # LATENT_LAB_RUNS_DIR points the CLI at another app's runs folder (and lets tests use a temporary one).
+    # RUNS_DIR follows LATENT_LAB_RUNS_DIR (another app's runs folder, or a temporary one in tests).
     # A "cli" manager runs only this job, and on exit stops only this job.
-    manager = JobManager.from_env(os.environ.get("LATENT_LAB_RUNS_DIR") or RUNS_DIR, kind="cli", enabled=True,
+    manager = JobManager.from_env(RUNS_DIR, kind="cli", enabled=True,
                                   max_epochs=MAX_EPOCHS)  # the CLI's own limit, not the public server's
     token = secrets.token_urlsafe(16)
     try:
@@ -632,7 +618,7 @@ def submit_from_cli(model_type, model_config, train_config, args) -> int:
         view = _follow_in_terminal(manager, job_id, token)
         folder = JobFolder(manager.runs_dir, job_id)
         if folder.saved_epochs():
-            _replace_folder(folder.checkpoint, Path(args.out))
+            copy_folder(folder.checkpoint, args.out)
         print(f"job {job_id} {view['status']}{': ' + view['error'] if view.get('error') else ''}; "
               f"{folder.saved_epochs()} epochs saved to {args.out}", file=sys.stderr)
         return {DONE: 0, CANCELLED: 130}.get(view["status"], 1)
@@ -648,7 +634,7 @@ def main(argv=None) -> int:
     run.add_argument("job_dir")
     run.add_argument("--parent-pid", type=int, default=None, help="stop when this process is gone")
     listing = sub.add_parser("list", help="print the jobs recorded in a runs folder")
-    listing.add_argument("--runs-dir", default=os.environ.get("LATENT_LAB_RUNS_DIR") or str(RUNS_DIR))
+    listing.add_argument("--runs-dir", default=str(RUNS_DIR))
     args = parser.parse_args(argv)
     if args.command == "run":
         from .jobs_worker import run_job

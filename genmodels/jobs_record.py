@@ -18,7 +18,6 @@ import json
 import os
 import re
 import secrets
-import shutil
 import time
 import uuid
 from pathlib import Path
@@ -191,11 +190,6 @@ class JobFolder:
         from .checkpoints import recover_folder
 
         recover_folder(self.checkpoint)
-        leftovers = list(self.path.glob(f".{CHECKPOINT_DIR}.tmp-*"))
-        if self.checkpoint.is_dir():  # the live folder is in place, so renamed-aside copies are stale
-            leftovers += self.path.glob(f".{CHECKPOINT_DIR}.old-*")
-        for path in leftovers:
-            shutil.rmtree(path, ignore_errors=True)
 
 
 def key_figures(model_type: str, epochs: list[dict]) -> dict:

@@ -58,14 +58,12 @@ def load_image_file(source, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PI
                 # Decode a big photo at 1/2, 1/4 or 1/8 scale straight away (far less memory and time).
                 image.draft(image.mode, (WORK_SIDE, WORK_SIDE))
             image.load()
-        except ValueError:
-            raise
-        except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-            if isinstance(error, UnidentifiedImageError):
-                raise ValueError("This file is not an image we can read; please upload a PNG, JPEG or WebP image.") from None
+        except UnidentifiedImageError:
+            raise ValueError("This file is not an image we can read; please upload a PNG, JPEG or WebP image.") from None
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise ValueError(f"The image is too large to open safely: it expands to more than "
                              f"{max_pixels / 1e6:.0f} megapixels. Please scale it down.") from None
-        except (OSError, SyntaxError, EOFError):
+        except (OSError, SyntaxError, EOFError):  # after UnidentifiedImageError, which is an OSError
             raise ValueError("The image file is damaged or truncated and could not be read.") from None
     try:
         image = ImageOps.exif_transpose(image)  # phone photos store their rotation in EXIF

@@ -26,7 +26,7 @@ def _relu_backward(grad: torch.Tensor, activation: torch.Tensor) -> torch.Tensor
     """Return `grad` zeroed where the ReLU output `activation` was clipped.
 
     Autograd's own kernel for this: one fused pass, ~15x faster here than building a boolean mask
-    and `masked_fill_` (13 vs 240 us on a 128x400 batch).
+    and `masked_fill_` (13 vs 212 us on a 128x400 batch, bench/step_parts.py).
     """
     return torch.ops.aten.threshold_backward(grad, activation, 0)
 

@@ -93,3 +93,14 @@ def digits():
     from genmodels.data import load_dataset
 
     return load_dataset("mnist-5k", device="cpu")
+
+
+@pytest.fixture(scope="session")
+def latent8_run(runs_dir):
+    """A run checkpoint of a tiny VAE with 8 latent dimensions in the app's runs folder; returns its name."""
+    from genmodels import VAEConfig
+    from genmodels.train import TrainConfig, train
+
+    train("vae", VAEConfig(latent_dim=8, hidden_dim=32), TrainConfig(epochs=1, device="cpu"),
+          out=runs_dir / "explore-latent8" / "checkpoint")
+    return "run-explore-latent8"

@@ -161,18 +161,6 @@ def test_sessions_do_not_share_digits(browser, live_app):
 
 
 # --------------------------------------------------------------------------- more ways to move through the space
-@pytest.fixture(scope="module")
-def latent8_run(runs_dir):
-    """A run checkpoint of a tiny VAE with 8 latent dimensions in the app's runs folder; returns its name."""
-    from genmodels import VAEConfig
-    from genmodels.train import TrainConfig, train
-
-    out = runs_dir / "explore-latent8" / "checkpoint"
-    if not (out / "config.json").is_file():
-        train("vae", VAEConfig(latent_dim=8, hidden_dim=32), TrainConfig(epochs=1, device="cpu"), out=out)
-    return "run-explore-latent8"
-
-
 def choose(page, elem_id: str, option: str):
     """Pick `option` in the gradio dropdown #elem_id."""
     page.locator(f"#{elem_id} input").click()

@@ -74,23 +74,6 @@ def test_reconstruct_and_classify_an_uploaded_digit(client, digit_file):
     assert abs(total - 1) < 1e-3
 
 
-@pytest.fixture(scope="module")
-def latent8_run(runs_dir):
-    """A run checkpoint of a tiny VAE with 8 latent dimensions in the app's runs folder; returns its name."""
-    return make_latent8_run(runs_dir)
-
-
-def make_latent8_run(runs_dir) -> str:
-    """Train a VAE(latent_dim=8, hidden_dim=32) for one epoch into <runs_dir>/explore-latent8/checkpoint (once)."""
-    from genmodels import VAEConfig
-    from genmodels.train import TrainConfig, train
-
-    out = runs_dir / "explore-latent8" / "checkpoint"
-    if not (out / "config.json").is_file():
-        train("vae", VAEConfig(latent_dim=8, hidden_dim=32), TrainConfig(epochs=1, device="cpu"), out=out)
-    return "run-explore-latent8"
-
-
 def test_a_run_with_eight_latent_dimensions_is_served(client, latent8_run):
     z, path = client.predict(latent8_run, 4, api_name="/sample")
     assert len(z) == 8 and read_png(path).shape == (28, 28)

@@ -12,6 +12,7 @@ import torch
 
 from genmodels import latent
 from genmodels.checkpoints import CONFIG_FILE
+from genmodels.jobs_record import file_signature
 
 from .explore_render import LatentMap
 
@@ -20,16 +21,6 @@ SLIDER_LIMIT = 3.0  # sliders span -3..3 standard deviations of the prior N(0, I
 API_LIMIT = 10.0  # codes further than this from the origin are certainly typing mistakes
 ACTIVE_KL = 0.05  # nats: below this a dimension carries (almost) no information about the digit
 MAX_TRAVERSAL_ROWS = 10
-
-
-def config_stamp(folder: Path) -> tuple[int, int, int]:
-    """Identify the current version of a checkpoint folder with one stat() of its config.json.
-
-    Saves swap in a freshly written folder, so the inode changes with every save, even two saves
-    within one tick of the file system's clock (which mtime alone would miss).
-    """
-    stat = (folder / CONFIG_FILE).stat()
-    return stat.st_ino, stat.st_mtime_ns, stat.st_size
 
 
 class ModelView:
@@ -41,7 +32,10 @@ class ModelView:
             raise ValueError(f"{name!r} is a {entry.model_type.upper()} checkpoint; the explorer needs a VAE.")
         self.name = name
         self.path = Path(entry.path)
-        self.stamp = config_stamp(self.path)  # read before loading: a save in between only causes a reload
+        # Saves swap in a new folder, so config.json's inode (part of the signature) changes with
+        # every save, even two within one tick of the file clock. Read before loading: a save in
+        # between only causes a reload.
+        self.stamp = file_signature(self.path / CONFIG_FILE)
         self.vae = registry.load(name)
         rnn_name = registry.classifier_for(name)
         self.rnn = registry.load(rnn_name) if rnn_name else None
@@ -172,12 +166,8 @@ class ViewCache:
         if not isinstance(name, str) or not name:
             raise ValueError("No model is selected; choose one in the Model list.")
         view = self._views.get(name)
-        if view is not None:
-            try:
-                if config_stamp(view.path) == view.stamp:
-                    return view  # fast path: one stat() per request, no directory listing
-            except OSError:
-                pass
+        if view is not None and file_signature(view.path / CONFIG_FILE) == view.stamp:
+            return view  # fast path: one stat() per request, no directory listing
         with self._lock:
             view = ModelView(self.registry, name)
             self._views[name] = view

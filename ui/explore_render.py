@@ -70,7 +70,7 @@ def gif_html(gif: bytes) -> str:
 
 def grid(rows, row_labels: list[str], column_labels: list[str], cell: int = 56) -> Image.Image:
     """Return a labelled grid: rows (R, C, 28, 28) of digits, a label left of each row and above each column."""
-    rows = np.asarray([[to_uint8(d) for d in row] for row in rows])
+    rows = np.asarray(rows)
     n_rows, n_cols = rows.shape[:2]
     left, top, gap = 120, 22, 2
     out = Image.new("RGB", (left + n_cols * (cell + gap), top + n_rows * (cell + gap)), "white")
@@ -82,7 +82,7 @@ def grid(rows, row_labels: list[str], column_labels: list[str], cell: int = 56) 
         y = top + r * (cell + gap)
         draw.text((6, y + cell // 2), row_labels[r], fill="black", font=f, anchor="lm")
         for c in range(n_cols):
-            out.paste(enlarge(rows[r, c] / 255.0, cell).convert("RGB"), (left + c * (cell + gap), y))
+            out.paste(enlarge(rows[r, c], cell).convert("RGB"), (left + c * (cell + gap), y))
     return out
 
 
