@@ -1,0 +1,284 @@
+"""RowWriter: an exact likelihood (sums to 1), causal masks, sampling that agrees with log_prob, input checks."""
+
+import itertools
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from genmodels import RowWriter, RowWriterConfig
+from genmodels.writer import binarize
+
+
+def tiny_writer(seed=0, **kwargs) -> RowWriter:
+    """A small untrained writer in eval mode (random weights are enough: the identities hold for any weights)."""
+    torch.manual_seed(seed)
+    settings = dict(hidden_size=16, head_size=32, embed_dim=4)
+    settings.update(kwargs)
+    model = RowWriter(RowWriterConfig(**settings)).eval()
+    with torch.no_grad():  # larger output weights than the default init, so probabilities are far from uniform
+        model.out_ctx.weight.mul_(4)
+        model.head_out.weight.mul_(4)
+    return model
+
+
+def all_binary_images(side: int) -> torch.Tensor:
+    """Every binary side x side image, (2**(side*side), side, side)."""
+    return torch.tensor(list(itertools.product([0.0, 1.0], repeat=side * side))).reshape(-1, side, side)
+
+
+def random_binary(n: int, side: int = 28, seed: int = 0, p: float = 0.3) -> torch.Tensor:
+    return (torch.rand(n, side, side, generator=torch.Generator().manual_seed(seed)) < p).float()
+
+
+# -- the likelihood is exact -------------------------------------------------------------------
+@pytest.mark.parametrize("num_layers", [1, 2])
+@pytest.mark.parametrize("label", [None, 0, 2])
+def test_probabilities_of_all_images_sum_to_one(num_layers, label):
+    model = tiny_writer(side=3, head_size=6, num_layers=num_layers, num_classes=3)
+    images = all_binary_images(3)  # 2**9 = 512 images
+    with torch.no_grad():
+        log_p = model.log_prob(images, label)
+    assert log_p.shape == (512,) and (log_p < 0).all()
+    assert abs(torch.logsumexp(log_p.double(), 0).exp().item() - 1.0) < 1e-5
+    # Far from uniform, so the check is not trivially met by a model that ignores its input.
+    assert log_p.max() - log_p.min() > 5
+
+
+def test_conditional_and_unconditional_differ():
+    model = tiny_writer(side=3, head_size=6, num_classes=3)
+    images = all_binary_images(3)
+    with torch.no_grad():
+        assert not torch.allclose(model.log_prob(images, 1), model.log_prob(images))
+        assert torch.allclose(model.log_prob(images, 1), model.log_prob(images, torch.ones(512, dtype=torch.long)))
+
+
+def test_each_pixel_depends_only_on_pixels_before_it():
+    """Flipping pixel p changes no logit at or before p in raster order, and changes some after it."""
+    side = 5
+    model = tiny_writer(side=side, head_size=12, num_layers=2)
+    x = random_binary(1, side, seed=1)
+    with torch.no_grad():
+        reference = model(x).flatten()
+        for p in range(side * side - 1):
+            flipped = x.clone().flatten()
+            flipped[p] = 1 - flipped[p]
+            logits = model(flipped.reshape(1, side, side)).flatten()
+            assert torch.equal(logits[:p + 1], reference[:p + 1]), f"a logit at or before pixel {p} saw pixel {p}"
+            assert not torch.allclose(logits[p + 1:], reference[p + 1:]), f"no logit after pixel {p} saw pixel {p}"
+
+
+def test_log_prob_equals_the_sampling_path_one_pixel_at_a_time():
+    """Teacher forcing (all rows at once) and the sampler's recurrence (pixel by pixel) give the same conditionals."""
+    model = tiny_writer(head_size=40, num_layers=2)
+    x = random_binary(6, seed=2)
+    labels = torch.tensor([0, 3, 9, 9, 5, 1])
+    for given in (labels, None):
+        index = model._labels(given, 6)
+        total = torch.zeros(6)
+        rows_seen = 0
+        for t, canvas, logits in model._write_rows(index, torch.zeros(6, 0, 28), target=x):
+            assert t == rows_seen and torch.equal(canvas[:, t], x[:, t])
+            total -= F.binary_cross_entropy_with_logits(logits, x[:, t], reduction="none").sum(1)
+            rows_seen += 1
+        assert rows_seen == 28
+        with torch.no_grad():
+            assert torch.allclose(model.log_prob(x, given), total, atol=1e-3, rtol=1e-5)
+
+
+def test_input_shapes_and_dtypes_give_the_same_log_prob():
+    model = tiny_writer()
+    x = random_binary(4, seed=3)
+    with torch.no_grad():
+        reference = model.log_prob(x)
+        assert torch.equal(model.log_prob(x[:, None]), reference)
+        assert torch.equal(model.log_prob(x.reshape(4, 784)), reference)
+        assert torch.equal(model.log_prob(x.bool()), reference)
+        assert torch.allclose(model.log_prob(x.double()), reference)
+
+
+# -- the trainer's contract ----------------------------------------------------------------------
+def test_loss_is_the_mean_nll_and_trains():
+    model = tiny_writer()
+    x = random_binary(8, seed=4)
+    labels = torch.arange(8)
+    parts = model.loss(x, labels)
+    assert set(parts) == {"loss", "nll"}
+    assert torch.allclose(parts["loss"], -model.log_prob(x, labels).mean())
+    assert torch.equal(parts["loss"], parts["nll"])
+    # Grey pixels: the cross-entropy, linear in x, so the mean over Bernoulli samples of x.
+    grey = torch.rand(8, 28, 28, generator=torch.Generator().manual_seed(5))
+    ce = model.loss(grey, labels)["loss"]
+    assert torch.isfinite(ce)
+    with pytest.raises(ValueError, match=r"\[0,1\]"):
+        model.loss(grey * 255, labels)
+    model.train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    before = model.loss(x, labels)["loss"].item()
+    for _ in range(20):
+        optimizer.zero_grad()
+        model.loss(x, labels)["loss"].backward()
+        optimizer.step()
+    assert model.loss(x, labels)["loss"].item() < before - 20
+
+
+def test_label_dropout_only_while_training():
+    model = tiny_writer(label_dropout=1.0)
+    x = random_binary(4, seed=6)
+    labels = torch.tensor([1, 2, 3, 4])
+    with torch.no_grad():
+        unconditional = -model.log_prob(x).mean()
+        conditional = -model.log_prob(x, labels).mean()
+        assert torch.allclose(model.loss(x, labels)["loss"], conditional)  # eval: labels as given
+        model.train()
+        assert torch.allclose(model.loss(x, labels)["loss"], unconditional)  # every label dropped
+
+
+# -- writing ----------------------------------------------------------------------------------------
+def seeded(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def test_samples_are_binary_and_reproducible():
+    model = tiny_writer()
+    a = model.sample(4, label=7, generator=seeded(0))
+    assert a.shape == (4, 1, 28, 28) and a.dtype == torch.float32
+    assert ((a == 0) | (a == 1)).all()
+    assert torch.equal(a, model.sample(4, label=7, generator=seeded(0)))
+    assert not torch.equal(a, model.sample(4, label=7, generator=seeded(1)))
+    per_image = model.sample(4, label=torch.tensor([7, 7, 7, 7]), generator=seeded(0))
+    assert torch.equal(per_image, a)
+
+
+def test_low_temperature_is_nearly_deterministic():
+    model = tiny_writer()
+    cold = [model.sample(2, label=3, temperature=1e-4, generator=seeded(s)) for s in range(3)]
+    assert all(torch.equal(c, cold[0]) for c in cold)
+    assert torch.equal(cold[0][0], cold[0][1])
+    hot = [model.sample(2, label=3, temperature=1.0, generator=seeded(s)) for s in range(3)]
+    assert not torch.equal(hot[0], hot[1])
+
+
+@pytest.mark.parametrize("shape", ["(k,s)", "(1,k,s)", "(n,k,s)"])
+def test_prefix_rows_are_kept_exactly(shape):
+    model = tiny_writer()
+    prefix = random_binary(3, seed=7, p=0.5)[:, :10]  # (3, 10, 28)
+    given = {"(k,s)": prefix[0], "(1,k,s)": prefix[:1], "(n,k,s)": prefix}[shape]
+    expected = prefix if shape == "(n,k,s)" else prefix[:1].expand(3, -1, -1)
+    out = model.sample(3, label=2, prefix_rows=given, generator=seeded(0))
+    assert torch.equal(out[:, 0, :10], expected)
+    assert ((out == 0) | (out == 1)).all()
+
+
+def test_a_full_prefix_is_returned_unchanged_and_an_empty_one_is_no_prefix():
+    model = tiny_writer()
+    image = random_binary(1, seed=8)[0]
+    assert torch.equal(model.sample(2, prefix_rows=image, generator=seeded(0))[:, 0], image.expand(2, -1, -1))
+    steps = list(model.iter_sample_rows(2, prefix_rows=image))
+    assert len(steps) == 1 and torch.equal(steps[0], image.expand(2, -1, -1))
+    empty = model.sample(2, label=1, prefix_rows=torch.zeros(0, 28), generator=seeded(3))
+    assert torch.equal(empty, model.sample(2, label=1, generator=seeded(3)))
+
+
+def test_prefix_conditions_what_follows():
+    """The rows below a prefix depend on it: the model reads the prefix, it does not just paste it."""
+    model = tiny_writer()
+    a = model.sample(1, label=0, prefix_rows=torch.zeros(14, 28), generator=seeded(0))
+    b = model.sample(1, label=0, prefix_rows=torch.ones(14, 28), generator=seeded(0))
+    assert not torch.equal(a[..., 14:, :], b[..., 14:, :])
+
+
+def test_row_by_row_iterator_ends_with_the_sample():
+    model = tiny_writer()
+    prefix = random_binary(1, seed=9)[0, :5]
+    steps = list(model.iter_sample_rows(3, label=4, temperature=0.8, prefix_rows=prefix, generator=seeded(2)))
+    assert [tuple(s.shape) for s in steps] == [(3, t + 1, 28) for t in range(5, 28)]
+    for earlier, later in zip(steps, steps[1:]):
+        assert torch.equal(later[:, :earlier.shape[1]], earlier)  # rows once written never change
+    final = model.sample(3, label=4, temperature=0.8, prefix_rows=prefix, generator=seeded(2))
+    assert torch.equal(steps[-1], final[:, 0])
+
+
+def test_sampling_follows_the_model_distribution():
+    """On a 2x2 writer the frequency of each of the 16 images matches exp(log_prob)."""
+    model = tiny_writer(side=2, head_size=4)
+    images = all_binary_images(2)
+    with torch.no_grad():
+        expected = model.log_prob(images, 1).exp()
+    samples = model.sample(20_000, label=1, generator=seeded(0)).reshape(-1, 4)
+    codes = (samples * torch.tensor([8.0, 4.0, 2.0, 1.0])).sum(1).long()
+    observed = torch.bincount(codes, minlength=16).float() / len(codes)
+    assert (observed - expected).abs().max() < 0.015
+
+
+# -- checkpoints, config and bad input ----------------------------------------------------------------
+def test_save_and_load_round_trip(tmp_path):
+    model = tiny_writer(num_layers=2, dropout=0.1)
+    folder = model.save_pretrained(tmp_path / "writer", metadata={"dataset": "mnist-5k"})
+    loaded = RowWriter.from_pretrained(folder, device="cpu")
+    assert loaded.config == model.config and not loaded.training
+    assert loaded.checkpoint_info["dataset"] == "mnist-5k"
+    x = random_binary(5, seed=10)
+    labels = torch.tensor([0, 1, 2, 3, 4])
+    with torch.no_grad():
+        assert torch.equal(loaded.log_prob(x, labels), model.log_prob(x, labels))
+        assert torch.equal(loaded.log_prob(x), model.log_prob(x))
+    assert torch.equal(loaded.sample(2, label=5, generator=seeded(0)), model.sample(2, label=5, generator=seeded(0)))
+    # The MADE masks are derived from the config, not stored.
+    from safetensors.torch import load_file
+    assert not any("mask" in key for key in load_file(str(folder / "model.safetensors")))
+
+
+def test_loading_another_model_type_is_refused(tmp_path):
+    from genmodels import RowRNN, RowRNNConfig
+
+    RowRNN(RowRNNConfig(hidden_size=4)).save_pretrained(tmp_path / "rnn")
+    with pytest.raises(ValueError, match="not a 'writer'"):
+        RowWriter.from_pretrained(tmp_path / "rnn", device="cpu")
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"side": 1}, "side"), ({"side": 28, "head_size": 27}, "head_size"), ({"hidden_size": 0}, "hidden_size"),
+    ({"label_dropout": 1.5}, "label_dropout"), ({"dropout": 1.0}, "dropout"), ({"num_layers": 2.5}, "num_layers"),
+    ({"num_classes": 0}, "num_classes"), ({"embed_dim": "8"}, "embed_dim"),
+])
+def test_bad_config_is_refused(settings, message):
+    with pytest.raises(ValueError, match=message):
+        RowWriterConfig(**settings)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda m: m.log_prob(torch.full((2, 28, 28), 0.5)), "binary"),
+    (lambda m: m.log_prob(torch.zeros(2, 27, 28)), "shaped"),
+    (lambda m: m.log_prob(torch.zeros(2, 2, 28, 28)), "shaped"),
+    (lambda m: m.log_prob([[0.0] * 784]), "torch.Tensor"),
+    (lambda m: m.log_prob(torch.zeros(2, 28, 28), 10), "label must be a class from 0 to 9"),
+    (lambda m: m.log_prob(torch.zeros(2, 28, 28), -1), "label must be a class"),
+    (lambda m: m.log_prob(torch.zeros(2, 28, 28), torch.tensor([1, 2, 3])), "Expected 2 labels"),
+    (lambda m: m.log_prob(torch.zeros(2, 28, 28), torch.tensor([1.0, 2.0])), "integer"),
+    (lambda m: m.log_prob(torch.zeros(2, 28, 28), torch.tensor([1, 12])), "from 0 to 9"),
+    (lambda m: m.log_prob(torch.zeros(2, 28, 28), "3"), "labels must be None"),
+    (lambda m: m.sample(2, label=10), "label must be a class"),
+    (lambda m: m.sample(0), "positive number"),
+    (lambda m: m.sample(2, temperature=0), "temperature"),
+    (lambda m: m.sample(2, temperature=-1.0), "temperature"),
+    (lambda m: m.sample(2, temperature=math.nan), "temperature"),
+    (lambda m: m.sample(2, temperature=math.inf), "temperature"),
+    (lambda m: m.sample(2, prefix_rows=torch.zeros(29, 28)), "has 29 rows but the image has only 28"),
+    (lambda m: m.sample(2, prefix_rows=torch.zeros(3, 27)), "prefix_rows must be shaped"),
+    (lambda m: m.sample(2, prefix_rows=torch.zeros(3, 3, 28)), "prefix_rows must be shaped"),
+    (lambda m: m.sample(2, prefix_rows=torch.full((3, 28), 0.5)), "binary"),
+    (lambda m: next(m.iter_sample_rows(2, temperature=0)), "temperature"),
+])
+def test_bad_input_is_refused_with_a_sentence(call, message):
+    with pytest.raises(ValueError, match=message):
+        call(tiny_writer())
+
+
+def test_binarize_draws_bernoulli_pixels():
+    x = torch.full((200, 28, 28), 0.25)
+    b = binarize(x, seeded(0))
+    assert ((b == 0) | (b == 1)).all() and abs(b.mean().item() - 0.25) < 0.01
+    assert torch.equal(b, binarize(x, seeded(0)))
+    assert torch.equal(binarize(torch.full((2, 3), 255, dtype=torch.uint8), seeded(0)), torch.ones(2, 3))
