@@ -1,26 +1,59 @@
 """Latent Lab: explore a VAE's latent space and watch an RNN read digits. `python app.py` serves it.
 
-Layout and wiring only: each tab lives in its own module under ui/, and all model work is done
-by the genmodels package, which never imports gradio.
+This file owns the paths and the settings read from the environment; each tab lives in its own
+module under ui/, background training in jobs/, and all model work in genmodels (which never
+imports gradio).
 """
 
 import os
+from pathlib import Path
 
 import gradio as gr
 
-from genmodels.jobs import JobManager
 from genmodels.preprocess import MAX_BYTES as MAX_UPLOAD_BYTES
-from genmodels.registry import ModelRegistry
+from genmodels.registry import CHECKPOINTS_DIR, ModelRegistry
+from jobs import HostLimits, JobRunner
 from ui.explore import EXPLORE_CSS, build_explore_tab
 from ui.train_tab import build_train_tab
 
+PROJECT_DIR = Path(__file__).resolve().parent
 
-def build_app(registry: ModelRegistry | None = None, runs_dir=None) -> gr.Blocks:
-    """Return the Latent Lab Blocks app over `registry` (shipped checkpoints + runs) and its runs folder."""
-    if registry is None:
-        registry = ModelRegistry(runs_dir=runs_dir) if runs_dir else ModelRegistry()
-    # Background training; LATENT_LAB_TRAINING=off (public hosting) turns it off.
-    jobs = JobManager.from_env(runs_dir or registry.runs_dir)
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value.isdigit() else default
+
+
+def runs_dir_from_env() -> Path:
+    """Return the runs folder: LATENT_LAB_RUNS_DIR, else /data/latent-lab-runs where a Space has
+    persistent storage (/data), else runs/ in the project."""
+    if os.environ.get("LATENT_LAB_RUNS_DIR"):
+        return Path(os.environ["LATENT_LAB_RUNS_DIR"])
+    if Path("/data").is_dir() and os.access("/data", os.W_OK):
+        return Path("/data/latent-lab-runs")
+    return PROJECT_DIR / "runs"
+
+
+def limits_from_env() -> HostLimits:
+    """Return the training limits set by LATENT_LAB_* variables (README: settings for public hosting)."""
+    defaults = HostLimits()
+    return HostLimits(
+        enabled=os.environ.get("LATENT_LAB_TRAINING", "on").strip().lower() not in ("off", "0", "false", "no"),
+        max_concurrent=max(1, _env_int("LATENT_LAB_MAX_JOBS", defaults.max_concurrent)),
+        max_queue=_env_int("LATENT_LAB_MAX_QUEUE", defaults.max_queue),
+        max_epochs=max(1, _env_int("LATENT_LAB_MAX_EPOCHS", defaults.max_epochs)),
+        max_runs=_env_int("LATENT_LAB_MAX_RUNS", defaults.max_runs),
+        runs_per_owner=_env_int("LATENT_LAB_RUNS_PER_OWNER", defaults.runs_per_owner),
+        keep_days=float(_env_int("LATENT_LAB_KEEP_DAYS", int(defaults.keep_days))),
+    )
+
+
+def build_app(runs_dir=None, limits: HostLimits | None = None, checkpoints_dir=CHECKPOINTS_DIR,
+              device=None) -> gr.Blocks:
+    """Return the Latent Lab Blocks app over the shipped checkpoints and a runs folder (default: from the environment)."""
+    jobs = JobRunner(runs_dir or runs_dir_from_env(), limits or limits_from_env())
+    registry = ModelRegistry(checkpoints_dir, extra_folders=jobs.checkpoint_folders,
+                             device=device or os.environ.get("LATENT_LAB_DEVICE") or None)
     # delete_cache: uploads and rendered images older than an hour are removed every hour, so a
     # long-running public app does not fill its disk.
     with gr.Blocks(title="Latent Lab", delete_cache=(3600, 3600)) as demo:
@@ -33,13 +66,15 @@ def build_app(registry: ModelRegistry | None = None, runs_dir=None) -> gr.Blocks
                 build_train_tab(registry, jobs, explore=explore, tabs=tabs, train_tab=train_tab)
         # On page open the explorer reads ?model=...&z=... and refreshes its model list.
         demo.load(explore.on_load.fn, explore.on_load.inputs, explore.on_load.outputs, api_visibility="private")
+    demo.jobs = jobs  # the runner, for whoever closes the app (tests, a clean shutdown)
     return demo
 
 
 def serve(demo: gr.Blocks, **launch_kwargs):
     """Queue and launch `demo` with the app's settings (tests use the same path as `python app.py`)."""
     launch_kwargs.setdefault("server_name", os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
-    launch_kwargs.setdefault("server_port", int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
+    port = os.environ.get("GRADIO_SERVER_PORT") or os.environ.get("PORT") or "7860"
+    launch_kwargs.setdefault("server_port", int(port))
     # Uploads above this are refused by the server before any handler sees them.
     launch_kwargs.setdefault("max_file_size", MAX_UPLOAD_BYTES)
     launch_kwargs.setdefault("css", EXPLORE_CSS)

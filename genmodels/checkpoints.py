@@ -29,6 +29,7 @@ WEIGHTS_FILE = "model.safetensors"
 LATENT_FILE = "latent.safetensors"
 TRAINING_STATE_FILE = "training_state.safetensors"
 FORMAT_VERSION = 1
+MAX_CONFIG_BYTES = 10_000_000  # a config.json with a 1,000-epoch history is well under 1 MB
 
 
 def library_versions() -> dict:
@@ -49,6 +50,36 @@ def _sha256(path: Path) -> str:
 def _fsync_file(path: Path) -> None:
     with open(path, "rb") as f:
         os.fsync(f.fileno())
+
+
+def atomic_write(path, data: bytes | str) -> None:
+    """Replace the file at `path` by `data` (text is UTF-8) so a reader sees the old or the new file, never half.
+
+    Written to a hidden sibling, flushed to disk, then renamed over the target.
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data.encode() if isinstance(data, str) else data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def file_signature(*paths: Path) -> tuple:
+    """Return (mtime ns, size, inode) of each path (None when missing): equal signatures mean unchanged files."""
+    out = []
+    for path in paths:
+        try:
+            st = path.stat()
+            out.append((st.st_mtime_ns, st.st_size, st.st_ino))
+        except OSError:
+            out.append(None)
+    return tuple(out)
 
 
 def write_folder(folder, config: dict, tensor_files: dict[str, dict[str, torch.Tensor]]) -> Path:
@@ -151,12 +182,15 @@ def _read_config_at(where: Path, folder: Path) -> dict:
     path = where / CONFIG_FILE
     if not path.is_file():
         raise ValueError(f"{folder / CONFIG_FILE} is missing: a checkpoint folder needs {CONFIG_FILE} and {WEIGHTS_FILE}.")
+    if path.stat().st_size > MAX_CONFIG_BYTES:
+        raise ValueError(f"{folder / CONFIG_FILE} is larger than any config this package writes.")
     try:
-        with open(path) as f:
+        with open(path, encoding="utf-8") as f:
             config = json.load(f)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ValueError(f"{folder / CONFIG_FILE} is not valid JSON ({e}); the file is truncated or damaged.") from None
-    if not isinstance(config, dict) or "model_type" not in config or "model" not in config:
+    except (ValueError, RecursionError) as e:  # RecursionError: JSON nested thousands deep
+        raise ValueError(f"{folder / CONFIG_FILE} is not valid JSON ({type(e).__name__}); "
+                         "the file is truncated or damaged.") from None
+    if not isinstance(config, dict) or not isinstance(config.get("model_type"), str) or "model" not in config:
         raise ValueError(f"{folder / CONFIG_FILE} lacks 'model_type' or 'model': it is not a Latent Lab checkpoint config.")
     if not isinstance(config.get("files", {}), dict):
         raise ValueError(f"{folder / CONFIG_FILE}: 'files' must map each tensor file name to its SHA-256 digest.")

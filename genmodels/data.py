@@ -12,7 +12,6 @@ the training device a batch at a time: no per-sample PIL transforms, no DataLoad
 
 import gzip
 import math
-import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,8 +104,6 @@ def _read_raw_folder(folder: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 
 def _network_reachable(host: str, timeout: float = 3.0) -> bool:
     """Return True when a TCP connection to host:443 opens within `timeout` seconds."""
-    if os.environ.get("LATENT_LAB_OFFLINE"):
-        return False
     try:
         socket.create_connection((host, 443), timeout=timeout).close()
         return True
@@ -225,6 +222,16 @@ def dataset_availability(data_dir=None) -> dict[str, tuple[bool, str]]:
 def to_float(images: torch.Tensor) -> torch.Tensor:
     """Return uint8 images (N,28,28) as float (N,1,28,28) pixels in [0,1]."""
     return images.unsqueeze(1).float().div_(255.0)
+
+
+def binarize(images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Return Bernoulli samples (0.0 or 1.0) of pixels in [0,1], same shape: each pixel is 1 with its grey level.
+
+    BCE is linear in the target, so training on fresh samples every step is an unbiased, noisier
+    estimate of the same loss (dynamic binarization); one fixed draw is the binarized-MNIST test set.
+    """
+    noise = torch.rand(images.shape, generator=generator, device=generator.device if generator else images.device)
+    return (noise.to(images.device) < images).float()
 
 
 def iterate_batches(x: torch.Tensor, y: torch.Tensor, batch_size: int, shuffle: bool = False,

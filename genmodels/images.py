@@ -36,12 +36,7 @@ def as_row_sequence(x: torch.Tensor) -> torch.Tensor:
 
 
 def default_device() -> torch.device:
-    """Return CUDA when available, else the CPU (override with LATENT_LAB_DEVICE)."""
-    import os
-
-    name = os.environ.get("LATENT_LAB_DEVICE")
-    if name:
-        return torch.device(name)
+    """Return CUDA when available, else the CPU."""
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 

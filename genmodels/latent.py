@@ -3,6 +3,7 @@
 import torch
 
 from .checkpoints import LATENT_FILE, load_tensor_file, read_config
+from .vae import gaussian_kl
 
 MAP_POINTS = 600  # encoded validation points stored with a checkpoint for the explorer's map
 
@@ -22,7 +23,7 @@ def analyze(vae, images: torch.Tensor, labels: torch.Tensor, num_classes: int = 
         xb = xb.unsqueeze(1).float() / 255 if xb.dtype == torch.uint8 else xb
         mu, logvar = vae.encode(xb.to(vae.device))
         mus.append(mu.cpu())
-        kls.append((-0.5 * (1 + logvar - mu.pow(2) - logvar.exp())).sum(0).cpu())
+        kls.append(gaussian_kl(mu, logvar).sum(0).cpu())
     mu = torch.cat(mus)
     labels = labels.cpu()
     kl_per_dim = torch.stack(kls).sum(0) / len(mu)

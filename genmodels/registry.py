@@ -1,22 +1,25 @@
 """The models the app can show: shipped checkpoints plus finished training runs, loaded once.
 
-Names are stable strings: a shipped folder `checkpoints/vae-mnist` is "vae-mnist"; the checkpoint
-of a training job `runs/<job_id>/checkpoint` is "run-<job_id>". Loaded models are shared by all
-requests and must be treated as read-only.
+Names are stable strings: a shipped folder `checkpoints/vae-mnist` is "vae-mnist"; other folders
+(a training job's checkpoint, say) come from `extra_folders()` under the names it gives them.
+Loaded models are shared by all requests and must be treated as read-only. A folder whose
+config.json is malformed is skipped (and logged once): it never hides the others.
 """
 
-import os
+import logging
+import math
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
-from .checkpoints import CONFIG_FILE, read_config
+from .checkpoints import CONFIG_FILE, WEIGHTS_FILE, read_config
 from .images import resolve_device
+from .models import MODEL_TYPES
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 CHECKPOINTS_DIR = PROJECT_DIR / "checkpoints"
-RUNS_DIR = Path(os.environ.get("LATENT_LAB_RUNS_DIR") or PROJECT_DIR / "runs")  # training jobs' records
-RUN_PREFIX = "run-"
+log = logging.getLogger("latent_lab.registry")
 
 
 @dataclass(frozen=True)
@@ -25,51 +28,80 @@ class CheckpointEntry:
 
     name: str
     path: Path
-    model_type: str  # "vae" or "rnn"
+    model_type: str  # a key of genmodels.models.MODEL_TYPES
     dataset: str
     class_names: tuple[str, ...]
     metrics: dict
     epochs_trained: int
+    title: str = ""  # a name its trainer gave it, if any
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def entry_from_config(name: str, folder: Path, config: dict, title: str = "") -> CheckpointEntry:
+    """Return the entry described by a parsed config.json; ValueError when a field has the wrong shape."""
+    model_type = config.get("model_type")
+    if model_type not in MODEL_TYPES:
+        raise ValueError(f"unknown model type {str(model_type)[:20]!r}")
+    dataset = config.get("dataset", "unknown")
+    class_names = config.get("class_names", [str(i) for i in range(10)])
+    metrics = config.get("metrics", {})
+    epochs = config.get("epochs_trained", 0)
+    if not isinstance(dataset, str) or len(dataset) > 100:
+        raise ValueError("'dataset' must be a short text")
+    if not (isinstance(class_names, list) and 2 <= len(class_names) <= 1000
+            and all(isinstance(c, str) and len(c) <= 100 for c in class_names)):
+        raise ValueError("'class_names' must be a list of short texts")
+    if not isinstance(metrics, dict):
+        raise ValueError("'metrics' must be an object")
+    if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 0:
+        raise ValueError("'epochs_trained' must be a whole number")
+    numbers = {k: v for k, v in metrics.items() if isinstance(k, str) and _is_number(v)}
+    return CheckpointEntry(name=name, path=folder, model_type=model_type, dataset=dataset,
+                           class_names=tuple(class_names), metrics=numbers, epochs_trained=epochs, title=title)
 
 
 class ModelRegistry:
     """Finds checkpoint folders and loads them once (reloading when a folder is rewritten)."""
 
-    def __init__(self, checkpoints_dir=CHECKPOINTS_DIR, runs_dir=RUNS_DIR, device=None):
+    def __init__(self, checkpoints_dir=CHECKPOINTS_DIR, extra_folders: Callable[[], dict] | None = None,
+                 device=None):
         self.checkpoints_dir = Path(checkpoints_dir)
-        self.runs_dir = Path(runs_dir) if runs_dir else None
+        self.extra_folders = extra_folders  # () -> {name: folder} or {name: (folder, title)}
         self.device = resolve_device(device)
         self._lock = threading.Lock()
-        self._cache: dict[str, tuple[float, object]] = {}
+        self._cache: dict[str, tuple[str, object]] = {}
+        self._warned: set[tuple] = set()
 
-    def _folders(self) -> dict[str, Path]:
+    def _folders(self) -> dict[str, tuple[Path, str]]:
         found = {}
         if self.checkpoints_dir.is_dir():
             for folder in sorted(self.checkpoints_dir.iterdir()):
                 if (folder / CONFIG_FILE).is_file() and not folder.name.startswith("."):
-                    found[folder.name] = folder
-        if self.runs_dir and self.runs_dir.is_dir():
-            for job in sorted(self.runs_dir.iterdir()):
-                if (job / "checkpoint" / CONFIG_FILE).is_file():
-                    found[RUN_PREFIX + job.name] = job / "checkpoint"
+                    found[folder.name] = (folder, "")
+        for name, value in (self.extra_folders() if self.extra_folders else {}).items():
+            found[name] = value if isinstance(value, tuple) else (value, "")
         return found
 
+    def _skip(self, folder: Path, problem: str) -> None:
+        key = (str(folder), problem)
+        if key not in self._warned:  # once per problem, not on every page load
+            self._warned.add(key)
+            log.warning("checkpoint %s skipped: %s", folder, problem)
+
     def entries(self, model_type: str | None = None) -> list[CheckpointEntry]:
-        """Return the readable checkpoints (optionally only 'vae' or 'rnn'), shipped ones first."""
+        """Return the readable checkpoints (optionally of one model type), shipped ones first."""
         out = []
-        for name, folder in self._folders().items():
+        for name, (folder, title) in self._folders().items():
             try:
-                config = read_config(folder)
-            except ValueError:
-                continue  # a damaged or half-written folder is simply not offered
-            if model_type and config["model_type"] != model_type:
+                entry = entry_from_config(name, folder, read_config(folder), title)
+            except (ValueError, OSError, RecursionError) as e:
+                self._skip(folder, str(e))
                 continue
-            out.append(CheckpointEntry(
-                name=name, path=folder, model_type=config["model_type"],
-                dataset=config.get("dataset", "unknown"),
-                class_names=tuple(config.get("class_names", [str(i) for i in range(10)])),
-                metrics=config.get("metrics", {}), epochs_trained=config.get("epochs_trained", 0),
-            ))
+            if model_type is None or entry.model_type == model_type:
+                out.append(entry)
         return out
 
     def names(self, model_type: str | None = None) -> list[str]:
@@ -78,37 +110,39 @@ class ModelRegistry:
 
     def entry(self, name: str) -> CheckpointEntry:
         """Return the entry called `name`, or raise a ValueError listing the known names."""
+        if not isinstance(name, str):
+            raise ValueError("A model name must be text such as 'vae-mnist'.")
         for e in self.entries():
             if e.name == name:
                 return e
         known = ", ".join(self.names()) or "none"
-        raise ValueError(f"Unknown model {name!r}. Available: {known}.")
+        raise ValueError(f"Unknown model {name[:60]!r}. Available: {known}.")
 
     def load(self, name: str):
         """Return the model called `name` in eval mode (cached; shared, so never modify it)."""
-        from .rnn import RowRNN
-        from .vae import VAE
-
         entry = self.entry(name)
-        # config.json records the SHA-256 of the weights: a rewritten checkpoint has a new one.
-        stamp = read_config(entry.path).get("files", {}).get("model.safetensors")
-        with self._lock:
-            cached = self._cache.get(name)
-            if cached and cached[0] == stamp:
-                return cached[1]
-            cls = VAE if entry.model_type == "vae" else RowRNN
-            model = cls.from_pretrained(entry.path, device=self.device)
-            for p in model.parameters():
-                p.requires_grad_(False)
-            self._cache[name] = (stamp, model)
-            return model
+        try:
+            # config.json records the SHA-256 of the weights: a rewritten checkpoint has a new one.
+            stamp = read_config(entry.path).get("files", {}).get(WEIGHTS_FILE)
+            with self._lock:
+                cached = self._cache.get(name)
+                if cached and cached[0] == stamp:
+                    return cached[1]
+                model = MODEL_TYPES[entry.model_type].from_pretrained(entry.path, device=self.device)
+                for p in model.parameters():
+                    p.requires_grad_(False)
+                self._cache[name] = (stamp, model)
+                return model
+        except (ValueError, OSError, RecursionError, TypeError, KeyError) as e:
+            self._skip(entry.path, str(e))  # the detail (with paths) stays in the server's log
+            raise ValueError(f"The model {name!r} cannot be loaded: its checkpoint files are damaged "
+                             "or incomplete.") from None
 
     def classifier_for(self, vae_name: str) -> str | None:
-        """Return the name of an RNN trained on the same data set as the VAE `vae_name`, if any."""
+        """Return the name of an RNN trained on the same data set as the VAE `vae_name`, if any (shipped first)."""
         dataset = self.entry(vae_name).dataset
-        family = "fashion" if "fashion" in dataset else "digits"
-        candidates = [e for e in self.entries("rnn")
-                      if e.dataset == dataset or ("fashion" in e.dataset) == (family == "fashion")]
-        shipped = [e for e in candidates if not e.name.startswith(RUN_PREFIX)]
-        pick = (shipped or candidates)
+        family = "fashion" in dataset
+        candidates = [e for e in self.entries("rnn") if e.dataset == dataset or ("fashion" in e.dataset) == family]
+        shipped = [e for e in candidates if e.path.parent == self.checkpoints_dir]
+        pick = shipped or candidates
         return pick[0].name if pick else None

@@ -11,30 +11,25 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .checkpoints import PretrainedMixin, check_field_types
+from .checkpoints import PretrainedMixin
 from .images import IMAGE_SIDE, as_row_sequence
+from .settings import check, setting
 
 CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 
 
 @dataclass
 class RowRNNConfig:
-    cell: str = "rnn"  # "rnn" (tanh Elman cell), "gru" or "lstm"
-    hidden_size: int = 128  # width of the recurrent state
-    num_layers: int = 1  # stacked recurrent layers
-    dropout: float = 0.0  # dropout between stacked layers (ignored with one layer)
-    num_classes: int = 10  # output classes (digits 0-9 or the 10 Fashion-MNIST classes)
+    cell: str = setting("rnn", "Cell", "rnn (tanh Elman cell), gru or lstm", choices=tuple(CELLS))
+    hidden_size: int = setting(128, "Hidden size", "width of the recurrent state", low=4, high=1024)
+    num_layers: int = setting(1, "Layers", "stacked recurrent layers", low=1, high=8, flag="--layers")
+    dropout: float = setting(0.0, "Dropout", "dropout between stacked layers (none with one layer)",
+                             low=0.0, high=0.9)
+    num_classes: int = setting(10, "Classes", "output classes (digits 0-9, or the 10 Fashion-MNIST classes)",
+                               low=2, high=1000)
 
     def __post_init__(self):
-        check_field_types(self)
-        if self.cell not in CELLS:
-            raise ValueError(f"cell must be one of {sorted(CELLS)}, got {self.cell!r}.")
-        if not 1 <= self.hidden_size <= 2048:
-            raise ValueError(f"hidden_size must be between 1 and 2048, got {self.hidden_size}.")
-        if not 1 <= self.num_layers <= 8:
-            raise ValueError(f"num_layers must be between 1 and 8, got {self.num_layers}.")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}.")
+        check(self)
 
 
 class RowRNN(PretrainedMixin, nn.Module):
@@ -42,6 +37,12 @@ class RowRNN(PretrainedMixin, nn.Module):
 
     model_type = "rnn"
     config_class = RowRNNConfig
+    figures = ("val_accuracy", "val_loss")  # the headline validation figures
+
+    @staticmethod
+    def selection_score(metrics: dict) -> tuple:
+        """Return the best-epoch rule's key (lower is better): highest accuracy, then lowest loss."""
+        return (-metrics["val_accuracy"], metrics["val_loss"])
 
     def __init__(self, config: RowRNNConfig | None = None):
         super().__init__()

@@ -13,35 +13,36 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .checkpoints import PretrainedMixin, check_field_types
+from .checkpoints import PretrainedMixin
 from .images import IMAGE_PIXELS, IMAGE_SIDE, as_flat_batch
+from .settings import check, setting
 
 LIKELIHOODS = ("bernoulli", "gaussian")
 
 
 @dataclass
 class VAEConfig:
-    latent_dim: int = 20  # size of z; the explorer shows one slider per dimension
-    hidden_dim: int = 400  # width of the single hidden layer in encoder and decoder
-    likelihood: str = "bernoulli"  # "bernoulli": BCE on [0,1]; "gaussian": squared error on [-1,1]
-    beta: float = 1.0  # weight of the KL term (1.0 = the true ELBO; >1 = beta-VAE)
-    kl_warmup_epochs: int = 0  # epochs over which the KL weight ramps linearly from 0 to beta
-    dropout: float = 0.0  # dropout on both hidden layers while training (regularises small data sets)
+    latent_dim: int = setting(20, "Latent size", "size of z; the explorer shows one slider per dimension",
+                              low=1, high=64)
+    hidden_dim: int = setting(400, "Hidden size", "width of the hidden layer in encoder and decoder",
+                              low=8, high=2048)
+    likelihood: str = setting("bernoulli", "Likelihood",
+                              "bernoulli: BCE on [0,1]; gaussian: squared error on [-1,1]", choices=LIKELIHOODS)
+    beta: float = setting(1.0, "Beta", "weight of the KL term (1 = the true ELBO, >1 = beta-VAE)", low=0.0, high=20.0)
+    kl_warmup_epochs: int = setting(0, "KL warm-up", "epochs over which the KL weight ramps from 0 to beta",
+                                    low=0, high=1000, flag="--kl-warmup")
+    dropout: float = setting(0.0, "Dropout", "dropout on both hidden layers while training", low=0.0, high=0.9)
 
     def __post_init__(self):
-        check_field_types(self)
-        if self.likelihood not in LIKELIHOODS:
-            raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {self.likelihood!r}.")
-        if not 1 <= self.latent_dim <= 256:
-            raise ValueError(f"latent_dim must be between 1 and 256, got {self.latent_dim}.")
-        if not 1 <= self.hidden_dim <= 4096:
-            raise ValueError(f"hidden_dim must be between 1 and 4096, got {self.hidden_dim}.")
-        if self.beta < 0:
-            raise ValueError(f"beta must be >= 0, got {self.beta}.")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}.")
-        if self.kl_warmup_epochs < 0:
-            raise ValueError(f"kl_warmup_epochs must be >= 0, got {self.kl_warmup_epochs}.")
+        check(self)
+
+
+def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """Return KL(N(mu, exp(logvar)) || N(0, I)) per dimension, shaped like mu, in nats.
+
+    Closed form from Appendix B of Kingma & Welling (2013).
+    """
+    return -0.5 * (1 + logvar - mu.pow(2) - logvar.exp())
 
 
 def _randn(shape: tuple, generator: torch.Generator | None, device: torch.device) -> torch.Tensor:
@@ -56,6 +57,12 @@ class VAE(PretrainedMixin, nn.Module):
 
     model_type = "vae"
     config_class = VAEConfig
+    figures = ("val_nelbo", "val_recon", "val_kl")  # the headline validation figures, best epoch first
+
+    @staticmethod
+    def selection_score(metrics: dict) -> tuple:
+        """Return the best-epoch rule's key (lower is better): the validation negative ELBO."""
+        return (metrics["val_nelbo"],)
 
     def __init__(self, config: VAEConfig | None = None):
         super().__init__()
@@ -141,8 +148,9 @@ class VAE(PretrainedMixin, nn.Module):
         # The Gaussian recipe: summed squared error on [-1,1], i.e. unit variance up to a constant.
         return 0.5 * ((outputs - target) ** 2).sum(1)
 
-    def loss(self, x: torch.Tensor, kl_weight: float | None = None) -> dict[str, torch.Tensor]:
-        """Return the mean negative ELBO per image in nats, with its 'recon' and 'kl' parts.
+    def loss(self, x: torch.Tensor, labels: torch.Tensor | None = None,
+             kl_weight: float | None = None) -> dict[str, torch.Tensor]:
+        """Return the mean negative ELBO per image in nats, with its 'recon' and 'kl' parts (labels are unused).
 
         'loss' is the training objective recon + kl_weight * kl (kl_weight defaults to beta);
         'nelbo' is always recon + kl, the figure comparable across runs.
@@ -150,8 +158,7 @@ class VAE(PretrainedMixin, nn.Module):
         inputs = self._model_input(x)  # checked and converted once: this is the training hot path
         outputs, mu, logvar = self._forward_inputs(inputs)
         recon = self._nll(outputs, inputs).mean()
-        # KL(q(z|x) || N(0, I)) in closed form, Appendix B of Kingma & Welling (2013).
-        kl = (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1)).mean()
+        kl = gaussian_kl(mu, logvar).sum(1).mean()
         weight = self.config.beta if kl_weight is None else kl_weight
         return {"loss": recon + weight * kl, "nelbo": recon + kl, "recon": recon, "kl": kl}
 
@@ -159,7 +166,7 @@ class VAE(PretrainedMixin, nn.Module):
     def kl_per_dimension(self, x: torch.Tensor) -> torch.Tensor:
         """Return the mean KL of each latent dimension over the batch, (latent_dim,), in nats."""
         mu, logvar = self.encode(x)
-        return (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp())).mean(0)
+        return gaussian_kl(mu, logvar).mean(0)
 
     @torch.no_grad()
     def iwae_bound(self, x: torch.Tensor, k: int = 1000, max_samples_per_chunk: int = 20_000,

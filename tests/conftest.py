@@ -34,12 +34,12 @@ def runs_dir(tmp_path_factory) -> Path:
 def live_app(runs_dir):
     """The real app (shipped checkpoints, in-process models) served on a free port; yields its URL."""
     import app
-    from genmodels.registry import ModelRegistry
 
-    demo = app.build_app(registry=ModelRegistry(runs_dir=runs_dir), runs_dir=runs_dir)
+    demo = app.build_app(runs_dir=runs_dir, limits=app.limits_from_env())
     app.serve(demo, server_port=free_port(), prevent_thread_lock=True, quiet=True)
     yield demo.local_url.rstrip("/")
     demo.close()
+    demo.jobs.close()
 
 
 @pytest.fixture(scope="session")
@@ -95,12 +95,37 @@ def digits():
     return load_dataset("mnist-5k", device="cpu")
 
 
+def run_folders(runs_dir):
+    """Registry extra folders as the app had them before jobs: each <runs_dir>/<name>/checkpoint as run-<name>."""
+    return lambda: {f"run-{p.parent.name}": p for p in sorted(Path(runs_dir).glob("*/checkpoint"))}
+
+
+def finished_run(runs_dir: Path, job_id: str, model_type: str, model_config, train_config, owner="",
+                 name="") -> Path:
+    """Train a model in-process into a job folder of `runs_dir` recorded as a finished job; return the folder."""
+    import dataclasses
+    import time
+
+    from genmodels.train import train
+    from jobs.records import JobFolder
+
+    folder = JobFolder(runs_dir, job_id)
+    result = train(model_type, model_config, train_config, out=folder.checkpoint)
+    now = time.time()
+    folder.save_record({
+        "id": job_id, "name": name, "model_type": model_type, "model_config": dataclasses.asdict(model_config),
+        "train_config": dataclasses.asdict(train_config), "status": "done", "owner": owner, "created": now,
+        "queued": now, "started": now, "finished": now, "pid": None, "error": None, "cancel_requested": None,
+        "target_epochs": len(result.history), "segments": [{"epochs": train_config.epochs, "resume": False}]})
+    return folder.path
+
+
 @pytest.fixture(scope="session")
 def latent8_run(runs_dir):
-    """A run checkpoint of a tiny VAE with 8 latent dimensions in the app's runs folder; returns its name."""
+    """A finished run of a tiny VAE with 8 latent dimensions in the app's runs folder; returns its model name."""
     from genmodels import VAEConfig
-    from genmodels.train import TrainConfig, train
+    from genmodels.train import TrainConfig
 
-    train("vae", VAEConfig(latent_dim=8, hidden_dim=32), TrainConfig(epochs=1, device="cpu"),
-          out=runs_dir / "explore-latent8" / "checkpoint")
-    return "run-explore-latent8"
+    finished_run(runs_dir, "20250101-000000-0008", "vae", VAEConfig(latent_dim=8, hidden_dim=32),
+                 TrainConfig(epochs=1, device="cpu"), name="latent 8")
+    return "run-20250101-000000-0008"

@@ -4,7 +4,9 @@ import json
 import os
 import shutil
 
+
 import pytest
+from conftest import run_folders
 import safetensors.torch
 import torch
 
@@ -13,6 +15,7 @@ from genmodels import RowRNN, RowRNNConfig, VAE, VAEConfig
 from genmodels.checkpoints import CONFIG_FILE, LATENT_FILE, WEIGHTS_FILE, recover_folder
 from genmodels.data import load_dataset, to_float
 from genmodels.registry import ModelRegistry
+
 
 
 @pytest.fixture(scope="module")
@@ -272,7 +275,7 @@ def test_crash_between_the_two_renames_keeps_the_old_checkpoint(tmp_path, monkey
     assert ".checkpoint.old-" in calls[0][1] and calls[1][1] == str(folder)  # the crash hit the swap itself
     assert _listing(folder.parent) == ["checkpoint"]  # old folder put back, staging removed
     assert torch.equal(RowRNN.from_pretrained(folder).predict_proba(images), old_outputs)
-    registry = ModelRegistry(checkpoints_dir=tmp_path / "none", runs_dir=tmp_path / "runs", device="cpu")
+    registry = ModelRegistry(checkpoints_dir=tmp_path / "none", extra_folders=run_folders(tmp_path / "runs"), device="cpu")
     assert registry.names() == ["run-job1"]
 
 
@@ -285,7 +288,7 @@ def test_a_killed_save_leaves_nothing_the_registry_lists(tmp_path):
     runs = tmp_path / "runs"
     tiny_rnn().save_pretrained(runs / "job1" / "checkpoint")
     shutil.copytree(runs / "job1" / "checkpoint", runs / "job1" / ".checkpoint.tmp-deadbeef")
-    registry = ModelRegistry(checkpoints_dir=shipped, runs_dir=runs, device="cpu")
+    registry = ModelRegistry(checkpoints_dir=shipped, extra_folders=run_folders(runs), device="cpu")
     assert registry.names() == ["vae-a", "run-job1"]
 
 
@@ -324,5 +327,5 @@ def test_damaged_file_list_in_config_is_rejected(vae_folder):
 def test_wrongly_typed_model_setting_is_rejected(vae_folder):
     """config.json saying hidden_dim 8.5 is a clear ValueError, not a TypeError from nn.Linear."""
     rewrite_config(vae_folder, lambda c: c["model"].update(hidden_dim=8.5))
-    with pytest.raises(ValueError, match="hidden_dim must be int"):
+    with pytest.raises(ValueError, match="Hidden size must be a whole number"):
         VAE.from_pretrained(vae_folder)

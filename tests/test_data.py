@@ -101,7 +101,7 @@ def write_raw_mnist(folder: Path, x: np.ndarray, y: np.ndarray, compress: bool) 
 @pytest.fixture
 def offline(monkeypatch, tmp_path):
     """No network and an empty default data folder (never the project's own data/)."""
-    monkeypatch.setenv("LATENT_LAB_OFFLINE", "1")
+    monkeypatch.setattr(data, "_network_reachable", lambda *args, **kwargs: False)
     monkeypatch.setattr(data, "DEFAULT_DATA_DIR", tmp_path / "default-data")
 
 

@@ -10,6 +10,7 @@ import time
 
 import numpy as np
 import pytest
+from conftest import run_folders
 import torch
 from PIL import Image
 
@@ -32,7 +33,7 @@ def tiny_runs(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def views(tiny_runs):
-    return ViewCache(ModelRegistry(runs_dir=tiny_runs, device="cpu"))
+    return ViewCache(ModelRegistry(extra_folders=run_folders(tiny_runs), device="cpu"))
 
 
 @pytest.fixture(scope="module")
@@ -171,7 +172,8 @@ def test_readout_probabilities_sum_to_one_and_follow_the_rows(mnist):
 
 
 def test_a_model_without_a_classifier_says_so(tmp_path, tiny_runs):
-    lonely = ViewCache(ModelRegistry(checkpoints_dir=tmp_path, runs_dir=tiny_runs, device="cpu")).get("run-latent8")
+    registry = ModelRegistry(checkpoints_dir=tmp_path, extra_folders=run_folders(tiny_runs), device="cpu")
+    lonely = ViewCache(registry).get("run-latent8")
     assert lonely.rnn is None
     digit = lonely.decode(np.zeros(8))
     with pytest.raises(ValueError, match="no classifier"):
@@ -197,7 +199,9 @@ def test_view_cache_sees_a_second_save_within_one_clock_tick(tmp_path, digits):
                      out=folder, save_training_state=False).model
 
     save_a_run(0)
-    cache = ViewCache(ModelRegistry(checkpoints_dir=tmp_path / "none", runs_dir=tmp_path / "runs", device="cpu"))
+    registry = ModelRegistry(checkpoints_dir=tmp_path / "none", extra_folders=run_folders(tmp_path / "runs"),
+                             device="cpu")
+    cache = ViewCache(registry)
     first = cache.get("run-twice")
     before = (folder / CONFIG_FILE).stat()
     newer = save_a_run(1)

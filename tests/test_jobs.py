@@ -1,5 +1,7 @@
-"""The job runner with real short jobs on mnist-5k: done, cancel, crash, external kill, restart + resume, limits,
-two managers sharing a runs folder, retention, and checkpoints left renamed aside by a killed save."""
+"""The job runner with real short jobs on mnist-5k: done, cancel, crash, external kill, restart + resume,
+limits, retention, divergence, and checkpoints left renamed aside by a killed save.
+
+Tests wait for events (a status, an epoch on disk), never for wall-clock bounds."""
 
 import os
 import shutil
@@ -12,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from genmodels.jobs import JobManager
-from genmodels.jobs_record import JobFolder
-from genmodels.jobs_settings import configs_from_settings
 from genmodels.registry import ModelRegistry
 from genmodels.train import TrainConfig
 from genmodels.vae import VAEConfig
+from jobs import HostLimits, JobRunner
+from jobs.records import JobFolder, read_metrics
+from jobs.settings import configs_from_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 OWNER = "owner-token-1"
@@ -25,23 +27,29 @@ TINY_VAE = {"model": "vae", "dataset": "mnist-5k", "epochs": 2, "hidden_size": 3
 LONG_VAE = dict(TINY_VAE, epochs=100)  # long enough to still be running when cancelled
 
 
+def runner_over(runs, **limits) -> JobRunner:
+    return JobRunner(runs, HostLimits(**limits), poll_s=0.2)
+
+
 @pytest.fixture
 def manager(tmp_path):
-    m = JobManager(tmp_path / "runs", poll_s=0.2)
+    m = runner_over(tmp_path / "runs")
     yield m
     m.close(stop_jobs=True)
 
 
-def wait_for(predicate, timeout_s=60.0, what="condition"):
-    deadline = time.time() + timeout_s
-    while time.time() < deadline:
+def wait_for(predicate, timeout_s=120.0, what="condition"):
+    """Poll `predicate` until it is truthy (the timeout only turns a hang into a failure)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+    raise AssertionError(f"gave up waiting for {what}")
 
 
+@pytest.mark.slow
 def test_short_job_runs_to_done_with_metrics_on_disk(manager):
     job_id = manager.submit_settings(TINY_VAE, OWNER)
     assert manager.status(job_id)["status"] in ("queued", "running")
@@ -55,42 +63,39 @@ def test_short_job_runs_to_done_with_metrics_on_disk(manager):
     assert metrics["epochs"][1]["val_nelbo"] < metrics["epochs"][0]["val_nelbo"]  # it learned something
     assert len(metrics["steps"]) >= 10
     assert sorted(manager.sample_grids(job_id)) == [1, 2]
-    assert "epoch 2/2" in manager.log_tail(job_id)
-    registry = ModelRegistry(checkpoints_dir=ROOT / "checkpoints", runs_dir=manager.runs_dir, device="cpu")
+    assert "epoch 2/2" in manager.log_tail(job_id, OWNER)
+    assert manager.log_tail(job_id, "not-the-owner") == ""
+    registry = ModelRegistry(checkpoints_dir=ROOT / "checkpoints", extra_folders=manager.checkpoint_folders,
+                             device="cpu")
     assert f"run-{job_id}" in registry.names("vae")
     vae = registry.load(f"run-{job_id}")
     import torch
     assert vae.decode(torch.zeros(1, 20)).shape == (1, 1, 28, 28)
 
 
+@pytest.mark.slow
 def test_cancel_stops_within_the_bound_and_keeps_the_last_checkpoint(manager):
     job_id = manager.submit_settings(LONG_VAE, OWNER)
     wait_for(lambda: manager.status(job_id)["epochs_done"] >= 1, what="a first epoch")
     with pytest.raises(ValueError, match="Only the person who started"):
         manager.cancel(job_id, "someone-else")
-    started = time.perf_counter()
-    status = manager.cancel(job_id, OWNER)
-    took = time.perf_counter() - started
-    assert status == "cancelled"
-    assert took < manager.grace_s + 1.0, f"cancel took {took:.2f}s"
+    assert manager.cancel(job_id, OWNER) == "cancelled"
     view = manager.status(job_id)
     assert view["has_checkpoint"] and view["can_resume"] and view["epochs_done"] < 100
     assert JobFolder(manager.runs_dir, job_id).saved_epochs() >= 1
 
 
+@pytest.mark.slow
 def test_a_hung_job_is_killed_after_the_grace_period(manager):
     job_id = manager.submit_settings(LONG_VAE, OWNER)
     wait_for(lambda: manager.status(job_id)["epochs_done"] >= 1, what="a first epoch")
     pid = JobFolder(manager.runs_dir, job_id).record()["pid"]
     os.kill(pid, signal.SIGSTOP)  # a hung step: the process can no longer look at its stop flag
-    started = time.perf_counter()
-    status = manager.cancel(job_id, OWNER)
-    took = time.perf_counter() - started
-    assert status == "cancelled"
-    assert manager.grace_s <= took < manager.grace_s + 1.5
+    assert manager.cancel(job_id, OWNER) == "cancelled"  # killed: it could not look at its stop flag
     assert manager.status(job_id)["has_checkpoint"]
 
 
+@pytest.mark.slow
 def test_a_crash_in_the_child_gives_failed_with_the_error(manager, tmp_path):
     broken = tmp_path / "broken-fashion"
     broken.mkdir()
@@ -103,12 +108,15 @@ def test_a_crash_in_the_child_gives_failed_with_the_error(manager, tmp_path):
     assert view["status"] == "failed"
     assert "is not an unsigned-byte IDX file" in view["error"]
     assert "nothing was saved" in view["error"]
-    assert "Traceback" in manager.log_tail(job_id)  # the details stay in the log, not in the message
+    log_tail = manager.log_tail(job_id, OWNER)
+    assert "is not an unsigned-byte IDX file" in log_tail
+    assert "Traceback" not in log_tail and str(tmp_path) not in log_tail  # details stay in the server's log
     assert not view["can_resume"]
     with pytest.raises(ValueError, match="checkpoint is missing"):
         manager.resume(job_id, OWNER, epochs=1)
 
 
+@pytest.mark.slow
 def test_a_job_killed_from_outside_shows_failed_with_what_it_saved(manager):
     job_id = manager.submit_settings(LONG_VAE, OWNER)
     wait_for(lambda: manager.status(job_id)["epochs_done"] >= 1, what="a first epoch")
@@ -119,13 +127,14 @@ def test_a_job_killed_from_outside_shows_failed_with_what_it_saved(manager):
     assert view["has_checkpoint"] and view["can_resume"]
 
 
+@pytest.mark.slow
 def test_restart_marks_running_jobs_interrupted_and_resume_continues(tmp_path):
     runs = tmp_path / "runs"
     app = textwrap.dedent(f"""
         import sys, time
         sys.path.insert(0, {str(ROOT)!r})
-        from genmodels.jobs import JobManager
-        m = JobManager({str(runs)!r}, poll_s=0.2)
+        from jobs import JobRunner
+        m = JobRunner({str(runs)!r}, poll_s=0.2)
         print(m.submit_settings({LONG_VAE!r}, {OWNER!r}), flush=True)
         time.sleep(600)
     """)
@@ -134,18 +143,16 @@ def test_restart_marks_running_jobs_interrupted_and_resume_continues(tmp_path):
     try:
         job_id = app_proc.stdout.readline().strip()
         folder = JobFolder(runs, job_id)
-        wait_for(lambda: len(folder.metrics()["epochs"]) >= 2, what="two epochs")
+        wait_for(lambda: len(read_metrics(folder.metrics_file)["epochs"]) >= 2, what="two epochs")
         app_proc.kill()
         app_proc.wait()
         # The orphaned job notices its app is gone and stops within a step.
         wait_for(lambda: folder.progress().get("outcome"), timeout_s=15, what="the orphan to stop")
     finally:
         app_proc.kill()
-    manager = JobManager(runs, poll_s=0.2)
+    manager = runner_over(runs)
     try:
-        # At most one supervisor tick later (the orphan may still be exiting when the app starts).
-        view = wait_for(lambda: (v := manager.status(job_id))["status"] != "running" and v, timeout_s=10,
-                        what="the restarted manager to relabel the job")
+        view = manager.status(job_id)  # a new app process relabels what the old one left running
         assert view["status"] == "interrupted"
         assert "app stopped" in view["error"]
         saved = folder.saved_epochs()
@@ -153,7 +160,7 @@ def test_restart_marks_running_jobs_interrupted_and_resume_continues(tmp_path):
         before = manager.metrics(job_id)["epochs"][:saved]
         manager.resume(job_id, OWNER, epochs=2)
         view = manager.wait(job_id, timeout_s=120)
-        assert view["status"] == "done", manager.log_tail(job_id)
+        assert view["status"] == "done", manager.log_tail(job_id, OWNER)
         assert view["epochs_done"] == saved + 2 == view["target_epochs"]
         after = manager.metrics(job_id)["epochs"]
         assert [m["epoch"] for m in after] == list(range(1, saved + 3))
@@ -165,8 +172,9 @@ def test_restart_marks_running_jobs_interrupted_and_resume_continues(tmp_path):
         manager.close()
 
 
+@pytest.mark.slow
 def test_limits_and_bad_settings_give_clear_messages(tmp_path):
-    manager = JobManager(tmp_path / "runs", max_concurrent=1, max_queue=1, max_epochs=100, poll_s=0.2)
+    manager = runner_over(tmp_path / "runs", max_concurrent=1, max_queue=1, max_epochs=100)
     try:
         for settings, message in [
             (dict(TINY_VAE, epochs="ten"), "Epochs must be a whole number"),
@@ -174,13 +182,14 @@ def test_limits_and_bad_settings_give_clear_messages(tmp_path):
             (dict(TINY_VAE, epochs=500), "Epochs must be between 1 and 100"),
             (dict(TINY_VAE, lr="fast"), "Learning rate must be a number"),
             (dict(TINY_VAE, hidden_size=2.5), "Hidden size must be a whole number"),
-            (dict(TINY_VAE, dataset="imagenet"), "Unknown data set"),
+            (dict(TINY_VAE, dataset="imagenet"), "Data set must be one of"),
             (dict(TINY_VAE, dataset="mnist"), "not available here"),
-            (dict(TINY_VAE, model="gan"), "model must be 'vae' or 'rnn'"),
+            (dict(TINY_VAE, model="gan"), "model must be one of vae, rnn"),
             (dict(TINY_VAE, colour="red"), "Unknown setting"),
-            ({"model": "rnn", "cell": "transformer"}, "cell must be one of"),
-            (dict(TINY_VAE, latent_dim=64), "Latent size must be between 2 and 20"),
-            (dict(TINY_VAE, latent_dim=1), "Latent size must be between 2 and 20"),
+            ({"model": "rnn", "cell": "transformer"}, "Cell must be one of"),
+            (dict(TINY_VAE, latent_dim=65), "Latent size must be between 1 and 64"),
+            (dict(TINY_VAE, latent_dim=0), "Latent size must be between 1 and 64"),
+            (dict(TINY_VAE, name="x" * 41), "at most 40 characters"),
             (dict(TINY_VAE, device="foo"), "Device must be 'auto', 'cpu', 'cuda' or 'cuda:N'"),
             (dict(TINY_VAE, device="meta"), "Device must be 'auto', 'cpu', 'cuda' or 'cuda:N'"),
             (dict(TINY_VAE, device="cuda:99"), "CUDA was requested|There is no device cuda:99"),
@@ -202,58 +211,23 @@ def test_limits_and_bad_settings_give_clear_messages(tmp_path):
             manager.status("../etc")
     finally:
         manager.close()
-    off = JobManager(tmp_path / "runs-off", enabled=False, supervise=False)
+    off = JobRunner(tmp_path / "runs-off", HostLimits(enabled=False), supervise=False)
     with pytest.raises(ValueError, match="Training is turned off"):
         off.submit_settings(TINY_VAE, OWNER)
 
 
 def test_rnn_settings_and_defaults():
-    model_type, model_config, train_config = configs_from_settings({"model": "RowRNN", "cell": "gru", "epochs": "3"})
+    model_type, model_config, train_config = configs_from_settings({"model": "rnn", "cell": "gru", "epochs": "3"},
+                                                                   max_epochs=100)
     assert model_type == "rnn" and model_config.cell == "gru" and model_config.hidden_size == 128
     assert train_config.epochs == 3
-    _, vae_config, _ = configs_from_settings({"model": "vae"})
+    _, vae_config, _ = configs_from_settings({"model": "vae"}, max_epochs=100)
     assert vae_config.latent_dim == 20 and vae_config.hidden_dim == 400
 
 
-def test_cli_background_matches_the_direct_cli(tmp_path):
-    args = ["rnn", "--dataset", "mnist-5k", "--epochs", "1", "--hidden-size", "16", "--batch-size", "256",
-            "--device", "cpu"]
-    env = dict(os.environ, LATENT_LAB_RUNS_DIR=str(tmp_path / "runs"), OMP_NUM_THREADS="1")
-    direct = subprocess.run([sys.executable, "-m", "genmodels.train", *args, "--out", str(tmp_path / "direct")],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    assert direct.returncode == 0, direct.stderr
-    background = subprocess.run([sys.executable, "-m", "genmodels.train", *args, "--out", str(tmp_path / "bg"),
-                                 "--background"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    assert background.returncode == 0, background.stderr
-    assert "listed as run-" in background.stderr
-    from genmodels.checkpoints import read_config
-    a, b = read_config(tmp_path / "direct"), read_config(tmp_path / "bg")
-    assert a["model"] == b["model"] and a["epochs_trained"] == b["epochs_trained"] == 1
-    assert b["metrics"]["val_accuracy"] == pytest.approx(a["metrics"]["val_accuracy"], abs=0.01)
-    assert b["metrics"]["val_loss"] == pytest.approx(a["metrics"]["val_loss"], rel=1e-3)
-    listed = ModelRegistry(checkpoints_dir=ROOT / "checkpoints", runs_dir=tmp_path / "runs").names("rnn")
-    assert any(name.startswith("run-") for name in listed)
-
-
-def test_training_off_and_limits_come_from_the_environment(tmp_path, monkeypatch):
-    monkeypatch.setenv("LATENT_LAB_TRAINING", "off")
-    monkeypatch.setenv("LATENT_LAB_MAX_JOBS", "2")
-    monkeypatch.setenv("LATENT_LAB_MAX_QUEUE", "0")
-    monkeypatch.setenv("LATENT_LAB_MAX_EPOCHS", "7")
-    monkeypatch.setenv("LATENT_LAB_MAX_RUNS", "9")
-    manager = JobManager.from_env(tmp_path / "runs", supervise=False)
-    assert not manager.enabled
-    assert (manager.max_concurrent, manager.max_queue, manager.max_epochs, manager.max_runs) == (2, 0, 7, 9)
-    with pytest.raises(ValueError, match=r"Training is turned off on this server \(LATENT_LAB_TRAINING=off\)"):
-        manager.submit_settings(TINY_VAE, OWNER)
-    assert manager.job_ids() == []  # nothing was written
-    monkeypatch.setenv("LATENT_LAB_TRAINING", "on")
-    with pytest.raises(ValueError, match="Epochs must be between 1 and 7"):
-        JobManager.from_env(tmp_path / "runs", supervise=False).submit_settings(dict(TINY_VAE, epochs=8), OWNER)
-
-
+@pytest.mark.slow
 def test_no_queue_still_runs_a_job_when_a_slot_is_free(tmp_path):
-    manager = JobManager(tmp_path / "runs", max_concurrent=1, max_queue=0, poll_s=0.2)
+    manager = runner_over(tmp_path / "runs", max_concurrent=1, max_queue=0)
     try:
         first = manager.submit_settings(LONG_VAE, OWNER)  # a free slot: accepted although nothing may wait
         assert manager.status(first)["status"] == "running"
@@ -264,63 +238,84 @@ def test_no_queue_still_runs_a_job_when_a_slot_is_free(tmp_path):
         manager.close()
 
 
-def test_old_finished_runs_are_deleted_beyond_the_limit_but_never_active_ones(tmp_path):
-    manager = JobManager(tmp_path / "runs", max_concurrent=1, max_queue=10, max_runs=3, poll_s=0.2)
+def _others_finished_runs(runs: Path, count: int, days_old: float = 0.0) -> list[str]:
+    """Finished runs of `count` other owners (records only: retention never reads the weights)."""
+    from jobs.records import write_json
+    from jobs.runner import hash_token
+
+    ids = []
+    for i in range(count):
+        job_id = f"20240101-00000{i}-000{i}"
+        folder = JobFolder(runs, job_id)
+        folder.path.mkdir(parents=True)
+        when = time.time() - days_old * 86400
+        write_json(folder.job_file, {
+            "id": job_id, "name": f"owner {i}", "model_type": "vae", "model_config": {},
+            "train_config": {"dataset": "mnist-5k"}, "status": "done", "owner": hash_token(f"other-owner-{i}"),
+            "created": when, "queued": when, "started": when, "finished": when, "pid": None, "error": None,
+            "cancel_requested": None, "target_epochs": 1, "segments": [{"epochs": 1, "resume": False}]})
+        ids.append(job_id)
+    return ids
+
+
+@pytest.mark.slow
+def test_a_cancel_loop_never_deletes_other_owners_finished_runs(tmp_path):
+    """The attack from issue 9: hold the slot with one long job, then loop /train + /cancel with your own token."""
+    runs = tmp_path / "runs"
+    others = _others_finished_runs(runs, 3)
+    manager = runner_over(runs, max_concurrent=1, max_queue=4, max_runs=6, runs_per_owner=3)
+    attacker = "attacker-token"
     try:
-        active = manager.submit_settings(LONG_VAE, OWNER)  # the oldest job, and it keeps running
-        old, newer = (manager.submit_settings(TINY_VAE, OWNER) for _ in range(2))
-        assert manager.cancel(old, OWNER) == manager.cancel(newer, OWNER) == "cancelled"  # finished, never ran
-        assert set(manager.job_ids()) == {active, old, newer}  # at the limit: nothing deleted yet
-        fourth = manager.submit_settings(TINY_VAE, OWNER)
-        assert set(manager.job_ids()) == {active, newer, fourth}  # the oldest finished one went
-        assert not (manager.runs_dir / old).exists()
-        fifth = manager.submit_settings(TINY_VAE, OWNER)
-        assert set(manager.job_ids()) == {active, fourth, fifth}
-        sixth = manager.submit_settings(TINY_VAE, OWNER)  # only active jobs are left: none is deleted
-        assert set(manager.job_ids()) == {active, fourth, fifth, sixth}
-        assert manager.status(active)["status"] == "running"
-        assert not [p.name for p in manager.runs_dir.iterdir() if p.name.startswith(".deleted-")]
-        for job_id in (sixth, fifth, fourth, active):
-            assert manager.cancel(job_id, OWNER) == "cancelled"
+        holder = manager.submit_settings(LONG_VAE, attacker)
+        for _ in range(12):
+            spam = manager.submit_settings(TINY_VAE, attacker)
+            assert manager.cancel(spam, attacker) == "cancelled"
+        ids = set(manager.job_ids())
+        assert set(others) <= ids  # every other owner's finished run is still there
+        assert holder in ids and len(ids) <= 6
+        assert sum(1 for i in ids if i not in others) <= 3  # the attacker's own quota
+        assert manager.cancel(holder, attacker) == "cancelled"
     finally:
         manager.close()
 
 
-def test_two_managers_share_a_runs_folder_and_each_runs_and_stops_only_its_own(tmp_path):
+def test_retention_prunes_unsuccessful_jobs_then_old_runs_and_refuses_rather_than_delete_recent_ones(tmp_path):
     runs = tmp_path / "runs"
-    app = JobManager(runs, poll_s=0.2)
-    cli = JobManager(runs, kind="cli", poll_s=0.2)  # what `python -m genmodels.train ... --background` uses
-    try:
-        cli_job = cli.submit_settings(LONG_VAE, "cli-owner-token")
-        cli_folder = JobFolder(runs, cli_job)
-        assert cli_folder.record()["runner"]["id"] == cli.runner["id"]
-        assert cli.status(cli_job)["status"] == "running"
-        app_job = app.submit_settings(TINY_VAE, OWNER)
-        app_folder = JobFolder(runs, app_job)
-        assert app.status(app_job)["status"] == "queued"  # one slot, taken by the CLI's job
+    recent = _others_finished_runs(runs, 3)
+    manager = JobRunner(runs, HostLimits(max_runs=4, runs_per_owner=2, max_queue=10, max_concurrent=0),
+                        supervise=False)  # no slot: jobs stay queued, nothing trains
+    a = manager.submit_settings(TINY_VAE, OWNER)
+    assert manager.cancel(a, OWNER) == "cancelled"
+    b = manager.submit_settings(TINY_VAE, OWNER)  # full (4): the cancelled job goes, never a finished run
+    assert set(manager.job_ids()) == set(recent) | {b}
+    with pytest.raises(ValueError, match="keeping as many training runs as it can"):
+        manager.submit_settings(TINY_VAE, "someone-else")  # only recent finished runs and an active job left
+    assert set(manager.job_ids()) == set(recent) | {b}
+    old = JobFolder(runs, recent[0])
+    record = old.record()
+    record["finished"] = time.time() - 30 * 86400  # a month old: past the default keep_days of 7
+    old.save_record(record)
+    c = manager.submit_settings(TINY_VAE, "someone-else")
+    assert set(manager.job_ids()) == set(recent[1:]) | {b, c}
+    old = JobFolder(runs, recent[1])
+    record = old.record()
+    record["finished"] = time.time() - 30 * 86400
+    old.save_record(record)
+    d = manager.submit_settings(TINY_VAE, OWNER)  # the owner's second job: within their quota of 2
+    with pytest.raises(ValueError, match="You already have 2 jobs"):  # both still active: nothing of theirs to prune
+        manager.submit_settings(TINY_VAE, OWNER)
+    assert {b, d} <= set(manager.job_ids())
 
-        # The app restarts: the CLI's job runs on, untouched, and the app's job waits.
-        app.close(stop_jobs=True)
-        app = JobManager(runs, poll_s=0.2)
-        time.sleep(1.0)  # a few supervisor looks of both managers
-        assert cli.status(cli_job)["status"] == "running"
-        assert app.status(app_job)["status"] == "queued"
 
-        # The slot frees up: the app's manager, never the CLI's, starts the app's job.
-        wait_for(lambda: cli.status(cli_job)["epochs_done"] >= 1, what="the CLI job's first epoch")
-        assert cli.cancel(cli_job, "cli-owner-token") == "cancelled"
-        wait_for(lambda: app.status(app_job)["status"] != "queued", timeout_s=10, what="the app job to start")
-        assert app_folder.record()["runner"]["id"] == app.runner["id"]
-        assert app_folder.record()["runner"]["kind"] == "app"
-
-        # The CLI run ends: its manager stops nothing but its own job, so the app's job runs to done.
-        cli.close(stop_jobs=True)
-        view = app.wait(app_job, timeout_s=120)
-        assert view["status"] == "done", app.log_tail(app_job)
-        assert cli.status(cli_job)["status"] == "cancelled" and cli.status(cli_job)["can_resume"]
-    finally:
-        app.close()
-        cli.close()
+@pytest.mark.slow
+def test_a_diverging_run_fails_with_a_plain_sentence(manager):
+    settings = {"model": "vae", "dataset": "mnist-5k", "epochs": 3, "lr": 1.0, "beta": 20, "batch_size": 8,
+                "hidden_size": 32}
+    job_id = manager.submit_settings(settings, OWNER)
+    view = manager.wait(job_id)
+    assert view["status"] == "failed"
+    assert view["error"].startswith("Training diverged at epoch 1: the loss became nan; try a lower learning rate")
+    assert "Traceback" not in manager.log_tail(job_id, OWNER)
 
 
 def test_a_checkpoint_left_renamed_aside_by_a_killed_save_still_counts(tmp_path):

@@ -3,7 +3,9 @@
 import os
 import shutil
 
+
 import pytest
+from conftest import run_folders
 import torch
 
 from genmodels import RowRNN, RowRNNConfig, VAE, VAEConfig
@@ -11,6 +13,7 @@ from genmodels.checkpoints import CONFIG_FILE
 from genmodels.registry import CHECKPOINTS_DIR, CheckpointEntry, ModelRegistry
 
 SHIPPED = ["rnn-fashion", "rnn-mnist", "vae-fashion", "vae-mnist"]
+
 
 
 @pytest.fixture
@@ -33,7 +36,7 @@ def runs_dir(tmp_path):
 
 @pytest.fixture
 def registry(runs_dir):
-    return ModelRegistry(runs_dir=runs_dir, device="cpu")
+    return ModelRegistry(extra_folders=run_folders(runs_dir), device="cpu")
 
 
 def test_lists_shipped_and_run_checkpoints(registry):
@@ -101,7 +104,7 @@ def test_classifier_for_without_a_matching_rnn(tmp_path):
     shipped = tmp_path / "checkpoints"
     VAE(VAEConfig(hidden_dim=8)).save_pretrained(shipped / "vae-fashion", metadata={"dataset": "fashion-mnist"})
     RowRNN(RowRNNConfig(hidden_size=8)).save_pretrained(shipped / "rnn-mnist", metadata={"dataset": "mnist-5k"})
-    registry = ModelRegistry(checkpoints_dir=shipped, runs_dir=None, device="cpu")
+    registry = ModelRegistry(checkpoints_dir=shipped, device="cpu")
     assert registry.classifier_for("vae-fashion") is None
     with pytest.raises(ValueError, match="Unknown model"):
         registry.classifier_for("vae-missing")
@@ -113,12 +116,12 @@ def test_hidden_and_half_written_folders_are_not_listed(tmp_path):
     shutil.copytree(CHECKPOINTS_DIR / "rnn-mnist", shipped / ".rnn-mnist.tmp-1234abcd")
     (shipped / "empty").mkdir()
     (shipped / "notes.txt").write_text("not a checkpoint")
-    registry = ModelRegistry(checkpoints_dir=shipped, runs_dir=tmp_path / "no-runs", device="cpu")
+    registry = ModelRegistry(checkpoints_dir=shipped, extra_folders=run_folders(tmp_path / "no-runs"), device="cpu")
     assert registry.names() == ["rnn-mnist"]
 
 
 def test_missing_folders_list_nothing(tmp_path):
-    registry = ModelRegistry(checkpoints_dir=tmp_path / "a", runs_dir=tmp_path / "b", device="cpu")
+    registry = ModelRegistry(checkpoints_dir=tmp_path / "a", extra_folders=run_folders(tmp_path / "b"), device="cpu")
     assert registry.names() == []
     with pytest.raises(ValueError, match="Available: none"):
         registry.entry("vae-mnist")

@@ -168,7 +168,7 @@ def test_resume_errors_are_clear(digits, tmp_path):
 def test_bad_settings_are_value_errors(digits):
     with pytest.raises(ValueError, match="Unknown model type"):
         build_trainer("gan", None, cpu_config(), data=digits)
-    with pytest.raises(ValueError, match="RNN has 5 classes"):
+    with pytest.raises(ValueError, match="model has 5 classes"):
         build_trainer("rnn", RowRNNConfig(num_classes=5), cpu_config(), data=digits)
     for kwargs in ({"epochs": 0}, {"batch_size": 0}, {"lr": 0.0}, {"lr": float("nan")},
                    {"lr_schedule": "step"}, {"dataset": "imagenet"}, {"weight_decay": 2.0}):
@@ -221,7 +221,7 @@ def test_cli_bad_input_is_one_clear_line_and_exit_code_2(tmp_path, monkeypatch, 
     from genmodels import data
     from genmodels.train import main
 
-    monkeypatch.setenv("LATENT_LAB_OFFLINE", "1")
+    monkeypatch.setattr(data, "_network_reachable", lambda *args, **kwargs: False)
     monkeypatch.setattr(data, "DEFAULT_DATA_DIR", tmp_path / "default-data")
     code = main(["vae", "--dataset", "mnist", "--data-dir", str(tmp_path), "--out", str(tmp_path / "x"),
                  "--device", "cpu"])

@@ -12,7 +12,7 @@ import torch
 
 from genmodels import latent
 from genmodels.checkpoints import CONFIG_FILE
-from genmodels.jobs_record import file_signature
+from genmodels.checkpoints import file_signature
 
 from .explore_render import LatentMap
 

@@ -1,6 +1,6 @@
 """Train tab: launch background training jobs, watch them learn live, cancel, resume, open in the explorer.
 
-All training work happens in genmodels.jobs (own processes); this module only reads the job
+All training work happens in the jobs package (own processes); this module only reads the job
 files on a timer and wires buttons. The visitor's owner token and followed job live in the
 browser (gr.BrowserState), so a reload keeps both; the job list itself is shared by everyone.
 """
@@ -14,13 +14,16 @@ import torch
 from PIL import Image
 
 from genmodels.data import DATASETS, dataset_availability
-from genmodels.jobs_record import ACTIVE
-from genmodels.jobs_settings import LATENT_DIM_RANGE
+from genmodels.settings import specs
+from genmodels.vae import VAEConfig
+from jobs.records import ACTIVE
 from ui import train_views as views
 from ui.errors import user_errors
 
 TABLE_LIMIT = 40  # newest jobs shown in the table
 FAST_TICK_S, SLOW_TICK_S = 1.0, 4.0  # poll fast while something runs, slowly otherwise
+_LATENT = specs(VAEConfig)["latent_dim"].spec
+LATENT_DIM_RANGE = (_LATENT.low, _LATENT.high)
 CANCEL_LIMIT = 2  # a cancel can wait seconds for the job to stop: at most this many server threads wait
 
 
@@ -80,7 +83,7 @@ def build_train_tab(registry, jobs, explore, tabs, train_tab=None) -> None:
         with gr.Column(scale=1, min_width=320):
             gr.Markdown("### New training job")
             if not jobs.enabled:
-                gr.Markdown("**Training is turned off on this server** (LATENT_LAB_TRAINING=off). "
+                gr.Markdown("**Training is turned off on this server** . "
                             "Finished runs are still listed below and open in the explorer.")
             model = gr.Radio([("VAE", "vae"), ("RowRNN", "rnn")], value="vae", label="Model")
             dataset = gr.Dropdown(dataset_choices, value="mnist-5k", label="Data set")
@@ -211,7 +214,7 @@ def build_train_tab(registry, jobs, explore, tabs, train_tab=None) -> None:
         if grid in out:
             out[grid_epoch] = gr.Slider(minimum=min(grids) if grids else 1, maximum=max(2, last or 2),
                                         value=last or 1, visible=len(grids) > 1)
-        tail = jobs.log_tail(view["id"])
+        tail = jobs.log_tail(view["id"], token)
         put("log", (view["id"], len(tail), tail[-200:]), log, lambda: tail)
         return {**out, shown: seen}
 
@@ -324,15 +327,15 @@ def _api_endpoints(jobs) -> None:
         return jobs.submit_settings(settings, _check_api_token(owner_token))
 
     @user_errors
-    def job(job_id: str) -> dict:
-        """Return a job's status, metrics and log tail.
+    def job(job_id: str, owner_token: str = "") -> dict:
+        """Return a job's status and metrics, and to its owner (owner_token) the end of its log.
 
         Keys include status, epochs_done, target_epochs, fraction (0-1), eta_s, figures, error.
         """
         view = jobs.status(job_id)
         view["metrics"] = jobs.metrics(job_id)
         view["sample_epochs"] = sorted(jobs.sample_grids(job_id))
-        view["log_tail"] = jobs.log_tail(job_id, 3000)
+        view["log_tail"] = jobs.log_tail(job_id, owner_token, 3000)
         return view
 
     @user_errors

@@ -1,0 +1,310 @@
+"""The on-disk record of one training job, and how it is read back: every file here is untrusted.
+
+Layout of `<runs_dir>/<job_id>/`:
+    job.json        settings, status, owner (hash of a token), name, timestamps, pid, error; written
+                    by the runner (the app process)
+    progress.json   the worker's live state (epoch, step, fraction done, ETA) and its outcome
+    metrics.jsonl   one JSON line per finished epoch and per thinned step; appended by the worker
+    log.txt         the worker's progress lines (tracebacks go to the server's own log, never here)
+    stop            present when a cancel was requested (the worker checks it every step)
+    checkpoint/     the checkpoint folder (listed by the app as "run-<job_id>")
+    samples/        epoch-003.png: a grid of what the model makes after each epoch
+
+One writer per file (runner: job.json, stop; worker: the rest). A visitor can influence what ends
+up in these folders, so every reader checks shapes and types and treats a file it cannot make
+sense of as missing: a malformed file hides its job, never the list or the page.
+"""
+
+import json
+import logging
+import math
+import os
+import re
+import secrets
+import sys
+import time
+from pathlib import Path
+
+from genmodels.checkpoints import atomic_write, file_signature, read_config, recover_folder
+from genmodels.train import MODEL_TYPES, best_epoch
+
+log = logging.getLogger("latent_lab.jobs")
+
+QUEUED, RUNNING, DONE, FAILED, CANCELLED, INTERRUPTED = (
+    "queued", "running", "done", "failed", "cancelled", "interrupted")
+ACTIVE = (QUEUED, RUNNING)
+FINISHED = (DONE, FAILED, CANCELLED, INTERRUPTED)
+UNSUCCESSFUL = (FAILED, CANCELLED, INTERRUPTED)
+JOB_FILE, PROGRESS_FILE, METRICS_FILE, LOG_FILE, STOP_FILE = (
+    "job.json", "progress.json", "metrics.jsonl", "log.txt", "stop")
+CHECKPOINT_DIR, SAMPLES_DIR = "checkpoint", "samples"
+JOB_ID_PATTERN = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{4}$")
+RUN_PREFIX = "run-"  # the app lists a job's checkpoint as "run-<job_id>"
+MAX_JSON_BYTES = 1_000_000  # job files are a few kB; anything larger was not written by us
+MAX_METRICS_BYTES = 20_000_000
+NAME_LIMIT = 40  # characters of a run's name
+
+
+def new_job_id() -> str:
+    """Return a fresh, sortable job id such as '20250101-120000-3fa2' (local time + 4 random hex digits)."""
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
+
+
+def check_job_id(job_id) -> str:
+    """Return `job_id` stripped (a leading 'run-' removed), or raise a ValueError when it is not a job id."""
+    if not isinstance(job_id, str):
+        raise ValueError("A job id must be text such as 20250101-120000-3fa2.")
+    job_id = job_id.strip()
+    if job_id.startswith(RUN_PREFIX):
+        job_id = job_id[len(RUN_PREFIX):]
+    if not JOB_ID_PATTERN.match(job_id):
+        raise ValueError(f"{job_id[:40]!r} is not a job id (they look like 20250101-120000-3fa2).")
+    return job_id
+
+
+def check_name(name) -> str:
+    """Return a run name cleaned for display ('' for none); ValueError when it is not short plain text."""
+    if name is None:
+        return ""
+    if not isinstance(name, str):
+        raise ValueError("A run name must be text.")
+    name = " ".join(name.split())
+    if len(name) > NAME_LIMIT:
+        raise ValueError(f"A run name can have at most {NAME_LIMIT} characters.")
+    if any(not (c.isprintable()) or c in "<>`*_[]|\\" for c in name):
+        raise ValueError("A run name can hold letters, digits, spaces and simple punctuation only.")
+    return name
+
+
+def write_json(path: Path, data: dict) -> None:
+    """Write `data` as JSON to `path` atomically."""
+    atomic_write(path, json.dumps(data, indent=1))
+
+
+def read_json(path: Path) -> dict | None:
+    """Return the JSON object stored at `path`, or None when it is missing, too large, malformed or not an object."""
+    try:
+        if path.stat().st_size > MAX_JSON_BYTES:
+            return None
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def append_jsonl(path: Path, record: dict) -> None:
+    """Append one JSON line to `path` (a single write: a crash can cut at most this last line)."""
+    with open(path, "a") as f:
+        f.write(json.dumps(record) + "\n")
+        f.flush()
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def read_metrics(path: Path) -> dict:
+    """Return {'epochs': [one dict per finished epoch], 'steps': [thinned step dicts]} from metrics.jsonl.
+
+    Lines that are not what the worker writes are skipped. An epoch that ran twice (cut short, then
+    resumed) keeps its last record; step records of an earlier attempt that a later attempt re-ran
+    are dropped, so the curves never fold back.
+    """
+    epochs: dict[int, dict] = {}
+    steps: list[dict] = []
+    try:
+        if path.stat().st_size > MAX_METRICS_BYTES:
+            return {"epochs": [], "steps": []}
+        with open(path, encoding="utf-8", errors="replace") as f:
+            lines = f.readlines()
+    except OSError:
+        lines = []
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except (ValueError, RecursionError):
+            continue  # a line cut by a crash, or not ours
+        if not isinstance(record, dict):
+            continue
+        values = {k: v for k, v in record.items() if isinstance(k, str) and (_number(v) or isinstance(v, str))}
+        if record.get("kind") == "epoch" and isinstance(values.get("epoch"), int) and values["epoch"] > 0:
+            epochs[values["epoch"]] = values
+        elif record.get("kind") == "step" and _number(values.get("x")) and _number(values.get("loss")):
+            while steps and steps[-1]["x"] >= values["x"]:
+                steps.pop()
+            steps.append(values)
+    return {"epochs": [epochs[k] for k in sorted(epochs)], "steps": steps}
+
+
+def parse_record(data: dict | None, job_id: str) -> dict | None:
+    """Return a job.json's content when it has the shape the runner writes, else None."""
+    if not isinstance(data, dict) or data.get("id") != job_id:
+        return None
+    checks = {
+        "status": lambda v: v in ACTIVE + FINISHED,
+        "model_type": lambda v: v in MODEL_TYPES,
+        "model_config": lambda v: isinstance(v, dict),
+        "train_config": lambda v: isinstance(v, dict) and isinstance(v.get("dataset"), str),
+        "owner": lambda v: isinstance(v, str),
+        "name": lambda v: isinstance(v, str) and len(v) <= NAME_LIMIT,
+        "created": _number,
+        "queued": _number,
+        "target_epochs": lambda v: isinstance(v, int) and v >= 0,
+        "segments": lambda v: isinstance(v, list) and v and all(
+            isinstance(s, dict) and isinstance(s.get("epochs"), int) and isinstance(s.get("resume"), bool)
+            for s in v),
+    }
+    if not all(key in data and check(data[key]) for key, check in checks.items()):
+        return None
+    for key in ("started", "finished", "cancel_requested"):
+        if data.get(key) is not None and not _number(data[key]):
+            return None
+    if data.get("pid") is not None and not isinstance(data["pid"], int):
+        return None
+    if data.get("error") is not None and not isinstance(data["error"], str):
+        return None
+    return data
+
+
+_warned: set[tuple[str, tuple]] = set()
+
+
+def warn_once(path: Path, problem: str) -> None:
+    """Log that `path` was skipped, once per version of the file (the server log, never a visitor)."""
+    key = (str(path), file_signature(path))
+    if key not in _warned:
+        _warned.add(key)
+        log.warning("skipped %s: %s", path, problem)
+
+
+class JobFolder:
+    """Paths and readers of one job's folder (creates nothing until asked)."""
+
+    def __init__(self, runs_dir, job_id: str):
+        self.job_id = job_id
+        self.path = Path(runs_dir) / job_id
+        self.job_file = self.path / JOB_FILE
+        self.progress_file = self.path / PROGRESS_FILE
+        self.metrics_file = self.path / METRICS_FILE
+        self.log_file = self.path / LOG_FILE
+        self.stop_file = self.path / STOP_FILE
+        self.checkpoint = self.path / CHECKPOINT_DIR
+        self.samples = self.path / SAMPLES_DIR
+
+    def exists(self) -> bool:
+        """Return True when the folder holds a job record file."""
+        return self.job_file.is_file()
+
+    def record(self) -> dict | None:
+        """Return the job.json record when it is well-formed, else None (logged once)."""
+        record = parse_record(read_json(self.job_file), self.job_id)
+        if record is None and self.job_file.exists():
+            warn_once(self.job_file, "not a job record this app wrote")
+        return record
+
+    def save_record(self, record: dict) -> None:
+        """Replace job.json atomically."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        write_json(self.job_file, record)
+
+    def progress(self) -> dict:
+        """Return the worker's progress.json ({} before the worker wrote one, or when it is malformed)."""
+        return read_json(self.progress_file) or {}
+
+    def log_tail(self, max_chars: int = 6000) -> str:
+        """Return the last `max_chars` characters of log.txt, scrubbed of paths ('' when there is none)."""
+        try:
+            with open(self.log_file, "rb") as f:
+                f.seek(0, os.SEEK_END)
+                size = f.tell()
+                f.seek(max(0, size - max_chars))
+                return scrub(f.read().decode("utf-8", "replace"))
+        except OSError:
+            return ""
+
+    def sample_grids(self) -> dict[int, Path]:
+        """Return {epoch: path of its sample grid PNG}, sorted by epoch."""
+        found = {}
+        if self.samples.is_dir():
+            for p in self.samples.glob("epoch-*.png"):
+                stem = p.stem.split("-")[-1]
+                if stem.isdigit() and p.is_file() and not p.is_symlink():
+                    found[int(stem)] = p
+        return dict(sorted(found.items()))
+
+    def checkpoint_config(self) -> dict | None:
+        """Return the checkpoint's parsed config.json, or None when nothing readable was saved."""
+        try:
+            config = read_config(self.checkpoint)
+        except (ValueError, OSError):  # OSError: a save swapped the folder while we looked
+            return None
+        epochs = config.get("epochs_trained", 0)
+        return config if isinstance(epochs, int) and epochs >= 0 else None
+
+    def has_resume_state(self) -> bool:
+        """Return True when the checkpoint folder holds weights and optimizer state to resume from."""
+        config = self.checkpoint_config()
+        return bool(config and isinstance(config.get("resume"), dict))
+
+    def saved_epochs(self) -> int:
+        """Return how many epochs the checkpoint folder holds (0 when nothing was saved)."""
+        config = self.checkpoint_config()
+        return config.get("epochs_trained", 0) if config else 0
+
+    def tidy_checkpoint(self) -> None:
+        """Put back a checkpoint a killed save left aside; only for a job whose worker has ended."""
+        recover_folder(self.checkpoint)
+
+
+def scrub(text: str) -> str:
+    """Return log text without traceback lines and with server paths replaced by '…'."""
+    roots = sorted({str(Path(__file__).resolve().parent.parent), sys.prefix, sys.base_prefix,
+                    str(Path.home()), "/tmp"}, key=len, reverse=True)
+    lines = []
+    for line in text.splitlines():
+        if line.startswith(("Traceback", "  File ", "    ")):
+            continue
+        for root in roots:
+            line = line.replace(root, "…")
+        lines.append(re.sub(r"(/[\w.\-]+){2,}", "…", line))
+    return "\n".join(lines) + ("\n" if text.endswith("\n") else "")
+
+
+def key_figures(model_type: str, epochs: list[dict]) -> dict:
+    """Return the best epoch's headline figures (see each model class's `figures`), {} before the first epoch."""
+    model_class = MODEL_TYPES[model_type]
+    usable = [m for m in epochs if all(_number(m.get(k)) for k in model_class.figures)]
+    best = best_epoch(model_class, usable)
+    if best is None:
+        return {}
+    return {"best_epoch": best["epoch"], **{k: best[k] for k in model_class.figures}}
+
+
+def status_view(folder: JobFolder, record: dict, metrics: dict) -> dict:
+    """Return what anyone may see of a job: status, name, epochs done/target, fraction 0-1, ETA (s), figures."""
+    progress = folder.progress() if record["status"] == RUNNING else {}
+    checkpoint = folder.checkpoint_config()
+    saved = checkpoint.get("epochs_trained", 0) if checkpoint else 0
+    last = metrics["epochs"][-1] if metrics["epochs"] else {}
+    epochs_done = int(last.get("epoch", saved))
+    target = max(record["target_epochs"], epochs_done)
+    fraction = epochs_done / target if target else 0.0
+    if _number(progress.get("fraction")) and progress.get("segment") == len(record["segments"]) - 1:
+        fraction = progress["fraction"]  # the worker's own figure, with the current epoch's steps
+    if record["status"] == DONE:
+        fraction = 1.0
+    eta = progress.get("eta_s")
+    train = record["train_config"]
+    return {
+        "id": record["id"], "name": RUN_PREFIX + record["id"], "title": record["name"],
+        "model_type": record["model_type"], "dataset": train["dataset"], "status": record["status"],
+        "error": record.get("error"), "phase": progress.get("phase") if isinstance(progress.get("phase"), str) else None,
+        "epochs_done": epochs_done, "target_epochs": target,
+        "fraction": round(min(1.0, max(0.0, fraction)), 4), "eta_s": eta if _number(eta) else None,
+        "created": record["created"], "started": record.get("started"), "finished": record.get("finished"),
+        "has_checkpoint": checkpoint is not None,
+        "can_resume": record["status"] in FINISHED and bool(checkpoint and isinstance(checkpoint.get("resume"), dict)),
+        "figures": key_figures(record["model_type"], metrics["epochs"]),
+        "settings": {"model_config": record["model_config"], "train_config": train},
+    }

@@ -1,0 +1,99 @@
+"""The training settings a visitor may choose (Train form and /train), built from the configs' one definition.
+
+    model_type, model_config, train_config = configs_from_settings({"model": "vae", "epochs": 5}, max_epochs=100)
+
+Each public key names one field of TrainConfig or of the model's config (`hidden_size` is the
+VAE's hidden_dim), so its default, range and help text are the ones declared there
+(genmodels.settings). Everything else keeps the library default; keys of the other model type
+are ignored. Every problem a visitor can cause is a ValueError with one sentence saying what to
+change.
+"""
+
+import re
+
+import torch
+
+from genmodels import settings
+from genmodels.settings import Described
+from genmodels.train import MODEL_TYPES, TrainConfig
+
+# Public key -> field, per model type; the common keys live on TrainConfig.
+TRAIN_KEYS = ("dataset", "epochs", "batch_size", "lr", "augment", "seed", "device")
+MODEL_KEYS = {
+    "vae": {"latent_dim": "latent_dim", "hidden_size": "hidden_dim", "beta": "beta", "kl_warmup": "kl_warmup_epochs"},
+    "rnn": {"cell": "cell", "hidden_size": "hidden_size"},
+}
+OTHER_KEYS = ("model", "name")
+MODEL_LABELS = {"vae": "VAE", "rnn": "RowRNN"}
+_CUDA_DEVICE = re.compile(r"^cuda(?::(\d+))?$")
+
+
+def setting_keys() -> list[str]:
+    """Return every key /train accepts."""
+    keys = list(OTHER_KEYS) + list(TRAIN_KEYS)
+    for per_model in MODEL_KEYS.values():
+        keys += [k for k in per_model if k not in keys]
+    return keys
+
+
+def form_fields(model_type: str) -> dict[str, Described]:
+    """Return {public key: Described} of the settings the form shows for `model_type`, training ones first."""
+    train = settings.specs(TrainConfig)
+    model = settings.specs(MODEL_TYPES[model_type].config_class)
+    fields = {key: train[key] for key in TRAIN_KEYS}
+    fields.update({key: model[name] for key, name in MODEL_KEYS[model_type].items()})
+    return fields
+
+
+def check_device(device) -> str:
+    """Return the device name ('auto', 'cpu', 'cuda' or 'cuda:N') if this machine has it; ValueError otherwise."""
+    if device is None:
+        return "auto"
+    if not isinstance(device, str):
+        raise ValueError(f"Device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}.")
+    name = device.strip().lower() or "auto"
+    if name in ("auto", "cpu"):
+        return name
+    match = _CUDA_DEVICE.match(name)
+    if not match:
+        raise ValueError(f"Device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device[:20]!r}.")
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if count == 0:
+        raise ValueError("CUDA was requested but no CUDA device is available here; choose 'cpu' or 'auto'.")
+    index = int(match.group(1) or 0)
+    if index >= count:
+        raise ValueError(f"There is no device {name}: this machine has {count} CUDA device(s), "
+                         f"cuda:0 to cuda:{count - 1}.")
+    return name
+
+
+def model_type_of(settings_dict: dict) -> str:
+    """Return the model type named by settings['model'] (default 'vae'); ValueError for anything else."""
+    model = settings_dict.get("model", "vae")
+    if not isinstance(model, str) or model.strip().lower() not in MODEL_KEYS:
+        shown = model[:20] if isinstance(model, str) else model
+        raise ValueError(f"model must be one of {', '.join(MODEL_KEYS)}, got {shown!r}.")
+    return model.strip().lower()
+
+
+def configs_from_settings(settings_dict, max_epochs: int) -> tuple:
+    """Return (model_type, model_config, train_config) from public settings; ValueError with a sentence if bad.
+
+    `max_epochs` is the host's limit per launch or resume (within the library's own range).
+    """
+    if not isinstance(settings_dict, dict):
+        raise ValueError('The training settings must be a JSON object such as {"model": "vae", "epochs": 5}.')
+    unknown = sorted(str(k)[:30] for k in settings_dict if k not in setting_keys())
+    if unknown:
+        raise ValueError(f"Unknown setting(s) {', '.join(unknown)}; known: {', '.join(setting_keys())}.")
+    model_type = model_type_of(settings_dict)
+    fields = form_fields(model_type)
+    values = {key: settings.parse(described, settings_dict.get(key)) for key, described in fields.items()
+              if key != "device"}
+    values["device"] = check_device(settings_dict.get("device"))
+    if values["epochs"] > max_epochs:
+        raise ValueError(f"Epochs must be between 1 and {max_epochs} on this server, got {values['epochs']}.")
+    train_config = TrainConfig(**{key: values[key] for key in TRAIN_KEYS})
+    model_cls = MODEL_TYPES[model_type]
+    model_config = model_cls.config_class(**{name: values[key] for key, name in MODEL_KEYS[model_type].items()})
+    return model_type, model_config, train_config

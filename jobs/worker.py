@@ -1,0 +1,191 @@
+"""The worker process of a training job: `python -m jobs.worker <job_dir> --parent-pid N`.
+
+It runs genmodels' `build_trainer` with callbacks that report through files only: progress.json
+(throttled, with the fraction done and the ETA), metrics.jsonl (every epoch, thinned steps),
+samples/ (a picture grid per epoch) and its progress lines on stdout, which the runner sends to
+log.txt. Tracebacks go to stderr, i.e. the server's own log, never to a file a visitor reads. It
+stops within one step when the stop file appears or when the app that started it is gone,
+keeping the last saved epoch.
+"""
+
+import argparse
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+import torch
+from torchvision.utils import make_grid, save_image
+
+from genmodels import VAE
+from genmodels.train import MODEL_TYPES, TrainConfig, build_trainer
+
+from .records import CANCELLED, DONE, FAILED, INTERRUPTED, JobFolder, append_jsonl, write_json
+
+STEP_RECORDS_PER_EPOCH = 10  # thinned step curve: enough to see the loss move within an epoch
+PROGRESS_EVERY_S = 0.5
+GRID_COLUMNS = 8
+log = logging.getLogger("latent_lab.worker")
+
+
+def _be_a_good_neighbour(threads: int, nice: int) -> None:
+    """Lower this process's CPU priority and thread count so the app's requests stay fast."""
+    try:
+        os.nice(nice)
+    except OSError:
+        pass  # not allowed here: run at normal priority
+    torch.set_num_threads(max(1, threads))
+
+
+class Reporter:
+    """Trainer callbacks that write progress, metrics and picture grids into the job folder."""
+
+    def __init__(self, folder: JobFolder, segment: int, trainer):
+        self.folder, self.segment = folder, segment
+        self.first_epoch, self.total_epochs = trainer.start_epoch, trainer.total_epochs
+        self.started = time.time()
+        self.last_write = 0.0
+        self.state = {"segment": segment, "phase": "training", "epoch": self.first_epoch,
+                      "epochs_done": self.first_epoch, "step": 0, "steps_per_epoch": 0,
+                      "started": self.started, "outcome": None, "error": None}
+        self.fixed = None
+        if isinstance(trainer.model, VAE):
+            data = trainer.data
+            # One validation image per class and eight fixed prior draws: the same inputs every
+            # epoch, so scrubbing the epoch slider shows them take shape.
+            picks = [int((data.val_y == c).nonzero()[0]) for c in range(min(GRID_COLUMNS, len(data.class_names)))]
+            images = data.val_x[picks].unsqueeze(1).float() / 255.0
+            z = torch.randn(GRID_COLUMNS, trainer.model.config.latent_dim, generator=torch.Generator().manual_seed(0))
+            self.fixed = (images, z)
+        self.write(force=True)
+
+    def write(self, force=False, **changes) -> None:
+        """Update progress.json (at most every PROGRESS_EVERY_S unless forced) with the fraction done and ETA."""
+        self.state.update(changes)
+        now = time.time()
+        if not force and now - self.last_write < PROGRESS_EVERY_S:
+            return
+        s = self.state
+        in_epoch = s["step"] / s["steps_per_epoch"] if s["steps_per_epoch"] and s["epoch"] > s["epochs_done"] else 0
+        done = s["epochs_done"] + in_epoch
+        fraction = min(1.0, done / self.total_epochs) if self.total_epochs else 0.0
+        # The ETA extrapolates this segment's own pace (a resumed run's earlier epochs are not timed here).
+        this_segment = (done - self.first_epoch) / max(1, self.total_epochs - self.first_epoch)
+        elapsed = now - self.started
+        s.update(updated=now, fraction=fraction,
+                 eta_s=elapsed * (1 - this_segment) / this_segment if this_segment > 0.01 else None)
+        write_json(self.folder.progress_file, s)
+        self.last_write = now
+
+    def on_step(self, trainer, info: dict) -> None:
+        spe = info["steps_per_epoch"]
+        every = max(1, spe // STEP_RECORDS_PER_EPOCH)
+        if info["step"] % every == 0 or info["step"] == spe:
+            append_jsonl(self.folder.metrics_file, {
+                "kind": "step", "segment": self.segment, "epoch": info["epoch"], "step": info["step"],
+                "x": info["epoch"] - 1 + info["step"] / spe, "loss": info["loss"], "time": time.time()})
+        self.write(epoch=info["epoch"], step=info["step"], steps_per_epoch=spe)
+
+    def on_epoch_end(self, trainer, metrics: dict) -> None:
+        epoch = metrics["epoch"]
+        if self.fixed is not None:
+            self.folder.samples.mkdir(exist_ok=True)
+            self._save_grid(trainer.eval_model, self.folder.samples / f"epoch-{epoch:03d}.png")
+        append_jsonl(self.folder.metrics_file, {
+            "kind": "epoch", "segment": self.segment, "time": time.time(),
+            **{k: v for k, v in metrics.items() if isinstance(v, (int, float, bool))}})
+        figures = ", ".join(f"{k}={v:.4g}" for k, v in metrics.items() if k.startswith("val_"))
+        print(f"epoch {epoch}/{metrics['total_epochs']}: {figures} ({metrics['seconds']:.1f}s)"
+              f"{' (best so far)' if metrics.get('improved') else ''}", flush=True)
+        self.write(force=True, epochs_done=epoch, epoch=epoch, step=0)
+
+    @torch.no_grad()
+    def _save_grid(self, model, path: Path) -> None:
+        """Write a PNG: validation images, their reconstructions and prior samples, one row each."""
+        images, z = self.fixed
+        rows = torch.cat([images, model.reconstruct(images).cpu(), model.decode(z.to(model.device)).cpu()])
+        grid = make_grid(rows, nrow=GRID_COLUMNS, padding=2, pad_value=0.5)
+        tmp = path.with_name(f".{path.name}.tmp")
+        save_image(torch.nn.functional.interpolate(grid[None], scale_factor=2)[0], tmp, format="png")
+        os.replace(tmp, path)  # readers list epoch-*.png: the hidden temporary name is never listed
+
+
+def _error_text(error: BaseException) -> str:
+    """Return the error as one sentence for the page, without server details (those go to the server log)."""
+    if isinstance(error, ValueError):  # the library's messages are written for users
+        return str(error)
+    if isinstance(error, MemoryError) or "out of memory" in str(error).lower():
+        return "The job ran out of memory. Try a smaller batch or hidden size."
+    return f"Training stopped on an unexpected error ({type(error).__name__}); the server log has the details."
+
+
+def run_job(job_dir, parent_pid: int | None = None, threads: int = 1, nice: int = 10) -> int:
+    """Run the latest segment of the job in `job_dir` in this process; return the exit code (0 = done)."""
+    job_dir = Path(job_dir).resolve()
+    folder = JobFolder(job_dir.parent, job_dir.name)
+    record = folder.record()
+    if record is None:
+        log.error("no readable job record in %s", job_dir)
+        return 2
+    segment_index = len(record["segments"]) - 1
+    segment = record["segments"][-1]
+    _be_a_good_neighbour(threads, nice)
+    progress = {"segment": segment_index, "phase": "loading", "started": time.time(), "outcome": None,
+                "epochs_done": folder.saved_epochs()}
+    write_json(folder.progress_file, progress)
+
+    def parent_gone() -> bool:
+        return parent_pid is not None and os.getppid() != parent_pid
+
+    def should_stop() -> bool:
+        return folder.stop_file.exists() or parent_gone()
+
+    try:
+        model_config = MODEL_TYPES[record["model_type"]].config_class(**record["model_config"])
+        train_config = TrainConfig(**{**record["train_config"], "epochs": segment["epochs"]})
+        print(f"{record['model_type']} on {train_config.dataset}: "
+              f"{'resuming for' if segment['resume'] else 'training'} {segment['epochs']} epochs", flush=True)
+        trainer = build_trainer(record["model_type"], model_config, train_config, out=folder.checkpoint,
+                                resume=segment["resume"])
+        print(f"{trainer.data.summary()} on {trainer.device}", flush=True)
+        reporter = Reporter(folder, segment_index, trainer)
+        trainer.add_callback("on_step", reporter.on_step)
+        trainer.add_callback("on_epoch_end", reporter.on_epoch_end)
+        result = trainer.run(should_stop)
+        if not result.stopped:
+            outcome, error = DONE, None
+        elif parent_gone():
+            outcome, error = INTERRUPTED, "The app stopped while this job was running."
+        else:
+            outcome, error = CANCELLED, None
+        print(f"{outcome}: best epoch {result.best_epoch}, {trainer.start_epoch} epochs saved", flush=True)
+        reporter.write(force=True, phase="finished", outcome=outcome, error=error)
+        return 0 if outcome == DONE else 3
+    except BaseException as error:  # noqa: BLE001 -- everything ends up in the record, then we exit
+        if not isinstance(error, (ValueError, KeyboardInterrupt)):  # ValueErrors are the user's, not bugs
+            log.exception("job %s failed", folder.job_id)  # to stderr: the server's log
+        outcome = CANCELLED if isinstance(error, KeyboardInterrupt) else FAILED
+        message = _error_text(error)
+        print(message, flush=True)
+        progress = folder.progress() or progress
+        progress.update(phase="finished", outcome=outcome, error=message, updated=time.time(),
+                        epochs_done=folder.saved_epochs())
+        write_json(folder.progress_file, progress)
+        return 1
+
+
+def main(argv=None) -> int:
+    """Parse the command line and run one job; return its exit code."""
+    parser = argparse.ArgumentParser(prog="python -m jobs.worker", description=__doc__.splitlines()[0])
+    parser.add_argument("job_dir")
+    parser.add_argument("--parent-pid", type=int, default=None, help="stop when this process is gone")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads")
+    parser.add_argument("--nice", type=int, default=10, help="CPU priority increment")
+    args = parser.parse_args(argv)
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="worker %(levelname)s: %(message)s")
+    return run_job(args.job_dir, args.parent_pid, args.threads, args.nice)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
