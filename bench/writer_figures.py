@@ -3,7 +3,7 @@
     .venv/bin/python bench/writer_figures.py [--writer checkpoints/writer-mnist] [--k 1000]
 
 All figures use the 500 mnist-5k validation digits, binarized once with a fixed seed
-(genmodels.writer.binarize: each pixel is on with probability equal to its grey level). Both
+(genmodels.data.binarize: each pixel is on with probability equal to its grey level). Both
 models are judged on the same binary digits:
 - writer: the exact -log p(x) in nats per image, without a class and given the true class;
 - VAE (checkpoints/vae-mnist): the IWAE k=1000 lower bound on log p(x), so its NLL is at most the figure shown;
@@ -24,7 +24,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from genmodels import VAE, RowRNN, RowWriter  # noqa: E402
 from genmodels.data import load_dataset  # noqa: E402
-from genmodels.writer import binarize  # noqa: E402
+from genmodels.data import binarize  # noqa: E402
 
 BINARIZE_SEED = 0  # the one fixed binarization of the validation digits both models are judged on
 

@@ -315,19 +315,3 @@ class PretrainedMixin:
         model.load_state_dict(state)
         model.checkpoint_info = config  # metadata (data set, metrics, ...) for the app to show
         return model
-
-
-def check_field_types(config) -> None:
-    """Raise a ValueError when a config dataclass field holds a value of the wrong type (e.g. 8.5 layers)."""
-    for field in dataclasses.fields(config):
-        value = getattr(config, field.name)
-        if field.type is int:
-            ok = isinstance(value, int) and not isinstance(value, bool)
-        elif field.type is float:
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        elif field.type in (str, bool):
-            ok = isinstance(value, field.type)
-        else:
-            continue
-        if not ok:
-            raise ValueError(f"{field.name} must be {field.type.__name__}, got {value!r}")

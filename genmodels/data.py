@@ -225,11 +225,14 @@ def to_float(images: torch.Tensor) -> torch.Tensor:
 
 
 def binarize(images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Return Bernoulli samples (0.0 or 1.0) of pixels in [0,1], same shape: each pixel is 1 with its grey level.
+    """Return Bernoulli samples (0.0 or 1.0) of pixels in [0,1] (uint8 is divided by 255), same shape.
 
+    Each pixel is 1 with probability equal to its grey level.
     BCE is linear in the target, so training on fresh samples every step is an unbiased, noisier
     estimate of the same loss (dynamic binarization); one fixed draw is the binarized-MNIST test set.
     """
+    if images.dtype == torch.uint8:
+        images = images.float() / 255.0
     noise = torch.rand(images.shape, generator=generator, device=generator.device if generator else images.device)
     return (noise.to(images.device) < images).float()
 

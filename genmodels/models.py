@@ -2,5 +2,6 @@
 
 from .rnn import RowRNN
 from .vae import VAE
+from .writer import RowWriter
 
-MODEL_TYPES = {cls.model_type: cls for cls in (VAE, RowRNN)}
+MODEL_TYPES = {cls.model_type: cls for cls in (VAE, RowRNN, RowWriter)}

@@ -43,45 +43,29 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .checkpoints import PretrainedMixin, check_field_types
+from .checkpoints import PretrainedMixin
+from .settings import check, setting
 
 
 @dataclass
 class RowWriterConfig:
-    side: int = 28  # image side in pixels: square side x side images, written as `side` rows of `side` pixels
-    hidden_size: int = 256  # width of the GRU state h_t that carries the rows above down the image
-    num_layers: int = 1  # stacked GRU layers
-    head_size: int = 256  # hidden units of the masked per-row MLP (MADE); at least `side` so every degree exists
-    embed_dim: int = 16  # width of the class embedding (num_classes + 1 entries, the last one meaning "no class")
-    num_classes: int = 10  # classes a sample can be asked for
-    label_dropout: float = 0.1  # training only: probability that a label is replaced by "no class"
-    dropout: float = 0.0  # training only: dropout on the GRU outputs (and between stacked GRU layers)
+    side: int = setting(28, "Image side", "square images of side x side pixels, written as side rows", low=2, high=64)
+    hidden_size: int = setting(256, "Hidden size", "width of the GRU state that carries the rows above down the image",
+                               low=4, high=4096)
+    num_layers: int = setting(1, "Layers", "stacked GRU layers", low=1, high=8, flag="--layers")
+    head_size: int = setting(256, "Head size", "hidden units of the masked per-row MLP (at least the image side)",
+                             low=2, high=8192)
+    embed_dim: int = setting(16, "Class embedding", "width of the class embedding (classes + 1 for 'no class')",
+                             low=1, high=1024)
+    num_classes: int = setting(10, "Classes", "classes a sample can be asked for", low=1, high=1000)
+    label_dropout: float = setting(0.1, "Label dropout", "training: probability a label is replaced by 'no class'",
+                                   low=0.0, high=1.0)
+    dropout: float = setting(0.0, "Dropout", "training: dropout on the GRU outputs", low=0.0, high=0.9)
 
     def __post_init__(self):
-        check_field_types(self)
-        if not 2 <= self.side <= 64:
-            raise ValueError(f"side must be between 2 and 64 pixels, got {self.side}.")
-        if not 1 <= self.hidden_size <= 4096:
-            raise ValueError(f"hidden_size must be between 1 and 4096, got {self.hidden_size}.")
-        if not 1 <= self.num_layers <= 8:
-            raise ValueError(f"num_layers must be between 1 and 8, got {self.num_layers}.")
-        if not self.side <= self.head_size <= 8192:
-            raise ValueError(f"head_size must be between side ({self.side}) and 8192, got {self.head_size}.")
-        if not 1 <= self.embed_dim <= 1024:
-            raise ValueError(f"embed_dim must be between 1 and 1024, got {self.embed_dim}.")
-        if not 1 <= self.num_classes <= 1000:
-            raise ValueError(f"num_classes must be between 1 and 1000, got {self.num_classes}.")
-        if not 0.0 <= self.label_dropout <= 1.0:
-            raise ValueError(f"label_dropout must be in [0, 1], got {self.label_dropout}.")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}.")
-
-
-def binarize(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Return Bernoulli samples (float 0/1, same shape) of pixel intensities `x` in [0,1] (uint8 is divided by 255)."""
-    if x.dtype == torch.uint8:
-        x = x.float() / 255.0
-    return (torch.rand(x.shape, generator=generator) < x.cpu()).float().to(x.device)
+        check(self)
+        if self.head_size < self.side:
+            raise ValueError(f"Head size must be at least the image side ({self.side}), got {self.head_size}.")
 
 
 def _made_masks(side: int, head_size: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -158,7 +142,7 @@ class RowWriter(PretrainedMixin, nn.Module):
         rows = self._as_rows(x, name)
         if not ((rows == 0) | (rows == 1)).all():
             raise ValueError(f"{name} must be binary (every pixel 0 or 1): the writer models binarized images. "
-                             "Binarize first, e.g. with genmodels.writer.binarize or (x > 0.5).float().")
+                             "Binarize first, e.g. with genmodels.data.binarize or (x > 0.5).float().")
         return rows
 
     def _labels(self, labels, n: int) -> torch.Tensor:

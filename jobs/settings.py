@@ -22,9 +22,10 @@ TRAIN_KEYS = ("dataset", "epochs", "batch_size", "lr", "augment", "seed", "devic
 MODEL_KEYS = {
     "vae": {"latent_dim": "latent_dim", "hidden_size": "hidden_dim", "beta": "beta", "kl_warmup": "kl_warmup_epochs"},
     "rnn": {"cell": "cell", "hidden_size": "hidden_size"},
+    "writer": {"hidden_size": "hidden_size"},
 }
 OTHER_KEYS = ("model", "name")
-MODEL_LABELS = {"vae": "VAE", "rnn": "RowRNN"}
+MODEL_LABELS = {"vae": "VAE", "rnn": "RowRNN", "writer": "RowWriter"}
 _CUDA_DEVICE = re.compile(r"^cuda(?::(\d+))?$")
 
 

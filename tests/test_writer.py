@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from genmodels import RowWriter, RowWriterConfig
-from genmodels.writer import binarize
+from genmodels.data import binarize
 
 
 def tiny_writer(seed=0, **kwargs) -> RowWriter:
@@ -239,9 +239,9 @@ def test_loading_another_model_type_is_refused(tmp_path):
 
 
 @pytest.mark.parametrize("settings, message", [
-    ({"side": 1}, "side"), ({"side": 28, "head_size": 27}, "head_size"), ({"hidden_size": 0}, "hidden_size"),
-    ({"label_dropout": 1.5}, "label_dropout"), ({"dropout": 1.0}, "dropout"), ({"num_layers": 2.5}, "num_layers"),
-    ({"num_classes": 0}, "num_classes"), ({"embed_dim": "8"}, "embed_dim"),
+    ({"side": 1}, "Image side"), ({"side": 28, "head_size": 27}, "Head size"), ({"hidden_size": 0}, "Hidden size"),
+    ({"label_dropout": 1.5}, "Label dropout"), ({"dropout": 1.0}, "Dropout"), ({"num_layers": 2.5}, "Layers"),
+    ({"num_classes": 0}, "Classes"), ({"embed_dim": "8"}, "Class embedding"),
 ])
 def test_bad_config_is_refused(settings, message):
     with pytest.raises(ValueError, match=message):
