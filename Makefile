@@ -25,8 +25,8 @@ chromium:  ## Debian's Chromium for the browser tests (needs root or sudo)
 test: $(STAMP) chromium  ## set up and run the whole default test suite
 	$(PY) -m pytest -q
 
-test-fast: $(STAMP)  ## model and API tests only (no browser)
-	$(PY) -m pytest -q -m "not browser"
+test-fast: $(STAMP)  ## library and API tests that neither train for long, start jobs nor open a browser
+	$(PY) -m pytest -q -m "not browser and not slow"
 
 bench: $(STAMP) chromium  ## print the benchmark figures recorded in BENCHMARKS.md
 	$(PY) bench/run_all.py
