@@ -27,17 +27,14 @@ def main(argv=None) -> None:
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--hidden", type=int, default=128)
     parser.add_argument("--cells", nargs="+", default=["rnn", "gru", "lstm"])
-    parser.add_argument("--matmul-precision", default="auto", choices=("auto", "fp32", "bf16"),
-                        help="the training steps' matrix products (genmodels.precision)")
     args = parser.parse_args(argv)
     data = load_dataset("mnist-5k")
     print(f"RowRNN on mnist-5k, hidden {args.hidden}, {args.epochs} epochs, {RECIPE}, "
-          f"matmul_precision {args.matmul_precision}, torch threads {torch.get_num_threads()}")
+          f"torch threads {torch.get_num_threads()}")
     for cell in args.cells:
         started = time.perf_counter()
         result = train("rnn", RowRNNConfig(cell=cell, hidden_size=args.hidden),
-                       TrainConfig(epochs=args.epochs, lr=LEARNING_RATES[cell], matmul_precision=args.matmul_precision,
-                                   **RECIPE), data=data)
+                       TrainConfig(epochs=args.epochs, lr=LEARNING_RATES[cell], **RECIPE), data=data)
         seconds = time.perf_counter() - started
         m = result.best_metrics
         print(f"  {cell:5s} best epoch {result.best_epoch:3d}: val accuracy {m['val_accuracy'] * 100:.1f}%, "

@@ -21,7 +21,6 @@ def main() -> int:
     runs = [
         ["checkpoint_figures.py"],
         ["train_speed.py"],
-        ["step_parts.py"],
         ["vae_vs_reference.py"] + (["--epochs", "20", "--ref-epochs", "20", "--iwae-k", "100"] if args.quick else []),
         ["rnn_cells.py"] + (["--epochs", "3"] if args.quick else []),
         ["slider_latency.py"] + (["-n", "40"] if args.quick else []),

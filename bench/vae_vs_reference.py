@@ -17,9 +17,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.reference_vae import ReferenceVAE, reference_loader, train_reference_epoch  # noqa: E402
-from genmodels import VAE, VAEConfig, precision  # noqa: E402
+from genmodels import VAE, VAEConfig  # noqa: E402
 from genmodels.data import load_dataset, to_float  # noqa: E402
-from genmodels.images import resolve_device  # noqa: E402
 from genmodels.train import TrainConfig, evaluate, train  # noqa: E402
 
 # The recipe of the shipped checkpoints/vae-mnist (README, "Shipped checkpoints"): same model,
@@ -50,8 +49,6 @@ def main(argv=None) -> None:
     parser.add_argument("--epochs", type=int, default=500)
     parser.add_argument("--iwae-k", type=int, default=1000)
     parser.add_argument("--checkpoint", default=None, help="also judge this saved VAE folder")
-    parser.add_argument("--matmul-precision", default="auto", choices=("auto", "fp32", "bf16"),
-                        help="our training steps' matrix products (genmodels.precision)")
     args = parser.parse_args(argv)
     data = load_dataset("mnist-5k")
 
@@ -62,13 +59,11 @@ def main(argv=None) -> None:
           f"val -ELBO {ref_best:.2f} nats/image; last epoch {curve[-1]:.2f} ({ref_seconds:.0f}s)")
 
     started = time.perf_counter()
-    train_config = TrainConfig(epochs=args.epochs, matmul_precision=args.matmul_precision, **OUR_RECIPE)
+    train_config = TrainConfig(epochs=args.epochs, **OUR_RECIPE)
     result = train("vae", VAEConfig(), train_config, data=data)
     ours_seconds = time.perf_counter() - started
     ours = result.best_metrics["val_nelbo"]
     recipe = ", ".join(f"{k}={v}" for k, v in OUR_RECIPE.items())
-    used = precision.resolve(args.matmul_precision, resolve_device(train_config.device))
-    recipe += f", matmul_precision={args.matmul_precision} (used: {used})"
     print(f"ours ({recipe}): best epoch {result.best_epoch}/{args.epochs}, val -ELBO {ours:.2f} "
           f"nats/image (recon {result.best_metrics['val_recon']:.2f} + KL {result.best_metrics['val_kl']:.2f}) "
           f"({ours_seconds:.0f}s)")
