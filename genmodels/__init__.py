@@ -1,11 +1,10 @@
-"""Latent Lab models: a VAE and a row-reading RNN for 28x28 images (no UI code in here)."""
+"""Latent Lab models: a VAE, a row-reading RNN and a row-by-row writer for 28x28 images (no UI code in here)."""
 
-__version__ = "0.1.0"
-
-from .images import default_device  # noqa: E402
-from .rnn import RowRNN, RowRNNConfig  # noqa: E402
-from .vae import VAE, VAEConfig  # noqa: E402
-from .writer import RowWriter, RowWriterConfig  # noqa: E402
+from .checkpoints import LIBRARY_VERSION as __version__
+from .images import default_device
+from .rnn import RowRNN, RowRNNConfig
+from .vae import VAE, VAEConfig
+from .writer import RowWriter, RowWriterConfig
 
 __all__ = ["VAE", "VAEConfig", "RowRNN", "RowRNNConfig", "RowWriter", "RowWriterConfig", "default_device",
            "__version__"]

@@ -24,19 +24,20 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from .images import resolve_device
+
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 LATENT_FILE = "latent.safetensors"
 TRAINING_STATE_FILE = "training_state.safetensors"
 FORMAT_VERSION = 1
+LIBRARY_VERSION = "0.2.0"  # genmodels.__version__, recorded in every checkpoint
 MAX_CONFIG_BYTES = 10_000_000  # a config.json with a 1,000-epoch history is well under 1 MB
 
 
 def library_versions() -> dict:
     """Return the versions recorded in every checkpoint."""
-    from . import __version__
-
-    return {"genmodels": __version__, "torch": torch.__version__, "format": FORMAT_VERSION}
+    return {"genmodels": LIBRARY_VERSION, "torch": torch.__version__, "format": FORMAT_VERSION}
 
 
 def _sha256(path: Path) -> str:
@@ -282,8 +283,6 @@ class PretrainedMixin:
     @classmethod
     def from_pretrained(cls, folder, device=None):
         """Load a checkpoint folder and return the model in eval mode on `device` (default: auto)."""
-        from .images import resolve_device
-
         for attempt in range(3):
             config = read_config(folder)
             try:
