@@ -78,6 +78,22 @@ def serve(demo: gr.Blocks, **launch_kwargs):
     # Uploads above this are refused by the server before any handler sees them.
     launch_kwargs.setdefault("max_file_size", MAX_UPLOAD_BYTES)
     launch_kwargs.setdefault("css", EXPLORE_CSS)
+    from starlette.middleware import Middleware
+
+    def nosniff(asgi_app):
+        # Every response says "trust my Content-Type": no browser renders an upload as HTML or script.
+        async def with_header(scope, receive, send):
+            async def send_with_header(message):
+                if message["type"] == "http.response.start":
+                    headers = [h for h in message.get("headers", []) if h[0].lower() != b"x-content-type-options"]
+                    message = dict(message, headers=headers + [(b"x-content-type-options", b"nosniff")])
+                await send(message)
+            await asgi_app(scope, receive, send_with_header if scope["type"] == "http" else send)
+        return with_header
+
+    app_kwargs = dict(launch_kwargs.pop("app_kwargs", None) or {})
+    app_kwargs["middleware"] = [*app_kwargs.get("middleware", []), Middleware(nosniff)]
+    launch_kwargs["app_kwargs"] = app_kwargs
     return demo.queue(default_concurrency_limit=4).launch(**launch_kwargs)
 
 

@@ -1,0 +1,137 @@
+"""Helpers of the hostile-input tests (issue 9): plain-HTTP calls of the app's endpoints, leak checks,
+uploads, and a log capture for the server running in this process.
+
+Not a test module; the tests/test_hostile_*.py modules import it.
+"""
+
+import json
+import logging
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+FILE_META = {"_type": "gradio.FileData"}
+SENTENCE_LIMIT = 400  # characters: an error a visitor reads is one sentence, not a dump
+
+
+def api_call(url: str, name: str, raw_data: str, timeout_s: float = 300) -> tuple[str, object]:
+    """POST `/gradio_api/call/<name>` with the body '{"data": <raw_data>}' (raw JSON text, so NaN and
+    Infinity can be sent) and read its event stream; return (event, data) of the final event.
+
+    A refused POST returns ('http-<status>', body text).
+    """
+    with httpx.Client(base_url=url, timeout=timeout_s) as client:
+        posted = client.post(f"/gradio_api/call/{name}", content='{"data": ' + raw_data + "}",
+                             headers={"content-type": "application/json"})
+        if posted.status_code != 200:
+            return f"http-{posted.status_code}", posted.text
+        event_id = posted.json()["event_id"]
+        streamed = client.get(f"/gradio_api/call/{name}/{event_id}")
+    return last_event(streamed.text)
+
+
+def last_event(stream: str) -> tuple[str, object]:
+    """Return (event, parsed data) of the last complete/error event of a Gradio SSE stream."""
+    event, found = None, ("no-event", stream)
+    for line in stream.splitlines():
+        if line.startswith("event:"):
+            event = line.split(":", 1)[1].strip()
+        elif line.startswith("data:") and event in ("complete", "error"):
+            text = line.split(":", 1)[1].strip()
+            try:
+                found = (event, json.loads(text))
+            except ValueError:
+                found = (event, text)
+    return found
+
+
+def error_sentence(event: str, data) -> str:
+    """Return the error message of an error event, or fail saying what came instead."""
+    assert event == "error", f"expected an error event, got {event}: {str(data)[:300]}"
+    assert isinstance(data, dict), f"error event without a message object: {data!r}"
+    message = data.get("error")
+    assert isinstance(message, str) and message.strip(), f'{{"error": null}} reached the client: {data!r}'
+    assert len(message) <= SENTENCE_LIMIT and "\n" not in message.strip(), f"not one sentence: {message!r}"
+    return message
+
+
+def leak_markers(*extra) -> list[str]:
+    """Strings that must never reach a visitor: tracebacks and server paths (the project, Python, `extra`)."""
+    markers = ["Traceback", 'File "', str(ROOT), sys.prefix, sys.base_prefix]
+    return [m for m in markers + [str(e) for e in extra] if m]
+
+
+def leaks(payload, *extra) -> list[str]:
+    """Return the markers of `leak_markers(*extra)` found in `payload` (any JSON-able value or text)."""
+    text = payload if isinstance(payload, str) else json.dumps(payload, default=str)
+    return [m for m in leak_markers(*extra) if m in text]
+
+
+def upload(url: str, name: str, data: bytes) -> tuple[int, object]:
+    """Upload `data` as a file called `name`; return (HTTP status, server path or the response text)."""
+    with httpx.Client(base_url=url, timeout=120) as client:
+        response = client.post("/gradio_api/upload", files={"files": (name, data, "application/octet-stream")})
+    if response.status_code == 200:
+        return 200, response.json()[0]
+    return response.status_code, response.text
+
+
+def file_data(path: str) -> dict:
+    """Return the FileData object an endpoint's file input takes for an uploaded `path`."""
+    return {"path": path, "meta": FILE_META}
+
+
+class ServerLog(logging.Handler):
+    """Collects every log record of this process (the live app runs in-process) while installed."""
+
+    def __init__(self):
+        super().__init__(level=logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record):
+        self.records.append(record)
+
+    def tracebacks(self) -> list[str]:
+        """Return the messages of records that carry a traceback."""
+        return [r.getMessage() for r in self.records if r.exc_info or "Traceback" in r.getMessage()]
+
+    def __enter__(self):
+        logging.getLogger().addHandler(self)
+        return self
+
+    def __exit__(self, *exc):
+        logging.getLogger().removeHandler(self)
+
+
+def wait_for(predicate, timeout_s: float = 300.0, what: str = "condition"):
+    """Poll `predicate` until it is truthy; the timeout only turns a hang into a failure."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"gave up waiting for {what}")
+
+
+def copy_shipped_run(runs_dir: Path, job_id: str, checkpoint: str = "vae-mnist", owner: str = "",
+                     status: str = "done", name: str = "") -> Path:
+    """Plant a finished job whose checkpoint is a copy of a shipped one (no training); return its folder."""
+    from jobs.records import JobFolder, read_config
+
+    folder = JobFolder(runs_dir, job_id)
+    folder.path.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(ROOT / "checkpoints" / checkpoint, folder.checkpoint, dirs_exist_ok=True)
+    config = read_config(folder.checkpoint)
+    now = time.time()
+    folder.save_record({
+        "id": job_id, "name": name, "model_type": config["model_type"], "model_config": config["model"],
+        "train_config": {"dataset": config.get("dataset", "mnist-5k")}, "status": status, "owner": owner,
+        "created": now, "queued": now, "started": now, "finished": now, "pid": None, "error": None,
+        "cancel_requested": None, "target_epochs": config.get("epochs_trained", 1),
+        "segments": [{"epochs": config.get("epochs_trained", 1), "resume": False}]})
+    return folder.path
