@@ -37,7 +37,10 @@ class CheckpointEntry:
 
 
 def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    """True for a finite float or an int JavaScript represents exactly (math.isfinite overflows on huge ints)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return abs(value) < 2 ** 53 if isinstance(value, int) else math.isfinite(value)
 
 
 def entry_from_config(name: str, folder: Path, config: dict, title: str = "") -> CheckpointEntry:
@@ -56,7 +59,7 @@ def entry_from_config(name: str, folder: Path, config: dict, title: str = "") ->
         raise ValueError("'class_names' must be a list of short texts")
     if not isinstance(metrics, dict):
         raise ValueError("'metrics' must be an object")
-    if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 0:
+    if not isinstance(epochs, int) or isinstance(epochs, bool) or not 0 <= epochs <= 1_000_000:
         raise ValueError("'epochs_trained' must be a whole number")
     numbers = {k: v for k, v in metrics.items() if isinstance(k, str) and _is_number(v)}
     return CheckpointEntry(name=name, path=folder, model_type=model_type, dataset=dataset,
@@ -133,7 +136,8 @@ class ModelRegistry:
                     p.requires_grad_(False)
                 self._cache[name] = (stamp, model)
                 return model
-        except (ValueError, OSError, RecursionError, TypeError, KeyError) as e:
+        except (ValueError, OSError, RecursionError, TypeError, KeyError, ArithmeticError) as e:
+            # ArithmeticError: an integer in config.json too large for a float (OverflowError)
             self._skip(entry.path, str(e))  # the detail (with paths) stays in the server's log
             raise ValueError(f"The model {name!r} cannot be loaded: its checkpoint files are damaged "
                              "or incomplete.") from None

@@ -100,8 +100,38 @@ def append_jsonl(path: Path, record: dict) -> None:
         f.flush()
 
 
+SAFE_INT = 2 ** 53  # larger integers do not survive JavaScript's numbers (nor math.isfinite: OverflowError)
+MAX_EPOCHS_RECORDED = 1_000_000  # more epochs than any job can have run
+TEXT_LIMIT = 500  # characters of a text field shown to visitors (an error, a phase)
+PLAIN_DEPTH = 4  # settings are flat objects; nesting deeper than this was not written by us
+
+
 def _number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    """True for a finite int or float any JSON reader takes as written (not a bool, NaN, infinity or a huge int)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return abs(value) < SAFE_INT if isinstance(value, int) else math.isfinite(value)
+
+
+def _count(value, high: int = MAX_EPOCHS_RECORDED) -> bool:
+    """True for a whole number from 0 to `high` (not a bool)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= high
+
+
+def _plain(value, depth: int = 0) -> bool:
+    """True for JSON a visitor may be sent as is: short texts, finite numbers, booleans, None, small lists/objects."""
+    if value is None or isinstance(value, bool) or _number(value):
+        return True
+    if isinstance(value, str):
+        return len(value) <= TEXT_LIMIT
+    if depth >= PLAIN_DEPTH:
+        return False
+    if isinstance(value, list):
+        return len(value) <= 100 and all(_plain(v, depth + 1) for v in value)
+    if isinstance(value, dict):
+        return len(value) <= 100 and all(isinstance(k, str) and len(k) <= 100 and _plain(v, depth + 1)
+                                         for k, v in value.items())
+    return False
 
 
 def read_metrics(path: Path) -> dict:
@@ -127,8 +157,9 @@ def read_metrics(path: Path) -> dict:
             continue  # a line cut by a crash, or not ours
         if not isinstance(record, dict):
             continue
-        values = {k: v for k, v in record.items() if isinstance(k, str) and (_number(v) or isinstance(v, str))}
-        if record.get("kind") == "epoch" and isinstance(values.get("epoch"), int) and values["epoch"] > 0:
+        values = {k: v for k, v in record.items()
+                  if isinstance(k, str) and len(k) <= 100 and (_number(v) or (isinstance(v, str) and len(v) <= 100))}
+        if record.get("kind") == "epoch" and _count(values.get("epoch")) and values["epoch"] > 0:
             epochs[values["epoch"]] = values
         elif record.get("kind") == "step" and _number(values.get("x")) and _number(values.get("loss")):
             while steps and steps[-1]["x"] >= values["x"]:
@@ -144,15 +175,15 @@ def parse_record(data: dict | None, job_id: str) -> dict | None:
     checks = {
         "status": lambda v: v in ACTIVE + FINISHED,
         "model_type": lambda v: v in MODEL_TYPES,
-        "model_config": lambda v: isinstance(v, dict),
-        "train_config": lambda v: isinstance(v, dict) and isinstance(v.get("dataset"), str),
+        "model_config": lambda v: isinstance(v, dict) and _plain(v),
+        "train_config": lambda v: isinstance(v, dict) and _plain(v) and isinstance(v.get("dataset"), str),
         "owner": lambda v: isinstance(v, str),
         "name": lambda v: isinstance(v, str) and len(v) <= NAME_LIMIT,
         "created": _number,
         "queued": _number,
-        "target_epochs": lambda v: isinstance(v, int) and v >= 0,
-        "segments": lambda v: isinstance(v, list) and v and all(
-            isinstance(s, dict) and isinstance(s.get("epochs"), int) and isinstance(s.get("resume"), bool)
+        "target_epochs": _count,
+        "segments": lambda v: isinstance(v, list) and 0 < len(v) <= 10_000 and all(
+            isinstance(s, dict) and _count(s.get("epochs")) and isinstance(s.get("resume"), bool)
             for s in v),
     }
     if not all(key in data and check(data[key]) for key, check in checks.items()):
@@ -160,9 +191,9 @@ def parse_record(data: dict | None, job_id: str) -> dict | None:
     for key in ("started", "finished", "cancel_requested"):
         if data.get(key) is not None and not _number(data[key]):
             return None
-    if data.get("pid") is not None and not isinstance(data["pid"], int):
+    if data.get("pid") is not None and not _count(data["pid"], 2 ** 31):
         return None
-    if data.get("error") is not None and not isinstance(data["error"], str):
+    if data.get("error") is not None and not (isinstance(data["error"], str) and len(data["error"]) <= 10 * TEXT_LIMIT):
         return None
     return data
 
@@ -239,8 +270,7 @@ class JobFolder:
             config = read_config(self.checkpoint)
         except (ValueError, OSError):  # OSError: a save swapped the folder while we looked
             return None
-        epochs = config.get("epochs_trained", 0)
-        return config if isinstance(epochs, int) and epochs >= 0 else None
+        return config if _count(config.get("epochs_trained", 0)) else None
 
     def has_resume_state(self) -> bool:
         """Return True when the checkpoint folder holds weights and optimizer state to resume from."""
@@ -271,6 +301,14 @@ def scrub(text: str) -> str:
     return "\n".join(lines) + ("\n" if text.endswith("\n") else "")
 
 
+def shown_error(error) -> str | None:
+    """Return a job's error as a visitor may see it: one scrubbed line of at most TEXT_LIMIT characters."""
+    if not isinstance(error, str) or not error.strip():
+        return None
+    text = " ".join(scrub(error).split())
+    return text if len(text) <= TEXT_LIMIT else text[:TEXT_LIMIT - 1] + "…"
+
+
 def key_figures(model_type: str, epochs: list[dict]) -> dict:
     """Return the best epoch's headline figures (see each model class's `figures`), {} before the first epoch."""
     model_class = MODEL_TYPES[model_type]
@@ -294,12 +332,12 @@ def status_view(folder: JobFolder, record: dict, metrics: dict) -> dict:
         fraction = progress["fraction"]  # the worker's own figure, with the current epoch's steps
     if record["status"] == DONE:
         fraction = 1.0
-    eta = progress.get("eta_s")
+    eta, phase = progress.get("eta_s"), progress.get("phase")
     train = record["train_config"]
     return {
         "id": record["id"], "name": RUN_PREFIX + record["id"], "title": record["name"],
         "model_type": record["model_type"], "dataset": train["dataset"], "status": record["status"],
-        "error": record.get("error"), "phase": progress.get("phase") if isinstance(progress.get("phase"), str) else None,
+        "error": shown_error(record.get("error")), "phase": phase if isinstance(phase, str) and len(phase) <= 40 else None,
         "epochs_done": epochs_done, "target_epochs": target,
         "fraction": round(min(1.0, max(0.0, fraction)), 4), "eta_s": eta if _number(eta) else None,
         "created": record["created"], "started": record.get("started"), "finished": record.get("finished"),
