@@ -63,7 +63,15 @@ class HostLimits:
 
 def hash_token(token: str | None) -> str:
     """Return the SHA-256 hex digest stored as a job's owner ('' for no token)."""
-    return hashlib.sha256(token.encode()).hexdigest() if token else ""
+    # surrogatepass: any text JSON can carry (a lone surrogate too) hashes instead of raising
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest() if token else ""
+
+
+def check_token(owner_token) -> str:
+    """Return `owner_token` when it is non-blank text; ValueError otherwise (a job nobody owns cannot be cancelled)."""
+    if not isinstance(owner_token, str) or not owner_token.strip():
+        raise ValueError("Starting a job needs an owner token: a secret text you keep to cancel or resume it later.")
+    return owner_token
 
 
 def _pid_runs_job(pid, job_id: str) -> bool:
@@ -235,7 +243,7 @@ class JobRunner:
         if train_config.epochs > self.limits.max_epochs:
             raise ValueError(f"Epochs must be between 1 and {self.limits.max_epochs} on this server, "
                              f"got {train_config.epochs}.")
-        owner = hash_token(owner_token)
+        owner = hash_token(check_token(owner_token))
         with self._lock:
             records = self._records()
             self._check_queue_room(records)
