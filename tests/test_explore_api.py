@@ -1,4 +1,8 @@
-"""The explorer's named API endpoints through gradio_client and plain HTTP, against the live app."""
+"""The explorer's named API endpoints (ui/explore/api.py) through gradio_client and plain HTTP, against the live app.
+
+Bad requests of every kind must come back as one sentence, never `{"error": null}`, never
+"Something went wrong", and never leave a traceback in the server's log.
+"""
 
 import io
 import json
@@ -145,6 +149,78 @@ def post_json(url: str, body: dict) -> tuple[int, dict | str]:
         return error.code, error.read().decode()
 
 
+def call(live_app: str, name: str, data) -> tuple[str, object]:
+    """POST /gradio_api/call/<name>, then read the event stream; return (event, data) of its last message."""
+    status, body = post_json(f"{live_app}/gradio_api/call/{name}", {"data": data})
+    assert status == 200, body
+    with urllib.request.urlopen(f"{live_app}/gradio_api/call/{name}/{body['event_id']}", timeout=30) as response:
+        stream = response.read().decode()
+    event = stream.split("event:")[-1].split("\n", 1)[0].strip()
+    return event, json.loads(stream.split("data:")[-1].strip().splitlines()[0])
+
+
+def a_sentence(message) -> bool:
+    """True for a short human message: text, not null, not an apology for a crash, no traceback."""
+    return (isinstance(message, str) and 10 < len(message) < 400 and "Traceback" not in message
+            and "Something went wrong" not in message and "didn't receive enough" not in message)
+
+
+@pytest.mark.parametrize("seed", ["abc", 1.5, [1, 2], True, {"seed": 1}, "7"])
+def test_sample_refuses_seeds_that_are_not_whole_numbers(client, seed):
+    with pytest.raises(Exception, match="seed must be"):
+        client.predict("vae-mnist", seed, api_name="/sample")
+
+
+@pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity"])
+def test_sample_refuses_nan_and_infinity_sent_as_raw_json(live_app, token):
+    # gradio_client cannot send these (strict JSON), but a hand-written request can.
+    request = urllib.request.Request(f"{live_app}/gradio_api/call/sample", headers={"Content-Type": "application/json"},
+                                     data=f'{{"data": ["vae-mnist", {token}]}}'.encode())
+    with urllib.request.urlopen(request, timeout=30) as response:
+        event_id = json.loads(response.read())["event_id"]
+    with urllib.request.urlopen(f"{live_app}/gradio_api/call/sample/{event_id}", timeout=30) as response:
+        stream = response.read().decode()
+    assert "event: error" in stream and "seed must be" in stream
+
+
+BAD_CALLS = [
+    ("sample", ["vae-mnist", "abc"], "seed must be"),
+    ("sample", ["vae-mnist", [3]], "seed must be"),
+    ("sample", [42, 1], "model must be"),
+    ("decode", [], "needs a value for z"),
+    ("decode", [[0.0] * 3, "vae-mnist"], "exactly 20"),
+    ("decode", [[True] * 20, "vae-mnist"], "list of 20 numbers"),
+    ("decode", [[[0.0]] * 20, "vae-mnist"], "list of 20 numbers"),
+    ("decode", [{"z": 1}, "vae-mnist"], "list of 20 numbers"),
+    ("decode", [None, "vae-mnist"], "list of 20 numbers"),
+    ("decode", [[0.0] * 20, "no-such-model"], "Unknown model"),
+    ("decode", [[0.0] * 20, "rnn-mnist"], "needs a VAE"),
+    ("decode", [[0.0] * 20, ["vae-mnist"]], "model must be"),
+    ("classify", [], "needs a value for image"),
+    ("classify", ["/etc/passwd", "vae-mnist"], "uploaded file"),
+    ("classify", [{"path": "/etc/passwd"}, "vae-mnist"], "uploaded file"),
+    ("classify", [{"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}, "vae-mnist"], "uploaded to this"),
+    ("reconstruct", [{"url": "http://example.com/a.png", "meta": {"_type": "gradio.FileData"}}], "uploaded to this"),
+]
+
+
+@pytest.mark.parametrize("name, data, message", BAD_CALLS)
+def test_bad_calls_over_plain_http_answer_one_sentence_and_log_no_traceback(live_app, capfd, name, data, message):
+    event, answer = call(live_app, name, data)
+    assert event == "error"
+    text = answer.get("error") if isinstance(answer, dict) else answer
+    assert a_sentence(text) and message in text, answer
+    logged = capfd.readouterr()
+    assert "Traceback" not in logged.out + logged.err
+
+
+def test_missing_optional_arguments_take_their_defaults(live_app):
+    event, data = call(live_app, "decode", [[0.0] * 20])  # model defaults to vae-mnist
+    assert event == "complete" and data[0]["url"].endswith(".png")
+    event, data = call(live_app, "sample", [])
+    assert event == "complete" and len(data[0]) == 20
+
+
 def test_plain_http_decode_in_one_request(live_app, vae):
     z = [0.1 * (k % 5) for k in range(20)]
     status, body = post_json(f"{live_app}/gradio_api/run/decode", {"data": [z, "vae-mnist"]})
@@ -165,6 +241,8 @@ def test_plain_http_call_protocol_and_errors(live_app):
     assert len(data[0]) == 20
     status, body = post_json(f"{live_app}/gradio_api/run/decode", {"data": [[0.0] * 3, "vae-mnist"]})
     assert status == 500 and "exactly 20" in body and "Traceback" not in body
+    status, body = post_json(f"{live_app}/gradio_api/run/decode", {"data": []})
+    assert status == 500 and "needs a value for z" in body
 
 
 def test_upload_size_limit_is_enforced(live_app):

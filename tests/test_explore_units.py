@@ -1,9 +1,10 @@
-"""Unit tests of the explorer's plain functions (ui/explore_models.py, ui/explore_actions.py) on real checkpoints.
+"""Unit tests of the explorer's plain functions (ui/explore/models.py, actions.py, render.py) on real checkpoints.
 
-Besides the shipped 20-dimensional VAEs, two tiny VAEs are trained for one epoch on mnist-5k:
-latent size 8 (fewer dimensions than sliders) and 24 (more), saved as run checkpoints.
+Besides the shipped 20-dimensional VAEs, three tiny VAEs are trained for one epoch on mnist-5k:
+latent size 2 (the manifold grid), 8 (fewer dimensions than sliders) and 24 (more), saved as run checkpoints.
 """
 
+import base64
 import io
 import os
 import time
@@ -17,15 +18,15 @@ from PIL import Image
 from genmodels import VAEConfig
 from genmodels.registry import ModelRegistry
 from genmodels.train import TrainConfig, train
-from ui import explore_actions as actions
-from ui.explore_models import LATENT_SLOTS, ViewCache, format_z, parse_z
+from ui.explore import actions, render
+from ui.explore.models import LATENT_SLOTS, SLIDER_LIMIT, ViewCache, format_z, parse_z
 
 
 @pytest.fixture(scope="module")
 def tiny_runs(tmp_path_factory):
-    """A runs folder holding one-epoch VAEs with latent sizes 8 and 24 ('run-latent8', 'run-latent24')."""
+    """A runs folder holding one-epoch VAEs with latent sizes 2, 8 and 24 ('run-latent2', ...)."""
     runs = tmp_path_factory.mktemp("explore-runs")
-    for dims in (8, 24):
+    for dims in (2, 8, 24):
         train("vae", VAEConfig(latent_dim=dims, hidden_dim=32), TrainConfig(epochs=1, device="cpu", seed=dims),
               out=runs / f"latent{dims}" / "checkpoint")
     return runs
@@ -51,6 +52,8 @@ def test_parse_z_accepts_lists_and_comma_strings():
 @pytest.mark.parametrize("values, message", [
     ([0.0] * 19, "exactly 20"), ("1,2,x", "separated by commas"), ({"a": 1}, "list of 20"),
     (5, "list of 20"), (["a"] * 20, "list of 20"), ([float("nan")] * 20, "NaN"), ([11.0] + [0.0] * 19, "between"),
+    ([True] * 20, "list of 20"), ([[0.0]] * 20, "list of 20"), ([None] * 20, "list of 20"), (None, "list of 20"),
+    ([1e300] * 20, "between"), ([float("inf")] * 20, "NaN or infinity"),
 ])
 def test_parse_z_refuses_bad_codes_with_a_sentence(values, message):
     with pytest.raises(ValueError, match=message):
@@ -162,28 +165,44 @@ def test_code_at_map_pixel_snaps_to_stored_points_and_unprojects_empty_space(mni
 
 
 # --------------------------------------------------------------------------- readout, seeds, GIF folder
-def test_readout_probabilities_sum_to_one_and_follow_the_rows(mnist):
+def test_readout_probabilities_sum_to_one_and_follow_the_rows(mnist, views):
+    reader = views.reader(mnist.default_reader)
+    assert reader.name == "rnn-mnist"
     digit = mnist.decode(mnist.centroid(0))
-    probs, picture = actions.readout(mnist, digit, 28)
+    probs, picture = actions.readout(reader, digit, 28)
     assert abs(sum(probs.values()) - 1) < 1e-4 and picture.size[1] > 28 * 12
-    early, _ = actions.readout(mnist, digit, 3)
+    early, _ = actions.readout(reader, digit, 3)
     assert early != probs
-    assert actions.class_probabilities(mnist, digit) == pytest.approx(probs)
+    assert actions.class_probabilities(reader, digit) == pytest.approx(probs)
+    label = actions.label_value(probs)
+    assert label["label"] == max(probs, key=probs.get) and len(label["confidences"]) == 10
+
+
+def test_any_rnn_can_read_any_model(views):
+    """The Reader list offers every RowRNN: the digit reader reads a fashion VAE's picture in its own classes."""
+    fashion = views.get("vae-fashion")
+    assert views.reader(fashion.default_reader).name == "rnn-fashion"
+    probs, _ = actions.readout(views.reader("rnn-mnist"), fashion.decode(fashion.centroid(0)))
+    assert list(probs) == [str(k) for k in range(10)]
+    assert views.reader("none") is None and views.reader(None) is None
+    with pytest.raises(ValueError, match="must be a RowRNN"):
+        views.reader("vae-mnist")
 
 
 def test_a_model_without_a_classifier_says_so(tmp_path, tiny_runs):
     registry = ModelRegistry(checkpoints_dir=tmp_path, extra_folders=run_folders(tiny_runs), device="cpu")
-    lonely = ViewCache(registry).get("run-latent8")
-    assert lonely.rnn is None
+    cache = ViewCache(registry)
+    lonely = cache.get("run-latent8")
+    assert lonely.default_reader is None and cache.reader_for("run-latent8") is None
     digit = lonely.decode(np.zeros(8))
-    with pytest.raises(ValueError, match="no classifier"):
-        actions.class_probabilities(lonely, digit)
-    assert actions.page_readout(lonely, digit) == (actions.NO_READER, None)
-    assert "no classifier" in lonely.describe()
+    with pytest.raises(ValueError, match="no RNN reader"):
+        actions.class_probabilities(None, digit)
+    assert actions.page_readout(None, digit) == (actions.NO_READER, None)
 
 
 def test_view_cache_refuses_unknown_and_non_vae_names(views):
-    for name, message in [("", "No model is selected"), ("no-such-model", "Unknown|unknown"), ("rnn-mnist", "needs a VAE")]:
+    for name, message in [("", "No model is selected"), ("no-such-model", "Unknown|unknown"), ("rnn-mnist", "needs a VAE"),
+                          (None, "No model is selected"), (["vae-mnist"], "No model is selected")]:
         with pytest.raises(ValueError, match=message):
             views.get(name)
 
@@ -253,15 +272,67 @@ def test_save_gif_keeps_at_most_gif_keep_files(tmp_path, monkeypatch):
     assert len(left) == 3 and paths[-1] in left
 
 
-def test_image_to_digit_reads_files_arrays_and_sketch_values(tmp_path, mnist):
+def test_image_to_digit_reads_files_arrays_and_drawings(tmp_path, mnist):
     ink = np.zeros((120, 120), np.uint8)
     ink[20:100, 55:65] = 255  # a '1'
     path = tmp_path / "one.png"
     Image.fromarray(255 - ink).save(path)
     from_file = actions.image_to_digit(str(path))
-    from_sketch = actions.image_to_digit({"composite": np.stack([255 - ink] * 3, axis=-1), "layers": []})
-    assert from_file.shape == (1, 28, 28) and torch.allclose(from_file, from_sketch, atol=0.02)
-    with pytest.raises(ValueError, match="canvas is empty"):
-        actions.image_to_digit({"composite": None})
+    from_array = actions.image_to_digit(np.stack([255 - ink] * 3, axis=-1))
+    buffer = io.BytesIO()
+    Image.fromarray(255 - ink).save(buffer, format="PNG")
+    data_url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    from_drawing = actions.prepare_image(actions.drawing_bytes(data_url))
+    assert from_file.shape == (1, 28, 28) and torch.allclose(from_file, from_array, atol=0.02)
+    assert torch.allclose(from_file, from_drawing.image, atol=0.02) and isinstance(from_drawing.notes, tuple)
     with pytest.raises(ValueError, match="blank"):
-        actions.image_to_digit({"composite": np.full((336, 336, 4), 255, np.uint8)})
+        actions.image_to_digit(np.full((336, 336, 4), 255, np.uint8))
+
+
+@pytest.mark.parametrize("value", ["data:text/html,<b>x</b>", "data:image/png;base64,@@@", "x" * 3_000_000, 7])
+def test_drawing_bytes_refuses_anything_but_a_small_image_data_url(value):
+    with pytest.raises(ValueError, match="could not be read"):
+        actions.drawing_bytes(value)
+    assert actions.drawing_bytes("") is None and actions.drawing_bytes(None) is None
+
+
+# --------------------------------------------------------------------------- links, previews, 2-D models, the map
+def test_share_query_names_the_model_and_leaves_out_the_origin(mnist):
+    assert actions.share_query(mnist, np.zeros(20)) == "?model=vae-mnist"
+    z = np.zeros(20)
+    z[3] = 1.234
+    assert actions.share_query(mnist, z) == "?model=vae-mnist&z=0,0,0,1.23" + ",0" * 16
+
+
+def test_dimension_preview_sweeps_one_slider(mnist):
+    html = actions.dimension_preview(mnist, np.zeros(20), 0)
+    assert html.count("<img") == len(actions.PREVIEW_VALUES) and f"z{mnist.order[0]}" in html
+    with pytest.raises(ValueError, match="not used"):
+        actions.dimension_preview(mnist, np.zeros(20), 25)
+
+
+def test_a_two_dimensional_model_has_a_manifold_grid_that_clicks_back_to_codes(views):
+    view = views.get("run-latent2")
+    assert view.dims == 2 and view.shown_slots == 2 and view.manifold is not None
+    picture = actions.manifold_picture(view)
+    steps, cell, margin = view.manifold.STEPS, view.manifold.CELL, view.manifold.MARGIN
+    assert picture.size == (margin + steps * cell + 4, steps * cell + margin)
+    top_left = view.code_at_manifold_pixel(margin, 0)  # first slider lowest, second highest
+    assert top_left[view.order[0]] == pytest.approx(-SLIDER_LIMIT) and top_left[view.order[1]] == pytest.approx(
+        SLIDER_LIMIT)
+    assert np.allclose(view.code_at_manifold_pixel(margin + steps * cell / 2, steps * cell / 2), 0, atol=1e-6)
+    assert actions.manifold_picture(views.get("vae-mnist")) is None
+
+
+@pytest.mark.parametrize("far", [1e3, -1e3, 1e30, float("nan")])
+def test_the_map_marker_stays_on_the_plot_for_any_code(mnist, far):
+    picture = np.asarray(mnist.map.with_marker(np.array([far, -far])))
+    base = np.asarray(mnist.map.base)
+    changed = np.argwhere(np.any(picture != base, axis=-1))
+    lo, hi = mnist.map.MARGIN - 15, mnist.map.SIZE - mnist.map.MARGIN + 15  # ring and cross around the edge point
+    assert len(changed) and changed.min() >= lo and changed.max() <= hi
+
+
+def test_preview_html_captions_each_value():
+    html = render.preview_html(np.zeros((3, 28, 28)), [-3.0, 0.0, 3.0], "What <z1> does")
+    assert "+3.0" in html and "-3.0" in html and "&lt;z1&gt;" in html

@@ -1,10 +1,11 @@
-"""Pictures for the Explore tab, drawn with PIL: digits, strips, grids, GIFs, the latent map, the RNN readout.
+"""Pictures for the Explore tab, drawn with PIL: digits, strips, grids, GIFs, the latent map, the manifold, the readout.
 
 Pure functions of arrays (no gradio, no models) so they are fast and easy to test. Digits are
 float arrays (28, 28) in [0,1], white ink on black, as the models see them.
 """
 
 import base64
+import html
 import io
 
 import numpy as np
@@ -37,6 +38,15 @@ def digit_html(digit, alt: str = "decoded digit") -> str:
     """Return an <img> holding the 28x28 PNG inline; CSS scales it up with hard pixel edges."""
     encoded = base64.b64encode(png_bytes(digit)).decode("ascii")
     return f'<img class="ll-digit" alt="{alt}" src="data:image/png;base64,{encoded}">'
+
+
+def preview_html(digits, values, title: str) -> str:
+    """Return a titled row of small digits (N, 28, 28), each captioned with its slider value: what one slider does."""
+    cells = "".join(
+        f'<figure><img class="ll-digit-small" alt="at {v:+.1f}" src="data:image/png;base64,'
+        f'{base64.b64encode(png_bytes(d)).decode("ascii")}"><figcaption>{v:+.1f}</figcaption></figure>'
+        for d, v in zip(digits, values))
+    return f'<div class="ll-preview"><p>{html.escape(title)}</p><div class="ll-preview-row">{cells}</div></div>'
 
 
 def enlarge(digit, size: int = 280) -> Image.Image:
@@ -138,16 +148,66 @@ class LatentMap:
         return out
 
     def with_marker(self, xy: np.ndarray) -> Image.Image:
-        """Return the map with the current code marked by a black ring and cross at PCA coordinates xy (2,)."""
+        """Return the map with the current code marked by a black ring and cross at PCA coordinates xy (2,).
+
+        A code beyond the plotted area is marked on the plot's edge (in the direction it lies), so
+        the marker never leaves the picture however far the sliders go.
+        """
         out = self.base.copy()
         draw = ImageDraw.Draw(out)
-        x, y = self.to_pixels(np.asarray(xy).reshape(1, 2))[0]
-        x = float(np.clip(x, 4, self.SIZE - 4))
-        y = float(np.clip(y, 4, self.SIZE - 4))
+        x, y = np.nan_to_num(self.to_pixels(np.asarray(xy, dtype=np.float64).reshape(1, 2))[0])
+        x = float(np.clip(x, self.MARGIN, self.SIZE - self.MARGIN))
+        y = float(np.clip(y, self.MARGIN, self.SIZE - self.MARGIN))
         draw.ellipse([x - 9, y - 9, x + 9, y + 9], outline="black", width=3)
         draw.line([x - 14, y, x + 14, y], fill="black", width=1)
         draw.line([x, y - 14, x, y + 14], fill="black", width=1)
         return out
+
+
+class Manifold:
+    """The classic picture of a 2-D VAE: decodes on a regular grid of z over [-limit, limit]^2.
+
+    Column c holds the first slider's value (most KL) growing to the right, row r the second's
+    growing upwards, as on a plot. Converts between the picture's pixels and slider values.
+    """
+
+    STEPS = 15
+    CELL = 28
+    MARGIN = 26
+
+    def __init__(self, limit: float):
+        self.values = np.linspace(-limit, limit, self.STEPS)
+
+    def slot_codes(self) -> np.ndarray:
+        """Return the (STEPS * STEPS, 2) slider values of the cells, row by row from the top."""
+        first, second = np.meshgrid(self.values, self.values[::-1])
+        return np.stack([first.ravel(), second.ravel()], axis=1).astype(np.float32)
+
+    def picture(self, digits, names: tuple[str, str]) -> Image.Image:
+        """Return the grid picture of digits (STEPS * STEPS, 28, 28) in slot_codes() order, with labelled axes."""
+        side = self.STEPS * self.CELL
+        out = Image.new("RGB", (self.MARGIN + side + 4, side + self.MARGIN), "white")
+        for k, d in enumerate(np.asarray(digits)):
+            r, c = divmod(k, self.STEPS)
+            out.paste(enlarge(d, self.CELL).convert("RGB"), (self.MARGIN + c * self.CELL, r * self.CELL))
+        draw = ImageDraw.Draw(out)
+        f = font(12)
+        low, high = self.values[0], self.values[-1]
+        draw.text((self.MARGIN + side // 2, side + self.MARGIN // 2), f"{names[0]}: {low:g} → {high:g}",
+                  fill=(60, 60, 60), font=f, anchor="mm")
+        label = Image.new("RGB", (side, self.MARGIN - 6), "white")
+        ImageDraw.Draw(label).text((side // 2, (self.MARGIN - 6) // 2), f"{names[1]}: {low:g} → {high:g}",
+                                   fill=(60, 60, 60), font=f, anchor="mm")
+        out.paste(label.rotate(90, expand=True), (2, 0))
+        return out
+
+    def to_slots(self, px: float, py: float) -> np.ndarray:
+        """Return the slider values (2,) under pixel (px, py) of the picture (clamped to the grid)."""
+        side = self.STEPS * self.CELL
+        u = np.clip((px - self.MARGIN) / side, 0, 1)
+        v = np.clip(py / side, 0, 1)
+        low, high = self.values[0], self.values[-1]
+        return np.array([low + u * (high - low), high - v * (high - low)], dtype=np.float32)
 
 
 def readout_picture(digit, row_probs: np.ndarray, class_names: list[str], rows_read: int = 28) -> Image.Image:

@@ -1,49 +1,89 @@
-"""The Explore tab's actions as plain functions of (model view, values): no gradio, errors are ValueErrors.
+"""The Explore tab's actions as plain functions of (model view, reader, values): no gradio, errors are ValueErrors.
 
-ui/explore.py wires these to components; the named API endpoints call the same functions.
+page.py wires these to components; the named API endpoints (api.py) call the same functions.
 """
 
+import base64
+import binascii
 import math
 import tempfile
 import time
+import urllib.parse
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from genmodels import latent
-from genmodels.preprocess import load_image_file, prepare_digit
+from genmodels.preprocess import load_image_file
 
-from . import explore_render as render
-from .explore_models import SLIDER_LIMIT, ModelView
+from . import render
+from .models import SLIDER_LIMIT, ModelView, Reader, format_z
+
+try:
+    from genmodels.preprocess import PreparedDigit, prepare_digit_with_notes
+except ImportError:  # ADAPTER, remove once genmodels.preprocess has prepare_digit_with_notes (being added)
+    from dataclasses import dataclass
+
+    from genmodels.preprocess import prepare_digit
+
+    @dataclass(frozen=True)
+    class PreparedDigit:
+        """A prepared digit (1, 28, 28) and notes on what the preprocessing doubted (none from prepare_digit)."""
+
+        image: torch.Tensor
+        notes: tuple[str, ...] = ()
+
+    def prepare_digit_with_notes(image) -> PreparedDigit:
+        """Return prepare_digit(image) without notes."""
+        return PreparedDigit(prepare_digit(image))
 
 INTERPOLATION_METHODS = ("linear", "spherical")
 TRAVERSAL_VALUES = np.linspace(-SLIDER_LIMIT, SLIDER_LIMIT, 9)
 GIF_DIR = Path(tempfile.gettempdir()) / "latent-lab-gifs"
 GIF_KEEP = 200  # newest GIFs kept for download; gradio copies each into its own cache when served
 GIF_MAX_AGE_S = 3600.0
-NO_READER = "no classifier for this data set"
+NO_READER = "no RNN reader chosen (none matches this data set)"
 MAX_SEED = 2**31 - 1
+MAX_DRAWING_CHARS = 2_000_000  # a drawing arrives as a PNG data URL; the canvas makes about 10 kB
+PREVIEW_VALUES = np.linspace(-SLIDER_LIMIT, SLIDER_LIMIT, 7)
 
 
-def readout(view: ModelView, digit, rows_read: int = 28) -> tuple[dict[str, float], object]:
+def readout(reader: Reader, digit, rows_read: int = 28) -> tuple[dict[str, float], object]:
     """Return ({class name: probability after `rows_read` rows}, readout picture) for a digit (28, 28)."""
     rows_read = int(min(max(int(rows_read or 28), 1), 28))
-    row_probs = view.read_rows(digit)
-    probs = {name: float(p) for name, p in zip(view.class_names, row_probs[rows_read - 1])}
-    return probs, render.readout_picture(digit, row_probs, view.class_names, rows_read)
+    row_probs = reader.read_rows(digit)
+    probs = {name: float(p) for name, p in zip(reader.class_names, row_probs[rows_read - 1])}
+    return probs, render.readout_picture(digit, row_probs, reader.class_names, rows_read)
 
 
-def class_probabilities(view: ModelView, digit) -> dict[str, float]:
+def class_probabilities(reader: Reader | None, digit) -> dict[str, float]:
     """Return {class name: probability} after the RNN has read all 28 rows of a digit (28, 28)."""
-    return {name: float(p) for name, p in zip(view.class_names, view.read_rows(digit)[-1])}
+    if reader is None:
+        raise ValueError("There is no RNN reader for this model's data set, so the image cannot be read; "
+                         "train a RowRNN on that data set first.")
+    return {name: float(p) for name, p in zip(reader.class_names, reader.read_rows(digit)[-1])}
 
 
-def page_readout(view: ModelView, digit, rows_read: int = 28) -> tuple[dict[str, float] | str, object]:
-    """Return readout() for the page, or (NO_READER, None) when no RNN matches the model's data set."""
-    if view.rnn is None:
+def label_value(probs: dict[str, float]) -> dict:
+    """Return class probabilities as gr.Label sends them: {"label": top class, "confidences": [...] (most first)}."""
+    ranked = sorted(probs.items(), key=lambda item: -item[1])
+    return {"label": ranked[0][0], "confidences": [{"label": k, "confidence": p} for k, p in ranked]}
+
+
+def page_readout(reader: Reader | None, digit, rows_read: int = 28) -> tuple[dict[str, float] | str, object]:
+    """Return readout() for the page, or (NO_READER, None) when no reader is chosen."""
+    if reader is None:
         return NO_READER, None
-    return readout(view, digit, rows_read)
+    return readout(reader, digit, rows_read)
+
+
+def share_query(view: ModelView, z) -> str:
+    """Return the link query that reopens this model and code: ?model=...&z=... (no z at the origin)."""
+    params = {"model": view.name}
+    if np.any(np.round(np.asarray(z, dtype=np.float64), 2) != 0):
+        params["z"] = format_z(z)
+    return "?" + urllib.parse.urlencode(params, safe=",")
 
 
 def seeded_generator(seed) -> torch.Generator | None:
@@ -64,17 +104,33 @@ def seeded_generator(seed) -> torch.Generator | None:
     return torch.Generator().manual_seed(value)
 
 
-def image_to_digit(image) -> torch.Tensor:
-    """Return the prepared 28x28 digit (1, 28, 28) for an uploaded file path/bytes, PIL image, array or sketch dict."""
-    if isinstance(image, dict):  # gr.Sketchpad / ImageEditor value: the flattened drawing is 'composite'
-        image = image.get("composite")
-        if image is None:
-            raise ValueError("The canvas is empty: draw a digit first.")
+def prepare_image(image) -> PreparedDigit:
+    """Return the prepared 28x28 digit and the preprocessing's notes for a file path/bytes, PIL image or array."""
     if isinstance(image, (str, Path, bytes, bytearray)):
         image = load_image_file(image)
     if image is None:
         raise ValueError("No image was given: upload a PNG, JPEG or WebP file or draw a digit.")
-    return prepare_digit(image)
+    return prepare_digit_with_notes(image)
+
+
+def image_to_digit(image) -> torch.Tensor:
+    """Return the prepared 28x28 digit (1, 28, 28) for a file path/bytes, PIL image or array."""
+    return prepare_image(image).image
+
+
+def drawing_bytes(data_url) -> bytes | None:
+    """Return the PNG bytes of the drawing canvas's value (a data: URL), or None when the canvas is empty."""
+    if not data_url:
+        return None
+    if not isinstance(data_url, str) or len(data_url) > MAX_DRAWING_CHARS or "," not in data_url:
+        raise ValueError("The drawing could not be read; clear the canvas and draw again.")
+    header, encoded = data_url.split(",", 1)
+    if not header.startswith("data:image/"):
+        raise ValueError("The drawing could not be read; clear the canvas and draw again.")
+    try:
+        return base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("The drawing could not be read; clear the canvas and draw again.") from None
 
 
 def endpoint_code(view: ModelView, choice: str, current_z, uploaded_z, generator=None) -> np.ndarray:
@@ -144,6 +200,28 @@ def prune_gifs(folder: Path = GIF_DIR, keep: int = GIF_KEEP, max_age_s: float = 
             path.unlink(missing_ok=True)
             removed += 1
     return removed
+
+
+def dimension_preview(view: ModelView, z, slot: int) -> str:
+    """Return HTML: what slider `slot` does around code z, as a row of decodes with that dimension swept -3..3."""
+    if not isinstance(slot, int) or not 0 <= slot < view.shown_slots:
+        raise ValueError("That slider is not used by this model.")
+    d = view.order[slot]
+    codes = np.repeat(np.asarray(z, dtype=np.float32).reshape(1, -1), len(PREVIEW_VALUES), axis=0)
+    codes[:, d] = PREVIEW_VALUES
+    return render.preview_html(view.decode(codes), PREVIEW_VALUES,
+                               f"What z{d} does (KL {view.kl[d]:.2f} nats), the other sliders as they are:")
+
+
+def manifold_picture(view: ModelView) -> object:
+    """Return the decoded-manifold grid of a 2-D model (None for other models)."""
+    if view.manifold is None:
+        return None
+    slots = view.manifold.slot_codes()
+    codes = np.zeros_like(slots)
+    codes[:, view.order[:2]] = slots
+    names = (f"z{view.order[0]}", f"z{view.order[1]}")
+    return view.manifold.picture(view.decode(codes), names)
 
 
 def traversal_grid(view: ModelView, z) -> object:

@@ -1,7 +1,7 @@
-"""What the Explore tab needs from one VAE checkpoint: its models, latent analysis, map and KL order.
+"""What the Explore tab needs from checkpoints: a VAE's view (models, latent analysis, map, KL order) and RNN readers.
 
-No gradio here: handlers in ui/explore.py turn the ValueErrors raised below into gr.Error.
-A `ModelView` is shared by all sessions and never modified after it is built.
+No gradio here: handlers turn the ValueErrors raised below into one-sentence messages.
+A `ModelView` or `Reader` is shared by all sessions and never modified after it is built.
 """
 
 import threading
@@ -11,35 +11,55 @@ import numpy as np
 import torch
 
 from genmodels import latent
-from genmodels.checkpoints import CONFIG_FILE
-from genmodels.checkpoints import file_signature
+from genmodels.checkpoints import CONFIG_FILE, file_signature
 
-from .explore_render import LatentMap
+from .render import LatentMap, Manifold
 
 LATENT_SLOTS = 20  # sliders on the page; a model with more dimensions shows its 20 most informative
 SLIDER_LIMIT = 3.0  # sliders span -3..3 standard deviations of the prior N(0, I)
 API_LIMIT = 10.0  # codes further than this from the origin are certainly typing mistakes
 ACTIVE_KL = 0.05  # nats: below this a dimension carries (almost) no information about the digit
 MAX_TRAVERSAL_ROWS = 10
+NO_READER = "none"  # the Reader dropdown's value for "no RNN reads the picture"
+
+
+class Reader:
+    """A RowRNN checkpoint that reads 28x28 pictures row by row, with the names of its classes."""
+
+    def __init__(self, registry, name: str):
+        entry = registry.entry(name)
+        if entry.model_type != "rnn":
+            raise ValueError(f"{name!r} is a {entry.model_type.upper()} checkpoint; a reader must be a RowRNN.")
+        self.name = name
+        self.path = Path(entry.path)
+        self.stamp = file_signature(self.path / CONFIG_FILE)
+        self.rnn = registry.load(name)
+        self.class_names = list(entry.class_names)
+        self.dataset = entry.dataset
+
+    @torch.no_grad()
+    def read_rows(self, digit) -> np.ndarray:
+        """Return the class probabilities after each of the 28 rows of a digit (28, 28): (28, classes)."""
+        x = torch.as_tensor(np.asarray(digit, dtype=np.float32).reshape(1, 28, 28), device=self.rnn.device)
+        return self.rnn.read_rows(x)[0].cpu().numpy()
 
 
 class ModelView:
-    """A loaded VAE checkpoint (plus the RNN for its data set) with everything the explorer draws from it."""
+    """A loaded VAE checkpoint with everything the explorer draws from it."""
 
     def __init__(self, registry, name: str):
         entry = registry.entry(name)
         if entry.model_type != "vae":
             raise ValueError(f"{name!r} is a {entry.model_type.upper()} checkpoint; the explorer needs a VAE.")
         self.name = name
+        self.title = entry.title
         self.path = Path(entry.path)
         # Saves swap in a new folder, so config.json's inode (part of the signature) changes with
         # every save, even two within one tick of the file clock. Read before loading: a save in
         # between only causes a reload.
         self.stamp = file_signature(self.path / CONFIG_FILE)
         self.vae = registry.load(name)
-        rnn_name = registry.classifier_for(name)
-        self.rnn = registry.load(rnn_name) if rnn_name else None
-        self.rnn_name = rnn_name
+        self.default_reader = registry.classifier_for(name)  # an RNN trained on the same data set, or None
         self.dataset = entry.dataset
         self.class_names = list(entry.class_names)
         self.epochs = entry.epochs_trained
@@ -53,6 +73,7 @@ class ModelView:
         self.map_z = analysis["map_z"].float()
         self.map = LatentMap(analysis["map_xy"].numpy(), analysis["map_labels"].numpy(), self.class_names)
         self.dims = int(self.kl.shape[0])
+        self.manifold = Manifold(SLIDER_LIMIT) if self.dims == 2 else None
 
     # --- codes <-> sliders -------------------------------------------------------------------
     @property
@@ -107,15 +128,6 @@ class ModelView:
         mu, _ = self.vae.encode(digit.reshape(1, 1, 28, 28).to(self.vae.device))
         return mu[0].cpu().numpy()
 
-    @torch.no_grad()
-    def read_rows(self, digit) -> np.ndarray:
-        """Return the RNN's class probabilities after each of the 28 rows, (28, classes)."""
-        if self.rnn is None:
-            raise ValueError(f"There is no classifier (RNN) for the data set {self.dataset!r} of model {self.name!r}, "
-                             "so this image cannot be read; train an RNN on that data set first.")
-        x = torch.as_tensor(np.asarray(digit, dtype=np.float32).reshape(1, 28, 28), device=self.rnn.device)
-        return self.rnn.read_rows(x)[0].cpu().numpy()
-
     def project(self, z) -> np.ndarray:
         """Return the 2-D map coordinates (2,) of code z."""
         zt = torch.as_tensor(np.asarray(z, dtype=np.float32)).reshape(1, -1)
@@ -130,6 +142,14 @@ class ModelView:
             return self.map_z[i].numpy().copy(), f"a real encoded {label!r} from the validation set"
         xy = torch.as_tensor(self.map.to_coordinates(px, py), dtype=torch.float32).reshape(1, 2)
         return latent.unproject(xy, self.pca_mean, self.pca_components)[0].numpy(), "a point on the map's plane"
+
+    def code_at_manifold_pixel(self, px: float, py: float) -> np.ndarray:
+        """Return the code (2,) under pixel (px, py) of a 2-D model's manifold grid."""
+        if self.manifold is None:
+            raise ValueError("The manifold grid exists only for models with two latent dimensions.")
+        z = np.zeros(2, dtype=np.float32)
+        z[self.order[:2]] = self.manifold.to_slots(px, py)
+        return z
 
     def centroid(self, class_index: int) -> np.ndarray:
         """Return the mean code (dims,) of validation images of class `class_index`."""
@@ -146,32 +166,46 @@ class ModelView:
         nelbo = self.metrics.get("val_nelbo")
         fit = f", validation −ELBO {nelbo:.1f} nats/image" if isinstance(nelbo, (int, float)) else ""
         active = len([d for d in range(self.dims) if self.kl[d] >= ACTIVE_KL])
-        reader = f"RNN reader: `{self.rnn_name}`" if self.rnn_name else "no classifier for this data set"
         hidden = (f" · the sliders show the {LATENT_SLOTS} with most KL; the other {self.dims - LATENT_SLOTS} "
                   "keep their values" if self.dims > LATENT_SLOTS else "")
-        return (f"**{self.name}** · data set `{self.dataset}` · {self.epochs} epochs{fit} · "
-                f"{active} of {self.dims} latent dimensions in use{hidden} · {reader}")
+        title = f"**{self.title}** (`{self.name}`)" if self.title else f"**{self.name}**"
+        return (f"{title} · data set `{self.dataset}` · {self.epochs} epochs{fit} · "
+                f"{active} of {self.dims} latent dimensions in use{hidden}")
 
 
 class ViewCache:
-    """ModelViews by checkpoint name, rebuilt when the checkpoint's config.json changes (a run saved a better epoch)."""
+    """ModelViews and Readers by checkpoint name, rebuilt when a checkpoint's config.json changes (a run saved)."""
 
     def __init__(self, registry):
         self.registry = registry
         self._views: dict[str, ModelView] = {}
+        self._readers: dict[str, Reader] = {}
         self._lock = threading.Lock()
+
+    def _cached(self, store: dict, kind, name: str, what: str):
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"No {what} is selected; choose one in the list.")
+        item = store.get(name)
+        if item is not None and file_signature(item.path / CONFIG_FILE) == item.stamp:
+            return item  # fast path: one stat() per request, no directory listing
+        with self._lock:
+            item = kind(self.registry, name)
+            store[name] = item
+            return item
 
     def get(self, name: str) -> ModelView:
         """Return the view of VAE checkpoint `name` (ValueError if unknown or not a VAE)."""
-        if not isinstance(name, str) or not name:
-            raise ValueError("No model is selected; choose one in the Model list.")
-        view = self._views.get(name)
-        if view is not None and file_signature(view.path / CONFIG_FILE) == view.stamp:
-            return view  # fast path: one stat() per request, no directory listing
-        with self._lock:
-            view = ModelView(self.registry, name)
-            self._views[name] = view
-            return view
+        return self._cached(self._views, ModelView, name, "model")
+
+    def reader(self, name: str | None) -> Reader | None:
+        """Return the RowRNN reader `name`, or None for no reader (None, '' or NO_READER)."""
+        if name in (None, "", NO_READER):
+            return None
+        return self._cached(self._readers, Reader, name, "reader")
+
+    def reader_for(self, model_name: str) -> Reader | None:
+        """Return the reader of a VAE's data set (the API's default), or None when no RNN matches it."""
+        return self.reader(self.get(model_name).default_reader)
 
 
 def parse_z(values, dims: int, limit: float = API_LIMIT) -> np.ndarray:
@@ -182,20 +216,23 @@ def parse_z(values, dims: int, limit: float = API_LIMIT) -> np.ndarray:
             values = [float(p) for p in parts]
         except ValueError:
             raise ValueError("z must be a list of numbers separated by commas.") from None
-    if isinstance(values, dict) or not hasattr(values, "__len__"):
+    if isinstance(values, (dict, bytes)) or not hasattr(values, "__len__"):
         raise ValueError(f"z must be a list of {dims} numbers.")
     if len(values) != dims:
         raise ValueError(f"z must have exactly {dims} numbers (one per latent dimension); got {len(values)}.")
+    # bool is a kind of int in Python, but true/false in a code is a caller's mistake, not a number.
+    if any(isinstance(v, (bool, str, bytes)) for v in values):
+        raise ValueError(f"z must be a list of {dims} numbers.")
     try:
-        z = np.array([float(v) for v in values], dtype=np.float32)
-    except (TypeError, ValueError):
+        z = np.array([float(v) for v in values], dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f"z must be a list of {dims} numbers.") from None
     if not np.isfinite(z).all():
         raise ValueError("z contains NaN or infinity; use ordinary numbers.")
     if np.abs(z).max() > limit:
         raise ValueError(f"z values must lie between -{limit:g} and {limit:g} (the prior is N(0, 1)); "
                          f"got {float(np.abs(z).max()):.3g}.")
-    return z
+    return z.astype(np.float32)
 
 
 def format_z(z) -> str:

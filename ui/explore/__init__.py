@@ -1,0 +1,51 @@
+"""Explore tab: latent sliders, random samples, upload and drawing, the RNN readout, the latent map,
+interpolation, a presentation layout for the classroom, and the named API.
+
+Gradio glue only: layout in layout.py, events in page.py, pictures in render.py, the per-model
+view cache in models.py, plain actions in actions.py, the endpoints /decode, /sample,
+/reconstruct and /classify in api.py; the look and the in-page scripts beside them.
+"""
+
+from dataclasses import dataclass
+from typing import Callable
+
+import gradio as gr
+
+from ui.errors import user_errors
+
+from .api import wire_api
+from .layout import EXPLORE_CSS
+from .page import ExplorePage
+
+__all__ = ["EXPLORE_CSS", "ExploreTab", "LoadHook", "build_explore_tab"]
+
+
+@dataclass
+class LoadHook:
+    """What the page must run when it opens: `demo.load(hook.fn, hook.inputs, hook.outputs, api_visibility="private")`."""
+
+    fn: Callable
+    inputs: list
+    outputs: list
+
+
+@dataclass
+class ExploreTab:
+    """What the app and other tabs need from the Explore tab.
+
+    model_selector: the model list (the Train tab sets it to open a run's checkpoint).
+    on_load: the page-open handler (restores ?model=...&z=... links) for the app to attach with demo.load.
+    """
+
+    model_selector: gr.Dropdown
+    on_load: LoadHook
+
+
+def build_explore_tab(registry) -> ExploreTab:
+    """Build the Explore tab inside the current Blocks, wire its events and its API; return handles for the app."""
+    with gr.Column(elem_id="ll-explore"):
+        page = ExplorePage(registry)
+    page.wire()
+    wire_api(page.views)
+    return ExploreTab(model_selector=page.model.selector,
+                      on_load=LoadHook(user_errors(page.on_load), [], page.model_change_outputs))

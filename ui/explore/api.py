@@ -1,0 +1,150 @@
+"""The explorer's named HTTP endpoints /decode, /sample, /reconstruct and /classify, registered with gr.api.
+
+gr.api hands a function the caller's JSON untouched and sends back what it returns, so every
+argument is checked here and a wrong one reaches the caller as one sentence (gr.Error), never a
+traceback. Pictures travel the way gr.Image sent them before: a FileData object whose file is in
+gradio's cache, which gradio_client downloads to a local path and plain HTTP callers fetch by URL.
+
+    from gradio_client import Client, handle_file
+    client = Client("http://127.0.0.1:7860/")
+    path = client.predict([0.0] * 20, "vae-mnist", api_name="/decode")        # a 28x28 PNG
+    z, path = client.predict("vae-mnist", 7, api_name="/sample")
+    z, recon, probs = client.predict(handle_file("digit.png"), "vae-mnist", api_name="/reconstruct")
+    probs = client.predict(handle_file("digit.png"), "vae-mnist", api_name="/classify")
+"""
+
+import inspect
+from pathlib import Path
+
+import gradio as gr
+from gradio.context import get_blocks_context
+from gradio.processing_utils import save_bytes_to_cache
+from gradio.utils import get_upload_folder
+
+from ui.errors import user_errors
+
+from . import actions, render
+from .models import API_LIMIT, ViewCache, parse_z
+
+DEFAULT_MODEL = "vae-mnist"
+# Preparing an uploaded image is the heaviest request (decode + shrink); a small shared limit
+# keeps a burst of big uploads from taking all the memory and cores from slider users.
+IMAGE_CONCURRENCY = dict(concurrency_id="explore-images", concurrency_limit=2)
+FILE_HELP = ("pass handle_file('digit.png') with gradio_client, or the FileData object "
+             "{'path': ..., 'meta': {'_type': 'gradio.FileData'}} of a file sent to /gradio_api/upload")
+
+
+def _rounded(z) -> list[float]:
+    return [round(float(v), 5) for v in z]
+
+
+def _png_file(digit) -> dict:
+    """Return a FileData object for a 28x28 PNG of `digit`, written into gradio's cache (named by its content)."""
+    path = save_bytes_to_cache(render.png_bytes(digit), "digit.png", get_upload_folder())
+    return {"path": path, "orig_name": "digit.png", "mime_type": "image/png", "meta": {"_type": "gradio.FileData"}}
+
+
+def _model_name(model) -> str:
+    if model is None:
+        return DEFAULT_MODEL
+    if not isinstance(model, str) or not model.strip():
+        raise ValueError(f"model must be the name of a checkpoint, such as {DEFAULT_MODEL!r}.")
+    return model.strip()
+
+
+def _uploaded_path(image) -> str:
+    """Return the server path of a file the caller uploaded.
+
+    Only FileData objects pass, and check_call() has already made sure their file is in gradio's
+    upload folder: a bare path string could name any file on the server.
+    """
+    if not isinstance(image, dict):
+        raise ValueError(f"The image must be an uploaded file: {FILE_HELP}.")
+    meta, path = image.get("meta"), image.get("path")
+    if not (isinstance(meta, dict) and meta.get("_type") == "gradio.FileData" and isinstance(path, str) and path):
+        raise ValueError(f"The image must be an uploaded file: {FILE_HELP}.")
+    return path
+
+
+def _is_uploaded(value) -> bool:
+    """Return False for a FileData object whose file is not in gradio's upload folder (it would be refused)."""
+    if not (isinstance(value, dict) and isinstance(value.get("meta"), dict)
+            and value["meta"].get("_type") == "gradio.FileData"):
+        return True  # not a file object: the endpoint's own checks answer
+    path = value.get("path")
+    if not isinstance(path, str) or not path:
+        return False
+    return Path(path).resolve().is_relative_to(Path(get_upload_folder()).resolve())
+
+
+def check_calls(endpoints: dict) -> None:
+    """Make calls to `endpoints` ({api name: function}) with missing arguments or foreign files answer one sentence.
+
+    Gradio checks both before any handler runs and, for these two mistakes, logs a traceback and
+    answers `{"error": null}`. Its Blocks calls `validate_inputs(block_fn, inputs)` first with the
+    caller's raw values, so this wraps that method of the current Blocks: trailing arguments that
+    have defaults are filled in, and anything else gets a gr.Error the caller can read.
+    """
+    blocks = get_blocks_context().root_block
+    validate = blocks.validate_inputs
+
+    def validate_inputs(block_fn, inputs):
+        fn = endpoints.get(getattr(block_fn, "api_name", None))
+        if fn is not None:
+            params = list(inspect.signature(fn).parameters.values())
+            missing = [p.name for p in params[len(inputs):] if p.default is inspect.Parameter.empty]
+            if missing:
+                raise gr.Error(f"/{block_fn.api_name} needs a value for {', '.join(missing)} "
+                               f"(its arguments: {', '.join(p.name for p in params)}).", print_exception=False)
+            inputs.extend(p.default for p in params[len(inputs):])
+            if not all(_is_uploaded(value) for value in inputs):
+                raise gr.Error(f"The image must be a file uploaded to this server first: {FILE_HELP}.",
+                               print_exception=False)
+        return validate(block_fn, inputs)
+
+    blocks.validate_inputs = validate_inputs
+
+
+def wire_api(views: ViewCache) -> None:
+    """Register /decode, /sample, /reconstruct and /classify (inside the current Blocks)."""
+
+    def decode(z: list[float], model: str = DEFAULT_MODEL) -> dict:
+        """Return the decoded 28x28 PNG of code z (one float per latent dimension, each within ±10: 20 for the
+        shipped models) of VAE `model`."""
+        view = views.get(_model_name(model))
+        return _png_file(view.decode(parse_z(z, view.dims, API_LIMIT)))
+
+    def sample(model: str = DEFAULT_MODEL, seed: int = -1) -> tuple[list[float], dict]:
+        """Return (z drawn from the prior N(0, I), its decoded 28x28 PNG); seed 0..2147483647 repeats a draw,
+        -1 draws afresh."""
+        view = views.get(_model_name(model))
+        if isinstance(seed, bool) or not (seed is None or isinstance(seed, (int, float))):
+            raise ValueError("The seed must be a whole number (-1 for a random draw).")
+        z = view.prior_sample(actions.seeded_generator(seed))
+        return _rounded(z), _png_file(view.decode(z))
+
+    def reconstruct(image: dict, model: str = DEFAULT_MODEL) -> tuple[list[float], dict, dict | None]:
+        """Return (posterior mean z, 28x28 reconstruction PNG, class probabilities of the prepared image from the
+        RNN of the model's data set, or null when there is none) for an uploaded image file."""
+        view = views.get(_model_name(model))
+        prepared = actions.image_to_digit(_uploaded_path(image))
+        mu = view.encode(prepared)
+        reader = views.reader(view.default_reader)
+        probs = actions.class_probabilities(reader, prepared[0].numpy()) if reader else None
+        return _rounded(mu), _png_file(view.decode(mu)), actions.label_value(probs) if probs else None
+
+    def classify(image: dict, model: str = DEFAULT_MODEL) -> dict:
+        """Return the RNN's class probabilities for an uploaded image file; `model` names a RowRNN, or a VAE
+        whose data set picks one."""
+        name = _model_name(model)
+        reader = views.reader(name) if name in views.registry.names("rnn") else views.reader_for(name)
+        probs = actions.class_probabilities(reader, actions.image_to_digit(_uploaded_path(image))[0].numpy())
+        return actions.label_value(probs)
+
+    endpoints = {"decode": decode, "sample": sample, "reconstruct": reconstruct, "classify": classify}
+    gr.api(user_errors(decode), api_name="decode", queue=False)
+    gr.api(user_errors(sample), api_name="sample", queue=False)
+    gr.api(user_errors(reconstruct), api_name="reconstruct", **IMAGE_CONCURRENCY)
+    gr.api(user_errors(classify), api_name="classify", **IMAGE_CONCURRENCY)
+    check_calls(endpoints)
+

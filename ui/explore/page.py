@@ -1,0 +1,328 @@
+"""The Explore tab's page: its components, per-session state and one method per event, wired at the end.
+
+Model work is in genmodels (through models.py), pictures in render.py, plain actions in
+actions.py, the layout in layout.py. Per-user values live in gr.State: the chosen model and
+reader, the session's full code z (a model with more dimensions than sliders keeps the hidden
+ones there), the last uploaded code and the digit being read.
+
+One view: every way of changing z (drag, arrow keys, a typed value, random, reset, a centroid,
+a map or manifold click, an opened link, an upload, a drawing) ends in full_view(), which sets
+the picture, the sliders, the RNN readout, the map marker and the link together. The slider
+path stays light so the picture follows the hand: while dragging, one event with no queue and
+no progress overlay returns only a 28x28 PNG inline in HTML; the rest follows on release.
+"""
+
+import functools
+
+import gradio as gr
+import numpy as np
+
+from ui.errors import user_errors
+
+from . import actions, render
+from .api import IMAGE_CONCURRENCY
+from .layout import (INTRO, build_digit_panel, build_interpolation_panel, build_map_panel, build_model_panel,
+                     build_page_script, build_readout_panel, build_traversal_panel, build_upload_panel,
+                     model_choices, reader_choices)
+from .models import NO_READER, SLIDER_LIMIT, ModelView, ViewCache, parse_z
+
+DEFAULT_MODEL = "vae-mnist"
+DECODED_CAPTION = "Reading: the decoded image."
+PRIVATE = dict(api_visibility="private")
+QUIET = dict(api_visibility="private", show_progress="hidden")
+LINK_JS = "(query) => window.llLink(query)"  # explore.js: the full link, mirrored in the address bar
+
+
+def warn_on_user_errors(fn, outputs):
+    """Wrap a page handler so a ValueError shows as a short warning toast and leaves every output unchanged.
+
+    (A gr.Error would also stamp an "Error" badge on each of the many outputs of the event.)
+    """
+    outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+    checked = user_errors(fn)
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return checked(*args, **kwargs)
+        except gr.Error as error:
+            gr.Warning(error.message)
+            return {component: gr.skip() for component in outputs}
+    return wrapper
+
+
+def notes_markdown(notes) -> str:
+    """Return the preprocessing's doubts as a short Markdown list (empty when it had none)."""
+    return "\n".join(f"⚠️ {note}" for note in notes) if notes else ""
+
+
+class ExplorePage:
+    """The Explore tab's components, per-session states and event handlers (built inside the current Blocks)."""
+
+    def __init__(self, registry):
+        self.registry = registry
+        self.views = ViewCache(registry)
+        vae_names = registry.names("vae")
+        self.default = DEFAULT_MODEL if DEFAULT_MODEL in vae_names else (vae_names[0] if vae_names else None)
+        first = self.views.get(self.default) if self.default else None
+
+        self.script = build_page_script()
+        gr.Markdown(INTRO, elem_classes="ll-help")
+        self.model = build_model_panel(registry, self.default, first.default_reader if first else None)
+        self.model_name = gr.State(self.default)
+        self.reader_name = gr.State(first.default_reader if first else None)
+        self.code = gr.State(None)  # this session's full z (list of floats); None = the origin
+        self.upload_z = gr.State(None)  # code of this session's last uploaded/drawn digit (interpolation endpoint)
+        self.shown = gr.State(None)  # the 28x28 digit the RNN is reading for this session
+        self.main = build_digit_panel(render.digit_html(first.decode(np.zeros(first.dims))) if first else "")
+        with gr.Row(elem_id="ll-second"):
+            with gr.Column(elem_id="ll-readout-col"):
+                self.readout = build_readout_panel()
+            with gr.Column(elem_id="ll-map-col"):
+                self.map = build_map_panel(first.class_names if first else [])
+        self.upload = build_upload_panel()
+        self.interp = build_interpolation_panel(actions.endpoint_choices(first) if first else [])
+        self.traversal = build_traversal_panel()
+
+        sliders = self.main.sliders
+        self.session = [self.model_name, self.reader_name]
+        self.view_outputs = [self.main.digit, self.readout.probs, self.readout.picture, self.readout.rows_read,
+                             self.map.picture, self.shown, self.readout.caption, self.code, self.main.link,
+                             *sliders]
+        self.model_change_outputs = [
+            *self.view_outputs, self.model.info, self.model_name, self.reader_name, self.model.reader,
+            self.upload_z, self.interp.start, self.interp.end, self.model.selector, self.map.manifold_box,
+            self.map.manifold, self.main.preview, *self.map.centroids]
+        self.upload_outputs = [*self.view_outputs, self.upload_z, self.upload.model_saw, self.upload.notes,
+                               self.upload.reconstruction]
+
+    # ------------------------------------------------------------------ outputs
+    def full_view(self, view: ModelView, reader_name, z) -> dict:
+        """Return outputs for showing code z everywhere: sliders, digit, readout, map, link, session code."""
+        image = view.decode(z)
+        probs, picture = actions.page_readout(self.views.reader(reader_name), image)
+        out = {self.main.digit: render.digit_html(image), self.readout.probs: probs, self.readout.picture: picture,
+               self.readout.rows_read: 28, self.map.picture: view.map.with_marker(view.project(z)),
+               self.shown: image, self.readout.caption: DECODED_CAPTION, self.main.link: actions.share_query(view, z),
+               self.code: [float(v) for v in np.asarray(z, dtype=np.float32)]}
+        # Every slider gets a value (0 for those the model does not use), so no output is left unset.
+        out.update(zip(self.main.sliders, view.z_to_slots(z)))
+        return out
+
+    def model_outputs(self, view: ModelView) -> dict:
+        """Return outputs that change with the model: info, states, reader, endpoint choices, centroids, manifold."""
+        choices = actions.endpoint_choices(view)
+        reader = view.default_reader or NO_READER
+        out = {self.model.info: view.describe(), self.model_name: view.name, self.upload_z: None,
+               self.reader_name: reader,
+               self.model.reader: gr.update(choices=reader_choices(self.registry), value=reader),
+               self.interp.start: gr.update(choices=choices, value="current"),
+               self.interp.end: gr.update(choices=choices, value="random"),
+               self.map.manifold_box: gr.update(visible=view.manifold is not None),
+               self.map.manifold: actions.manifold_picture(view), self.main.preview: ""}
+        for k, button in enumerate(self.map.centroids):
+            name = view.class_names[k] if k < len(view.class_names) else ""
+            out[button] = gr.update(value=name, visible=bool(name))
+        return out
+
+    def apply_model(self, view: ModelView, z, selected_name: str) -> dict:
+        """Return outputs that switch the page to `view` showing code z (the model's default reader reads it)."""
+        out = self.model_outputs(view)
+        out.update(self.full_view(view, out[self.reader_name], z))
+        for slot, slider in enumerate(self.main.sliders):  # label, visibility and value in one update per slider
+            out[slider] = gr.update(label=view.slider_label(slot), value=out[slider],
+                                    visible=slot < view.shown_slots)
+        out[self.model.selector] = gr.update(value=selected_name, choices=model_choices(self.registry))
+        return out
+
+    def current_z(self, view: ModelView, code, slots) -> np.ndarray:
+        """Return this session's code: the sliders over the stored full code (hidden dimensions kept)."""
+        return view.slots_to_z(slots, code)
+
+    # ------------------------------------------------------------------ moving z
+    def decode_slots(self, model_name, code, *slots):
+        # The hot path: decode and inline the PNG; nothing else (readout, map and link follow on release).
+        view = self.views.get(model_name)
+        return render.digit_html(view.decode(view.slots_to_z(slots, code)))
+
+    def on_release(self, model_name, reader_name, code, *slots):
+        view = self.views.get(model_name)
+        out = self.full_view(view, reader_name, self.current_z(view, code, slots))
+        return {k: v for k, v in out.items() if k not in self.main.sliders}
+
+    def on_random(self, model_name, reader_name):
+        view = self.views.get(model_name)
+        return self.full_view(view, reader_name, view.prior_sample())
+
+    def on_reset(self, model_name, reader_name):
+        view = self.views.get(model_name)
+        return self.full_view(view, reader_name, np.zeros(view.dims, dtype=np.float32))
+
+    def on_centroid(self, k: int):
+        def handler(model_name, reader_name):
+            view = self.views.get(model_name)
+            return self.full_view(view, reader_name, view.centroid(k))
+        handler.__name__ = f"centroid_{k}"
+        return handler
+
+    def on_map_click(self, model_name, reader_name, evt: gr.SelectData):
+        view = self.views.get(model_name)
+        if not isinstance(evt.index, (list, tuple)) or len(evt.index) < 2:
+            raise ValueError("Click inside the map to choose a point.")
+        z, how = view.code_at_map_pixel(float(evt.index[0]), float(evt.index[1]))
+        out = self.full_view(view, reader_name, z)
+        out[self.readout.caption] = f"Reading: the decoded image of {how}."
+        return out
+
+    def on_manifold_click(self, model_name, reader_name, evt: gr.SelectData):
+        view = self.views.get(model_name)
+        if not isinstance(evt.index, (list, tuple)) or len(evt.index) < 2:
+            raise ValueError("Click inside the grid to choose a point.")
+        return self.full_view(view, reader_name, view.code_at_manifold_pixel(float(evt.index[0]),
+                                                                             float(evt.index[1])))
+
+    def on_rows_read(self, model_name, reader_name, image, n_rows):
+        if image is None:
+            view = self.views.get(model_name)
+            image = view.decode(np.zeros(view.dims, dtype=np.float32))
+        return actions.page_readout(self.views.reader(reader_name), image, n_rows)
+
+    def on_preview(self, evt: gr.SelectData, model_name, code, *slots):
+        # evt comes first: gradio passes event data only to parameters before *slots.
+        view = self.views.get(model_name)
+        return actions.dimension_preview(view, self.current_z(view, code, slots), int(evt.index))
+
+    # ------------------------------------------------------------------ your own digit
+    def show_digit(self, view: ModelView, reader_name, prepared, how: str) -> dict:
+        """Return outputs that show a prepared digit: its code everywhere, what the model saw, the rebuild, notes."""
+        mu = view.encode(prepared.image)
+        seen = prepared.image[0].numpy()
+        out = self.full_view(view, reader_name, mu)
+        # The RNN reads what the user gave (as the model sees it), not the rebuild.
+        probs, picture = actions.page_readout(self.views.reader(reader_name), seen)
+        out.update({self.readout.probs: probs, self.readout.picture: picture, self.shown: seen,
+                    self.upload_z: mu.tolist(), self.upload.model_saw: render.enlarge(seen, 224),
+                    self.upload.notes: notes_markdown(prepared.notes),
+                    self.upload.reconstruction: render.enlarge(view.decode(mu), 224),
+                    self.readout.caption: f"Reading: {how} (as the model sees it)."})
+        return out
+
+    def on_upload(self, model_name, reader_name, path):
+        if path is None:  # the file was cleared
+            return {c: gr.skip() for c in self.upload_outputs}
+        return self.show_digit(self.views.get(model_name), reader_name, actions.prepare_image(path),
+                               "your uploaded digit")
+
+    def on_drawing(self, model_name, reader_name, data_url):
+        # Called while the digit is being drawn: a doubt or a stroke too small to read yet goes to
+        # the notes beside the picture, not into a pop-up on every stroke.
+        skip = {c: gr.skip() for c in self.upload_outputs}
+        try:
+            png = actions.drawing_bytes(data_url)
+            if png is None:  # the canvas was cleared
+                return {**skip, self.upload.model_saw: None, self.upload.reconstruction: None,
+                        self.upload.notes: ""}
+            prepared = actions.prepare_image(png)
+        except ValueError as error:
+            return {**skip, self.upload.notes: f"⚠️ {error}"}
+        return self.show_digit(self.views.get(model_name), reader_name, prepared, "your drawing")
+
+    # ------------------------------------------------------------------ extras
+    def on_interpolate(self, model_name, start, end, method, steps, uploaded, code, *slots):
+        view = self.views.get(model_name)
+        current = self.current_z(view, code, slots)
+        z0 = actions.endpoint_code(view, start, current, uploaded)
+        z1 = actions.endpoint_code(view, end, current, uploaded)
+        picture, gif, _ = actions.interpolate(view, z0, z1, method, steps)
+        return picture, render.gif_html(gif), actions.save_gif(gif)
+
+    def on_grid(self, model_name, code, *slots):
+        view = self.views.get(model_name)
+        return actions.traversal_grid(view, self.current_z(view, code, slots))
+
+    # ------------------------------------------------------------------ models and readers
+    def on_model_change(self, selected, current):
+        if selected == current or not selected:
+            return {c: gr.skip() for c in self.model_change_outputs}
+        view = self.views.get(selected)
+        return self.apply_model(view, np.zeros(view.dims, dtype=np.float32), selected)
+
+    def on_reader_change(self, reader_name, image):
+        reader = self.views.reader(reader_name)  # checks the name
+        probs, picture = actions.page_readout(reader, image) if image is not None else (gr.skip(), gr.skip())
+        return {self.reader_name: reader.name if reader else NO_READER, self.readout.probs: probs,
+                self.readout.picture: picture, self.readout.rows_read: 28}
+
+    def on_refresh(self, selected, reader_name):
+        names, readers = self.registry.names("vae"), self.registry.names("rnn")
+        return {self.model.selector: gr.update(choices=model_choices(self.registry),
+                                               value=selected if selected in names else self.default),
+                self.model.reader: gr.update(choices=reader_choices(self.registry),
+                                             value=reader_name if reader_name in readers else NO_READER)}
+
+    def on_load(self, request: gr.Request):
+        # Restore ?model=...&z=... from a shared link; anything wrong falls back to a safe default.
+        params = dict(request.query_params) if request is not None else {}
+        name = params.get("model") or self.default
+        if name not in self.registry.names("vae"):
+            gr.Warning(f"The link names an unknown model {str(name)[:60]!r}; showing {self.default} instead.")
+            name = self.default
+        view = self.views.get(name)
+        z = np.zeros(view.dims, dtype=np.float32)
+        if params.get("z"):
+            try:
+                z = parse_z(params["z"], view.dims)
+                if np.abs(z).max() > SLIDER_LIMIT:
+                    gr.Warning(f"Values beyond ±{SLIDER_LIMIT:g} in the link were clipped to the slider range.")
+                    z = np.clip(z, -SLIDER_LIMIT, SLIDER_LIMIT)
+            except ValueError as error:
+                gr.Warning(f"The z in the link was ignored: {error}")
+        return self.apply_model(view, z, name)
+
+    # ------------------------------------------------------------------ wiring
+    def wire(self):
+        """Attach every listener of the tab (called once, after all components exist)."""
+        sliders, main, readout = self.main.sliders, self.main, self.readout
+        moves = self.view_outputs
+
+        # The hot path (picture while dragging) and the full view on release (mouse, arrow keys, Enter, leaving the box).
+        gr.on([s.input for s in sliders], user_errors(self.decode_slots), [self.model_name, self.code, *sliders],
+              main.digit, trigger_mode="always_last", queue=False, **QUIET)
+        gr.on([s.release for s in sliders], user_errors(self.on_release), [*self.session, self.code, *sliders],
+              [c for c in moves if c not in sliders], trigger_mode="always_last", **QUIET)
+        main.random.click(user_errors(self.on_random), self.session, moves, **QUIET)
+        main.reset.click(user_errors(self.on_reset), self.session, moves, **QUIET)
+        for k, button in enumerate(self.map.centroids):
+            button.click(user_errors(self.on_centroid(k)), self.session, moves, **QUIET)
+        self.map.picture.select(warn_on_user_errors(self.on_map_click, moves), self.session, moves, **QUIET)
+        self.map.manifold.select(warn_on_user_errors(self.on_manifold_click, moves), self.session, moves, **QUIET)
+        readout.rows_read.input(user_errors(self.on_rows_read), [*self.session, self.shown, readout.rows_read],
+                                [readout.probs, readout.picture], trigger_mode="always_last", **QUIET)
+        self.script.select(warn_on_user_errors(self.on_preview, main.preview), [self.model_name, self.code, *sliders],
+                           main.preview, **QUIET)
+
+        # The link and the page's own buttons work in the browser alone (explore.js).
+        main.link.change(None, main.link, main.link, js=LINK_JS, **PRIVATE)
+        main.share.click(None, js="() => window.llCopyLink()", **PRIVATE)
+        main.present.click(None, js="() => window.llTogglePresenting()", **PRIVATE)
+
+        uploads = self.upload_outputs
+        self.upload.file.upload(warn_on_user_errors(self.on_upload, uploads), [*self.session, self.upload.file],
+                                uploads, **QUIET, **IMAGE_CONCURRENCY)
+        self.upload.canvas.input(user_errors(self.on_drawing), [*self.session, self.upload.canvas], uploads,
+                                 trigger_mode="always_last", **QUIET, **IMAGE_CONCURRENCY)
+
+        interp, results = self.interp, [self.interp.strip, self.interp.animation, self.interp.gif]
+        interp.run.click(warn_on_user_errors(self.on_interpolate, results),
+                         [self.model_name, interp.start, interp.end, interp.method, interp.steps, self.upload_z,
+                          self.code, *sliders], results, **PRIVATE)
+        self.traversal.run.click(warn_on_user_errors(self.on_grid, self.traversal.picture),
+                                 [self.model_name, self.code, *sliders], self.traversal.picture, **PRIVATE)
+
+        model = self.model
+        model.selector.change(user_errors(self.on_model_change), [model.selector, self.model_name],
+                              self.model_change_outputs, **PRIVATE)
+        model.reader.input(user_errors(self.on_reader_change), [model.reader, self.shown],
+                           [self.reader_name, readout.probs, readout.picture, readout.rows_read], **PRIVATE)
+        model.refresh.click(user_errors(self.on_refresh), [model.selector, self.reader_name],
+                            [model.selector, model.reader], **PRIVATE)
