@@ -1,0 +1,219 @@
+"""The Write tab's named endpoints /write and /complete through gradio_client, and its pieces without a server.
+
+The endpoint tests run against the app serving `checkpoints/writer-mnist`. Until that checkpoint
+is shipped they skip, unless LATENT_LAB_TEST_WRITER names a writer checkpoint folder (e.g. one made
+with `python -m genmodels.train writer --epochs 1 --hidden-size 32 --head-size 32 --out /tmp/w`):
+then an app over the shipped checkpoints plus that folder, served as writer-mnist, is tested.
+"""
+
+import os
+import re
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+import pytest
+import torch
+from gradio_client import Client, handle_file
+from PIL import Image
+
+from genmodels import RowWriter
+from genmodels.data import load_dataset
+from genmodels.preprocess import prepare_digit
+from genmodels.registry import ModelRegistry
+from ui.write import actions, build_write_tab
+from ui.write.page import streamed_user_errors
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED_WRITER = ROOT / "checkpoints" / "writer-mnist"
+WRITER_ENV = "LATENT_LAB_TEST_WRITER"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _checkpoints_with_writer(folder: Path, writer: Path) -> Path:
+    """Fill `folder` with links to the shipped checkpoints plus `writer` as writer-mnist; return it."""
+    for shipped in (ROOT / "checkpoints").iterdir():
+        if shipped.is_dir() and not shipped.name.startswith("."):
+            (folder / shipped.name).symlink_to(shipped.resolve())
+    (folder / "writer-mnist").symlink_to(writer.resolve())
+    return folder
+
+
+@pytest.fixture(scope="session")
+def write_app(request, tmp_path_factory):
+    """(URL, writer folder) of an app serving a writer called writer-mnist (see the module docstring)."""
+    if (SHIPPED_WRITER / "config.json").is_file():
+        yield request.getfixturevalue("live_app"), SHIPPED_WRITER
+        return
+    folder = os.environ.get(WRITER_ENV)
+    if not folder:
+        pytest.skip(f"checkpoints/writer-mnist does not exist yet (set {WRITER_ENV} to a writer checkpoint "
+                    "folder to test against it)")
+    writer = Path(folder)
+    if not (writer / "config.json").is_file():
+        pytest.fail(f"{WRITER_ENV}={folder} is not a checkpoint folder (no config.json).")
+    import app
+
+    checkpoints = _checkpoints_with_writer(tmp_path_factory.mktemp("checkpoints"), writer)
+    demo = app.build_app(runs_dir=tmp_path_factory.mktemp("write-runs"), limits=app.limits_from_env(),
+                         checkpoints_dir=checkpoints)
+    app.serve(demo, server_port=_free_port(), prevent_thread_lock=True, quiet=True)
+    yield demo.local_url.rstrip("/"), writer
+    demo.close()
+    demo.jobs.close()
+
+
+@pytest.fixture(scope="module")
+def client(write_app):
+    return Client(write_app[0], verbose=False)
+
+
+@pytest.fixture(scope="module")
+def writer(write_app):
+    return RowWriter.from_pretrained(write_app[1], device="cpu")
+
+
+@pytest.fixture(scope="module")
+def digit_file(tmp_path_factory):
+    """A real validation digit drawn dark on white at 10x, as PNG."""
+    ds = load_dataset("mnist-5k")
+    path = tmp_path_factory.mktemp("write") / "digit.png"
+    Image.fromarray(255 - ds.val_x[3].numpy()).resize((280, 280), Image.Resampling.BILINEAR).save(path)
+    return path
+
+
+def test_named_endpoints_are_listed(client):
+    names = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert {"/write", "/complete"} <= set(names)
+    assert [p["parameter_name"] for p in names["/write"]["parameters"]] == ["label", "temperature", "seed", "model"]
+
+
+def test_write_is_binary_and_reproducible_with_a_seed(client, writer):
+    out = client.predict(3, 0.8, 1234, "writer-mnist", api_name="/write")
+    digit = np.array(out["digit"])
+    assert digit.shape == (28, 28) and set(np.unique(digit)) <= {0, 1}
+    assert out["seed"] == 1234 and out["label"] == 3 and out["model"] == "writer-mnist"
+    again = client.predict(3, 0.8, 1234, "writer-mnist", api_name="/write")
+    assert again["digit"] == out["digit"]
+    # The same digit the library writes with that seed: the endpoint adds nothing of its own.
+    expected = writer.sample(1, label=3, temperature=0.8, generator=torch.Generator().manual_seed(1234))
+    assert (torch.tensor(out["digit"]).float() == expected.reshape(28, 28)).all()
+    probs = out["reader"]["probabilities"]
+    assert len(probs) == 10 and abs(sum(probs.values()) - 1) < 1e-3
+    assert out["reader"]["label"] == max(probs, key=probs.get)
+    assert out["png"].startswith("data:image/png;base64,")
+
+
+def test_write_without_a_seed_draws_afresh_and_says_which_seed(client):
+    a = client.predict(-1, 1.0, -1, api_name="/write")
+    b = client.predict(-1, 1.0, -1, api_name="/write")
+    assert a["label"] is None and a["seed"] != b["seed"]
+    repeat = client.predict(-1, 1.0, a["seed"], api_name="/write")
+    assert repeat["digit"] == a["digit"]
+
+
+def test_complete_keeps_the_prompt_rows_in_every_ending(client, digit_file):
+    out = client.predict(handle_file(str(digit_file)), 12, 5, 1.0, 99, "writer-mnist", api_name="/complete")
+    prompt = np.array(out["prompt"])
+    expected = (prepare_digit(Image.open(digit_file))[0].numpy() > 0.5).astype(int)
+    assert (prompt == expected).all()
+    assert out["k"] == 12 and len(out["endings"]) == 5
+    for ending in out["endings"]:
+        digit = np.array(ending["digit"])
+        assert digit.shape == (28, 28) and set(np.unique(digit)) <= {0, 1}
+        assert (digit[:12] == prompt[:12]).all()
+        assert ending["label"] in [str(k) for k in range(10)] and 0 <= ending["probability"] <= 1
+    again = client.predict(handle_file(str(digit_file)), 12, 5, 1.0, 99, "writer-mnist", api_name="/complete")
+    assert [e["digit"] for e in again["endings"]] == [e["digit"] for e in out["endings"]]
+
+
+ONE_SENTENCE = re.compile(r"^[^\n]{10,240}[.!]$")
+
+
+@pytest.mark.parametrize("args, words", [
+    (("abc", 1.0, 1), "label"),
+    ((12, 1.0, 1), "label"),
+    ((3, 5.0, 1), "temperature"),
+    ((3, 0.0, 1), "temperature"),
+    ((3, "NaN", 1), "temperature"),
+    ((3, 1.0, "abc"), "seed"),
+    ((3, 1.0, [1]), "seed"),
+    ((3, 1.0, "NaN"), "seed"),
+    ((3, 1.0, 1.5), "seed"),
+    ((3, 1.0, -7), "seed"),
+    ((3, 1.0, 1, "vae-mnist"), "writer"),
+    ((3, 1.0, 1, "no-such-model"), "Unknown writer"),
+])
+def test_bad_write_arguments_get_one_sentence(client, args, words):
+    with pytest.raises(Exception) as caught:
+        client.predict(*args, api_name="/write")
+    message = str(caught.value)
+    assert words in message and ONE_SENTENCE.match(message) and "Traceback" not in message, message
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    (dict(k=0), "rows kept"),
+    (dict(k=28), "rows kept"),
+    (dict(k="ten"), "rows kept"),
+    (dict(n=0), "endings"),
+    (dict(n=17), "endings"),
+    (dict(temperature=2.5), "temperature"),
+    (dict(seed=[3]), "seed"),
+])
+def test_bad_complete_arguments_get_one_sentence(client, digit_file, kwargs, words):
+    with pytest.raises(Exception) as caught:
+        client.predict(handle_file(str(digit_file)), **kwargs, api_name="/complete")
+    message = str(caught.value)
+    assert words in message and ONE_SENTENCE.match(message), message
+
+
+def test_complete_refuses_a_path_on_the_server(client):
+    with pytest.raises(Exception) as caught:
+        client.predict("/etc/hostname", 10, api_name="/complete")
+    assert "uploaded file" in str(caught.value)
+
+
+def test_complete_of_a_blank_picture_says_so(client, tmp_path):
+    blank = tmp_path / "blank.png"
+    Image.new("L", (100, 100), 255).save(blank)
+    with pytest.raises(Exception) as caught:
+        client.predict(handle_file(str(blank)), 10, api_name="/complete")
+    assert "blank" in str(caught.value)
+
+
+# ---------------------------------------------------------------------- without a server
+def test_the_tab_says_plainly_when_there_is_no_writer(tmp_path):
+    shutil.copytree(ROOT / "checkpoints" / "vae-mnist", tmp_path / "vae-mnist")
+    with gr.Blocks():
+        page = build_write_tab(ModelRegistry(tmp_path, device="cpu"))
+    assert "No writer checkpoint is available" in page.write.notice.value
+    assert page.write.notice.visible and not page.write.write.interactive
+    with pytest.raises(gr.Error, match="No writer checkpoint is available"):
+        list(streamed_user_errors(page.on_write)("", "any", 1.0, 1))
+
+
+def test_the_nll_table_is_measured_once_in_the_background():
+    calls, release = [], threading.Event()
+
+    def slow_measure(registry, writer_name, vae_name):
+        calls.append((writer_name, vae_name))
+        release.wait()
+        return actions.NllResult("ready", 90.0, 88.0, 95.0, 500, 1.0)
+
+    table = actions.NllTable(registry=None, measure=slow_measure)
+    models = actions.Models("w", None, [str(k) for k in range(10)], "mnist-5k", None, None, "vae-mnist")
+    assert table.get(models).state == "measuring"
+    assert table.get(models).state == "measuring"
+    release.set()
+    while table.get(models).state == "measuring":  # waits for the thread's result, not for a set time
+        time.sleep(0.01)
+    assert table.get(models).writer_nll == 90.0 and calls == [("w", "vae-mnist")]

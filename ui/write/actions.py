@@ -1,0 +1,311 @@
+"""The Write tab's actions as plain functions of (models, values): no gradio; errors users can cause are ValueErrors.
+
+The page (ui/write/page.py) and the named endpoints (ui/write/api.py) call the same functions,
+so the browser and an HTTP client get the same digits for the same seed. Digits are numpy
+float32 arrays (28, 28) with every pixel 0 or 1 (the writer models binarized images).
+"""
+
+import logging
+import math
+import numbers
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import torch
+
+from genmodels.data import binarize, load_dataset
+from genmodels.preprocess import load_image_file, prepare_digit
+
+DEFAULT_WRITER = "writer-mnist"
+DEFAULT_VAE = "vae-mnist"
+TEMPERATURE_RANGE = (0.1, 2.0)  # below 0.1 every digit is the same blob; above 2 it is noise
+PROMPT_ROWS_RANGE = (1, 27)  # rows of the user's digit kept as the prompt
+ENDINGS_RANGE = (1, 16)  # endings per completion (the page writes ENDINGS_SHOWN)
+ENDINGS_SHOWN = 6
+PROMPT_THRESHOLD = 0.5  # a prompt pixel is on when its grey level is above this (no random binarization)
+SAMPLES_SHOWN = 8  # samples of each model side by side
+MAX_SEED = 2**31 - 1
+IWAE_K = 1000  # importance samples of the VAE's bound in the NLL table
+NLL_DATASET = "mnist-5k"  # the table's digits: its 500 validation digits ...
+NLL_BINARIZE_SEED = 0  # ... binarized once with this seed (as bench/writer_figures.py)
+log = logging.getLogger("latent_lab.write")
+NO_WRITER = ("No writer checkpoint is available: train one in the Train tab (model: writer) or with "
+             "`python -m genmodels.train writer`, then press Refresh.")
+
+
+# ---------------------------------------------------------------------- checking arguments
+def _number(value, what: str) -> float:
+    """Return `value` as a finite float, or raise a ValueError naming `what`."""
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, str)):
+        raise ValueError(f"The {what} must be a number, got {type(value).__name__}.")
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):
+        raise ValueError(f"The {what} must be a number, got {str(value)[:30]!r}.") from None
+    if not math.isfinite(number):
+        raise ValueError(f"The {what} must be a finite number.")
+    return number
+
+
+def _whole(value, what: str, low: int, high: int) -> int:
+    """Return `value` as an int within [low, high], or raise a ValueError saying the allowed range."""
+    number = _number(value, what)
+    if number != int(number) or not low <= number <= high:
+        raise ValueError(f"The {what} must be a whole number from {low} to {high}.")
+    return int(number)
+
+
+def check_temperature(value) -> float:
+    """Return the sampling temperature as a float within TEMPERATURE_RANGE."""
+    low, high = TEMPERATURE_RANGE
+    t = _number(value, "temperature")
+    if not low <= t <= high:
+        raise ValueError(f"The temperature must be between {low:g} and {high:g}, got {t:g}.")
+    return t
+
+
+def check_label(value, num_classes: int = 10) -> int | None:
+    """Return a class index 0..num_classes-1, or None for -1 / 'any' (the writer picks the class)."""
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("any", "")):
+        return None
+    label = _whole(value, "label", -1, num_classes - 1)
+    return None if label == -1 else label
+
+
+def check_rows(value) -> int:
+    """Return the number of prompt rows to keep, within PROMPT_ROWS_RANGE."""
+    return _whole(value, "number of rows kept (k)", *PROMPT_ROWS_RANGE)
+
+
+def check_count(value) -> int:
+    """Return the number of endings to write, within ENDINGS_RANGE."""
+    return _whole(value, "number of endings", *ENDINGS_RANGE)
+
+
+def check_seed(value) -> int:
+    """Return the seed as an int 0..MAX_SEED; -1 (or None) draws a fresh one, returned so the result can be repeated."""
+    seed = -1 if value is None else _whole(value, "seed", -1, MAX_SEED)
+    return int(torch.randint(0, MAX_SEED, ()).item()) if seed == -1 else seed
+
+
+def generator(seed: int) -> torch.Generator:
+    """Return a CPU torch.Generator seeded with `seed` (a checked seed from check_seed)."""
+    return torch.Generator().manual_seed(seed)
+
+
+# ---------------------------------------------------------------------- models
+@dataclass
+class Models:
+    """A writer and the models that go with it: the reader (RowRNN) and the VAE of the same data set (or None)."""
+
+    writer_name: str
+    writer: object
+    class_names: list
+    dataset: str
+    reader_name: str | None
+    reader: object | None
+    vae_name: str | None
+
+
+def resolve_writer(registry, name) -> str:
+    """Return the writer checkpoint to use: `name`, else DEFAULT_WRITER, else the first one; ValueError if none."""
+    names = registry.names("writer")
+    if not names:
+        raise ValueError(NO_WRITER)
+    if name in (None, ""):
+        return DEFAULT_WRITER if DEFAULT_WRITER in names else names[0]
+    if not isinstance(name, str):
+        raise ValueError("The model must be the name of a writer checkpoint, such as 'writer-mnist'.")
+    if name not in names:
+        if name in registry.names():
+            kind = registry.entry(name).model_type.upper()
+            raise ValueError(f"{name[:60]!r} is a {kind} checkpoint; writing needs a writer: {', '.join(names[:5])}.")
+        raise ValueError(f"Unknown writer {name[:60]!r}. Available: {', '.join(names[:5])}.")
+    return name
+
+
+def companion_vae(registry, dataset: str) -> str | None:
+    """Return the VAE trained on `dataset` to compare with (shipped first; DEFAULT_VAE for digits), if any."""
+    entries = registry.entries("vae")
+    same = [e for e in entries if e.dataset == dataset]
+    shipped = [e for e in same if e.path.parent == registry.checkpoints_dir]
+    if same and dataset.startswith("mnist") and any(e.name == DEFAULT_VAE for e in shipped):
+        return DEFAULT_VAE
+    pick = shipped or same
+    return pick[0].name if pick else None
+
+
+def load_models(registry, name) -> Models:
+    """Return the writer called `name` (default: DEFAULT_WRITER) with its reader and the VAE of its data set."""
+    writer_name = resolve_writer(registry, name)
+    entry = registry.entry(writer_name)
+    writer = registry.load(writer_name)
+    reader_name = registry.classifier_for(writer_name)
+    reader = registry.load(reader_name) if reader_name else None
+    return Models(writer_name, writer, list(entry.class_names), entry.dataset, reader_name, reader,
+                  companion_vae(registry, entry.dataset))
+
+
+# ---------------------------------------------------------------------- writing
+@dataclass
+class Frame:
+    """One step of the animation: the canvas after `rows` rows (rows below are 0) and the reader's belief then."""
+
+    rows: int
+    canvas: np.ndarray  # (28, 28) in {0, 1}
+    belief: np.ndarray | None  # (num_classes,) probabilities, None without a reader
+
+
+def read(reader, digits: np.ndarray) -> np.ndarray | None:
+    """Return the reader's class probabilities after each row, (N, 28, classes), for digits (N, 28, 28)."""
+    if reader is None:
+        return None
+    x = torch.as_tensor(np.asarray(digits, dtype=np.float32)).reshape(-1, 1, 28, 28)
+    return reader.read_rows(x.to(reader.device)).cpu().numpy()
+
+
+def write_frames(models: Models, label, temperature: float, generator: torch.Generator) -> Iterator[Frame]:
+    """Yield a Frame after each row the writer writes (28 in all), the reader's belief following the rows."""
+    writer = models.writer
+    for rows in writer.iter_sample_rows(1, label=label, temperature=temperature, generator=generator):
+        t = rows.shape[1]
+        canvas = np.zeros((28, 28), dtype=np.float32)
+        canvas[:t] = rows[0].cpu().numpy()
+        # The reader reads the partial picture, rows not yet written as zeros; it reads top to bottom,
+        # so its belief after row t is what it would say had it stopped there.
+        belief = read(models.reader, canvas)
+        yield Frame(t, canvas, None if belief is None else belief[0, t - 1])
+
+
+def write_digit(models: Models, label, temperature: float, generator: torch.Generator) -> np.ndarray:
+    """Return one written digit (28, 28) in {0, 1}: the last frame of write_frames for the same generator."""
+    digit = models.writer.sample(1, label=label, temperature=temperature, generator=generator)
+    return digit.reshape(28, 28).cpu().numpy()
+
+
+def image_to_prompt(image) -> np.ndarray:
+    """Return the user's digit prepared as MNIST (28, 28) and binarized at PROMPT_THRESHOLD, in {0, 1}.
+
+    `image`: a file path or bytes, a PIL image, an array, or a Sketchpad value (a dict with 'composite').
+    """
+    if isinstance(image, dict):
+        image = image.get("composite")
+        if image is None:
+            raise ValueError("The canvas is empty: draw a digit first.")
+    if isinstance(image, (str, Path, bytes, bytearray)):
+        image = load_image_file(image)
+    if image is None:
+        raise ValueError("No image was given: upload a PNG, JPEG or WebP file or draw a digit.")
+    grey = prepare_digit(image)[0].numpy()
+    return (grey > PROMPT_THRESHOLD).astype(np.float32)
+
+
+@dataclass
+class Completion:
+    """Endings of a prompt: the prompt (28, 28), rows kept, endings (n, 28, 28), and the reader's view of each."""
+
+    prompt: np.ndarray
+    rows: int
+    endings: np.ndarray
+    labels: list  # the reader's top class name per ending ("" without a reader)
+    probabilities: list  # its probability
+
+
+def complete(models: Models, prompt: np.ndarray, rows: int, n: int, temperature: float,
+             generator: torch.Generator) -> Completion:
+    """Return n endings written below the top `rows` rows of `prompt`, each labelled by the reader."""
+    prompt = np.asarray(prompt, dtype=np.float32).reshape(28, 28)
+    prefix = torch.from_numpy(prompt[:rows].copy())
+    endings = models.writer.sample(n, label=None, temperature=temperature, prefix_rows=prefix,
+                                   generator=generator).reshape(n, 28, 28).cpu().numpy()
+    beliefs = read(models.reader, endings)
+    labels, probabilities = [], []
+    for k in range(n):
+        if beliefs is None:
+            labels.append("")
+            probabilities.append(0.0)
+            continue
+        final = beliefs[k, -1]
+        best = int(np.argmax(final))
+        labels.append(models.class_names[best] if best < len(models.class_names) else str(best))
+        probabilities.append(float(final[best]))
+    return Completion(prompt, rows, endings, labels, probabilities)
+
+
+def side_by_side(registry, models: Models, n: int, generator: torch.Generator) -> tuple[np.ndarray | None, np.ndarray]:
+    """Return (n VAE prior samples as pixel probabilities (n, 28, 28) or None without a VAE, n writer samples in {0,1})."""
+    vae = registry.load(models.vae_name) if models.vae_name else None
+    with torch.no_grad():
+        vae_samples = None
+        if vae is not None:
+            z = torch.randn((n, vae.config.latent_dim), generator=generator).to(vae.device)
+            vae_samples = vae.decode(z).reshape(n, 28, 28).cpu().numpy()
+        written = models.writer.sample(n, label=None, generator=generator).reshape(n, 28, 28).cpu().numpy()
+    return vae_samples, written
+
+
+# ---------------------------------------------------------------------- the NLL table
+@dataclass
+class NllResult:
+    """The NLL table's figures in nats per image (None until measured), or the reason there are none."""
+
+    state: str  # "measuring", "ready", "unavailable" or "failed"
+    writer_nll: float | None = None
+    writer_nll_given_class: float | None = None
+    vae_bound: float | None = None
+    digits: int = 0
+    seconds: float = 0.0
+    reason: str = ""
+
+
+def measure_nll(registry, writer_name: str, vae_name: str, k: int = IWAE_K) -> NllResult:
+    """Return the writer's exact NLL and the VAE's IWAE-k bound on the same binarized NLL_DATASET validation digits."""
+    started = time.perf_counter()
+    data = load_dataset(NLL_DATASET)
+    x = binarize(data.val_x.float() / 255.0, torch.Generator().manual_seed(NLL_BINARIZE_SEED)).unsqueeze(1)
+    writer, vae = registry.load(writer_name), registry.load(vae_name)
+    with torch.no_grad():
+        xw = x.to(writer.device)
+        exact = -writer.log_prob(xw).mean().item()
+        given = -writer.log_prob(xw, data.val_y.to(writer.device)).mean().item()
+        bound = -vae.iwae_bound(x.to(vae.device), k=k, generator=torch.Generator().manual_seed(1)).mean().item()
+    return NllResult("ready", exact, given, bound, len(x), time.perf_counter() - started)
+
+
+class NllTable:
+    """Measures the NLL table once per (writer, VAE) pair in a background thread, so no request waits for it."""
+
+    def __init__(self, registry, measure=measure_nll):
+        self.registry = registry
+        self.measure = measure
+        self._lock = threading.Lock()
+        self._results: dict[tuple[str, str], NllResult] = {}
+
+    def get(self, models: Models) -> NllResult:
+        """Return the figures for this writer and its VAE; the first call starts measuring them."""
+        if models.vae_name is None:
+            return NllResult("unavailable", reason=f"There is no VAE trained on {models.dataset} to compare with.")
+        if not models.dataset.startswith("mnist"):
+            return NllResult("unavailable", reason=f"The table compares models on {NLL_DATASET} digits; "
+                                                   f"{models.writer_name} was trained on {models.dataset}.")
+        key = (models.writer_name, models.vae_name)
+        with self._lock:
+            result = self._results.get(key)
+            if result is None:
+                result = self._results[key] = NllResult("measuring")
+                threading.Thread(target=self._run, args=(key,), name="write-nll", daemon=True).start()
+        return result
+
+    def _run(self, key: tuple[str, str]) -> None:
+        try:
+            result = self.measure(self.registry, *key)
+        except Exception as error:  # shown in the table; a later request can try again
+            log.exception("measuring the NLL table of %s failed", key)
+            result = NllResult("failed", reason=str(error)[:200] if isinstance(error, ValueError)
+                               else f"the measurement failed ({type(error).__name__}); see the server log")
+        with self._lock:
+            self._results[key] = result

@@ -1,0 +1,177 @@
+"""The Write tab's layout: its explanations, and one builder per panel returning a small dataclass of components.
+
+No handlers and no model work here: ui/write/page.py fills the components and wires the events.
+"""
+
+from dataclasses import dataclass
+
+import gradio as gr
+
+from . import render
+from .actions import ENDINGS_SHOWN, MAX_SEED, PROMPT_ROWS_RANGE, SAMPLES_SHOWN, TEMPERATURE_RANGE
+
+INTRO = """**The writer** draws a digit like a language model writes a sentence: one row at a time, top to
+bottom, each pixel drawn from its probability given all the rows above. So it knows *exactly* how
+likely any black-and-white digit is, which the VAE cannot say. The RNN reader reads along."""
+
+BARS_TITLE = "The reader's guess so far"
+TEMPERATURE_HELP = "below 1: bolder, more typical; above 1: wilder, noisier"
+
+COMPLETE_HELP = f"""**Complete my digit.** Draw or upload a digit. It is prepared like MNIST and turned
+into black and white (a pixel is ink when it is more than half grey). The writer keeps its top
+*k* rows as a prompt and writes {ENDINGS_SHOWN} different endings below them, like a language model
+completing a sentence; the reader says what each ending looks like. White rows are yours, amber
+rows are the writer's. **Temperature is the trade between safe and surprising:** low temperatures
+give the likeliest, most similar endings, high ones more varied and stranger endings."""
+
+COMPARE_HELP = f"""**Side by side with the VAE.** {SAMPLES_SHOWN} digits from each model, both starting
+from nothing: the VAE decodes codes z drawn from its prior (grey = the probability of ink), the
+writer writes binary digits row by row. Below, how well each model explains real digits it never
+trained on."""
+
+
+BRUSH_RADIUS = 16  # pixels of the 336 px canvas
+
+# Gradio's Sketchpad starts with no tool chosen ("select the draw tool to start"). Whenever this
+# tab's canvas shows that prompt, choose its brush; a cheap check twice a second, set up once per page.
+SELECT_BRUSH_JS = """
+if (!window.llWriteBrush) {
+  window.llWriteBrush = setInterval(() => {
+    const pad = document.querySelector('#ll-complete-sketch');
+    const brush = pad && pad.querySelector('button[aria-label="Brush"]');
+    if (brush && pad.querySelector('.empty')) brush.click();
+  }, 500);
+}
+"""
+
+
+@dataclass
+class WritePanel:
+    """Watch it write: the writer and the class, temperature and seed to write with, the digit and the reader's bars."""
+
+    model: gr.Dropdown
+    refresh: gr.Button
+    notice: gr.Markdown
+    label: gr.Dropdown
+    temperature: gr.Slider
+    seed: gr.Number
+    write: gr.Button
+    digit: gr.HTML
+    bars: gr.HTML
+
+
+@dataclass
+class CompletePanel:
+    """Complete my digit: sketchpad or upload, rows kept, temperature and seed; the prompt and its endings."""
+
+    sketch: gr.Sketchpad
+    complete: gr.Button
+    file: gr.File
+    rows: gr.Slider
+    temperature: gr.Slider
+    seed: gr.Number
+    prompt: gr.HTML
+    endings: gr.HTML
+
+
+@dataclass
+class ComparePanel:
+    """Side by side with the VAE: new samples button, both sample grids, the NLL table and the timer that fills it."""
+
+    sample: gr.Button
+    vae_samples: gr.HTML
+    writer_samples: gr.HTML
+    nll: gr.Markdown
+    timer: gr.Timer
+
+
+def _html(value: str, **kwargs) -> gr.HTML:
+    """Return a gr.HTML styled by the tab's stylesheet (scoped to it)."""
+    return gr.HTML(value, css_template=render.WRITE_CSS, **kwargs)
+
+
+def label_choices(class_names) -> list[tuple[str, str]]:
+    """Return the class dropdown's (label, value) choices: 'any class' then one per class."""
+    return [("any class (the writer chooses)", "any")] + [(str(name), str(k)) for k, name in enumerate(class_names)]
+
+
+def _temperature(elem_id: str) -> gr.Slider:
+    low, high = TEMPERATURE_RANGE
+    return gr.Slider(low, high, value=1.0, step=0.05, label="Temperature", info=TEMPERATURE_HELP, elem_id=elem_id)
+
+
+def _seed(elem_id: str) -> gr.Number:
+    return gr.Number(value=-1, precision=0, minimum=-1, maximum=MAX_SEED, label="Seed",
+                     info="-1: new every time; a number repeats its result",
+                     elem_id=elem_id)
+
+
+def build_write_panel(writer_names: list[str], default: str | None, class_names, notice: str) -> WritePanel:
+    """Return the controls beside the digit being written and the reader's bars."""
+    gr.Markdown(INTRO)
+    notice_md = gr.Markdown(notice, elem_id="ll-write-notice", visible=bool(notice))
+    with gr.Row():
+        with gr.Column(scale=1, min_width=260):
+            with gr.Row(equal_height=True):
+                model = gr.Dropdown(choices=writer_names, value=default, label="Writer (checkpoint)", scale=3,
+                                    elem_id="ll-write-model", allow_custom_value=False)
+                refresh = gr.Button("Refresh", scale=0, min_width=90, size="sm", elem_id="ll-write-refresh")
+            label = gr.Dropdown(choices=label_choices(class_names), value="any", label="Class to write",
+                                elem_id="ll-write-label")
+            temperature = _temperature("ll-write-temperature")
+            seed = _seed("ll-write-seed")
+            write = gr.Button("Write", variant="primary", elem_id="ll-write-go", interactive=bool(default))
+        with gr.Column(scale=1, min_width=260):
+            digit = _html(render.empty_digit_html("Press Write to watch a digit appear row by row."),
+                            elem_id="ll-write-digit")
+        with gr.Column(scale=1, min_width=260):
+            bars = _html(render.waiting_bars_html(BARS_TITLE, "It reads along as the rows appear."),
+                           elem_id="ll-write-bars")
+    return WritePanel(model, refresh, notice_md, label, temperature, seed, write, digit, bars)
+
+
+def build_complete_panel() -> CompletePanel:
+    """Return the completion section: input (draw or upload), its settings, the prompt and the endings."""
+    with gr.Accordion("Complete my digit", open=True, elem_id="ll-complete-section"):
+        gr.Markdown(COMPLETE_HELP)
+        with gr.Row():
+            with gr.Column(scale=1, min_width=300):
+                with gr.Tab("Draw"):
+                    # One black brush and no layers; SELECT_BRUSH_JS picks the brush, so the canvas is ready
+                    # to draw on at once. A digit drawn ~250 px tall on the 336 px canvas is fitted into
+                    # MNIST's 20 px box: a brush of radius BRUSH_RADIUS draws strokes ~2.5 px wide, like MNIST's.
+                    sketch = gr.Sketchpad(label="Draw a digit", type="numpy", canvas_size=(336, 336),
+                                          brush=gr.Brush(default_size=BRUSH_RADIUS, colors=["#000000"],
+                                                         color_mode="fixed"),
+                                          layers=False, elem_id="ll-complete-sketch")
+                    complete = gr.Button("Complete my drawing", variant="primary", elem_id="ll-complete-go")
+                with gr.Tab("Upload"):
+                    file = gr.File(label="Image (PNG, JPEG or WebP)", type="filepath",
+                                   file_types=[".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp"],
+                                   elem_id="ll-complete-upload")
+            with gr.Column(scale=1, min_width=300):
+                low, high = PROMPT_ROWS_RANGE
+                rows = gr.Slider(low, high, value=14, step=1, label="Rows kept (k)",
+                                 info="the prompt: the top k rows of your digit", elem_id="ll-complete-rows")
+                temperature = _temperature("ll-complete-temperature")
+                seed = _seed("ll-complete-seed")
+                prompt = _html(render.prompt_html(None, 14), elem_id="ll-complete-prompt")
+        endings = _html("", elem_id="ll-complete-endings", js_on_load=SELECT_BRUSH_JS)
+    return CompletePanel(sketch, complete, file, rows, temperature, seed, prompt, endings)
+
+
+def build_compare_panel() -> ComparePanel:
+    """Return the side-by-side section: both models' samples and the NLL table (filled in by a timer)."""
+    with gr.Accordion("Side by side with the VAE", open=True, elem_id="ll-compare-section"):
+        gr.Markdown(COMPARE_HELP)
+        sample = gr.Button("New samples from both", elem_id="ll-compare-go")
+        with gr.Row():
+            vae_samples = _html(render.samples_html(None, "VAE", "Press the button to draw samples."),
+                                  elem_id="ll-compare-vae")
+            writer_samples = _html(render.samples_html(None, "Writer", "Press the button to draw samples."),
+                                     elem_id="ll-compare-writer")
+        nll = gr.Markdown("**Negative log-likelihood:** measuring…", elem_id="ll-write-nll")
+        # Polls the background measurement; the handler switches it off once the table is final.
+        timer = gr.Timer(2.0, active=True)
+    return ComparePanel(sample, vae_samples, writer_samples, nll, timer)
+
