@@ -15,6 +15,7 @@ from genmodels.registry import CHECKPOINTS_DIR, ModelRegistry
 from jobs import HostLimits, JobRunner
 from ui.explore import EXPLORE_CSS, build_explore_tab
 from ui.train_tab import build_train_tab
+from ui.write import build_write_tab
 
 PROJECT_DIR = Path(__file__).resolve().parent
 
@@ -62,6 +63,8 @@ def build_app(runs_dir=None, limits: HostLimits | None = None, checkpoints_dir=C
         with gr.Tabs() as tabs:
             with gr.Tab("Explore", id="explore"):
                 explore = build_explore_tab(registry)
+            with gr.Tab("Write", id="write"):
+                build_write_tab(registry)
             with gr.Tab("Train", id="train") as train_tab:
                 build_train_tab(registry, jobs, explore=explore, tabs=tabs, train_tab=train_tab)
         # On page open the explorer reads ?model=...&z=... and refreshes its model list.
