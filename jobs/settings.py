@@ -77,6 +77,14 @@ def model_type_of(settings_dict: dict) -> str:
     return model.strip().lower()
 
 
+def _short(value, limit: int = 200) -> bool:
+    """True when `value` is small enough to quote back in a message (a setting is a number, a bool or a short text)."""
+    try:
+        return len(repr(value)) <= limit
+    except RecursionError:
+        return False
+
+
 def configs_from_settings(settings_dict, max_epochs: int) -> tuple:
     """Return (model_type, model_config, train_config) from public settings; ValueError with a sentence if bad.
 
@@ -87,6 +95,9 @@ def configs_from_settings(settings_dict, max_epochs: int) -> tuple:
     unknown = sorted(str(k)[:30] for k in settings_dict if k not in setting_keys())
     if unknown:
         raise ValueError(f"Unknown setting(s) {', '.join(unknown)}; known: {', '.join(setting_keys())}.")
+    for key, value in settings_dict.items():
+        if not _short(value):
+            raise ValueError(f"The setting {key} is far too long; send a number, true/false or a short text.")
     model_type = model_type_of(settings_dict)
     fields = form_fields(model_type)
     values = {key: settings.parse(described, settings_dict.get(key)) for key, described in fields.items()
