@@ -9,10 +9,13 @@ import os
 from pathlib import Path
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from genmodels.preprocess import MAX_BYTES as MAX_UPLOAD_BYTES
 from genmodels.registry import CHECKPOINTS_DIR, ModelRegistry
 from jobs import HostLimits, JobRunner
+from ui.inpage import SCRIPT_URL as INPAGE_SCRIPT_URL
+from ui.inpage import InPageModels
 from ui.explore import EXPLORE_CSS, build_explore_tab
 from ui.train_tab import build_train_tab
 from ui.write import build_write_tab
@@ -70,7 +73,20 @@ def build_app(runs_dir=None, limits: HostLimits | None = None, checkpoints_dir=C
         # On page open the explorer reads ?model=...&z=... and refreshes its model list.
         demo.load(explore.on_load.fn, explore.on_load.inputs, explore.on_load.outputs, api_visibility="private")
     demo.jobs = jobs  # the runner, for whoever closes the app (tests, a clean shutdown)
+    demo.inpage = InPageModels(registry)  # serve() adds its routes
     return demo
+
+
+def nosniff(asgi_app):
+    """Wrap an ASGI app so every HTTP response says "trust my Content-Type" (no browser renders an upload as HTML)."""
+    async def with_header(scope, receive, send):
+        async def send_with_header(message):
+            if message["type"] == "http.response.start":
+                headers = [h for h in message.get("headers", []) if h[0].lower() != b"x-content-type-options"]
+                message = dict(message, headers=headers + [(b"x-content-type-options", b"nosniff")])
+            await send(message)
+        await asgi_app(scope, receive, send_with_header if scope["type"] == "http" else send)
+    return with_header
 
 
 def serve(demo: gr.Blocks, **launch_kwargs):
@@ -81,22 +97,12 @@ def serve(demo: gr.Blocks, **launch_kwargs):
     # Uploads above this are refused by the server before any handler sees them.
     launch_kwargs.setdefault("max_file_size", MAX_UPLOAD_BYTES)
     launch_kwargs.setdefault("css", EXPLORE_CSS)
-    from starlette.middleware import Middleware
-
-    def nosniff(asgi_app):
-        # Every response says "trust my Content-Type": no browser renders an upload as HTML or script.
-        async def with_header(scope, receive, send):
-            async def send_with_header(message):
-                if message["type"] == "http.response.start":
-                    headers = [h for h in message.get("headers", []) if h[0].lower() != b"x-content-type-options"]
-                    message = dict(message, headers=headers + [(b"x-content-type-options", b"nosniff")])
-                await send(message)
-            await asgi_app(scope, receive, send_with_header if scope["type"] == "http" else send)
-        return with_header
-
     app_kwargs = dict(launch_kwargs.pop("app_kwargs", None) or {})
     app_kwargs["middleware"] = [*app_kwargs.get("middleware", []), Middleware(nosniff)]
+    app_kwargs["routes"] = [*app_kwargs.get("routes", []), *demo.inpage.routes()]
     launch_kwargs["app_kwargs"] = app_kwargs
+    # The page's own decoder and reader (ui/inpage.py); the page works without it, through the server.
+    launch_kwargs.setdefault("head", f'<script src="{INPAGE_SCRIPT_URL}" defer></script>')
     return demo.queue(default_concurrency_limit=4).launch(**launch_kwargs)
 
 
