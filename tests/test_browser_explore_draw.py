@@ -1,0 +1,60 @@
+"""The drawing canvas in headless Chromium: ready at once, read live while drawing, cleared by one button."""
+
+import pytest
+
+from test_browser_explore import loaded, no_error_toast
+
+pytestmark = pytest.mark.browser
+
+
+def draw(page, strokes):
+    """Draw strokes with the mouse on the canvas; each stroke is a list of (x, y) in 0..1 of the canvas."""
+    box = page.locator("#ll-canvas canvas").bounding_box()
+    for stroke in strokes:
+        points = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in stroke]
+        page.mouse.move(*points[0])
+        page.mouse.down()
+        for point in points[1:]:
+            page.mouse.move(*point, steps=6)
+        page.mouse.up()
+
+
+def test_drawing_is_read_live_without_picking_a_tool(page, artifacts):
+    loaded(page)
+    page.locator("#ll-canvas canvas").scroll_into_view_if_needed()
+    draw(page, [[(0.5, 0.15), (0.5, 0.5), (0.5, 0.85)]])  # a '1', straight down the middle
+    page.locator("#ll-model-saw img").wait_for()
+    page.locator("#ll-recon img").wait_for()
+    page.wait_for_function("() => document.body.innerText.includes('Reading: your drawing')")
+    top = page.locator("#ll-probs h2, #ll-probs .output-class").first.inner_text().strip()
+    assert top == "1"
+    assert any(float(page.locator(f"#ll-z{k} input[type=number]").input_value()) != 0 for k in range(20))
+    page.locator("#ll-upload-section").screenshot(path=str(artifacts / "drawing.png"))
+    page.locator("#ll-canvas .ll-canvas-clear").click()
+    page.locator("#ll-model-saw img").wait_for(state="detached")
+    no_error_toast(page)
+
+
+def test_the_readout_follows_each_stroke(page):
+    loaded(page)
+    page.locator("#ll-canvas canvas").scroll_into_view_if_needed()
+    draw(page, [[(0.3, 0.2), (0.7, 0.2), (0.45, 0.85)]])  # a '7': the top bar and the long diagonal
+    page.wait_for_function("() => document.body.innerText.includes('Reading: your drawing')")
+    first = page.locator("#ll-model-saw img").get_attribute("src")
+    draw(page, [[(0.35, 0.55), (0.65, 0.55)]])  # a second stroke: the picture the model sees changes
+    page.wait_for_function("(before) => document.querySelector('#ll-model-saw img').getAttribute('src') !== before",
+                           arg=first)
+    no_error_toast(page)
+
+
+def test_the_preprocessings_doubts_show_beside_what_the_model_sees(page):
+    from genmodels import preprocess
+
+    if not hasattr(preprocess, "prepare_digit_with_notes"):
+        pytest.skip("genmodels.preprocess.prepare_digit_with_notes is not there yet (no notes to show)")
+    loaded(page)
+    page.locator("#ll-canvas canvas").scroll_into_view_if_needed()
+    draw(page, [[(0.2, 0.2), (0.2, 0.8)], [(0.8, 0.2), (0.8, 0.8)]])  # two marks far apart: which is the digit?
+    page.locator("#ll-notes", has_text="⚠️").wait_for()
+    assert page.locator("#ll-notes").inner_text().strip()
+    no_error_toast(page)
