@@ -51,7 +51,9 @@ def load_image_file(source, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PI
         # Our own pixel limit below is stricter than PIL's bomb warning; turn PIL's into an error too.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            image = Image.open(io.BytesIO(data))  # lazy: reads the header only
+            # Lazy: reads the header only. Only the formats we accept (JPEG includes phones' MPO):
+            # PIL would hand PostScript to Ghostscript, and reads dozens of formats no upload needs.
+            image = Image.open(io.BytesIO(data), formats=("PNG", "JPEG", "WEBP", "GIF", "BMP"))
             _check_size(image.size, max_pixels)
             image.seek(0)
             if image.format == "JPEG":
