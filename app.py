@@ -17,7 +17,7 @@ from jobs import HostLimits, JobRunner
 from ui.inpage import SCRIPT_URL as INPAGE_SCRIPT_URL
 from ui.inpage import InPageModels
 from ui.explore import EXPLORE_CSS, build_explore_tab
-from ui.train_tab import build_train_tab
+from ui.train import build_train_tab
 from ui.write import build_write_tab
 
 PROJECT_DIR = Path(__file__).resolve().parent

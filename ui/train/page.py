@@ -1,0 +1,324 @@
+"""The Train tab's page: its components, per-visitor state and one handler per event, wired in the constructor.
+
+All training happens in the jobs package (one process per job); this page only reads the job
+files and calls the runner. The visitor's owner token and followed job live in the browser
+(gr.BrowserState), so a reload keeps both; the job list is shared by everyone.
+
+The page polls the job files with a timer, and only while the Train tab is selected. Each tick
+sends the small parts (status, progress bar, buttons) and, of the heavier parts (curves, picture
+grid, log, job table), only those whose cheap signature changed since the page last got them.
+"""
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import gradio as gr
+import torch
+from PIL import Image
+
+from genmodels.data import dataset_availability
+from jobs.records import ACTIVE
+from jobs.settings import form_fields, model_type_of
+from ui.errors import user_errors
+
+from . import layout, views
+from .api import CANCEL_CONCURRENCY, check_more_epochs
+
+TABLE_LIMIT = 40  # newest jobs shown in the table
+FAST_TICK_S, SLOW_TICK_S = 1.0, 4.0  # poll fast while some job is queued or running, slowly otherwise
+QUIET = dict(api_visibility="private", show_progress="hidden")
+PRIVATE = dict(api_visibility="private")
+SCROLL_TO_STATUS = "() => document.querySelector('#train-status')?.scrollIntoView({behavior: 'smooth'})"
+
+
+def browser_secret(runs_dir: Path) -> str:
+    """Return the key that encrypts owner tokens in the browser, kept in the runs folder so it survives restarts."""
+    path = Path(runs_dir) / ".browser_secret"
+    if not path.is_file():
+        tmp = path.with_name(f".browser_secret.tmp-{os.getpid()}")
+        tmp.write_text(secrets.token_urlsafe(24))
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    return path.read_text().strip()
+
+
+def dataset_choices(names) -> tuple[list[tuple[str, str]], str]:
+    """Return the data set choices (unavailable ones marked) and a Markdown note saying which work here and why."""
+    availability = dataset_availability()
+    choices, notes = [], []
+    for name in names:
+        ok, reason = availability.get(name, (False, "unknown"))
+        choices.append((name if ok else f"{name} (not available here)", name))
+        notes.append(f"- **{name}**: {'available' if ok else 'not available'}: {reason}")
+    return choices, "\n".join(notes)
+
+
+def device_choices() -> list[str]:
+    """Return the devices the form offers: auto, cpu, and each CUDA device this machine has."""
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    return ["auto", "cpu"] + (["cuda"] if count else []) + ([f"cuda:{i}" for i in range(count)] if count > 1 else [])
+
+
+@dataclass
+class Snapshot:
+    """The followed job and the job list, read once per event from the job files (cheap, cached reads)."""
+
+    job_id: str
+    view: dict | None  # the followed job's status view, None when there is none (or it is gone)
+    listed: list[dict]  # the newest jobs' status views
+    rows: list[list]  # the job table
+    metrics: dict  # the followed job's {'epochs': [...], 'steps': [...]}
+    grids: dict[int, Path]  # its picture grids by epoch
+    log: str  # the end of its log ('' unless the visitor owns it)
+    mine: bool  # whether the visitor started the followed job
+
+    def signatures(self) -> dict:
+        """Return a cheap signature per heavy part of the view: it changes exactly when that part would."""
+        job = self.view["id"] if self.view else None
+        steps = self.metrics["steps"]
+        return {"table": (self.job_id, self.rows),
+                "curves": (job, len(self.metrics["epochs"]), len(steps), steps[-1]["x"] if steps else None),
+                "grid": (job, max(self.grids) if self.grids else None),
+                "log": (job, hash(self.log))}
+
+
+class TrainPage:
+    """The Train tab's components, per-visitor states and event handlers (built inside the current Blocks)."""
+
+    def __init__(self, registry, jobs, explore, tabs: gr.Tabs, train_tab: gr.Tab | None = None):
+        self.registry, self.jobs, self.explore, self.tabs = registry, jobs, explore, tabs
+        self.tab_label = train_tab.label if train_tab is not None else "Train"
+        secret = browser_secret(jobs.runs_dir)
+        self.owner = gr.BrowserState("", storage_key="latent-lab-owner", secret=secret)
+        self.followed = gr.BrowserState("", storage_key="latent-lab-followed-job", secret=secret)
+        self.shown = gr.State({})  # signatures of the heavy parts this page already shows
+        self.timer = gr.Timer(FAST_TICK_S, active=False)  # on only while the Train tab is selected
+
+        fields = form_fields(model_type_of({}))
+        choices, note = dataset_choices(fields["dataset"].spec.choices)
+        with gr.Row():
+            with gr.Column(scale=1, min_width=320):
+                self.form = layout.build_settings_form(choices, note, device_choices(), jobs.max_epochs, jobs.enabled)
+            with gr.Column(scale=2, min_width=320):
+                self.live = layout.build_live_panel(fields["epochs"], jobs.max_epochs)
+        self.listing = layout.build_jobs_panel()
+
+        live = self.live
+        self.live_outputs = [live.status, live.progress, live.loss_plot, live.kl_plot, live.accuracy_plot, live.grid,
+                             live.grid_epoch, live.cancel, live.resume, live.open, live.log, self.listing.table,
+                             self.listing.picker, self.timer, self.shown]
+        self.follow_outputs = [self.followed, *self.live_outputs]
+        self.wire()
+
+    # ------------------------------------------------------------------ reading
+    def read(self, job_id, token) -> Snapshot:
+        """Return the followed job and the job list as the job files say now."""
+        job_id = job_id if isinstance(job_id, str) else ""
+        token = token if isinstance(token, str) else ""
+        listed = self.jobs.list_jobs(limit=TABLE_LIMIT)
+        rows = views.table_rows(listed, lambda listed_id: self.owns(listed_id, token))
+        view = next((v for v in listed if v["id"] == job_id), None)
+        try:
+            if view is None and job_id:
+                view = self.jobs.status(job_id)  # an older job than the table shows
+            metrics = self.jobs.metrics(view["id"]) if view else {"epochs": [], "steps": []}
+            grids = self.jobs.sample_grids(view["id"]) if view else {}
+            log = self.jobs.log_tail(view["id"], token) if view else ""
+        except ValueError:  # not a job id, or the job was deleted since: show no job
+            view, metrics, grids, log = None, {"epochs": [], "steps": []}, {}, ""
+        return Snapshot(job_id, view, listed, rows, metrics, grids, log, bool(view) and self.owns(view["id"], token))
+
+    def owns(self, job_id: str, token: str) -> bool:
+        """Return True when `token` started the job (False for no token, or a job deleted meanwhile)."""
+        try:
+            return bool(token) and self.jobs.is_owner(job_id, token)
+        except ValueError:
+            return False
+
+    # ------------------------------------------------------------------ what each part shows
+    def status_updates(self, snap: Snapshot, active: bool | None) -> dict:
+        """Return the small parts, sent at every event: status, progress bar, buttons, polling pace."""
+        view, live = snap.view, self.live
+        busy = any(v["status"] in ACTIVE for v in snap.listed)
+        pace = FAST_TICK_S if busy else SLOW_TICK_S
+        return {
+            live.status: views.status_markdown(view),
+            live.progress: views.progress_html(view),
+            live.cancel: gr.Button(interactive=bool(view) and snap.mine and view["status"] in ACTIVE),
+            live.resume: gr.Button(interactive=bool(view) and snap.mine and view["can_resume"]),
+            live.open: gr.Button(interactive=bool(view) and view["has_checkpoint"] and view["model_type"] == "vae"),
+            self.timer: gr.Timer(pace) if active is None else gr.Timer(pace, active=active),
+        }
+
+    def table_updates(self, snap: Snapshot) -> dict:
+        """Return the job table and the picker's choices."""
+        ids = [v["id"] for v in snap.listed]
+        return {self.listing.table: views.table_frame(snap.rows),
+                # The followed job may be older than the table shows: the picker still names it.
+                self.listing.picker: gr.Dropdown(choices=ids, value=snap.job_id or None, allow_custom_value=True)}
+
+    def curve_updates(self, snap: Snapshot) -> dict:
+        """Return the loss curve, and the KL (VAE) or accuracy (RowRNN) curve, of the followed job."""
+        live, model_type = self.live, snap.view["model_type"] if snap.view else None
+        if model_type is None:
+            return {live.loss_plot: None, live.kl_plot: gr.LinePlot(visible=False),
+                    live.accuracy_plot: gr.LinePlot(visible=False)}
+        axis = views.LOSS_CURVES[model_type][0]
+        return {
+            live.loss_plot: gr.LinePlot(views.loss_frame(model_type, snap.metrics), y_title=axis,
+                                        caption=views.LOSS_NOTES[model_type]),
+            live.kl_plot: gr.LinePlot(views.kl_frame(snap.metrics) if model_type == "vae" else None,
+                                      visible=model_type == "vae"),
+            live.accuracy_plot: gr.LinePlot(views.accuracy_frame(snap.metrics) if model_type == "rnn" else None,
+                                            visible=model_type == "rnn"),
+        }
+
+    def grid_updates(self, snap: Snapshot) -> dict:
+        """Return the newest picture grid and the epoch slider that scrubs back through the others."""
+        grids, live = snap.grids, self.live
+        last = max(grids) if grids else None
+        # Opened here and copied: the runs folder is not one Gradio serves files from.
+        picture = Image.open(grids[last]).copy() if grids else None
+        return {live.grid: gr.Image(picture, visible=bool(grids)),
+                live.grid_epoch: gr.Slider(minimum=min(grids) if grids else 1, maximum=max(2, last or 2),
+                                           value=last or 1, visible=len(grids) > 1)}
+
+    def log_updates(self, snap: Snapshot) -> dict:
+        """Return the end of the job's log (empty unless the visitor started the job)."""
+        return {self.live.log: snap.log}
+
+    def show(self, job_id, token, shown: dict | None = None, active: bool | None = None) -> dict:
+        """Return updates for the live view; heavy parts whose signature is in `shown` are left as they are.
+
+        `active` True or False also switches the polling timer on or off.
+        """
+        snap = self.read(job_id, token)
+        signatures = snap.signatures()
+        out = self.status_updates(snap, active)
+        parts = {"table": self.table_updates, "curves": self.curve_updates, "grid": self.grid_updates,
+                 "log": self.log_updates}
+        for part, updates in parts.items():
+            if shown is None or shown.get(part) != signatures[part]:
+                out.update(updates(snap))
+        out[self.shown] = signatures
+        return out
+
+    # ------------------------------------------------------------------ handlers
+    def on_tick(self, job_id, token, shown):
+        return self.show(job_id, token, shown)
+
+    def on_tab_select(self, job_id, token, evt: gr.SelectData):
+        # Polling runs only while this tab is selected; arriving here shows the followed job at once.
+        if evt.value != self.tab_label:
+            return {self.timer: gr.Timer(active=False)}
+        if job_id is None:
+            # The first visit since the page opened: the browser reads the stored job only once the
+            # tab's content is on the page, just after this event left; on_stored shows it then.
+            return {self.timer: gr.Timer(active=True)}
+        return self.show(job_id, token, active=True)
+
+    def on_stored(self, job_id, token, shown):
+        # The followed job or the owner token changed: read from browser storage, or set by a handler
+        # (which has just shown it, so `shown` leaves the heavy parts alone).
+        return self.show(job_id, token, shown)
+
+    def on_follow(self, job_id, token):
+        job_id = job_id.strip() if isinstance(job_id, str) else ""
+        return {self.followed: job_id, **self.show(job_id, token)}
+
+    def on_select_row(self, token, evt: gr.SelectData):
+        row = evt.row_value or []
+        return self.on_follow(row[0] if row else "", token)
+
+    def on_model_change(self, model_type):
+        return {group: gr.Column(visible=kind == model_type) for kind, group in self.form.groups.items()}
+
+    def on_launch(self, values: dict):
+        # Raw form values (the event skips Gradio's own checks): jobs.settings checks every one and
+        # names the setting in its message.
+        form = self.form
+        model_type = values[form.model]
+        fields = {**form.common, **form.per_model[model_type]}
+        empty = [component.label for component in fields.values() if values[component] in (None, "")]
+        if empty:
+            raise ValueError(f"Please fill in: {', '.join(empty)}.")
+        settings = {"model": model_type, "name": values[form.name] or "",
+                    **{key: values[component] for key, component in fields.items()}}
+        token = values[self.owner] or secrets.token_urlsafe(18)  # first launch in this browser: a new owner token
+        job_id = self.jobs.submit_settings(settings, token)
+        gr.Info(f"Job {job_id} queued; it starts as soon as a slot is free.")
+        return {self.owner: token, **self.on_follow(job_id, token)}
+
+    def on_cancel(self, job_id, token):
+        if not job_id:
+            raise ValueError("Pick a job to cancel first.")
+        status = self.jobs.cancel(job_id, token)
+        gr.Info(f"Job {job_id} is {status}.")
+        return self.show(job_id, token)
+
+    def on_resume(self, job_id, token, epochs):
+        if not job_id:
+            raise ValueError("Pick a job to resume first.")
+        if epochs in (None, ""):
+            raise ValueError("Please fill in how many more epochs to train.")
+        epochs = check_more_epochs(epochs)
+        self.jobs.resume(job_id, token, epochs)
+        gr.Info(f"Job {job_id} queued for {epochs} more epochs.")
+        return self.show(job_id, token)
+
+    def on_open_in_explorer(self, job_id):
+        if not job_id:
+            raise ValueError("Pick a job first.")
+        view = self.jobs.status(job_id)
+        if not view["has_checkpoint"]:
+            raise ValueError(f"Job {job_id} has no checkpoint yet: one is saved at the end of every epoch.")
+        if view["model_type"] != "vae":
+            raise ValueError(f"This is a {views.model_label(view['model_type'])} run: "
+                             "the explorer opens VAE checkpoints.")
+        names = self.registry.names("vae")
+        if view["name"] not in names:
+            raise ValueError(f"The checkpoint of job {job_id} cannot be read; see its log.")
+        # Switching tabs from code fires no select event, so polling is switched off here.
+        return (gr.Dropdown(choices=names, value=view["name"]), gr.Tabs(selected="explore"),
+                gr.Timer(active=False))
+
+    def on_scrub(self, epoch, job_id):
+        grids = self.jobs.sample_grids(job_id) if job_id else {}
+        if not grids:
+            return gr.skip()
+        epoch = min(grids, key=lambda e: abs(e - int(epoch or 1)))  # the nearest epoch that has a grid
+        return Image.open(grids[epoch]).copy()
+
+    # ------------------------------------------------------------------ wiring
+    def wire(self) -> None:
+        """Attach every listener of the tab."""
+        form, live, listing = self.form, self.live, self.listing
+        form.model.change(user_errors(self.on_model_change), form.model, list(form.groups.values()), **PRIVATE)
+        form_inputs = {form.model, form.name, *form.common.values(), self.owner,
+                       *(c for inputs in form.per_model.values() for c in inputs.values())}
+        # preprocess=False: the values reach jobs.settings as typed, so its sentence names the field
+        # that is wrong (Gradio's own range check would not say which one).
+        form.launch.click(user_errors(self.on_launch), form_inputs, [self.owner, *self.follow_outputs],
+                          preprocess=False, **PRIVATE)
+        self.timer.tick(user_errors(self.on_tick), [self.followed, self.owner, self.shown], self.live_outputs,
+                        **QUIET)
+        # preprocess=False: a BrowserState not yet read from the browser arrives as None, not as its default.
+        self.tabs.select(user_errors(self.on_tab_select), [self.followed, self.owner], self.live_outputs,
+                         preprocess=False, **QUIET)
+        gr.on([self.followed.change, self.owner.change], user_errors(self.on_stored),
+              [self.followed, self.owner, self.shown], self.live_outputs, **QUIET)
+        # Following a job from the list below brings its status (at the top of the tab) into view.
+        listing.picker.input(user_errors(self.on_follow), [listing.picker, self.owner], self.follow_outputs,
+                             **PRIVATE).success(None, js=SCROLL_TO_STATUS)
+        listing.table.select(user_errors(self.on_select_row), [self.owner], self.follow_outputs,
+                             **PRIVATE).success(None, js=SCROLL_TO_STATUS)
+        live.cancel.click(user_errors(self.on_cancel), [self.followed, self.owner], self.live_outputs,
+                          **CANCEL_CONCURRENCY, **PRIVATE)
+        live.resume.click(user_errors(self.on_resume), [self.followed, self.owner, live.more_epochs],
+                          self.live_outputs, preprocess=False, **PRIVATE)
+        live.open.click(user_errors(self.on_open_in_explorer), [self.followed],
+                        [self.explore.model_selector, self.tabs, self.timer], **PRIVATE)
+        live.grid_epoch.release(user_errors(self.on_scrub), [live.grid_epoch, self.followed], live.grid, **QUIET)
+

@@ -1,0 +1,183 @@
+"""Pure formatting for the Train tab: a job's status, progress bar, curves and the job table (no Gradio here)."""
+
+import html
+import math
+import re
+import time
+
+import pandas as pd
+
+from jobs.settings import MODEL_LABELS
+
+STATUS_WORDS = {
+    "queued": "queued (waiting for a free slot)",
+    "running": "running",
+    "done": "done",
+    "failed": "failed",
+    "cancelled": "cancelled",
+    "interrupted": "interrupted (resume it to continue)",
+}
+NO_JOB = "No job followed yet: launch one, or pick one from the job table below."
+TABLE_COLUMNS = ["job", "name", "model", "data set", "status", "epochs", "best figure", "started", "yours"]
+PLOT_COLUMNS = ["epoch", "value", "series"]
+
+# Short series names, so a legend fits on one line even on a phone; the axis title says what is measured.
+STEPS, TRAIN, VALIDATION = "train (steps)", "train", "validation"
+SERIES_COLOURS = {STEPS: "#9ecae1", TRAIN: "#1f77b4", VALIDATION: "#ff7f0e"}
+
+# Per model type: the loss curve's axis title and its (train, validation) metrics keys.
+LOSS_CURVES = {
+    "vae": ("−ELBO (nats per image)", "train_nelbo", "val_nelbo"),
+    "rnn": ("cross-entropy (nats per image)", "train_loss", "val_loss"),
+    "writer": ("NLL (nats per image)", "train_nll", "val_nll"),
+}
+KL_AXIS, ACCURACY_AXIS = "KL (nats per image)", "accuracy (%)"
+LOSS_NOTES = {
+    "vae": "Lower is better. Steps: the training objective (KL weighted by beta and the warm-up); epochs: the −ELBO.",
+    "rnn": "Lower is better: the cross-entropy of the true class, averaged over images.",
+    "writer": "Lower is better: the exact negative log-likelihood of the binarized image, given its class.",
+}
+
+
+def model_label(model_type: str) -> str:
+    """Return the display name of a model type ('VAE', 'RowRNN', 'RowWriter')."""
+    return MODEL_LABELS.get(model_type, model_type)
+
+
+def number_text(value) -> str:
+    """Return a number as the form shows it (1e-06, 0.001, 4096)."""
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def plain(text: str) -> str:
+    """Return visitor-written text escaped so that Markdown shows it literally."""
+    return re.sub(r"([\\`*_\[\]<>|#~!])", r"\\\1", text)
+
+
+def setting_info(help_text: str, low=None, high=None) -> str:
+    """Return the help line under a form input: what the setting does and its allowed range."""
+    if low is None or high is None:
+        return help_text
+    return f"{help_text} ({number_text(low)} to {number_text(high)})"
+
+
+def input_step(described) -> float:
+    """Return the arrow-key step of a number input: 1 for whole numbers, else a tenth of the default's magnitude."""
+    if described.kind == "int":
+        return 1
+    default = abs(described.default or 0)
+    return 10.0 ** (math.floor(math.log10(default)) - 1) if default else 0.1
+
+
+def duration(seconds) -> str:
+    """Return a short human duration such as '1 min 05 s' ('—' when unknown)."""
+    if seconds is None:
+        return "—"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+def figure_text(view: dict) -> str:
+    """Return a job's headline figure: best validation −ELBO or NLL (nats per image), or accuracy (%)."""
+    f = view.get("figures") or {}
+    if f.get("val_nelbo") is not None:
+        return f"−ELBO {f['val_nelbo']:.1f} nats (epoch {f['best_epoch']})"
+    if f.get("val_accuracy") is not None:
+        return f"accuracy {100 * f['val_accuracy']:.1f}% (epoch {f['best_epoch']})"
+    if f.get("val_nll") is not None:
+        return f"NLL {f['val_nll']:.1f} nats (epoch {f['best_epoch']})"
+    return "—"
+
+
+def status_markdown(view: dict | None) -> str:
+    """Return the Markdown status block of the followed job (its name, id, model, status, epochs, figure)."""
+    if view is None:
+        return NO_JOB
+    what = f"({model_label(view['model_type'])} on {view['dataset']})"
+    status = STATUS_WORDS.get(view["status"], view["status"])
+    heading = f"**{plain(view['title'])}** · job `{view['id']}`" if view.get("title") else f"**Job `{view['id']}`**"
+    lines = [f"{heading} {what}: **{status}**",
+             f"Epochs {view['epochs_done']} of {view['target_epochs']} · best so far: {figure_text(view)}"]
+    if view["status"] == "running" and view.get("phase") == "loading":
+        lines.append("Loading the data set and building the model…")
+    if view.get("error"):
+        lines.append(f"**What happened:** {view['error']}")
+    if view["status"] == "done":
+        lines.append(f"Its checkpoint is listed in the explorer as **{view['name']}**.")
+    return "\n\n".join(lines)
+
+
+def progress_html(view: dict | None) -> str:
+    """Return an HTML progress bar (fraction of the target epochs) with the ETA and the current step."""
+    if view is None:
+        return ""
+    percent = 100 * (view.get("fraction") or 0)
+    colour = {"failed": "#d9534f", "cancelled": "#999", "interrupted": "#e0a030"}.get(view["status"], "#4a90d9")
+    eta = ""
+    if view["status"] == "running":
+        step = f", step {view['step']}/{view['steps_per_epoch']}" if view.get("steps_per_epoch") else ""
+        eta = f" · ETA {duration(view.get('eta_s'))}{step}"
+    elif view["status"] == "queued":
+        eta = " · waiting"
+    label = html.escape(f"{percent:.0f}%{eta}")
+    return (f'<div class="job-progress" data-status="{view["status"]}" data-percent="{percent:.1f}" '
+            f'style="border:1px solid #ccc;border-radius:6px;height:24px;position:relative;overflow:hidden">'
+            f'<div style="background:{colour};width:{percent:.1f}%;height:100%;transition:width .4s"></div>'
+            f'<span style="position:absolute;left:8px;top:2px;font-size:14px">{label}</span></div>')
+
+
+def _frame(rows: list[tuple[float, float, str]], names: list[str]) -> pd.DataFrame:
+    # The browser's chart fixes its colours and legend from the first data it is given, and epoch
+    # series only appear after the first epoch: so each series starts with one empty (NaN) point.
+    return pd.DataFrame([(0.0, math.nan, name) for name in names] + rows, columns=PLOT_COLUMNS)
+
+
+def _epoch_rows(epochs: list[dict], key: str, name: str, scale: float = 1.0) -> list[tuple[float, float, str]]:
+    return [(float(m["epoch"]), scale * m[key], name) for m in epochs if key in m]
+
+
+def loss_frame(model_type: str, metrics: dict) -> pd.DataFrame | None:
+    """Return long-form loss curves (nats per image): per step, and train and validation per epoch (None: no data)."""
+    if not (metrics["steps"] or metrics["epochs"]):
+        return None  # an empty frame would fix the axes before there is anything to show
+    _, train_key, val_key = LOSS_CURVES[model_type]
+    rows = [(s["x"], s["loss"], STEPS) for s in metrics["steps"]]
+    rows += _epoch_rows(metrics["epochs"], train_key, TRAIN) + _epoch_rows(metrics["epochs"], val_key, VALIDATION)
+    return _frame(rows, [STEPS, TRAIN, VALIDATION])
+
+
+def kl_frame(metrics: dict) -> pd.DataFrame | None:
+    """Return a VAE's KL term per epoch (nats per image), train and validation (None before the first epoch)."""
+    if not metrics["epochs"]:
+        return None
+    rows = _epoch_rows(metrics["epochs"], "train_kl", TRAIN) + _epoch_rows(metrics["epochs"], "val_kl", VALIDATION)
+    return _frame(rows, [TRAIN, VALIDATION])
+
+
+def accuracy_frame(metrics: dict) -> pd.DataFrame | None:
+    """Return a RowRNN's accuracy per epoch (percent), train and validation (None before the first epoch)."""
+    if not metrics["epochs"]:
+        return None
+    rows = (_epoch_rows(metrics["epochs"], "train_accuracy", TRAIN, 100.0)
+            + _epoch_rows(metrics["epochs"], "val_accuracy", VALIDATION, 100.0))
+    return _frame(rows, [TRAIN, VALIDATION])
+
+
+def table_rows(views: list[dict], is_mine) -> list[list]:
+    """Return the job table rows (newest first); `is_mine(job_id)` marks the visitor's own jobs."""
+    rows = []
+    for v in views:
+        started = time.strftime("%H:%M:%S", time.localtime(v["started"] or v["created"]))
+        rows.append([v["id"], v.get("title") or "", model_label(v["model_type"]), v["dataset"], v["status"],
+                     f"{v['epochs_done']}/{v['target_epochs']}", figure_text(v), started,
+                     "yes" if is_mine(v["id"]) else ""])
+    return rows
+
+
+def table_frame(rows: list[list]) -> pd.DataFrame:
+    """Return the job table as a DataFrame with its column names (empty when there are no jobs)."""
+    return pd.DataFrame(rows, columns=TABLE_COLUMNS)
