@@ -166,6 +166,13 @@ def recover_folder(folder) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def shown(folder, name: str = "") -> str:
+    """Return how messages name a checkpoint folder (or a file in it): its last two path parts, never the
+    server's full path (messages reach visitors of the app), e.g. 'checkpoints/vae-mnist/config.json'."""
+    path = Path(*Path(folder).parts[-2:])
+    return str(path / name if name else path)
+
+
 def read_config(folder) -> dict:
     """Return the parsed config.json of a checkpoint folder, or raise a ValueError saying what is wrong."""
     folder = Path(folder)
@@ -174,27 +181,27 @@ def read_config(folder) -> dict:
             return _read_config_at(resolve_folder(folder), folder)
         except FileNotFoundError:
             time.sleep(0.05)  # a save swapped the folder while we looked: look again
-    raise ValueError(f"Checkpoint folder {folder} does not exist.")
+    raise ValueError(f"Checkpoint folder {shown(folder)} does not exist.")
 
 
 def _read_config_at(where: Path, folder: Path) -> dict:
     if not where.is_dir():
-        raise ValueError(f"Checkpoint folder {folder} does not exist.")
+        raise ValueError(f"Checkpoint folder {shown(folder)} does not exist.")
     path = where / CONFIG_FILE
     if not path.is_file():
-        raise ValueError(f"{folder / CONFIG_FILE} is missing: a checkpoint folder needs {CONFIG_FILE} and {WEIGHTS_FILE}.")
+        raise ValueError(f"{shown(folder, CONFIG_FILE)} is missing: a checkpoint folder needs {CONFIG_FILE} and {WEIGHTS_FILE}.")
     if path.stat().st_size > MAX_CONFIG_BYTES:
-        raise ValueError(f"{folder / CONFIG_FILE} is larger than any config this package writes.")
+        raise ValueError(f"{shown(folder, CONFIG_FILE)} is larger than any config this package writes.")
     try:
         with open(path, encoding="utf-8") as f:
             config = json.load(f)
     except (ValueError, RecursionError) as e:  # RecursionError: JSON nested thousands deep
-        raise ValueError(f"{folder / CONFIG_FILE} is not valid JSON ({type(e).__name__}); "
+        raise ValueError(f"{shown(folder, CONFIG_FILE)} is not valid JSON ({type(e).__name__}); "
                          "the file is truncated or damaged.") from None
     if not isinstance(config, dict) or not isinstance(config.get("model_type"), str) or "model" not in config:
-        raise ValueError(f"{folder / CONFIG_FILE} lacks 'model_type' or 'model': it is not a Latent Lab checkpoint config.")
+        raise ValueError(f"{shown(folder, CONFIG_FILE)} lacks 'model_type' or 'model': it is not a Latent Lab checkpoint config.")
     if not isinstance(config.get("files", {}), dict):
-        raise ValueError(f"{folder / CONFIG_FILE}: 'files' must map each tensor file name to its SHA-256 digest.")
+        raise ValueError(f"{shown(folder, CONFIG_FILE)}: 'files' must map each tensor file name to its SHA-256 digest.")
     return config
 
 
@@ -203,19 +210,20 @@ def load_tensor_file(folder, name: str, config: dict | None = None) -> dict[str,
     folder = Path(folder)
     config = read_config(folder) if config is None else config
     path = resolve_folder(folder) / name
-    shown = folder / name  # messages name the checkpoint, not where a save moved it meanwhile
+    where = shown(folder, name)  # messages name the checkpoint, not where a save moved it meanwhile
     try:
         expected = config.get("files", {}).get(name)
         if expected is not None and _sha256(path) != expected:
             raise ValueError(
-                f"{shown} does not match the SHA-256 recorded in {CONFIG_FILE}: "
+                f"{where} does not match the SHA-256 recorded in {CONFIG_FILE}: "
                 "the file was modified, truncated or replaced."
             )
         return load_file(str(path), device="cpu")
     except FileNotFoundError:
-        raise ValueError(f"{shown} is missing from the checkpoint.") from None
+        raise ValueError(f"{where} is missing from the checkpoint.") from None
     except (SafetensorError, OSError) as e:
-        raise ValueError(f"{shown} is not a readable safetensors file ({e}).") from None
+        # the type, not the text: an OSError's text holds the full path
+        raise ValueError(f"{where} is not a readable safetensors file ({type(e).__name__}).") from None
 
 
 def has_file(folder, name: str) -> bool:
@@ -299,7 +307,7 @@ class PretrainedMixin:
     def _from_config(cls, folder, config: dict):
         if config["model_type"] != cls.model_type:
             raise ValueError(
-                f"{folder} holds a {config['model_type']!r} checkpoint, not a {cls.model_type!r} one."
+                f"{shown(folder)} holds a {config['model_type']!r} checkpoint, not a {cls.model_type!r} one."
             )
         settings = config["model"]
         try:
@@ -307,10 +315,10 @@ class PretrainedMixin:
                 raise TypeError("'model' must be an object of settings")
             model_config = cls.config_class(**settings)  # its __post_init__ checks types and ranges
         except (TypeError, ValueError) as e:
-            raise ValueError(f"{Path(folder) / CONFIG_FILE}: the model settings do not fit ({e}).") from None
+            raise ValueError(f"{shown(folder, CONFIG_FILE)}: the model settings do not fit ({e}).") from None
         model = cls(model_config)
         state = load_tensor_file(folder, WEIGHTS_FILE, config)
-        check_state_dict(model, state, str(Path(folder) / WEIGHTS_FILE))
+        check_state_dict(model, state, shown(folder, WEIGHTS_FILE))
         model.load_state_dict(state)
         model.checkpoint_info = config  # metadata (data set, metrics, ...) for the app to show
         return model

@@ -103,6 +103,7 @@ def append_jsonl(path: Path, record: dict) -> None:
 SAFE_INT = 2 ** 53  # larger integers do not survive JavaScript's numbers (nor math.isfinite: OverflowError)
 MAX_EPOCHS_RECORDED = 1_000_000  # more epochs than any job can have run
 TEXT_LIMIT = 500  # characters of a text field shown to visitors (an error, a phase)
+SERVER_SETTINGS = ("data_dir", "out")  # training settings naming server folders: never shown to visitors
 PLAIN_DEPTH = 4  # settings are flat objects; nesting deeper than this was not written by us
 
 
@@ -305,7 +306,7 @@ def shown_error(error) -> str | None:
     """Return a job's error as a visitor may see it: one scrubbed line of at most TEXT_LIMIT characters."""
     if not isinstance(error, str) or not error.strip():
         return None
-    text = " ".join(scrub(error).split())
+    text = re.sub("…+", "…", " ".join(scrub(error).split()))
     return text if len(text) <= TEXT_LIMIT else text[:TEXT_LIMIT - 1] + "…"
 
 
@@ -344,5 +345,6 @@ def status_view(folder: JobFolder, record: dict, metrics: dict) -> dict:
         "has_checkpoint": checkpoint is not None,
         "can_resume": record["status"] in FINISHED and bool(checkpoint and isinstance(checkpoint.get("resume"), dict)),
         "figures": key_figures(record["model_type"], metrics["epochs"]),
-        "settings": {"model_config": record["model_config"], "train_config": train},
+        "settings": {"model_config": record["model_config"],
+                     "train_config": {k: v for k, v in train.items() if k not in SERVER_SETTINGS}},
     }
