@@ -1,23 +1,63 @@
-"""The Train tab in headless Chromium: start a short job, watch its curve and status, cancel a second one,
-follow it again after a reload, and stop polling once the visitor is back on the Explore tab."""
+"""The Train tab in headless Chromium: launch a named job and watch its status, curves (with readable legends)
+and picture grid; cancel a second one; after a reload see the followed job at once; stop polling on the
+Explore tab; follow a RowRNN run; and screenshots at 1280x720 and 390x844 in test-artifacts/."""
 
+import json
 import re
 import time
+from pathlib import Path
 
+import httpx
 import pytest
+from conftest import ROOT
+from hostile import copy_shipped_run
+from playwright.sync_api import expect
+
+from jobs.records import append_jsonl
+from jobs.runner import hash_token
 
 pytestmark = pytest.mark.browser
+JOB_ID = re.compile(r"\d{8}-\d{6}-[0-9a-f]{4}")
+RNN_RUN = "29990101-000000-0b01"  # a planted, finished RowRNN run with three epochs of curves (newest id: top row)
+
+# Records every message of the page's event stream in window.__sse, so a test can wait for a server reply.
+RECORD_EVENT_STREAM = """
+(() => {
+  window.__sse = [];
+  const record = (chunk) => { for (const line of chunk.split('\\n')) {
+    if (line.startsWith('data:')) { try { window.__sse.push(JSON.parse(line.slice(5))); } catch (e) {} } } };
+  const fetch = window.fetch;
+  window.fetch = async (...args) => {
+    const response = await fetch(...args);
+    const url = String((args[0] && args[0].url) || args[0]);
+    if (!url.includes('/queue/data') || !response.body) return response;
+    const [page, copy] = response.body.tee();
+    (async () => { const reader = copy.getReader(); const text = new TextDecoder(); let rest = '';
+      for (;;) { const {done, value} = await reader.read(); if (done) break;
+        const parts = (rest + text.decode(value, {stream: true})).split('\\n\\n'); rest = parts.pop();
+        parts.forEach(record); } })();
+    return new Response(page, {status: response.status, statusText: response.statusText, headers: response.headers});
+  };
+})();
+"""
+LEGEND_INSIDE = """(id) => {
+  const svg = document.querySelector(`#${id} svg`), legend = svg && svg.querySelector('.role-legend');
+  if (!legend) return null;
+  const s = svg.getBoundingClientRect(), l = legend.getBoundingClientRect();
+  const inside = l.top >= s.top && l.bottom <= s.bottom + 1 && l.left >= s.left && l.right <= s.right + 1;
+  return {inside, labels: [...legend.querySelectorAll('text')].map(t => t.textContent)};
+}"""
 
 
 def status_of(page) -> str:
     return page.locator("#train-progress .job-progress").get_attribute("data-status") or ""
 
 
-def wait_status(page, wanted, timeout_s=120) -> list[str]:
+def wait_status(page, wanted, timeout_s=300) -> list[str]:
     """Poll the progress bar's status until it is one of `wanted`; return the statuses seen on the way."""
     seen = []
-    deadline = time.time() + timeout_s
-    while time.time() < deadline:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
         if page.locator("#train-progress .job-progress").count():
             status = status_of(page)
             if not seen or seen[-1] != status:
@@ -29,58 +69,141 @@ def wait_status(page, wanted, timeout_s=120) -> list[str]:
 
 
 def fill(page, elem_id, value):
-    box = page.locator(f"#{elem_id} input")
+    box = page.locator(f"#{elem_id} input, #{elem_id} textarea").first
     box.fill(str(value))
     box.press("Tab")
 
 
-def test_start_watch_and_cancel(page, artifacts):
+def legend(page, elem_id) -> dict:
+    """Wait until the chart in #elem_id has drawn its legend; return its labels and whether it lies inside the chart."""
+    page.wait_for_function(f"() => ({LEGEND_INSIDE})('{elem_id}') !== null", timeout=30_000)
+    return page.evaluate(LEGEND_INSIDE, elem_id)
+
+
+def timer_trigger(live_app) -> int:
+    """Return the component id of the Train tab's polling timer: the timer whose ticks update #train-status."""
+    config = httpx.get(f"{live_app}/config", timeout=30).json()
+    ids = {c.get("props", {}).get("elem_id"): c["id"] for c in config["components"]}
+    (timer,) = {target for dep in config["dependencies"] for target, event in dep["targets"]
+                if event == "tick" and ids["train-status"] in dep["outputs"]}
+    return timer
+
+
+def open_train_tab(browser, live_app, viewport, storage_state=None, hold_ticks=False):
+    """Open the app in a fresh browser context and select the Train tab; return (context, page).
+
+    hold_ticks: the polling timer's requests are held back (never answered), so only other events
+    can change the page.
+    """
+    context = browser.new_context(viewport=viewport, storage_state=storage_state)
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.add_init_script(RECORD_EVENT_STREAM)
+    if hold_ticks:
+        timer, held = timer_trigger(live_app), []
+        page.route("**/queue/join*", lambda route: held.append(route)
+                   if json.loads(route.request.post_data or "{}").get("trigger_id") == timer else route.continue_())
+    page.goto(live_app)
     page.get_by_role("tab", name="Train").click()
+    return context, page
+
+
+def test_launch_watch_cancel_reload_and_leave(browser, live_app, artifacts, tmp_path):
+    context, page = open_train_tab(browser, live_app, {"width": 1280, "height": 720})
+    fill(page, "train-name", "first try")
     fill(page, "train-epochs", 3)
-    fill(page, "train-hidden", 32)
+    fill(page, "train-vae-hidden-size", 32)
     page.locator("#train-launch").click()
     seen = wait_status(page, {"done"})
     assert any(s in ("queued", "running") for s in seen), seen  # it changed while we watched
     status = page.locator("#train-status")
-    assert "done" in status.inner_text() and "Epochs 3 of 3" in status.inner_text()
-    job_id = re.search(r"\d{8}-\d{6}-[0-9a-f]{4}", status.inner_text()).group(0)
-    # The loss curve was drawn (Vega renders marks into the plot) and the epoch grid is shown.
-    # Vega draws each series as an SVG path; a path with a line-to ("L") holds at least two points.
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('#train-loss-plot svg .mark-line path')]"
-        ".filter(p => (p.getAttribute('d') || '').includes('L')).length >= 2", timeout=10_000)
-    assert "validation loss" in page.locator("#train-loss-plot svg").first.text_content()
-    page.locator("#train-grid img").wait_for(state="visible")
+    expect(status).to_contain_text("Epochs 3 of 3")
+    expect(status).to_contain_text("first try")
+    job_id = JOB_ID.search(status.inner_text()).group(0)
+    expect(page.locator("#train-table")).to_contain_text("first try")
     assert page.locator("#train-table").inner_text().count(job_id) == 1
-    page.screenshot(path=str(artifacts / "train-tab-done.png"), full_page=True)
+
+    # The curves: every series named in a legend that lies inside its chart (a fixed height used to cut it off).
+    loss = legend(page, "train-loss-plot")
+    assert loss == {"inside": True, "labels": ["train (steps)", "train", "validation"]}, loss
+    kl = legend(page, "train-kl-plot")
+    assert kl == {"inside": True, "labels": ["train", "validation"]}, kl
+    expect(page.locator("#train-loss-plot")).to_contain_text("−ELBO (nats per image)")
+    expect(page.locator("#train-accuracy-plot")).to_be_hidden()
+    page.wait_for_function(  # each series is drawn as an SVG path with a line-to ("L"): two points or more
+        "() => [...document.querySelectorAll('#train-loss-plot svg .mark-line path')]"
+        ".filter(p => (p.getAttribute('d') || '').includes('L')).length >= 3")
+    page.locator("#train-grid img").wait_for(state="visible")
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(artifacts / "train-tab-1280x720.png"))
+    page.screenshot(path=str(artifacts / "train-tab-done-full.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.locator("#train-status").evaluate("element => element.scrollIntoView()")  # the status at the top
+    expect(page.locator("#train-loss-plot svg .role-legend")).to_be_visible()
+    assert legend(page, "train-loss-plot")["inside"]  # still whole on a phone
+    page.screenshot(path=str(artifacts / "train-tab-390x844.png"))
+    page.screenshot(path=str(artifacts / "train-tab-390x844-full.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 720})
 
     # A second, long job: cancel it once it has finished an epoch.
+    fill(page, "train-name", "")
     fill(page, "train-epochs", 100)
     page.locator("#train-launch").click()
     page.wait_for_function(
         "(old) => { const t = document.querySelector('#train-status').innerText; "
-        "return !t.includes(old) && /Epochs [1-9]\\d* of 100/.test(t); }", arg=job_id, timeout=60_000)
+        "return !t.includes(old) && /Epochs [1-9]\\d* of 100/.test(t); }", arg=job_id, timeout=120_000)
     assert status_of(page) == "running"
-    cancel = page.locator("#train-cancel")
-    assert cancel.is_enabled()
-    started = time.time()
-    cancel.click()
-    wait_status(page, {"cancelled"}, timeout_s=10)
-    assert time.time() - started < 6
-    assert "cancelled" in page.locator("#train-status").inner_text()
-    assert page.locator("#train-resume").is_enabled()  # it kept a checkpoint to resume from
-    page.screenshot(path=str(artifacts / "train-tab-cancelled.png"), full_page=True)
+    expect(page.locator("#train-cancel")).to_be_enabled()
+    page.locator("#train-cancel").click()
+    wait_status(page, {"cancelled"}, timeout_s=60)
+    expect(page.locator("#train-status")).to_contain_text("cancelled")
+    expect(page.locator("#train-resume")).to_be_enabled()  # it kept a checkpoint to resume from
+    cancelled = JOB_ID.search(page.locator("#train-status").inner_text()).group(0)
 
-    # After a reload the followed job is still shown (owner token and job id live in the browser).
-    page.reload()
-    page.get_by_role("tab", name="Train").click()
-    wait_status(page, {"cancelled"}, timeout_s=15)
-    assert page.locator("#train-resume").is_enabled()
+    # After a reload the followed job is shown as soon as the tab opens, not at the timer's first tick:
+    # with every tick held back, only the tab-select and browser-storage events can show it.
+    state = tmp_path / "storage.json"
+    context.storage_state(path=str(state))
+    context.close()
+    context, page = open_train_tab(browser, live_app, {"width": 1280, "height": 720}, str(state), hold_ticks=True)
+    expect(page.locator("#train-status")).to_contain_text(cancelled)
+    expect(page.locator("#train-resume")).to_be_enabled()  # the owner token came back too
+    expect(page.locator("#train-table")).to_contain_text("first try")
 
-    # Back on the Explore tab the Train tab stops polling: no requests at all while a visitor explores.
+    # Back on the Explore tab, the Train tab's reply switches its polling timer off.
     page.get_by_role("tab", name="Explore").click()
-    page.wait_for_timeout(500)  # a tick already on its way may still land
-    polls = []
-    page.on("request", lambda r: polls.append(r.url) if "/queue/join" in r.url else None)
-    page.wait_for_timeout(5000)  # longer than the slow tick (4 s)
-    assert polls == [], f"the Train tab kept polling from the Explore tab: {polls}"
+    page.wait_for_function("""() => window.__sse.some(m => m.msg === 'process_completed' && m.output
+        && JSON.stringify(m.output.data || []).includes('"active":false'))""")
+    context.close()
+
+
+@pytest.fixture
+def rnn_run(runs_dir):
+    """A finished RowRNN run (the shipped checkpoint) with three epochs of metrics, owned by nobody here."""
+    folder = Path(copy_shipped_run(runs_dir, RNN_RUN, checkpoint="rnn-mnist", owner=hash_token("someone-else"),
+                                   name="reader run"))
+    metrics = folder / "metrics.jsonl"
+    metrics.unlink(missing_ok=True)
+    for epoch in (1, 2, 3):
+        for step in range(1, 5):
+            append_jsonl(metrics, {"kind": "step", "x": epoch - 1 + step / 4, "loss": 1.0 / (epoch + step)})
+        append_jsonl(metrics, {"kind": "epoch", "epoch": epoch, "train_loss": 0.9 / epoch, "val_loss": 0.8 / epoch,
+                               "train_accuracy": 0.7 + 0.05 * epoch, "val_accuracy": 0.72 + 0.05 * epoch})
+    return RNN_RUN
+
+
+def test_a_rowrnn_run_shows_its_accuracy_and_cannot_be_opened_as_a_vae(browser, live_app, rnn_run):
+    context, page = open_train_tab(browser, live_app, {"width": 1280, "height": 720})
+    page.locator('#train-table [data-testid^="cell-"]', has_text=rnn_run).first.click()  # its row in the table
+    expect(page.locator("#train-status")).to_contain_text("reader run")
+    expect(page.locator("#train-status")).to_contain_text("RowRNN")
+    expect(page.locator("#train-status")).to_contain_text("accuracy 87.0%")
+    assert legend(page, "train-accuracy-plot") == {"inside": True, "labels": ["train", "validation"]}
+    assert legend(page, "train-loss-plot")["labels"] == ["train (steps)", "train", "validation"]
+    expect(page.locator("#train-loss-plot")).to_contain_text("cross-entropy (nats per image)")
+    expect(page.locator("#train-kl-plot")).to_be_hidden()
+    expect(page.locator("#train-open")).to_be_disabled()  # the explorer opens VAE checkpoints
+    expect(page.locator("#train-cancel")).to_be_disabled()  # and it is somebody else's job
+    expect(page.locator("#train-status")).to_be_in_viewport()  # following a row scrolled up to its status
+    page.screenshot(path=str(ROOT / "test-artifacts" / "train-tab-rowrnn.png"))
+    context.close()

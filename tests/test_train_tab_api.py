@@ -1,21 +1,40 @@
-"""The Train tab's API through gradio_client: launch, follow to done, open in the explorer, cancel, errors,
-and training turned off (LATENT_LAB_TRAINING=off) on an app of its own."""
+"""The Train tab without a browser: its form built from the settings' one definition, its views, and its API
+through gradio_client and plain HTTP (launch with a name, follow to done, the log only to the owner, cancel,
+resume, every argument checked), and training turned off (LATENT_LAB_TRAINING=off) on an app of its own."""
 
+import json
+import math
 import time
+from types import SimpleNamespace
 
+import gradio as gr
 import pytest
 from conftest import run_folders
 from gradio_client import Client
+from hostile import ServerLog, api_call, copy_shipped_run, error_sentence
 
 from genmodels.registry import ModelRegistry
+from jobs import HostLimits, JobRunner
+from jobs.runner import hash_token
+from jobs.settings import MODEL_KEYS, TRAIN_KEYS, configs_from_settings, form_fields
+from ui.train import views
+from ui.train.page import TrainPage
 
 TOKEN = "api-test-owner-token"
 SHORT = {"model": "vae", "dataset": "mnist-5k", "epochs": 2, "hidden_size": 32, "batch_size": 256}
+PLANTED = "20240101-000000-0a01"  # a finished VAE run owned by TOKEN, copied from the shipped checkpoint
 
 
 @pytest.fixture(scope="module")
 def client(live_app):
     return Client(live_app, verbose=False)
+
+
+@pytest.fixture(scope="module")
+def planted(runs_dir):
+    """The id of a finished VAE run that TOKEN owns (no training: a copy of checkpoints/vae-mnist)."""
+    copy_shipped_run(runs_dir, PLANTED, owner=hash_token(TOKEN), name="planted")
+    return PLANTED
 
 
 def follow(client, job_id, until, timeout_s=300):
@@ -29,9 +48,130 @@ def follow(client, job_id, until, timeout_s=300):
     raise AssertionError(f"job {job_id} did not get there in {timeout_s}s; last view: {view}")
 
 
+# ---------------------------------------------------------------------------------------------- the form
+@pytest.fixture(scope="module")
+def train_page(tmp_path_factory):
+    """A TrainPage built in a Blocks of its own over an empty runs folder (nothing is served)."""
+    jobs = JobRunner(tmp_path_factory.mktemp("form-runs"), HostLimits(max_epochs=100), supervise=False)
+    with gr.Blocks():
+        with gr.Tabs() as tabs:
+            with gr.Tab("Explore"):
+                explore = SimpleNamespace(model_selector=gr.Dropdown([]))
+            with gr.Tab("Train") as tab:
+                page = TrainPage(None, jobs, explore, tabs, tab)
+    yield page
+    jobs.close()
+
+
+def choice_values(component) -> list:
+    return [value for _, value in component.choices]
+
+
+@pytest.mark.parametrize("model_type", list(MODEL_KEYS))
+def test_the_form_carries_each_settings_range_and_default(train_page, model_type):
+    """Form, CLI and API cannot disagree: each input is exactly its setting in jobs.settings.form_fields."""
+    fields = form_fields(model_type)
+    form = train_page.form
+    inputs = {**form.common, **form.per_model[model_type]}
+    assert set(inputs) == set(fields)
+    assert set(form.common) == set(TRAIN_KEYS) and set(form.per_model[model_type]) == set(MODEL_KEYS[model_type])
+    for key, described in fields.items():
+        component, spec = inputs[key], described.spec
+        assert component.label == spec.label, key
+        assert spec.help in (component.info or ""), key
+        if described.kind in ("int", "float"):
+            assert isinstance(component, gr.Number), key
+            # The host's epoch limit (100 here) is the one bound tighter than the setting's own.
+            high = min(spec.high, 100) if key == "epochs" else spec.high
+            assert (component.minimum, component.maximum, component.value) == (spec.low, high, described.default), key
+            assert component.precision == (0 if described.kind == "int" else None), key
+        elif described.kind == "bool":
+            assert isinstance(component, gr.Checkbox) and component.value is described.default, key
+        elif key == "device":  # a text setting: the devices this machine has, 'auto' first
+            assert choice_values(component)[:2] == ["auto", "cpu"] and component.value == described.default
+        else:
+            assert choice_values(component) == list(spec.choices) and component.value == described.default, key
+    # Each model type shows its own hidden-size default (400 VAE, 128 RowRNN, 256 RowWriter).
+    assert form.per_model[model_type]["hidden_size"].value == fields["hidden_size"].default
+
+
+def test_the_model_choice_offers_every_model_and_switches_the_fields(train_page):
+    form = train_page.form
+    assert choice_values(form.model) == list(MODEL_KEYS) and form.model.value == "vae"
+    assert [form.groups[m].visible for m in MODEL_KEYS] == [True, False, False]
+    shown = train_page.on_model_change("rnn")
+    assert {m: shown[form.groups[m]].visible for m in MODEL_KEYS} == {"vae": False, "rnn": True, "writer": False}
+    assert [form.per_model[m]["hidden_size"].value for m in ("vae", "rnn", "writer")] == [400, 128, 256]
+
+
+@pytest.mark.parametrize("model_type", list(MODEL_KEYS))
+def test_the_form_defaults_make_settings_the_api_accepts(train_page, model_type, monkeypatch):
+    form = train_page.form
+    values = {c: c.value for c in [form.model, form.name, *form.common.values(), train_page.owner]}
+    values.update({c: c.value for inputs in form.per_model.values() for c in inputs.values()})
+    values.update({form.model: model_type, form.name: "my run", train_page.owner: TOKEN})
+    sent = []
+    monkeypatch.setattr(train_page.jobs, "submit_settings", lambda settings, token: sent.append(settings) or PLANTED)
+    train_page.on_launch(values)
+    (settings,) = sent
+    assert settings["model"] == model_type and settings["name"] == "my run"
+    assert set(settings) == {"model", "name", *form_fields(model_type)}
+    kind, model_config, train_config = configs_from_settings(settings, max_epochs=100)
+    assert kind == model_type and train_config.epochs == form_fields(model_type)["epochs"].default
+
+
+def test_an_empty_field_is_named(train_page):
+    form = train_page.form
+    values = {c: c.value for c in [form.model, form.name, *form.common.values(), train_page.owner]}
+    values.update({c: c.value for inputs in form.per_model.values() for c in inputs.values()})
+    values[form.common["lr"]] = None
+    with pytest.raises(ValueError, match="Please fill in: Learning rate"):
+        train_page.on_launch(values)
+
+
+# --------------------------------------------------------------------------------------------- the views
+METRICS = {
+    "vae": {"epochs": [{"epoch": 1, "train_nelbo": 200.0, "val_nelbo": 190.0, "train_kl": 20.0, "val_kl": 21.0}],
+            "steps": [{"x": 0.5, "loss": 250.0}]},
+    "rnn": {"epochs": [{"epoch": 1, "train_loss": 0.5, "val_loss": 0.4, "train_accuracy": 0.8, "val_accuracy": 0.9}],
+            "steps": [{"x": 0.5, "loss": 1.0}]},
+    "writer": {"epochs": [{"epoch": 1, "train_nll": 90.0, "val_nll": 88.0}], "steps": [{"x": 0.5, "loss": 95.0}]},
+}
+
+
+@pytest.mark.parametrize("model_type", list(MODEL_KEYS))
+def test_every_curve_is_a_named_series_of_its_model_loss(model_type):
+    frame = views.loss_frame(model_type, METRICS[model_type])
+    named = frame.dropna()
+    assert set(frame["series"]) == {views.STEPS, views.TRAIN, views.VALIDATION}
+    assert sorted(named["value"]) == sorted([METRICS[model_type]["steps"][0]["loss"],
+                                             *[v for k, v in METRICS[model_type]["epochs"][0].items()
+                                               if k in views.LOSS_CURVES[model_type][1:]]])
+    assert views.loss_frame(model_type, {"epochs": [], "steps": []}) is None
+
+
+def test_kl_and_accuracy_have_their_own_scales():
+    kl = views.kl_frame(METRICS["vae"]).dropna()
+    assert dict(zip(kl["series"], kl["value"])) == {"train": 20.0, "validation": 21.0}
+    accuracy = views.accuracy_frame(METRICS["rnn"]).dropna()
+    assert dict(zip(accuracy["series"], accuracy["value"])) == {"train": 80.0, "validation": 90.0}  # percent
+
+
+def test_the_status_and_the_table_show_the_run_name():
+    view = {"id": PLANTED, "name": f"run-{PLANTED}", "title": "small *beta*", "model_type": "writer",
+            "dataset": "mnist-5k", "status": "done", "epochs_done": 3, "target_epochs": 3,
+            "figures": {"best_epoch": 3, "val_nll": 88.04}, "started": 0, "created": 0}
+    text = views.status_markdown(view)
+    assert r"**small \*beta\***" in text and PLANTED in text and "RowWriter" in text and "NLL 88.0 nats" in text
+    assert f"run-{PLANTED}" in text
+    (row,) = views.table_rows([view], lambda job_id: True)
+    assert row[:3] == [PLANTED, "small *beta*", "RowWriter"] and row[-1] == "yes"
+
+
+# ----------------------------------------------------------------------------------------- the API, slow
 @pytest.mark.slow
 def test_launch_follow_to_done_and_decode_with_it_in_the_explorer(client, live_app, runs_dir):
-    job_id = client.predict(SHORT, TOKEN, api_name="/train")
+    job_id = client.predict(dict(SHORT, name="api run"), TOKEN, api_name="/train")
     seen = set()
     view = follow(client, job_id, lambda v: seen.add(v["status"]) or v["status"] not in ("queued", "running"))
     assert view["status"] == "done", view["log_tail"]
@@ -40,7 +180,10 @@ def test_launch_follow_to_done_and_decode_with_it_in_the_explorer(client, live_a
     assert [m["epoch"] for m in view["metrics"]["epochs"]] == [1, 2]
     assert view["metrics"]["epochs"][-1]["val_kl"] > 0 and view["sample_epochs"] == [1, 2]
     name = f"run-{job_id}"
-    assert view["name"] == name
+    assert view["name"] == name and view["title"] == "api run"
+    assert view["log_tail"]  # the owner reads the log ...
+    assert client.predict(job_id, api_name="/job")["log_tail"] == ""  # ... nobody else does
+    assert client.predict(job_id, "not-the-owner-token", api_name="/job")["log_tail"] == ""
     # The explorer decodes with the new checkpoint by name.
     image = client.predict([0.0] * 20, name, api_name="/decode")
     from PIL import Image
@@ -66,20 +209,6 @@ def test_cancel_only_by_the_owner(client):
     assert view["epochs_done"] == done_before + 1
 
 
-@pytest.mark.parametrize("settings, token, message", [
-    (dict(SHORT, epochs="many"), TOKEN, "Epochs must be a whole number"),
-    (dict(SHORT, epochs=100000), TOKEN, "Epochs must be between 1 and"),
-    (dict(SHORT, dataset="mnist"), TOKEN, "not available here"),
-    (dict(SHORT, lr=-1), TOKEN, "Learning rate must be between"),
-    (SHORT, "short", "owner_token must be a secret string"),
-    (dict(SHORT, latent_dim=65), TOKEN, "Latent size must be between 1 and 64"),
-    (dict(SHORT, device="foo"), TOKEN, "Device must be 'auto', 'cpu', 'cuda' or 'cuda:N'"),
-])
-def test_bad_requests_get_clear_messages(client, settings, token, message):
-    with pytest.raises(Exception, match=message):
-        client.predict(settings, token, api_name="/train")
-
-
 @pytest.mark.slow
 def test_unknown_job_and_missing_checkpoint(client):
     with pytest.raises(Exception, match="There is no job"):
@@ -98,6 +227,83 @@ def test_unknown_job_and_missing_checkpoint(client):
     assert listed[queued] == "cancelled" and listed[blocker] == "cancelled"
 
 
+# ------------------------------------------------------------------------------- bad requests, one sentence
+@pytest.mark.parametrize("settings, token, message", [
+    (dict(SHORT, epochs="many"), TOKEN, "Epochs must be a whole number"),
+    (dict(SHORT, epochs=100000), TOKEN, "Epochs must be between 1 and"),
+    (dict(SHORT, dataset="mnist"), TOKEN, "not available here"),
+    (dict(SHORT, lr=-1), TOKEN, "Learning rate must be between"),
+    (SHORT, "short", "owner_token must be a secret string"),
+    (SHORT, None, "owner_token is missing"),
+    ("not a dict", TOKEN, "must be a JSON object"),
+    (None, TOKEN, "settings is missing"),
+    (dict(SHORT, latent_dim=65), TOKEN, "Latent size must be between 1 and 64"),
+    (dict(SHORT, device="foo"), TOKEN, "Device must be 'auto', 'cpu', 'cuda' or 'cuda:N'"),
+    (dict(SHORT, name="x" * 41), TOKEN, "at most 40 characters"),
+    (dict(SHORT, name="<b>bold</b>"), TOKEN, "simple punctuation only"),
+])
+def test_bad_training_requests_get_clear_messages(client, settings, token, message):
+    with pytest.raises(Exception, match=message):
+        client.predict(settings, token, api_name="/train")
+
+
+@pytest.mark.parametrize("api_name, args, message", [
+    ("/job", (5,), "A job id must be text"),
+    ("/job", (PLANTED, 5), "owner_token must be text"),
+    ("/cancel", (PLANTED, None), "owner_token is missing"),
+    ("/cancel", (["x"], TOKEN), "A job id must be text"),
+    ("/resume", (PLANTED, TOKEN, None), "epochs is missing"),
+    ("/resume", (PLANTED, TOKEN, "abc"), "Epochs must be a whole number"),
+    ("/resume", (PLANTED, TOKEN, "NaN"), "Epochs must be a whole number"),
+    ("/resume", (PLANTED, TOKEN, 2.5), "Epochs must be a whole number"),
+    ("/resume", (PLANTED, "someone-else", 1), "Only the person who started"),
+])
+def test_arguments_of_the_wrong_type_get_one_sentence(client, planted, api_name, args, message):
+    with pytest.raises(Exception, match=message):
+        client.predict(*args, api_name=api_name)
+
+
+# Plain HTTP: (endpoint, raw JSON text of the data list, what the sentence says). Raw text, so that NaN,
+# missing arguments and wrong types arrive exactly as a hand-written client would send them.
+TOKEN_JSON = json.dumps(TOKEN)
+PLAIN_HTTP_CASES = [
+    ("train", '["vae", ' + TOKEN_JSON + "]", "must be a JSON object"),
+    ("train", '[{"model": "vae"}]', "owner_token"),
+    ("train", '[{"model": "vae"}, null]', "owner_token is missing"),
+    ("train", '[{"epochs": NaN}, ' + TOKEN_JSON + "]", "Epochs must be a whole number"),
+    ("job", "[]", "job_id"),
+    ("job", "[5]", "A job id must be text"),
+    ("job", f'["{PLANTED}", [1]]', "owner_token must be text"),
+    ("cancel", "[]", "job_id"),
+    ("cancel", f'["{PLANTED}"]', "owner_token"),
+    ("cancel", f'["{PLANTED}", 12345678]', "owner_token must be a secret string"),
+    ("resume", f'["{PLANTED}", {TOKEN_JSON}, null]', "epochs is missing"),
+    ("resume", f'["{PLANTED}", {TOKEN_JSON}, "abc"]', "Epochs must be a whole number"),
+    ("resume", f'["{PLANTED}", {TOKEN_JSON}, NaN]', "Epochs must be a whole number"),
+    ("resume", f'["{PLANTED}", {TOKEN_JSON}]', "epochs"),
+]
+
+
+@pytest.mark.parametrize("name, raw, message", PLAIN_HTTP_CASES, ids=[f"{c[0]}-{i}" for i, c in
+                                                                     enumerate(PLAIN_HTTP_CASES)])
+def test_plain_http_bad_requests_get_one_sentence_and_no_traceback(live_app, planted, capfd, name, raw, message):
+    capfd.readouterr()
+    with ServerLog() as log:
+        event, data = api_call(live_app, name, raw)  # POST /gradio_api/call/<name>, then its event stream
+    sentence = error_sentence(event, data)  # an error event with one short line, never {"error": null}
+    assert message in sentence and sentence.endswith("."), sentence
+    assert "Something went wrong" not in sentence
+    assert not log.tracebacks() and "Traceback" not in capfd.readouterr().err
+
+
+def test_plain_http_good_requests_answer(live_app, planted):
+    event, data = api_call(live_app, "job", f'["{PLANTED}", {TOKEN_JSON}]')
+    assert event == "complete" and data[0]["title"] == "planted" and data[0]["status"] == "done"
+    event, data = api_call(live_app, "jobs", "[]")
+    assert event == "complete" and PLANTED in [v["id"] for v in data[0]]
+    assert all(math.isfinite(v["fraction"]) for v in data[0])
+
+
 def test_training_turned_off_gives_a_clear_message(tmp_path, monkeypatch):
     # Its own small app: the session's live_app was built with training on.
     import app
@@ -114,3 +320,4 @@ def test_training_turned_off_gives_a_clear_message(tmp_path, monkeypatch):
         assert off.predict(api_name="/jobs") == []  # nothing was queued
     finally:
         demo.close()
+        demo.jobs.close()
