@@ -37,7 +37,8 @@ def upload(page, path):
 
 def loaded(page):
     page.wait_for_selector(DIGIT_IMG)
-    page.wait_for_selector("#ll-map img")  # the load event has filled the map: the page is wired
+    # The load event has filled the map: the page is wired (attached: on a phone the lazy image is not loaded yet).
+    page.wait_for_selector("#ll-map img", state="attached")
 
 
 @pytest.fixture(scope="module")

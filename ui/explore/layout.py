@@ -162,7 +162,7 @@ def build_model_panel(registry, default: str | None, default_reader: str | None)
         reader = gr.Dropdown(choices=reader_choices(registry), value=default_reader or NO_READER,
                              label="Reader (RowRNN)", scale=2, elem_id="ll-reader",
                              info="the RNN that reads the picture")
-        refresh = gr.Button("Refresh lists", scale=0, min_width=120, elem_id="ll-refresh")
+        refresh = gr.Button("Refresh lists", size="sm", scale=0, min_width=110, elem_id="ll-refresh")
     info = gr.Markdown("", elem_id="ll-model-info")
     return ModelPanel(selector, reader, refresh, info)
 
@@ -177,12 +177,12 @@ def build_digit_panel(digit_html: str) -> DigitPanel:
                 random = gr.Button("Random sample", variant="primary", elem_id="ll-random", min_width=100)
                 reset = gr.Button("Reset to origin", elem_id="ll-reset", min_width=100)
             with gr.Row(elem_id="ll-buttons-2"):
-                present = gr.Button("Presentation mode", size="sm", elem_id="ll-present", min_width=100)
+                present = gr.Button("Presentation mode (Esc leaves)", size="sm", elem_id="ll-present", min_width=100)
                 share = gr.Button("Copy link to this digit", size="sm", elem_id="ll-share", min_width=100)
             link = gr.Textbox(label="Link (opens this model and digit)", interactive=False,
                               elem_id="ll-link", buttons=["copy"])
         with gr.Column(scale=3, elem_id="ll-sliders"):
-            gr.Markdown(SLIDER_HELP, elem_classes="ll-help")
+            gr.Markdown(INTRO + "\n\n" + SLIDER_HELP, elem_classes="ll-help")
             slider_note = gr.HTML("", elem_id="ll-slider-note", js_on_load=None)
             sliders = []
             per_column = LATENT_SLOTS // 2

@@ -21,7 +21,7 @@ from ui.errors import user_errors
 
 from . import actions, render
 from .api import IMAGE_CONCURRENCY
-from .layout import (INTRO, build_digit_panel, build_interpolation_panel, build_map_panel, build_model_panel,
+from .layout import (build_digit_panel, build_interpolation_panel, build_map_panel, build_model_panel,
                      build_page_script, build_readout_panel, build_traversal_panel, build_upload_panel,
                      model_choices, reader_choices)
 from .models import NO_READER, SLIDER_LIMIT, ModelView, ViewCache, parse_z
@@ -67,7 +67,6 @@ class ExplorePage:
         first = self.views.get(self.default) if self.default else None
 
         self.script = build_page_script()
-        gr.Markdown(INTRO, elem_classes="ll-help")
         self.model = build_model_panel(registry, self.default, first.default_reader if first else None)
         self.model_name = gr.State(self.default)
         self.reader_name = gr.State(first.default_reader if first else None)

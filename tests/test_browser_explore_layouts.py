@@ -1,0 +1,95 @@
+"""The Explore tab's layouts in headless Chromium: a laptop, the classroom projector (presentation mode), a phone.
+
+Each test saves a screenshot in test-artifacts/ (explorer-1280.png, presentation.png, phone.png);
+docs/ holds the reviewed copies.
+"""
+
+import contextlib
+
+import pytest
+
+from test_browser_explore import loaded
+
+pytestmark = pytest.mark.browser
+
+PROJECTOR = {"width": 1280, "height": 720}
+PHONE = {"width": 390, "height": 844}
+
+
+@contextlib.contextmanager
+def opened(browser, url, viewport, **context_options):
+    """A page of its own session on `url` at `viewport`, loaded."""
+    context = browser.new_context(viewport=viewport, **context_options)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        page.goto(url)
+        loaded(page)
+        yield page
+    finally:
+        context.close()
+
+
+def inside(page, selector: str, viewport: dict) -> bool:
+    """True when the element is visible and lies wholly inside the viewport (the page is not scrolled)."""
+    box = page.locator(selector).first.bounding_box()
+    return (box is not None and box["width"] > 0 and box["x"] >= 0 and box["y"] >= 0
+            and box["x"] + box["width"] <= viewport["width"] + 1 and box["y"] + box["height"] <= viewport["height"] + 1)
+
+
+def check_presentation(page):
+    """The digit, ten sliders, the RNN's belief and the map fit in 1280x720 in large type, the rest is hidden."""
+    page.wait_for_selector(".gradio-container.ll-present")
+    page.wait_for_function("() => document.querySelector('#ll-explore').getBoundingClientRect().top < 60")
+    assert page.evaluate("() => window.scrollY") == 0
+    for selector in ["#ll-digit-box img.ll-digit", "#ll-probs", "#ll-map img"]:
+        assert inside(page, selector, PROJECTOR), selector
+    shown = [k for k in range(20) if page.locator(f"#ll-z{k}").is_visible()]
+    assert len(shown) >= 10 and all(inside(page, f"#ll-z{k}", PROJECTOR) for k in shown)
+    size = page.evaluate("() => parseFloat(getComputedStyle(document.querySelector("
+                         "'#ll-z0 [data-testid=block-info]')).fontSize)")
+    assert size >= 18  # readable from the back of a classroom
+    assert not page.locator("#ll-upload-section").is_visible()
+
+
+def test_a_laptop_screen(browser, live_app, artifacts):
+    with opened(browser, live_app, PROJECTOR) as page:
+        page.screenshot(path=str(artifacts / "explorer-1280.png"))
+        assert inside(page, "#ll-digit-box img.ll-digit", PROJECTOR)
+
+
+def test_presentation_mode_by_toggle_and_back(browser, live_app, artifacts):
+    with opened(browser, live_app, PROJECTOR) as page:
+        page.click("#ll-present")
+        check_presentation(page)
+        assert "present=1" in page.url  # the link to this view keeps the layout
+        page.click("#ll-random")
+        page.wait_for_function("() => location.search.includes('z=') && location.search.includes('present=1')")
+        page.screenshot(path=str(artifacts / "presentation.png"))
+        page.keyboard.press("Escape")
+        page.wait_for_selector(".gradio-container:not(.ll-present)")
+        assert page.locator("#ll-upload-section").is_visible() and "present" not in page.url
+
+
+def test_presentation_mode_by_link(browser, live_app):
+    with opened(browser, f"{live_app}/?present=1&model=vae-mnist&z=1,-1" + ",0" * 18, PROJECTOR) as page:
+        check_presentation(page)
+
+
+def test_on_a_phone_the_digit_stays_in_view_while_sliders_are_dragged(browser, live_app, artifacts):
+    with opened(browser, live_app, PHONE, is_mobile=True, has_touch=True, device_scale_factor=1) as page:
+        page.locator("#ll-z9").scroll_into_view_if_needed()
+        page.wait_for_function("() => window.scrollY > 300")
+        assert inside(page, "#ll-digit-box img.ll-digit", PHONE)
+        assert inside(page, "#ll-z9 input[type=range]", PHONE)
+        page.screenshot(path=str(artifacts / "phone.png"))
+
+
+def test_slider_tracks_fill_from_zero(browser, live_app):
+    with opened(browser, f"{live_app}/?model=vae-mnist&z=" + ",".join(["-1.5"] + ["0"] * 19), PROJECTOR) as page:
+        page.wait_for_function("() => [...document.querySelectorAll('#ll-sliders input[type=number]')]"
+                               ".some(i => parseFloat(i.value) === -1.5)")
+        # Gradio keeps the thumb's position in --range_progress; the CSS fills between it and 50% (zero).
+        progress = page.evaluate("""() => [...document.querySelectorAll('#ll-sliders input[type=range]')]
+            .map(i => i.style.getPropertyValue('--range_progress'))""")
+        assert "25%" in progress and "50%" in progress
