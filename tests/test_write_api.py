@@ -22,6 +22,7 @@ from gradio_client import Client, handle_file
 from PIL import Image
 
 from genmodels import RowWriter
+from genmodels.checkpoints import WEIGHTS_FILE, read_config
 from genmodels.data import load_dataset
 from genmodels.preprocess import prepare_digit
 from genmodels.registry import ModelRegistry
@@ -77,9 +78,9 @@ def client(write_app):
     return Client(write_app[0], verbose=False)
 
 
-@pytest.fixture(scope="module")
-def writer(write_app):
-    return RowWriter.from_pretrained(write_app[1], device="cpu")
+def weights_stamp(folder: Path) -> str:
+    """Return the SHA-256 of a checkpoint's weights as its config.json records it."""
+    return str(read_config(folder).get("files", {}).get(WEIGHTS_FILE))
 
 
 @pytest.fixture(scope="module")
@@ -97,15 +98,19 @@ def test_named_endpoints_are_listed(client):
     assert [p["parameter_name"] for p in names["/write"]["parameters"]] == ["label", "temperature", "seed", "model"]
 
 
-def test_write_is_binary_and_reproducible_with_a_seed(client, writer):
+def test_write_is_binary_and_reproducible_with_a_seed(client, write_app):
+    stamp = weights_stamp(write_app[1])
     out = client.predict(3, 0.8, 1234, "writer-mnist", api_name="/write")
     digit = np.array(out["digit"])
     assert digit.shape == (28, 28) and set(np.unique(digit)) <= {0, 1}
     assert out["seed"] == 1234 and out["label"] == 3 and out["model"] == "writer-mnist"
     again = client.predict(3, 0.8, 1234, "writer-mnist", api_name="/write")
-    assert again["digit"] == out["digit"]
     # The same digit the library writes with that seed: the endpoint adds nothing of its own.
+    writer = RowWriter.from_pretrained(write_app[1], device="cpu")
     expected = writer.sample(1, label=3, temperature=0.8, generator=torch.Generator().manual_seed(1234))
+    if weights_stamp(write_app[1]) != stamp:
+        pytest.skip("the writer checkpoint was saved again during the test (it is still being trained)")
+    assert again["digit"] == out["digit"]
     assert (torch.tensor(out["digit"]).float() == expected.reshape(28, 28)).all()
     probs = out["reader"]["probabilities"]
     assert len(probs) == 10 and abs(sum(probs.values()) - 1) < 1e-3
@@ -121,7 +126,8 @@ def test_write_without_a_seed_draws_afresh_and_says_which_seed(client):
     assert repeat["digit"] == a["digit"]
 
 
-def test_complete_keeps_the_prompt_rows_in_every_ending(client, digit_file):
+def test_complete_keeps_the_prompt_rows_in_every_ending(client, digit_file, write_app):
+    stamp = weights_stamp(write_app[1])
     out = client.predict(handle_file(str(digit_file)), 12, 5, 1.0, 99, "writer-mnist", api_name="/complete")
     prompt = np.array(out["prompt"])
     expected = (prepare_digit(Image.open(digit_file))[0].numpy() > 0.5).astype(int)
@@ -133,6 +139,8 @@ def test_complete_keeps_the_prompt_rows_in_every_ending(client, digit_file):
         assert (digit[:12] == prompt[:12]).all()
         assert ending["label"] in [str(k) for k in range(10)] and 0 <= ending["probability"] <= 1
     again = client.predict(handle_file(str(digit_file)), 12, 5, 1.0, 99, "writer-mnist", api_name="/complete")
+    if weights_stamp(write_app[1]) != stamp:
+        pytest.skip("the writer checkpoint was saved again during the test (it is still being trained)")
     assert [e["digit"] for e in again["endings"]] == [e["digit"] for e in out["endings"]]
 
 
@@ -204,7 +212,7 @@ def test_the_tab_says_plainly_when_there_is_no_writer(tmp_path):
 def test_the_nll_table_is_measured_once_in_the_background():
     calls, release = [], threading.Event()
 
-    def slow_measure(registry, writer_name, vae_name):
+    def slow_measure(registry, writer_name, vae_name, stop):
         calls.append((writer_name, vae_name))
         release.wait()
         return actions.NllResult("ready", 90.0, 88.0, 95.0, 500, 1.0)

@@ -5,6 +5,7 @@ so the browser and an HTTP client get the same digits for the same seed. Digits 
 float32 arrays (28, 28) with every pixel 0 or 1 (the writer models binarized images).
 """
 
+import atexit
 import logging
 import math
 import numbers
@@ -17,6 +18,7 @@ from typing import Iterator
 import numpy as np
 import torch
 
+from genmodels.checkpoints import WEIGHTS_FILE, read_config
 from genmodels.data import binarize, load_dataset
 from genmodels.preprocess import load_image_file, prepare_digit
 
@@ -34,7 +36,7 @@ NLL_DATASET = "mnist-5k"  # the table's digits: its 500 validation digits ...
 NLL_BINARIZE_SEED = 0  # ... binarized once with this seed (as bench/writer_figures.py)
 log = logging.getLogger("latent_lab.write")
 NO_WRITER = ("No writer checkpoint is available: train one in the Train tab (model: writer) or with "
-             "`python -m genmodels.train writer`, then press Refresh.")
+             "`python -m genmodels.train writer`, then press Refresh list.")
 
 
 # ---------------------------------------------------------------------- checking arguments
@@ -109,6 +111,7 @@ class Models:
     reader_name: str | None
     reader: object | None
     vae_name: str | None
+    writer_stamp: str = ""  # the SHA-256 of the writer's weights (config.json): changes when it is retrained
 
 
 def resolve_writer(registry, name) -> str:
@@ -146,8 +149,9 @@ def load_models(registry, name) -> Models:
     writer = registry.load(writer_name)
     reader_name = registry.classifier_for(writer_name)
     reader = registry.load(reader_name) if reader_name else None
+    stamp = str(read_config(entry.path).get("files", {}).get(WEIGHTS_FILE, ""))
     return Models(writer_name, writer, list(entry.class_names), entry.dataset, reader_name, reader,
-                  companion_vae(registry, entry.dataset))
+                  companion_vae(registry, entry.dataset), stamp)
 
 
 # ---------------------------------------------------------------------- writing
@@ -262,28 +266,54 @@ class NllResult:
     reason: str = ""
 
 
-def measure_nll(registry, writer_name: str, vae_name: str, k: int = IWAE_K) -> NllResult:
-    """Return the writer's exact NLL and the VAE's IWAE-k bound on the same binarized NLL_DATASET validation digits."""
+IWAE_CHUNK = 20  # digits per piece of the bound: a stop request waits for at most one piece (about a second)
+
+
+class Stopped(Exception):
+    """The measurement was asked to stop (the app is closing)."""
+
+
+def measure_nll(registry, writer_name: str, vae_name: str, stop: threading.Event | None = None,
+                k: int = IWAE_K) -> NllResult:
+    """Return the writer's exact NLL and the VAE's IWAE-k bound on the same binarized NLL_DATASET validation digits.
+
+    The bound is computed IWAE_CHUNK digits at a time (the same figure: its noise is drawn digit by
+    digit from one generator); `stop` being set ends it early by raising Stopped.
+    """
     started = time.perf_counter()
     data = load_dataset(NLL_DATASET)
     x = binarize(data.val_x.float() / 255.0, torch.Generator().manual_seed(NLL_BINARIZE_SEED)).unsqueeze(1)
     writer, vae = registry.load(writer_name), registry.load(vae_name)
+    noise = torch.Generator().manual_seed(1)
     with torch.no_grad():
         xw = x.to(writer.device)
         exact = -writer.log_prob(xw).mean().item()
         given = -writer.log_prob(xw, data.val_y.to(writer.device)).mean().item()
-        bound = -vae.iwae_bound(x.to(vae.device), k=k, generator=torch.Generator().manual_seed(1)).mean().item()
+        bounds = []
+        for first in range(0, len(x), IWAE_CHUNK):
+            if stop is not None and stop.is_set():
+                raise Stopped()
+            bounds.append(vae.iwae_bound(x[first:first + IWAE_CHUNK].to(vae.device), k=k, generator=noise).cpu())
+        bound = -torch.cat(bounds).mean().item()
     return NllResult("ready", exact, given, bound, len(x), time.perf_counter() - started)
 
 
 class NllTable:
-    """Measures the NLL table once per (writer, VAE) pair in a background thread, so no request waits for it."""
+    """Measures the NLL table once per (writer, VAE) pair in a background thread, so no request waits for it.
+
+    A writer that is saved again (a run still training, say) has new weights, so it is measured again.
+    When the interpreter exits, a measurement still running is stopped and waited for: torch must not
+    be computing in a thread while the process shuts down.
+    """
 
     def __init__(self, registry, measure=measure_nll):
         self.registry = registry
         self.measure = measure
         self._lock = threading.Lock()
-        self._results: dict[tuple[str, str], NllResult] = {}
+        self._results: dict[tuple[str, str, str], NllResult] = {}
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        atexit.register(self.close)
 
     def get(self, models: Models) -> NllResult:
         """Return the figures for this writer and its VAE; the first call starts measuring them."""
@@ -292,18 +322,28 @@ class NllTable:
         if not models.dataset.startswith("mnist"):
             return NllResult("unavailable", reason=f"The table compares models on {NLL_DATASET} digits; "
                                                    f"{models.writer_name} was trained on {models.dataset}.")
-        key = (models.writer_name, models.vae_name)
+        key = (models.writer_name, models.vae_name, models.writer_stamp)
         with self._lock:
             result = self._results.get(key)
-            if result is None:
+            if result is None and not self._stop.is_set():
                 result = self._results[key] = NllResult("measuring")
-                threading.Thread(target=self._run, args=(key,), name="write-nll", daemon=True).start()
-        return result
+                thread = threading.Thread(target=self._run, args=(key,), name="write-nll", daemon=True)
+                self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+                thread.start()
+        return result or NllResult("unavailable", reason="The app is closing.")
 
-    def _run(self, key: tuple[str, str]) -> None:
+    def close(self, timeout_s: float = 30.0) -> None:
+        """Stop any measurement in progress and wait for it (at most `timeout_s` seconds)."""
+        self._stop.set()
+        for thread in list(self._threads):
+            thread.join(timeout_s)
+
+    def _run(self, key: tuple[str, str, str]) -> None:
         try:
-            result = self.measure(self.registry, *key)
-        except Exception as error:  # shown in the table; a later request can try again
+            result = self.measure(self.registry, *key[:2], stop=self._stop)
+        except Stopped:
+            return
+        except Exception as error:  # shown in the table; measured again only when the writer changes
             log.exception("measuring the NLL table of %s failed", key)
             result = NllResult("failed", reason=str(error)[:200] if isinstance(error, ValueError)
                                else f"the measurement failed ({type(error).__name__}); see the server log")

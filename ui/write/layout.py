@@ -45,6 +45,16 @@ if (!window.llWriteBrush) {
 """
 
 
+# The NLL table is measured on first sight of the tab, not on every page load: the empty HTML at the
+# top of the tab clicks itself once it is on screen (tabs not shown are not laid out, so not seen).
+SHOWN_JS = """
+const seen = new IntersectionObserver((entries) => {
+  if (entries.some((e) => e.isIntersecting)) { seen.disconnect(); trigger('click'); }
+});
+seen.observe(element);
+"""
+
+
 @dataclass
 class WritePanel:
     """Watch it write: the writer and the class, temperature and seed to write with, the digit and the reader's bars."""
@@ -58,6 +68,7 @@ class WritePanel:
     write: gr.Button
     digit: gr.HTML
     bars: gr.HTML
+    shown: gr.HTML  # empty; fires its click event the first time the tab is on screen (SHOWN_JS)
 
 
 @dataclass
@@ -108,6 +119,7 @@ def _seed(elem_id: str) -> gr.Number:
 
 def build_write_panel(writer_names: list[str], default: str | None, class_names, notice: str) -> WritePanel:
     """Return the controls beside the digit being written and the reader's bars."""
+    shown = gr.HTML("", js_on_load=SHOWN_JS, elem_id="ll-write-shown", padding=False)
     gr.Markdown(INTRO)
     notice_md = gr.Markdown(notice, elem_id="ll-write-notice", visible=bool(notice))
     with gr.Row():
@@ -115,7 +127,7 @@ def build_write_panel(writer_names: list[str], default: str | None, class_names,
             with gr.Row(equal_height=True):
                 model = gr.Dropdown(choices=writer_names, value=default, label="Writer (checkpoint)", scale=3,
                                     elem_id="ll-write-model", allow_custom_value=False)
-                refresh = gr.Button("Refresh", scale=0, min_width=90, size="sm", elem_id="ll-write-refresh")
+                refresh = gr.Button("Refresh list", scale=0, min_width=110, elem_id="ll-write-refresh")
             label = gr.Dropdown(choices=label_choices(class_names), value="any", label="Class to write",
                                 elem_id="ll-write-label")
             temperature = _temperature("ll-write-temperature")
@@ -127,7 +139,7 @@ def build_write_panel(writer_names: list[str], default: str | None, class_names,
         with gr.Column(scale=1, min_width=260):
             bars = _html(render.waiting_bars_html(BARS_TITLE, "It reads along as the rows appear."),
                            elem_id="ll-write-bars")
-    return WritePanel(model, refresh, notice_md, label, temperature, seed, write, digit, bars)
+    return WritePanel(model, refresh, notice_md, label, temperature, seed, write, digit, bars, shown)
 
 
 def build_complete_panel() -> CompletePanel:
@@ -171,7 +183,7 @@ def build_compare_panel() -> ComparePanel:
             writer_samples = _html(render.samples_html(None, "Writer", "Press the button to draw samples."),
                                      elem_id="ll-compare-writer")
         nll = gr.Markdown("**Negative log-likelihood:** measuring…", elem_id="ll-write-nll")
-        # Polls the background measurement; the handler switches it off once the table is final.
-        timer = gr.Timer(2.0, active=True)
+        # Polls the background measurement while it runs (switched on when the tab is first shown).
+        timer = gr.Timer(2.0, active=False)
     return ComparePanel(sample, vae_samples, writer_samples, nll, timer)
 

@@ -25,9 +25,11 @@ PRIVATE = dict(api_visibility="private")
 QUIET = dict(api_visibility="private", show_progress="hidden")
 _DONE = object()
 # Runs in the page before the Write handler: on a phone the digit sits below the controls, so bring it
-# into view to watch it being written (no scrolling where it is already visible). Passes the inputs on.
+# into view (digit and caption, ~330 px) to watch it being written; no scrolling where it is visible already.
 SHOW_DIGIT_JS = """(...inputs) => {
-    document.getElementById("ll-write-digit")?.scrollIntoView({block: "nearest", behavior: "smooth"});
+    const box = document.getElementById("ll-write-digit");
+    const r = box && box.getBoundingClientRect();
+    if (r && (r.top < 0 || r.top + 330 > window.innerHeight)) box.scrollIntoView({block: "center", behavior: "smooth"});
     return inputs; }"""
 
 
@@ -151,8 +153,9 @@ class WritePage:
         settings = [c.rows, c.temperature, c.seed]
         c.complete.click(user_errors(self.on_sketch), [w.model, c.sketch, *settings], completion, **PRIVATE)
         c.file.upload(user_errors(self.on_upload), [w.model, c.file, *settings], completion, **PRIVATE)
-        gr.on([c.rows.release, c.temperature.release, c.seed.submit], user_errors(self.on_settings),
+        # The endings follow the settings as they move (always_last: a fast drag runs only the last value).
+        gr.on([c.rows.input, c.temperature.input, c.seed.submit], user_errors(self.on_settings),
               [w.model, self.prompt, *settings], completion, trigger_mode="always_last", **QUIET)
 
         cmp.sample.click(user_errors(self.on_samples), w.model, [cmp.vae_samples, cmp.writer_samples], **PRIVATE)
-        cmp.timer.tick(user_errors(self.on_tick), w.model, [cmp.nll, cmp.timer], **QUIET)
+        gr.on([w.shown.click, cmp.timer.tick], user_errors(self.on_tick), w.model, [cmp.nll, cmp.timer], **QUIET)
