@@ -43,7 +43,7 @@ class TrainingDiverged(ValueError):
 
 @dataclass
 class TrainConfig:
-    dataset: str = setting("mnist-5k", "Data set", "a data set name from genmodels.data.DATASETS",
+    dataset: str = setting("mnist-5k", "Data set", "the images to learn from (mnist-5k works offline)",
                            choices=tuple(DATASETS))
     epochs: int = setting(10, "Epochs", "epochs to run in this call (on resume: epochs to add)", low=1, high=1000)
     batch_size: int = setting(128, "Batch size", "images per optimisation step", low=8, high=4096)

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 from torchvision.utils import make_grid, save_image
 
-from genmodels import VAE
+from genmodels import VAE, RowWriter
 from genmodels.train import MODEL_TYPES, TrainConfig, build_trainer
 
 from .records import CANCELLED, DONE, FAILED, INTERRUPTED, JobFolder, append_jsonl, write_json
@@ -50,6 +50,7 @@ class Reporter:
                       "epochs_done": self.first_epoch, "step": 0, "steps_per_epoch": 0,
                       "started": self.started, "outcome": None, "error": None}
         self.fixed = None
+        self.writes = isinstance(trainer.model, RowWriter)
         if isinstance(trainer.model, VAE):
             data = trainer.data
             # One validation image per class and eight fixed prior draws: the same inputs every
@@ -89,7 +90,7 @@ class Reporter:
 
     def on_epoch_end(self, trainer, metrics: dict) -> None:
         epoch = metrics["epoch"]
-        if self.fixed is not None:
+        if self.fixed is not None or self.writes:
             self.folder.samples.mkdir(exist_ok=True)
             self._save_grid(trainer.eval_model, self.folder.samples / f"epoch-{epoch:03d}.png")
         append_jsonl(self.folder.metrics_file, {
@@ -102,9 +103,14 @@ class Reporter:
 
     @torch.no_grad()
     def _save_grid(self, model, path: Path) -> None:
-        """Write a PNG: validation images, their reconstructions and prior samples, one row each."""
-        images, z = self.fixed
-        rows = torch.cat([images, model.reconstruct(images).cpu(), model.decode(z.to(model.device)).cpu()])
+        """Write a PNG: for a VAE, validation images, their reconstructions and prior samples, one row each;
+        for a writer, one digit of each of the first eight classes, written with the same seed every epoch."""
+        if self.writes:
+            labels = torch.arange(GRID_COLUMNS) % model.config.num_classes
+            rows = model.sample(GRID_COLUMNS, label=labels, generator=torch.Generator().manual_seed(0)).cpu()
+        else:
+            images, z = self.fixed
+            rows = torch.cat([images, model.reconstruct(images).cpu(), model.decode(z.to(model.device)).cpu()])
         grid = make_grid(rows, nrow=GRID_COLUMNS, padding=2, pad_value=0.5)
         tmp = path.with_name(f".{path.name}.tmp")
         save_image(torch.nn.functional.interpolate(grid[None], scale_factor=2)[0], tmp, format="png")

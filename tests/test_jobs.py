@@ -333,3 +333,12 @@ def test_a_checkpoint_left_renamed_aside_by_a_killed_save_still_counts(tmp_path)
     folder.tidy_checkpoint()  # what the manager does once the job's process is gone
     assert sorted(p.name for p in folder.path.iterdir()) == ["checkpoint"]
     assert folder.saved_epochs() == expected
+
+
+@pytest.mark.slow
+def test_a_writer_job_trains_and_shows_what_it_writes_each_epoch(manager):
+    job_id = manager.submit_settings({"model": "writer", "dataset": "mnist-5k", "epochs": 1, "hidden_size": 16,
+                                      "batch_size": 512}, OWNER)
+    view = manager.wait(job_id)
+    assert view["status"] == "done", manager.log_tail(job_id, OWNER)
+    assert view["figures"]["val_nll"] > 0 and sorted(manager.sample_grids(job_id)) == [1]
