@@ -36,7 +36,7 @@ NLL_DATASET = "mnist-5k"  # the table's digits: its 500 validation digits ...
 NLL_BINARIZE_SEED = 0  # ... binarized once with this seed (as bench/writer_figures.py)
 log = logging.getLogger("latent_lab.write")
 NO_WRITER = ("No writer checkpoint is available: train one in the Train tab (model: writer) or with "
-             "`python -m genmodels.train writer`, then press Refresh list.")
+             "`python -m genmodels.train writer`, then refresh the list of writers.")
 
 
 # ---------------------------------------------------------------------- checking arguments

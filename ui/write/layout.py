@@ -45,8 +45,8 @@ if (!window.llWriteBrush) {
 """
 
 
-# The NLL table is measured on first sight of the tab, not on every page load: the empty HTML at the
-# top of the tab clicks itself once it is on screen (tabs not shown are not laid out, so not seen).
+# The NLL table is measured (and the side-by-side samples drawn) on first sight of the tab, not on every
+# page load: an empty HTML under the digit clicks itself once it is on screen (a tab not shown is not laid out).
 SHOWN_JS = """
 const seen = new IntersectionObserver((entries) => {
   if (entries.some((e) => e.isIntersecting)) { seen.disconnect(); trigger('click'); }
@@ -119,15 +119,14 @@ def _seed(elem_id: str) -> gr.Number:
 
 def build_write_panel(writer_names: list[str], default: str | None, class_names, notice: str) -> WritePanel:
     """Return the controls beside the digit being written and the reader's bars."""
-    shown = gr.HTML("", js_on_load=SHOWN_JS, elem_id="ll-write-shown", padding=False)
     gr.Markdown(INTRO)
     notice_md = gr.Markdown(notice, elem_id="ll-write-notice", visible=bool(notice))
     with gr.Row():
         with gr.Column(scale=1, min_width=260):
-            with gr.Row(equal_height=True):
-                model = gr.Dropdown(choices=writer_names, value=default, label="Writer (checkpoint)", scale=3,
-                                    elem_id="ll-write-model", allow_custom_value=False)
-                refresh = gr.Button("Refresh list", scale=0, min_width=110, elem_id="ll-write-refresh")
+            model = gr.Dropdown(choices=writer_names, value=default, label="Writer (checkpoint)",
+                                elem_id="ll-write-model", allow_custom_value=False,
+                                info="the shipped writer and the writers you train in the Train tab")
+            refresh = gr.Button("Refresh the list of writers", size="sm", elem_id="ll-write-refresh")
             label = gr.Dropdown(choices=label_choices(class_names), value="any", label="Class to write",
                                 elem_id="ll-write-label")
             temperature = _temperature("ll-write-temperature")
@@ -135,7 +134,9 @@ def build_write_panel(writer_names: list[str], default: str | None, class_names,
             write = gr.Button("Write", variant="primary", elem_id="ll-write-go", interactive=bool(default))
         with gr.Column(scale=1, min_width=260):
             digit = _html(render.empty_digit_html("Press Write to watch a digit appear row by row."),
-                            elem_id="ll-write-digit")
+                          elem_id="ll-write-digit")
+            # Under the digit, where its (empty) block adds no visible gap.
+            shown = gr.HTML("", js_on_load=SHOWN_JS, elem_id="ll-write-shown", padding=False)
         with gr.Column(scale=1, min_width=260):
             bars = _html(render.waiting_bars_html(BARS_TITLE, "It reads along as the rows appear."),
                            elem_id="ll-write-bars")

@@ -120,10 +120,12 @@ class WritePage:
 
     # ------------------------------------------------------------------ side by side
     def on_samples(self, model_name):
+        c = self.compare
+        if not self.registry.names("writer"):  # said once at the top of the tab; no toast
+            return {c.vae_samples: gr.skip(), c.writer_samples: gr.skip()}
         models = actions.load_models(self.registry, model_name)
         vae_digits, written = actions.side_by_side(self.registry, models, actions.SAMPLES_SHOWN,
                                                    actions.generator(actions.check_seed(-1)))
-        c = self.compare
         return {c.vae_samples: render.samples_html(vae_digits, f"VAE {models.vae_name or ''}: decoded prior samples",
                                                    "No VAE is trained on this data set."),
                 c.writer_samples: render.samples_html(written, f"Writer {models.writer_name}: written samples")}
@@ -157,5 +159,6 @@ class WritePage:
         gr.on([c.rows.input, c.temperature.input, c.seed.submit], user_errors(self.on_settings),
               [w.model, self.prompt, *settings], completion, trigger_mode="always_last", **QUIET)
 
-        cmp.sample.click(user_errors(self.on_samples), w.model, [cmp.vae_samples, cmp.writer_samples], **PRIVATE)
+        gr.on([cmp.sample.click, w.shown.click], user_errors(self.on_samples), w.model,
+              [cmp.vae_samples, cmp.writer_samples], **PRIVATE)
         gr.on([w.shown.click, cmp.timer.tick], user_errors(self.on_tick), w.model, [cmp.nll, cmp.timer], **QUIET)

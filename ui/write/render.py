@@ -127,10 +127,13 @@ def ending_picture(ending: np.ndarray, rows: int, scale: int = 4) -> np.ndarray:
     return np.asarray(_cut_line(_enlarge(rgb, scale), rows, scale))
 
 
+PROMPT_HINT = "Draw or upload a digit, then press Complete my drawing."
+
+
 def prompt_html(prompt: np.ndarray | None, rows: int) -> str:
     """Return the prompt picture with its caption (or a hint before anything was drawn)."""
     if prompt is None:
-        return empty_digit_html("Draw or upload a digit, then press Complete.")
+        return f'<div class="ll-prompt"><div class="ll-pic ll-empty">{html.escape(PROMPT_HINT)}</div></div>'
     return (f'<div class="ll-prompt" data-rows="{rows}">'
             f'<img class="ll-pic" alt="your digit, top {rows} rows kept" src="{png_data_url(prompt_picture(prompt, rows))}">'
             f'<div class="ll-caption">Your digit, binarized: the top {rows} rows (above the red line) are the prompt.'
