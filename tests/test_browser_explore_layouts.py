@@ -54,6 +54,10 @@ def check_presentation(page):
 
 def test_a_laptop_screen(browser, live_app, artifacts):
     with opened(browser, live_app, PROJECTOR) as page:
+        before = page.locator("#ll-digit-box img").get_attribute("src")
+        page.click("#ll-centroid-3")  # a clear digit and filled slider tracks for the screenshot
+        page.wait_for_function("(b) => document.querySelector('#ll-digit-box img').getAttribute('src') !== b", arg=before)
+        page.evaluate("() => window.scrollTo(0, 0)")
         page.screenshot(path=str(artifacts / "explorer-1280.png"))
         assert inside(page, "#ll-digit-box img.ll-digit", PROJECTOR)
 

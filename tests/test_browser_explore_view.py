@@ -75,6 +75,24 @@ def test_a_typed_value_beyond_the_range_is_clamped_with_a_note(page):
     no_error_toast(page)
 
 
+def test_retyping_a_value_from_an_empty_box_works(page, capfd):
+    loaded(page)
+    link_ready(page)
+    before = snapshot(page)
+    box = page.locator("#ll-z2 input[type=number]")
+    box.click()
+    box.press("Control+a")
+    box.press("Backspace")  # an empty box: not a value, nothing is sent
+    for key in "-1.5":  # a lone "-" on the way is not a value either
+        box.press(key)
+    box.press("Enter")
+    wait_until_all_changed(page, before)
+    assert slider_values(page)[2] == -1.5
+    no_error_toast(page)
+    logged = capfd.readouterr()
+    assert "Traceback" not in logged.out + logged.err  # no half-typed value reached the server
+
+
 def test_reset_clears_z_from_the_address_bar(browser, live_app):
     context = browser.new_context()
     try:

@@ -201,8 +201,9 @@ def test_a_model_without_a_classifier_says_so(tmp_path, tiny_runs):
 
 
 def test_view_cache_refuses_unknown_and_non_vae_names(views):
-    for name, message in [("", "No model is selected"), ("no-such-model", "Unknown|unknown"), ("rnn-mnist", "needs a VAE"),
-                          (None, "No model is selected"), (["vae-mnist"], "No model is selected")]:
+    cases = [("", "No model is selected"), ("no-such-model", "Unknown|unknown"), ("rnn-mnist", "needs a VAE"),
+             (None, "No model is selected"), (["vae-mnist"], "No model is selected")]
+    for name, message in cases:
         with pytest.raises(ValueError, match=message):
             views.get(name)
 

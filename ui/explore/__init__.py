@@ -22,7 +22,7 @@ __all__ = ["EXPLORE_CSS", "ExploreTab", "LoadHook", "build_explore_tab"]
 
 @dataclass
 class LoadHook:
-    """What the page must run when it opens: `demo.load(hook.fn, hook.inputs, hook.outputs, api_visibility="private")`."""
+    """What the page must run when it opens: demo.load(hook.fn, hook.inputs, hook.outputs, api_visibility="private")."""
 
     fn: Callable
     inputs: list

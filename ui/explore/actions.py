@@ -228,7 +228,8 @@ def traversal_grid(view: ModelView, z) -> object:
     """Return a picture: one row per active dimension (most KL first), that dimension swept from -3 to 3 around z."""
     dims = view.active_dims()
     if not dims:
-        raise ValueError("This model uses none of its latent dimensions (all KL near zero), so there is nothing to sweep.")
+        raise ValueError("This model uses none of its latent dimensions (all KL near zero), "
+                         "so there is nothing to sweep.")
     codes = latent.traversal(torch.as_tensor(z, dtype=torch.float32).reshape(1, -1), dims,
                              torch.as_tensor(TRAVERSAL_VALUES, dtype=torch.float32))
     digits = view.decode(codes.numpy()).reshape(len(dims), len(TRAVERSAL_VALUES), 28, 28)

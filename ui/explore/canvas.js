@@ -33,7 +33,8 @@ function sendSoon() {  // throttle: one picture per SEND_MS while drawing
 
 function point(event) {
   const box = canvas.getBoundingClientRect();
-  return [(event.clientX - box.left) * canvas.width / box.width, (event.clientY - box.top) * canvas.height / box.height];
+  const x = (event.clientX - box.left) * canvas.width / box.width;
+  return [x, (event.clientY - box.top) * canvas.height / box.height];
 }
 
 function stroke(to) {

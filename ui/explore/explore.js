@@ -3,7 +3,8 @@
 // It only adds what Gradio's own components do not do, all in the browser:
 //  - arrow keys on a slider and Enter in its number box count as "released", so the RNN readout,
 //    the map and the link follow (Gradio sends "release" only for the mouse and on leaving the box);
-//  - a typed value beyond the slider's range is clamped before Gradio sees it, with a short note;
+//  - a typed value beyond the slider's range is clamped before Gradio sees it, with a short note, and a box
+//    being retyped (empty, or a lone minus sign) is not sent at all;
 //  - the address bar and the link box always hold the link to the digit on screen;
 //  - the presentation layout (a class on the page's container), by button, by ?present=1, Esc leaves;
 //  - clicking a slider's name asks the server for a preview of that dimension (a "select" event).
@@ -29,13 +30,17 @@ document.addEventListener("keydown", (event) => {
   if (event.key === "Escape") setPresenting(false);
 }, true);
 
-// Capture phase: this runs before Gradio reads the box, so the slider only ever sees a value in range.
+// Capture phase: this runs before Gradio reads the box, so the slider only ever sees a number in range.
 document.addEventListener("input", (event) => {
   const input = event.target;
   if (!inSliders(input) || input.type !== "number") return;
   const value = parseFloat(input.value);
+  if (!Number.isFinite(value)) {  // an empty box or a lone "-" while typing: not a value yet
+    event.stopImmediatePropagation();
+    return;
+  }
   const note = document.querySelector("#ll-slider-note");
-  if (Number.isFinite(value) && Math.abs(value) > LIMIT) {
+  if (Math.abs(value) > LIMIT) {
     const clamped = Math.sign(value) * LIMIT;
     input.value = String(clamped);
     const name = (inSliders(input).querySelector("[data-testid=block-info]") || {}).textContent || "A slider";
@@ -43,6 +48,14 @@ document.addEventListener("input", (event) => {
   } else if (note) {
     note.textContent = "";
   }
+}, true);
+
+// Leaving a box that holds no number puts the slider's value back in it.
+document.addEventListener("focusout", (event) => {
+  const input = event.target;
+  if (!inSliders(input) || input.type !== "number" || Number.isFinite(parseFloat(input.value))) return;
+  const range = inSliders(input).querySelector("input[type=range]");
+  if (range) input.value = range.value;
 }, true);
 
 // The server puts "?model=...&z=..." into the link box; show it whole and mirror it in the address bar.

@@ -155,7 +155,7 @@ def build_page_script() -> gr.HTML:
 
 def build_model_panel(registry, default: str | None, default_reader: str | None) -> ModelPanel:
     """Return the model and reader choosers and the model description."""
-    with gr.Row(equal_height=True, elem_id="ll-model-row"):
+    with gr.Row(equal_height=False, elem_id="ll-model-row"):
         selector = gr.Dropdown(choices=model_choices(registry), value=default, label="Model (VAE checkpoint)",
                                scale=3, elem_id="ll-model",
                                info="digits, fashion, and the runs you train in the Train tab")

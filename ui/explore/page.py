@@ -140,24 +140,29 @@ class ExplorePage:
 
     # ------------------------------------------------------------------ moving z
     def decode_slots(self, model_name, code, *slots):
+        """Return the digit for the sliders as inline HTML (the drag path: nothing else)."""
         # The hot path: decode and inline the PNG; nothing else (readout, map and link follow on release).
         view = self.views.get(model_name)
         return render.digit_html(view.decode(view.slots_to_z(slots, code)))
 
     def on_release(self, model_name, reader_name, code, *slots):
+        """Return the full view for the sliders, except the sliders themselves (the hand is on them)."""
         view = self.views.get(model_name)
         out = self.full_view(view, reader_name, self.current_z(view, code, slots))
         return {k: v for k, v in out.items() if k not in self.main.sliders}
 
     def on_random(self, model_name, reader_name):
+        """Return the full view of a code drawn from the prior."""
         view = self.views.get(model_name)
         return self.full_view(view, reader_name, view.prior_sample())
 
     def on_reset(self, model_name, reader_name):
+        """Return the full view of the origin z = 0."""
         view = self.views.get(model_name)
         return self.full_view(view, reader_name, np.zeros(view.dims, dtype=np.float32))
 
     def on_centroid(self, k: int):
+        """Return the handler that shows the centroid of class k."""
         def handler(model_name, reader_name):
             view = self.views.get(model_name)
             return self.full_view(view, reader_name, view.centroid(k))
@@ -165,6 +170,7 @@ class ExplorePage:
         return handler
 
     def on_map_click(self, model_name, reader_name, evt: gr.SelectData):
+        """Return the full view of the map point clicked (a real encoded image when the click is on a dot)."""
         view = self.views.get(model_name)
         if not isinstance(evt.index, (list, tuple)) or len(evt.index) < 2:
             raise ValueError("Click inside the map to choose a point.")
@@ -174,6 +180,7 @@ class ExplorePage:
         return out
 
     def on_manifold_click(self, model_name, reader_name, evt: gr.SelectData):
+        """Return the full view of the manifold cell clicked (2-D models)."""
         view = self.views.get(model_name)
         if not isinstance(evt.index, (list, tuple)) or len(evt.index) < 2:
             raise ValueError("Click inside the grid to choose a point.")
@@ -181,12 +188,14 @@ class ExplorePage:
                                                                              float(evt.index[1])))
 
     def on_rows_read(self, model_name, reader_name, image, n_rows):
+        """Return the readout after the first n_rows rows of the digit being read."""
         if image is None:
             view = self.views.get(model_name)
             image = view.decode(np.zeros(view.dims, dtype=np.float32))
         return actions.page_readout(self.views.reader(reader_name), image, n_rows)
 
     def on_preview(self, evt: gr.SelectData, model_name, code, *slots):
+        """Return the preview of the slider whose name was clicked (evt.index: its slot)."""
         # evt comes first: gradio passes event data only to parameters before *slots.
         view = self.views.get(model_name)
         return actions.dimension_preview(view, self.current_z(view, code, slots), int(evt.index))
@@ -207,12 +216,14 @@ class ExplorePage:
         return out
 
     def on_upload(self, model_name, reader_name, path):
+        """Return the view of an uploaded image (prepared, encoded, rebuilt, read)."""
         if path is None:  # the file was cleared
             return {c: gr.skip() for c in self.upload_outputs}
         return self.show_digit(self.views.get(model_name), reader_name, actions.prepare_image(path),
                                "your uploaded digit")
 
     def on_drawing(self, model_name, reader_name, data_url):
+        """Return the view of the drawing so far (called while it is drawn)."""
         # Called while the digit is being drawn: a doubt or a stroke too small to read yet goes to
         # the notes beside the picture, not into a pop-up on every stroke.
         skip = {c: gr.skip() for c in self.upload_outputs}
@@ -228,6 +239,7 @@ class ExplorePage:
 
     # ------------------------------------------------------------------ extras
     def on_interpolate(self, model_name, start, end, method, steps, uploaded, code, *slots):
+        """Return the interpolation strip, its animation and the GIF file."""
         view = self.views.get(model_name)
         current = self.current_z(view, code, slots)
         z0 = actions.endpoint_code(view, start, current, uploaded)
@@ -236,23 +248,27 @@ class ExplorePage:
         return picture, render.gif_html(gif), actions.save_gif(gif)
 
     def on_grid(self, model_name, code, *slots):
+        """Return the traversal grid around the current z."""
         view = self.views.get(model_name)
         return actions.traversal_grid(view, self.current_z(view, code, slots))
 
     # ------------------------------------------------------------------ models and readers
     def on_model_change(self, selected, current):
+        """Return the page switched to another model at its origin (nothing when it is the same model)."""
         if selected == current or not selected:
             return {c: gr.skip() for c in self.model_change_outputs}
         view = self.views.get(selected)
         return self.apply_model(view, np.zeros(view.dims, dtype=np.float32), selected)
 
     def on_reader_change(self, reader_name, image):
+        """Return the new reader's reading of the digit on screen."""
         reader = self.views.reader(reader_name)  # checks the name
         probs, picture = actions.page_readout(reader, image) if image is not None else (gr.skip(), gr.skip())
         return {self.reader_name: reader.name if reader else NO_READER, self.readout.probs: probs,
                 self.readout.picture: picture, self.readout.rows_read: 28}
 
     def on_refresh(self, selected, reader_name):
+        """Return the model and reader lists as they are now (new runs appear)."""
         names, readers = self.registry.names("vae"), self.registry.names("rnn")
         return {self.model.selector: gr.update(choices=model_choices(self.registry),
                                                value=selected if selected in names else self.default),
@@ -260,7 +276,7 @@ class ExplorePage:
                                              value=reader_name if reader_name in readers else NO_READER)}
 
     def on_load(self, request: gr.Request):
-        # Restore ?model=...&z=... from a shared link; anything wrong falls back to a safe default.
+        """Return the page for a newly opened link: ?model=...&z=... restored, anything wrong replaced by defaults."""
         params = dict(request.query_params) if request is not None else {}
         name = params.get("model") or self.default
         if name not in self.registry.names("vae"):
@@ -284,7 +300,8 @@ class ExplorePage:
         sliders, main, readout = self.main.sliders, self.main, self.readout
         moves = self.view_outputs
 
-        # The hot path (picture while dragging) and the full view on release (mouse, arrow keys, Enter, leaving the box).
+        # The hot path (the picture while dragging), and the full view on release: the mouse let go, an arrow
+        # key let go, Enter in a number box or leaving it.
         gr.on([s.input for s in sliders], user_errors(self.decode_slots), [self.model_name, self.code, *sliders],
               main.digit, trigger_mode="always_last", queue=False, **QUIET)
         gr.on([s.release for s in sliders], user_errors(self.on_release), [*self.session, self.code, *sliders],

@@ -132,7 +132,8 @@ class LatentMap:
         legend_width = 130
         out = Image.new("RGB", (self.SIZE + legend_width, self.SIZE), "white")
         draw = ImageDraw.Draw(out)
-        draw.rectangle([self.MARGIN, self.MARGIN, self.SIZE - self.MARGIN, self.SIZE - self.MARGIN], outline=(200, 200, 200))
+        edge = self.SIZE - self.MARGIN
+        draw.rectangle([self.MARGIN, self.MARGIN, edge, edge], outline=(200, 200, 200))
         f = font(12)
         draw.text((self.SIZE // 2, self.SIZE - 8), "principal direction 1", fill=(90, 90, 90), font=f, anchor="mm")
         label = Image.new("RGB", (160, 14), "white")
@@ -193,10 +194,10 @@ class Manifold:
         draw = ImageDraw.Draw(out)
         f = font(12)
         low, high = self.values[0], self.values[-1]
-        draw.text((self.MARGIN + side // 2, side + self.MARGIN // 2), f"{names[0]}: {low:g} → {high:g}",
+        draw.text((self.MARGIN + side // 2, side + self.MARGIN // 2), f"{names[0]}: {low:g} to {high:g}",
                   fill=(60, 60, 60), font=f, anchor="mm")
         label = Image.new("RGB", (side, self.MARGIN - 6), "white")
-        ImageDraw.Draw(label).text((side // 2, (self.MARGIN - 6) // 2), f"{names[1]}: {low:g} → {high:g}",
+        ImageDraw.Draw(label).text((side // 2, (self.MARGIN - 6) // 2), f"{names[1]}: {low:g} to {high:g}",
                                    fill=(60, 60, 60), font=f, anchor="mm")
         out.paste(label.rotate(90, expand=True), (2, 0))
         return out
