@@ -59,7 +59,8 @@ class TrainConfig:
                                    low=0.0, high=8.0)
     augment_scale: float = setting(0.1, "Scale", "augmentation: relative size change either way (0 keeps the box)",
                                    low=0.0, high=0.5)
-    binarize: bool = setting(False, "Binarize", "VAE: train on Bernoulli samples of the pixels, redrawn every step")
+    binarize: bool = setting(False, "Binarize",
+                             "VAE: train on Bernoulli samples of the pixels, redrawn every step (validation stays grey)")
     ema_decay: float = setting(0.0, "EMA decay",
                                "above 0: validate and save an exponential moving average of the weights (e.g. 0.999)",
                                low=0.0, high=0.99999, flag="--ema")
@@ -137,9 +138,9 @@ class Trainer:
         return self.ema.module if self.ema is not None else self.model
 
     @property
-    def binary_data(self) -> bool:
-        """True when the model is trained on binarized pixels (dynamic binarization, or a writer of binary images)."""
-        return getattr(self.model, "binary_data", False) or (self.config.binarize and isinstance(self.model, VAE))
+    def binary_model(self) -> bool:
+        """True for a model of binary images (the writer): it trains and is validated on binarized pixels."""
+        return getattr(self.model, "binary_data", False)
 
     def kl_weight(self, epoch_progress: float) -> float:
         """Return the VAE's KL weight after `epoch_progress` epochs: beta, ramped up over the warm-up epochs."""
@@ -165,7 +166,7 @@ class Trainer:
             if c.augment:
                 xb = augment(xb, self.generator, max_rotation=c.augment_rotation, max_shift=c.augment_shift,
                              scale_range=(1 - c.augment_scale, 1 + c.augment_scale))
-            if self.binary_data:
+            if self.binary_model or (c.binarize and isinstance(self.model, VAE)):
                 xb = binarize(xb, self.generator)
             parts = self._loss(self.model, xb, yb, epoch + step / steps_per_epoch)
             self.optimizer.zero_grad(set_to_none=True)
@@ -212,7 +213,7 @@ class Trainer:
                 break
             metrics = {"epoch": epoch + 1, "lr": self.optimizer.param_groups[0]["lr"], **train_metrics}
             metrics.update(evaluate(self.eval_model, self.data.val_x, self.data.val_y, self.config.eval_batch_size,
-                                    binary=self.binary_data))
+                                    binary=self.binary_model))
             if not all(math.isfinite(v) for k, v in metrics.items() if k.startswith("val_")):
                 raise TrainingDiverged(f"Training diverged at epoch {epoch + 1}: the validation loss is not a "
                                        "finite number; try a lower learning rate. The last good epoch stays saved.")

@@ -134,3 +134,11 @@ def test_kl_warmup_weight_ramps_within_the_loss(digits, monkeypatch):
     build_trainer("vae", config, cpu_config(epochs=3, batch_size=1500), data=digits, save_training_state=False).run()
     assert weights[0] == 0.0 and weights == sorted(weights)
     assert weights[-1] == 2.0 and weights[3] == pytest.approx(1.0)  # step 4 of 9 starts epoch 2: half way
+
+
+def test_a_binarized_vae_is_still_validated_on_grey_digits(digits):
+    """Its figures stay comparable with runs (and the reference recipe) that never binarized."""
+    from genmodels.train import evaluate
+
+    result = build_trainer("vae", TINY, cpu_config(binarize=True), data=digits, save_training_state=False).run()
+    assert result.history[0]["val_nelbo"] == pytest.approx(evaluate(result.model, digits.val_x, digits.val_y)["val_nelbo"])
