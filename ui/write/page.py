@@ -35,8 +35,11 @@ SHOW_DIGIT_JS = """(...inputs) => {
 
 def streamed_user_errors(fn):
     """Like ui.errors.user_errors, for a generator handler: an error while streaming reaches the page as one sentence."""
-    start = user_errors(fn)
-    step = user_errors(lambda iterator: next(iterator, _DONE))
+    def next_update(iterator):
+        return next(iterator, _DONE)
+
+    next_update.__name__ = f"{fn.__name__} (streaming)"  # the name an unexpected error is logged under
+    start, step = user_errors(fn), user_errors(next_update)
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
