@@ -153,7 +153,7 @@ def build_page_script() -> gr.HTML:
     return gr.HTML("", html_template="", js_on_load=PAGE_SCRIPT, elem_id="ll-page-script", padding=False)
 
 
-def build_model_panel(registry, default: str | None, default_reader: str | None) -> ModelPanel:
+def build_model_panel(registry, default: str | None, default_reader: str | None, info_text: str) -> ModelPanel:
     """Return the model and reader choosers and the model description."""
     with gr.Row(equal_height=False, elem_id="ll-model-row"):
         selector = gr.Dropdown(choices=model_choices(registry), value=default, label="Model (VAE checkpoint)",
@@ -163,12 +163,12 @@ def build_model_panel(registry, default: str | None, default_reader: str | None)
                              label="Reader (RowRNN)", scale=2, elem_id="ll-reader",
                              info="the RNN that reads the picture")
         refresh = gr.Button("Refresh lists", size="sm", scale=0, min_width=110, elem_id="ll-refresh")
-    info = gr.Markdown("", elem_id="ll-model-info")
+    info = gr.Markdown(info_text, elem_id="ll-model-info")
     return ModelPanel(selector, reader, refresh, info)
 
 
-def build_digit_panel(digit_html: str) -> DigitPanel:
-    """Return the large decoded digit with its buttons beside two columns of latent sliders."""
+def build_digit_panel(digit_html: str, labels: list[str]) -> DigitPanel:
+    """Return the large decoded digit with its buttons beside two columns of latent sliders labelled `labels`."""
     with gr.Row(elem_id="ll-main"):
         with gr.Column(scale=2, min_width=300, elem_id="ll-digit-col"):
             # js_on_load=None: gr.HTML's default script would run again with every picture (the hot path).
@@ -191,7 +191,7 @@ def build_digit_panel(digit_html: str) -> DigitPanel:
                     with gr.Column(min_width=220, elem_classes="ll-slider-column"):
                         for slot in range(column * per_column, (column + 1) * per_column):
                             sliders.append(gr.Slider(
-                                -SLIDER_LIMIT, SLIDER_LIMIT, value=0.0, step=0.05, label=f"z{slot}",
+                                -SLIDER_LIMIT, SLIDER_LIMIT, value=0.0, step=0.05, label=labels[slot],
                                 elem_id=f"ll-z{slot}", min_width=200, buttons=[],
                                 elem_classes="ll-slider" if slot < PRESENTED_SLOTS else "ll-slider ll-extra"))
             preview = gr.HTML("", elem_id="ll-preview", js_on_load=None)

@@ -24,7 +24,7 @@ from .api import IMAGE_CONCURRENCY
 from .layout import (build_digit_panel, build_interpolation_panel, build_map_panel, build_model_panel,
                      build_page_script, build_readout_panel, build_traversal_panel, build_upload_panel,
                      model_choices, reader_choices)
-from .models import NO_READER, SLIDER_LIMIT, ModelView, ViewCache, parse_z
+from .models import LATENT_SLOTS, NO_READER, SLIDER_LIMIT, ModelView, ViewCache, parse_z
 
 DEFAULT_MODEL = "vae-mnist"
 DECODED_CAPTION = "Reading: the decoded image."
@@ -67,13 +67,15 @@ class ExplorePage:
         first = self.views.get(self.default) if self.default else None
 
         self.script = build_page_script()
-        self.model = build_model_panel(registry, self.default, first.default_reader if first else None)
+        self.model = build_model_panel(registry, self.default, first.default_reader if first else None,
+                                       first.describe() if first else "No VAE checkpoint found.")
         self.model_name = gr.State(self.default)
         self.reader_name = gr.State(first.default_reader if first else None)
         self.code = gr.State(None)  # this session's full z (list of floats); None = the origin
         self.upload_z = gr.State(None)  # code of this session's last uploaded/drawn digit (interpolation endpoint)
         self.shown = gr.State(None)  # the 28x28 digit the RNN is reading for this session
-        self.main = build_digit_panel(render.digit_html(first.decode(np.zeros(first.dims))) if first else "")
+        labels = [first.slider_label(slot) if first else f"z{slot}" for slot in range(LATENT_SLOTS)]
+        self.main = build_digit_panel(render.digit_html(first.decode(np.zeros(first.dims))) if first else "", labels)
         with gr.Row(elem_id="ll-second"):
             with gr.Column(elem_id="ll-readout-col"):
                 self.readout = build_readout_panel()
