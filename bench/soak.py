@@ -11,6 +11,10 @@ page, and now and then a cancel + resume of its own job. Inputs cycle through a 
 cache should stop growing. Prints a markdown table: RSS (MB), threads, open file descriptors and
 files in the Gradio temp folder at start, after warm-up and at the end, then requests, errors and
 p50/p95 latency per endpoint. `soak()` is what tests/test_soak_short.py runs for 30 s.
+
+The RSS grows with the sessions Gradio holds state for: every API call that names no session opens
+one (about 0.45 MB here: a copy of the page's config per session), kept until the Blocks'
+`state_session_capacity` (10,000 by default) evicts the least recently used.
 """
 
 import argparse
@@ -31,18 +35,21 @@ sys.path.insert(0, str(ROOT))
 
 TOKEN = "soak-bench-owner-token"
 JOB = {"model": "vae", "dataset": "mnist-5k", "epochs": 100, "hidden_size": 64, "batch_size": 128}
+OWNER_ACTIONS = threading.Lock()  # the soak's cancel + resume pairs, one at a time
 VARIANTS = 8  # distinct codes and seeds: after the warm-up every output is already cached
 WEIGHTS = {"decode": 30, "sample": 15, "reconstruct": 10, "classify": 10, "job": 12, "jobs": 10, "page": 10,
            "cancel+resume": 3}
 
 
-def resources(temp_dir: Path) -> dict:
-    """Return this process's RSS (MB), OS threads, open file descriptors, and the files under `temp_dir`."""
+def resources(temp_dir: Path, demo=None) -> dict:
+    """Return this process's RSS (MB), OS threads, open file descriptors, the files under `temp_dir` and
+    (given the app) the sessions Gradio holds state for (each API call without a session opens one)."""
     status = Path("/proc/self/status").read_text()
     fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
     files = sum(len(names) for _, _, names in os.walk(temp_dir))
+    sessions = len(demo.server_app.state_holder.session_data) if demo is not None else 0
     return {"rss_mb": round(int(fields["VmRSS"].split()[0]) / 1024, 1), "threads": int(fields["Threads"]),
-            "fds": len(os.listdir("/proc/self/fd")), "temp_files": files}
+            "fds": len(os.listdir("/proc/self/fd")), "temp_files": files, "sessions": sessions}
 
 
 def _digit_png() -> bytes:
@@ -118,12 +125,13 @@ class Traffic:
             response = self.client.get("/")
             response.raise_for_status()
         elif action == "cancel+resume":
-            view = self.call("job", [self.job_id, TOKEN])[0]
-            if view["status"] == "running" and view["epochs_done"] >= 1:  # something to resume from
-                status = self.call("cancel", [self.job_id, TOKEN])[0]
-                if status != "cancelled":
-                    raise RuntimeError(f"cancel gave {status}")
-                self.call("resume", [self.job_id, TOKEN, 50])
+            with OWNER_ACTIONS:  # one owner: two of their tabs would not cancel and resume at the same instant
+                view = self.call("job", [self.job_id, TOKEN])[0]
+                if view["status"] == "running" and view["epochs_done"] >= 1:  # something to resume from
+                    status = self.call("cancel", [self.job_id, TOKEN])[0]
+                    if status != "cancelled":
+                        raise RuntimeError(f"cancel gave {status}")
+                    self.call("resume", [self.job_id, TOKEN, 50])
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -156,7 +164,7 @@ def soak(seconds: float = 600, threads: int = 4, warmup_s: float | None = None, 
     stats: dict[str, list] = defaultdict(list)
     errors: list[str] = []
     lock = threading.Lock()
-    figures = {"start": resources(temp_dir)}
+    figures = {"start": resources(temp_dir, demo)}
     try:
         first = Traffic(url, stats, errors, lock)
         job_id = first.call("train", [JOB, TOKEN])[0]
@@ -177,7 +185,7 @@ def soak(seconds: float = 600, threads: int = 4, warmup_s: float | None = None, 
             actions, weights = list(WEIGHTS), list(WEIGHTS.values())
             while time.monotonic() < end_at:
                 if index == 0 and not warm_taken.is_set() and time.monotonic() >= warm_at:
-                    figures["warm"] = resources(temp_dir)
+                    figures["warm"] = resources(temp_dir, demo)
                     warm_taken.set()
                 clients[index].do(rng.choices(actions, weights)[0], rng.randrange(VARIANTS))
 
@@ -186,8 +194,8 @@ def soak(seconds: float = 600, threads: int = 4, warmup_s: float | None = None, 
             worker.start()
         for worker in workers:
             worker.join()
-        figures.setdefault("warm", resources(temp_dir))
-        figures["end"] = resources(temp_dir)
+        figures.setdefault("warm", resources(temp_dir, demo))
+        figures["end"] = resources(temp_dir, demo)
         figures["job"] = first.call("job", [job_id, TOKEN])[0]["status"]
         for client in clients:
             client.client.close()
@@ -212,11 +220,11 @@ def markdown(figures: dict) -> str:
     """Return the soak's figures as two markdown tables."""
     lines = [f"Soak: {figures['seconds']:g} s of traffic from {figures['threads']} threads, one training job "
              f"(its status at the end: {figures.get('job', '?')}).", "",
-             "| | RSS (MB) | threads | open fds | Gradio temp files |", "|---|---:|---:|---:|---:|"]
+             "| | RSS (MB) | threads | open fds | Gradio temp files | sessions held |", "|---|---:|---:|---:|---:|---:|"]
     for when in ("start", "warm", "end"):
         f = figures[when]
         label = {"start": "start", "warm": "after warm-up", "end": "end"}[when]
-        lines.append(f"| {label} | {f['rss_mb']} | {f['threads']} | {f['fds']} | {f['temp_files']} |")
+        lines.append(f"| {label} | {f['rss_mb']} | {f['threads']} | {f['fds']} | {f['temp_files']} | {f['sessions']} |")
     lines += ["", "| endpoint | requests | errors | p50 (ms) | p95 (ms) |", "|---|---:|---:|---:|---:|"]
     for name, e in figures["endpoints"].items():
         lines.append(f"| {name} | {e['requests']} | {e['errors']} | {e['p50_ms']} | {e['p95_ms']} |")

@@ -21,6 +21,8 @@ Z = json.dumps([0.0] * 20)
 OWNER = "http-leak-owner-token"
 UNKNOWN = "20000101-000000-abcd"
 BROKEN_WEIGHTS, BROKEN_LATENT, GOOD = "20250101-000000-0b0a", "20250101-000000-0b1a", "20250101-000000-0600"
+# Consistent digests, wrong content: what a run saved by another version of the app could look like.
+SHORT_LATENT, WRONG_SHAPES = "20250101-000000-0c1a", "20250101-000000-0c0a"
 
 
 # -- nosniff ------------------------------------------------------------------------------------
@@ -48,6 +50,22 @@ def test_every_kind_of_response_says_nosniff(live_app):
 
 
 # -- leaks --------------------------------------------------------------------------------------
+def _rewrite_tensors(folder, name, change):
+    """Rewrite a tensor file of a checkpoint through `change(tensors)` and record its new SHA-256 in config.json."""
+    import hashlib
+
+    from safetensors.torch import load_file, save_file
+
+    path = folder / name
+    tensors = change(load_file(str(path)))
+    path.unlink()
+    save_file(tensors, str(path))
+    config = json.loads((folder / "config.json").read_text())
+    config["files"][name] = hashlib.sha256(path.read_bytes()).hexdigest()
+    (folder / "config.json").unlink()
+    (folder / "config.json").write_text(json.dumps(config))
+
+
 def _break(path):
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF
@@ -59,10 +77,14 @@ def _break(path):
 def planted(tmp_path_factory):
     """The app over a runs folder holding a good run and two listed runs with broken checkpoints."""
     runs = tmp_path_factory.mktemp("hostile-http") / "runs"
-    for job_id in (GOOD, BROKEN_WEIGHTS, BROKEN_LATENT):
+    for job_id in (GOOD, BROKEN_WEIGHTS, BROKEN_LATENT, SHORT_LATENT, WRONG_SHAPES):
         copy_shipped_run(runs, job_id, owner=hash_token(OWNER))
     _break(runs / BROKEN_WEIGHTS / "checkpoint" / "model.safetensors")
     _break(runs / BROKEN_LATENT / "checkpoint" / "latent.safetensors")
+    _rewrite_tensors(runs / SHORT_LATENT / "checkpoint", "latent.safetensors",
+                     lambda t: {k: v for k, v in t.items() if k != sorted(t)[0]})
+    _rewrite_tensors(runs / WRONG_SHAPES / "checkpoint", "model.safetensors",
+                     lambda t: {k: v[..., :1].contiguous() if v.ndim else v for k, v in t.items()})
     with ServedApp(runs, HostLimits(max_concurrent=1, max_queue=2)) as served:
         yield served
 
@@ -87,6 +109,20 @@ def test_the_page_and_its_config_show_no_server_paths(planted):
         assert not leaks(response.text, planted.runs_dir), path
 
 
+def test_server_files_are_not_served(planted):
+    """Only Gradio's own cache is served: not the system, the project, nor a job's files (its log is the owner's)."""
+    from hostile import ROOT
+
+    targets = ["/etc/passwd", ROOT / "app.py", ROOT / "checkpoints" / "vae-mnist" / "config.json",
+               planted.runs_dir / GOOD / "job.json", planted.runs_dir / GOOD / "checkpoint" / "model.safetensors",
+               planted.runs_dir / ".browser_secret", "../../../../etc/passwd"]
+    for target in targets:
+        for prefix in ("/gradio_api/file=", "/file="):
+            response = httpx.get(f"{planted.url}{prefix}{target}", timeout=60)
+            assert response.status_code in (403, 404), (prefix, target, response.status_code)
+            assert "import" not in response.text and "model_type" not in response.text  # (the 403 echoes the path)
+
+
 @pytest.mark.parametrize("name, raw", [
     ("job", f'["{UNKNOWN}", ""]'), ("job", f'["{UNKNOWN}", "{OWNER}"]'), ("cancel", f'["{UNKNOWN}", "{OWNER}"]'),
     ("resume", f'["{UNKNOWN}", "{OWNER}", 1]'),
@@ -96,7 +132,12 @@ def test_an_unknown_job_id_of_the_right_shape_gets_a_sentence(planted, name, raw
     assert UNKNOWN in message and not leaks(message, planted.runs_dir), message
 
 
-@pytest.mark.parametrize("job_id", [BROKEN_WEIGHTS, BROKEN_LATENT], ids=["weights", "latent analysis"])
+@pytest.mark.parametrize("job_id", [
+    BROKEN_WEIGHTS, BROKEN_LATENT, WRONG_SHAPES,
+    pytest.param(SHORT_LATENT, marks=pytest.mark.xfail(strict=False, reason=(
+        "explorer check pending: a latent analysis lacking a tensor raises KeyError in ModelView (a traceback "
+        "per request); genmodels.latent.load_analysis could check the tensors it returns"))),
+], ids=["weights", "latent analysis", "weights of wrong shapes", "latent analysis lacking a tensor"])
 def test_a_listed_run_with_a_broken_checkpoint_gets_sentences_on_every_endpoint(planted, job_id, capfd):
     model = f"run-{job_id}"
     image = json.dumps(file_data(_digit_path(planted.url)))
