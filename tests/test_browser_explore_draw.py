@@ -35,6 +35,21 @@ def test_drawing_is_read_live_without_picking_a_tool(page, artifacts):
     no_error_toast(page)
 
 
+def test_the_reading_arrives_while_the_pen_is_still_down(page):
+    loaded(page)
+    canvas = page.locator("#ll-canvas canvas")
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    x = box["x"] + box["width"] / 2
+    page.mouse.move(x, box["y"] + 0.15 * box["height"])
+    page.mouse.down()
+    page.mouse.move(x, box["y"] + 0.85 * box["height"], steps=12)
+    page.locator("#ll-model-saw img").wait_for()  # read during the stroke, before the mouse is released
+    page.wait_for_function("() => document.body.innerText.includes('Reading: your drawing')")
+    page.mouse.up()
+    no_error_toast(page)
+
+
 def test_the_readout_follows_each_stroke(page):
     loaded(page)
     page.locator("#ll-canvas canvas").scroll_into_view_if_needed()

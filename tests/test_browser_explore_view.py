@@ -120,7 +120,7 @@ def test_centroid_and_map_clicks_move_everything_together(page):
     wait_until_all_changed(page, before)
 
 
-def test_a_two_dimensional_model_shows_two_sliders_and_its_manifold(browser, live_app, latent2_run):
+def test_a_two_dimensional_model_shows_two_sliders_and_its_manifold(browser, live_app, latent2_run, artifacts):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     try:
         page = context.new_page()
@@ -134,7 +134,7 @@ def test_a_two_dimensional_model_shows_two_sliders_and_its_manifold(browser, liv
         wait_until_all_changed(page, before)
         first_two = [float(page.locator(f"#ll-z{k} input[type=number]").input_value()) for k in range(2)]
         assert all(abs(v) > 0.5 for v in first_two)
-        page.locator("#ll-manifold-box").screenshot(path="test-artifacts/manifold.png")
+        page.locator("#ll-manifold-box").screenshot(path=str(artifacts / "manifold.png"))
         no_error_toast(page)
     finally:
         context.close()
