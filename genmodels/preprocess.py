@@ -4,15 +4,30 @@ MNIST was made this way (LeCun et al., "The MNIST database"): grey levels, white
 the digit size-normalised into a 20x20 box keeping its aspect ratio (with anti-aliasing), then
 placed in a 28x28 field so that its centre of mass sits at the centre. A model trained on MNIST
 only understands digits prepared the same way, so uploads and drawings go through these steps.
+
+A phone photo of a digit on paper needs more before that: the light is uneven, the corners are dark,
+the paper is grey or tinted, and the digit may be small beside specks, ruled lines and the table.
+So prepare_digit_with_notes
+  1. fits the bare page's lighting (a smooth surface in x and y) to the paper alone, leaving ink, specks
+     and the table out as outliers, and measures ink against it: each pixel's darkening relative to the
+     paper right there. Whether the marks are darker or lighter than the page tells which way ink goes;
+  2. keeps the pixels that hold a good part of the ink's contrast and stand clear of the noise;
+  3. joins them into connected marks, drops specks and anything running along the picture's edge (the
+     table, the page's edge, a shadow), picks the largest, most central mark and joins the strokes
+     near it (a 5's top bar, a 4 drawn in two strokes);
+  4. cuts the digit out of the full-size picture and fits it into MNIST's box as above.
+It adds a note when it had to guess: several similar marks, faint ink, a tiny digit.
 """
 
 import io
+import math
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
 MNIST_SIDE = 28
 DIGIT_BOX = 20  # MNIST fits each digit into 20x20 before centring it in 28x28
@@ -22,6 +37,25 @@ MAX_BYTES = 10 * 1024 * 1024  # uploads larger than 10 MB are refused
 WORK_SIDE = 1024  # larger images are shrunk to this longest side first: the digit ends up 20x20 anyway
 MIN_CONTRAST = 0.15  # ink must differ from the background by this much (of full scale)
 INK_THRESHOLD = 0.2  # a pixel counts as ink for cropping above this (after normalising)
+ANALYSIS_SIDE = 256  # lighting, ink and marks are worked out on a copy this small: fast, and it averages noise
+FIT_POINTS = 128  # the lighting surface is fitted on a grid about this many points across
+SURFACE_DEGREE = 4  # a polynomial of this degree in x and y follows gradients and vignetting
+FIT_ROUNDS = 6  # fit, drop the outliers (ink, specks, the table), fit again
+SYMMETRIC_ROUNDS = 3  # ... dropping outliers on both sides, before deciding which side the ink is on
+LOG_FLOOR = 0.02  # the lighting is fitted to log(grey + this): black stays finite
+NOISE_SIGMAS = 4.0  # a pixel stands out of the paper when it is this many noise deviations darker
+STROKE_FRACTION = 0.4  # a pixel belongs to a stroke when it holds this fraction of the ink's typical contrast
+FAINT_CONTRAST = 0.3  # below this contrast (of the paper's brightness) the ink counts as faint
+MIN_MARK = 0.0005  # marks smaller than this fraction of the picture are specks
+MIN_MARK_PIXELS = 4
+EDGE_CONTACT = 0.2  # a mark along this fraction of the picture's shorter side is the page's edge, not ink
+NEAR = 0.25  # marks within this fraction of the digit's size are strokes of the same digit
+STROKE_AREA = 0.03  # ... if they are at least this fraction of its area (smaller ones are specks)
+RIVAL = 0.3  # another mark this big (fraction of the digit's area) makes the choice a guess
+MASK_MARGIN = 2  # the digit's marks are widened by this many analysis pixels to take in soft stroke edges
+CROP_SIDE = 160  # the digit is cut out at most this size (then fitted into 20x20): enough to anti-alias well
+NOISY = 0.02  # paper noise (contrast units) above which the crop is decided on a smoothed copy
+MIN_DIGIT_SIDE = 12  # a digit smaller than this (pixels, after shrinking to WORK_SIDE) holds little detail
 GREY_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R 601 luma, as PIL's convert("L")
 
 
@@ -61,7 +95,8 @@ def load_image_file(source, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PI
                 image.draft(image.mode, (WORK_SIDE, WORK_SIDE))
             image.load()
         except UnidentifiedImageError:
-            raise ValueError("This file is not an image we can read; please upload a PNG, JPEG or WebP image.") from None
+            raise ValueError("This file is not an image we can read; "
+                             "please upload a PNG, JPEG or WebP image.") from None
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise ValueError(f"The image is too large to open safely: it expands to more than "
                              f"{max_pixels / 1e6:.0f} megapixels. Please scale it down.") from None
@@ -77,7 +112,8 @@ def load_image_file(source, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PI
 def _check_size(size: tuple[int, int], max_pixels: int = MAX_PIXELS) -> None:
     width, height = size
     if width < MIN_SIDE or height < MIN_SIDE:
-        raise ValueError(f"The image is {width}x{height} pixels; it needs at least {MIN_SIDE}x{MIN_SIDE} to hold a digit.")
+        raise ValueError(f"The image is {width}x{height} pixels; "
+                         f"it needs at least {MIN_SIDE}x{MIN_SIDE} to hold a digit.")
     if width * height > max_pixels:
         raise ValueError(f"The image is {width}x{height} pixels; the limit is {max_pixels / 1e6:.0f} megapixels. "
                          "Please scale it down.")
@@ -179,53 +215,352 @@ def _flatten_alpha(grey: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
     return grey * alpha + background * (1 - alpha)
 
 
+BLANK = "The image looks blank: no digit stands out from the background. Draw or upload a digit."
+NOTE_SEVERAL = "Several separate marks were found; the largest, most central one was used."
+NOTE_FAINT = "The ink is faint against the paper; the result may be unreliable."
+NOTE_EDGE = "The only marks found run along the edge of the picture; the digit may be cut off or missing."
+NOTE_SMALL = "The digit is very small in the picture; a closer photo would be read more reliably."
+
+
+@dataclass(frozen=True)
+class PreparedDigit:
+    """A prepared digit (1, 28, 28) float32 in [0,1] and short sentences about anything the preprocessing doubted."""
+
+    image: torch.Tensor
+    notes: tuple[str, ...] = ()
+
+
 def prepare_digit(image) -> torch.Tensor:
     """Return an MNIST-style digit (1, 28, 28) float32 in [0,1] (white ink on black) from a PIL image or array.
 
-    Grey; invert when the background is light; crop to the ink; fit into a 20x20 box keeping the
-    aspect ratio; centre by centre of mass in 28x28. Raises ValueError for blank or unusable images.
+    See prepare_digit_with_notes; raises ValueError for blank or unusable images.
+    """
+    return prepare_digit_with_notes(image).image
+
+
+def prepare_digit_with_notes(image) -> PreparedDigit:
+    """Return the MNIST-style digit (1, 28, 28) in [0,1] of a PIL image or array, with notes on any doubts.
+
+    Flatten the page's lighting, separate ink from paper, keep the digit's marks (not specks, page edges
+    or other marks), crop to them, fit into a 20x20 box keeping the aspect ratio, centre by centre of mass
+    in 28x28. Raises ValueError for blank or unusable images.
     """
     grey, alpha = _grey_and_alpha(image)
     grey = _flatten_alpha(grey, alpha)
-    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
-    background = float(np.median(border))
-    if background > 0.5:  # dark ink on light paper: MNIST has light ink on black
-        grey, background = 1 - grey, 1 - background
-    ink = np.clip(grey - background, 0, None)
-    peak = float(ink.max())
-    if peak < MIN_CONTRAST:
-        raise ValueError("The image looks blank: no digit stands out from the background. Draw or upload a digit.")
-    ink = ink / peak
-    ink[ink < 0.05] = 0  # JPEG and paper noise would otherwise pull the crop and centre of mass
-    rows = np.flatnonzero((ink > INK_THRESHOLD).any(axis=1))
-    cols = np.flatnonzero((ink > INK_THRESHOLD).any(axis=0))
-    ink = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    small = _shrink_to(grey, ANALYSIS_SIDE)
+    page = _fit_page(small)
+    background = page.background(*small.shape)
+    # A 3x3 blur more than halves the noise while strokes, a few pixels wide here, stay: the edge of a
+    # page in a dark corner then comes out as one mark instead of a spray of small ones.
+    contrast = _smooth(page.contrast(small, background))
+    noise = page.contrast_noise(background, _spread(_smooth(small - background)))
+    stands_out = contrast[contrast > np.maximum(NOISE_SIGMAS * noise, 0.05)]
+    # The ink's contrast: what the darkest marks reach (ruled lines and shadows are fainter than ink).
+    level = float(np.percentile(stands_out, 99)) if stands_out.size else 0.0
+    if level < MIN_CONTRAST:
+        raise ValueError(BLANK)
+    floor = NOISE_SIGMAS * noise
+    marks = _find_marks(contrast > np.maximum(floor, STROKE_FRACTION * level))
+    # Something dark along a good stretch of the picture's border is the table, the page's edge or a
+    # shadow; noise may break it into pieces, so marks joined to it by fainter ink belong to it too.
+    faint = _find_marks(contrast > np.maximum(floor / 2, STROKE_FRACTION / 2 * level))
+    edge = _marks_mask([m for m in faint if m.border_pixels >= EDGE_CONTACT * min(small.shape)], small.shape)
+    for m in marks:
+        m.page_edge = bool(edge[m.rows[0], m.starts[0]])
+    digit, notes = _choose_digit(marks, small.shape)
+    if digit is None:
+        raise ValueError(BLANK)
+    mask = _marks_mask(digit, small.shape)
+    if np.percentile(contrast[mask], 90) < FAINT_CONTRAST:
+        notes.append(NOTE_FAINT)
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 < MIN_DIGIT_SIDE * max(small.shape) / max(grey.shape):
+        notes.append(NOTE_SMALL)
+    ink = _crop_digit(grey, page, mask)
     box = _fit_into_box(ink, DIGIT_BOX)
-    return torch.from_numpy(_centre_by_mass(box, MNIST_SIDE)).float().unsqueeze(0)
+    return PreparedDigit(torch.from_numpy(_centre_by_mass(box, MNIST_SIDE)).float().unsqueeze(0), tuple(notes))
+
+
+def _shrink_to(grey: np.ndarray, side: int) -> np.ndarray:
+    """Return `grey` area-averaged so its longer side is at most `side` pixels (float32)."""
+    height, width = grey.shape
+    if max(height, width) <= side:
+        return grey
+    scale = side / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return np.asarray(Image.fromarray(grey, mode="F").resize(size, Image.Resampling.BOX), dtype=np.float32)
+
+
+def _normalised(n: int) -> np.ndarray:
+    """Return the centres of n pixels in [-1, 1] coordinates (the same page point at any resolution)."""
+    return ((np.arange(n, dtype=np.float64) + 0.5) / n * 2 - 1)
+
+
+def _powers(degree: int) -> list[tuple[int, int]]:
+    """Return the (x power, y power) pairs of a polynomial in x and y up to `degree`."""
+    return [(i, total - i) for total in range(degree + 1) for i in range(total + 1)]
+
+
+@dataclass(frozen=True)
+class _Page:
+    """The bare page: its lighting as a polynomial surface, and which way the ink goes."""
+
+    coeffs: np.ndarray
+    degree: int
+    dark_ink: bool  # dark ink on light paper (else light ink on a dark ground: a screen, an inverted scan)
+
+    def background(self, height: int, width: int, rows=slice(None), cols=slice(None)) -> np.ndarray:
+        """Return the page's grey level without ink, (height, width) or the `rows` x `cols` part of it."""
+        ys, xs = _normalised(height)[rows], _normalised(width)[cols]
+        surface = np.zeros((len(ys), len(xs)))
+        for (i, j), c in zip(_powers(self.degree), self.coeffs):
+            surface += c * np.outer(ys ** j, xs ** i)
+        return (np.exp(surface) - LOG_FLOOR).astype(np.float32)
+
+    def contrast(self, grey: np.ndarray, background: np.ndarray) -> np.ndarray:
+        """Return each pixel's ink, signed: its darkening relative to the paper there (light ink: its excess)."""
+        if self.dark_ink:
+            # Light falls on ink and paper alike, so dividing by the local paper level takes it out.
+            return 1 - grey / np.maximum(background, 0.02)
+        return grey - background
+
+    def contrast_noise(self, background: np.ndarray, noise: float) -> np.ndarray:
+        """Return grey-level noise (a standard deviation) in contrast units at each pixel: larger where it is dark."""
+        if self.dark_ink:
+            return noise / np.maximum(background, 0.02)
+        return np.full_like(background, noise)
+
+
+def _fit_page(grey: np.ndarray) -> _Page:
+    """Return the _Page of a grey image in [0,1]: a smooth lighting surface fitted to the paper alone.
+
+    Gradients and vignetting are smooth, so a low-degree polynomial in x and y follows them; ink,
+    specks and the table do not fit it, so they are left out as outliers and the fit repeated.
+    """
+    height, width = grey.shape
+    step = max(1, round(max(height, width) / FIT_POINTS))  # a sparse grid is plenty for a smooth surface
+    # Fit the logarithm of a lightly blurred copy: light multiplies the paper's (and the table's)
+    # brightness, so in logs a shadow is an offset, as deep in a dark corner as in a bright one; the blur
+    # lowers the noise, so the table stands out from the paper.
+    values = np.log(_smooth(grey)[::step, ::step].astype(np.float64).ravel() + LOG_FLOOR)
+    ys, xs = np.meshgrid(_normalised(height)[::step], _normalised(width)[::step], indexing="ij")
+    degree = SURFACE_DEGREE if values.size >= 30 * len(_powers(SURFACE_DEGREE)) else 0
+    basis = np.stack([xs.ravel() ** i * ys.ravel() ** j for i, j in _powers(degree)], axis=1)
+    coeffs = np.zeros(basis.shape[1])
+    coeffs[0] = np.median(values)  # start from a flat page at the most common grey
+    dark_ink = None
+    for round_ in range(FIT_ROUNDS):
+        residual = values - basis @ coeffs
+        limit = max(NOISE_SIGMAS * _spread(residual), 0.05)
+        keep = np.abs(residual) <= limit
+        if round_ >= SYMMETRIC_ROUNDS:
+            # Which way does the ink go? The way marks stand out of the page more: darker or lighter.
+            dark_ink = _darker_marks(residual, limit)
+            # Then drop pixels on the ink's side sooner: faint ink and the table's edge would otherwise
+            # pull the surface towards them.
+            keep &= (-residual if dark_ink else residual) <= limit / 2
+        if keep.sum() < 2 * basis.shape[1]:
+            break
+        kept = basis[keep]
+        coeffs = np.linalg.solve(kept.T @ kept, kept.T @ values[keep])  # least squares, normal equations
+    residual = values - basis @ coeffs
+    limit = max(NOISE_SIGMAS * _spread(residual), 0.05)
+    return _Page(coeffs, degree, _darker_marks(residual, limit))
+
+
+def _darker_marks(residual: np.ndarray, limit: float) -> bool:
+    """Return True when what stands out of the page (beyond `limit`) is mostly darker than it, False if lighter."""
+    return bool(np.clip(-residual - limit, 0, None).sum() > np.clip(residual - limit, 0, None).sum())
+
+
+def _spread(values: np.ndarray) -> float:
+    """Return a robust standard deviation of `values` around 0 (1.4826 x the median absolute value)."""
+    return float(1.4826 * np.median(np.abs(values))) if values.size else 0.0
+
+
+def _find_marks(mask: np.ndarray) -> list["_Mark"]:
+    """Return the connected marks (8-connected) of a boolean mask, found by joining runs of True along rows.
+
+    Each row's runs are cheap to find with numpy; runs in neighbouring rows that touch belong to the
+    same mark (union-find over runs, far fewer than pixels).
+    """
+    height, width = mask.shape
+    edges = np.diff(np.pad(mask, ((0, 0), (1, 1))).astype(np.int8), axis=1)
+    rows, starts = np.nonzero(edges == 1)
+    stops = np.nonzero(edges == -1)[1]  # one past each run's last pixel
+    parent = list(range(len(rows)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first = np.searchsorted(rows, np.arange(height + 1))
+    for r in range(height - 1):
+        a, a_end, b, b_end = first[r], first[r + 1], first[r + 1], first[r + 2]
+        while a < a_end and b < b_end:
+            if starts[a] <= stops[b] and starts[b] <= stops[a]:  # overlapping or touching diagonally
+                parent[root(a)] = root(b)
+            if stops[a] < stops[b]:
+                a += 1
+            else:
+                b += 1
+    if not parent:
+        return []
+    roots = np.array([root(i) for i in range(len(parent))])
+    order = np.argsort(roots, kind="stable")  # the runs of each mark next to each other
+    groups = np.split(order, np.flatnonzero(np.diff(roots[order])) + 1)
+    return [_Mark(rows[g], starts[g], stops[g], mask.shape) for g in groups]
+
+
+class _Mark:
+    """One connected mark: its runs (row, start, stop) and its area, box and centre in pixels."""
+
+    def __init__(self, rows: np.ndarray, starts: np.ndarray, stops: np.ndarray, shape: tuple[int, int]):
+        self.rows, self.starts, self.stops = rows, starts, stops
+        lengths = stops - starts
+        self.area = int(lengths.sum())
+        self.top, self.bottom = int(rows.min()), int(rows.max()) + 1
+        self.left, self.right = int(starts.min()), int(stops.max())
+        self.centre_y = float(((rows + 0.5) * lengths).sum() / self.area)
+        self.centre_x = float(((starts + stops) / 2 * lengths).sum() / self.area)
+        height, width = shape
+        # How many pixels of the picture's border it covers (a digit touching the edge: a few).
+        on_edge_rows = (rows == 0) | (rows == height - 1)
+        self.border_pixels = int(lengths[on_edge_rows].sum() + ((starts == 0) & ~on_edge_rows).sum()
+                                 + ((stops == width) & ~on_edge_rows).sum())
+        self.page_edge = False  # set when it turns out to be part of the page's edge, a shadow or the table
+
+
+def _gap(box: tuple[int, int, int, int], mark: _Mark) -> int:
+    """Return the distance in pixels between a (top, bottom, left, right) box and a mark's box (0 if they overlap)."""
+    top, bottom, left, right = box
+    return max(top - mark.bottom, mark.top - bottom, left - mark.right, mark.left - right, 0)
+
+
+def _choose_digit(marks: list[_Mark], shape: tuple[int, int]) -> tuple[list[_Mark] | None, list[str]]:
+    """Return (the marks that make up the digit, notes): specks and page edges dropped, nearby strokes joined."""
+    height, width = shape
+    notes = []
+    marks = [m for m in marks if m.area >= max(MIN_MARK_PIXELS, MIN_MARK * height * width)]
+    candidates = [m for m in marks if not m.page_edge]
+    if not candidates and marks:
+        candidates = marks  # a drawing that runs along the canvas's edge, or only the table in view
+        notes.append(NOTE_EDGE)
+    if not candidates:
+        return None, notes
+    half_diagonal = np.hypot(height, width) / 2
+
+    def score(m: _Mark) -> float:  # big and central wins; a mark in a corner counts half
+        off_centre = np.hypot(m.centre_y - height / 2, m.centre_x - width / 2) / half_diagonal
+        return m.area * (1 - 0.5 * off_centre)
+
+    digit = [max(candidates, key=score)]
+    box = (digit[0].top, digit[0].bottom, digit[0].left, digit[0].right)
+    joined = True
+    while joined:  # a 5's top bar or a 4 drawn in two strokes: join marks close to the digit
+        joined = False
+        area = sum(m.area for m in digit)
+        reach = NEAR * max(box[1] - box[0], box[3] - box[2])
+        for m in candidates:
+            if m not in digit and m.area >= STROKE_AREA * area and _gap(box, m) <= reach:
+                digit.append(m)
+                box = (min(box[0], m.top), max(box[1], m.bottom), min(box[2], m.left), max(box[3], m.right))
+                joined = True
+    area = sum(m.area for m in digit)
+    if any(m not in digit and m.area >= RIVAL * area for m in candidates):
+        notes.append(NOTE_SEVERAL)
+    return digit, notes
+
+
+def _marks_mask(marks: list[_Mark], shape: tuple[int, int]) -> np.ndarray:
+    """Return a boolean mask of the given marks' pixels."""
+    mask = np.zeros(shape, bool)
+    for m in marks:
+        for row, start, stop in zip(m.rows, m.starts, m.stops):
+            mask[row, start:stop] = True
+    return mask
+
+
+def _crop_digit(grey: np.ndarray, page: _Page, mask: np.ndarray) -> np.ndarray:
+    """Return the digit's ink (about [0,1]), cropped tight, from the full-size grey image and its marks' mask.
+
+    The mask (found on the smaller analysis image) is widened a little to take in the strokes' soft
+    edges; ink outside it (specks, other marks, the table) is left out.
+    """
+    height, width = grey.shape
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    top, bottom = max(rows[0] - MASK_MARGIN, 0), min(rows[-1] + 1 + MASK_MARGIN, mask.shape[0])
+    left, right = max(cols[0] - MASK_MARGIN, 0), min(cols[-1] + 1 + MASK_MARGIN, mask.shape[1])
+    wide = Image.fromarray(mask[top:bottom, left:right].astype(np.uint8) * 255).filter(
+        ImageFilter.MaxFilter(2 * MASK_MARGIN + 1))
+    scale_y, scale_x = height / mask.shape[0], width / mask.shape[1]
+    y0, y1 = int(top * scale_y), min(height, int(np.ceil(bottom * scale_y)))
+    x0, x1 = int(left * scale_x), min(width, int(np.ceil(right * scale_x)))
+    wide = np.asarray(wide.resize((x1 - x0, y1 - y0), Image.Resampling.NEAREST), dtype=np.float32) / 255
+    contrast = page.contrast(grey[y0:y1, x0:x1], page.background(height, width, slice(y0, y1), slice(x0, x1)))
+    # Shrink a big crop now, averaging signed contrast: the paper's noise then averages away instead
+    # of leaving a grey haze (clipping noise at zero first would keep only its bright half).
+    contrast, wide = _shrink_to(contrast.astype(np.float32), CROP_SIDE), _shrink_to(wide, CROP_SIDE)
+    ink = contrast * wide
+    seen, noise = ink, _spread(contrast[wide == 0])  # the bare paper around the strokes
+    if noise > NOISY:  # decide how dark the strokes are and where they end on a less noisy copy
+        seen = _smooth(ink)
+        noise = _spread(_smooth(contrast)[wide == 0])
+    core = seen[seen > max(4 * noise, STROKE_FRACTION * seen.max())]
+    peak = max(float(np.percentile(core, 95)) if core.size else float(seen.max()), 1e-6)
+    clear = seen > peak * INK_THRESHOLD + 3 * noise
+    rows, cols = np.flatnonzero(clear.any(axis=1)), np.flatnonzero(clear.any(axis=0))
+    if rows.size == 0:
+        raise ValueError(BLANK)
+    # The strokes' cores become 1, as in MNIST.
+    return np.minimum(ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1] / peak, 1)
+
+
+def _smooth(image: np.ndarray) -> np.ndarray:
+    """Return `image` blurred by a 3x3 binomial kernel (1-2-1 each way), edges repeated."""
+    padded = np.pad(image, 1, mode="edge")
+    rows = (padded[:-2] + 2 * padded[1:-1] + padded[2:]) / 4
+    return (rows[:, :-2] + 2 * rows[:, 1:-1] + rows[:, 2:]) / 4
 
 
 def _fit_into_box(ink: np.ndarray, side: int) -> np.ndarray:
-    """Return `ink` resized (anti-aliased) so its longer side is `side` pixels, aspect kept."""
+    """Return `ink` resized (anti-aliased) so its longer side is `side` pixels, aspect kept, values in [0,1].
+
+    The scale is exact: the shorter side may end in a partly covered pixel rather than being rounded,
+    so the same digit at another resolution keeps the same shape.
+    """
     height, width = ink.shape
     scale = side / max(height, width)
-    new_size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    resized = Image.fromarray(ink.astype(np.float32), mode="F").resize(
-        new_size, Image.Resampling.LANCZOS, reducing_gap=2.0)
+    out_w, out_h = math.ceil(width * scale - 1e-6), math.ceil(height * scale - 1e-6)
+    src_w, src_h = out_w / scale, out_h / scale  # may reach a fraction of a pixel past the ink: pad with zeros
+    padded = np.pad(ink.astype(np.float32), ((0, math.ceil(src_h) - height), (0, math.ceil(src_w) - width)))
+    resized = Image.fromarray(padded, mode="F").resize(
+        (out_w, out_h), Image.Resampling.LANCZOS, box=(0, 0, src_w, src_h), reducing_gap=2.0)
     return np.clip(np.asarray(resized, dtype=np.float32), 0, 1)
 
 
 def _centre_by_mass(box: np.ndarray, side: int) -> np.ndarray:
-    """Return a side x side field with `box` pasted so its centre of mass is at the field centre."""
+    """Return a side x side field with `box` pasted so its centre of mass is at the field centre.
+
+    The shift keeps its fraction of a pixel (linear interpolation), so the same digit photographed
+    at another size or position lands on the same pixels, not one pixel off after rounding.
+    """
     height, width = box.shape
     total = box.sum()
     ys, xs = np.mgrid[0:height, 0:width]
-    com_y = ((ys + 0.5) * box).sum() / total
-    com_x = ((xs + 0.5) * box).sum() / total
-    top = int(round(side / 2 - com_y))
-    left = int(round(side / 2 - com_x))
+    top = side / 2 - ((ys + 0.5) * box).sum() / total
+    left = side / 2 - ((xs + 0.5) * box).sum() / total
+    frac_y, frac_x = top - np.floor(top), left - np.floor(left)
+    shifted = np.pad(box, ((0, 1), (0, 1)))
+    shifted = (1 - frac_y) * shifted + frac_y * np.roll(shifted, 1, axis=0)
+    shifted = (1 - frac_x) * shifted + frac_x * np.roll(shifted, 1, axis=1)
+    top, left = int(np.floor(top)), int(np.floor(left))
+    height, width = shifted.shape
     field = np.zeros((side, side), dtype=np.float32)
     # Paste with clipping: a lopsided digit may be shifted partly past the edge, as in MNIST.
     y0, x0 = max(top, 0), max(left, 0)
     y1, x1 = min(top + height, side), min(left + width, side)
-    field[y0:y1, x0:x1] = box[y0 - top:y1 - top, x0 - left:x1 - left]
+    field[y0:y1, x0:x1] = shifted[y0 - top:y1 - top, x0 - left:x1 - left]
     return field

@@ -1,0 +1,250 @@
+"""Render synthetic phone photos of handwritten digits, for testing preprocessing.
+
+A student writes a digit on paper and photographs it. The light is uneven (one side darker), the
+corners are darker (lens vignetting), the paper is grey or tinted, the sensor adds noise, the lens
+blurs a little, the phone is tilted, JPEG compression leaves blocks, and the digit is small and
+off-centre next to specks, ruled lines and the edge of the table. Each condition in CONDITIONS adds
+one of these to a plain photo (light-grey paper, even light, dark pen); "all" adds every one at once.
+
+Everything random comes from one seeded generator: the same digit, condition and seed give the same
+pixels. Pages are 800-1000 pixels on the longer side so that hundreds render in seconds.
+"""
+
+import io
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from PIL import Image, ImageFilter
+
+CONDITIONS = ("plain", "gradient", "vignette", "tinted", "noisy_blurry", "rotated_jpeg", "small_offcentre",
+              "clutter", "all")
+PAPER_TINTS = ((1.0, 0.94, 0.72), (0.84, 0.9, 1.0), (1.0, 0.86, 0.88), (0.88, 1.0, 0.86), (0.96, 0.93, 0.86))
+INKS = ((0.16, 0.17, 0.2), (0.14, 0.18, 0.45), (0.38, 0.38, 0.4))  # black pen, blue pen, pencil
+TABLES = ((0.36, 0.25, 0.17), (0.28, 0.28, 0.3), (0.55, 0.45, 0.35))  # dark wood, grey desk, light wood
+RULED_LINE = (0.72, 0.84, 1.0)  # light-blue ruling multiplies the paper
+
+
+@dataclass(frozen=True)
+class PhotoSettings:
+    """Everything that makes one photo; lengths in pixels, angles in degrees, colours RGB reflectance in [0,1]."""
+
+    width: int
+    height: int
+    paper: tuple[float, float, float]
+    ink: tuple[float, float, float]
+    digit_side: int  # the 28x28 field scaled up to this side (the digit itself is ~20/28 of it)
+    centre: tuple[float, float]  # (x, y) of the field's centre on the page
+    angle: float = 0.0  # camera roll: the page (digit, lines, table edge) is rotated by this
+    exposure: float = 1.0
+    gradient: float = 0.0  # the far side gets this much less light (0.7: 30% of the near side's light)
+    gradient_direction: float = 0.0  # radians: the direction in which the light falls off
+    vignette: float = 0.0  # the corners get this much less light
+    blur: float = 0.0  # Gaussian radius
+    noise: float = 0.01  # sensor noise standard deviation, fraction of full scale
+    jpeg_quality: int = 92
+    specks: int = 0
+    ruled_lines: bool = False
+    table_side: str | None = None  # "left", "right", "top" or "bottom": the table shows past the page edge
+    table_width: float = 0.0  # fraction of the frame beyond the page edge
+    table: tuple[float, float, float] = TABLES[0]
+
+
+def photo_settings(condition: str, rng: np.random.Generator) -> PhotoSettings:
+    """Return random PhotoSettings for `condition` (one of CONDITIONS), drawn from `rng`."""
+    if condition not in CONDITIONS:
+        raise ValueError(f"Unknown photo condition {condition!r}; choose one of {', '.join(CONDITIONS)}.")
+    every = condition == "all"
+    u = rng.uniform
+    width = int(rng.integers(800, 1001))
+    height = round(width * 0.75)
+    if rng.random() < 0.5:
+        width, height = height, width  # portrait
+    short = min(width, height)
+    grey = u(0.84, 0.93)
+    paper = (grey, grey, grey)
+    ink = INKS[0] if rng.random() < 0.5 else INKS[1]
+    if condition in ("tinted", "all"):
+        # Grey or coloured paper, darker than printer paper, and sometimes pencil (low contrast).
+        tint = PAPER_TINTS[rng.integers(len(PAPER_TINTS))]
+        level = u(0.72, 0.86)
+        paper = tuple(level * c for c in tint)
+        ink = INKS[rng.integers(len(INKS))]
+    small = condition == "small_offcentre" or (every and rng.random() < 0.5)
+    if small:
+        side = int(u(0.16, 0.22) * short)  # the digit is ~80-110 pixels tall
+        angle_off = u(0, 2 * math.pi)
+        reach = u(0.22, 0.32)
+        centre = (width / 2 + math.cos(angle_off) * reach * width, height / 2 + math.sin(angle_off) * reach * height)
+    else:
+        side = int(u(0.4, 0.6) * short)  # the digit is ~170-320 pixels tall
+        centre = (width / 2 + u(-0.08, 0.08) * width, height / 2 + u(-0.08, 0.08) * height)
+    settings = dict(width=width, height=height, paper=paper, ink=ink, digit_side=side, exposure=u(0.9, 1.0))
+    if condition in ("gradient", "all"):
+        # The hard case: the dark side of the paper is about as dark as the ink on the bright side.
+        ratio = sum(ink) / sum(paper)
+        settings.update(gradient=1 - ratio * u(0.9, 1.4), gradient_direction=u(0, 2 * math.pi))
+    if condition in ("vignette", "all"):
+        settings.update(vignette=u(0.4, 0.6))
+    if condition in ("noisy_blurry", "all"):
+        settings.update(noise=u(0.04, 0.07), blur=u(1.5, 3.0))
+    if condition in ("rotated_jpeg", "all"):
+        settings.update(angle=float(rng.choice([-1, 1]) * u(4, 10)), jpeg_quality=int(rng.integers(50, 86)))
+    if condition in ("clutter", "all"):
+        settings.update(specks=int(rng.integers(8, 30)), ruled_lines=True,
+                        table_side=("left", "right", "top", "bottom")[rng.integers(4)], table_width=u(0.04, 0.1),
+                        table=TABLES[rng.integers(len(TABLES))])
+    settings["centre"] = _keep_on_page(centre, side, settings)
+    return PhotoSettings(**settings)
+
+
+def _keep_on_page(centre: tuple[float, float], side: int, settings: dict) -> tuple[float, float]:
+    """Return `centre` moved so the digit's field lies inside the page, clear of the table and the frame."""
+    width, height = settings["width"], settings["height"]
+    margin = 0.04 * min(width, height) + side / 2
+    low_x, high_x, low_y, high_y = margin, width - margin, margin, height - margin
+    band = settings.get("table_width", 0.0)
+    table_side = settings.get("table_side")
+    if table_side == "left":
+        low_x += band * width
+    elif table_side == "right":
+        high_x -= band * width
+    elif table_side == "top":
+        low_y += band * height
+    elif table_side == "bottom":
+        high_y -= band * height
+    return (float(np.clip(centre[0], low_x, max(low_x, high_x))), float(np.clip(centre[1], low_y, max(low_y, high_y))))
+
+
+def as_numpy_generator(generator) -> np.random.Generator:
+    """Return a numpy Generator from a numpy Generator, a torch.Generator, an int seed or None (seed 0)."""
+    if isinstance(generator, np.random.Generator):
+        return generator
+    if isinstance(generator, torch.Generator):
+        return np.random.default_rng(int(torch.randint(0, 2**62, (1,), generator=generator)))
+    return np.random.default_rng(0 if generator is None else int(generator))
+
+
+def render_photo(digit, condition: str = "all", generator=None) -> Image.Image:
+    """Return an RGB phone photo (800-1000 px on the longer side) of a 28x28 digit (white ink in [0,1] or uint8)."""
+    rng = as_numpy_generator(generator)
+    return render_with_settings(digit, photo_settings(condition, rng), rng)
+
+
+def render_with_settings(digit, settings: PhotoSettings, rng: np.random.Generator) -> Image.Image:
+    """Return the RGB photo described by `settings` of a 28x28 digit; `rng` draws the noise and specks."""
+    s = settings
+    ys = np.arange(s.height, dtype=np.float32)[:, None] + 0.5
+    xs = np.arange(s.width, dtype=np.float32)[None, :] + 0.5
+    page = np.empty((s.height, s.width, 3), np.float32)
+    page[:] = s.paper
+    if s.ruled_lines:
+        page *= _ruled_lines(xs, ys, s, rng)[..., None]
+    _draw_ink(page, _digit_coverage(digit, s), s)
+    for _ in range(s.specks):
+        _draw_speck(page, rng, s)
+    if s.table_side is not None:
+        _draw_table(page, xs, ys, s, rng)
+    light = _light(xs, ys, s)
+    page *= light[..., None] if isinstance(light, np.ndarray) else light
+    return _camera(page, s, rng)
+
+
+def _digit_coverage(digit, s: PhotoSettings) -> np.ndarray:
+    """Return the ink coverage in [0,1] of the digit scaled to s.digit_side and rotated by s.angle."""
+    arr = digit.detach().cpu().numpy() if isinstance(digit, torch.Tensor) else np.asarray(digit)
+    arr = arr.astype(np.float32).reshape(28, 28)
+    if arr.max() > 1:
+        arr = arr / 255
+    big = Image.fromarray(arr, mode="F").resize((s.digit_side, s.digit_side), Image.Resampling.BICUBIC)
+    if s.angle:
+        big = big.rotate(s.angle, Image.Resampling.BILINEAR, expand=True)
+    # A pen lays down ink with a sharp edge, not MNIST's soft anti-aliased fringe.
+    return np.clip((np.asarray(big) - 0.25) / 0.3, 0, 1)
+
+
+def _draw_ink(page: np.ndarray, cover: np.ndarray, s: PhotoSettings) -> None:
+    """Lay ink of colour s.ink onto `page` in place, with the coverage patch centred on s.centre."""
+    h, w = cover.shape
+    top, left = int(round(s.centre[1] - h / 2)), int(round(s.centre[0] - w / 2))
+    y0, x0 = max(top, 0), max(left, 0)
+    y1, x1 = min(top + h, page.shape[0]), min(left + w, page.shape[1])
+    c = cover[y0 - top:y1 - top, x0 - left:x1 - left, None]
+    page[y0:y1, x0:x1] = page[y0:y1, x0:x1] * (1 - c) + np.asarray(s.ink, np.float32) * c
+
+
+def _draw_speck(page: np.ndarray, rng: np.random.Generator, s: PhotoSettings) -> None:
+    """Put one small dark dot (dust, a pencil tap) somewhere away from the digit, in place."""
+    radius = rng.uniform(1.5, 4.5)
+    for _ in range(20):  # look for a spot clear of the digit's field
+        x, y = rng.uniform(0, s.width), rng.uniform(0, s.height)
+        if max(abs(x - s.centre[0]), abs(y - s.centre[1])) > 0.6 * s.digit_side + radius:
+            break
+    r = int(math.ceil(radius)) + 1
+    y0, y1, x0, x1 = max(int(y) - r, 0), min(int(y) + r + 1, s.height), max(int(x) - r, 0), min(int(x) + r + 1, s.width)
+    yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32) + 0.5
+    cover = np.clip(radius - np.hypot(xx - x, yy - y) + 0.5, 0, 1)[..., None] * rng.uniform(0.5, 1.0)
+    page[y0:y1, x0:x1] = page[y0:y1, x0:x1] * (1 - cover) + np.asarray(s.ink, np.float32) * cover
+
+
+def _ruled_lines(xs: np.ndarray, ys: np.ndarray, s: PhotoSettings, rng: np.random.Generator) -> np.ndarray:
+    """Return a (H, W) factor that draws light-blue horizontal ruling, tilted with the page, onto the paper."""
+    spacing = rng.uniform(0.055, 0.08) * s.height
+    offset = rng.uniform(0, spacing)
+    theta = math.radians(s.angle)
+    along = -xs * math.sin(theta) + ys * math.cos(theta)  # the page's vertical axis, seen through the tilt
+    distance = np.abs((along - offset + spacing / 2) % spacing - spacing / 2)
+    line = np.clip(1.5 - distance, 0, 1)  # a line ~2-3 pixels thick with anti-aliased edges
+    grey_line = float(np.dot(RULED_LINE, (0.299, 0.587, 0.114)))
+    return 1 - line * (1 - grey_line)
+
+
+def _draw_table(page: np.ndarray, xs: np.ndarray, ys: np.ndarray, s: PhotoSettings, rng: np.random.Generator) -> None:
+    """Paint the table beyond the page edge on s.table_side (the edge slightly slanted) onto `page`, in place."""
+    slant = math.tan(math.radians(s.angle + rng.uniform(-2, 2)))
+    if s.table_side in ("left", "right"):
+        edge = s.table_width * s.width + (ys - s.height / 2) * slant
+        beyond = edge - xs if s.table_side == "left" else xs - (s.width - edge)
+    else:
+        edge = s.table_width * s.height + (xs - s.width / 2) * slant
+        beyond = edge - ys if s.table_side == "top" else ys - (s.height - edge)
+    cover = np.clip(beyond + 0.5, 0, 1)
+    rows, cols = np.flatnonzero(cover.max(axis=1) > 0), np.flatnonzero(cover.max(axis=0) > 0)
+    band = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))  # only the strip the table covers
+    cover = cover[band][..., None]
+    page[band] = page[band] * (1 - cover) + np.asarray(s.table, np.float32) * cover
+
+
+def _light(xs: np.ndarray, ys: np.ndarray, s: PhotoSettings) -> np.ndarray | float:
+    """Return the illumination: exposure x a linear fall-off across the page x vignetting ((H, W) or a number)."""
+    light = s.exposure
+    if s.gradient:
+        dx, dy = math.cos(s.gradient_direction), math.sin(s.gradient_direction)
+        along = (xs - s.width / 2) * dx + (ys - s.height / 2) * dy
+        span = abs(s.width / 2 * dx) + abs(s.height / 2 * dy)  # along runs from -span to +span
+        light = light * (1 - s.gradient * (along + span) / (2 * span))
+    if s.vignette:
+        rho2 = ((xs - s.width / 2) ** 2 + (ys - s.height / 2) ** 2) / ((s.width / 2) ** 2 + (s.height / 2) ** 2)
+        light = light * (1 - s.vignette * rho2 ** 1.5)  # cos^4-like: flat in the middle, falling fast at the corners
+    return light
+
+
+def _camera(photo: np.ndarray, s: PhotoSettings, rng: np.random.Generator) -> Image.Image:
+    """Return the photo (H, W, 3) in [0,1] as the phone saves it: lens blur, sensor noise, 8 bits, JPEG round trip."""
+    np.multiply(photo, 255, out=photo)
+    photo += 0.5
+    image = Image.fromarray(np.clip(photo, 0, 255, out=photo).astype(np.uint8), "RGB")
+    if s.blur:
+        image = image.filter(ImageFilter.GaussianBlur(s.blur))
+    if s.noise:
+        # Drawn at half resolution and repeated: demosaicing and denoising leave phone noise in ~2x2 grains.
+        h, w = s.height, s.width
+        grains = rng.standard_normal(((h + 1) // 2, (w + 1) // 2), dtype=np.float32) * (s.noise * 255)
+        grains = grains.round().astype(np.int16).repeat(2, axis=0).repeat(2, axis=1)[:h, :w, None]
+        pixels = np.asarray(image, np.int16) + grains
+        image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), "RGB")
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=s.jpeg_quality)
+    buffer.seek(0)
+    return Image.open(buffer).convert("RGB")
