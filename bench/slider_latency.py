@@ -129,6 +129,9 @@ def measure_browser(url: str, n: int = 100, warmup: int = 15, slider_id: str = "
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            # The server's drag path: a page with the in-page models paints on a canvas instead
+            # (bench/inpage_latency.py measures that one), so the models are kept from this page.
+            page.route("**/latent-lab/**", lambda route: route.abort())
             page.goto(url)
             result = measure_page(page, n=n, warmup=warmup, slider_id=slider_id, box_selector=box_selector)
             if drag:
@@ -151,10 +154,9 @@ def start_app():
     import tempfile
 
     import app
-    from genmodels.registry import ModelRegistry
 
     runs = tempfile.mkdtemp(prefix="bench-runs-")
-    demo = app.build_app(registry=ModelRegistry(runs_dir=runs), runs_dir=runs)
+    demo = app.build_app(runs_dir=runs)
     app.serve(demo, server_port=_free_port(), prevent_thread_lock=True, quiet=True)
     return demo, demo.local_url.rstrip("/")
 
@@ -165,7 +167,7 @@ def build_variants_app():
     import numpy as np
 
     from genmodels.registry import ModelRegistry
-    from ui import explore_render as render
+    from ui.explore import render
 
     vae = ModelRegistry().load("vae-mnist")
 

@@ -59,19 +59,30 @@ def test_page_loads_with_twenty_kl_sorted_sliders(page, artifacts):
     page.screenshot(path=str(artifacts / "explorer.png"), full_page=True)
 
 
+def wait_until_drawn(page, before: str, paints: int):
+    """Wait until the server's picture changed or the page painted a new one itself (explore.js, in-page models)."""
+    page.wait_for_function(
+        """([sel, before, paints]) => { const i = document.querySelector(sel);
+            return (i && i.getAttribute('src') !== before) || (window.llLive && window.llLive.paints > paints); }""",
+        arg=[DIGIT_IMG, before, paints])
+
+
+def paint_count(page) -> int:
+    return page.evaluate("() => window.llLive ? window.llLive.paints : 0")
+
+
 def test_dragging_a_slider_changes_the_picture_while_dragging(page):
     loaded(page)
-    before = digit_src(page)
+    before, paints = digit_src(page), paint_count(page)
     track = page.locator("#ll-z0 input[type=range]")
     box = track.bounding_box()
     y = box["y"] + box["height"] / 2
     page.mouse.move(box["x"] + box["width"] / 2, y)
     page.mouse.down()
     page.mouse.move(box["x"] + box["width"] * 0.9, y, steps=8)
-    wait_until_changed(page, before)  # the picture updates before the button is released
-    during = digit_src(page)
+    wait_until_drawn(page, before, paints)  # the picture updates before the button is released
     page.mouse.up()
-    assert during != before
+    wait_until_changed(page, before)  # and the server's full view follows on release
     assert slider_values(page)[0] > 1.5
 
 
@@ -238,6 +249,7 @@ def test_switching_models_reloads_sliders_buttons_and_a_small_model_works(page, 
     assert page.locator("#ll-sliders .ll-slider:visible").count() == 8
     before = digit_src(page)
     page.locator("#ll-z0 input[type=range]").fill("2")
+    page.locator("#ll-z0 input[type=range]").dispatch_event("pointerup")  # the hand lets go: the server's view
     wait_until_changed(page, before)
     page.click("#ll-random")
     page.wait_for_function("() => parseFloat(document.querySelector('#ll-z0 input[type=number]').value) !== 2")

@@ -27,6 +27,7 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 SCRIPT = "latent_lab.js"
 PREFIX = "/latent-lab"
 SCRIPT_URL = f"{PREFIX}/static/{SCRIPT}"
+NO_READER = "none"  # as ui/explore/models.py: the page asked for no reader
 IMMUTABLE = {"Cache-Control": "public, max-age=31536000, immutable"}
 
 
@@ -59,7 +60,8 @@ class InPageModels:
         """Return what the page needs to run `vae_name` (and its reader) itself; ValueError for an unknown model."""
         if self.registry.entry(vae_name).model_type != "vae":
             raise ValueError(f"{vae_name!r} is not a VAE.")
-        reader = reader or self.registry.classifier_for(vae_name)
+        # No reader named: the one of the VAE's data set; "none" (the explorer's Reader choice): no reader.
+        reader = None if reader == NO_READER else (reader or self.registry.classifier_for(vae_name))
         vae = self.registry.load(vae_name)
         rnn = self.registry.load(reader) if reader else None
         if rnn is not None and rnn.model_type != "rnn":
@@ -71,7 +73,8 @@ class InPageModels:
                 sha = hashlib.sha256(data).hexdigest()
                 self._files[sha] = data
                 info = {"weights": f"{PREFIX}/weights/{sha}.safetensors", "model": vae_name, "reader": reader,
-                        "latent_dim": vae.config.latent_dim, "bytes": len(data)}
+                        "latent_dim": vae.config.latent_dim, "bytes": len(data),
+                        "class_names": list(self.registry.entry(reader).class_names) if reader else []}
                 self._named[key] = (sha, info)
             return dict(self._named[key][1])
 

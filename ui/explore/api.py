@@ -14,6 +14,8 @@ gradio's cache, which gradio_client downloads to a local path and plain HTTP cal
 """
 
 import inspect
+import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import gradio as gr
@@ -30,6 +32,7 @@ DEFAULT_MODEL = "vae-mnist"
 # Preparing an uploaded image is the heaviest request (decode + shrink); a small shared limit
 # keeps a burst of big uploads from taking all the memory and cores from slider users.
 IMAGE_CONCURRENCY = dict(concurrency_id="explore-images", concurrency_limit=2)
+KEEP_FILES = 256  # newest API pictures kept in gradio's cache (RecentFiles)
 FILE_HELP = ("pass handle_file('digit.png') with gradio_client, or the FileData object "
              "{'path': ..., 'meta': {'_type': 'gradio.FileData'}} of a file sent to /gradio_api/upload")
 
@@ -38,9 +41,40 @@ def _rounded(z) -> list[float]:
     return [round(float(v), 5) for v in z]
 
 
+class RecentFiles:
+    """The newest `keep` PNG files the API wrote into gradio's cache; older ones are deleted as new ones come.
+
+    Every /decode of a new code writes a new file, and gradio's own clean-up runs only hourly, so a
+    class calling the API would otherwise leave thousands behind. A caller fetches its picture
+    right after the answer, so keeping the last few hundred is plenty.
+    """
+
+    def __init__(self, keep: int = KEEP_FILES):
+        self.keep = keep
+        self._paths: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def add(self, path: str) -> None:
+        with self._lock:
+            self._paths[path] = None
+            self._paths.move_to_end(path)  # the same picture again (same content, same file): now the newest
+            old = [self._paths.popitem(last=False)[0] for _ in range(len(self._paths) - self.keep)]
+        for stale in old:
+            stale = Path(stale)
+            stale.unlink(missing_ok=True)
+            try:
+                stale.parent.rmdir()  # the content-hash folder, when nothing else is in it
+            except OSError:
+                pass
+
+
+_recent = RecentFiles()
+
+
 def _png_file(digit) -> dict:
     """Return a FileData object for a 28x28 PNG of `digit`, written into gradio's cache (named by its content)."""
     path = save_bytes_to_cache(render.png_bytes(digit), "digit.png", get_upload_folder())
+    _recent.add(path)
     return {"path": path, "orig_name": "digit.png", "mime_type": "image/png", "meta": {"_type": "gradio.FileData"}}
 
 

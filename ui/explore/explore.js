@@ -95,3 +95,207 @@ document.addEventListener("click", (event) => {
   const slot = parseInt((slider.id || "").replace("ll-z", ""), 10);
   if (Number.isInteger(slot)) window.llTrigger("select", { index: slot, value: slot });
 });
+
+// ---------------------------------------------------------------- the drag loop, in the page
+// The server hands each digit in a frame that names its model, reader, code and slider order
+// (page.py digit_html). When ui/static/latent_lab.js can load that model, every slider move is
+// decoded and read here, once per display frame, and painted on the frame's <canvas>; the RNN's
+// bars and row-by-row picture get a live copy while the hand moves. The server sees the move only on
+// release (the full view). A page without the models (script or weights blocked) asks the server
+// for each frame's picture instead (page.py decode_slots, through this component's "input" event).
+
+const live = { key: "", models: null, loads: new Map(), frameQueued: false, userMove: false, paints: 0 };
+window.llLive = live;  // for tests and benches: live.models is set when the page decodes itself
+
+const digitFrame = () => document.querySelector("#ll-digit-box .ll-digit-frame");
+
+function modelsFor(model, reader) {  // one load per (model, reader) per page; a failure stays a failure
+  const key = `${model}|${reader}`;
+  if (!live.loads.has(key)) {
+    live.loads.set(key, window.LatentLab.load(model, reader).catch(() => null));
+  }
+  return live.loads.get(key);
+}
+
+// Follow the model and reader the frame names; load them (once) and paint the frame's code.
+async function sync() {
+  const frame = digitFrame();
+  if (!frame || !window.LatentLab) return;
+  const key = `${frame.dataset.model}|${frame.dataset.reader}`;
+  if (key !== live.key) {
+    live.key = key;
+    live.models = null;  // until the new models are here, the server draws
+    const models = await modelsFor(frame.dataset.model, frame.dataset.reader);
+    if (live.key !== key) return;  // switched again meanwhile
+    live.models = models;
+  }
+  if (live.models) paintSoon(false);
+}
+
+// The code on the sliders: the frame's full code with each shown slider's value at its dimension.
+function currentZ(frame) {
+  const z = Float32Array.from(frame.dataset.z.split(","), Number);
+  frame.dataset.order.split(",").forEach((d, slot) => {
+    const box = document.querySelector(`#ll-z${slot} input[type=number]`);
+    const range = document.querySelector(`#ll-z${slot} input[type=range]`);
+    const value = parseFloat(box && box.value !== "" ? box.value : range && range.value);
+    if (Number.isFinite(value)) z[Number(d)] = value;
+  });
+  return z;
+}
+
+function paintSoon(userMove) {
+  live.userMove = live.userMove || userMove;
+  if (live.frameQueued) return;
+  live.frameQueued = true;
+  requestAnimationFrame(() => {  // many events in one frame: one picture
+    live.frameQueued = false;
+    const readToo = live.userMove;
+    live.userMove = false;
+    const frame = digitFrame();
+    if (!live.models || !frame) return;
+    const canvas = frame.querySelector("canvas.ll-digit-live");
+    const z = currentZ(frame);
+    const pixels = live.models.decode(z);
+    live.z = Array.from(z);
+    window.LatentLab.paint(canvas, pixels);
+    canvas.hidden = false;
+    live.paints += 1;
+    if (readToo) showReading(pixels);
+  });
+}
+window.llPaintSoon = () => paintSoon(false);
+window.llReader = (reader) => {  // the Reader choice changed: the frame names it until the server's next picture
+  const frame = digitFrame();
+  if (frame && typeof reader === "string") frame.dataset.reader = reader;
+  sync();
+};
+
+// Hide our live copy of `block`'s content as soon as the server changes the original.
+function untilServerChanges(block, copy, done) {
+  const observer = new MutationObserver((changes) => {
+    if (changes.every((c) => copy.contains(c.target) || c.target === copy || c.attributeName === "data-live")) return;
+    observer.disconnect();
+    done();
+  });
+  observer.observe(block, { subtree: true, childList: true, characterData: true, attributes: true });
+}
+
+function showReading(pixels) {
+  const belief = live.models.readRows(pixels);
+  if (!belief) return;  // no reader chosen
+  const names = live.models.info.class_names.length ? live.models.info.class_names : belief[0].map((_, k) => `${k}`);
+  showBars(belief[belief.length - 1], names);
+  drawBelief(pixels, belief, names);
+}
+
+// The gr.Label's bars: a copy of the server's (same look) with the live values, the original hidden.
+function showBars(probs, names) {
+  const block = document.querySelector("#ll-probs");
+  const original = block && block.querySelector(".container:not(.ll-live)");
+  if (!original || !original.querySelector(".confidence-set")) return;
+  let copy = block.querySelector(".container.ll-live");
+  if (!copy) {
+    copy = original.cloneNode(true);
+    copy.classList.add("ll-live");
+    original.before(copy);
+    untilServerChanges(block, copy, () => { copy.remove(); delete block.dataset.live; });
+  }
+  block.dataset.live = "1";
+  const ranked = names.map((name, k) => [name, probs[k]]).sort((a, b) => b[1] - a[1]);
+  const top = copy.querySelector(".output-class");
+  if (top) top.textContent = ranked[0][0];
+  copy.querySelectorAll(".confidence-set").forEach((row, k) => {
+    if (!ranked[k]) return;
+    const [name, p] = ranked[k];
+    row.setAttribute("data-testid", `${name}-confidence-set`);
+    row.querySelector("dt").textContent = name;
+    row.querySelector("dd").textContent = `${Math.round(p * 100)}%`;
+    const meter = row.querySelector("meter");
+    meter.value = p;
+    meter.style.width = `${p * 100}%`;
+  });
+}
+
+// The row-by-row picture (render.readout_picture's layout), drawn on a canvas laid over the server's.
+function drawBelief(pixels, belief, names) {
+  const img = document.querySelector("#ll-readout img");
+  if (!img) return;
+  let canvas = img.parentElement.querySelector("canvas.ll-readout-live");
+  if (!canvas) {
+    canvas = document.createElement("canvas");
+    canvas.className = "ll-readout-live";
+    img.after(canvas);
+    const parent = img.parentElement;
+    const observer = new MutationObserver((changes) => {
+      if (changes.some((c) => c.target !== canvas && !canvas.contains(c.target))) canvas.hidden = true;
+    });
+    observer.observe(parent, { subtree: true, childList: true, attributes: true, attributeFilter: ["src"] });
+  }
+  const ROW = 12, DIGIT = 28 * ROW, CELL = 34, HEADER = 96, LEFT = DIGIT + 40;
+  canvas.width = LEFT + names.length * CELL + 10;
+  canvas.height = HEADER + 28 * ROW + 8;
+  Object.assign(canvas.style, { position: "absolute", left: `${img.offsetLeft}px`, top: `${img.offsetTop}px`,
+    width: `${img.offsetWidth}px`, height: `${img.offsetHeight}px`, objectFit: "contain" });
+  const ctx = canvas.getContext("2d");
+  ctx.fillStyle = "#fff";
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  for (let k = 0; k < 784; k++) {
+    const v = Math.round(Math.min(1, Math.max(0, pixels[k])) * 255);
+    ctx.fillStyle = `rgb(${v},${v},${v})`;
+    ctx.fillRect((k % 28) * ROW, HEADER + Math.floor(k / 28) * ROW, ROW, ROW);
+  }
+  ctx.font = "12px sans-serif";
+  ctx.textBaseline = "middle";
+  names.forEach((name, c) => {  // class names written upwards, as on the server's picture
+    ctx.save();
+    ctx.translate(LEFT + c * CELL + CELL / 2, HEADER - 4);
+    ctx.rotate(-Math.PI / 2);
+    ctx.fillStyle = "#000";
+    ctx.fillText(name.slice(0, 14), 0, 0);
+    ctx.restore();
+  });
+  belief.forEach((probs, r) => {
+    const y = HEADER + r * ROW;
+    ctx.font = "9px sans-serif";
+    ctx.textAlign = "center";
+    ctx.fillStyle = "rgb(110,110,110)";
+    ctx.fillText(String(r + 1), DIGIT + 20, y + ROW / 2);
+    ctx.textAlign = "start";
+    let best = 0;
+    probs.forEach((p, c) => {
+      if (p > probs[best]) best = c;
+      ctx.fillStyle = `rgb(${Math.round(255 - 225 * p)},${Math.round(255 - 160 * p)},255)`;
+      ctx.fillRect(LEFT + c * CELL, y, CELL - 1, ROW - 1);
+    });
+    ctx.fillStyle = "#000";
+    ctx.beginPath();
+    ctx.arc(LEFT + best * CELL + CELL / 2 - 1, y + ROW / 2 - 1, 3, 0, 2 * Math.PI);
+    ctx.fill();
+  });
+  ctx.fillStyle = "rgb(220,40,40)";
+  ctx.fillRect(0, HEADER + 28 * ROW - 2, canvas.width, 2);
+  canvas.hidden = false;
+}
+
+// A slider moved (drag, touch, arrow key, a typed value): paint here, or ask the server once per frame.
+let serverQueued = false;
+document.addEventListener("input", (event) => {
+  if (!inSliders(event.target) || !["range", "number"].includes(event.target.type)) return;
+  if (live.models) {
+    paintSoon(true);
+  } else if (!serverQueued) {
+    serverQueued = true;  // after Gradio has taken the new value, and at most once per frame
+    requestAnimationFrame(() => { serverQueued = false; window.llTrigger("input"); });
+  }
+});
+
+// The server replaced the digit (release, random, reset, a centroid, the map, a link, another model).
+function watchDigit() {
+  const box = document.querySelector("#ll-digit-box");
+  if (!box) { setTimeout(watchDigit, 100); return; }
+  new MutationObserver(() => sync()).observe(box, { subtree: true, childList: true });
+  sync();
+}
+window.addEventListener("load", watchDigit);  // latent_lab.js is deferred: wait for it
+if (document.readyState === "complete") watchDigit();

@@ -7,9 +7,11 @@ ones there), the last uploaded code and the digit being read.
 
 One view: every way of changing z (drag, arrow keys, a typed value, random, reset, a centroid,
 a map or manifold click, an opened link, an upload, a drawing) ends in full_view(), which sets
-the picture, the sliders, the RNN readout, the map marker and the link together. The slider
-path stays light so the picture follows the hand: while dragging, one event with no queue and
-no progress overlay returns only a 28x28 PNG inline in HTML; the rest follows on release.
+the picture, the sliders, the RNN readout, the map marker and the link together. While a slider
+is dragged the page itself decodes and reads the picture (explore.js, ui/static/latent_lab.js),
+so a drag costs the server nothing; the full view follows on release. A page that cannot run
+the models itself gets the old hot path: one event per frame, no queue, no progress overlay,
+only a 28x28 PNG inline in HTML.
 """
 
 import functools
@@ -56,6 +58,14 @@ def notes_markdown(notes) -> str:
     return "\n".join(f"⚠️ {note}" for note in notes) if notes else ""
 
 
+def digit_html(view: ModelView, reader_name, z, image) -> str:
+    """Return the digit's HTML, telling the page's own decoder (explore.js) the model, reader, code and slider order."""
+    data = {"model": view.name, "reader": reader_name or NO_READER,
+            "z": ",".join(f"{float(v):.6g}" for v in np.asarray(z, dtype=np.float32)),
+            "order": ",".join(str(int(d)) for d in view.order[:view.shown_slots])}
+    return render.digit_html(image, data=data)
+
+
 class ExplorePage:
     """The Explore tab's components, per-session states and event handlers (built inside the current Blocks)."""
 
@@ -75,7 +85,9 @@ class ExplorePage:
         self.upload_z = gr.State(None)  # code of this session's last uploaded/drawn digit (interpolation endpoint)
         self.shown = gr.State(None)  # the 28x28 digit the RNN is reading for this session
         labels = [first.slider_label(slot) if first else f"z{slot}" for slot in range(LATENT_SLOTS)]
-        self.main = build_digit_panel(render.digit_html(first.decode(np.zeros(first.dims))) if first else "", labels)
+        origin = np.zeros(first.dims, dtype=np.float32) if first else None
+        self.main = build_digit_panel(
+            digit_html(first, first.default_reader, origin, first.decode(origin)) if first else "", labels)
         with gr.Row(elem_id="ll-second"):
             with gr.Column(elem_id="ll-readout-col"):
                 self.readout = build_readout_panel()
@@ -102,7 +114,7 @@ class ExplorePage:
         """Return outputs for showing code z everywhere: sliders, digit, readout, map, link, session code."""
         image = view.decode(z)
         probs, picture = actions.page_readout(self.views.reader(reader_name), image)
-        out = {self.main.digit: render.digit_html(image), self.readout.probs: probs, self.readout.picture: picture,
+        out = {self.main.digit: digit_html(view, reader_name, z, image), self.readout.probs: probs, self.readout.picture: picture,
                self.readout.rows_read: 28, self.map.picture: view.map.with_marker(view.project(z)),
                self.shown: image, self.readout.caption: DECODED_CAPTION, self.main.link: actions.share_query(view, z),
                self.code: [float(v) for v in np.asarray(z, dtype=np.float32)]}
@@ -141,11 +153,12 @@ class ExplorePage:
         return view.slots_to_z(slots, code)
 
     # ------------------------------------------------------------------ moving z
-    def decode_slots(self, model_name, code, *slots):
-        """Return the digit for the sliders as inline HTML (the drag path: nothing else)."""
-        # The hot path: decode and inline the PNG; nothing else (readout, map and link follow on release).
+    def decode_slots(self, model_name, reader_name, code, *slots):
+        """Return the digit for the sliders as inline HTML (the drag path of a page that cannot decode itself)."""
+        # The server's hot path: decode and inline the PNG; nothing else (readout, map and link follow on release).
         view = self.views.get(model_name)
-        return render.digit_html(view.decode(view.slots_to_z(slots, code)))
+        z = view.slots_to_z(slots, code)
+        return digit_html(view, reader_name, z, view.decode(z))
 
     def on_release(self, model_name, reader_name, code, *slots):
         """Return the full view for the sliders, except the sliders themselves (the hand is on them)."""
@@ -302,10 +315,15 @@ class ExplorePage:
         sliders, main, readout = self.main.sliders, self.main, self.readout
         moves = self.view_outputs
 
-        # The hot path (the picture while dragging), and the full view on release: the mouse let go, an arrow
-        # key let go, Enter in a number box or leaving it.
-        gr.on([s.input for s in sliders], user_errors(self.decode_slots), [self.model_name, self.code, *sliders],
-              main.digit, trigger_mode="always_last", queue=False, **QUIET)
+        # While a slider moves, the page decodes and reads the picture itself (explore.js with
+        # ui/static/latent_lab.js): a drag costs the server nothing. A page that cannot (no script, no
+        # weights) asks the server instead: explore.js then sends this "input" event once per frame.
+        self.script.input(user_errors(self.decode_slots), [*self.session, self.code, *sliders], main.digit,
+                          trigger_mode="always_last", queue=False, **QUIET)
+        # Whatever sets the sliders (the server after random, reset, a centroid, the map, a link) repaints in the page.
+        gr.on([s.change for s in sliders], None, js="() => { window.llPaintSoon && window.llPaintSoon(); }",
+              **PRIVATE)
+        # The full view on release: the mouse let go, an arrow key let go, Enter in a number box or leaving it.
         gr.on([s.release for s in sliders], user_errors(self.on_release), [*self.session, self.code, *sliders],
               [c for c in moves if c not in sliders], trigger_mode="always_last", **QUIET)
         main.random.click(user_errors(self.on_random), self.session, moves, **QUIET)
@@ -342,5 +360,7 @@ class ExplorePage:
                               self.model_change_outputs, **PRIVATE)
         model.reader.input(user_errors(self.on_reader_change), [model.reader, self.shown],
                            [self.reader_name, readout.probs, readout.picture, readout.rows_read], **PRIVATE)
+        model.reader.change(None, model.reader, js="(reader) => { window.llReader && window.llReader(reader); }",
+                            **PRIVATE)
         model.refresh.click(user_errors(self.on_refresh), [model.selector, self.reader_name],
                             [model.selector, model.reader], **PRIVATE)

@@ -34,10 +34,20 @@ def png_bytes(digit) -> bytes:
     return buffer.getvalue()
 
 
-def digit_html(digit, alt: str = "decoded digit") -> str:
-    """Return an <img> holding the 28x28 PNG inline; CSS scales it up with hard pixel edges."""
+def digit_html(digit, alt: str = "decoded digit", data: dict | None = None) -> str:
+    """Return an <img> holding the 28x28 PNG inline; CSS scales it up with hard pixel edges.
+
+    With `data` ({"model", "reader", "z", "order"}) the picture comes in a frame that tells the
+    page which code it shows, with a hidden <canvas> on top: a page that runs the models itself
+    (ui/static/latent_lab.js, explore.js) paints the drag there without asking the server.
+    """
     encoded = base64.b64encode(png_bytes(digit)).decode("ascii")
-    return f'<img class="ll-digit" alt="{alt}" src="data:image/png;base64,{encoded}">'
+    img = f'<img class="ll-digit" alt="{alt}" src="data:image/png;base64,{encoded}">'
+    if data is None:
+        return img
+    attributes = " ".join(f'data-{key}="{html.escape(str(value))}"' for key, value in data.items())
+    return (f'<div class="ll-digit-frame" {attributes}>{img}'
+            f'<canvas class="ll-digit-live" width="28" height="28" hidden></canvas></div>')
 
 
 def preview_html(digits, values, title: str) -> str:
