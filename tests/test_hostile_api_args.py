@@ -65,6 +65,7 @@ CASES = {
         "[]", f'["{GOOD_ID}", {TOKEN}, NaN]', f'["{GOOD_ID}", {TOKEN}, Infinity]', f'["{GOOD_ID}", {TOKEN}, "x"]',
         f'["{GOOD_ID}", {TOKEN}, [1]]', f'["{GOOD_ID}", {TOKEN}, -1]', f'["{GOOD_ID}", {TOKEN}, 1e300]',
         f'["{GOOD_ID}", {TOKEN}, 2.5]', f'["{GOOD_ID}", {TOKEN}]', f"[5, {TOKEN}, 1]", f'["{GOOD_ID}", null, 1]',
+        f'["{GOOD_ID}", {TOKEN}, {HUGE_TEXT}]', f'["{GOOD_ID}", {TOKEN}, {json.dumps([1] * 10_000)}]',
     ],
     "write": [  # label, temperature, seed, model
         "[]", "[7]", '[NaN, 1, -1, "writer-mnist"]', '[Infinity, 1, -1, "writer-mnist"]', '["seven", 1, -1, "writer-mnist"]',
@@ -89,6 +90,8 @@ PENDING_CASES: set[tuple[str, str]] = {
     ("write", "[]"), ("write", "[7]"),  # Write tab: a positional call without every argument
     ("complete", "[]"), ("complete", "[5]"),
     ("complete", json.dumps([file_data("/etc/passwd"), 14, 4, 1, -1, "writer-mnist"])),  # InvalidPathError
+    # /resume's epochs: genmodels.settings.parse quotes the whole value back (1 MB of text, 10,000 numbers)
+    ("resume", f'["{GOOD_ID}", {TOKEN}, {HUGE_TEXT}]'), ("resume", f'["{GOOD_ID}", {TOKEN}, {json.dumps([1] * 10_000)}]'),
 }
 
 
