@@ -70,6 +70,12 @@ def specs(config_class) -> dict[str, Described]:
     return out
 
 
+def _shown(value) -> str:
+    """Return repr(value) cut to a length a message can quote back."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _number_text(value) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
@@ -81,23 +87,23 @@ def check_value(described: Described, value) -> None:
         return
     if kind == "bool":
         if not isinstance(value, bool):
-            raise ValueError(f"{spec.label} must be true or false, got {value!r}.")
+            raise ValueError(f"{spec.label} must be true or false, got {_shown(value)}.")
         return
     if kind in ("int", "float"):
         what = "a whole number" if kind == "int" else "a number"
         if isinstance(value, bool) or not isinstance(value, (int, float)) or (
                 kind == "int" and not isinstance(value, int)):
-            raise ValueError(f"{spec.label} must be {what}, got {value!r}.")
+            raise ValueError(f"{spec.label} must be {what}, got {_shown(value)}.")
         if math.isnan(value) or math.isinf(value):
-            raise ValueError(f"{spec.label} must be {what}, got {value!r}.")
+            raise ValueError(f"{spec.label} must be {what}, got {_shown(value)}.")
         if (spec.low is not None and value < spec.low) or (spec.high is not None and value > spec.high):
             raise ValueError(f"{spec.label} must be between {_number_text(spec.low)} and "
                              f"{_number_text(spec.high)}, got {_number_text(value)}.")
         return
     if not isinstance(value, str):
-        raise ValueError(f"{spec.label} must be text, got {value!r}.")
+        raise ValueError(f"{spec.label} must be text, got {_shown(value)}.")
     if spec.choices and value not in spec.choices:
-        raise ValueError(f"{spec.label} must be one of {', '.join(map(str, spec.choices))}, got {value!r}.")
+        raise ValueError(f"{spec.label} must be one of {', '.join(map(str, spec.choices))}, got {_shown(value)}.")
 
 
 def check(config) -> None:
@@ -120,9 +126,9 @@ def parse(described: Described, value):
         try:
             number = float(value)
         except (TypeError, ValueError, OverflowError):
-            raise ValueError(f"{label} must be {what}, got {value!r}.") from None
+            raise ValueError(f"{label} must be {what}, got {_shown(value)}.") from None
         if math.isnan(number) or math.isinf(number) or (kind == "int" and number != int(number)):
-            raise ValueError(f"{label} must be {what}, got {value!r}.")
+            raise ValueError(f"{label} must be {what}, got {_shown(value)}.")
         value = int(number) if kind == "int" else number
     elif kind in ("choice", "text") and isinstance(value, str):
         value = value.strip()
