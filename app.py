@@ -97,6 +97,9 @@ def serve(demo: gr.Blocks, **launch_kwargs):
     # Uploads above this are refused by the server before any handler sees them.
     launch_kwargs.setdefault("max_file_size", MAX_UPLOAD_BYTES)
     launch_kwargs.setdefault("css", EXPLORE_CSS)
+    # Gradio keeps per-session state (~0.4 MB each) for every API call that names no session; the
+    # oldest go first beyond this bound, which is still ten times a class of fifty open pages.
+    launch_kwargs.setdefault("state_session_capacity", 500)
     app_kwargs = dict(launch_kwargs.pop("app_kwargs", None) or {})
     app_kwargs["middleware"] = [*app_kwargs.get("middleware", []), Middleware(nosniff)]
     app_kwargs["routes"] = [*app_kwargs.get("routes", []), *demo.inpage.routes()]

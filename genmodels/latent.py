@@ -68,7 +68,17 @@ def load_analysis(folder) -> dict[str, torch.Tensor]:
     config = read_config(folder)
     if config["model_type"] != "vae":
         raise ValueError(f"{folder} is not a VAE checkpoint; only VAEs carry a latent analysis.")
-    return load_tensor_file(folder, LATENT_FILE, config)
+    analysis = load_tensor_file(folder, LATENT_FILE, config)
+    # A damaged or foreign file must fail here, with a sentence, not later in the explorer as a KeyError.
+    ranks = {"kl_per_dim": 1, "centroids": 2, "pca_mean": 1, "pca_components": 2, "map_xy": 2, "map_z": 2,
+             "map_labels": 1}
+    if not all(name in analysis and analysis[name].dim() == rank for name, rank in ranks.items()):
+        raise ValueError(f"{LATENT_FILE} of this checkpoint lacks part of the latent analysis; save it again.")
+    d = analysis["pca_mean"].shape[0]
+    widths = [analysis[name].shape[-1] for name in ("kl_per_dim", "centroids", "pca_components", "map_z")]
+    if widths != [d] * 4 or analysis["map_xy"].shape[-1] != 2 or len(analysis["map_labels"]) != len(analysis["map_z"]):
+        raise ValueError(f"{LATENT_FILE} of this checkpoint does not fit its {d} latent dimensions; save it again.")
+    return analysis
 
 
 def kl_order(kl_per_dim: torch.Tensor) -> list[int]:

@@ -13,17 +13,15 @@ gradio's cache, which gradio_client downloads to a local path and plain HTTP cal
     probs = client.predict(handle_file("digit.png"), "vae-mnist", api_name="/classify")
 """
 
-import inspect
 import threading
 from collections import OrderedDict
 from pathlib import Path
 
 import gradio as gr
-from gradio.context import get_blocks_context
 from gradio.processing_utils import save_bytes_to_cache
 from gradio.utils import get_upload_folder
 
-from ui.errors import user_errors
+from ui.errors import check_calls, user_errors
 
 from . import actions, render
 from .models import API_LIMIT, ViewCache, parse_z
@@ -98,45 +96,6 @@ def _uploaded_path(image) -> str:
     if not (isinstance(meta, dict) and meta.get("_type") == "gradio.FileData" and isinstance(path, str) and path):
         raise ValueError(f"The image must be an uploaded file: {FILE_HELP}.")
     return path
-
-
-def _is_uploaded(value) -> bool:
-    """Return False for a FileData object whose file is not in gradio's upload folder (it would be refused)."""
-    if not (isinstance(value, dict) and isinstance(value.get("meta"), dict)
-            and value["meta"].get("_type") == "gradio.FileData"):
-        return True  # not a file object: the endpoint's own checks answer
-    path = value.get("path")
-    if not isinstance(path, str) or not path:
-        return False
-    return Path(path).resolve().is_relative_to(Path(get_upload_folder()).resolve())
-
-
-def check_calls(endpoints: dict) -> None:
-    """Make calls to `endpoints` ({api name: function}) with missing arguments or foreign files answer one sentence.
-
-    Gradio checks both before any handler runs and, for these two mistakes, logs a traceback and
-    answers `{"error": null}`. Its Blocks calls `validate_inputs(block_fn, inputs)` first with the
-    caller's raw values, so this wraps that method of the current Blocks: trailing arguments that
-    have defaults are filled in, and anything else gets a gr.Error the caller can read.
-    """
-    blocks = get_blocks_context().root_block
-    validate = blocks.validate_inputs
-
-    def validate_inputs(block_fn, inputs):
-        fn = endpoints.get(getattr(block_fn, "api_name", None))
-        if fn is not None:
-            params = list(inspect.signature(fn).parameters.values())
-            missing = [p.name for p in params[len(inputs):] if p.default is inspect.Parameter.empty]
-            if missing:
-                raise gr.Error(f"/{block_fn.api_name} needs a value for {', '.join(missing)} "
-                               f"(its arguments: {', '.join(p.name for p in params)}).", print_exception=False)
-            inputs.extend(p.default for p in params[len(inputs):])
-            if not all(_is_uploaded(value) for value in inputs):
-                raise gr.Error(f"The image must be a file uploaded to this server first: {FILE_HELP}.",
-                               print_exception=False)
-        return validate(block_fn, inputs)
-
-    blocks.validate_inputs = validate_inputs
 
 
 def wire_api(views: ViewCache) -> None:

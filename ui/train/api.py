@@ -14,10 +14,7 @@ import gradio as gr
 
 from genmodels.settings import parse
 from jobs.settings import form_fields, model_type_of
-from ui.errors import user_errors
-# Gradio refuses a call with too few arguments before any endpoint runs (a traceback and {"error": null});
-# the explorer's check_calls makes that one sentence for our endpoints too.
-from ui.explore.api import check_calls
+from ui.errors import check_calls, user_errors
 
 TOKEN_MIN_CHARS = 8
 # A cancel can wait seconds for its job to stop: at most this many server threads wait at once,

@@ -16,7 +16,7 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 
-from ui.errors import user_errors
+from ui.errors import check_calls, user_errors
 
 from . import actions, render
 
@@ -99,3 +99,4 @@ def wire_api(registry) -> None:
 
     gr.api(write, api_name="write", concurrency_id="write", concurrency_limit=4)
     gr.api(complete, api_name="complete", concurrency_id="write", concurrency_limit=4)
+    check_calls({"write": write, "complete": complete})
