@@ -115,6 +115,7 @@ class RowWriter(PretrainedMixin, nn.Module):
 
     @property
     def device(self) -> torch.device:
+        """Return the device the weights live on."""
         return self.out_ctx.weight.device
 
     @property

@@ -282,3 +282,27 @@ def test_binarize_draws_bernoulli_pixels():
     assert ((b == 0) | (b == 1)).all() and abs(b.mean().item() - 0.25) < 0.01
     assert torch.equal(b, binarize(x, seeded(0)))
     assert torch.equal(binarize(torch.full((2, 3), 255, dtype=torch.uint8), seeded(0)), torch.ones(2, 3))
+
+
+# -- the shipped checkpoint -----------------------------------------------------------------------------
+def test_shipped_writer_loads_writes_and_beats_the_vae(digits):
+    """checkpoints/writer-mnist: small, states its data, and its exact NLL is far below the VAE's ~98-nat bound."""
+    import json
+
+    from genmodels.checkpoints import CONFIG_FILE
+    from genmodels.registry import CHECKPOINTS_DIR
+
+    folder = CHECKPOINTS_DIR / "writer-mnist"
+    config = json.loads((folder / CONFIG_FILE).read_text())
+    assert config["model_type"] == "writer" and config["dataset"] == "mnist-5k" and config["epochs_trained"] >= 1
+    assert {p.name for p in folder.iterdir()} == set(config["files"]) | {CONFIG_FILE}
+    assert sum(p.stat().st_size for p in folder.iterdir()) < 8 * 1024 * 1024
+    writer = RowWriter.from_pretrained(folder, device="cpu")
+    assert not writer.training and writer.config.side == 28
+    x, y = binarize(digits.val_x, seeded(0)), digits.val_y  # another draw than the trainer's: close, not equal
+    with torch.no_grad():
+        nll = -writer.log_prob(x, y).mean().item()
+    assert nll < 90
+    assert nll == pytest.approx(config["metrics"]["val_nll"], rel=0.03)
+    samples = writer.sample(2, label=7, generator=seeded(0))
+    assert samples.shape == (2, 1, 28, 28) and ((samples == 0) | (samples == 1)).all()
