@@ -193,7 +193,7 @@ def _ruled_lines(xs: np.ndarray, ys: np.ndarray, s: PhotoSettings, rng: np.rando
     spacing = rng.uniform(0.055, 0.08) * s.height
     offset = rng.uniform(0, spacing)
     theta = math.radians(s.angle)
-    along = -xs * math.sin(theta) + ys * math.cos(theta)  # the page's vertical axis, seen through the tilt
+    along = xs * math.sin(theta) + ys * math.cos(theta)  # the page's vertical axis, seen through the tilt
     distance = np.abs((along - offset + spacing / 2) % spacing - spacing / 2)
     line = np.clip(1.5 - distance, 0, 1)  # a line ~2-3 pixels thick with anti-aliased edges
     grey_line = float(np.dot(RULED_LINE, (0.299, 0.587, 0.114)))
@@ -207,7 +207,7 @@ def _draw_table(page: np.ndarray, xs: np.ndarray, ys: np.ndarray, s: PhotoSettin
         edge = s.table_width * s.width + (ys - s.height / 2) * slant
         beyond = edge - xs if s.table_side == "left" else xs - (s.width - edge)
     else:
-        edge = s.table_width * s.height + (xs - s.width / 2) * slant
+        edge = s.table_width * s.height - (xs - s.width / 2) * slant
         beyond = edge - ys if s.table_side == "top" else ys - (s.height - edge)
     cover = np.clip(beyond + 0.5, 0, 1)
     rows, cols = np.flatnonzero(cover.max(axis=1) > 0), np.flatnonzero(cover.max(axis=0) > 0)

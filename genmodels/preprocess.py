@@ -38,7 +38,7 @@ WORK_SIDE = 1024  # larger images are shrunk to this longest side first: the dig
 MIN_CONTRAST = 0.15  # ink must differ from the background by this much (of full scale)
 INK_THRESHOLD = 0.2  # a pixel counts as ink for cropping above this (after normalising)
 ANALYSIS_SIDE = 256  # lighting, ink and marks are worked out on a copy this small: fast, and it averages noise
-FIT_POINTS = 128  # the lighting surface is fitted on a grid about this many points across
+FIT_POINTS = 64  # the lighting surface is fitted on a grid about this many points across
 SURFACE_DEGREE = 4  # a polynomial of this degree in x and y follows gradients and vignetting
 FIT_ROUNDS = 6  # fit, drop the outliers (ink, specks, the table), fit again
 SYMMETRIC_ROUNDS = 3  # ... dropping outliers on both sides, before deciding which side the ink is on
@@ -46,7 +46,7 @@ LOG_FLOOR = 0.02  # the lighting is fitted to log(grey + this): black stays fini
 NOISE_SIGMAS = 4.0  # a pixel stands out of the paper when it is this many noise deviations darker
 STROKE_FRACTION = 0.4  # a pixel belongs to a stroke when it holds this fraction of the ink's typical contrast
 FAINT_CONTRAST = 0.3  # below this contrast (of the paper's brightness) the ink counts as faint
-MIN_MARK = 0.0005  # marks smaller than this fraction of the picture are specks
+MIN_MARK = 0.0001  # marks smaller than this fraction of the picture are specks
 MIN_MARK_PIXELS = 4
 EDGE_CONTACT = 0.2  # a mark along this fraction of the picture's shorter side is the page's edge, not ink
 NEAR = 0.25  # marks within this fraction of the digit's size are strokes of the same digit
@@ -55,7 +55,7 @@ RIVAL = 0.3  # another mark this big (fraction of the digit's area) makes the ch
 MASK_MARGIN = 2  # the digit's marks are widened by this many analysis pixels to take in soft stroke edges
 CROP_SIDE = 160  # the digit is cut out at most this size (then fitted into 20x20): enough to anti-alias well
 NOISY = 0.02  # paper noise (contrast units) above which the crop is decided on a smoothed copy
-MIN_DIGIT_SIDE = 12  # a digit smaller than this (pixels, after shrinking to WORK_SIDE) holds little detail
+MIN_DIGIT_SIDE = 16  # a digit smaller than this (pixels, after shrinking to WORK_SIDE) holds little detail
 GREY_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R 601 luma, as PIL's convert("L")
 
 
@@ -271,12 +271,12 @@ def prepare_digit_with_notes(image) -> PreparedDigit:
     if digit is None:
         raise ValueError(BLANK)
     mask = _marks_mask(digit, small.shape)
-    if np.percentile(contrast[mask], 90) < FAINT_CONTRAST:
-        notes.append(NOTE_FAINT)
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     if max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 < MIN_DIGIT_SIDE * max(small.shape) / max(grey.shape):
         notes.append(NOTE_SMALL)
-    ink = _crop_digit(grey, page, mask)
+    ink, strokes_contrast = _crop_digit(grey, page, mask)
+    if strokes_contrast < FAINT_CONTRAST:
+        notes.append(NOTE_FAINT)
     box = _fit_into_box(ink, DIGIT_BOX)
     return PreparedDigit(torch.from_numpy(_centre_by_mass(box, MNIST_SIDE)).float().unsqueeze(0), tuple(notes))
 
@@ -483,8 +483,8 @@ def _marks_mask(marks: list[_Mark], shape: tuple[int, int]) -> np.ndarray:
     return mask
 
 
-def _crop_digit(grey: np.ndarray, page: _Page, mask: np.ndarray) -> np.ndarray:
-    """Return the digit's ink (about [0,1]), cropped tight, from the full-size grey image and its marks' mask.
+def _crop_digit(grey: np.ndarray, page: _Page, mask: np.ndarray) -> tuple[np.ndarray, float]:
+    """Return (the digit's ink about [0,1] cropped tight, its strokes' contrast) from the full-size image.
 
     The mask (found on the smaller analysis image) is widened a little to take in the strokes' soft
     edges; ink outside it (specks, other marks, the table) is left out.
@@ -515,7 +515,7 @@ def _crop_digit(grey: np.ndarray, page: _Page, mask: np.ndarray) -> np.ndarray:
     if rows.size == 0:
         raise ValueError(BLANK)
     # The strokes' cores become 1, as in MNIST.
-    return np.minimum(ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1] / peak, 1)
+    return np.minimum(ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1] / peak, 1), peak
 
 
 def _smooth(image: np.ndarray) -> np.ndarray:

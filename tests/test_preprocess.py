@@ -49,7 +49,32 @@ def light_on_dark_small(a: np.ndarray) -> Image.Image:
     return Image.fromarray(a).resize((56, 56), Image.Resampling.BILINEAR)
 
 
-@pytest.mark.parametrize("redraw", [dark_on_light_photo, transparent_dark_ink, light_on_dark_small])
+def white_on_transparent(a: np.ndarray) -> Image.Image:
+    """White strokes on a transparent layer (what the sketch canvas gives)."""
+    rgba = np.zeros((28, 28, 4), np.uint8)
+    rgba[..., :3] = 255
+    rgba[..., 3] = a
+    return Image.fromarray(rgba, "RGBA").resize((280, 280), Image.Resampling.BILINEAR)
+
+
+def black_on_white_canvas(a: np.ndarray) -> Image.Image:
+    """Black strokes on a white 400x300 canvas, the digit off to one side."""
+    canvas = Image.new("RGB", (400, 300), "white")
+    canvas.paste((0, 0, 0), (190, 70), Image.fromarray(a).resize((200, 200), Image.Resampling.BILINEAR))
+    return canvas
+
+
+def on_a_grey_gradient(a: np.ndarray) -> Image.Image:
+    """Dark ink on paper lit from the left: the right edge of the paper is as dark as the ink."""
+    light = np.linspace(1.0, 0.25, 640, dtype=np.float32)[None, :]
+    ink = np.zeros((480, 640), np.float32)
+    ink[100:380, 180:460] = np.asarray(Image.fromarray(a).resize((280, 280), Image.Resampling.BILINEAR)) / 255
+    reflectance = 0.85 * (1 - ink) + 0.2 * ink
+    return Image.fromarray(np.clip(reflectance * light * 255, 0, 255).astype(np.uint8))
+
+
+@pytest.mark.parametrize("redraw", [dark_on_light_photo, transparent_dark_ink, light_on_dark_small,
+                                    white_on_transparent, black_on_white_canvas, on_a_grey_gradient])
 def test_redrawn_digits_are_read_like_the_originals(digits, rnn, redraw):
     images, labels = digits
     prepared = torch.stack([prepare_digit(redraw(a)) for a in images])
