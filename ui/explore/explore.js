@@ -161,8 +161,16 @@ function paintSoon(userMove) {
     window.LatentLab.paint(canvas, pixels);
     canvas.hidden = false;
     live.paints += 1;
-    if (readToo) showReading(pixels);
+    if (readToo) readSoon(pixels);
   });
+}
+
+// The RNN's reading (28 recurrent steps, the bars, the belief picture) right after the frame that
+// shows the digit, so the picture never waits for it; a newer picture replaces one not read yet.
+let toRead = null;
+function readSoon(pixels) {
+  if (toRead === null) setTimeout(() => { const latest = toRead; toRead = null; showReading(latest); }, 0);
+  toRead = pixels;
 }
 window.llPaintSoon = () => paintSoon(false);
 window.llReader = (reader) => {  // the Reader choice changed: the frame names it until the server's next picture
