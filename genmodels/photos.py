@@ -7,7 +7,8 @@ off-centre next to specks, ruled lines and the edge of the table. Each condition
 one of these to a plain photo (light-grey paper, even light, dark pen); "all" adds every one at once.
 
 Everything random comes from one seeded generator: the same digit, condition and seed give the same
-pixels. Pages are 800-1000 pixels on the longer side so that hundreds render in seconds.
+pixels. Photos are 800-1000 pixels on the longer side (what the app works on after shrinking a phone's
+12 megapixels), so one renders in tens of milliseconds.
 """
 
 import io
@@ -71,9 +72,9 @@ def photo_settings(condition: str, rng: np.random.Generator) -> PhotoSettings:
         level = u(0.72, 0.86)
         paper = tuple(level * c for c in tint)
         ink = INKS[rng.integers(len(INKS))]
-    small = condition == "small_offcentre" or (every and rng.random() < 0.5)
+    small = condition == "small_offcentre" or (every and rng.random() < 0.5)  # "all": half the time
     if small:
-        side = int(u(0.16, 0.22) * short)  # the digit is ~80-110 pixels tall
+        side = int(u(0.16, 0.22) * short)  # the digit is ~70-120 pixels tall
         angle_off = u(0, 2 * math.pi)
         reach = u(0.22, 0.32)
         centre = (width / 2 + math.cos(angle_off) * reach * width, height / 2 + math.sin(angle_off) * reach * height)
@@ -154,9 +155,8 @@ def render_with_settings(digit, settings: PhotoSettings, rng: np.random.Generato
 def _digit_coverage(digit, s: PhotoSettings) -> np.ndarray:
     """Return the ink coverage in [0,1] of the digit scaled to s.digit_side and rotated by s.angle."""
     arr = digit.detach().cpu().numpy() if isinstance(digit, torch.Tensor) else np.asarray(digit)
-    arr = arr.astype(np.float32).reshape(28, 28)
-    if arr.max() > 1:
-        arr = arr / 255
+    scale = 255 if np.issubdtype(arr.dtype, np.integer) else 1  # uint8 like the data sets, or floats in [0,1]
+    arr = arr.astype(np.float32).reshape(28, 28) / scale
     big = Image.fromarray(arr, mode="F").resize((s.digit_side, s.digit_side), Image.Resampling.BICUBIC)
     if s.angle:
         big = big.rotate(s.angle, Image.Resampling.BILINEAR, expand=True)
