@@ -53,10 +53,10 @@ def _fsync_file(path: Path) -> None:
         os.fsync(f.fileno())
 
 
-def atomic_write(path, data: bytes | str) -> None:
+def atomic_write(path, data: bytes | str, mode: int | None = None) -> None:
     """Replace the file at `path` by `data` (text is UTF-8) so a reader sees the old or the new file, never half.
 
-    Written to a hidden sibling, flushed to disk, then renamed over the target.
+    Written to a hidden sibling, flushed to disk, given `mode` (e.g. 0o600) if set, then renamed over the target.
     """
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
@@ -65,6 +65,8 @@ def atomic_write(path, data: bytes | str) -> None:
             f.write(data.encode() if isinstance(data, str) else data)
             f.flush()
             os.fsync(f.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -9,6 +9,7 @@ keeping the last saved epoch.
 """
 
 import argparse
+import io
 import logging
 import os
 import sys
@@ -19,6 +20,7 @@ import torch
 from torchvision.utils import make_grid, save_image
 
 from genmodels import VAE, RowWriter
+from genmodels.checkpoints import atomic_write
 from genmodels.train import MODEL_TYPES, TrainConfig, build_trainer
 
 from .records import CANCELLED, DONE, FAILED, INTERRUPTED, JobFolder, append_jsonl, write_json
@@ -112,9 +114,9 @@ class Reporter:
             images, z = self.fixed
             rows = torch.cat([images, model.reconstruct(images).cpu(), model.decode(z.to(model.device)).cpu()])
         grid = make_grid(rows, nrow=GRID_COLUMNS, padding=2, pad_value=0.5)
-        tmp = path.with_name(f".{path.name}.tmp")
-        save_image(torch.nn.functional.interpolate(grid[None], scale_factor=2)[0], tmp, format="png")
-        os.replace(tmp, path)  # readers list epoch-*.png: the hidden temporary name is never listed
+        png = io.BytesIO()
+        save_image(torch.nn.functional.interpolate(grid[None], scale_factor=2)[0], png, format="png")
+        atomic_write(path, png.getvalue())
 
 
 def _error_text(error: BaseException) -> str:

@@ -9,7 +9,6 @@ sends the small parts (status, progress bar, buttons) and, of the heavier parts 
 grid, log, job table), only those whose cheap signature changed since the page last got them.
 """
 
-import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ import gradio as gr
 import torch
 from PIL import Image
 
+from genmodels.checkpoints import atomic_write
 from genmodels.data import dataset_availability
 from jobs.records import ACTIVE
 from jobs.settings import form_fields, model_type_of
@@ -37,10 +37,7 @@ def browser_secret(runs_dir: Path) -> str:
     """Return the key that encrypts owner tokens in the browser, kept in the runs folder so it survives restarts."""
     path = Path(runs_dir) / ".browser_secret"
     if not path.is_file():
-        tmp = path.with_name(f".browser_secret.tmp-{os.getpid()}")
-        tmp.write_text(secrets.token_urlsafe(24))
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
+        atomic_write(path, secrets.token_urlsafe(24), mode=0o600)
     return path.read_text().strip()
 
 
