@@ -5,10 +5,11 @@
 Every digit of the mnist-5k validation split (500, 50 per class; --n takes the first n of them in an
 order that keeps the classes balanced) is rendered once per condition by genmodels.photos (photo k of
 condition c is seeded with (seed, c, k)), prepared by genmodels.preprocess.prepare_digit_with_notes and
-read by checkpoints/rnn-mnist. Rows: the clean 28x28 digits read directly, the same digits passed through
-the preprocessing as arrays, then each photo condition. Columns: accuracy, its difference from the clean
-digits read directly (percentage points), the share of inputs that came back with a note, and the mean
-time to render and to prepare one photo (milliseconds, one process).
+read by checkpoints/rnn-mnist. Rows: the clean 28x28 digits read directly; the same digits passed through
+the preprocessing as arrays; the clean digits turned by the angles of their rotated_jpeg photos and read
+directly (what rotation alone costs the RNN); then each photo condition. Columns: accuracy, its
+difference from the clean digits read directly (percentage points), the share of inputs that came back
+with a note, and the mean time to render and to prepare one photo (milliseconds, one process).
 """
 
 import argparse
@@ -18,11 +19,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from genmodels import RowRNN  # noqa: E402
 from genmodels.data import load_dataset  # noqa: E402
-from genmodels.photos import CONDITIONS, render_photo  # noqa: E402
+from genmodels.photos import CONDITIONS, photo_settings, render_photo  # noqa: E402
 from genmodels.preprocess import prepare_digit_with_notes  # noqa: E402
 
 CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "rnn-mnist"
@@ -43,6 +45,17 @@ def accuracy(rnn: RowRNN, digits: list[torch.Tensor], labels: torch.Tensor) -> f
     with torch.no_grad():
         predicted = rnn.predict_proba(torch.stack(digits)).argmax(1).cpu()
     return (predicted == labels).float().mean().item()
+
+
+def turned_like_photos(images: np.ndarray, seed: int) -> list[torch.Tensor]:
+    """Return the clean digits (1,28,28) in [0,1], each turned by the angle its rotated_jpeg photo gets (degrees)."""
+    index = CONDITIONS.index("rotated_jpeg")
+    turned = []
+    for k, image in enumerate(images):
+        angle = photo_settings("rotated_jpeg", np.random.default_rng([seed, index, k])).angle
+        pixels = np.asarray(Image.fromarray(image).rotate(angle, Image.Resampling.BILINEAR), dtype=np.float32)
+        turned.append(torch.from_numpy(pixels / 255).unsqueeze(0))
+    return turned
 
 
 def run_condition(condition: str, index: int, images: np.ndarray, seed: int, prepare=prepare_digit_with_notes):
@@ -89,6 +102,9 @@ def main(argv=None, prepare=prepare_digit_with_notes) -> None:
     noted = sum(bool(p.notes) for p in prepared) / len(images)
     print(f"{'clean, prepared':<22}{score * 100:>8.1f}%{(score - clean) * 100:>+8.1f}pp"
           f"{noted * 100:>11.1f}%{'':>11}{ms:>12.1f}")
+    # The RNN's own share of the rotated photos' loss: the clean digits turned the same way, read directly.
+    score = accuracy(rnn, turned_like_photos(images, args.seed), labels)
+    print(f"{'clean, turned 4-10deg':<22}{score * 100:>8.1f}%{(score - clean) * 100:>+8.1f}pp")
     for condition in conditions:
         digits, noted, render_ms, prepare_ms = run_condition(condition, CONDITIONS.index(condition), images,
                                                              args.seed, prepare)

@@ -249,6 +249,19 @@ def prepare_digit_with_notes(image) -> PreparedDigit:
     grey = _flatten_alpha(grey, alpha)
     small = _shrink_to(grey, ANALYSIS_SIDE)
     page = _fit_page(small)
+    mask, notes = _find_digit(small, page)
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 < MIN_DIGIT_SIDE * max(small.shape) / max(grey.shape):
+        notes.append(NOTE_SMALL)
+    ink, strokes_contrast = _crop_digit(grey, page, mask)
+    if strokes_contrast < FAINT_CONTRAST:
+        notes.append(NOTE_FAINT)
+    box = _fit_into_box(ink, DIGIT_BOX)
+    return PreparedDigit(torch.from_numpy(_centre_by_mass(box, MNIST_SIDE)).float().unsqueeze(0), tuple(notes))
+
+
+def _find_digit(small: np.ndarray, page: "_Page") -> tuple[np.ndarray, list[str]]:
+    """Return (a boolean mask of the digit's strokes on the analysis image, notes); ValueError when blank."""
     background = page.background(*small.shape)
     # A 3x3 blur more than halves the noise while strokes, a few pixels wide here, stay: the edge of a
     # page in a dark corner then comes out as one mark instead of a spray of small ones.
@@ -270,15 +283,7 @@ def prepare_digit_with_notes(image) -> PreparedDigit:
     digit, notes = _choose_digit(marks, small.shape)
     if digit is None:
         raise ValueError(BLANK)
-    mask = _marks_mask(digit, small.shape)
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    if max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 < MIN_DIGIT_SIDE * max(small.shape) / max(grey.shape):
-        notes.append(NOTE_SMALL)
-    ink, strokes_contrast = _crop_digit(grey, page, mask)
-    if strokes_contrast < FAINT_CONTRAST:
-        notes.append(NOTE_FAINT)
-    box = _fit_into_box(ink, DIGIT_BOX)
-    return PreparedDigit(torch.from_numpy(_centre_by_mass(box, MNIST_SIDE)).float().unsqueeze(0), tuple(notes))
+    return _marks_mask(digit, small.shape), notes
 
 
 def _shrink_to(grey: np.ndarray, side: int) -> np.ndarray:
