@@ -46,7 +46,7 @@ def _is_number(value) -> bool:
 def entry_from_config(name: str, folder: Path, config: dict, title: str = "") -> CheckpointEntry:
     """Return the entry described by a parsed config.json; ValueError when a field has the wrong shape."""
     model_type = config.get("model_type")
-    if model_type not in MODEL_TYPES:
+    if not isinstance(model_type, str) or model_type not in MODEL_TYPES:
         raise ValueError(f"unknown model type {str(model_type)[:20]!r}")
     dataset = config.get("dataset", "unknown")
     class_names = config.get("class_names", [str(i) for i in range(10)])

@@ -175,7 +175,7 @@ def parse_record(data: dict | None, job_id: str) -> dict | None:
         return None
     checks = {
         "status": lambda v: v in ACTIVE + FINISHED,
-        "model_type": lambda v: v in MODEL_TYPES,
+        "model_type": lambda v: isinstance(v, str) and v in MODEL_TYPES,
         "model_config": lambda v: isinstance(v, dict) and _plain(v),
         "train_config": lambda v: isinstance(v, dict) and _plain(v) and isinstance(v.get("dataset"), str),
         "owner": lambda v: isinstance(v, str),

@@ -4,21 +4,19 @@ While a slider moves, the page decodes and reads the picture itself: its canvas 
 decoder's picture within 2/255, the RNN's bars follow while the mouse is still down, and no
 request reaches the server until the hand lets go. A page whose in-page models cannot load
 (/latent-lab blocked) falls back to the server's picture per frame with no error. The HTTP API
-leaves a bounded number of files in gradio's cache however often it is called.
+leaves a bounded number of files in gradio's cache however often it is called
+(tests/test_explore_api.py).
 """
 
-import json
-import urllib.request
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from gradio.utils import get_upload_folder
 
 from genmodels import VAE, RowRNN
 from test_browser_explore import DIGIT_IMG, choose, digit_src, loaded, no_error_toast
 
+pytestmark = pytest.mark.browser
 CHECKPOINTS = "checkpoints"
 LIVE_CANVAS = "#ll-digit-box canvas.ll-digit-live"
 
@@ -158,24 +156,3 @@ def test_without_the_in_page_models_the_server_draws_the_drag(browser, live_app)
         no_error_toast(page)
     finally:
         context.close()
-
-
-def cache_files() -> set[Path]:
-    return {p for p in Path(get_upload_folder()).rglob("*") if p.is_file()}
-
-
-def test_many_api_decodes_leave_a_bounded_number_of_files(live_app, monkeypatch):
-    from ui.explore import api
-
-    monkeypatch.setattr(api._recent, "keep", 20)
-    before = cache_files()
-    for k in range(120):
-        z = [round(0.01 * k - 0.5 + 0.03 * d, 3) for d in range(20)]  # a new picture every call
-        request = urllib.request.Request(f"{live_app}/gradio_api/run/decode", headers={"Content-Type": "application/json"},
-                                         data=json.dumps({"data": [z, "vae-mnist"]}).encode())
-        with urllib.request.urlopen(request, timeout=30) as response:
-            url = json.loads(response.read())["data"][0]["url"]
-    with urllib.request.urlopen(url, timeout=30) as response:  # the newest picture is still served
-        assert response.read().startswith(b"\x89PNG")
-    new = cache_files() - before
-    assert len(new) <= 20 + 5, f"{len(new)} new files in gradio's cache after 120 calls"

@@ -8,15 +8,18 @@ import io
 import json
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from gradio.utils import get_upload_folder
 from gradio_client import Client, handle_file
 from PIL import Image
 
 from genmodels.data import load_dataset
 from genmodels.registry import ModelRegistry
+from ui.explore import api
 
 
 @pytest.fixture(scope="module")
@@ -255,3 +258,22 @@ def test_upload_size_limit_is_enforced(live_app):
     with pytest.raises(urllib.error.HTTPError) as error:
         urllib.request.urlopen(request, timeout=60)
     assert error.value.code == 413
+
+
+def cache_files() -> set[Path]:
+    return {p for p in Path(get_upload_folder()).rglob("*") if p.is_file()}
+
+
+def test_many_api_decodes_leave_a_bounded_number_of_files(live_app, monkeypatch):
+    monkeypatch.setattr(api._recent, "keep", 20)
+    before = cache_files()
+    for k in range(120):
+        z = [round(0.01 * k - 0.5 + 0.03 * d, 3) for d in range(20)]  # a new picture every call
+        request = urllib.request.Request(f"{live_app}/gradio_api/run/decode", headers={"Content-Type": "application/json"},
+                                         data=json.dumps({"data": [z, "vae-mnist"]}).encode())
+        with urllib.request.urlopen(request, timeout=30) as response:
+            url = json.loads(response.read())["data"][0]["url"]
+    with urllib.request.urlopen(url, timeout=30) as response:  # the newest picture is still served
+        assert response.read().startswith(b"\x89PNG")
+    new = cache_files() - before
+    assert len(new) <= 20 + 5, f"{len(new)} new files in gradio's cache after 120 calls"

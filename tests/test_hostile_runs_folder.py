@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from hostile import ROOT, copy_shipped_run, leaks
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from genmodels.registry import ModelRegistry
@@ -205,6 +205,8 @@ def check_app_copes(runs: Path) -> None:
 @settings(max_examples=int(os.environ.get("HOSTILE_EXAMPLES", "60")), deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(damaged_file())
+@example(damage=("job.json", json.dumps({**_ORIGINALS["job.json"], "model_type": []}).encode()))  # once unhashable
+@example(damage=("checkpoint/config.json", json.dumps({**_ORIGINALS["checkpoint/config.json"], "model_type": {}}).encode()))
 def test_random_damage_to_one_file_of_a_run_never_breaks_the_list_or_the_other_runs(template, damage):
     target, data = damage
     with tempfile.TemporaryDirectory() as tmp:

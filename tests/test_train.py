@@ -182,6 +182,7 @@ CLI_RUNS = {"vae": ["--hidden-dim", "32"],
             "rnn": ["--cell", "gru", "--hidden-size", "32", "--lr", "3e-3", "--batch-size", "64"]}
 
 
+@pytest.mark.slow  # two processes that each import torch and train
 def test_cli_one_epoch_runs_lower_the_loss(tmp_path, digits):
     """`python -m genmodels.train vae|rnn ... --epochs 1` in subprocesses (started together: most of
     their time is importing torch)."""
