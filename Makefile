@@ -26,7 +26,7 @@ test: $(STAMP) chromium  ## set up and run the whole default test suite
 	$(PY) -m pytest -q
 
 test-fast: $(STAMP)  ## library and API tests that neither train for long, start jobs nor open a browser
-	$(PY) -m pytest -q -m "not browser and not slow"
+	$(PY) -m pytest -q -m "not browser and not slow" -n 2 --dist loadfile
 
 bench: $(STAMP) chromium  ## print the benchmark figures recorded in BENCHMARKS.md
 	$(PY) bench/run_all.py

@@ -1,8 +1,10 @@
 """Shared fixtures: a live app server (real checkpoints, a temporary runs folder) and headless Chromium."""
 
 import os
+import shutil
 import socket
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("LATENT_LAB_DEVICE", "cpu")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+# Each test process (pytest-xdist runs two in `make test-fast`) gets its own gradio file cache, so
+# counting the files one app leaves behind is not disturbed by the other's. Gradio creates it on use.
+GRADIO_CACHE = os.environ.setdefault("GRADIO_TEMP_DIR", f"{tempfile.gettempdir()}/latent-lab-tests-gradio-{os.getpid()}")
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -22,6 +27,14 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def own_gradio_cache():
+    """Remove this process's gradio cache when its tests end (unless the caller chose the folder)."""
+    yield
+    if Path(GRADIO_CACHE).name.startswith("latent-lab-tests-gradio-"):
+        shutil.rmtree(GRADIO_CACHE, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
