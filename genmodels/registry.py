@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .checkpoints import CONFIG_FILE, WEIGHTS_FILE, read_config
+from .checkpoints import CONFIG_FILE, WEIGHTS_FILE, file_signature, read_config, resolve_folder
 from .images import resolve_device
 from .models import MODEL_TYPES
 
@@ -76,6 +76,7 @@ class ModelRegistry:
         self.device = resolve_device(device)
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[str, object]] = {}
+        self._configs: dict[Path, tuple[tuple, dict | str]] = {}  # folder -> (signature, config or problem)
         self._warned: set[tuple] = set()
 
     def _folders(self) -> dict[str, tuple[Path, str]]:
@@ -94,12 +95,31 @@ class ModelRegistry:
             self._warned.add(key)
             log.warning("checkpoint %s skipped: %s", folder, problem)
 
+    def config(self, folder: Path) -> dict:
+        """Return read_config(folder), parsed once per version of the file: every request lists the
+        models, and a stat per folder is much cheaper than parsing each config.json with its history."""
+        signature = file_signature(resolve_folder(folder) / CONFIG_FILE)
+        cached = self._configs.get(folder)
+        if cached is None or cached[0] != signature or signature == (None,):
+            try:
+                found = read_config(folder)
+            except ValueError as e:
+                found = str(e)  # a broken file is not parsed again until it changes
+            cached = self._configs[folder] = (signature, found)
+        if isinstance(cached[1], str):
+            raise ValueError(cached[1])
+        return cached[1]
+
     def entries(self, model_type: str | None = None) -> list[CheckpointEntry]:
         """Return the readable checkpoints (optionally of one model type), shipped ones first."""
         out = []
-        for name, (folder, title) in self._folders().items():
+        folders = self._folders()
+        live = {folder for folder, _ in folders.values()}
+        for gone in [f for f in list(self._configs) if f not in live]:  # deleted runs
+            self._configs.pop(gone, None)
+        for name, (folder, title) in folders.items():
             try:
-                entry = entry_from_config(name, folder, read_config(folder), title)
+                entry = entry_from_config(name, folder, self.config(folder), title)
             except (ValueError, OSError, RecursionError) as e:
                 self._skip(folder, str(e))
                 continue
@@ -126,7 +146,7 @@ class ModelRegistry:
         entry = self.entry(name)
         try:
             # config.json records the SHA-256 of the weights: a rewritten checkpoint has a new one.
-            stamp = read_config(entry.path).get("files", {}).get(WEIGHTS_FILE)
+            stamp = self.config(entry.path).get("files", {}).get(WEIGHTS_FILE)
             with self._lock:
                 cached = self._cache.get(name)
                 if cached and cached[0] == stamp:

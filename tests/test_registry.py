@@ -8,7 +8,8 @@ import pytest
 from conftest import run_folders
 import torch
 
-from genmodels import RowRNN, RowRNNConfig, VAE, VAEConfig
+from genmodels import RowRNN, RowRNNConfig, VAE, VAEConfig, checkpoints
+from genmodels import registry as registry_module
 from genmodels.checkpoints import CONFIG_FILE
 from genmodels.registry import CHECKPOINTS_DIR, CheckpointEntry, ModelRegistry
 
@@ -92,6 +93,26 @@ def test_load_reloads_a_rewritten_run(registry, runs_dir):
     assert second is not first
     z = torch.zeros(1, 20)
     assert torch.equal(second.decode(z), newer.eval().decode(z))
+
+
+def test_each_config_is_parsed_once_per_version(registry, runs_dir, monkeypatch):
+    """Listing models is on every request: an unchanged config.json is not parsed again, a new one is,
+    and a broken one is not parsed again until it changes."""
+    parsed = []
+    monkeypatch.setattr(registry_module, "read_config",
+                        lambda folder: parsed.append("/".join(folder.parts[-2:])) or checkpoints.read_config(folder))
+    for _ in range(5):
+        assert "run-job-a" in registry.names() and "run-job-c" not in registry.names()
+    assert len(parsed) == len(set(parsed)) and {"job-a/checkpoint", "job-c/checkpoint"} <= set(parsed)
+    parsed.clear()
+    VAE(VAEConfig(hidden_dim=32)).save_pretrained(
+        runs_dir / "job-a" / "checkpoint", metadata={"dataset": "mnist-5k", "metrics": {"val_nelbo": 200.0}})
+    damaged = runs_dir / "job-c" / "checkpoint" / CONFIG_FILE
+    damaged.unlink()
+    damaged.write_text("{ still not json }")
+    assert registry.entry("run-job-a").metrics == {"val_nelbo": 200.0}
+    assert "run-job-c" not in registry.names()
+    assert sorted(parsed) == ["job-a/checkpoint", "job-c/checkpoint"]
 
 
 def test_classifier_for_matches_the_data_set(registry):

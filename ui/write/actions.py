@@ -18,7 +18,7 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from genmodels.checkpoints import WEIGHTS_FILE, read_config
+from genmodels.checkpoints import WEIGHTS_FILE
 from genmodels.data import binarize, load_dataset
 from genmodels.preprocess import load_image_file, prepare_digit
 
@@ -149,7 +149,7 @@ def load_models(registry, name) -> Models:
     writer = registry.load(writer_name)
     reader_name = registry.classifier_for(writer_name)
     reader = registry.load(reader_name) if reader_name else None
-    stamp = str(read_config(entry.path).get("files", {}).get(WEIGHTS_FILE, ""))
+    stamp = str(registry.config(entry.path).get("files", {}).get(WEIGHTS_FILE, ""))
     return Models(writer_name, writer, list(entry.class_names), entry.dataset, reader_name, reader,
                   companion_vae(registry, entry.dataset), stamp)
 
