@@ -14,6 +14,7 @@ from starlette.middleware import Middleware
 from genmodels.preprocess import MAX_BYTES as MAX_UPLOAD_BYTES
 from genmodels.registry import CHECKPOINTS_DIR, ModelRegistry
 from jobs import HostLimits, JobRunner
+from ui import cache
 from ui.inpage import SCRIPT_URL as INPAGE_SCRIPT_URL
 from ui.inpage import InPageModels
 from ui.explore import EXPLORE_CSS, build_explore_tab
@@ -21,6 +22,7 @@ from ui.train import build_train_tab
 from ui.write import build_write_tab
 
 PROJECT_DIR = Path(__file__).resolve().parent
+CACHE_CLEANUP = (60, 120)  # every N seconds, delete the app's cached files older than M seconds
 
 
 def _env_int(name: str, default: int) -> int:
@@ -58,9 +60,7 @@ def build_app(runs_dir=None, limits: HostLimits | None = None, checkpoints_dir=C
     jobs = JobRunner(runs_dir or runs_dir_from_env(), limits or limits_from_env())
     registry = ModelRegistry(checkpoints_dir, extra_folders=jobs.checkpoint_folders,
                              device=device or os.environ.get("LATENT_LAB_DEVICE") or None)
-    # delete_cache: uploads and rendered images older than an hour are removed every hour, so a
-    # long-running public app does not fill its disk.
-    with gr.Blocks(title="Latent Lab", delete_cache=(3600, 3600)) as demo:
+    with gr.Blocks(title="Latent Lab") as demo:
         gr.Markdown("# Latent Lab\nExplore what a variational autoencoder learned, "
                     "and watch an RNN read digits row by row.")
         with gr.Tabs() as tabs:
@@ -103,6 +103,10 @@ def serve(demo: gr.Blocks, **launch_kwargs):
     app_kwargs = dict(launch_kwargs.pop("app_kwargs", None) or {})
     app_kwargs["middleware"] = [*app_kwargs.get("middleware", []), Middleware(nosniff)]
     app_kwargs["routes"] = [*app_kwargs.get("routes", []), *demo.inpage.routes()]
+    # Every minute, uploads and rendered pictures older than two minutes are deleted (ui/cache.py). A
+    # page loads its pictures the moment they arrive and keeps them (switching tabs fetches nothing),
+    # and an upload is read as it lands; only the interpolation GIF's download expires.
+    app_kwargs.setdefault("lifespan", cache.sweeper(*CACHE_CLEANUP))
     launch_kwargs["app_kwargs"] = app_kwargs
     # The page's own decoder and reader (ui/inpage.py); the page works without it, through the server.
     launch_kwargs.setdefault("head", f'<script src="{INPAGE_SCRIPT_URL}" defer></script>')

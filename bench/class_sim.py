@@ -113,9 +113,10 @@ def post_json(url: str, data) -> dict:
     return json.loads(http(url, json.dumps(data).encode()))
 
 
-def call(base: str, name: str, data: list):
-    """POST /gradio_api/call/<name>, read its event stream; raise unless it completed."""
-    event_id = post_json(f"{base}/gradio_api/call/{name}", {"data": data})["event_id"]
+def call(base: str, name: str, data: list, session: str):
+    """POST /gradio_api/call/<name> in the client's session (a page has one), read its event stream; raise
+    unless it completed."""
+    event_id = post_json(f"{base}/gradio_api/call/{name}", {"data": data, "session_hash": session})["event_id"]
     stream = http(f"{base}/gradio_api/call/{name}/{event_id}").decode()
     if "event: complete" not in stream:
         raise RuntimeError(f"/{name}: {stream[-300:]}")
@@ -129,9 +130,15 @@ def upload(base: str, png: bytes) -> dict:
     return {"path": path, "meta": {"_type": "gradio.FileData"}}
 
 
-def student(base: str, results: Results, digits: list[bytes], stop: threading.Event, seed: int):
-    """One lightweight client: what a page fetches once, then a student's actions with pauses."""
+def student(base: str, results: Results, digits: list[bytes], stop: threading.Event, seed: int, arrival_s: float):
+    """One lightweight client: opens the page within `arrival_s` of the start (a class follows a shared
+    link over some seconds, not in one instant), fetches what a page fetches once, then does a
+    student's actions with pauses, in one session as a page (and gradio_client) does: gradio builds a
+    session's state once, and for a call that names no session it builds a throwaway one every time."""
     rng = random.Random(seed)
+    session = f"class-sim-{seed}"
+    if stop.wait(rng.uniform(0, arrival_s)):
+        return
     results.timed("GET page", lambda: http(base + "/"))
     info = {}
     results.timed("GET model description", lambda: info.update(json.loads(http(base + "/latent-lab/models/vae-mnist"))))
@@ -142,16 +149,17 @@ def student(base: str, results: Results, digits: list[bytes], stop: threading.Ev
         if roll < 0.55:
             z = [round(rng.gauss(0, 1), 2) for _ in range(20)]
             results.timed("/decode (release)", lambda: post_json(f"{base}/gradio_api/run/decode",
-                                                                 {"data": [z, "vae-mnist"]}))
+                                                                 {"data": [z, "vae-mnist"], "session_hash": session}))
         elif roll < 0.80:
             results.timed("/sample (random)", lambda: post_json(f"{base}/gradio_api/run/sample",
-                                                                {"data": ["vae-mnist", -1]}))
+                                                                {"data": ["vae-mnist", -1], "session_hash": session}))
         elif roll < 0.93:
             png = rng.choice(digits)
-            results.timed("upload + /reconstruct", lambda: call(base, "reconstruct", [upload(base, png), "vae-mnist"]))
+            results.timed("upload + /reconstruct", lambda: call(base, "reconstruct", [upload(base, png), "vae-mnist"],
+                                                                         session))
         else:
             png = rng.choice(digits)
-            results.timed("upload + /classify", lambda: call(base, "classify", [upload(base, png), "vae-mnist"]))
+            results.timed("upload + /classify", lambda: call(base, "classify", [upload(base, png), "vae-mnist"], session))
 
 
 def pages(base: str, n_pages: int, results: Results, stop: threading.Event, ready: threading.Event):
@@ -176,11 +184,15 @@ def pages(base: str, n_pages: int, results: Results, stop: threading.Event, read
             for page in tabs:
                 src = page.locator("#ll-digit-box img.ll-digit").get_attribute("src")
                 slot = rng.randrange(10)
-                box = page.locator(f"#ll-z{slot} input[type=range]").bounding_box()
+                track = page.locator(f"#ll-z{slot} input[type=range]")
+                box = track.bounding_box()
                 y = box["y"] + box["height"] / 2
+                # End in the half of the track away from the current value, so the picture must change.
+                now = track.evaluate("(e) => (e.value - e.min) / (e.max - e.min)")
+                end = rng.uniform(0.55, 0.8) if now < 0.5 else rng.uniform(0.2, 0.45)
                 page.mouse.move(box["x"] + box["width"] * rng.uniform(0.2, 0.8), y)
                 page.mouse.down()
-                page.mouse.move(box["x"] + box["width"] * rng.uniform(0.2, 0.8), y, steps=15)
+                page.mouse.move(box["x"] + box["width"] * end, y, steps=15)
                 wait = "([s, b]) => document.querySelector(s).getAttribute('src') !== b"
                 args = ["#ll-digit-box img.ll-digit", src]
                 results.timed("page release -> full view", lambda pg=page: (pg.mouse.up(),
@@ -215,6 +227,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--students", type=int, default=50)
     parser.add_argument("--pages", type=int, default=3, help="of the students, how many are real Chromium pages")
+    parser.add_argument("--arrival", type=float, default=10.0, help="seconds over which the HTTP students arrive")
+    parser.add_argument("--warmup", type=float, default=30.0,
+                        help="seconds after which memory and cache are measured again (the growth is end minus this)")
     args = parser.parse_args()
     digits = digit_pngs()
     server = Server()
@@ -226,12 +241,15 @@ def main() -> int:
     cache_start, (rss_start, _) = server.cache_files(), server.memory_mb()
     cpu_start, wall_start = server.cpu_seconds(), time.perf_counter()
     for k in range(args.students - args.pages):
-        threads.append(threading.Thread(target=student, args=(server.url, results, digits, stop, k), daemon=True))
+        threads.append(threading.Thread(target=student, args=(server.url, results, digits, stop, k, args.arrival),
+                                        daemon=True))
         threads[-1].start()
-    rss_samples = []
+    rss_samples, warm = [], None
     while time.perf_counter() - wall_start < args.seconds:
         time.sleep(min(5.0, args.seconds / 12))
         rss_samples.append(round(server.memory_mb()[0]))
+        if warm is None and time.perf_counter() - wall_start >= args.warmup:
+            warm = (rss_samples[-1], server.cache_files())
     stop.set()
     for thread in threads:
         thread.join(timeout=90)
@@ -254,9 +272,11 @@ def main() -> int:
     print(f"| cold start (`python app.py` -> GET / 200) | {server.cold_start_s:.1f} s |")
     print(f"| CPU (process CPU time / wall time) | {cpu / wall:.2f} cores ({100 * cpu / wall / os.cpu_count():.0f}% "
           f"of {os.cpu_count()}) |")
-    print(f"| RSS at start / end / peak | {rss_start:.0f} / {rss_end:.0f} / {rss_peak:.0f} MB |")
+    warm = warm or (rss_end, cache_end)
+    print(f"| RSS at start / after {args.warmup:g} s / end / peak | {rss_start:.0f} / {warm[0]} / {rss_end:.0f} / "
+          f"{rss_peak:.0f} MB |")
     print(f"| RSS during the run (every {min(5.0, args.seconds / 12):.0f} s) | {', '.join(map(str, rss_samples))} MB |")
-    print(f"| files in gradio's cache at start / end | {cache_start} / {cache_end} |")
+    print(f"| files in gradio's cache at start / after {args.warmup:g} s / end | {cache_start} / {warm[1]} / {cache_end} |")
     print(f"| errors in all | {sum(results.errors.values())} |")
     for line in results.first_errors:
         print(f"\nfirst errors: {line}")

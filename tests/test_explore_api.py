@@ -277,3 +277,19 @@ def test_many_api_decodes_leave_a_bounded_number_of_files(live_app, monkeypatch)
         assert response.read().startswith(b"\x89PNG")
     new = cache_files() - before
     assert len(new) <= 20 + 5, f"{len(new)} new files in gradio's cache after 120 calls"
+
+
+def test_uploads_read_by_the_api_are_among_its_bounded_files(client, digit_file, monkeypatch):
+    """Each gradio_client call uploads its image again: the uploads, like the answers, are kept only
+    while they are among the API's newest files."""
+    monkeypatch.setattr(api._recent, "keep", 10)
+    path, label = digit_file
+    before = cache_files()
+    for k in range(25):
+        digit = Image.open(path).rotate(k / 2, fillcolor=255)  # a new file every call
+        digit.save(path.parent / f"turned-{k}.png")
+        assert client.predict(handle_file(str(path.parent / f"turned-{k}.png")), "vae-mnist",
+                              api_name="/classify")["label"] == str(label)
+    new = cache_files() - before
+    assert len(new) <= 10 + 2, f"{len(new)} new files in gradio's cache after 25 uploads"
+

@@ -40,11 +40,13 @@ def _rounded(z) -> list[float]:
 
 
 class RecentFiles:
-    """The newest `keep` PNG files the API wrote into gradio's cache; older ones are deleted as new ones come.
+    """The newest `keep` files of API calls in gradio's cache (the pictures they wrote, the uploads they
+    read); older ones are deleted as new ones come.
 
-    Every /decode of a new code writes a new file, and gradio's own clean-up runs only hourly, so a
-    class calling the API would otherwise leave thousands behind. A caller fetches its picture
-    right after the answer, so keeping the last few hundred is plenty.
+    Every /decode of a new code writes a new file and every /classify reads a new upload, and gradio's
+    own clean-up (app.py) knows only the files its components wrote, so a class calling the API
+    would otherwise leave thousands behind. A caller fetches its picture right after the answer, and
+    calls with its upload right after sending it, so keeping the last few hundred is plenty.
     """
 
     def __init__(self, keep: int = KEEP_FILES):
@@ -85,7 +87,7 @@ def _model_name(model) -> str:
 
 
 def _uploaded_path(image) -> str:
-    """Return the server path of a file the caller uploaded.
+    """Return the server path of a file the caller uploaded, counted among the API's recent files.
 
     Only FileData objects pass, and check_call() has already made sure their file is in gradio's
     upload folder: a bare path string could name any file on the server.
@@ -95,6 +97,7 @@ def _uploaded_path(image) -> str:
     meta, path = image.get("meta"), image.get("path")
     if not (isinstance(meta, dict) and meta.get("_type") == "gradio.FileData" and isinstance(path, str) and path):
         raise ValueError(f"The image must be an uploaded file: {FILE_HELP}.")
+    _recent.add(path)
     return path
 
 

@@ -7,6 +7,7 @@ float arrays (28, 28) in [0,1], white ink on black, as the models see them.
 import base64
 import html
 import io
+import threading
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -16,9 +17,16 @@ CLASS_COLOURS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (
                  (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]
 
 
+_fonts = threading.local()  # one FreeType face per thread: faces must not be shared between threads
+
+
 def font(size: int = 13) -> ImageFont.ImageFont:
-    """Return PIL's built-in scalable font at `size` pixels."""
-    return ImageFont.load_default(size=size)
+    """Return PIL's built-in scalable font at `size` pixels (loaded once per thread: loading costs more
+    than drawing a label, and a picture has dozens)."""
+    by_size = _fonts.__dict__.setdefault("by_size", {})
+    if size not in by_size:
+        by_size[size] = ImageFont.load_default(size=size)
+    return by_size[size]
 
 
 def to_uint8(digit) -> np.ndarray:

@@ -1,0 +1,70 @@
+"""Sweep gradio's file cache: every minute, delete the files the app's components wrote that are
+older than a few minutes (each release of a slider renders two pictures, so a class writes
+thousands an hour).
+
+Hand-written because gradio's own sweep (`Blocks(delete_cache=...)`) stopped deleting under the
+load of bench/class_sim.py (the cache grew for the whole 5-minute run, while a lighter run was
+swept); its task ends on the first error, and it walks live sets that request threads add to.
+This one walks a copy of each set, and an error costs one round, not the rest of the day.
+"""
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from pathlib import Path
+
+from gradio.utils import get_upload_folder
+
+log = logging.getLogger("latent_lab.cache")
+
+
+def sweep(blocks, age_s: float) -> int:
+    """Delete the files in `blocks`' temporary file sets older than `age_s` seconds; return how many."""
+    keep = set()
+    for block in list(blocks.blocks.values()):
+        keep.update(getattr(block, "keep_in_cache", ()))  # a component's default value stays
+    now, removed, root = time.time(), 0, Path(get_upload_folder())
+    for files in list(blocks.temp_file_sets):
+        for path in list(files):  # a copy: request threads add to the set meanwhile
+            if path in keep:
+                continue
+            try:
+                if now - os.lstat(path).st_ctime <= age_s:
+                    continue
+                os.remove(path)
+                removed += 1
+            except FileNotFoundError:
+                pass
+            except OSError as error:
+                log.warning("cannot delete a cached file: %s", error)
+                continue
+            files.discard(path)
+            folder = Path(path).parent
+            if folder != root:
+                with contextlib.suppress(OSError):
+                    folder.rmdir()  # gradio's folder for this file, once empty
+    return removed
+
+
+def sweeper(every_s: float, age_s: float):
+    """Return a lifespan (FastAPI `app_kwargs`) that sweeps every `every_s` seconds, and all on shutdown."""
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        async def loop():
+            while True:
+                await asyncio.sleep(every_s)
+                try:
+                    await asyncio.to_thread(sweep, app.get_blocks(), age_s)
+                except Exception:  # noqa: BLE001 - the next round tries again; the cause goes to the log
+                    log.exception("sweeping gradio's cache failed")
+
+        task = asyncio.create_task(loop())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(Exception):
+                sweep(app.get_blocks(), 0)
+    return lifespan
