@@ -116,6 +116,37 @@ def test_arrow_keys_and_typed_values_paint_in_the_page(page, torch_models):
     no_error_toast(page)
 
 
+def frame_z(page) -> list[float]:
+    return [float(v) for v in page.locator("#ll-digit-box .ll-digit-frame").get_attribute("data-z").split(",")]
+
+
+def test_random_and_reset_paint_in_the_page_and_the_server_follows(page, torch_models):
+    vae, _ = torch_models
+    in_page_ready(page)
+    before, src = paints(page), digit_src(page)
+    page.click("#ll-random")
+    wait_for_paint(page, before)
+    z = check_canvas_is_the_decoders_picture(page, vae)  # painted by the page before the server answers
+    assert sum(abs(v) > 0 for v in z) > 10
+    page.wait_for_function("([sel, before]) => document.querySelector(sel).getAttribute('src') !== before",
+                           arg=[DIGIT_IMG, src])
+    # The server's full view is of the page's code, on the sliders' 0.05 grid (a draw of the server's
+    # own would not be).
+    assert np.allclose(frame_z(page), z, atol=1e-4)
+    assert all(abs(v * 20 - round(v * 20)) < 1e-3 for v in frame_z(page))
+    page.wait_for_function("() => window.location.search.includes('z=')")
+
+    before, src = paints(page), digit_src(page)
+    page.click("#ll-reset")
+    wait_for_paint(page, before)
+    assert check_canvas_is_the_decoders_picture(page, vae) == [0.0] * len(z)
+    page.wait_for_function("([sel, before]) => document.querySelector(sel).getAttribute('src') !== before",
+                           arg=[DIGIT_IMG, src])
+    page.wait_for_function("() => !window.location.search.includes('z=')")  # the origin's link has no code
+    assert frame_z(page) == [0.0] * len(z)
+    no_error_toast(page)
+
+
 def test_switching_models_loads_each_model_once(page):
     in_page_ready(page)
     weights = []

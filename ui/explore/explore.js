@@ -298,6 +298,42 @@ document.addEventListener("input", (event) => {
   }
 });
 
+// Random sample and Reset, in the page: the sliders take the new code and the digit is painted at
+// once. Random then lets go of a slider, so the server shows its full view of the page's code (its
+// own Random handler serves pages without the models); Reset's click still reaches the server, whose
+// answer for the origin is the same digit and a link without ?z=.
+function gaussian() {  // Box-Muller: one draw from N(0, 1)
+  return Math.sqrt(-2 * Math.log(1 - Math.random())) * Math.cos(2 * Math.PI * Math.random());
+}
+
+function setSliders(frame, z) {
+  frame.dataset.z = Array.from(z).join(",");  // the dimensions without a slider take it too
+  const ranges = frame.dataset.order.split(",").map((d, slot) => {
+    const range = document.querySelector(`#ll-z${slot} input[type=range]`);
+    if (range) {
+      const step = parseFloat(range.step) || 0.05;  // on the slider's grid, as a drag would leave it
+      const value = Math.max(-LIMIT, Math.min(LIMIT, Math.round(z[Number(d)] / step) * step));
+      range.value = String(Number(value.toFixed(4)));
+      range.dispatchEvent(new Event("input", { bubbles: true }));  // Gradio takes the value; we paint it
+    }
+    return range;
+  });
+  return ranges.filter(Boolean);
+}
+
+document.addEventListener("click", (event) => {
+  const button = event.target instanceof Element && event.target.closest("#ll-random, #ll-reset");
+  const frame = digitFrame();
+  if (!button || !live.models || !frame) return;
+  const dims = frame.dataset.z.split(",").length;
+  const z = Float32Array.from({ length: dims }, () => (button.id === "ll-random" ? gaussian() : 0));
+  const ranges = setSliders(frame, z);
+  if (button.id === "ll-random" && ranges.length) {
+    event.stopImmediatePropagation();
+    setTimeout(() => release(ranges[0]), 0);  // once Gradio has taken the values
+  }
+}, true);
+
 // The server replaced the digit (release, random, reset, a centroid, the map, a link, another model).
 function watchDigit() {
   const box = document.querySelector("#ll-digit-box");
