@@ -1,6 +1,6 @@
 """Accuracy of the shipped digit RNN on synthetic phone photos of validation digits, against the same digits clean.
 
-    .venv/bin/python bench/photo_accuracy.py [--n 500] [--seed 0] [--conditions gradient,all]
+    .venv/bin/python bench/photo_accuracy.py [--n 500] [--seed 0] [--conditions gradient,all] [--checkpoint DIR]
 
 Every digit of the mnist-5k validation split (500, 50 per class; --n takes the first n of them in an
 order that keeps the classes balanced) is rendered once per condition by genmodels.photos (photo k of
@@ -80,6 +80,7 @@ def main(argv=None, prepare=prepare_digit_with_notes) -> None:
     parser.add_argument("--n", type=int, default=500, help="validation digits to use (at most 500)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--conditions", default=",".join(CONDITIONS), help="comma-separated photo conditions")
+    parser.add_argument("--checkpoint", type=Path, default=CHECKPOINT, help="the RowRNN to read with")
     args = parser.parse_args(argv)
     conditions = [c.strip() for c in args.conditions.split(",") if c.strip()]
     unknown = sorted(set(conditions) - set(CONDITIONS))
@@ -89,9 +90,9 @@ def main(argv=None, prepare=prepare_digit_with_notes) -> None:
     data = load_dataset("mnist-5k")
     order = balanced_order(data.val_y)[:args.n]
     images, labels = data.val_x[order].numpy(), data.val_y[order]
-    rnn = RowRNN.from_pretrained(CHECKPOINT, device="cpu")
+    rnn = RowRNN.from_pretrained(args.checkpoint, device="cpu")
 
-    print(f"shipped rnn-mnist on {len(images)} mnist-5k validation digits, photo seed {args.seed}")
+    print(f"{args.checkpoint.name} on {len(images)} mnist-5k validation digits, photo seed {args.seed}")
     print(f"{'input':<22}{'accuracy':>9}{'vs clean':>10}{'with notes':>12}{'render ms':>11}{'prepare ms':>12}")
     clean = accuracy(rnn, [torch.from_numpy(a).float().div(255).unsqueeze(0) for a in images], labels)
     print(f"{'clean, read directly':<22}{clean * 100:>8.1f}%{'':>10}")

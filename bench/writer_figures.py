@@ -48,6 +48,7 @@ def main(argv=None) -> None:
     parser.add_argument("--k", type=int, default=1000, help="importance samples of the VAE's IWAE bound")
     parser.add_argument("--per-class", type=int, default=100, help="samples per class for the agreement figure")
     parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature of the agreement figure")
+    parser.add_argument("--sample-seed", type=int, default=0, help="seed of the agreement figure's samples")
     parser.add_argument("--repeats", type=int, default=21, help="timed repeats per speed figure")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     args = parser.parse_args(argv)
@@ -77,7 +78,7 @@ def main(argv=None) -> None:
     labels = torch.arange(10).repeat_interleave(args.per_class)
     started = time.perf_counter()
     samples = writer.sample(len(labels), label=labels, temperature=args.temperature,
-                            generator=torch.Generator().manual_seed(0))
+                            generator=torch.Generator().manual_seed(args.sample_seed))
     sample_seconds = time.perf_counter() - started
     predicted = reader.predict_proba(samples).argmax(1)
     agree = (predicted == labels).float()
