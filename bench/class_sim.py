@@ -72,6 +72,10 @@ class Server:
         status = dict(line.split(":", 1) for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines())
         return int(status["VmRSS"].split()[0]) / 1024, int(status["VmHWM"].split()[0]) / 1024
 
+    def threads(self) -> int:
+        status = dict(line.split(":", 1) for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines())
+        return int(status["Threads"])
+
     def cache_files(self) -> int:
         return sum(1 for p in self.cache.rglob("*") if p.is_file())
 
@@ -244,10 +248,11 @@ def main() -> int:
         threads.append(threading.Thread(target=student, args=(server.url, results, digits, stop, k, args.arrival),
                                         daemon=True))
         threads[-1].start()
-    rss_samples, warm = [], None
+    rss_samples, thread_samples, warm = [], [], None
     while time.perf_counter() - wall_start < args.seconds:
         time.sleep(min(5.0, args.seconds / 12))
         rss_samples.append(round(server.memory_mb()[0]))
+        thread_samples.append(server.threads())
         if warm is None and time.perf_counter() - wall_start >= args.warmup:
             warm = (rss_samples[-1], server.cache_files())
     stop.set()
@@ -276,6 +281,7 @@ def main() -> int:
     print(f"| RSS at start / after {args.warmup:g} s / end / peak | {rss_start:.0f} / {warm[0]} / {rss_end:.0f} / "
           f"{rss_peak:.0f} MB |")
     print(f"| RSS during the run (every {min(5.0, args.seconds / 12):.0f} s) | {', '.join(map(str, rss_samples))} MB |")
+    print(f"| server threads during the run | {', '.join(map(str, thread_samples))} |")
     print(f"| files in gradio's cache at start / after {args.warmup:g} s / end | {cache_start} / {warm[1]} / {cache_end} |")
     print(f"| errors in all | {sum(results.errors.values())} |")
     for line in results.first_errors:
