@@ -17,7 +17,7 @@ from jobs import HostLimits, JobRunner
 from ui import cache
 from ui.inpage import SCRIPT_URL as INPAGE_SCRIPT_URL
 from ui.inpage import InPageModels
-from ui.explore import EXPLORE_CSS, build_explore_tab
+from ui.explore import API_FILES, EXPLORE_CSS, build_explore_tab
 from ui.train import build_train_tab
 from ui.write import build_write_tab
 
@@ -105,8 +105,9 @@ def serve(demo: gr.Blocks, **launch_kwargs):
     app_kwargs["routes"] = [*app_kwargs.get("routes", []), *demo.inpage.routes()]
     # Every minute, uploads and rendered pictures older than two minutes are deleted (ui/cache.py). A
     # page loads its pictures the moment they arrive and keeps them (switching tabs fetches nothing),
-    # and an upload is read as it lands; only the interpolation GIF's download expires.
-    app_kwargs.setdefault("lifespan", cache.sweeper(*CACHE_CLEANUP))
+    # and an upload is read as it lands; only the interpolation GIF's download expires. The HTTP
+    # API's newest files have a bound of their own (a script may reuse an upload while it uses it).
+    app_kwargs.setdefault("lifespan", cache.sweeper(*CACHE_CLEANUP, spare=API_FILES.__contains__))
     launch_kwargs["app_kwargs"] = app_kwargs
     # The page's own decoder and reader (ui/inpage.py); the page works without it, through the server.
     launch_kwargs.setdefault("head", f'<script src="{INPAGE_SCRIPT_URL}" defer></script>')

@@ -12,9 +12,10 @@ cache should stop growing. Prints a markdown table: RSS (MB), threads, open file
 files in the Gradio temp folder at start, after warm-up and at the end, then requests, errors and
 p50/p95 latency per endpoint. `soak()` is what tests/test_soak_short.py runs for 30 s.
 
-The RSS grows with the sessions Gradio holds state for: every API call that names no session opens
-one (about 0.45 MB here: a copy of the page's config per session), kept until the Blocks'
-`state_session_capacity` (10,000 by default) evicts the least recently used.
+The RSS grows with the sessions Gradio holds state for: every queued API call that names no
+session opens one (about 0.45 MB here: a copy of the page's config per session), kept until
+`state_session_capacity` (500, set by app.serve) evicts the least recently used. These clients name
+none on purpose (what a careless script does); bench/class_sim.py's clients name one, as pages do.
 """
 
 import argparse

@@ -1,5 +1,6 @@
-"""ui/cache.py: the sweep of gradio's file cache deletes the app's old files, keeps young ones and
-components' defaults, and is not disturbed by request threads adding files while it runs."""
+"""ui/cache.py: the sweep of gradio's file cache deletes the app's old files, keeps young ones,
+components' defaults and the files it is told to spare, and is not disturbed by request threads
+adding files while it runs."""
 
 import threading
 from pathlib import Path
@@ -25,10 +26,11 @@ def test_old_files_go_young_ones_and_defaults_stay():
 
     assert sweep(demo, age_s=3600) == 0  # all of them are young
     assert all(Path(p).is_file() for p in written)
-    assert sweep(demo, age_s=-1) == 5  # older than "-1 s ago": all but the default
-    assert not any(Path(p).exists() for p in written)
-    assert not any(Path(p).parent.exists() for p in written)  # their folders too
-    assert Path(default).is_file() and picture.temp_files == {default}
+    # Older than "-1 s ago": all but the default and what the caller spares (the API's newest files).
+    assert sweep(demo, age_s=-1, spare=lambda path: path == written[0]) == 4
+    assert not any(Path(p).exists() for p in written[1:])
+    assert not any(Path(p).parent.exists() for p in written[1:])  # their folders too
+    assert Path(default).is_file() and picture.temp_files == {default, written[0]}
 
 
 def test_files_added_while_it_sweeps_do_not_stop_it():

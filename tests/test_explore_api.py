@@ -265,7 +265,7 @@ def cache_files() -> set[Path]:
 
 
 def test_many_api_decodes_leave_a_bounded_number_of_files(live_app, monkeypatch):
-    monkeypatch.setattr(api._recent, "keep", 20)
+    monkeypatch.setattr(api.API_FILES, "keep", 20)
     before = cache_files()
     for k in range(120):
         z = [round(0.01 * k - 0.5 + 0.03 * d, 3) for d in range(20)]  # a new picture every call
@@ -282,7 +282,7 @@ def test_many_api_decodes_leave_a_bounded_number_of_files(live_app, monkeypatch)
 def test_uploads_read_by_the_api_are_among_its_bounded_files(client, digit_file, monkeypatch):
     """Each gradio_client call uploads its image again: the uploads, like the answers, are kept only
     while they are among the API's newest files."""
-    monkeypatch.setattr(api._recent, "keep", 10)
+    monkeypatch.setattr(api.API_FILES, "keep", 10)
     path, label = digit_file
     before = cache_files()
     for k in range(25):

@@ -14,21 +14,23 @@ import logging
 import os
 import time
 from pathlib import Path
+from typing import Callable
 
 from gradio.utils import get_upload_folder
 
 log = logging.getLogger("latent_lab.cache")
 
 
-def sweep(blocks, age_s: float) -> int:
-    """Delete the files in `blocks`' temporary file sets older than `age_s` seconds; return how many."""
+def sweep(blocks, age_s: float, spare: Callable[[str], bool] = lambda path: False) -> int:
+    """Delete the files in `blocks`' temporary file sets older than `age_s` seconds, except those
+    `spare(path)` keeps (files with a bound of their own); return how many."""
     keep = set()
     for block in list(blocks.blocks.values()):
         keep.update(getattr(block, "keep_in_cache", ()))  # a component's default value stays
     now, removed, root = time.time(), 0, Path(get_upload_folder())
     for files in list(blocks.temp_file_sets):
         for path in list(files):  # a copy: request threads add to the set meanwhile
-            if path in keep:
+            if path in keep or spare(path):
                 continue
             try:
                 if now - os.lstat(path).st_ctime <= age_s:
@@ -48,7 +50,7 @@ def sweep(blocks, age_s: float) -> int:
     return removed
 
 
-def sweeper(every_s: float, age_s: float):
+def sweeper(every_s: float, age_s: float, spare: Callable[[str], bool] = lambda path: False):
     """Return a lifespan (FastAPI `app_kwargs`) that sweeps every `every_s` seconds, and all on shutdown."""
     @contextlib.asynccontextmanager
     async def lifespan(app):
@@ -56,7 +58,7 @@ def sweeper(every_s: float, age_s: float):
             while True:
                 await asyncio.sleep(every_s)
                 try:
-                    await asyncio.to_thread(sweep, app.get_blocks(), age_s)
+                    await asyncio.to_thread(sweep, app.get_blocks(), age_s, spare)
                 except Exception:  # noqa: BLE001 - the next round tries again; the cause goes to the log
                     log.exception("sweeping gradio's cache failed")
 

@@ -13,11 +13,11 @@ import gradio as gr
 
 from ui.errors import user_errors
 
-from .api import wire_api
+from .api import API_FILES, wire_api
 from .layout import EXPLORE_CSS
 from .page import ExplorePage
 
-__all__ = ["EXPLORE_CSS", "ExploreTab", "LoadHook", "build_explore_tab"]
+__all__ = ["API_FILES", "EXPLORE_CSS", "ExploreTab", "LoadHook", "build_explore_tab"]
 
 
 @dataclass

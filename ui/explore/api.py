@@ -43,16 +43,20 @@ class RecentFiles:
     """The newest `keep` files of API calls in gradio's cache (the pictures they wrote, the uploads they
     read); older ones are deleted as new ones come.
 
-    Every /decode of a new code writes a new file and every /classify reads a new upload, and gradio's
-    own clean-up (app.py) knows only the files its components wrote, so a class calling the API
-    would otherwise leave thousands behind. A caller fetches its picture right after the answer, and
-    calls with its upload right after sending it, so keeping the last few hundred is plenty.
+    Every /decode of a new code writes a new file and every /classify reads a new upload, so a class
+    calling the API would otherwise leave thousands behind. A caller fetches its picture right after
+    the answer and calls with its upload right after sending it; an upload used again becomes the
+    newest, so a script may keep using one file as long as it does (the cache's sweep by age spares
+    these, ui/cache.py).
     """
 
     def __init__(self, keep: int = KEEP_FILES):
         self.keep = keep
         self._paths: OrderedDict[str, None] = OrderedDict()
         self._lock = threading.Lock()
+
+    def __contains__(self, path: str) -> bool:
+        return path in self._paths
 
     def add(self, path: str) -> None:
         with self._lock:
@@ -68,13 +72,13 @@ class RecentFiles:
                 pass
 
 
-_recent = RecentFiles()
+API_FILES = RecentFiles()  # app.py spares these from the cache's sweep by age
 
 
 def _png_file(digit) -> dict:
     """Return a FileData object for a 28x28 PNG of `digit`, written into gradio's cache (named by its content)."""
     path = save_bytes_to_cache(render.png_bytes(digit), "digit.png", get_upload_folder())
-    _recent.add(path)
+    API_FILES.add(path)
     return {"path": path, "orig_name": "digit.png", "mime_type": "image/png", "meta": {"_type": "gradio.FileData"}}
 
 
@@ -97,7 +101,7 @@ def _uploaded_path(image) -> str:
     meta, path = image.get("meta"), image.get("path")
     if not (isinstance(meta, dict) and meta.get("_type") == "gradio.FileData" and isinstance(path, str) and path):
         raise ValueError(f"The image must be an uploaded file: {FILE_HELP}.")
-    _recent.add(path)
+    API_FILES.add(path)
     return path
 
 

@@ -307,7 +307,7 @@ function gaussian() {  // Box-Muller: one draw from N(0, 1)
 }
 
 function setSliders(frame, z) {
-  frame.dataset.z = Array.from(z).join(",");  // the dimensions without a slider take it too
+  frame.dataset.z = Array.from(z).join(",");  // the code the page paints (currentZ reads it)
   const ranges = frame.dataset.order.split(",").map((d, slot) => {
     const range = document.querySelector(`#ll-z${slot} input[type=range]`);
     if (range) {
