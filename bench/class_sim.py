@@ -77,7 +77,7 @@ class Server:
         return int(status["Threads"])
 
     def cache_files(self) -> int:
-        return sum(1 for p in self.cache.rglob("*") if p.is_file())
+        return sum(len(files) for _, _, files in os.walk(self.cache))  # folders vanish as the sweep runs
 
     def stop(self):
         self.process.terminate()
@@ -239,9 +239,11 @@ def main() -> int:
     server = Server()
     results = Results()
     stop, ready = threading.Event(), threading.Event()
-    threads = [threading.Thread(target=pages, args=(server.url, args.pages, results, stop, ready), daemon=True)]
-    threads[0].start()
-    ready.wait(timeout=180)
+    threads = []
+    if args.pages:
+        threads.append(threading.Thread(target=pages, args=(server.url, args.pages, results, stop, ready), daemon=True))
+        threads[0].start()
+        ready.wait(timeout=180)
     cache_start, (rss_start, _) = server.cache_files(), server.memory_mb()
     cpu_start, wall_start = server.cpu_seconds(), time.perf_counter()
     for k in range(args.students - args.pages):

@@ -71,15 +71,20 @@ def paint_count(page) -> int:
     return page.evaluate("() => window.llLive ? window.llLive.paints : 0")
 
 
-def test_dragging_a_slider_changes_the_picture_while_dragging(page):
-    loaded(page)
-    before, paints = digit_src(page), paint_count(page)
-    track = page.locator("#ll-z0 input[type=range]")
-    box = track.bounding_box()
+def press_and_drag(page, slot: int, to: float):
+    """Press the mouse on the middle of slider `slot`'s track and drag to fraction `to` of it; the
+    button stays down (the caller lets go)."""
+    box = page.locator(f"#ll-z{slot} input[type=range]").bounding_box()
     y = box["y"] + box["height"] / 2
     page.mouse.move(box["x"] + box["width"] / 2, y)
     page.mouse.down()
-    page.mouse.move(box["x"] + box["width"] * 0.9, y, steps=8)
+    page.mouse.move(box["x"] + box["width"] * to, y, steps=8)
+
+
+def test_dragging_a_slider_changes_the_picture_while_dragging(page):
+    loaded(page)
+    before, paints = digit_src(page), paint_count(page)
+    press_and_drag(page, 0, 0.9)
     wait_until_drawn(page, before, paints)  # the picture updates before the button is released
     page.mouse.up()
     wait_until_changed(page, before)  # and the server's full view follows on release
@@ -175,7 +180,13 @@ def test_sessions_do_not_share_digits(browser, live_app):
         before = digit_src(a)
         a.click("#ll-random")
         wait_until_changed(a, before)
-        b.wait_for_timeout(500)
+        # A round trip of b's own (its readout after 4 rows): once it is back, anything the server
+        # had sent b before it has arrived too.
+        b.wait_for_selector("#ll-readout img")
+        readout = b.locator("#ll-readout img").get_attribute("src")
+        b.locator("#ll-rows-read input[type=range]").fill("4")
+        b.wait_for_function("(before) => document.querySelector('#ll-readout img').getAttribute('src') !== before",
+                            arg=readout)
         assert all(v == 0 for v in slider_values(b))
         assert digit_src(b) != digit_src(a)
 

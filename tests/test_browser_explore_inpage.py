@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from genmodels import VAE, RowRNN
-from test_browser_explore import DIGIT_IMG, choose, digit_src, loaded, no_error_toast
+from test_browser_explore import DIGIT_IMG, choose, digit_src, loaded, no_error_toast, press_and_drag
 
 pytestmark = pytest.mark.browser
 CHECKPOINTS = "checkpoints"
@@ -67,12 +67,7 @@ def test_a_drag_is_decoded_and_read_in_the_page_with_no_server_request(page, tor
     in_page_ready(page)
     calls = server_calls(page)
     before = paints(page)
-    track = page.locator("#ll-z0 input[type=range]")
-    box = track.bounding_box()
-    y = box["y"] + box["height"] / 2
-    page.mouse.move(box["x"] + box["width"] / 2, y)
-    page.mouse.down()
-    page.mouse.move(box["x"] + box["width"] * 0.85, y, steps=8)
+    press_and_drag(page, 0, 0.85)
     wait_for_paint(page, before)
     page.wait_for_function("() => document.querySelector('#ll-probs').dataset.live === '1'")
     # Still dragging: the picture and the RNN's bars are the page's own, and the server heard nothing.
@@ -172,12 +167,7 @@ def test_without_the_in_page_models_the_server_draws_the_drag(browser, live_app)
         loaded(page)
         page.wait_for_function("() => window.llExploreReady")
         before = digit_src(page)
-        track = page.locator("#ll-z0 input[type=range]")
-        box = track.bounding_box()
-        y = box["y"] + box["height"] / 2
-        page.mouse.move(box["x"] + box["width"] / 2, y)
-        page.mouse.down()
-        page.mouse.move(box["x"] + box["width"] * 0.9, y, steps=8)
+        press_and_drag(page, 0, 0.9)
         page.wait_for_function("([sel, before]) => document.querySelector(sel).getAttribute('src') !== before",
                                arg=[DIGIT_IMG, before])  # the server's picture, while the mouse is down
         page.mouse.up()

@@ -167,7 +167,7 @@ def test_a_failing_job_shows_a_sentence_and_no_log_to_others(planted, tmp_path):
     job_id = planted.demo.jobs.submit("vae", VAEConfig(hidden_dim=32),
                                       TrainConfig(dataset="fashion-mnist", epochs=1, data_dir=str(broken)), OWNER)
     view = wait_for(lambda: (v := api_call(planted.url, "job", f'["{job_id}", ""]'))[0] == "complete"
-                    and v[1][0]["status"] not in ("queued", "running") and v[1][0], what="the job to fail")
+                    and v[1][0]["status"] not in ("queued", "running") and v[1][0])
     assert view["status"] == "failed" and view["log_tail"] == ""
     assert "IDX file" in view["error"] and not leaks(view, planted.runs_dir, tmp_path), view["error"]
     event, data = api_call(planted.url, "job", f'["{job_id}", "{OWNER}"]')
@@ -184,7 +184,7 @@ def test_a_diverging_job_shows_a_plain_sentence(planted):
     assert event == "complete", data
     job_id = data[0]
     view = wait_for(lambda: (v := api_call(planted.url, "job", f'["{job_id}", ""]'))[0] == "complete"
-                    and v[1][0]["status"] not in ("queued", "running") and v[1][0], what="the job to diverge")
+                    and v[1][0]["status"] not in ("queued", "running") and v[1][0])
     assert view["status"] == "failed" and view["error"].startswith("Training diverged at epoch")
     assert view["log_tail"] == "" and not leaks(view, planted.runs_dir)
     event, data = api_call(planted.url, "job", f'["{job_id}", "{OWNER}"]')

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from hostile import wait_for
+
 from genmodels.registry import ModelRegistry
 from genmodels.train import TrainConfig
 from genmodels.vae import VAEConfig
@@ -38,22 +40,11 @@ def manager(tmp_path):
     m.close(stop_jobs=True)
 
 
-def wait_for(predicate, timeout_s=120.0, what="condition"):
-    """Poll `predicate` until it is truthy (the timeout only turns a hang into a failure)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"gave up waiting for {what}")
-
-
 @pytest.mark.slow
 def test_short_job_runs_to_done_with_metrics_on_disk(manager):
     job_id = manager.submit_settings(TINY_VAE, OWNER)
     assert manager.status(job_id)["status"] in ("queued", "running")
-    view = manager.wait(job_id, timeout_s=120)
+    view = manager.wait(job_id)
     assert view["status"] == "done", manager.log_tail(job_id)
     assert view["epochs_done"] == 2 and view["fraction"] == 1.0
     assert view["figures"]["val_nelbo"] > 0
@@ -76,7 +67,7 @@ def test_short_job_runs_to_done_with_metrics_on_disk(manager):
 @pytest.mark.slow
 def test_cancel_stops_within_the_bound_and_keeps_the_last_checkpoint(manager):
     job_id = manager.submit_settings(LONG_VAE, OWNER)
-    wait_for(lambda: manager.status(job_id)["epochs_done"] >= 1, what="a first epoch")
+    wait_for(lambda: manager.status(job_id)["epochs_done"] >= 1)
     with pytest.raises(ValueError, match="Only the person who started"):
         manager.cancel(job_id, "someone-else")
     assert manager.cancel(job_id, OWNER) == "cancelled"
@@ -88,7 +79,7 @@ def test_cancel_stops_within_the_bound_and_keeps_the_last_checkpoint(manager):
 @pytest.mark.slow
 def test_a_hung_job_is_killed_after_the_grace_period(manager):
     job_id = manager.submit_settings(LONG_VAE, OWNER)
-    wait_for(lambda: manager.status(job_id)["epochs_done"] >= 1, what="a first epoch")
+    wait_for(lambda: manager.status(job_id)["epochs_done"] >= 1)
     pid = JobFolder(manager.runs_dir, job_id).record()["pid"]
     os.kill(pid, signal.SIGSTOP)  # a hung step: the process can no longer look at its stop flag
     assert manager.cancel(job_id, OWNER) == "cancelled"  # killed: it could not look at its stop flag
@@ -104,7 +95,7 @@ def test_a_crash_in_the_child_gives_failed_with_the_error(manager, tmp_path):
         (broken / name).write_bytes(b"this is not an IDX file")
     train_config = TrainConfig(dataset="fashion-mnist", epochs=1, data_dir=str(broken))
     job_id = manager.submit("vae", VAEConfig(hidden_dim=32), train_config, OWNER)
-    view = manager.wait(job_id, timeout_s=60)
+    view = manager.wait(job_id)
     assert view["status"] == "failed"
     assert "is not an unsigned-byte IDX file" in view["error"]
     assert "nothing was saved" in view["error"]
@@ -119,9 +110,9 @@ def test_a_crash_in_the_child_gives_failed_with_the_error(manager, tmp_path):
 @pytest.mark.slow
 def test_a_job_killed_from_outside_shows_failed_with_what_it_saved(manager):
     job_id = manager.submit_settings(LONG_VAE, OWNER)
-    wait_for(lambda: manager.status(job_id)["epochs_done"] >= 1, what="a first epoch")
+    wait_for(lambda: manager.status(job_id)["epochs_done"] >= 1)
     os.kill(JobFolder(manager.runs_dir, job_id).record()["pid"], signal.SIGKILL)
-    view = wait_for(lambda: (v := manager.status(job_id))["status"] != "running" and v, what="the failure")
+    view = wait_for(lambda: (v := manager.status(job_id))["status"] != "running" and v)
     assert view["status"] == "failed"
     assert "SIGKILL" in view["error"] and "last good checkpoint" in view["error"]
     assert view["has_checkpoint"] and view["can_resume"]
@@ -143,11 +134,11 @@ def test_restart_marks_running_jobs_interrupted_and_resume_continues(tmp_path):
     try:
         job_id = app_proc.stdout.readline().strip()
         folder = JobFolder(runs, job_id)
-        wait_for(lambda: len(read_metrics(folder.metrics_file)["epochs"]) >= 2, what="two epochs")
+        wait_for(lambda: len(read_metrics(folder.metrics_file)["epochs"]) >= 2)
         app_proc.kill()
         app_proc.wait()
         # The orphaned job notices its app is gone and stops within a step.
-        wait_for(lambda: folder.progress().get("outcome"), timeout_s=15, what="the orphan to stop")
+        wait_for(lambda: folder.progress().get("outcome"))
     finally:
         app_proc.kill()
     manager = runner_over(runs)
@@ -159,7 +150,7 @@ def test_restart_marks_running_jobs_interrupted_and_resume_continues(tmp_path):
         assert saved >= 2 and view["can_resume"]
         before = manager.metrics(job_id)["epochs"][:saved]
         manager.resume(job_id, OWNER, epochs=2)
-        view = manager.wait(job_id, timeout_s=120)
+        view = manager.wait(job_id)
         assert view["status"] == "done", manager.log_tail(job_id, OWNER)
         assert view["epochs_done"] == saved + 2 == view["target_epochs"]
         after = manager.metrics(job_id)["epochs"]

@@ -4,14 +4,13 @@ resume, every argument checked), and training turned off (LATENT_LAB_TRAINING=of
 
 import json
 import math
-import time
 from types import SimpleNamespace
 
 import gradio as gr
 import pytest
 from conftest import run_folders
 from gradio_client import Client
-from hostile import ServerLog, api_call, copy_shipped_run, error_sentence
+from hostile import ServerLog, api_call, copy_shipped_run, error_sentence, wait_for
 
 from genmodels.registry import ModelRegistry
 from jobs import HostLimits, JobRunner
@@ -37,15 +36,12 @@ def planted(runs_dir):
     return PLANTED
 
 
-def follow(client, job_id, until, timeout_s=300):
-    """Poll /job (as the owner, so the log tail comes too) until `until(view)`; the timeout only ends a hang."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+def follow(client, job_id, until):
+    """Poll /job (as the owner, so the log tail comes too) until `until(view)`; return that view."""
+    def arrived():
         view = client.predict(job_id, TOKEN, api_name="/job")
-        if until(view):
-            return view
-        time.sleep(0.3)
-    raise AssertionError(f"job {job_id} did not get there in {timeout_s}s; last view: {view}")
+        return view if until(view) else None
+    return wait_for(arrived, interval_s=0.3)
 
 
 # ---------------------------------------------------------------------------------------------- the form

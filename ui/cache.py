@@ -21,13 +21,23 @@ from gradio.utils import get_upload_folder
 log = logging.getLogger("latent_lab.cache")
 
 
+def remove(path) -> None:
+    """Delete a file of gradio's cache and then its own folder, once that is empty (gradio keeps each
+    file in a folder named by its content hash); a file already gone is no error."""
+    path = Path(path)
+    path.unlink(missing_ok=True)
+    if path.parent != Path(get_upload_folder()):
+        with contextlib.suppress(OSError):
+            path.parent.rmdir()
+
+
 def sweep(blocks, age_s: float, spare: Callable[[str], bool] = lambda path: False) -> int:
     """Delete the files in `blocks`' temporary file sets older than `age_s` seconds, except those
     `spare(path)` keeps (files with a bound of their own); return how many."""
     keep = set()
     for block in list(blocks.blocks.values()):
         keep.update(getattr(block, "keep_in_cache", ()))  # a component's default value stays
-    now, removed, root = time.time(), 0, Path(get_upload_folder())
+    now, removed = time.time(), 0
     for files in list(blocks.temp_file_sets):
         for path in list(files):  # a copy: request threads add to the set meanwhile
             if path in keep or spare(path):
@@ -35,7 +45,7 @@ def sweep(blocks, age_s: float, spare: Callable[[str], bool] = lambda path: Fals
             try:
                 if now - os.lstat(path).st_ctime <= age_s:
                     continue
-                os.remove(path)
+                remove(path)
                 removed += 1
             except FileNotFoundError:
                 pass
@@ -43,10 +53,6 @@ def sweep(blocks, age_s: float, spare: Callable[[str], bool] = lambda path: Fals
                 log.warning("cannot delete a cached file: %s", error)
                 continue
             files.discard(path)
-            folder = Path(path).parent
-            if folder != root:
-                with contextlib.suppress(OSError):
-                    folder.rmdir()  # gradio's folder for this file, once empty
     return removed
 
 

@@ -15,12 +15,12 @@ gradio's cache, which gradio_client downloads to a local path and plain HTTP cal
 
 import threading
 from collections import OrderedDict
-from pathlib import Path
 
 import gradio as gr
 from gradio.processing_utils import save_bytes_to_cache
 from gradio.utils import get_upload_folder
 
+from ui import cache
 from ui.errors import check_calls, user_errors
 
 from . import actions, render
@@ -64,12 +64,7 @@ class RecentFiles:
             self._paths.move_to_end(path)  # the same picture again (same content, same file): now the newest
             old = [self._paths.popitem(last=False)[0] for _ in range(len(self._paths) - self.keep)]
         for stale in old:
-            stale = Path(stale)
-            stale.unlink(missing_ok=True)
-            try:
-                stale.parent.rmdir()  # the content-hash folder, when nothing else is in it
-            except OSError:
-                pass
+            cache.remove(stale)
 
 
 API_FILES = RecentFiles()  # app.py spares these from the cache's sweep by age
