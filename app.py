@@ -73,7 +73,7 @@ def build_app(runs_dir=None, limits: HostLimits | None = None, checkpoints_dir=C
         # On page open the explorer reads ?model=...&z=... and refreshes its model list.
         demo.load(explore.on_load.fn, explore.on_load.inputs, explore.on_load.outputs, api_visibility="private")
     demo.jobs = jobs  # the runner, for whoever closes the app (tests, a clean shutdown)
-    demo.inpage = InPageModels(registry)  # serve() adds its routes
+    demo.inpage = InPageModels(explore.views)  # serve() adds its routes
     return demo
 
 

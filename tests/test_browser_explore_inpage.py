@@ -2,7 +2,9 @@
 
 While a slider moves, the page decodes and reads the picture itself: its canvas equals the PyTorch
 decoder's picture within 2/255, the RNN's bars follow while the mouse is still down, and no
-request reaches the server until the hand lets go. A page whose in-page models cannot load
+request reaches the server until the hand lets go. Random, Reset, a centroid, a map click and an
+opened link are painted while every request to the server is held back, and the server then
+shows the same code. A page whose in-page models cannot load
 (/latent-lab blocked) falls back to the server's picture per frame with no error. The HTTP API
 leaves a bounded number of files in gradio's cache however often it is called
 (tests/test_explore_api.py).
@@ -46,6 +48,21 @@ def server_calls(page) -> list:
     calls = []
     page.on("request", lambda r: calls.append(r.url) if "/gradio_api/" in r.url and r.method == "POST" else None)
     return calls
+
+
+def hold_server_events(page):
+    """Hold the page's event requests (gradio's queue and API POSTs) until let_go: the page is on its own."""
+    page.route("**/gradio_api/**", lambda route: None if route.request.method == "POST" else route.continue_())
+
+
+def let_go(page):
+    """Send the held requests on (Playwright lets a removed handler's waiting requests go to the server)."""
+    page.unroute("**/gradio_api/**")
+
+
+def sends_an_event(page):
+    """Return a context that waits until the page sends an event to the server (held or not)."""
+    return page.expect_request(lambda r: "/gradio_api/" in r.url and r.method == "POST")
 
 
 def check_canvas_is_the_decoders_picture(page, vae):
@@ -119,10 +136,13 @@ def test_random_and_reset_paint_in_the_page_and_the_server_follows(page, torch_m
     vae, _ = torch_models
     in_page_ready(page)
     before, src = paints(page), digit_src(page)
-    page.click("#ll-random")
+    hold_server_events(page)
+    with sends_an_event(page):  # the page's release of a slider
+        page.click("#ll-random")
     wait_for_paint(page, before)
     z = check_canvas_is_the_decoders_picture(page, vae)  # painted by the page before the server answers
     assert sum(abs(v) > 0 for v in z) > 10
+    let_go(page)
     page.wait_for_function("([sel, before]) => document.querySelector(sel).getAttribute('src') !== before",
                            arg=[DIGIT_IMG, src])
     # The server's full view is of the page's code, on the sliders' 0.05 grid (a draw of the server's
@@ -132,9 +152,12 @@ def test_random_and_reset_paint_in_the_page_and_the_server_follows(page, torch_m
     page.wait_for_function("() => window.location.search.includes('z=')")
 
     before, src = paints(page), digit_src(page)
-    page.click("#ll-reset")
+    hold_server_events(page)
+    with sends_an_event(page):
+        page.click("#ll-reset")
     wait_for_paint(page, before)
     assert check_canvas_is_the_decoders_picture(page, vae) == [0.0] * len(z)
+    let_go(page)
     page.wait_for_function("([sel, before]) => document.querySelector(sel).getAttribute('src') !== before",
                            arg=[DIGIT_IMG, src])
     page.wait_for_function("() => !window.location.search.includes('z=')")  # the origin's link has no code
@@ -175,5 +198,107 @@ def test_without_the_in_page_models_the_server_draws_the_drag(browser, live_app)
         assert page.evaluate("() => window.llLive.models") is None
         assert page.locator(LIVE_CANVAS).is_hidden()
         no_error_toast(page)
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def views():
+    from genmodels.registry import ModelRegistry
+    from ui.explore.models import ViewCache
+    return ViewCache(ModelRegistry(CHECKPOINTS, device="cpu"))
+
+
+def click_map(page, px: float, py: float):
+    """Click pixel (px, py) of the latent map's picture, wherever the page shows it and at whatever scale."""
+    page.locator("#ll-map img").scroll_into_view_if_needed()
+    x, y = page.evaluate("""([px, py]) => {
+        const img = document.querySelector('#ll-map img'), box = img.getBoundingClientRect();
+        const s = Math.min(box.width / img.naturalWidth, box.height / img.naturalHeight, 1);
+        return [box.left + (box.width - img.naturalWidth * s) / 2 + (px + 0.5) * s,
+                box.top + (box.height - img.naturalHeight * s) / 2 + (py + 0.5) * s];
+    }""", [float(px), float(py)])
+    page.mouse.click(x, y)
+
+
+def empty_map_pixel(view) -> tuple[int, int]:
+    """Return a pixel inside the plot that is further than the snap distance from every dot."""
+    for px in range(60, 380, 7):
+        for py in range(60, 380, 7):
+            if view.map.nearest_point(px, py)[1] > 15:
+                return px, py
+    raise AssertionError("the map has no empty space")
+
+
+def test_the_pages_codes_for_centroids_and_map_pixels_are_the_servers(page, views):
+    view = views.get("vae-mnist")
+    in_page_ready(page)
+    rng = np.random.default_rng(0)
+    pixels = [tuple(p) for p in view.map.pixels[rng.choice(len(view.map.pixels), 20)].round() + rng.integers(-6, 7, (20, 2))]
+    pixels += [tuple(p) for p in rng.uniform(0, 420, (30, 2)).round()]
+    got = page.evaluate("""(pixels) => pixels.map(([x, y]) => {
+        const [z, onDot] = window.llLive.models.codeAtMapPixel(x, y); return [Array.from(z), onDot];
+    })""", [[float(x), float(y)] for x, y in pixels])
+    dots = 0
+    for (px, py), (z, on_dot) in zip(pixels, got):
+        expected, how = view.code_at_map_pixel(px, py)
+        assert on_dot == how.startswith("a real encoded")
+        assert np.allclose(z, expected, atol=1e-4), (px, py)
+        dots += on_dot
+    assert 0 < dots < len(pixels)  # both kinds of click were tried
+    centroids = page.evaluate("() => [...Array(11).keys()].map((k) => { const c = window.llLive.models.centroid(k); "
+                              "return c && Array.from(c); })")
+    assert np.allclose(centroids[:10], view.centroids.numpy(), atol=1e-6)
+    assert centroids[10] is None
+
+
+def test_a_centroid_and_a_map_click_paint_in_the_page_before_the_server_answers(page, torch_models, views):
+    vae, _ = torch_models
+    view = views.get("vae-mnist")
+    in_page_ready(page)
+    dot = 17
+    for click, expected, caption in [
+            (lambda: page.click("#ll-centroid-3"), view.centroid(3), "decoded image"),
+            (lambda: click_map(page, *view.map.pixels[dot]), view.map_z[dot].numpy(), "real encoded"),
+            (lambda: click_map(page, *empty_map_pixel(view)), None, "map's plane")]:
+        hold_server_events(page)
+        before, src = paints(page), digit_src(page)
+        with sends_an_event(page):  # the click is also on its way to the server
+            click()
+        wait_for_paint(page, before)
+        z = check_canvas_is_the_decoders_picture(page, vae)  # while the server has not heard of the click
+        target = page.evaluate("() => window.llLive.target")
+        if expected is not None:
+            assert np.allclose(target, expected, atol=1e-5)
+        assert np.allclose(z, np.clip(target, -3, 3), atol=0.026)  # the sliders' 0.05 grid
+        let_go(page)
+        page.wait_for_function("([sel, before]) => document.querySelector(sel).getAttribute('src') !== before",
+                               arg=[DIGIT_IMG, src])
+        assert np.allclose(frame_z(page), target, atol=1e-4)  # the server chose the same code
+        page.wait_for_function("(text) => document.querySelector('#ll-caption').innerText.includes(text)",
+                               arg=caption)
+    no_error_toast(page)
+
+
+def test_an_opened_link_is_painted_in_the_page_before_the_server_answers(browser, live_app, views):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        for model, z in [("vae-mnist", [1.5, -2.0, 4.0] + [0.0] * 17), ("vae-fashion", [0.0] * 19 + [-2.5])]:
+            page = context.new_page()
+            hold_server_events(page)
+            page.goto(f"{live_app}/?model={model}&z=" + ",".join(map(str, z)))
+            page.wait_for_function("() => window.llLive && window.llLive.z && window.llLive.z.some((v) => v !== 0)")
+            assert page.evaluate("() => window.llLive.key").startswith(f"{model}|")
+            painted = check_canvas_is_the_decoders_picture(page, views.get(model).vae)
+            expected = np.clip(z, -3, 3)  # 4.0 is beyond the sliders: clipped, as the server does
+            assert np.allclose(painted, expected, atol=1e-6)
+            let_go(page)
+            page.wait_for_function("(n) => document.querySelectorAll('#ll-sliders .ll-slider').length === n", arg=20)
+            if max(map(abs, z)) > 3:
+                page.get_by_text("clipped").first.wait_for()  # the server's warning about the link
+            page.wait_for_function("(z) => { const f = document.querySelector('#ll-digit-box .ll-digit-frame');"
+                                   " return f.dataset.z.split(',').map(Number).every((v, k) => Math.abs(v - z[k]) < 1e-6); }",
+                                   arg=expected.tolist())
+            page.close()
     finally:
         context.close()

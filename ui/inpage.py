@@ -3,9 +3,11 @@
 The drag loop of a whole class cannot go through one 2-vCPU server (README, "Hosting for a
 class"), and the models are tiny, so the page decodes and reads in the browser
 (ui/static/latent_lab.js). The server hands out, once per model, one safetensors file with the
-VAE's decoder (float16: half the bytes, and its pixels stay within 1/255 of float32) and the
-RNN reader's weights (float32: its probabilities compound 28 steps of rounding), at a URL named
-by the file's SHA-256 so a browser caches it for good and never fetches the same model twice.
+VAE's decoder (float16: half the bytes, and its pixels stay within 1/255 of float32), the
+RNN reader's weights (float32: its probabilities compound 28 steps of rounding) and the codes
+a page jumps to without asking (the class centroids and the latent map's points and plane, float32
+so the page lands on the very code the server would), at a URL named by the file's SHA-256 so a
+browser caches it for good and never fetches the same model twice.
 
     GET /latent-lab/static/latent_lab.js                  the script
     GET /latent-lab/models/<vae name>?reader=<rnn name>   {"weights": url, "latent_dim": d, ...}
@@ -23,22 +25,27 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from ui.explore.models import API_LIMIT, SNAP_PIXELS
+
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 SCRIPT = "latent_lab.js"
 PREFIX = "/latent-lab"
 SCRIPT_URL = f"{PREFIX}/static/{SCRIPT}"
-NO_READER = "none"  # as ui/explore/models.py: the page asked for no reader
 IMMUTABLE = {"Cache-Control": "public, max-age=31536000, immutable"}
 
 
-def weights_file(vae, rnn) -> bytes:
-    """Return one safetensors file holding the decoder of `vae` and all of `rnn` (None: no reader).
+def weights_file(view, rnn) -> bytes:
+    """Return one safetensors file holding the decoder and latent codes of a ModelView and all of `rnn` (None: no reader).
 
-    Its metadata says how to run them: latent size, likelihood, cell, layers, hidden size.
+    Its metadata says how to run them: latent size, likelihood, map snap distance, cell, layers, hidden size.
     """
+    vae = view.vae
     tensors = {f"decoder.{name}": t.detach().to("cpu", torch.float16).contiguous()
                for name, t in vae.state_dict().items() if name.startswith(("fc3.", "fc4."))}
-    metadata = {"latent_dim": str(vae.config.latent_dim), "likelihood": vae.config.likelihood}
+    tensors.update({f"latent.{name}": t.detach().to("cpu", torch.float32).contiguous()
+                    for name, t in view.page_tensors().items()})
+    metadata = {"latent_dim": str(vae.config.latent_dim), "likelihood": vae.config.likelihood,
+                "snap_pixels": str(SNAP_PIXELS)}
     if rnn is not None:
         tensors.update({f"reader.{name}": t.detach().to("cpu", torch.float32).contiguous()
                         for name, t in rnn.state_dict().items()})
@@ -48,35 +55,34 @@ def weights_file(vae, rnn) -> bytes:
 
 
 class InPageModels:
-    """Serves the script and the weights files of the registry's models (each built once, kept in memory)."""
+    """Serves the script and the weights files of the explorer's models (each built once, kept in memory)."""
 
-    def __init__(self, registry):
-        self.registry = registry
+    def __init__(self, views):
+        self.views = views  # the explorer's ViewCache: its models, readers and latent analyses
         self._lock = threading.Lock()
         self._files: dict[str, bytes] = {}  # sha256 -> file
-        self._named: dict[tuple, tuple[str, dict]] = {}  # (vae, reader, weights stamps) -> (sha256, description)
+        # (vae name, reader name) -> (view, reader, sha256, description): the newest version of each
+        # pair only, so a run saved every epoch does not pile up files in memory.
+        self._named: dict[tuple, tuple] = {}
 
     def describe(self, vae_name: str, reader: str | None = None) -> dict:
         """Return what the page needs to run `vae_name` (and its reader) itself; ValueError for an unknown model."""
-        if self.registry.entry(vae_name).model_type != "vae":
-            raise ValueError(f"{vae_name!r} is not a VAE.")
+        view = self.views.get(vae_name)
         # No reader named: the one of the VAE's data set; "none" (the explorer's Reader choice): no reader.
-        reader = None if reader == NO_READER else (reader or self.registry.classifier_for(vae_name))
-        vae = self.registry.load(vae_name)
-        rnn = self.registry.load(reader) if reader else None
-        if rnn is not None and rnn.model_type != "rnn":
-            raise ValueError(f"{reader!r} is not a RowRNN.")
-        key = (vae_name, reader, id(vae), id(rnn))  # the registry hands out a new object when a folder changes
+        reader = self.views.reader(reader or view.default_reader)
+        key = (vae_name, reader.name if reader else None)
         with self._lock:
-            if key not in self._named:
-                data = weights_file(vae, rnn)
+            known = self._named.get(key)
+            if known is None or known[0] is not view or known[1] is not reader:  # new, or a folder changed
+                data = weights_file(view, reader.rnn if reader else None)
                 sha = hashlib.sha256(data).hexdigest()
-                self._files[sha] = data
-                info = {"weights": f"{PREFIX}/weights/{sha}.safetensors", "model": vae_name, "reader": reader,
-                        "latent_dim": vae.config.latent_dim, "bytes": len(data),
-                        "class_names": list(self.registry.entry(reader).class_names) if reader else []}
-                self._named[key] = (sha, info)
-            return dict(self._named[key][1])
+                info = {"weights": f"{PREFIX}/weights/{sha}.safetensors", "model": vae_name, "reader": key[1],
+                        "latent_dim": view.dims, "order": [int(d) for d in view.order[:view.shown_slots]],
+                        "link_limit": API_LIMIT, "bytes": len(data),
+                        "class_names": reader.class_names if reader else []}
+                self._named[key] = (view, reader, sha, info)
+                self._files = {entry[2]: self._files.get(entry[2], data) for entry in self._named.values()}
+            return dict(self._named[key][3])
 
     def routes(self) -> list[Route]:
         """Return the Starlette routes that serve the script, the descriptions and the weights."""

@@ -15,6 +15,7 @@ from ui.errors import user_errors
 
 from .api import API_FILES, wire_api
 from .layout import EXPLORE_CSS
+from .models import ViewCache
 from .page import ExplorePage
 
 __all__ = ["API_FILES", "EXPLORE_CSS", "ExploreTab", "LoadHook", "build_explore_tab"]
@@ -35,10 +36,12 @@ class ExploreTab:
 
     model_selector: the model list (the Train tab sets it to open a run's checkpoint).
     on_load: the page-open handler (restores ?model=...&z=... links) for the app to attach with demo.load.
+    views: the tab's models and readers (ui/inpage.py hands them to pages).
     """
 
     model_selector: gr.Dropdown
     on_load: LoadHook
+    views: ViewCache
 
 
 def build_explore_tab(registry) -> ExploreTab:
@@ -48,4 +51,5 @@ def build_explore_tab(registry) -> ExploreTab:
     page.wire()
     wire_api(page.views)
     return ExploreTab(model_selector=page.model.selector,
-                      on_load=LoadHook(user_errors(page.on_load), [], page.model_change_outputs))
+                      on_load=LoadHook(user_errors(page.on_load), [], page.model_change_outputs),
+                      views=page.views)

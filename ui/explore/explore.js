@@ -298,10 +298,11 @@ document.addEventListener("input", (event) => {
   }
 });
 
-// Random sample and Reset, in the page: the sliders take the new code and the digit is painted at
-// once. Random then lets go of a slider, so the server shows its full view of the page's code (its
-// own Random handler serves pages without the models); Reset's click still reaches the server, whose
-// answer for the origin is the same digit and a link without ?z=.
+// Random sample, Reset, a class centroid and a map click, in the page: the sliders take the new code
+// and the digit is painted at once. Random then lets go of a slider, so the server shows its full
+// view of the page's code (its own Random handler serves pages without the models); the other
+// clicks still reach the server, which answers with the same code (the centroids and the map's
+// points and plane come with the weights, ModelView.page_tensors) and its caption and link.
 function gaussian() {  // Box-Muller: one draw from N(0, 1)
   return Math.sqrt(-2 * Math.log(1 - Math.random())) * Math.cos(2 * Math.PI * Math.random());
 }
@@ -321,18 +322,67 @@ function setSliders(frame, z) {
   return ranges.filter(Boolean);
 }
 
+// The map picture's pixel under a click, as Gradio computes it for the server's select event
+// (the picture is scaled to fit its box, centred); null outside the picture.
+function mapPixel(img, event) {
+  const box = img.getBoundingClientRect();
+  const scale = Math.min(box.width / img.naturalWidth, box.height / img.naturalHeight, 1);
+  const left = (box.width - img.naturalWidth * scale) / 2, top = (box.height - img.naturalHeight * scale) / 2;
+  const x = Math.round((event.clientX - box.left - left) / scale), y = Math.round((event.clientY - box.top - top) / scale);
+  return x < 0 || x >= img.naturalWidth || y < 0 || y >= img.naturalHeight ? null : [x, y];
+}
+
+// The code a click asks for, or null when the server must answer (not one of ours, or no models).
+function codeFor(target, event, dims) {
+  if (target.closest("#ll-random")) return Float32Array.from({ length: dims }, gaussian);
+  if (target.closest("#ll-reset")) return new Float32Array(dims);
+  const centroid = target.closest("[id^=ll-centroid-]");
+  if (centroid) return live.models.centroid(parseInt(centroid.id.replace("ll-centroid-", ""), 10));
+  const holder = target.closest("#ll-map button");  // the picture's own button (not its icon buttons)
+  const img = holder && holder.querySelector("img");
+  const pixel = img && img.naturalWidth && mapPixel(img, event);
+  return pixel ? live.models.codeAtMapPixel(pixel[0], pixel[1])[0] : null;
+}
+
 document.addEventListener("click", (event) => {
-  const button = event.target instanceof Element && event.target.closest("#ll-random, #ll-reset");
   const frame = digitFrame();
-  if (!button || !live.models || !frame) return;
-  const dims = frame.dataset.z.split(",").length;
-  const z = Float32Array.from({ length: dims }, () => (button.id === "ll-random" ? gaussian() : 0));
+  if (!(event.target instanceof Element) || !live.models || !frame) return;
+  const z = codeFor(event.target, event, frame.dataset.z.split(",").length);
+  if (!z) return;
+  live.target = Array.from(z);  // the code asked for (the sliders hold it on their grid)
   const ranges = setSliders(frame, z);
-  if (button.id === "ll-random" && ranges.length) {
+  if (event.target.closest("#ll-random") && ranges.length) {
     event.stopImmediatePropagation();
     setTimeout(() => release(ranges[0]), 0);  // once Gradio has taken the values
   }
 }, true);
+
+// An opened link (?model=...&z=...): its code is painted as soon as the model is here; the server's
+// answer to the page opening (page.py on_load) follows with the labels, readout, map and any warning
+// about the link, and a code the page cannot read is left to it.
+function linkCode(text, dims, limit) {  // as models.parse_z, then clipped to the sliders as on_load does
+  const values = text.split(/[,;]/).filter((part) => part.trim() !== "").map(Number);
+  if (values.length !== dims || !values.every((v) => Number.isFinite(v) && Math.abs(v) <= limit)) return null;
+  return Float32Array.from(values, (v) => Math.max(-LIMIT, Math.min(LIMIT, v)));
+}
+
+async function openLink() {
+  const params = new URLSearchParams(window.location.search);
+  const frame = digitFrame();
+  if (!frame || !params.get("z") || !window.LatentLab) return;
+  const model = params.get("model") || frame.dataset.model, before = frame.dataset.z;
+  const models = await modelsFor(model, "");  // "": the model's own reader, as on_load chooses
+  if (!models || digitFrame() !== frame || frame.dataset.z !== before) return;  // the server or a click came first
+  const z = linkCode(params.get("z"), models.latentDim, models.info.link_limit);
+  if (!z) return;
+  const reader = models.info.reader || "none";
+  Object.assign(frame.dataset, { model, reader, order: models.info.order.join(",") });
+  live.key = `${model}|${reader}`;
+  live.loads.set(live.key, Promise.resolve(models));
+  live.models = models;
+  live.target = Array.from(z);
+  setSliders(frame, z);
+}
 
 // The server replaced the digit (release, random, reset, a centroid, the map, a link, another model).
 function watchDigit() {
@@ -340,6 +390,7 @@ function watchDigit() {
   if (!box) { setTimeout(watchDigit, 100); return; }
   new MutationObserver(() => sync()).observe(box, { subtree: true, childList: true });
   sync();
+  openLink();
 }
 window.addEventListener("load", watchDigit);  // latent_lab.js is deferred: wait for it
 if (document.readyState === "complete") watchDigit();

@@ -21,6 +21,7 @@ API_LIMIT = 10.0  # codes further than this from the origin are certainly typing
 ACTIVE_KL = 0.05  # nats: below this a dimension carries (almost) no information about the digit
 MAX_TRAVERSAL_ROWS = 10
 NO_READER = "none"  # the Reader dropdown's value for "no RNN reads the picture"
+SNAP_PIXELS = 10.0  # a map click this close to a dot loads that dot's real code
 
 
 class Reader:
@@ -72,6 +73,11 @@ class ModelView:
         self.pca_components = analysis["pca_components"].float()
         self.map_z = analysis["map_z"].float()
         self.map = LatentMap(analysis["map_xy"].numpy(), analysis["map_labels"].numpy(), self.class_names)
+        # Map pixel -> code on the PCA plane is affine: z = [px, py, 1] @ map_plane (3, dims).
+        corners = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+        xy = torch.as_tensor(np.stack([self.map.to_coordinates(*c) for c in corners]), dtype=torch.float32)
+        at = latent.unproject(xy, self.pca_mean, self.pca_components)
+        self.map_plane = torch.stack([at[1] - at[0], at[2] - at[0], at[0]])
         self.dims = int(self.kl.shape[0])
         self.manifold = Manifold(SLIDER_LIMIT) if self.dims == 2 else None
 
@@ -133,15 +139,14 @@ class ModelView:
         zt = torch.as_tensor(np.asarray(z, dtype=np.float32)).reshape(1, -1)
         return latent.project(zt, self.pca_mean, self.pca_components)[0].numpy()
 
-    def code_at_map_pixel(self, px: float, py: float, snap_pixels: float = 10.0) -> tuple[np.ndarray, str]:
+    def code_at_map_pixel(self, px: float, py: float) -> tuple[np.ndarray, str]:
         """Return (z, how) for a click on the map: the full code of a stored point when the click is on one,
         else the point on the PCA plane (the other directions at their average)."""
         i, distance = self.map.nearest_point(px, py)
-        if distance <= snap_pixels:
+        if distance <= SNAP_PIXELS:
             label = self.class_names[int(self.map.labels[i])]
             return self.map_z[i].numpy().copy(), f"a real encoded {label!r} from the validation set"
-        xy = torch.as_tensor(self.map.to_coordinates(px, py), dtype=torch.float32).reshape(1, 2)
-        return latent.unproject(xy, self.pca_mean, self.pca_components)[0].numpy(), "a point on the map's plane"
+        return (torch.tensor([px, py, 1.0], dtype=torch.float32) @ self.map_plane).numpy(), "a point on the map's plane"
 
     def code_at_manifold_pixel(self, px: float, py: float) -> np.ndarray:
         """Return the code (2,) under pixel (px, py) of a 2-D model's manifold grid."""
@@ -156,6 +161,12 @@ class ModelView:
         if not 0 <= class_index < len(self.centroids):
             raise ValueError(f"There is no class number {class_index} in this model.")
         return self.centroids[class_index].numpy().copy()
+
+    def page_tensors(self) -> dict[str, torch.Tensor]:
+        """Return what a page needs to move z itself (ui/inpage.py): the centroids and the map's
+        points (pixels, codes) and plane, exactly as centroid() and code_at_map_pixel() use them."""
+        return {"centroids": self.centroids, "map_pixels": torch.as_tensor(self.map.pixels, dtype=torch.float32),
+                "map_z": self.map_z, "map_plane": self.map_plane}
 
     def prior_sample(self, generator: torch.Generator | None = None) -> np.ndarray:
         """Return a code (dims,) drawn from the prior N(0, I)."""

@@ -9,9 +9,11 @@ One view: every way of changing z (drag, arrow keys, a typed value, random, rese
 a map or manifold click, an opened link, an upload, a drawing) ends in full_view(), which sets
 the picture, the sliders, the RNN readout, the map marker and the link together. While a slider
 is dragged the page itself decodes and reads the picture (explore.js, ui/static/latent_lab.js),
-so a drag costs the server nothing; the full view follows on release. A page that cannot run
-the models itself gets the old hot path: one event per frame, no queue, no progress overlay,
-only a 28x28 PNG inline in HTML.
+so a drag costs the server nothing; the full view follows on release. Random, Reset, a centroid,
+a map click and an opened link are painted by the page at once as well (it has the centroids and
+the map's codes: ModelView.page_tensors), and the server's full view of the same code follows. A
+page that cannot run the models itself gets the old hot path: one event per frame, no queue, no
+progress overlay, only a 28x28 PNG inline in HTML.
 """
 
 import functools

@@ -126,6 +126,7 @@ class LatentMap:
         low, high = self.xy.min(0), self.xy.max(0)
         pad = 0.08 * (high - low) + 1e-6
         self.low, self.high = low - pad, high + pad
+        self.pixels = self.to_pixels(self.xy)  # where each point is drawn
         self.base = self._draw_base(class_names)
 
     def to_pixels(self, xy: np.ndarray) -> np.ndarray:
@@ -142,7 +143,7 @@ class LatentMap:
 
     def nearest_point(self, px: float, py: float) -> tuple[int, float]:
         """Return (index, distance in pixels) of the stored map point closest to pixel (px, py)."""
-        d = np.hypot(*(self.to_pixels(self.xy) - np.array([px, py])).T)
+        d = np.hypot(*(self.pixels - np.array([px, py])).T)
         i = int(np.argmin(d))
         return i, float(d[i])
 
@@ -157,7 +158,7 @@ class LatentMap:
         label = Image.new("RGB", (160, 14), "white")
         ImageDraw.Draw(label).text((80, 7), "principal direction 2", fill=(90, 90, 90), font=f, anchor="mm")
         out.paste(label.rotate(90, expand=True), (2, self.SIZE // 2 - 80))
-        for (x, y), c in zip(self.to_pixels(self.xy), self.labels):
+        for (x, y), c in zip(self.pixels, self.labels):
             colour = CLASS_COLOURS[c % len(CLASS_COLOURS)]
             draw.ellipse([x - 3, y - 3, x + 3, y + 3], fill=colour)
         for c, name in enumerate(class_names):

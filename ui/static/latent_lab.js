@@ -8,6 +8,7 @@
 //   const m = await LatentLab.load("vae-mnist");   // fetches /latent-lab/models/vae-mnist, then the weights
 //   const pixels = m.decode(z);                    // Float32Array(784) in [0,1]
 //   const belief = m.readRows(pixels);             // 28 arrays of class probabilities, one per row read
+//   const z2 = m.centroid(3), [z3, onDot] = m.codeAtMapPixel(px, py);   // the codes the server would choose
 //   LatentLab.paint(canvas, pixels);
 "use strict";
 
@@ -104,6 +105,7 @@ window.LatentLab = (() => {
       this.t = tensors;
       this.latentDim = Number(metadata.latent_dim);
       this.likelihood = metadata.likelihood;
+      this.snapPixels = Number(metadata.snap_pixels);
       this.cell = metadata.cell || null; // null: no reader for this model
       this.layers = Number(metadata.num_layers || 0);
       this.hidden = Number(metadata.hidden_size || 0);
@@ -119,6 +121,27 @@ window.LatentLab = (() => {
         out[k] = this.likelihood === "gaussian" ? (Math.tanh(out[k]) + 1) / 2 : sigmoid(out[k]);
       }
       return out;
+    }
+
+    // The mean code of class k (ModelView.centroid); null for a class the model does not have.
+    centroid(k) {
+      const c = this.t["latent.centroids"];
+      if (!c || !(k >= 0 && k < c.shape[0])) return null;
+      return c.values.slice(k * this.latentDim, (k + 1) * this.latentDim);
+    }
+
+    // [code, onDot] under pixel (px, py) of the map picture (ModelView.code_at_map_pixel): the code of
+    // the nearest dot within the snap distance, else the point on the map's plane.
+    codeAtMapPixel(px, py) {
+      const points = this.t["latent.map_pixels"].values, d = this.latentDim;
+      let best = -1, bestDistance = Infinity;
+      for (let i = 0; i < points.length / 2; i++) {
+        const distance = Math.hypot(points[2 * i] - px, points[2 * i + 1] - py);
+        if (distance < bestDistance) { best = i; bestDistance = distance; }
+      }
+      if (best >= 0 && bestDistance <= this.snapPixels) return [this.t["latent.map_z"].values.slice(best * d, (best + 1) * d), true];
+      const plane = this.t["latent.map_plane"].values;  // z = [px, py, 1] @ plane
+      return [Float32Array.from({ length: d }, (_, k) => px * plane[k] + py * plane[d + k] + plane[2 * d + k]), false];
     }
 
     // Class probabilities after each of the 28 rows (RowRNN.read_rows in genmodels/rnn.py); null without a reader.
