@@ -16,7 +16,8 @@ import pytest
 import torch
 
 from genmodels import VAE, RowRNN
-from test_browser_explore import DIGIT_IMG, choose, digit_src, loaded, no_error_toast, press_and_drag
+from test_browser_explore import (DIGIT_IMG, choose, digit_png, digit_src, loaded, no_error_toast,  # noqa: F401
+                                   press_and_drag, upload)
 
 pytestmark = pytest.mark.browser
 CHECKPOINTS = "checkpoints"
@@ -162,6 +163,20 @@ def test_random_and_reset_paint_in_the_page_and_the_server_follows(page, torch_m
                            arg=[DIGIT_IMG, src])
     page.wait_for_function("() => !window.location.search.includes('z=')")  # the origin's link has no code
     assert frame_z(page) == [0.0] * len(z)
+    no_error_toast(page)
+
+
+def test_a_code_only_the_server_knows_is_painted_when_it_arrives(page, torch_models, digit_png):
+    vae, _ = torch_models
+    in_page_ready(page)
+    before, src = paints(page), digit_src(page)
+    upload(page, digit_png[0])  # encoded on the server: the page learns the code from its answer
+    page.wait_for_function("([sel, before]) => document.querySelector(sel).getAttribute('src') !== before",
+                           arg=[DIGIT_IMG, src])
+    wait_for_paint(page, before)
+    page.wait_for_function("() => window.llLive.z.some((v) => v !== 0)")
+    z = check_canvas_is_the_decoders_picture(page, vae)
+    assert np.allclose(z, np.clip(frame_z(page), -3, 3), atol=0.026)  # the server's code, on the sliders' grid
     no_error_toast(page)
 
 

@@ -172,7 +172,6 @@ function readSoon(pixels) {
   if (toRead === null) setTimeout(() => { const latest = toRead; toRead = null; showReading(latest); }, 0);
   toRead = pixels;
 }
-window.llPaintSoon = () => paintSoon(false);
 window.llReader = (reader) => {  // the Reader choice changed: the frame names it until the server's next picture
   const frame = digitFrame();
   if (frame && typeof reader === "string") frame.dataset.reader = reader;
@@ -384,7 +383,8 @@ async function openLink() {
   setSliders(frame, z);
 }
 
-// The server replaced the digit (release, random, reset, a centroid, the map, a link, another model).
+// The server replaced the digit (release, random, reset, a centroid, the map, a link, an upload, another
+// model): follow its model and paint its code, read from the sliders it set in the same answer.
 function watchDigit() {
   const box = document.querySelector("#ll-digit-box");
   if (!box) { setTimeout(watchDigit, 100); return; }

@@ -322,9 +322,6 @@ class ExplorePage:
         # weights) asks the server instead: explore.js then sends this "input" event once per frame.
         self.script.input(user_errors(self.decode_slots), [*self.session, self.code, *sliders], main.digit,
                           trigger_mode="always_last", queue=False, **QUIET)
-        # Whatever sets the sliders (the server after random, reset, a centroid, the map, a link) repaints in the page.
-        gr.on([s.change for s in sliders], None, js="() => { window.llPaintSoon && window.llPaintSoon(); }",
-              **PRIVATE)
         # The full view on release: the mouse let go, an arrow key let go, Enter in a number box or leaving it.
         gr.on([s.release for s in sliders], user_errors(self.on_release), [*self.session, self.code, *sliders],
               [c for c in moves if c not in sliders], trigger_mode="always_last", **QUIET)
