@@ -7,7 +7,9 @@
 Starts `python app.py` in its own process (free port, temporary runs and cache folders) so its CPU
 time and memory are its own. Then, for --seconds:
   - a few real headless Chromium pages (/usr/bin/chromium) drag sliders in the page, let go (the
-    server's full view on release, timed until the picture arrives) and press Random now and then;
+    server's full view on release, timed in the page from the pointerup, and from the moment the
+    page sends the event, to the server's picture in the DOM; and as Playwright sees it) and press
+    Random now and then;
   - lightweight HTTP clients do what a page does: GET the page, the model description and the
     weights once, then with a student's pauses (1.5-4 s) release-time decodes (/decode), random
     samples (/sample), uploads of a real digit (/gradio_api/upload + /reconstruct) and readings
@@ -166,9 +168,38 @@ def student(base: str, results: Results, digits: list[bytes], stop: threading.Ev
             results.timed("upload + /classify", lambda: call(base, "classify", [upload(base, png), "vae-mnist"], session))
 
 
+# Timed inside the page: from the hand letting go (a real pointerup) or the Random click, and from
+# the moment the page sends the event (gradio's POST to /queue/join), to the server's new digit in
+# the DOM; Playwright's own round trips and polling are not counted.
+PAGE_CLOCK = """() => {
+    const clock = window.llBench = { start: 0, sent: 0, shown: 0 };
+    document.addEventListener("pointerup", (e) => { if (e.isTrusted) clock.start = performance.now(); }, true);
+    document.addEventListener("click", (e) => {
+        if (e.target.closest && e.target.closest("#ll-random")) clock.start = performance.now();
+    }, true);
+    const fetch = window.fetch;
+    window.fetch = function (url, ...rest) {
+        if (String(url).includes("/queue/join")) clock.sent = performance.now();
+        return fetch.call(this, url, ...rest);
+    };
+    new MutationObserver(() => { clock.shown = performance.now(); })
+        .observe(document.querySelector("#ll-digit-box"), { subtree: true, childList: true });
+}"""
+
+
 def pages(base: str, n_pages: int, results: Results, stop: threading.Event, ready: threading.Event):
     """A few real pages: drag in the page, let go (time until the server's full view arrives), Random now and then."""
     from playwright.sync_api import sync_playwright
+
+    def timed_in_page(action: str, page, act, src: str):
+        """Run `act` and record the page's own time from its start to the server's new digit."""
+        wait = "([s, b]) => document.querySelector(s).getAttribute('src') !== b"
+        results.timed(action + " (as Playwright sees it)", lambda: (act(), page.wait_for_function(
+            wait, arg=["#ll-digit-box img.ll-digit", src])))
+        clock = page.evaluate("() => window.llBench")
+        with results.lock:
+            results.times[action].append(clock["shown"] - clock["start"])
+            results.times[action + ": sent -> shown"].append(clock["shown"] - clock["sent"])
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=slider_latency.CHROMIUM, args=slider_latency.CHROMIUM_ARGS)
@@ -180,6 +211,7 @@ def pages(base: str, n_pages: int, results: Results, stop: threading.Event, read
                                                                            results.errors["page script error"] + 1))
             results.timed("page open (in-page models ready)", lambda pg=page: (
                 pg.goto(base), pg.wait_for_function("() => window.llLive && window.llLive.models")))
+            page.evaluate(PAGE_CLOCK)
             tabs.append(page)
         ready.set()
         rng = random.Random(7)
@@ -197,14 +229,10 @@ def pages(base: str, n_pages: int, results: Results, stop: threading.Event, read
                 page.mouse.move(box["x"] + box["width"] * rng.uniform(0.2, 0.8), y)
                 page.mouse.down()
                 page.mouse.move(box["x"] + box["width"] * end, y, steps=15)
-                wait = "([s, b]) => document.querySelector(s).getAttribute('src') !== b"
-                args = ["#ll-digit-box img.ll-digit", src]
-                results.timed("page release -> full view", lambda pg=page: (pg.mouse.up(),
-                                                                             pg.wait_for_function(wait, arg=args)))
+                timed_in_page("page release -> full view", page, page.mouse.up, src)
                 if round_ % 4 == 3:
                     src = page.locator("#ll-digit-box img.ll-digit").get_attribute("src")
-                    results.timed("page Random -> full view", lambda pg=page, a=[args[0], src]: (
-                        pg.click("#ll-random"), pg.wait_for_function(wait, arg=a)))
+                    timed_in_page("page Random -> full view", page, lambda pg=page: pg.click("#ll-random"), src)
                 if "Something went wrong" in page.content():
                     results.errors["page error toast"] += 1
             round_ += 1
