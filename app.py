@@ -93,14 +93,14 @@ def nosniff(asgi_app):
 
 
 def cap_malloc_arenas(count: int = MALLOC_ARENAS) -> bool:
-    """Cap the malloc arenas glibc gives threads (unless MALLOC_ARENA_MAX is set); return whether it applied.
+    """Cap the malloc arenas glibc gives threads (unless the host sets its own); return whether it applied.
 
     By default glibc adds an arena per concurrently allocating thread (up to 8 per core), and the
     server's short-lived worker threads leave each arena fragmented by pictures and tensors: under a
     class its memory crept by megabytes a minute while Python's own heap stayed flat (BENCHMARKS.md,
-    "A class of 50"). Called before the server's threads start, it takes effect for every later one.
+    "A class of 50"). Arenas made before the call stay; every thread started later shares these.
     """
-    if "MALLOC_ARENA_MAX" in os.environ:
+    if "MALLOC_ARENA_MAX" in os.environ or "glibc.malloc.arena_max" in os.environ.get("GLIBC_TUNABLES", ""):
         return False
     try:
         return bool(ctypes.CDLL(None).mallopt(M_ARENA_MAX, count))

@@ -172,17 +172,18 @@ def student(base: str, results: Results, digits: list[bytes], stop: threading.Ev
 # the moment the page sends the event (gradio's POST to /queue/join), to the server's new digit in
 # the DOM; Playwright's own round trips and polling are not counted.
 PAGE_CLOCK = """() => {
-    const clock = window.llBench = { start: 0, sent: 0, shown: 0 };
-    document.addEventListener("pointerup", (e) => { if (e.isTrusted) clock.start = performance.now(); }, true);
-    document.addEventListener("click", (e) => {
+    const clock = window.llBench = { start: null, sent: null, shown: null };
+    // On the window, which hears a click before the page's own listeners on the document do.
+    window.addEventListener("pointerup", (e) => { if (e.isTrusted) clock.start = performance.now(); }, true);
+    window.addEventListener("click", (e) => {
         if (e.target.closest && e.target.closest("#ll-random")) clock.start = performance.now();
     }, true);
     const fetch = window.fetch;
     window.fetch = function (url, ...rest) {
-        if (String(url).includes("/queue/join")) clock.sent = performance.now();
+        if (String(url).includes("/queue/join") && clock.sent === null) clock.sent = performance.now();
         return fetch.call(this, url, ...rest);
     };
-    new MutationObserver(() => { clock.shown = performance.now(); })
+    new MutationObserver(() => { if (clock.shown === null) clock.shown = performance.now(); })
         .observe(document.querySelector("#ll-digit-box"), { subtree: true, childList: true });
 }"""
 
@@ -194,9 +195,14 @@ def pages(base: str, n_pages: int, results: Results, stop: threading.Event, read
     def timed_in_page(action: str, page, act, src: str):
         """Run `act` and record the page's own time from its start to the server's new digit."""
         wait = "([s, b]) => document.querySelector(s).getAttribute('src') !== b"
+        page.evaluate("() => { Object.assign(window.llBench, { start: null, sent: null, shown: null }); }")
         results.timed(action + " (as Playwright sees it)", lambda: (act(), page.wait_for_function(
             wait, arg=["#ll-digit-box img.ll-digit", src])))
         clock = page.evaluate("() => window.llBench")
+        if None in clock.values():
+            with results.lock:
+                results.errors[action + " (not timed in the page)"] += 1
+            return
         with results.lock:
             results.times[action].append(clock["shown"] - clock["start"])
             results.times[action + ": sent -> shown"].append(clock["shown"] - clock["sent"])

@@ -25,6 +25,7 @@ def main() -> int:
         ["photo_accuracy.py"] + (["--n", "50"] if args.quick else []),
         ["writer_figures.py"],
         ["inpage_latency.py"],
+        ["full_view.py"] + (["-n", "40"] if args.quick else []),
         ["rnn_cells.py"] + (["--epochs", "3"] if args.quick else []),
         ["slider_latency.py"] + (["-n", "40"] if args.quick else []),
         ["latency_under_training.py"] + (["--n", "40"] if args.quick else []),

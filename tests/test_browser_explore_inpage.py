@@ -16,6 +16,7 @@ import pytest
 import torch
 
 from genmodels import VAE, RowRNN
+from ui.explore.models import SNAP_PIXELS
 from test_browser_explore import (DIGIT_IMG, choose, digit_png, digit_src, loaded, no_error_toast,  # noqa: F401
                                    press_and_drag, upload)
 
@@ -51,13 +52,24 @@ def server_calls(page) -> list:
     return calls
 
 
-def hold_server_events(page):
+def hold_server_events(page) -> dict:
     """Hold the page's event requests (gradio's queue and API POSTs) until let_go: the page is on its own."""
-    page.route("**/gradio_api/**", lambda route: None if route.request.method == "POST" else route.continue_())
+    hold = {"on": True, "held": []}
+
+    def route(request_route):
+        if hold["on"] and request_route.request.method == "POST":
+            hold["held"].append(request_route)
+        else:
+            request_route.continue_()
+    page.route("**/gradio_api/**", route)
+    return hold
 
 
-def let_go(page):
-    """Send the held requests on (Playwright lets a removed handler's waiting requests go to the server)."""
+def let_go(page, hold: dict):
+    """Send the held requests on, and every later one straight through."""
+    hold["on"] = False
+    for request_route in hold["held"]:
+        request_route.continue_()
     page.unroute("**/gradio_api/**")
 
 
@@ -137,28 +149,28 @@ def test_random_and_reset_paint_in_the_page_and_the_server_follows(page, torch_m
     vae, _ = torch_models
     in_page_ready(page)
     before, src = paints(page), digit_src(page)
-    hold_server_events(page)
+    hold = hold_server_events(page)
     with sends_an_event(page):  # the page's release of a slider
         page.click("#ll-random")
     wait_for_paint(page, before)
     z = check_canvas_is_the_decoders_picture(page, vae)  # painted by the page before the server answers
     assert sum(abs(v) > 0 for v in z) > 10
-    let_go(page)
+    let_go(page, hold)
     page.wait_for_function("([sel, before]) => document.querySelector(sel).getAttribute('src') !== before",
                            arg=[DIGIT_IMG, src])
-    # The server's full view is of the page's code, on the sliders' 0.05 grid (a draw of the server's
-    # own would not be).
+    # The server's full view is of the page's code, rounded to the sliders' two decimals (a draw of the
+    # server's own would not be).
     assert np.allclose(frame_z(page), z, atol=1e-4)
-    assert all(abs(v * 20 - round(v * 20)) < 1e-3 for v in frame_z(page))
+    assert all(abs(v * 100 - round(v * 100)) < 1e-3 for v in frame_z(page))
     page.wait_for_function("() => window.location.search.includes('z=')")
 
     before, src = paints(page), digit_src(page)
-    hold_server_events(page)
+    hold = hold_server_events(page)
     with sends_an_event(page):
         page.click("#ll-reset")
     wait_for_paint(page, before)
     assert check_canvas_is_the_decoders_picture(page, vae) == [0.0] * len(z)
-    let_go(page)
+    let_go(page, hold)
     page.wait_for_function("([sel, before]) => document.querySelector(sel).getAttribute('src') !== before",
                            arg=[DIGIT_IMG, src])
     page.wait_for_function("() => !window.location.search.includes('z=')")  # the origin's link has no code
@@ -176,7 +188,7 @@ def test_a_code_only_the_server_knows_is_painted_when_it_arrives(page, torch_mod
     wait_for_paint(page, before)
     page.wait_for_function("() => window.llLive.z.some((v) => v !== 0)")
     z = check_canvas_is_the_decoders_picture(page, vae)
-    assert np.allclose(z, np.clip(frame_z(page), -3, 3), atol=0.026)  # the server's code, on the sliders' grid
+    assert np.allclose(z, np.clip(frame_z(page), -3, 3), atol=0.0051)  # the server's code, to the sliders' decimals
     no_error_toast(page)
 
 
@@ -230,17 +242,18 @@ def click_map(page, px: float, py: float):
     x, y = page.evaluate("""([px, py]) => {
         const img = document.querySelector('#ll-map img'), box = img.getBoundingClientRect();
         const s = Math.min(box.width / img.naturalWidth, box.height / img.naturalHeight, 1);
-        return [box.left + (box.width - img.naturalWidth * s) / 2 + (px + 0.5) * s,
-                box.top + (box.height - img.naturalHeight * s) / 2 + (py + 0.5) * s];
+        return [box.left + (box.width - img.naturalWidth * s) / 2 + px * s,
+                box.top + (box.height - img.naturalHeight * s) / 2 + py * s];
     }""", [float(px), float(py)])
     page.mouse.click(x, y)
 
 
 def empty_map_pixel(view) -> tuple[int, int]:
-    """Return a pixel inside the plot that is further than the snap distance from every dot."""
-    for px in range(60, 380, 7):
-        for py in range(60, 380, 7):
-            if view.map.nearest_point(px, py)[1] > 15:
+    """Return a pixel inside the plot further than the snap distance from every dot (with room for rounding)."""
+    inside = range(view.map.MARGIN, view.map.SIZE - view.map.MARGIN)
+    for px in inside:
+        for py in inside:
+            if view.map.nearest_point(px, py)[1] > SNAP_PIXELS + 3:
                 return px, py
     raise AssertionError("the map has no empty space")
 
@@ -273,10 +286,10 @@ def test_a_centroid_and_a_map_click_paint_in_the_page_before_the_server_answers(
     in_page_ready(page)
     dot = 17
     for click, expected, caption in [
-            (lambda: page.click("#ll-centroid-3"), view.centroid(3), "decoded image"),
+            (lambda: page.click("#ll-centroid-3"), view.centroid(3), None),
             (lambda: click_map(page, *view.map.pixels[dot]), view.map_z[dot].numpy(), "real encoded"),
             (lambda: click_map(page, *empty_map_pixel(view)), None, "map's plane")]:
-        hold_server_events(page)
+        hold = hold_server_events(page)
         before, src = paints(page), digit_src(page)
         with sends_an_event(page):  # the click is also on its way to the server
             click()
@@ -285,13 +298,17 @@ def test_a_centroid_and_a_map_click_paint_in_the_page_before_the_server_answers(
         target = page.evaluate("() => window.llLive.target")
         if expected is not None:
             assert np.allclose(target, expected, atol=1e-5)
-        assert np.allclose(z, np.clip(target, -3, 3), atol=0.026)  # the sliders' 0.05 grid
-        let_go(page)
+        assert np.allclose(z, np.clip(target, -3, 3), atol=0.0051)  # rounded to the sliders' decimals
+        before = paints(page)
+        let_go(page, hold)
         page.wait_for_function("([sel, before]) => document.querySelector(sel).getAttribute('src') !== before",
                                arg=[DIGIT_IMG, src])
         assert np.allclose(frame_z(page), target, atol=1e-4)  # the server chose the same code
-        page.wait_for_function("(text) => document.querySelector('#ll-caption').innerText.includes(text)",
-                               arg=caption)
+        wait_for_paint(page, before)  # the page paints the server's answer: the very code it showed
+        assert page.evaluate("() => window.llLive.z") == z
+        if caption:
+            page.wait_for_function("(text) => document.querySelector('#ll-caption').innerText.includes(text)",
+                                   arg=caption)
     no_error_toast(page)
 
 
@@ -300,15 +317,16 @@ def test_an_opened_link_is_painted_in_the_page_before_the_server_answers(browser
     try:
         for model, z in [("vae-mnist", [1.5, -2.0, 4.0] + [0.0] * 17), ("vae-fashion", [0.0] * 19 + [-2.5])]:
             page = context.new_page()
-            hold_server_events(page)
+            hold = hold_server_events(page)
             page.goto(f"{live_app}/?model={model}&z=" + ",".join(map(str, z)))
             page.wait_for_function("() => window.llLive && window.llLive.z && window.llLive.z.some((v) => v !== 0)")
             assert page.evaluate("() => window.llLive.key").startswith(f"{model}|")
             painted = check_canvas_is_the_decoders_picture(page, views.get(model).vae)
             expected = np.clip(z, -3, 3)  # 4.0 is beyond the sliders: clipped, as the server does
             assert np.allclose(painted, expected, atol=1e-6)
-            let_go(page)
-            page.wait_for_function("(n) => document.querySelectorAll('#ll-sliders .ll-slider').length === n", arg=20)
+            page.evaluate("() => { document.querySelector('#ll-digit-box .ll-digit-frame').dataset.painted = '1'; }")
+            let_go(page, hold)
+            page.wait_for_function("() => !document.querySelector('#ll-digit-box .ll-digit-frame').dataset.painted")
             if max(map(abs, z)) > 3:
                 page.get_by_text("clipped").first.wait_for()  # the server's warning about the link
             page.wait_for_function("(z) => { const f = document.querySelector('#ll-digit-box .ll-digit-frame');"

@@ -17,6 +17,7 @@ browser caches it for good and never fetches the same model twice.
 import hashlib
 import json
 import threading
+from collections import deque
 from pathlib import Path
 
 import torch
@@ -25,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from ui.explore.models import API_LIMIT, SNAP_PIXELS
+from ui.explore.models import API_LIMIT, NO_READER, SLIDER_DECIMALS, SNAP_PIXELS, in_page_version
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 SCRIPT = "latent_lab.js"
@@ -37,15 +38,14 @@ IMMUTABLE = {"Cache-Control": "public, max-age=31536000, immutable"}
 def weights_file(view, rnn) -> bytes:
     """Return one safetensors file holding the decoder and latent codes of a ModelView and all of `rnn` (None: no reader).
 
-    Its metadata says how to run them: latent size, likelihood, map snap distance, cell, layers, hidden size.
+    Its metadata says how to run them: latent size, likelihood, cell, layers, hidden size.
     """
     vae = view.vae
     tensors = {f"decoder.{name}": t.detach().to("cpu", torch.float16).contiguous()
                for name, t in vae.state_dict().items() if name.startswith(("fc3.", "fc4."))}
     tensors.update({f"latent.{name}": t.detach().to("cpu", torch.float32).contiguous()
                     for name, t in view.page_tensors().items()})
-    metadata = {"latent_dim": str(vae.config.latent_dim), "likelihood": vae.config.likelihood,
-                "snap_pixels": str(SNAP_PIXELS)}
+    metadata = {"latent_dim": str(vae.config.latent_dim), "likelihood": vae.config.likelihood}
     if rnn is not None:
         tensors.update({f"reader.{name}": t.detach().to("cpu", torch.float32).contiguous()
                         for name, t in rnn.state_dict().items()})
@@ -61,28 +61,33 @@ class InPageModels:
         self.views = views  # the explorer's ViewCache: its models, readers and latent analyses
         self._lock = threading.Lock()
         self._files: dict[str, bytes] = {}  # sha256 -> file
-        # (vae name, reader name) -> (view, reader, sha256, description): the newest version of each
-        # pair only, so a run saved every epoch does not pile up files in memory.
-        self._named: dict[tuple, tuple] = {}
+        # (vae name, reader name) -> its description, and the hashes of its newest two files: a page
+        # may still fetch the file its last description named, and a run saved every epoch does not
+        # pile up files in memory.
+        self._named: dict[tuple, dict] = {}
+        self._kept: dict[tuple, deque] = {}
 
     def describe(self, vae_name: str, reader: str | None = None) -> dict:
         """Return what the page needs to run `vae_name` (and its reader) itself; ValueError for an unknown model."""
-        view = self.views.get(vae_name)
-        # No reader named: the one of the VAE's data set; "none" (the explorer's Reader choice): no reader.
-        reader = self.views.reader(reader or view.default_reader)
-        key = (vae_name, reader.name if reader else None)
-        with self._lock:
-            known = self._named.get(key)
-            if known is None or known[0] is not view or known[1] is not reader:  # new, or a folder changed
+        with self._lock:  # one request at a time sees the newest version of a folder and builds its file
+            view = self.views.get(vae_name)
+            # No reader named: the one of the VAE's data set; "none" (the explorer's Reader choice): no reader.
+            reader = self.views.reader(reader or view.default_reader)
+            key = (vae_name, reader.name if reader else NO_READER)
+            version = in_page_version(view, reader)
+            if key not in self._named or self._named[key]["version"] != version:
                 data = weights_file(view, reader.rnn if reader else None)
                 sha = hashlib.sha256(data).hexdigest()
-                info = {"weights": f"{PREFIX}/weights/{sha}.safetensors", "model": vae_name, "reader": key[1],
-                        "latent_dim": view.dims, "order": [int(d) for d in view.order[:view.shown_slots]],
-                        "link_limit": API_LIMIT, "bytes": len(data),
-                        "class_names": reader.class_names if reader else []}
-                self._named[key] = (view, reader, sha, info)
-                self._files = {entry[2]: self._files.get(entry[2], data) for entry in self._named.values()}
-            return dict(self._named[key][3])
+                self._named[key] = {
+                    "weights": f"{PREFIX}/weights/{sha}.safetensors", "model": vae_name, "reader": key[1],
+                    "version": version, "latent_dim": view.dims, "order": view.slider_dims(),
+                    "slider_decimals": SLIDER_DECIMALS, "snap_pixels": SNAP_PIXELS, "link_limit": API_LIMIT,
+                    "bytes": len(data), "class_names": reader.class_names if reader else []}
+                self._kept.setdefault(key, deque(maxlen=2)).append(sha)
+                self._files[sha] = data
+                in_use = {kept for shas in self._kept.values() for kept in shas}
+                self._files = {kept: file for kept, file in self._files.items() if kept in in_use}
+            return dict(self._named[key])
 
     def routes(self) -> list[Route]:
         """Return the Starlette routes that serve the script, the descriptions and the weights."""

@@ -10,13 +10,14 @@
 //  - clicking a slider's name asks the server for a preview of that dimension (a "select" event).
 
 const KEYS = new Set(["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "PageUp", "PageDown", "Home", "End"]);
-const LIMIT = 3;
 
 window.llTrigger = trigger;  // the newest mount of this component sends the events
 if (window.llExploreReady) return;
 window.llExploreReady = true;
 
 const inSliders = (node) => node instanceof Element && node.closest("#ll-sliders .ll-slider");
+const rangeOf = (slider) => slider.querySelector("input[type=range]");  // its min and max are the slider's
+const clampTo = (range, value) => Math.max(parseFloat(range.min), Math.min(parseFloat(range.max), value));
 const release = (input) => input.dispatchEvent(new PointerEvent("pointerup", { bubbles: true }));
 
 document.addEventListener("keyup", (event) => {
@@ -40,11 +41,12 @@ document.addEventListener("input", (event) => {
     return;
   }
   const note = document.querySelector("#ll-slider-note");
-  if (Math.abs(value) > LIMIT) {
-    const clamped = Math.sign(value) * LIMIT;
+  const range = rangeOf(inSliders(input));
+  const clamped = clampTo(range, value);
+  if (clamped !== value) {
     input.value = String(clamped);
     const name = (inSliders(input).querySelector("[data-testid=block-info]") || {}).textContent || "A slider";
-    if (note) note.textContent = `${name.split(" ")[0]} goes from −${LIMIT} to ${LIMIT}: ${value} became ${clamped}.`;
+    if (note) note.textContent = `${name.split(" ")[0]} goes from ${range.min.replace("-", "−")} to ${range.max}: ${value} became ${clamped}.`;
   } else if (note) {
     note.textContent = "";
   }
@@ -54,13 +56,13 @@ document.addEventListener("input", (event) => {
 document.addEventListener("focusout", (event) => {
   const input = event.target;
   if (!inSliders(input) || input.type !== "number" || Number.isFinite(parseFloat(input.value))) return;
-  const range = inSliders(input).querySelector("input[type=range]");
-  if (range) input.value = range.value;
+  input.value = rangeOf(inSliders(input)).value;
 }, true);
 
 // The server puts "?model=...&z=..." into the link box; show it whole and mirror it in the address bar.
 window.llLink = (query) => {
   if (typeof query !== "string" || !query.startsWith("?")) return query;
+  live.answered = true;  // the server has shown a digit (openLink below leaves an opened link to it)
   const params = new URLSearchParams(query);
   if (document.querySelector(".gradio-container.ll-present")) params.set("present", "1");
   const search = params.toString().replace(/%2C/g, ",");
@@ -104,13 +106,16 @@ document.addEventListener("click", (event) => {
 // release (the full view). A page without the models (script or weights blocked) asks the server
 // for each frame's picture instead (page.py decode_slots, through this component's "input" event).
 
-const live = { key: "", models: null, loads: new Map(), frameQueued: false, userMove: false, paints: 0 };
+const live = { key: "", models: null, loads: new Map(), frameQueued: false, userMove: false, paints: 0,
+  answered: false, touched: false };  // answered: the server has shown a digit; touched: a person moved a slider
 window.llLive = live;  // for tests and benches: live.models is set when the page decodes itself
 
 const digitFrame = () => document.querySelector("#ll-digit-box .ll-digit-frame");
 
-function modelsFor(model, reader) {  // one load per (model, reader) per page; a failure stays a failure
-  const key = `${model}|${reader}`;
+// One load per (model, reader, version) per page; a failure stays a failure. The version changes when
+// either checkpoint is saved again (a run still training), so the page then loads the new one.
+function modelsFor(model, reader, version) {
+  const key = `${model}|${reader}|${version}`;
   if (!live.loads.has(key)) {
     live.loads.set(key, window.LatentLab.load(model, reader).catch(() => null));
   }
@@ -121,11 +126,12 @@ function modelsFor(model, reader) {  // one load per (model, reader) per page; a
 async function sync() {
   const frame = digitFrame();
   if (!frame || !window.LatentLab) return;
-  const key = `${frame.dataset.model}|${frame.dataset.reader}`;
+  const { model, reader, version } = frame.dataset;
+  const key = `${model}|${reader}|${version}`;
   if (key !== live.key) {
     live.key = key;
     live.models = null;  // until the new models are here, the server draws
-    const models = await modelsFor(frame.dataset.model, frame.dataset.reader);
+    const models = await modelsFor(model, reader, version);
     if (live.key !== key) return;  // switched again meanwhile
     live.models = models;
   }
@@ -289,6 +295,7 @@ function drawBelief(pixels, belief, names) {
 let serverQueued = false;
 document.addEventListener("input", (event) => {
   if (!inSliders(event.target) || !["range", "number"].includes(event.target.type)) return;
+  live.touched = live.touched || event.isTrusted;  // a person moved a slider (not this script)
   if (live.models) {
     paintSoon(true);
   } else if (!serverQueued) {
@@ -299,26 +306,28 @@ document.addEventListener("input", (event) => {
 
 // Random sample, Reset, a class centroid and a map click, in the page: the sliders take the new code
 // and the digit is painted at once. Random then lets go of a slider, so the server shows its full
-// view of the page's code (its own Random handler serves pages without the models); the other
-// clicks still reach the server, which answers with the same code (the centroids and the map's
-// points and plane come with the weights, ModelView.page_tensors) and its caption and link.
+// view of the page's code (its own Random handler serves pages without the models, and models with
+// dimensions that have no slider); the other clicks still reach the server, which answers with the
+// same code (the centroids and the map's points and plane come with the weights,
+// ModelView.page_tensors) and its caption and link.
 function gaussian() {  // Box-Muller: one draw from N(0, 1)
   return Math.sqrt(-2 * Math.log(1 - Math.random())) * Math.cos(2 * Math.PI * Math.random());
 }
 
+// Put code z on the sliders, clipped and rounded as the server's answer will be (ModelView.z_to_slots);
+// return the sliders' number boxes.
 function setSliders(frame, z) {
   frame.dataset.z = Array.from(z).join(",");  // the code the page paints (currentZ reads it)
-  const ranges = frame.dataset.order.split(",").map((d, slot) => {
-    const range = document.querySelector(`#ll-z${slot} input[type=range]`);
-    if (range) {
-      const step = parseFloat(range.step) || 0.05;  // on the slider's grid, as a drag would leave it
-      const value = Math.max(-LIMIT, Math.min(LIMIT, Math.round(z[Number(d)] / step) * step));
-      range.value = String(Number(value.toFixed(4)));
-      range.dispatchEvent(new Event("input", { bubbles: true }));  // Gradio takes the value; we paint it
+  const scale = 10 ** live.models.info.slider_decimals;
+  const boxes = frame.dataset.order.split(",").map((d, slot) => {
+    const box = document.querySelector(`#ll-z${slot} input[type=number]`);
+    if (box) {
+      box.value = String(Math.round(clampTo(rangeOf(inSliders(box)), z[Number(d)]) * scale) / scale);
+      box.dispatchEvent(new Event("input", { bubbles: true }));  // Gradio takes the value; we paint it
     }
-    return range;
+    return box;
   });
-  return ranges.filter(Boolean);
+  return boxes.filter(Boolean);
 }
 
 // The map picture's pixel under a click, as Gradio computes it for the server's select event
@@ -331,9 +340,12 @@ function mapPixel(img, event) {
   return x < 0 || x >= img.naturalWidth || y < 0 || y >= img.naturalHeight ? null : [x, y];
 }
 
-// The code a click asks for, or null when the server must answer (not one of ours, or no models).
-function codeFor(target, event, dims) {
-  if (target.closest("#ll-random")) return Float32Array.from({ length: dims }, gaussian);
+// The code a click asks for, or null when the server must answer (not one of ours).
+function codeFor(target, event, frame) {
+  const dims = frame.dataset.z.split(",").length;
+  if (target.closest("#ll-random")) {  // a dimension without a slider is the server's to draw
+    return dims === frame.dataset.order.split(",").length ? Float32Array.from({ length: dims }, gaussian) : null;
+  }
   if (target.closest("#ll-reset")) return new Float32Array(dims);
   const centroid = target.closest("[id^=ll-centroid-]");
   if (centroid) return live.models.centroid(parseInt(centroid.id.replace("ll-centroid-", ""), 10));
@@ -346,37 +358,41 @@ function codeFor(target, event, dims) {
 document.addEventListener("click", (event) => {
   const frame = digitFrame();
   if (!(event.target instanceof Element) || !live.models || !frame) return;
-  const z = codeFor(event.target, event, frame.dataset.z.split(",").length);
+  const z = codeFor(event.target, event, frame);
   if (!z) return;
-  live.target = Array.from(z);  // the code asked for (the sliders hold it on their grid)
-  const ranges = setSliders(frame, z);
-  if (event.target.closest("#ll-random") && ranges.length) {
+  live.target = Array.from(z);  // the code asked for (the sliders hold it rounded)
+  const boxes = setSliders(frame, z);
+  if (event.target.closest("#ll-random") && boxes.length) {
     event.stopImmediatePropagation();
-    setTimeout(() => release(ranges[0]), 0);  // once Gradio has taken the values
+    setTimeout(() => release(rangeOf(inSliders(boxes[0]))), 0);  // once Gradio has taken the values
   }
 }, true);
 
-// An opened link (?model=...&z=...): its code is painted as soon as the model is here; the server's
-// answer to the page opening (page.py on_load) follows with the labels, readout, map and any warning
-// about the link, and a code the page cannot read is left to it.
-function linkCode(text, dims, limit) {  // as models.parse_z, then clipped to the sliders as on_load does
-  const values = text.split(/[,;]/).filter((part) => part.trim() !== "").map(Number);
-  if (values.length !== dims || !values.every((v) => Number.isFinite(v) && Math.abs(v) <= limit)) return null;
-  return Float32Array.from(values, (v) => Math.max(-LIMIT, Math.min(LIMIT, v)));
+// An opened link (?model=...&z=...): its code is painted as soon as the model is here, unless the
+// server's answer to the page opening (page.py on_load) came first. That answer follows with the
+// labels, readout, map and any warning about the link; a code the page cannot read is left to it.
+const NUMBER = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/;  // what Python's float() reads, bar inf/nan/_
+function linkCode(text, dims, limit) {  // as models.parse_z (the box's own limit), then clipped as on_load does
+  const parts = text.split(/[,;]/).filter((part) => part.trim() !== "");
+  if (parts.length !== dims || !parts.every((part) => NUMBER.test(part))) return null;
+  const values = parts.map(Number);
+  return values.every((v) => Math.abs(v) <= limit) ? Float32Array.from(values) : null;
 }
 
 async function openLink() {
   const params = new URLSearchParams(window.location.search);
   const frame = digitFrame();
-  if (!frame || !params.get("z") || !window.LatentLab) return;
-  const model = params.get("model") || frame.dataset.model, before = frame.dataset.z;
-  const models = await modelsFor(model, "");  // "": the model's own reader, as on_load chooses
-  if (!models || digitFrame() !== frame || frame.dataset.z !== before) return;  // the server or a click came first
+  if (!frame || !params.get("z") || !window.LatentLab || live.answered) return;
+  const model = params.get("model") || frame.dataset.model;
+  const models = await modelsFor(model, "", "");  // "": the model's own reader, as on_load chooses
+  if (!models || live.answered || live.touched) return;  // the server, or the hand, came first
   const z = linkCode(params.get("z"), models.latentDim, models.info.link_limit);
   if (!z) return;
-  const reader = models.info.reader || "none";
-  Object.assign(frame.dataset, { model, reader, order: models.info.order.join(",") });
-  live.key = `${model}|${reader}`;
+  const range = document.querySelector("#ll-z0 input[type=range]");
+  z.forEach((v, d) => { z[d] = clampTo(range, v); });  // every dimension, as on_load clips them
+  const { reader, version } = models.info;
+  Object.assign(frame.dataset, { model, reader, version, order: models.info.order.join(",") });
+  live.key = `${model}|${reader}|${version}`;
   live.loads.set(live.key, Promise.resolve(models));
   live.models = models;
   live.target = Array.from(z);

@@ -4,6 +4,7 @@ No gradio here: handlers turn the ValueErrors raised below into one-sentence mes
 A `ModelView` or `Reader` is shared by all sessions and never modified after it is built.
 """
 
+import hashlib
 import threading
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from .render import LatentMap, Manifold
 
 LATENT_SLOTS = 20  # sliders on the page; a model with more dimensions shows its 20 most informative
 SLIDER_LIMIT = 3.0  # sliders span -3..3 standard deviations of the prior N(0, I)
+SLIDER_DECIMALS = 2  # a code on the sliders (and in links) is rounded to this many decimals
 API_LIMIT = 10.0  # codes further than this from the origin are certainly typing mistakes
 ACTIVE_KL = 0.05  # nats: below this a dimension carries (almost) no information about the digit
 MAX_TRAVERSAL_ROWS = 10
@@ -74,10 +76,9 @@ class ModelView:
         self.map_z = analysis["map_z"].float()
         self.map = LatentMap(analysis["map_xy"].numpy(), analysis["map_labels"].numpy(), self.class_names)
         # Map pixel -> code on the PCA plane is affine: z = [px, py, 1] @ map_plane (3, dims).
-        corners = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
-        xy = torch.as_tensor(np.stack([self.map.to_coordinates(*c) for c in corners]), dtype=torch.float32)
-        at = latent.unproject(xy, self.pca_mean, self.pca_components)
-        self.map_plane = torch.stack([at[1] - at[0], at[2] - at[0], at[0]])
+        corners = torch.as_tensor(np.stack([self.map.to_coordinates(x, y) for x, y in [(0, 0), (1, 0), (0, 1)]]))
+        at = latent.unproject(corners, self.pca_mean.double(), self.pca_components.double())
+        self.map_plane = torch.stack([at[1] - at[0], at[2] - at[0], at[0]]).float()
         self.dims = int(self.kl.shape[0])
         self.manifold = Manifold(SLIDER_LIMIT) if self.dims == 2 else None
 
@@ -104,8 +105,12 @@ class ModelView:
         """Return the LATENT_SLOTS slider values (slot order) for code z, clipped to the slider range
         and rounded; sliders this model does not use get 0."""
         z = np.clip(np.asarray(z, dtype=np.float64), -SLIDER_LIMIT, SLIDER_LIMIT)
-        values = [round(float(z[d]), 2) for d in self.order[:self.shown_slots]]
+        values = [round(float(z[d]), SLIDER_DECIMALS) for d in self.slider_dims()]
         return values + [0.0] * (LATENT_SLOTS - len(values))
+
+    def slider_dims(self) -> list[int]:
+        """Return the dimension each slider shows, in slot order (most KL first)."""
+        return [int(d) for d in self.order[:self.shown_slots]]
 
     def slider_label(self, slot: int) -> str:
         """Return the label of slider `slot`: its dimension and measured KL in nats."""
@@ -217,6 +222,13 @@ class ViewCache:
     def reader_for(self, model_name: str) -> Reader | None:
         """Return the reader of a VAE's data set (the API's default), or None when no RNN matches it."""
         return self.reader(self.get(model_name).default_reader)
+
+
+def in_page_version(view: ModelView, reader: Reader | None) -> str:
+    """Return a short name for this version of a model and its reader (it changes when either is saved
+    again): a page keeps the models it loaded under it (ui/inpage.py, explore.js)."""
+    stamps = (view.name, view.stamp, reader.name if reader else None, reader.stamp if reader else None)
+    return hashlib.sha256(repr(stamps).encode()).hexdigest()[:16]
 
 
 def parse_z(values, dims: int, limit: float = API_LIMIT) -> np.ndarray:

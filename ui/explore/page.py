@@ -28,7 +28,7 @@ from .api import IMAGE_CONCURRENCY
 from .layout import (build_digit_panel, build_interpolation_panel, build_map_panel, build_model_panel,
                      build_page_script, build_readout_panel, build_traversal_panel, build_upload_panel,
                      model_choices, reader_choices)
-from .models import LATENT_SLOTS, NO_READER, SLIDER_LIMIT, ModelView, ViewCache, parse_z
+from .models import LATENT_SLOTS, NO_READER, SLIDER_LIMIT, ModelView, Reader, ViewCache, in_page_version, parse_z
 
 DEFAULT_MODEL = "vae-mnist"
 DECODED_CAPTION = "Reading: the decoded image."
@@ -60,11 +60,13 @@ def notes_markdown(notes) -> str:
     return "\n".join(f"⚠️ {note}" for note in notes) if notes else ""
 
 
-def digit_html(view: ModelView, reader_name, z, image) -> str:
-    """Return the digit's HTML, telling the page's own decoder (explore.js) the model, reader, code and slider order."""
-    data = {"model": view.name, "reader": reader_name or NO_READER,
+def digit_html(view: ModelView, reader: Reader | None, z, image) -> str:
+    """Return the digit's HTML, telling the page's own decoder (explore.js) the model, reader, their
+    version, the code and the slider order."""
+    data = {"model": view.name, "reader": reader.name if reader else NO_READER,
+            "version": in_page_version(view, reader),
             "z": ",".join(f"{float(v):.6g}" for v in np.asarray(z, dtype=np.float32)),
-            "order": ",".join(str(int(d)) for d in view.order[:view.shown_slots])}
+            "order": ",".join(map(str, view.slider_dims()))}
     return render.digit_html(image, data=data)
 
 
@@ -89,7 +91,8 @@ class ExplorePage:
         labels = [first.slider_label(slot) if first else f"z{slot}" for slot in range(LATENT_SLOTS)]
         origin = np.zeros(first.dims, dtype=np.float32) if first else None
         self.main = build_digit_panel(
-            digit_html(first, first.default_reader, origin, first.decode(origin)) if first else "", labels)
+            digit_html(first, self.views.reader(first.default_reader), origin, first.decode(origin)) if first else "",
+            labels)
         with gr.Row(elem_id="ll-second"):
             with gr.Column(elem_id="ll-readout-col"):
                 self.readout = build_readout_panel()
@@ -115,8 +118,9 @@ class ExplorePage:
     def full_view(self, view: ModelView, reader_name, z) -> dict:
         """Return outputs for showing code z everywhere: sliders, digit, readout, map, link, session code."""
         image = view.decode(z)
-        probs, picture = actions.page_readout(self.views.reader(reader_name), image)
-        out = {self.main.digit: digit_html(view, reader_name, z, image), self.readout.probs: probs, self.readout.picture: picture,
+        reader = self.views.reader(reader_name)
+        probs, picture = actions.page_readout(reader, image)
+        out = {self.main.digit: digit_html(view, reader, z, image), self.readout.probs: probs, self.readout.picture: picture,
                self.readout.rows_read: 28, self.map.picture: view.map.with_marker(view.project(z)),
                self.shown: image, self.readout.caption: DECODED_CAPTION, self.main.link: actions.share_query(view, z),
                self.code: [float(v) for v in np.asarray(z, dtype=np.float32)]}
@@ -160,7 +164,7 @@ class ExplorePage:
         # The server's hot path: decode and inline the PNG; nothing else (readout, map and link follow on release).
         view = self.views.get(model_name)
         z = view.slots_to_z(slots, code)
-        return digit_html(view, reader_name, z, view.decode(z))
+        return digit_html(view, self.views.reader(reader_name), z, view.decode(z))
 
     def on_release(self, model_name, reader_name, code, *slots):
         """Return the full view for the sliders, except the sliders themselves (the hand is on them)."""

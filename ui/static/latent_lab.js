@@ -105,7 +105,6 @@ window.LatentLab = (() => {
       this.t = tensors;
       this.latentDim = Number(metadata.latent_dim);
       this.likelihood = metadata.likelihood;
-      this.snapPixels = Number(metadata.snap_pixels);
       this.cell = metadata.cell || null; // null: no reader for this model
       this.layers = Number(metadata.num_layers || 0);
       this.hidden = Number(metadata.hidden_size || 0);
@@ -126,7 +125,7 @@ window.LatentLab = (() => {
     // The mean code of class k (ModelView.centroid); null for a class the model does not have.
     centroid(k) {
       const c = this.t["latent.centroids"];
-      if (!c || !(k >= 0 && k < c.shape[0])) return null;
+      if (!(k >= 0 && k < c.shape[0])) return null;
       return c.values.slice(k * this.latentDim, (k + 1) * this.latentDim);
     }
 
@@ -139,7 +138,7 @@ window.LatentLab = (() => {
         const distance = Math.hypot(points[2 * i] - px, points[2 * i + 1] - py);
         if (distance < bestDistance) { best = i; bestDistance = distance; }
       }
-      if (best >= 0 && bestDistance <= this.snapPixels) return [this.t["latent.map_z"].values.slice(best * d, (best + 1) * d), true];
+      if (best >= 0 && bestDistance <= this.info.snap_pixels) return [this.t["latent.map_z"].values.slice(best * d, (best + 1) * d), true];
       const plane = this.t["latent.map_plane"].values;  // z = [px, py, 1] @ plane
       return [Float32Array.from({ length: d }, (_, k) => px * plane[k] + py * plane[d + k] + plane[2 * d + k]), false];
     }
