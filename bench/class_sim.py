@@ -172,7 +172,8 @@ def student(base: str, results: Results, digits: list[bytes], stop: threading.Ev
 # the moment the page sends the event (gradio's POST to /queue/join), to the server's new digit in
 # the DOM; Playwright's own round trips and polling are not counted.
 PAGE_CLOCK = """() => {
-    const clock = window.llBench = { start: null, sent: null, shown: null };
+    const clock = window.llBench = { start: null, sent: null, shown: null, src: null };
+    const digit = () => { const img = document.querySelector("#ll-digit-box img.ll-digit"); return img && img.getAttribute("src"); };
     // On the window, which hears a click before the page's own listeners on the document do.
     window.addEventListener("pointerup", (e) => { if (e.isTrusted) clock.start = performance.now(); }, true);
     window.addEventListener("click", (e) => {
@@ -183,8 +184,11 @@ PAGE_CLOCK = """() => {
         if (String(url).includes("/queue/join") && clock.sent === null) clock.sent = performance.now();
         return fetch.call(this, url, ...rest);
     };
-    new MutationObserver(() => { if (clock.shown === null) clock.shown = performance.now(); })
-        .observe(document.querySelector("#ll-digit-box"), { subtree: true, childList: true });
+    new MutationObserver(() => {
+        const now = digit();
+        if (clock.shown === null && now && now !== clock.src) clock.shown = performance.now();
+    })
+        .observe(document.querySelector("#ll-digit-box"), { subtree: true, childList: true, attributes: true });
 }"""
 
 
@@ -195,7 +199,7 @@ def pages(base: str, n_pages: int, results: Results, stop: threading.Event, read
     def timed_in_page(action: str, page, act, src: str):
         """Run `act` and record the page's own time from its start to the server's new digit."""
         wait = "([s, b]) => document.querySelector(s).getAttribute('src') !== b"
-        page.evaluate("() => { Object.assign(window.llBench, { start: null, sent: null, shown: null }); }")
+        page.evaluate("(src) => { Object.assign(window.llBench, { start: null, sent: null, shown: null, src }); }", src)
         results.timed(action + " (as Playwright sees it)", lambda: (act(), page.wait_for_function(
             wait, arg=["#ll-digit-box img.ll-digit", src])))
         clock = page.evaluate("() => window.llBench")
