@@ -18,7 +18,7 @@ from genmodels import latent
 from genmodels.preprocess import load_image_file
 
 from . import render
-from .models import SLIDER_LIMIT, ModelView, Reader, format_z
+from .models import SLIDER_DECIMALS, SLIDER_LIMIT, ModelView, Reader, format_z
 
 try:
     from genmodels.preprocess import PreparedDigit, prepare_digit_with_notes
@@ -81,7 +81,7 @@ def page_readout(reader: Reader | None, digit, rows_read: int = 28) -> tuple[dic
 def share_query(view: ModelView, z) -> str:
     """Return the link query that reopens this model and code: ?model=...&z=... (no z at the origin)."""
     params = {"model": view.name}
-    if np.any(np.round(np.asarray(z, dtype=np.float64), 2) != 0):
+    if np.any(np.round(np.asarray(z, dtype=np.float64), SLIDER_DECIMALS) != 0):
         params["z"] = format_z(z)
     return "?" + urllib.parse.urlencode(params, safe=",")
 

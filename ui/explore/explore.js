@@ -106,8 +106,9 @@ document.addEventListener("click", (event) => {
 // release (the full view). A page without the models (script or weights blocked) asks the server
 // for each frame's picture instead (page.py decode_slots, through this component's "input" event).
 
+// answered: the server has shown a digit; touched: a person moved a slider; linkOpened: openLink has run.
 const live = { key: "", models: null, loads: new Map(), frameQueued: false, userMove: false, paints: 0,
-  answered: false, touched: false };  // answered: the server has shown a digit; touched: a person moved a slider
+  answered: false, touched: false, linkOpened: false };
 window.llLive = live;  // for tests and benches: live.models is set when the page decodes itself
 
 const digitFrame = () => document.querySelector("#ll-digit-box .ll-digit-frame");
@@ -382,7 +383,9 @@ function linkCode(text, dims, limit) {  // as models.parse_z (the box's own limi
 async function openLink() {
   const params = new URLSearchParams(window.location.search);
   const frame = digitFrame();
-  if (!frame || !params.get("z") || !window.LatentLab || live.answered) return;
+  if (!frame || live.linkOpened) return;  // once, as soon as the first digit is on the page
+  live.linkOpened = true;
+  if (!params.get("z") || !window.LatentLab || live.answered) return;
   const model = params.get("model") || frame.dataset.model;
   const models = await modelsFor(model, "", "");  // "": the model's own reader, as on_load chooses
   if (!models || live.answered || live.touched) return;  // the server, or the hand, came first
@@ -404,7 +407,7 @@ async function openLink() {
 function watchDigit() {
   const box = document.querySelector("#ll-digit-box");
   if (!box) { setTimeout(watchDigit, 100); return; }
-  new MutationObserver(() => sync()).observe(box, { subtree: true, childList: true });
+  new MutationObserver(() => { sync(); openLink(); }).observe(box, { subtree: true, childList: true });
   sync();
   openLink();
 }

@@ -259,9 +259,9 @@ def parse_z(values, dims: int, limit: float = API_LIMIT) -> np.ndarray:
 
 
 def format_z(z) -> str:
-    """Return z as a short comma-separated string (2 decimals, trailing zeros dropped) for URLs."""
+    """Return z as a short comma-separated string (SLIDER_DECIMALS decimals, trailing zeros dropped) for URLs."""
     parts = []
     for v in np.asarray(z, dtype=np.float64):
-        text = f"{v:.2f}".rstrip("0").rstrip(".")
+        text = f"{v:.{SLIDER_DECIMALS}f}".rstrip("0").rstrip(".")
         parts.append("0" if text in ("-0", "") else text)
     return ",".join(parts)
