@@ -22,8 +22,8 @@ chromium:  ## Debian's Chromium for the browser tests (needs root or sudo)
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q chromium; \
 	  else sudo apt-get install -y -q chromium; fi; }
 
-test: $(STAMP) chromium  ## set up and run the whole default test suite
-	$(PY) -m pytest -q
+test: $(STAMP) chromium  ## set up and run the whole default test suite (two processes, a file each)
+	$(PY) -m pytest -q -n 2 --dist loadfile
 
 test-fast: $(STAMP)  ## library and API tests that neither train for long, start jobs nor open a browser
 	$(PY) -m pytest -q -m "not browser and not slow" -n 2 --dist loadfile

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("LATENT_LAB_DEVICE", "cpu")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-# Each test process (pytest-xdist runs two in `make test-fast`) gets its own gradio file cache, so
+# Each test process (pytest-xdist runs two in `make test` and `make test-fast`) gets its own gradio file cache, so
 # counting the files one app leaves behind is not disturbed by the other's. Gradio creates it on use.
 if os.environ.get("PYTEST_XDIST_WORKER") or not os.environ.get("GRADIO_TEMP_DIR"):  # workers inherit the parent's
     os.environ["GRADIO_TEMP_DIR"] = f"{tempfile.gettempdir()}/latent-lab-tests-gradio-{os.getpid()}"
