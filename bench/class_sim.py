@@ -173,7 +173,10 @@ def student(base: str, results: Results, digits: list[bytes], stop: threading.Ev
 # the DOM; Playwright's own round trips and polling are not counted.
 PAGE_CLOCK = """() => {
     const clock = window.llBench = { start: null, sent: null, shown: null, src: null };
-    const digit = () => { const img = document.querySelector("#ll-digit-box img.ll-digit"); return img && img.getAttribute("src"); };
+    const digit = () => {
+        const img = document.querySelector("#ll-digit-box img.ll-digit");
+        return img && img.getAttribute("src");
+    };
     // On the window, which hears a click before the page's own listeners on the document do.
     window.addEventListener("pointerup", (e) => { if (e.isTrusted) clock.start = performance.now(); }, true);
     window.addEventListener("click", (e) => {

@@ -17,8 +17,8 @@ import torch
 
 from genmodels import VAE, RowRNN
 from ui.explore.models import SNAP_PIXELS
-from test_browser_explore import (DIGIT_IMG, choose, digit_png, digit_src, loaded, no_error_toast,  # noqa: F401
-                                   press_and_drag, upload)
+from test_browser_explore import digit_png  # noqa: F401  (a fixture: the test asks for it by name)
+from test_browser_explore import DIGIT_IMG, choose, digit_src, loaded, no_error_toast, press_and_drag, upload
 
 pytestmark = pytest.mark.browser
 CHECKPOINTS = "checkpoints"
@@ -178,11 +178,11 @@ def test_random_and_reset_paint_in_the_page_and_the_server_follows(page, torch_m
     no_error_toast(page)
 
 
-def test_a_code_only_the_server_knows_is_painted_when_it_arrives(page, torch_models, digit_png):
+def test_a_code_only_the_server_knows_is_painted_when_it_arrives(page, torch_models, request):
     vae, _ = torch_models
     in_page_ready(page)
     before, src = paints(page), digit_src(page)
-    upload(page, digit_png[0])  # encoded on the server: the page learns the code from its answer
+    upload(page, request.getfixturevalue("digit_png")[0])  # encoded on the server: the page learns the code from it
     page.wait_for_function("([sel, before]) => document.querySelector(sel).getAttribute('src') !== before",
                            arg=[DIGIT_IMG, src])
     wait_for_paint(page, before)
