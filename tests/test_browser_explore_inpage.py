@@ -281,7 +281,7 @@ def test_the_pages_codes_for_centroids_and_map_pixels_are_the_servers(page, view
 
 
 def test_a_centroid_and_a_map_click_paint_in_the_page_before_the_server_answers(page, torch_models, views):
-    vae, _ = torch_models
+    vae, rnn = torch_models
     view = views.get("vae-mnist")
     in_page_ready(page)
     dot = 17
@@ -299,6 +299,10 @@ def test_a_centroid_and_a_map_click_paint_in_the_page_before_the_server_answers(
         if expected is not None:
             assert np.allclose(target, expected, atol=1e-5)
         assert np.allclose(z, np.clip(target, -3, 3), atol=0.0051)  # rounded to the sliders' decimals
+        with torch.no_grad():  # the RNN's bars follow too, though gradio marks the readout as pending
+            reading = rnn.read_rows(vae.decode(torch.tensor([z])).reshape(1, 28, 28))[0, -1].numpy()
+        page.wait_for_function("(top) => (document.querySelector('#ll-probs .container.ll-live .output-class')"
+                               " || {}).textContent === top", arg=str(int(reading.argmax())))
         before = paints(page)
         let_go(page, hold)
         page.wait_for_function("([sel, before]) => document.querySelector(sel).getAttribute('src') !== before",

@@ -185,10 +185,11 @@ window.llReader = (reader) => {  // the Reader choice changed: the frame names i
   sync();
 };
 
-// Hide our live copy of `block`'s content as soon as the server changes the original.
-function untilServerChanges(block, copy, done) {
+// Hide our live copy of `block`'s content as soon as the server changes the original (gradio's own
+// status markup around a pending event, elsewhere in the block, does not count).
+function untilServerChanges(block, original, done) {
   const observer = new MutationObserver((changes) => {
-    if (changes.every((c) => copy.contains(c.target) || c.target === copy || c.attributeName === "data-live")) return;
+    if (!changes.some((c) => original.contains(c.target) || [...c.removedNodes].includes(original))) return;
     observer.disconnect();
     done();
   });
@@ -213,7 +214,7 @@ function showBars(probs, names) {
     copy = original.cloneNode(true);
     copy.classList.add("ll-live");
     original.before(copy);
-    untilServerChanges(block, copy, () => { copy.remove(); delete block.dataset.live; });
+    untilServerChanges(block, original, () => { copy.remove(); delete block.dataset.live; });
   }
   block.dataset.live = "1";
   const ranked = names.map((name, k) => [name, probs[k]]).sort((a, b) => b[1] - a[1]);
