@@ -45,10 +45,15 @@ def wait_for_paint(page, after: int):
     page.wait_for_function("(n) => window.llLive.paints > n", arg=after)
 
 
+def is_event(request) -> bool:
+    """Whether a request of the page sends an event to gradio's API (every server handler goes through one)."""
+    return "/gradio_api/" in request.url and request.method == "POST"
+
+
 def server_calls(page) -> list:
-    """Start recording the page's requests to gradio's event API (every server handler goes through it)."""
+    """Start recording the page's event requests."""
     calls = []
-    page.on("request", lambda r: calls.append(r.url) if "/gradio_api/" in r.url and r.method == "POST" else None)
+    page.on("request", lambda r: calls.append(r.url) if is_event(r) else None)
     return calls
 
 
@@ -57,7 +62,7 @@ def hold_server_events(page) -> dict:
     hold = {"on": True, "held": []}
 
     def route(request_route):
-        if hold["on"] and request_route.request.method == "POST":
+        if hold["on"] and is_event(request_route.request):
             hold["held"].append(request_route)
         else:
             request_route.continue_()
@@ -75,7 +80,7 @@ def let_go(page, hold: dict):
 
 def sends_an_event(page):
     """Return a context that waits until the page sends an event to the server (held or not)."""
-    return page.expect_request(lambda r: "/gradio_api/" in r.url and r.method == "POST")
+    return page.expect_request(is_event)
 
 
 def check_canvas_is_the_decoders_picture(page, vae):
