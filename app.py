@@ -16,6 +16,7 @@ from genmodels.preprocess import MAX_BYTES as MAX_UPLOAD_BYTES
 from genmodels.registry import CHECKPOINTS_DIR, ModelRegistry
 from jobs import HostLimits, JobRunner
 from ui import cache
+from ui.page_cache import cache_page
 from ui.inpage import SCRIPT_URL as INPAGE_SCRIPT_URL
 from ui.inpage import InPageModels
 from ui.explore import API_FILES, EXPLORE_CSS, build_explore_tab
@@ -121,7 +122,8 @@ def serve(demo: gr.Blocks, **launch_kwargs):
     # oldest go first beyond this bound, which is still ten times a class of fifty open pages.
     launch_kwargs.setdefault("state_session_capacity", 500)
     app_kwargs = dict(launch_kwargs.pop("app_kwargs", None) or {})
-    app_kwargs["middleware"] = [*app_kwargs.get("middleware", []), Middleware(nosniff)]
+    # The page itself is built once and then served from memory (ui/page_cache.py).
+    app_kwargs["middleware"] = [*app_kwargs.get("middleware", []), Middleware(nosniff), Middleware(cache_page)]
     app_kwargs["routes"] = [*app_kwargs.get("routes", []), *demo.inpage.routes()]
     # Every minute, uploads and rendered pictures older than two minutes are deleted (ui/cache.py). A
     # page loads its pictures the moment they arrive and keeps them (switching tabs fetches nothing),
@@ -129,6 +131,9 @@ def serve(demo: gr.Blocks, **launch_kwargs):
     # API's newest files have a bound of their own (a script may reuse an upload while it uses it).
     app_kwargs.setdefault("lifespan", cache.sweeper(*CACHE_CLEANUP, spare=API_FILES.__contains__))
     launch_kwargs["app_kwargs"] = app_kwargs
+    # Python serves the page itself (Spaces turn on gradio's Node server-side rendering by default,
+    # which would bypass the page cache and the in-page script's head tag; nothing here needs it).
+    launch_kwargs.setdefault("ssr_mode", False)
     # The page's own decoder and reader (ui/inpage.py); the page works without it, through the server.
     launch_kwargs.setdefault("head", f'<script src="{INPAGE_SCRIPT_URL}" defer></script>')
     return demo.queue(default_concurrency_limit=4).launch(**launch_kwargs)

@@ -26,6 +26,7 @@ def main() -> int:
         ["writer_figures.py"],
         ["inpage_latency.py"],
         ["full_view.py"] + (["-n", "40"] if args.quick else []),
+        ["page_get.py"] + (["-n", "20", "--bursts", "1"] if args.quick else []),
         ["rnn_cells.py"] + (["--epochs", "3"] if args.quick else []),
         ["slider_latency.py"] + (["-n", "40"] if args.quick else []),
         ["latency_under_training.py"] + (["--n", "40"] if args.quick else []),

@@ -1,0 +1,67 @@
+"""The page is built once and then served from memory (ui/page_cache.py), without mixing up visitors."""
+
+import gradio as gr
+import httpx
+import pytest
+from conftest import free_port
+from starlette.middleware import Middleware
+
+from ui.page_cache import MAX_PAGES, cache_page
+
+
+def test_the_served_page_is_the_same_page_and_each_host_gets_its_own_root(live_app):
+    with httpx.Client(base_url=live_app, timeout=120) as client:
+        first, second = client.get("/"), client.get("/")
+        behind_a_proxy = client.get("/", headers={"x-forwarded-host": "class.example.org", "x-forwarded-proto": "https"})
+        plain_again = client.get("/")
+    assert first.status_code == second.status_code == 200
+    assert first.content == second.content == plain_again.content
+    assert '"root":"https://class.example.org"' in behind_a_proxy.text
+    assert "class.example.org" not in plain_again.text
+
+
+def test_cors_is_decided_per_request_not_kept_with_the_page(live_app):
+    with httpx.Client(base_url=live_app, timeout=120) as client:
+        allowed = client.get("/", headers={"origin": live_app})
+        stranger = client.get("/", headers={"origin": "http://elsewhere.example"})
+    assert allowed.headers.get("access-control-allow-origin") == live_app
+    assert "access-control-allow-origin" not in stranger.headers
+    assert allowed.content == stranger.content
+
+
+@pytest.fixture(scope="module")
+def small_app():
+    """A one-line gradio app behind the same middleware, whose config the tests may change."""
+    with gr.Blocks(title="First title") as demo:
+        gr.Markdown("hello")
+    demo.launch(server_port=free_port(), prevent_thread_lock=True, quiet=True,
+                app_kwargs={"middleware": [Middleware(cache_page)]})
+    yield demo
+    demo.close()
+
+
+def _title(demo, path="/"):
+    """The title in the page's config, as gradio wrote it into the page."""
+    text = httpx.get(demo.local_url.rstrip("/") + path, timeout=60).text
+    titles = [title for title in ("First title", "Edited in place", "New config", "Before", "After")
+              if f'"title":"{title}"' in text]
+    assert len(titles) == 1, titles
+    return titles[0]
+
+
+def test_a_page_is_kept_until_gradio_builds_a_new_config(small_app):
+    assert _title(small_app) == "First title"
+    small_app.config["title"] = "Edited in place"  # a fresh build would show this; the kept page does not
+    assert _title(small_app) == "First title"
+    small_app.config = dict(small_app.config, title="New config")  # what a reload or a new launch does
+    assert _title(small_app) == "New config"
+
+
+def test_the_kept_pages_are_bounded_and_the_oldest_goes_first(small_app):
+    small_app.config = dict(small_app.config, title="Before")
+    assert _title(small_app, "/?first") == "Before"
+    small_app.config["title"] = "After"
+    assert _title(small_app, "/?first") == "Before"  # kept
+    for n in range(MAX_PAGES):
+        _title(small_app, f"/?other={n}")
+    assert _title(small_app, "/?first") == "After"  # pushed out by newer ones, so built again
