@@ -131,8 +131,8 @@ def serve(demo: gr.Blocks, **launch_kwargs):
     # API's newest files have a bound of their own (a script may reuse an upload while it uses it).
     app_kwargs.setdefault("lifespan", cache.sweeper(*CACHE_CLEANUP, spare=API_FILES.__contains__))
     launch_kwargs["app_kwargs"] = app_kwargs
-    # Python serves the page itself (Spaces turn on gradio's Node server-side rendering by default,
-    # which would bypass the page cache and the in-page script's head tag; nothing here needs it).
+    # Python serves the page itself, as in every test: Spaces turn on gradio's Node server-side
+    # rendering by default, which would build the page elsewhere, past the page cache.
     launch_kwargs.setdefault("ssr_mode", False)
     # The page's own decoder and reader (ui/inpage.py); the page works without it, through the server.
     launch_kwargs.setdefault("head", f'<script src="{INPAGE_SCRIPT_URL}" defer></script>')

@@ -20,6 +20,17 @@ def test_the_served_page_is_the_same_page_and_each_host_gets_its_own_root(live_a
     assert "class.example.org" not in plain_again.text
 
 
+def test_a_page_built_for_a_strangers_header_reaches_nobody_else(live_app):
+    host = live_app.split("//")[1]
+    with httpx.Client(base_url=live_app, timeout=120) as client:
+        # gradio reads the first x-forwarded-host; a proxy would add the real one after it
+        poisoned = client.get("/", headers=[("x-forwarded-host", "evil.example"), ("x-forwarded-host", host)])
+        honest = client.get("/", headers={"x-forwarded-host": host})
+    assert '"root":"http://evil.example"' in poisoned.text
+    assert "evil.example" not in honest.text
+    assert f'"root":"http://{host}"' in honest.text
+
+
 def test_cors_is_decided_per_request_not_kept_with_the_page(live_app):
     with httpx.Client(base_url=live_app, timeout=120) as client:
         allowed = client.get("/", headers={"origin": live_app})

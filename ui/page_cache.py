@@ -9,7 +9,8 @@ kept per such key is the same page. Hand-written because gradio offers no cache 
 
 from collections import OrderedDict
 
-# What gradio reads to build the page, besides the path and query (route_utils.get_request_origin).
+# What gradio reads to build the page, besides the path and query (route_utils.get_request_origin);
+# ASGI gives header names in lower case.
 ROOT_HEADERS = (b"host", b"x-forwarded-host", b"x-forwarded-proto", b"x-gradio-server")
 MAX_PAGES = 16  # distinct keys kept: one per way of reaching the app; strangers' variants push out the oldest
 
@@ -26,9 +27,10 @@ def cache_page(asgi_app, paths=("/",), max_pages: int = MAX_PAGES):
     async def app(scope, receive, send):
         if scope["type"] != "http" or scope["method"] != "GET" or scope["path"] not in paths:
             return await asgi_app(scope, receive, send)
-        headers = dict(scope["headers"])
-        key = (scope["path"], scope.get("root_path", ""), scope["query_string"],
-               scope.get("scheme"), *(headers.get(name) for name in ROOT_HEADERS))
+        # Every copy of these headers, in order: gradio reads the first, and a proxy may add its own
+        # after a visitor's, so a page built for a stranger's header never reaches anyone else.
+        key = (scope["path"], scope.get("root_path", ""), scope["query_string"], scope.get("scheme"),
+               tuple((name, value) for name, value in scope["headers"] if name in ROOT_HEADERS))
         config = scope["app"].get_blocks().config
         kept = pages.get(key)
         if kept is not None and kept[0] is config:
