@@ -76,3 +76,20 @@ def test_the_kept_pages_are_bounded_and_the_oldest_goes_first(small_app):
     for n in range(MAX_PAGES):
         _title(small_app, f"/?other={n}")
     assert _title(small_app, "/?first") == "After"  # pushed out by newer ones, so built again
+
+
+def test_behind_a_login_nothing_is_kept():
+    with gr.Blocks(title="Members only") as demo:
+        gr.Markdown("hello")
+    demo.launch(server_port=free_port(), prevent_thread_lock=True, quiet=True, auth=("teacher", "chalk"),
+                app_kwargs={"middleware": [Middleware(cache_page)]})
+    try:
+        with httpx.Client(base_url=demo.local_url.rstrip("/"), timeout=60) as client:
+            stranger = client.get("/")
+            assert stranger.status_code == 200 and '"auth_required":true' in stranger.text
+            assert "Members only" not in stranger.text
+            assert client.post("/login", data={"username": "teacher", "password": "chalk"}).status_code == 200
+            member = client.get("/")
+        assert '"title":"Members only"' in member.text
+    finally:
+        demo.close()

@@ -19,19 +19,21 @@ def cache_page(asgi_app, paths=("/",), max_pages: int = MAX_PAGES):
     """Wrap the gradio ASGI app so that a GET of one of `paths` is built once per key and then
     answered from memory, until gradio's config changes (a reload builds a new one).
 
-    Only a complete 200 answer that sets no cookie is kept. The app has no login; with one, the
-    page would also depend on the user and must not be cached like this.
+    Only a complete 200 answer that sets no cookie is kept, and nothing is kept when the app has a
+    login (gradio's `auth`): then the page also depends on the user.
     """
     pages = OrderedDict()  # key -> (config it was built from, start message, body)
 
     async def app(scope, receive, send):
-        if scope["type"] != "http" or scope["method"] != "GET" or scope["path"] not in paths:
-            return await asgi_app(scope, receive, send)
+        gradio_app = scope.get("app")
+        if (scope["type"] != "http" or scope["method"] != "GET" or scope["path"] not in paths
+                or gradio_app.auth is not None or gradio_app.auth_dependency is not None):
+            return await asgi_app(scope, receive, send)  # behind a login the page depends on who asks
         # Every copy of these headers, in order: gradio reads the first, and a proxy may add its own
         # after a visitor's, so a page built for a stranger's header never reaches anyone else.
         key = (scope["path"], scope.get("root_path", ""), scope["query_string"], scope.get("scheme"),
                tuple((name, value) for name, value in scope["headers"] if name in ROOT_HEADERS))
-        config = scope["app"].get_blocks().config
+        config = gradio_app.get_blocks().config
         kept = pages.get(key)
         if kept is not None and kept[0] is config:
             pages.move_to_end(key)
