@@ -1,5 +1,7 @@
 """The page is built once and then served from memory (ui/page_cache.py), without mixing up visitors."""
 
+import socket
+
 import gradio as gr
 import httpx
 import pytest
@@ -54,7 +56,7 @@ def small_app():
 def _title(demo, path="/"):
     """The title in the page's config, as gradio wrote it into the page."""
     text = httpx.get(demo.local_url.rstrip("/") + path, timeout=60).text
-    titles = [title for title in ("First title", "Edited in place", "New config", "Before", "After")
+    titles = [title for title in ("First title", "Edited in place", "New config", "Before", "After", "Deep")
               if f'"title":"{title}"' in text]
     assert len(titles) == 1, titles
     return titles[0]
@@ -91,5 +93,37 @@ def test_behind_a_login_nothing_is_kept():
             assert client.post("/login", data={"username": "teacher", "password": "chalk"}).status_code == 200
             member = client.get("/")
         assert '"title":"Members only"' in member.text
+    finally:
+        demo.close()
+
+
+def test_a_deep_link_is_built_afresh_each_time(small_app):
+    # gradio reads a deep link's saved state from disk, which may appear after the first visit
+    small_app.config = dict(small_app.config, title="Before")
+    assert _title(small_app, "/?deep_link=abcdefghijk") == "Before"
+    small_app.config["title"] = "Deep"
+    assert _title(small_app, "/?deep_link=abcdefghijk") == "Deep"
+
+
+def _page_without_host(address: str, port: int) -> str:
+    """GET / over HTTP/1.0 with no Host header: the root URL then comes from the address reached."""
+    with socket.create_connection((address, port), timeout=60) as connection:
+        connection.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        return b"".join(iter(lambda: connection.recv(65536), b"")).decode()
+
+
+def test_each_address_the_app_listens_on_gets_its_own_page():
+    with gr.Blocks(title="Two doors") as demo:
+        gr.Markdown("hello")
+    port = free_port()
+    demo.launch(server_name="0.0.0.0", server_port=port, prevent_thread_lock=True, quiet=True,
+                app_kwargs={"middleware": [Middleware(cache_page)]})
+    try:
+        try:
+            other = _page_without_host("127.0.0.2", port)  # Linux answers on all of 127/8
+        except OSError:
+            pytest.skip("127.0.0.2 is not a loopback address here")
+        assert f'"root":"http://127.0.0.2:{port}"' in other
+        assert f'"root":"http://127.0.0.1:{port}"' in _page_without_host("127.0.0.1", port)
     finally:
         demo.close()

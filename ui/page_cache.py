@@ -2,43 +2,60 @@
 
 Gradio copies its whole config (about 270 KB for this app) and rewrites every URL in it for each
 GET of the page. When a class opens the page within seconds, that work queues behind itself and
-behind everyone's slider releases (BENCHMARKS.md, "A class of 50"). The page depends only on the
-config, the request's path and query and the headers gradio derives its root URL from, so a copy
-kept per such key is the same page. Hand-written because gradio offers no cache for it.
+behind everyone's slider releases (BENCHMARKS.md, "A class of 50" and "GET of the page").
+Hand-written because gradio offers no cache for it.
+
+Gradio's page route (routes.py `main`) builds the page from its config, the query string and the
+request's root URL, which it derives from the address the request reached (scheme, server, root
+path, Host) and from proxy headers; a copy is kept per all of these, so it is the page gradio would
+build. A deep link (`?deep_link=...`) also reads a saved state from disk, which can appear later,
+so it is always built afresh. Links nobody opened before, and visitors' odd headers, each cost
+one build as every visit did before; at most MAX_PAGES copies are kept.
 """
 
 from collections import OrderedDict
+from typing import NamedTuple
+from urllib.parse import parse_qs
 
-# What gradio reads to build the page, besides the path and query (route_utils.get_request_origin);
-# ASGI gives header names in lower case.
+PAGE_PATH = "/"
+# Headers gradio derives the root URL from (route_utils.get_request_origin); ASGI names are lower case.
 ROOT_HEADERS = (b"host", b"x-forwarded-host", b"x-forwarded-proto", b"x-gradio-server")
-MAX_PAGES = 16  # distinct keys kept: one per way of reaching the app; strangers' variants push out the oldest
+MAX_PAGES = 16  # a handful of ways of reaching the app, and the links of a lesson; the oldest go first
 
 
-def cache_page(asgi_app, paths=("/",), max_pages: int = MAX_PAGES):
-    """Wrap the gradio ASGI app so that a GET of one of `paths` is built once per key and then
-    answered from memory, until gradio's config changes (a reload builds a new one).
+class KeptPage(NamedTuple):
+    config: dict  # gradio's config it was built from: a new one (a reload) builds the page again
+    start: dict  # the ASGI response start message: status and headers
+    body: bytes
+
+
+def cache_page(asgi_app, max_pages: int = MAX_PAGES):
+    """Wrap the gradio ASGI app so that GET / is built once per key (see the module's docstring)
+    and then answered from memory.
 
     Only a complete 200 answer that sets no cookie is kept, and nothing is kept when the app has a
-    login (gradio's `auth`): then the page also depends on the user.
+    login (gradio's `auth`): then the page also depends on who asks.
     """
-    pages = OrderedDict()  # key -> (config it was built from, start message, body)
+    pages: OrderedDict[tuple, KeptPage] = OrderedDict()
 
     async def app(scope, receive, send):
-        gradio_app = scope.get("app")
-        if (scope["type"] != "http" or scope["method"] != "GET" or scope["path"] not in paths
-                or gradio_app.auth is not None or gradio_app.auth_dependency is not None):
-            return await asgi_app(scope, receive, send)  # behind a login the page depends on who asks
-        # Every copy of these headers, in order: gradio reads the first, and a proxy may add its own
-        # after a visitor's, so a page built for a stranger's header never reaches anyone else.
-        key = (scope["path"], scope.get("root_path", ""), scope["query_string"], scope.get("scheme"),
+        if scope["type"] != "http" or scope["method"] != "GET" or scope["path"] != PAGE_PATH:
+            return await asgi_app(scope, receive, send)
+        gradio_app = scope["app"]
+        if gradio_app.auth is not None or gradio_app.auth_dependency is not None:
+            return await asgi_app(scope, receive, send)  # behind a login
+        if "deep_link" in parse_qs(scope["query_string"].decode("latin-1")):
+            return await asgi_app(scope, receive, send)  # depends on a file that may appear later
+        # Every copy of the root headers, in order: gradio reads the first, and a proxy may add its
+        # own after a visitor's, so a page built for a stranger's header reaches nobody else.
+        key = (scope["query_string"], scope.get("scheme"), scope.get("server"), scope.get("root_path", ""),
                tuple((name, value) for name, value in scope["headers"] if name in ROOT_HEADERS))
         config = gradio_app.get_blocks().config
         kept = pages.get(key)
-        if kept is not None and kept[0] is config:
+        if kept is not None and kept.config is config:
             pages.move_to_end(key)
-            await send(_copy(kept[1]))
-            await send({"type": "http.response.body", "body": kept[2]})
+            await send(_copy_start(kept.start))
+            await send({"type": "http.response.body", "body": kept.body})
             return
 
         start, chunks = None, []
@@ -46,11 +63,11 @@ def cache_page(asgi_app, paths=("/",), max_pages: int = MAX_PAGES):
         async def keep_and_send(message):
             nonlocal start
             if message["type"] == "http.response.start":
-                start = _copy(message)  # the middleware around this one edit headers in place
+                start = _copy_start(message)  # the middlewares around this one edit headers in place
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
-                if not message.get("more_body") and _cacheable(start):
-                    pages[key] = (config, start, b"".join(chunks))
+                if not message.get("more_body") and _keepable(start):
+                    pages[key] = KeptPage(config, start, b"".join(chunks))
                     pages.move_to_end(key)
                     while len(pages) > max_pages:
                         pages.popitem(last=False)
@@ -61,10 +78,10 @@ def cache_page(asgi_app, paths=("/",), max_pages: int = MAX_PAGES):
     return app
 
 
-def _copy(start):
+def _copy_start(start: dict) -> dict:
     return dict(start, headers=list(start.get("headers", ())))
 
 
-def _cacheable(start) -> bool:
+def _keepable(start) -> bool:
     return (start is not None and start["status"] == 200
             and not any(name.lower() == b"set-cookie" for name, _ in start.get("headers", ())))
