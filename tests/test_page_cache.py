@@ -127,3 +127,21 @@ def test_each_address_the_app_listens_on_gets_its_own_page():
         assert f'"root":"http://127.0.0.1:{port}"' in _page_without_host("127.0.0.1", port)
     finally:
         demo.close()
+
+
+def test_a_page_swollen_by_a_long_header_is_not_kept():
+    with gr.Blocks(title="First title") as demo:
+        gr.Markdown("hello")
+    demo.launch(server_port=free_port(), prevent_thread_lock=True, quiet=True,
+                app_kwargs={"middleware": [Middleware(cache_page, max_bytes=20_000)]})
+    try:
+        long_host = {"x-forwarded-host": "a" * 20_000 + ".example"}  # repeated in every URL of the page
+        swollen = httpx.get(demo.local_url, headers=long_host, timeout=60)
+        assert len(swollen.content) > 20_000 and '"title":"First title"' in swollen.text
+        demo.config["title"] = "Edited in place"
+        assert '"title":"Edited in place"' in httpx.get(demo.local_url, headers=long_host, timeout=60).text
+        assert _title(demo) == "Edited in place"  # the plain page, under the bound, is kept from here on
+        demo.config["title"] = "After"
+        assert _title(demo) == "Edited in place"
+    finally:
+        demo.close()

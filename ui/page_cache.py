@@ -21,6 +21,9 @@ PAGE_PATH = "/"
 # Headers gradio derives the root URL from (route_utils.get_request_origin); ASGI names are lower case.
 ROOT_HEADERS = (b"host", b"x-forwarded-host", b"x-forwarded-proto", b"x-gradio-server")
 MAX_PAGES = 16  # a handful of ways of reaching the app, and the links of a lesson; the oldest go first
+# This app's page is about 300 KB; a visitor's long header, repeated in every URL of the page, can
+# make one of several MB, which is built for them but not kept.
+MAX_PAGE_BYTES = 1_000_000
 
 
 class KeptPage(NamedTuple):
@@ -29,12 +32,12 @@ class KeptPage(NamedTuple):
     body: bytes
 
 
-def cache_page(asgi_app, max_pages: int = MAX_PAGES):
+def cache_page(asgi_app, max_pages: int = MAX_PAGES, max_bytes: int = MAX_PAGE_BYTES):
     """Wrap the gradio ASGI app so that GET / is built once per key (see the module's docstring)
     and then answered from memory.
 
-    Only a complete 200 answer that sets no cookie is kept, and nothing is kept when the app has a
-    login (gradio's `auth`): then the page also depends on who asks.
+    Only a complete 200 answer of at most `max_bytes` that sets no cookie is kept, and nothing is
+    kept when the app has a login (gradio's `auth`): then the page also depends on who asks.
     """
     pages: OrderedDict[tuple, KeptPage] = OrderedDict()
 
@@ -66,12 +69,16 @@ def cache_page(asgi_app, max_pages: int = MAX_PAGES):
                 start = _copy_start(message)  # the middlewares around this one edit headers in place
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
-                if not message.get("more_body") and _keepable(start):
-                    pages[key] = KeptPage(config, start, b"".join(chunks))
-                    pages.move_to_end(key)
-                    while len(pages) > max_pages:
-                        pages.popitem(last=False)
+                if not message.get("more_body"):
+                    keep(KeptPage(config, start, b"".join(chunks)))
             await send(message)
+
+        def keep(page: KeptPage):
+            if _keepable(page.start) and len(page.body) <= max_bytes:
+                pages[key] = page
+                pages.move_to_end(key)
+                while len(pages) > max_pages:
+                    pages.popitem(last=False)
 
         await asgi_app(scope, receive, keep_and_send)
 
