@@ -72,12 +72,19 @@ def browser():
         b.close()
 
 
+def open_context(browser, **options):
+    """A fresh browser context (its own session) whose waits have no deadline: tests wait for events,
+    never for a set time, and a hang becomes a failure by pytest-timeout (pytest.ini)."""
+    context = browser.new_context(**options)
+    context.set_default_timeout(0)
+    return context
+
+
 @pytest.fixture
 def page(browser, live_app):
     """A fresh browser page (own context = own session) opened on the app."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context = open_context(browser, viewport={"width": 1400, "height": 1000})
     pg = context.new_page()
-    pg.set_default_timeout(30_000)
     pg.goto(live_app)
     yield pg
     context.close()

@@ -6,6 +6,7 @@ The helpers at the top are shared with the other test_browser_explore_*.py files
 import contextlib
 
 import pytest
+from conftest import open_context
 from PIL import Image
 
 from genmodels.data import load_dataset
@@ -138,7 +139,7 @@ def test_clicking_the_map_moves_z(page):
 def test_shared_link_restores_model_and_code(browser, live_app):
     z = [0.0] * 20
     z[3], z[7] = 1.5, -2.0
-    context = browser.new_context()
+    context = open_context(browser)
     try:
         page = context.new_page()
         page.goto(f"{live_app}/?model=vae-fashion&z=" + ",".join(map(str, z)))
@@ -163,7 +164,7 @@ def test_shared_link_restores_model_and_code(browser, live_app):
 @contextlib.contextmanager
 def two_sessions(browser, url):
     """Two pages on the app in separate browser contexts (two visitors), both loaded."""
-    first, second = browser.new_context(), browser.new_context()
+    first, second = open_context(browser), open_context(browser)
     try:
         a, b = first.new_page(), second.new_page()
         for pg in (a, b):
@@ -269,7 +270,7 @@ def test_switching_models_reloads_sliders_buttons_and_a_small_model_works(page, 
 
 
 def test_a_shared_link_to_a_small_model_restores_it(browser, live_app, latent8_run):
-    context = browser.new_context()
+    context = open_context(browser)
     try:
         page = context.new_page()
         page.goto(f"{live_app}/?model={latent8_run}&z=1,0,0,0,0,0,0,-1.5")

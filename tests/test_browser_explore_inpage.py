@@ -14,6 +14,7 @@ leaves a bounded number of files in gradio's cache however often it is called
 import numpy as np
 import pytest
 import torch
+from conftest import open_context
 
 from genmodels import VAE, RowRNN
 from ui.explore.models import SNAP_PIXELS
@@ -213,7 +214,7 @@ def test_switching_models_loads_each_model_once(page):
 
 
 def test_without_the_in_page_models_the_server_draws_the_drag(browser, live_app):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context = open_context(browser, viewport={"width": 1400, "height": 1000})
     try:
         page = context.new_page()
         page.route("**/latent-lab/**", lambda route: route.abort())
@@ -322,7 +323,7 @@ def test_a_centroid_and_a_map_click_paint_in_the_page_before_the_server_answers(
 
 
 def test_an_opened_link_is_painted_in_the_page_before_the_server_answers(browser, live_app, views):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context = open_context(browser, viewport={"width": 1400, "height": 1000})
     try:
         for model, z in [("vae-mnist", [1.5, -2.0, 4.0] + [0.0] * 17), ("vae-fashion", [0.0] * 19 + [-2.5])]:
             page = context.new_page()

@@ -7,6 +7,7 @@ docs/ holds the reviewed copies.
 import contextlib
 
 import pytest
+from conftest import open_context
 
 from test_browser_explore import loaded
 
@@ -19,10 +20,9 @@ PHONE = {"width": 390, "height": 844}
 @contextlib.contextmanager
 def opened(browser, url, viewport, **context_options):
     """A page of its own session on `url` at `viewport`, loaded."""
-    context = browser.new_context(viewport=viewport, **context_options)
+    context = open_context(browser, viewport=viewport, **context_options)
     try:
         page = context.new_page()
-        page.set_default_timeout(30_000)
         page.goto(url)
         loaded(page)
         yield page

@@ -5,7 +5,7 @@ together; these tests change z by keyboard, by typing, by reset and by clicks, a
 """
 
 import pytest
-from conftest import finished_run
+from conftest import finished_run, open_context
 
 from test_browser_explore import choose, digit_src, loaded, no_error_toast, slider_values, wait_until_changed
 
@@ -94,7 +94,7 @@ def test_retyping_a_value_from_an_empty_box_works(page, capfd):
 
 
 def test_reset_clears_z_from_the_address_bar(browser, live_app):
-    context = browser.new_context()
+    context = open_context(browser)
     try:
         page = context.new_page()
         page.goto(f"{live_app}/?model=vae-mnist&z=1.5" + ",0" * 19)
@@ -121,7 +121,7 @@ def test_centroid_and_map_clicks_move_everything_together(page):
 
 
 def test_a_two_dimensional_model_shows_two_sliders_and_its_manifold(browser, live_app, latent2_run, artifacts):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = open_context(browser, viewport={"width": 1280, "height": 900})
     try:
         page = context.new_page()
         page.goto(f"{live_app}/?model={latent2_run}")

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import ROOT
+from conftest import ROOT, open_context
 from hostile import copy_shipped_run
-from playwright.sync_api import expect
 
 from jobs.records import append_jsonl
 from jobs.runner import hash_token
@@ -39,6 +38,10 @@ RECORD_EVENT_STREAM = """
   };
 })();
 """
+IN_VIEWPORT = """(selector) => {  // some of the element lies in the window
+    const r = document.querySelector(selector).getBoundingClientRect();
+    return r.bottom > 0 && r.right > 0 && r.top < innerHeight && r.left < innerWidth;
+}"""
 LEGEND_INSIDE = """(id) => {
   const svg = document.querySelector(`#${id} svg`), legend = svg && svg.querySelector('.role-legend');
   if (!legend) return null;
@@ -65,6 +68,13 @@ def wait_status(page, wanted) -> list[str]:
         page.wait_for_timeout(200)
 
 
+def wait_text(page, selector, text):
+    """Wait until the element's text contains `text`, spaces collapsed (as Playwright's to_contain_text
+    checks, without the deadline of its expect)."""
+    page.wait_for_function("([selector, text]) => (document.querySelector(selector)?.textContent || '')"
+                           ".replace(/\\s+/g, ' ').includes(text)", arg=[selector, text])
+
+
 def fill(page, elem_id, value):
     box = page.locator(f"#{elem_id} input, #{elem_id} textarea").first
     box.fill(str(value))
@@ -73,7 +83,7 @@ def fill(page, elem_id, value):
 
 def legend(page, elem_id) -> dict:
     """Wait until the chart in #elem_id has drawn its legend; return its labels and whether it lies inside the chart."""
-    page.wait_for_function(f"() => ({LEGEND_INSIDE})('{elem_id}') !== null", timeout=30_000)
+    page.wait_for_function(f"() => ({LEGEND_INSIDE})('{elem_id}') !== null")
     return page.evaluate(LEGEND_INSIDE, elem_id)
 
 
@@ -92,9 +102,8 @@ def open_train_tab(browser, live_app, viewport, storage_state=None, hold_ticks=F
     hold_ticks: the polling timer's requests are held back (never answered), so only other events
     can change the page.
     """
-    context = browser.new_context(viewport=viewport, storage_state=storage_state)
+    context = open_context(browser, viewport=viewport, storage_state=storage_state)
     page = context.new_page()
-    page.set_default_timeout(60_000)
     page.add_init_script(RECORD_EVENT_STREAM)
     if hold_ticks:
         timer, held = timer_trigger(live_app), []
@@ -114,10 +123,10 @@ def test_launch_watch_cancel_reload_and_leave(browser, live_app, artifacts, tmp_
     seen = wait_status(page, {"done"})
     assert any(s in ("queued", "running") for s in seen), seen  # it changed while we watched
     status = page.locator("#train-status")
-    expect(status).to_contain_text("Epochs 3 of 3")
-    expect(status).to_contain_text("first try")
+    wait_text(page, "#train-status", "Epochs 3 of 3")
+    wait_text(page, "#train-status", "first try")
     job_id = JOB_ID.search(status.inner_text()).group(0)
-    expect(page.locator("#train-table")).to_contain_text("first try")
+    wait_text(page, "#train-table", "first try")
     assert page.locator("#train-table").inner_text().count(job_id) == 1
 
     # The curves: every series named in a legend that lies inside its chart (a fixed height used to cut it off).
@@ -125,8 +134,8 @@ def test_launch_watch_cancel_reload_and_leave(browser, live_app, artifacts, tmp_
     assert loss == {"inside": True, "labels": ["train (steps)", "train", "validation"]}, loss
     kl = legend(page, "train-kl-plot")
     assert kl == {"inside": True, "labels": ["train", "validation"]}, kl
-    expect(page.locator("#train-loss-plot")).to_contain_text("−ELBO (nats per image)")
-    expect(page.locator("#train-accuracy-plot")).to_be_hidden()
+    wait_text(page, "#train-loss-plot", "−ELBO (nats per image)")
+    page.locator("#train-accuracy-plot").wait_for(state="hidden")
     page.wait_for_function(  # each series is drawn as an SVG path with a line-to ("L"): two points or more
         "() => [...document.querySelectorAll('#train-loss-plot svg .mark-line path')]"
         ".filter(p => (p.getAttribute('d') || '').includes('L')).length >= 3")
@@ -136,7 +145,7 @@ def test_launch_watch_cancel_reload_and_leave(browser, live_app, artifacts, tmp_
     page.screenshot(path=str(artifacts / "train-tab-done-full.png"), full_page=True)
     page.set_viewport_size({"width": 390, "height": 844})
     page.locator("#train-status").evaluate("element => element.scrollIntoView()")  # the status at the top
-    expect(page.locator("#train-loss-plot svg .role-legend")).to_be_visible()
+    page.locator("#train-loss-plot svg .role-legend").wait_for(state="visible")
     assert legend(page, "train-loss-plot")["inside"]  # still whole on a phone
     page.screenshot(path=str(artifacts / "train-tab-390x844.png"))
     page.screenshot(path=str(artifacts / "train-tab-390x844-full.png"), full_page=True)
@@ -148,13 +157,13 @@ def test_launch_watch_cancel_reload_and_leave(browser, live_app, artifacts, tmp_
     page.locator("#train-launch").click()
     page.wait_for_function(
         "(old) => { const t = document.querySelector('#train-status').innerText; "
-        "return !t.includes(old) && /Epochs [1-9]\\d* of 100/.test(t); }", arg=job_id, timeout=120_000)
+        "return !t.includes(old) && /Epochs [1-9]\\d* of 100/.test(t); }", arg=job_id)
     assert status_of(page) == "running"
-    expect(page.locator("#train-cancel")).to_be_enabled()
+    page.locator("#train-cancel:enabled").wait_for()
     page.locator("#train-cancel").click()
     wait_status(page, {"cancelled"})
-    expect(page.locator("#train-status")).to_contain_text("cancelled")
-    expect(page.locator("#train-resume")).to_be_enabled()  # it kept a checkpoint to resume from
+    wait_text(page, "#train-status", "cancelled")
+    page.locator("#train-resume:enabled").wait_for()  # it kept a checkpoint to resume from
     cancelled = JOB_ID.search(page.locator("#train-status").inner_text()).group(0)
 
     # After a reload the followed job is shown as soon as the tab opens, not at the timer's first tick:
@@ -163,9 +172,9 @@ def test_launch_watch_cancel_reload_and_leave(browser, live_app, artifacts, tmp_
     context.storage_state(path=str(state))
     context.close()
     context, page = open_train_tab(browser, live_app, {"width": 1280, "height": 720}, str(state), hold_ticks=True)
-    expect(page.locator("#train-status")).to_contain_text(cancelled)
-    expect(page.locator("#train-resume")).to_be_enabled()  # the owner token came back too
-    expect(page.locator("#train-table")).to_contain_text("first try")
+    wait_text(page, "#train-status", cancelled)
+    page.locator("#train-resume:enabled").wait_for()  # the owner token came back too
+    wait_text(page, "#train-table", "first try")
 
     # Back on the Explore tab, the Train tab's reply switches its polling timer off.
     page.get_by_role("tab", name="Explore").click()
@@ -192,15 +201,14 @@ def rnn_run(runs_dir):
 def test_a_rowrnn_run_shows_its_accuracy_and_cannot_be_opened_as_a_vae(browser, live_app, rnn_run):
     context, page = open_train_tab(browser, live_app, {"width": 1280, "height": 720})
     page.locator('#train-table [data-testid^="cell-"]', has_text=rnn_run).first.click()  # its row in the table
-    expect(page.locator("#train-status")).to_contain_text("reader run")
-    expect(page.locator("#train-status")).to_contain_text("RowRNN")
-    expect(page.locator("#train-status")).to_contain_text("accuracy 87.0%")
+    for text in ("reader run", "RowRNN", "accuracy 87.0%"):
+        wait_text(page, "#train-status", text)
     assert legend(page, "train-accuracy-plot") == {"inside": True, "labels": ["train", "validation"]}
     assert legend(page, "train-loss-plot")["labels"] == ["train (steps)", "train", "validation"]
-    expect(page.locator("#train-loss-plot")).to_contain_text("cross-entropy (nats per image)")
-    expect(page.locator("#train-kl-plot")).to_be_hidden()
-    expect(page.locator("#train-open")).to_be_disabled()  # the explorer opens VAE checkpoints
-    expect(page.locator("#train-cancel")).to_be_disabled()  # and it is somebody else's job
-    expect(page.locator("#train-status")).to_be_in_viewport()  # following a row scrolled up to its status
+    wait_text(page, "#train-loss-plot", "cross-entropy (nats per image)")
+    page.locator("#train-kl-plot").wait_for(state="hidden")
+    page.locator("#train-open:disabled").wait_for()  # the explorer opens VAE checkpoints
+    page.locator("#train-cancel:disabled").wait_for()  # and it is somebody else's job
+    page.wait_for_function(IN_VIEWPORT, arg="#train-status")  # following a row scrolled up to its status
     page.screenshot(path=str(ROOT / "test-artifacts" / "train-tab-rowrnn.png"))
     context.close()

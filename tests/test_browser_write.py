@@ -5,13 +5,13 @@ digit gets endings, and the NLL table fills in. Runs against the same app as tes
 import re
 
 import pytest
+from conftest import open_context
 from test_write_api import write_app  # noqa: F401  (the app serving writer-mnist)
 
 pytestmark = pytest.mark.browser
 
 DESKTOP = {"width": 1280, "height": 720}
 PHONE = {"width": 390, "height": 844}
-SLOW_EVENT_MS = 600_000  # a safety net only: every wait below ends on an event in the page
 
 # Collects the row counts the digit shows while it is being written, then clicks Write; resolves
 # with them once the digit says it is done.
@@ -31,9 +31,8 @@ WATCH_WRITING = """() => new Promise(resolve => {
 
 
 def open_write_tab(browser, url, viewport):
-    context = browser.new_context(viewport=viewport)
+    context = open_context(browser, viewport=viewport)
     page = context.new_page()
-    page.set_default_timeout(60_000)
     page.goto(url)
     page.get_by_role("tab", name="Write").click()
     page.wait_for_selector("#ll-write-go")
@@ -125,7 +124,7 @@ def test_side_by_side_samples_and_the_nll_table_fill_in(desktop, artifacts):
     assert page.locator("#ll-compare-vae .ll-samples img").count() == 8
     assert page.locator("#ll-compare-writer .ll-samples img").count() == 8
     table = page.locator("#ll-write-nll table")
-    table.wait_for(timeout=SLOW_EVENT_MS)  # measured once in the background (the IWAE bound takes a while)
+    table.wait_for()  # measured once in the background (the IWAE bound takes a while)
     text = page.locator("#ll-write-nll").inner_text()
     assert "writer-mnist" in text and "IWAE" in text and "500 binarized" in text
     assert re.search(r"≤ \d+\.\d", text)
