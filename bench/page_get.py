@@ -35,6 +35,11 @@ def get_ms(url: str) -> float:
     return (time.perf_counter() - start) * 1000
 
 
+def page_bytes(url: str) -> int:
+    with urllib.request.urlopen(url, timeout=120) as response:
+        return len(response.read())
+
+
 def burst(server: Server, kept: bool, size: int) -> tuple[float, float, float]:
     """GET the page `size` times at once; return (p95 ms, ms until the last arrived, server CPU ms per page)."""
     urls = [server.url + ("/" if kept else f"/?visit={next(visits)}") for _ in range(size)]
@@ -53,7 +58,7 @@ def main() -> int:
     args = parser.parse_args()
     server = Server()
     try:
-        get_ms(server.url + "/")  # the first visit builds the kept copy
+        size = page_bytes(server.url + "/")  # the first visit builds the kept copy
         single = {True: [], False: []}
         for _ in range(args.n):
             single[True].append(get_ms(server.url + "/"))
@@ -66,7 +71,7 @@ def main() -> int:
         server.stop()
     name = {True: "kept copy (`/`)", False: "built by gradio (a new link)"}
     print(f"GET of the page ({args.n} single GETs of each, interleaved; "
-          f"{args.bursts} bursts of {args.burst} of each; app.py on this machine's CPU)\n")
+          f"{args.bursts} bursts of {args.burst} of each; app.py on this machine's CPU; the page is {size:,} bytes)\n")
     print("| page | single GET median | single GET p95 | burst p95 (median of bursts) "
           "| burst: until the last page | server CPU per page in a burst |")
     print("|---|---|---|---|---|---|")

@@ -1,7 +1,7 @@
 """Serve the app's page from memory: gradio builds the same page again for every visit.
 
-Gradio copies its whole config (about 270 KB for this app) and rewrites every URL in it for each
-GET of the page. When a class opens the page within seconds, that work queues behind itself and
+Gradio copies its whole config (every component of the app) and rewrites every URL in it for
+each GET of the page. When a class opens the page within seconds, that work queues behind itself and
 behind everyone's slider releases (BENCHMARKS.md, "A class of 50" and "GET of the page").
 Hand-written because gradio offers no cache for it.
 
@@ -21,8 +21,8 @@ PAGE_PATH = "/"
 # Headers gradio derives the root URL from (route_utils.get_request_origin); ASGI names are lower case.
 ROOT_HEADERS = (b"host", b"x-forwarded-host", b"x-forwarded-proto", b"x-gradio-server")
 MAX_PAGES = 16  # a handful of ways of reaching the app, and the links of a lesson; the oldest go first
-# This app's page is about 300 KB; a visitor's long header, repeated in every URL of the page, can
-# make one of several MB, which is built for them but not kept.
+# Several times this app's page (bench/page_get.py prints its size): a visitor's long header,
+# repeated in every URL of the page, can make one of megabytes, which is built for them but not kept.
 MAX_PAGE_BYTES = 1_000_000
 
 

@@ -32,7 +32,7 @@ def font(size: int = 13) -> ImageFont.ImageFont:
 def quick_png(picture: Image.Image) -> Image.Image:
     """Return `picture` marked to be saved with fast PNG compression (Pillow reads `encoderinfo` when
     gradio saves it): the map and the readout are drawn again on every release, and level 1 saves
-    them in about two thirds of the time for about 40% more bytes (bench/full_view.py)."""
+    them faster for somewhat larger files (BENCHMARKS.md, "One release's full view")."""
     picture.encoderinfo = {"compress_level": 1}
     return picture
 
