@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast bench lint install chromium
+.PHONY: run test test-fast bench lint install system-deps
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,18 +17,24 @@ install: $(STAMP)
 run: $(STAMP)  ## set up and serve the app on http://127.0.0.1:7860
 	$(PY) app.py
 
-chromium:  ## Debian's Chromium for the browser tests (needs root or sudo)
-	@test -x /usr/bin/chromium || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q chromium; \
-	  else sudo apt-get install -y -q chromium; fi; }
+# What the tests read from Debian: Chromium for the browser tests, Fashion-MNIST for the fashion data set.
+system-deps:  ## Debian packages the tests need, installed when missing (needs root or sudo)
+	@missing=""; \
+	  test -x /usr/bin/chromium || missing="$$missing chromium"; \
+	  test -d /usr/share/datasets/fashion-mnist || missing="$$missing dataset-fashion-mnist"; \
+	  if [ -n "$$missing" ]; then \
+	    echo "installing Debian packages:$$missing"; \
+	    if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	    else sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; fi; \
+	  fi
 
-test: $(STAMP) chromium  ## set up and run the whole default test suite (two processes, a file each)
+test: $(STAMP) system-deps  ## set up and run the whole default test suite (two processes, a file each)
 	$(PY) -m pytest -q -n 2 --dist loadfile
 
 test-fast: $(STAMP)  ## library and API tests that neither train for long, start jobs nor open a browser
 	$(PY) -m pytest -q -m "not browser and not slow" -n 2 --dist loadfile
 
-bench: $(STAMP) chromium  ## print the benchmark figures recorded in BENCHMARKS.md
+bench: $(STAMP) system-deps  ## print the benchmark figures recorded in BENCHMARKS.md
 	$(PY) bench/run_all.py
 
 lint: $(STAMP)  ## pyflakes and pycodestyle checks (settings in pyproject.toml)
