@@ -32,6 +32,17 @@ Why this design, and what it costs:
   pass through one masked hidden layer. The single layer is what makes the incremental update above
   exact. A PixelCNN++-class model gets a better likelihood on full MNIST. Ours is small and quick,
   and on the 4,500 training digits of mnist-5k overfitting limits it more than capacity does.
+
+Temperature T divides every logit: sampling at T draws pixel j with probability sigmoid(logit / T)
+(`tempered_probabilities`). Below 1 it pushes each probability towards 0 or 1, above 1 towards 1/2.
+Likelihoods (`log_prob`, `RowStep.log_prob`) are always the model's own, at T = 1.
+
+One step of writing, for watching it happen (`write_row`), is one row: a row is the writer's
+"token", with 2**side possible values. Its distribution factorises within the row, so the step
+reports each pixel's conditional probability given the rows above *and the pixels drawn to its
+left*, exactly as sampling used it. We show these rather than per-pixel marginals p(x[t, j] | rows
+above): a marginal has no closed form here (it sums over 2**j left contexts), so it could only be a
+Monte Carlo estimate, whereas the conditionals are exact and their log terms add up to `log_prob`.
 """
 
 import math
@@ -45,6 +56,37 @@ from torch import nn
 
 from .checkpoints import PretrainedMixin
 from .settings import check, setting
+
+
+def tempered_probabilities(logits: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Return the probabilities in [0,1] that sampling at `temperature` draws pixels with: sigmoid(logit / T)."""
+    return torch.sigmoid(logits / temperature)
+
+
+@dataclass
+class RowStep:
+    """One row written by `RowWriter.write_row`: the pixels drawn and the exact conditionals they were drawn from.
+
+    For pixel j of row `row`, logits[:, j] is the logit of it being on given the class, the rows
+    above and pixels 0..j-1 of this row as drawn (what sampling used, at temperature 1).
+    """
+
+    row: int  # the row written, 0 = top
+    pixels: torch.Tensor  # (n, side) in {0, 1}
+    logits: torch.Tensor  # (n, side)
+    temperature: float  # the temperature the pixels were drawn at
+    row_log_prob: torch.Tensor  # (n,) log p(this row | rows above, class), nats, at temperature 1
+    log_prob: torch.Tensor  # (n,) log p(rows 0..row | class), nats: the image's log_prob once row = side - 1
+
+    @property
+    def probabilities(self) -> torch.Tensor:
+        """Return each pixel's probability of being on at temperature 1, (n, side)."""
+        return torch.sigmoid(self.logits)
+
+    @property
+    def tempered(self) -> torch.Tensor:
+        """Return each pixel's probability of being on at the step's temperature, (n, side): what it was drawn from."""
+        return tempered_probabilities(self.logits, self.temperature)
 
 
 @dataclass
@@ -189,11 +231,15 @@ class RowWriter(PretrainedMixin, nn.Module):
         rows = self._as_rows(x)
         return self._logits(rows, self._labels(labels, rows.shape[0]))
 
+    def _row_log_probs(self, rows: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        """Return log p(row t | rows above, class) for every row, (N, side), nats, for binary float rows."""
+        logits = self._logits(rows, index)
+        return -F.binary_cross_entropy_with_logits(logits, rows, reduction="none").sum(2)
+
     def log_prob(self, x: torch.Tensor, labels=None) -> torch.Tensor:
         """Return the exact log p(x) (or log p(x | labels)) per image, (N,), in nats, for binary images x."""
         rows = self._as_binary_rows(x)
-        logits = self._logits(rows, self._labels(labels, rows.shape[0]))
-        return -F.binary_cross_entropy_with_logits(logits, rows, reduction="none").sum((1, 2))
+        return self._row_log_probs(rows, self._labels(labels, rows.shape[0])).sum(1)
 
     def loss(self, x: torch.Tensor, labels=None) -> dict[str, torch.Tensor]:
         """Return the mean negative log-likelihood in nats per image ('loss', equal to 'nll').
@@ -247,7 +293,7 @@ class RowWriter(PretrainedMixin, nn.Module):
         """Yield (t, canvas (n, side, side), logits of row t (n, side)) for each row t after the prefix.
 
         Pixel j of row t is on when its logit / temperature exceeds the logistic noise
-        log(u / (1 - u)) of u = noise[:, t, j] (that is, with probability sigmoid(logit / temperature)).
+        log(u / (1 - u)) of u = noise[:, t, j], that is when u < tempered_probabilities(logit, temperature).
         With `target` (n, side, side) the pixels are copied from it instead: teacher forcing through
         this path, to check it against `log_prob`.
         """
@@ -292,15 +338,45 @@ class RowWriter(PretrainedMixin, nn.Module):
         """
         prefix = self._check_sampling(n, temperature, prefix_rows)
         index = self._labels(label, n)
-        s = self.config.side
-        # All the noise is drawn up front, one number per pixel: a seed fixes the image whatever the prefix.
-        device = generator.device if generator is not None else self.device
-        noise = torch.rand((n, s, s), generator=generator, device=device).to(self.device)
-        if prefix.shape[1] == s:
+        noise = self._noise(n, generator)
+        if prefix.shape[1] == self.config.side:
             yield prefix.clone()
             return
         for t, canvas, _ in self._write_rows(index, prefix, float(temperature), noise):
             yield canvas[:, :t + 1].clone()
+
+    def _noise(self, n: int, generator: torch.Generator | None) -> torch.Tensor:
+        """Return uniform noise (n, side, side), one number per pixel, on the model's device.
+
+        All of it is drawn up front: a seed fixes the image whatever the prefix, so writing a row
+        at a time (`write_row`) with one seed writes the image `sample` writes with it.
+        """
+        s = self.config.side
+        device = generator.device if generator is not None else self.device
+        return torch.rand((n, s, s), generator=generator, device=device).to(self.device)
+
+    @torch.no_grad()
+    def write_row(self, n: int = 1, label=None, temperature: float = 1.0, prefix_rows: torch.Tensor | None = None,
+                  generator: torch.Generator | None = None) -> RowStep:
+        """Return the RowStep writing the row below `prefix_rows` (row 0 without one): pixels, conditionals, nats.
+
+        Arguments as in `sample`; the prefix must leave a row to write. Called with the rows written
+        so far and a generator seeded the same way each time, 28 calls write the image `sample`
+        writes with that seed. The step costs one GRU pass over the prefix and one row of the head.
+        """
+        prefix = self._check_sampling(n, temperature, prefix_rows)
+        k, s = prefix.shape[1], self.config.side
+        if k == s:
+            raise ValueError(f"The image is already written: all {s} rows are given, so there is no next row.")
+        index = self._labels(label, n)
+        rows = self._write_rows(index, prefix, float(temperature), self._noise(n, generator))
+        t, canvas, logits = next(rows)
+        rows.close()
+        pixels = canvas[:, t].clone()
+        row_log_prob = -F.binary_cross_entropy_with_logits(logits, pixels, reduction="none").sum(1)
+        # The rows above by teacher forcing (rows below t are zeros here and cannot reach them).
+        above = self._row_log_probs(canvas, index)[:, :t].sum(1)
+        return RowStep(t, pixels, logits, float(temperature), row_log_prob, above + row_log_prob)
 
     @torch.no_grad()
     def sample(self, n: int, label=None, temperature: float = 1.0, prefix_rows: torch.Tensor | None = None,

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 
 from genmodels import RowWriter, RowWriterConfig
 from genmodels.data import binarize
+from genmodels.writer import tempered_probabilities
 
 
 def tiny_writer(seed=0, **kwargs) -> RowWriter:
@@ -210,6 +211,85 @@ def test_sampling_follows_the_model_distribution():
     codes = (samples * torch.tensor([8.0, 4.0, 2.0, 1.0])).sum(1).long()
     observed = torch.bincount(codes, minlength=16).float() / len(codes)
     assert (observed - expected).abs().max() < 0.015
+
+
+# -- writing one row at a time (the Write tab's Step) -------------------------------------------------
+def write_by_rows(model, label, temperature, seed, prefix=None):
+    """Write an image with 28 - len(prefix) calls of write_row (one seed throughout); return (rows, steps)."""
+    rows = torch.zeros(1, 0, 28) if prefix is None else prefix[None]
+    steps = []
+    while rows.shape[1] < 28:
+        step = model.write_row(1, label=label, temperature=temperature, prefix_rows=rows, generator=seeded(seed))
+        assert step.row == rows.shape[1]
+        rows = torch.cat([rows, step.pixels[:, None]], 1)
+        steps.append(step)
+    return rows, steps
+
+
+@pytest.mark.parametrize("label, temperature", [(None, 1.0), (4, 0.6), (2, 1.7)])
+def test_rows_written_one_step_at_a_time_are_the_sample_and_their_log_probs_add_up_to_log_prob(label, temperature):
+    model = tiny_writer(num_layers=2)
+    rows, steps = write_by_rows(model, label, temperature, seed=11)
+    assert torch.equal(rows[:, None], model.sample(1, label=label, temperature=temperature, generator=seeded(11)))
+    running = torch.zeros(1)
+    for step in steps:  # the running log-likelihood is the sum of the rows' terms so far ...
+        running += step.row_log_prob
+        assert torch.allclose(step.log_prob, running, atol=1e-4)
+    with torch.no_grad():  # ... and after the last row it is the image's exact log p(x | label), at temperature 1
+        assert torch.allclose(steps[-1].log_prob, model.log_prob(rows, label), atol=1e-4)
+
+
+def test_the_running_log_likelihood_is_that_of_the_rows_written_so_far():
+    """After row t it is log p(rows 0..t): the teacher-forced terms of those rows, whatever comes below."""
+    model = tiny_writer()
+    rows, steps = write_by_rows(model, 3, 1.0, seed=12)
+    with torch.no_grad():
+        per_pixel = -F.binary_cross_entropy_with_logits(model(rows, 3), rows, reduction="none").sum(2)[0]
+    for step in steps:
+        assert step.log_prob.item() == pytest.approx(per_pixel[:step.row + 1].sum().item(), abs=1e-4)
+
+
+def test_step_probabilities_are_the_conditionals_sampling_drew_from():
+    model = tiny_writer()
+    prefix = random_binary(1, seed=13)[0, :9]
+    temperature = 0.7
+    step = model.write_row(1, label=5, temperature=temperature, prefix_rows=prefix, generator=seeded(4))
+    image = torch.cat([prefix, step.pixels, torch.zeros(28 - 10, 28)])[None]
+    with torch.no_grad():  # the model's own conditional of each pixel given the rows above and the pixels to its left
+        assert torch.allclose(step.logits, model(image, 5)[:, 9], atol=1e-4)
+    assert torch.allclose(step.probabilities, torch.sigmoid(step.logits))
+    # Pixel j is on exactly when the seed's uniform number for it falls below its tempered probability.
+    u = torch.rand((1, 28, 28), generator=seeded(4))[:, 9]
+    assert torch.equal(step.pixels, (u < step.tempered).float())
+    assert torch.allclose(step.tempered, tempered_probabilities(step.logits, temperature))
+
+
+def test_temperature_reshapes_the_probabilities_and_sampling_follows_the_reshaped_ones():
+    model = tiny_writer()
+    prefix = random_binary(1, seed=14)[0, :6]
+    at = {t: model.write_row(1, label=1, temperature=t, prefix_rows=prefix, generator=seeded(0)) for t in (0.5, 1, 2)}
+    # Pixel 0 of the row sees no pixel drawn at this temperature, so its logit is the same at every temperature.
+    assert len({round(s.logits[0, 0].item(), 5) for s in at.values()}) == 1
+    assert torch.equal(at[1].tempered, at[1].probabilities)
+    p, cold, hot = at[1].probabilities[0, 0], at[0.5].tempered[0, 0], at[2].tempered[0, 0]
+    assert abs(cold - 0.5) > abs(p - 0.5) > abs(hot - 0.5)  # colder: towards 0 or 1; hotter: towards 1/2
+    assert cold.item() == pytest.approx(torch.sigmoid(2 * at[1].logits[0, 0]).item(), abs=1e-6)
+    # Over many draws, pixel 0 comes out on as often as its tempered probability says.
+    many = model.write_row(20_000, label=1, temperature=2.0, prefix_rows=prefix, generator=seeded(1))
+    assert many.pixels[:, 0].mean().item() == pytest.approx(hot.item(), abs=0.012)
+    assert torch.allclose(many.tempered[:, 0], hot.expand(20_000))
+
+
+def test_write_row_refuses_a_finished_image_and_bad_arguments():
+    model = tiny_writer()
+    with pytest.raises(ValueError, match="already written"):
+        model.write_row(1, prefix_rows=torch.zeros(28, 28))
+    with pytest.raises(ValueError, match="temperature"):
+        model.write_row(1, temperature=0)
+    with pytest.raises(ValueError, match="binary"):
+        model.write_row(1, prefix_rows=torch.full((2, 28), 0.5))
+    with pytest.raises(ValueError, match="label must be a class"):
+        model.write_row(1, label=10)
 
 
 # -- checkpoints, config and bad input ----------------------------------------------------------------
