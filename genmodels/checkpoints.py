@@ -2,7 +2,8 @@
 
 Layout of a folder:
     config.json                 model_type, model config, training settings, metrics, versions,
-                                and the SHA-256 of every tensor file (so tampering is caught)
+                                and the SHA-256 of every tensor file (so a corrupted or half-copied file is caught; not a
+                                defence against tampering, since whoever can edit a tensor file can edit config.json too)
     model.safetensors           the weights the app loads (best on validation)
     latent.safetensors          VAE only: the latent analysis the explorer needs
     training_state.safetensors  optional: last-epoch weights + optimizer state, for --resume
