@@ -51,10 +51,12 @@ def limits_from_env() -> HostLimits:
         enabled=os.environ.get("LATENT_LAB_TRAINING", "on").strip().lower() not in ("off", "0", "false", "no"),
         max_concurrent=max(1, _env_int("LATENT_LAB_MAX_JOBS", defaults.max_concurrent)),
         max_queue=_env_int("LATENT_LAB_MAX_QUEUE", defaults.max_queue),
+        jobs_per_owner=_env_int("LATENT_LAB_JOBS_PER_OWNER", defaults.jobs_per_owner),
         max_epochs=max(1, _env_int("LATENT_LAB_MAX_EPOCHS", defaults.max_epochs)),
         max_runs=_env_int("LATENT_LAB_MAX_RUNS", defaults.max_runs),
         runs_per_owner=_env_int("LATENT_LAB_RUNS_PER_OWNER", defaults.runs_per_owner),
         keep_days=float(_env_int("LATENT_LAB_KEEP_DAYS", int(defaults.keep_days))),
+        ray_address=os.environ.get("LATENT_LAB_RAY_ADDRESS", defaults.ray_address).strip(),
     )
 
 

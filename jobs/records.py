@@ -194,6 +194,10 @@ def parse_record(data: dict | None, job_id: str) -> dict | None:
             return None
     if data.get("pid") is not None and not _count(data["pid"], 2 ** 31):
         return None
+    if data.get("pid_started") is not None and not _count(data["pid_started"], SAFE_INT):
+        return None
+    if data.get("slots") is not None and not _count(data["slots"], 10_000):
+        return None
     if data.get("error") is not None and not (isinstance(data["error"], str) and len(data["error"]) <= 10 * TEXT_LIMIT):
         return None
     return data

@@ -1,14 +1,20 @@
-"""The job runner: queues training jobs, runs each in its own process, follows, cancels, resumes and prunes them.
+"""The job runner: queues training jobs fairly, runs them on an executor, follows, cancels, resumes and prunes them.
 
     runner = JobRunner(runs_dir, HostLimits())            # supervises runs_dir from a daemon thread
     job_id = runner.submit_settings({"model": "vae", "epochs": 5}, owner_token)
-    runner.status(job_id)                                  # status, epochs, ETA, key figures
+    runner.status(job_id)                                  # status, queue position, start/finish ETA, figures
     runner.cancel(job_id, owner_token)                     # stop flag, then a hard kill after a grace period
     runner.resume(job_id, owner_token, epochs=5)           # continue from the saved optimizer state
 
-Each job runs `python -m jobs.worker <job_dir>` in its own low-priority process: a crash, an
-out-of-memory or a hung step ends that process, never the app. One app process owns a runs
-folder; when it starts, jobs that a previous process left running are marked interrupted.
+Jobs run outside the app's process: by default on a pool of warm, low-priority worker processes
+(jobs/pool.py), or on a Ray cluster when the host names one (jobs/ray_backend.py); a crash, an
+out-of-memory or a hung step ends a worker, never the app. One app process owns a runs folder;
+when it starts, jobs that a previous process left running are marked interrupted.
+
+The queue is first come, first served, and fair by construction: each owner has at most
+`jobs_per_owner` jobs queued or running, and the whole queue holds at most `max_queue` waiting
+jobs. Each queued job's position and its estimated start and finish come from the measured pace
+of finished jobs with similar settings (jobs/estimates.py), recomputed as the queue moves.
 
 Retention (so that nobody's finished work is deleted by somebody else's activity):
 - each owner keeps at most `runs_per_owner` jobs: beyond that, their own oldest stopped jobs
@@ -24,8 +30,6 @@ import logging
 import os
 import shutil
 import signal
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -36,12 +40,14 @@ from genmodels.data import dataset_availability
 from genmodels.settings import parse, specs
 from genmodels.train import MODEL_TYPES, TrainConfig
 
+from .estimates import PaceBook, plan_queue
+from .executor import Ended, process_start_time
+from .pool import WarmPool
 from .records import (ACTIVE, CANCELLED, DONE, FAILED, FINISHED, INTERRUPTED, QUEUED, RUN_PREFIX, RUNNING,
                       UNSUCCESSFUL, JobFolder, check_job_id, check_name, new_job_id,
                       read_metrics, status_view)
-from .settings import check_device, configs_from_settings
+from .settings import configs_from_settings
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent  # the worker runs `-m jobs.worker` from here
 AVAILABILITY_TTL_S = 60.0  # data set availability may probe the network: ask at most this often
 log = logging.getLogger("latent_lab.jobs")
 
@@ -51,14 +57,16 @@ class HostLimits:
     """What a host allows (app.py reads these from LATENT_LAB_* variables)."""
 
     enabled: bool = True  # False: no new jobs (public hosting without training)
-    max_concurrent: int = 1  # jobs training at once
-    max_queue: int = 4  # jobs waiting behind them (0: a job is accepted only when it can start at once)
+    max_concurrent: int = 2  # jobs training at once (one warm worker process, or Ray task, each)
+    max_queue: int = 60  # jobs waiting behind them, all owners together (0: accepted only when one can start)
+    jobs_per_owner: int = 1  # jobs one owner may have queued or running at once (0: no limit)
     max_epochs: int = 100  # epochs per launch or resume
-    max_runs: int = 50  # job folders kept in all (0: no limit)
+    max_runs: int = 150  # job folders kept in all (0: no limit)
     runs_per_owner: int = 10  # job folders kept per owner (0: no limit)
     keep_days: float = 7.0  # finished runs younger than this are never deleted for someone else
     job_threads: int = 1  # torch threads of each job's process
     job_nice: int = 10  # CPU priority increment of each job's process
+    ray_address: str = ""  # "": the local warm pool; "local": a Ray cluster inside the app; else a Ray address
 
 
 def hash_token(token: str | None) -> str:
@@ -74,24 +82,35 @@ def check_token(owner_token) -> str:
     return owner_token
 
 
-def _pid_runs_job(pid, job_id: str) -> bool:
-    """Return True when `pid` is a live process whose command line names the job `job_id`."""
+def _pid_runs_job(record: dict) -> bool:
+    """Return True when the process a job's record names is still the one that ran it (a warm worker
+    by its pid and start time; a process per job, as older versions started, by its command line)."""
+    pid, started = record.get("pid"), record.get("pid_started")
+    if pid is None:
+        return False
+    if started is not None:
+        return process_start_time(pid) == started
     try:
         with open(f"/proc/{int(pid)}/cmdline", "rb") as f:
-            return job_id.encode() in f.read()
+            return record["id"].encode() in f.read()
     except (OSError, TypeError, ValueError):
         return False
 
 
-def _describe_exit(code) -> str:
-    if code is None:
-        return "it is no longer running"
-    if code < 0:
-        try:
-            return f"it was killed by {signal.Signals(-code).name}"
-        except ValueError:
-            return f"it was killed by signal {-code}"
-    return f"it exited with code {code}"
+def _seconds(value) -> bool:
+    """True for a finite, non-negative number of seconds (progress.json is untrusted)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < 1e12
+
+
+def make_executor(limits: HostLimits):
+    """Return the backend that runs jobs: the local warm pool, or Ray when limits.ray_address names a cluster."""
+    if limits.ray_address:
+        # Imported only when a host names a cluster: Ray adds start-up time and memory to the app and,
+        # through this package, to every warm worker.
+        from .ray_backend import RayExecutor
+        return RayExecutor(limits.ray_address, slots=limits.max_concurrent, threads=limits.job_threads,
+                           nice=limits.job_nice)
+    return WarmPool(limits.max_concurrent, threads=limits.job_threads, nice=limits.job_nice)
 
 
 class JobRunner:
@@ -102,16 +121,20 @@ class JobRunner:
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         self.limits = limits or HostLimits()
         self.grace_s, self.poll_s = grace_s, poll_s
-        self._procs: dict[str, subprocess.Popen] = {}
+        self._executor = make_executor(self.limits)
+        self._paces = PaceBook()
+        self._plan = (time.time(), {})  # (when, {job id: (queue position, start in s, finish in s)})
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)  # notified after every refresh
         self._views: dict[str, tuple] = {}  # job id -> (file signature, record, status view)
         self._metrics: dict[str, tuple] = {}  # job id -> (file signature, metrics)
-        self._availability = (0.0, {})  # (when, dataset_availability result)
+        self._availability: dict = {}  # data_dir -> (when, dataset_availability(data_dir))
         self._closed = threading.Event()
         self.refresh(startup=True)
         self._thread = None
         if supervise:
+            if self.limits.enabled and self.limits.max_concurrent > 0 and self.limits.ray_address:
+                self._executor.warm_up()  # a local Ray cluster starts with the app, a remote one is asked now
             self._thread = threading.Thread(target=self._supervise, name="job-supervisor", daemon=True)
             self._thread.start()
 
@@ -119,6 +142,11 @@ class JobRunner:
     def enabled(self) -> bool:
         """True when this host accepts new jobs."""
         return self.limits.enabled
+
+    @property
+    def executor(self):
+        """The backend running the jobs: a WarmPool (jobs/pool.py) or a RayExecutor (jobs/ray_backend.py)."""
+        return self._executor
 
     @property
     def max_epochs(self) -> int:
@@ -164,12 +192,14 @@ class JobRunner:
             raise ValueError(f"Only the person who started job {record['id']} can {action} it.")
 
     # -- submitting -------------------------------------------------------------------------
-    def _dataset_available(self, dataset: str) -> tuple[bool, str]:
-        """Return (available, reason) for a data set, from a cache refreshed every AVAILABILITY_TTL_S."""
-        when, found = self._availability
+    def _dataset_available(self, dataset: str, data_dir=None) -> tuple[bool, str]:
+        """Return (available, reason) for a data set read from `data_dir` (None: the usual places),
+        from a cache per folder refreshed every AVAILABILITY_TTL_S."""
+        key = str(data_dir) if data_dir else None
+        when, found = self._availability.get(key, (0.0, {}))
         if time.time() - when > AVAILABILITY_TTL_S:
-            found = dataset_availability()
-            self._availability = (time.time(), found)
+            found = dataset_availability(data_dir)
+            self._availability = {**self._availability, key: (time.time(), found)}
         return found.get(dataset, (False, "unknown"))
 
     def _check_enabled(self) -> None:
@@ -186,6 +216,18 @@ class JobRunner:
                 raise ValueError("All training slots are busy and this server keeps no queue; "
                                  "try again when the running job has finished.")
             raise ValueError(f"The training queue is full ({waiting} jobs waiting); try again when one has started.")
+
+    def _check_owner_room(self, records: list[tuple[JobFolder, dict]], owner: str) -> None:
+        """Raise a ValueError when the owner already has jobs_per_owner jobs queued or running (under the lock)."""
+        limit = self.limits.jobs_per_owner
+        active = sorted(r["id"] for _, r in records if r["owner"] == owner and r["status"] in ACTIVE)
+        if limit <= 0 or len(active) < limit:
+            return
+        if limit == 1:
+            raise ValueError(f"You already have a job queued or running (job {active[0]}); wait for it to finish, "
+                             "or cancel it, before starting another.")
+        raise ValueError(f"You already have {len(active)} jobs queued or running, the most one person can have "
+                         "at a time; wait for one to finish, or cancel one, before starting another.")
 
     def _delete(self, folder: JobFolder) -> None:
         # Renamed first, so no reader ever lists a half-deleted job.
@@ -236,16 +278,18 @@ class JobRunner:
             raise ValueError(f"Unknown model type {model_type!r}; choose one of {', '.join(MODEL_TYPES)}.")
         self._check_enabled()
         name = check_name(name)
-        available, reason = self._dataset_available(train_config.dataset)
+        available, reason = self._dataset_available(train_config.dataset, train_config.data_dir)
         if not available:
             raise ValueError(f"Data set {train_config.dataset!r} is not available here: {reason}.")
-        check_device(train_config.device)
+        self._executor.check_device(train_config.device)
         if train_config.epochs > self.limits.max_epochs:
             raise ValueError(f"Epochs must be between 1 and {self.limits.max_epochs} on this server, "
                              f"got {train_config.epochs}.")
         owner = hash_token(check_token(owner_token))
+        self._executor.check_ready()
         with self._lock:
             records = self._records()
+            self._check_owner_room(records, owner)
             self._check_queue_room(records)
             self._make_room(records, owner)
             job_id = new_job_id()
@@ -267,7 +311,8 @@ class JobRunner:
 
     def submit_settings(self, settings: dict, owner_token: str) -> str:
         """Validate public settings (jobs.settings; 'name' names the run), queue the job and return its id."""
-        model_type, model_config, train_config = configs_from_settings(settings, self.limits.max_epochs)
+        model_type, model_config, train_config = configs_from_settings(settings, self.limits.max_epochs,
+                                                                       self._executor.check_device)
         return self.submit(model_type, model_config, train_config, owner_token, name=settings.get("name"))
 
     def resume(self, job_id, owner_token: str, epochs) -> str:
@@ -276,17 +321,21 @@ class JobRunner:
         epochs = parse(specs(TrainConfig)["epochs"], epochs)
         if epochs > self.limits.max_epochs:
             raise ValueError(f"Epochs must be between 1 and {self.limits.max_epochs} on this server, got {epochs}.")
+        self._check_owner(self._record(folder), owner_token, "resume")
+        self._executor.check_ready()  # outside the lock: connecting to a cluster can take seconds
         with self._lock:
             record = self._record(folder)
             self._check_owner(record, owner_token, "resume")
             if record["status"] in ACTIVE:
                 raise ValueError(f"Job {folder.job_id} is {record['status']}; only a stopped job can be resumed.")
+            self._check_enabled()
+            records = self._records()
+            self._check_owner_room(records, record["owner"])
             folder.tidy_checkpoint()  # the job is stopped: put back a checkpoint a killed save left aside
             if not folder.has_resume_state():
                 raise ValueError(f"Job {folder.job_id} cannot be resumed: its checkpoint is missing "
                                  "(it stopped before finishing its first epoch).")
-            self._check_enabled()
-            self._check_queue_room(self._records())
+            self._check_queue_room(records)
             now = time.time()
             record["segments"].append({"epochs": epochs, "resume": True, "queued": now})
             record.update(status=QUEUED, queued=now, finished=None, error=None, cancel_requested=None, pid=None,
@@ -305,10 +354,11 @@ class JobRunner:
             if record["status"] == QUEUED:
                 record.update(status=CANCELLED, finished=time.time())
                 folder.save_record(record)
+                self.refresh()  # the jobs behind it move up
                 return CANCELLED
             if record["status"] != RUNNING:
                 return record["status"]
-            folder.stop_file.touch()
+            self._executor.stop(folder)
             record["cancel_requested"] = time.time()
             folder.save_record(record)
             # The worker stops within a step, or refresh() kills it after grace_s; each refresh notifies.
@@ -320,38 +370,24 @@ class JobRunner:
             return self._record(folder)["status"]
 
     # -- supervision ------------------------------------------------------------------------
-    def _alive(self, folder: JobFolder, record: dict) -> tuple[bool, int | None]:
-        proc = self._procs.get(folder.job_id)
-        if proc is not None:
-            code = proc.poll()
-            if code is not None:
-                self._procs.pop(folder.job_id, None)
-            return code is None, code
-        return _pid_runs_job(record.get("pid"), folder.job_id), None
-
-    def _kill(self, folder: JobFolder, record: dict) -> None:
-        proc = self._procs.pop(folder.job_id, None)
-        try:
-            if proc is not None:
-                proc.kill()
-                proc.wait(timeout=5)
-            elif _pid_runs_job(record.get("pid"), folder.job_id):
-                os.kill(record["pid"], signal.SIGKILL)
-        except (OSError, subprocess.TimeoutExpired):
-            pass
-
     def _reconcile(self, folder: JobFolder, record: dict, startup: bool) -> None:
-        """Bring a 'running' record up to date with its process (under the lock)."""
-        alive, code = self._alive(folder, record)
-        if alive and startup:
-            self._kill(folder, record)  # left by an app process that is gone: nobody follows it any more
-            alive = False
-        if alive:
-            asked = record.get("cancel_requested")
-            if not asked or time.time() - asked <= self.grace_s:
-                return
-            self._kill(folder, record)  # it did not stop by itself: the last saved epoch stays
-        folder.tidy_checkpoint()  # the process is gone: nobody is saving, so leftovers can go
+        """Bring a 'running' record up to date with its worker (under the lock)."""
+        ended = None
+        if self._executor.knows(folder.job_id):
+            ended = self._executor.poll(folder.job_id)
+            if ended is None:  # still running
+                asked = record.get("cancel_requested")
+                if not asked or time.time() - asked <= self.grace_s:
+                    return
+                self._executor.kill(folder.job_id)  # it did not stop by itself: the last saved epoch stays
+                ended = self._executor.poll(folder.job_id) or Ended(CANCELLED, "")
+        elif _pid_runs_job(record):
+            if not startup:
+                return  # a process this runner did not start still runs it: leave it be
+            self._kill_leftover(record)  # left by an app process that is gone: nobody follows it any more
+        if ended is None:
+            ended = Ended(FAILED, "The training process stopped unexpectedly: it is no longer running.")
+        folder.tidy_checkpoint()  # the worker is gone: nobody is saving, so leftovers can go
         progress = folder.progress()
         ours = progress.get("segment") == len(record["segments"]) - 1
         outcome = progress.get("outcome") if ours and progress.get("outcome") in FINISHED else None
@@ -366,34 +402,36 @@ class JobRunner:
         elif startup:
             status, error = INTERRUPTED, "The app stopped while this job was running."
         else:
-            status, error = FAILED, f"The training process stopped unexpectedly: {_describe_exit(code)}."
+            status, error = ended
         if status in (FAILED, INTERRUPTED):
             error = f"{error} {kept}"
         record.update(status=status, error=error, finished=time.time())
         folder.save_record(record)
         folder.stop_file.unlink(missing_ok=True)
 
+    @staticmethod
+    def _kill_leftover(record: dict) -> None:
+        try:
+            os.kill(record["pid"], signal.SIGKILL)
+        except (OSError, TypeError, ValueError):
+            pass
+
     def _start(self, folder: JobFolder, record: dict) -> None:
         folder.stop_file.unlink(missing_ok=True)
         folder.progress_file.unlink(missing_ok=True)
-        env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS=str(self.limits.job_threads),
-                   MKL_NUM_THREADS=str(self.limits.job_threads))
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_DIR), env.get("PYTHONPATH")) if p)
         with open(folder.log_file, "a") as job_log:
             job_log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} segment {len(record['segments'])} ---\n")
-            job_log.flush()
-            # stdout (progress lines) goes to the job's log; stderr (tracebacks) to the server's own log.
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "jobs.worker", str(folder.path), "--parent-pid", str(os.getpid()),
-                 "--threads", str(self.limits.job_threads), "--nice", str(self.limits.job_nice)],
-                cwd=str(PROJECT_DIR), env=env, stdin=subprocess.DEVNULL, stdout=job_log,
-                start_new_session=True)  # Ctrl-C in the app's terminal is the app's, not the job's
-        self._procs[folder.job_id] = proc
-        record.update(status=RUNNING, pid=proc.pid, started=time.time(), cancel_requested=None)
+        record.update(status=RUNNING, started=time.time(), cancel_requested=None, pid=None, pid_started=None,
+                      slots=self.limits.max_concurrent)
+        folder.save_record(record)  # before the worker starts: it reads the record
+        try:
+            record.update(self._executor.start(folder, record))
+        except ValueError as error:  # the backend cannot take it (a cluster gone): the job says why
+            record.update(status=FAILED, error=str(error), finished=time.time())
         folder.save_record(record)
 
     def refresh(self, startup=False) -> None:
-        """Update running jobs from their processes; start queued jobs while slots are free."""
+        """Update running jobs from their workers; start queued jobs while slots are free; re-plan the queue."""
         with self._lock:
             records = self._records()
             for folder, record in records:
@@ -405,8 +443,19 @@ class JobRunner:
                 if running >= self.limits.max_concurrent or self._closed.is_set():
                     break
                 self._start(folder, record)
-                running += 1
+                running += record["status"] == RUNNING
+            self._paces.learn(records)
+            now = time.time()
+            self._plan = (now, plan_queue(records, self.limits.max_concurrent, self._paces, now, self._time_left))
             self._changed.notify_all()
+
+    def _time_left(self, record: dict) -> float | None:
+        """Return the seconds a running job's worker expects it still needs (None before it knows)."""
+        progress = JobFolder(self.runs_dir, record["id"]).progress()
+        eta, updated = progress.get("eta_s"), progress.get("updated")
+        if progress.get("segment") != len(record["segments"]) - 1 or not _seconds(eta) or not _seconds(updated):
+            return None
+        return max(1.0, eta - max(0.0, time.time() - updated))  # the worker's figure is as of its last write
 
     def _supervise(self) -> None:
         while not self._closed.wait(self.poll_s):
@@ -416,28 +465,21 @@ class JobRunner:
                 log.exception("job supervisor")
 
     def close(self, stop_jobs=True) -> None:
-        """Stop supervising; with stop_jobs, stop the running jobs and mark them interrupted."""
+        """Stop supervising and the workers; with stop_jobs, stop the running jobs and mark them interrupted."""
         self._closed.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
-        if not stop_jobs:
-            return
-        for job_id in list(self._procs):
-            (self.runs_dir / job_id / "stop").touch()
-        deadline = time.monotonic() + self.grace_s
-        for proc in list(self._procs.values()):
-            try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
         if not self.runs_dir.is_dir():
+            self._executor.close(self.grace_s)
             return
         with self._lock:
-            for folder, record in self._records():
-                if record["status"] == RUNNING and folder.job_id in self._procs:
-                    self._reconcile(folder, record, startup=True)
-        self._procs.clear()
+            mine = [(f, r) for f, r in self._records() if r["status"] == RUNNING and self._executor.knows(f.job_id)]
+            if stop_jobs:
+                for folder, _ in mine:
+                    self._executor.stop(folder)
+            self._executor.close(self.grace_s)
+            for folder, record in mine:
+                self._reconcile(folder, record, startup=True)
 
     def wait(self, job_id, timeout_s: float = 600) -> dict:
         """Block until the job is no longer queued or running (or timeout); return its status view."""
@@ -472,8 +514,19 @@ class JobRunner:
         return record, view
 
     def status(self, job_id) -> dict:
-        """Return a job's status view: status, epochs done/target, fraction 0-1, ETA in seconds, key figures."""
-        return dict(self._cached_view(job_id)[1])
+        """Return a job's status view: status, epochs done/target, fraction 0-1, ETA in seconds, key figures,
+        and for a queued or running job its queue position (1 = next to start, None once running) and the
+        seconds until it starts (eta_start_s) and finishes (eta_finish_s), None when unknown."""
+        view = dict(self._cached_view(job_id)[1])
+        when, plan = self._plan
+        position, start, finish = plan.get(view["id"], (None, None, None)) if view["status"] in ACTIVE else \
+            (None, None, None)
+        since = time.time() - when
+        queued = view["status"] == QUEUED
+        view["queue_position"] = position if queued else None
+        view["eta_start_s"] = round(max(0.0, start - since), 1) if queued and start is not None else None
+        view["eta_finish_s"] = round(max(0.0, finish - since), 1) if finish is not None else None
+        return view
 
     def metrics(self, job_id) -> dict:
         """Return {'epochs': [...], 'steps': [...]} of a job (losses in nats, accuracy 0-1); treat as read-only."""

@@ -26,7 +26,7 @@ MODEL_KEYS = {
 }
 OTHER_KEYS = ("model", "name")
 MODEL_LABELS = {"vae": "VAE", "rnn": "RowRNN", "writer": "RowWriter"}
-_CUDA_DEVICE = re.compile(r"^cuda(?::(\d+))?$")
+CUDA_DEVICE = re.compile(r"^cuda(?::(\d+))?$")
 
 
 def setting_keys() -> list[str]:
@@ -55,7 +55,7 @@ def check_device(device) -> str:
     name = device.strip().lower() or "auto"
     if name in ("auto", "cpu"):
         return name
-    match = _CUDA_DEVICE.match(name)
+    match = CUDA_DEVICE.match(name)
     if not match:
         raise ValueError(f"Device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device[:20]!r}.")
     count = torch.cuda.device_count() if torch.cuda.is_available() else 0
@@ -85,10 +85,11 @@ def _short(value, limit: int = 200) -> bool:
         return False
 
 
-def configs_from_settings(settings_dict, max_epochs: int) -> tuple:
+def configs_from_settings(settings_dict, max_epochs: int, device_check=check_device) -> tuple:
     """Return (model_type, model_config, train_config) from public settings; ValueError with a sentence if bad.
 
-    `max_epochs` is the host's limit per launch or resume (within the library's own range).
+    `max_epochs` is the host's limit per launch or resume (within the library's own range);
+    `device_check` judges the device where jobs run (this machine, or a cluster's).
     """
     if not isinstance(settings_dict, dict):
         raise ValueError('The training settings must be a JSON object such as {"model": "vae", "epochs": 5}.')
@@ -102,7 +103,7 @@ def configs_from_settings(settings_dict, max_epochs: int) -> tuple:
     fields = form_fields(model_type)
     values = {key: settings.parse(described, settings_dict.get(key)) for key, described in fields.items()
               if key != "device"}
-    values["device"] = check_device(settings_dict.get("device"))
+    values["device"] = device_check(settings_dict.get("device"))
     if values["epochs"] > max_epochs:
         raise ValueError(f"Epochs must be between 1 and {max_epochs} on this server, got {values['epochs']}.")
     train_config = TrainConfig(**{key: values[key] for key in TRAIN_KEYS})

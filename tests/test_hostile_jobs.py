@@ -40,7 +40,8 @@ INTRUDERS = {
 
 @pytest.fixture
 def runner(tmp_path):
-    r = JobRunner(tmp_path / "runs", HostLimits(max_concurrent=0, max_queue=10, runs_per_owner=3, max_runs=8),
+    r = JobRunner(tmp_path / "runs", HostLimits(max_concurrent=0, max_queue=10, runs_per_owner=3, max_runs=8,
+                                                jobs_per_owner=3),
                   supervise=False)  # no slot: submitted jobs stay queued and nothing trains
     yield r
     r.close()

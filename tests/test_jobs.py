@@ -188,16 +188,18 @@ def test_limits_and_bad_settings_give_clear_messages(tmp_path):
             with pytest.raises(ValueError, match=message):
                 manager.submit_settings(settings, OWNER)
         first = manager.submit_settings(LONG_VAE, OWNER)
-        second = manager.submit_settings(TINY_VAE, OWNER)
-        assert manager.status(second)["status"] == "queued"  # one at a time: the second waits
+        with pytest.raises(ValueError, match=f"You already have a job queued or running \\(job {first}\\)"):
+            manager.submit_settings(TINY_VAE, OWNER)  # one job per owner at a time
+        second = manager.submit_settings(TINY_VAE, "second-owner")
+        assert manager.status(second)["status"] == "queued"  # one slot: the second waits
         with pytest.raises(ValueError, match="queue is full"):
-            manager.submit_settings(TINY_VAE, OWNER)
+            manager.submit_settings(TINY_VAE, "third-owner")
         with pytest.raises(ValueError, match="Only the person who started"):
             manager.resume(first, "intruder", epochs=1)
-        assert manager.cancel(second, OWNER) == "cancelled"  # a queued job is dropped at once
+        assert manager.cancel(second, "second-owner") == "cancelled"  # a queued job is dropped at once
         assert manager.cancel(first, OWNER) == "cancelled"
         with pytest.raises(ValueError, match="checkpoint is missing"):
-            manager.resume(second, OWNER, epochs=1)
+            manager.resume(second, "second-owner", epochs=1)
         with pytest.raises(ValueError, match="not a job id"):
             manager.status("../etc")
     finally:
@@ -223,7 +225,7 @@ def test_no_queue_still_runs_a_job_when_a_slot_is_free(tmp_path):
         first = manager.submit_settings(LONG_VAE, OWNER)  # a free slot: accepted although nothing may wait
         assert manager.status(first)["status"] == "running"
         with pytest.raises(ValueError, match="keeps no queue"):
-            manager.submit_settings(TINY_VAE, OWNER)
+            manager.submit_settings(TINY_VAE, "second-owner")
         assert manager.cancel(first, OWNER) == "cancelled"
     finally:
         manager.close()
@@ -254,7 +256,8 @@ def test_a_cancel_loop_never_deletes_other_owners_finished_runs(tmp_path):
     """The attack from issue 9: hold the slot with one long job, then loop /train + /cancel with your own token."""
     runs = tmp_path / "runs"
     others = _others_finished_runs(runs, 3)
-    manager = runner_over(runs, max_concurrent=1, max_queue=4, max_runs=6, runs_per_owner=3)
+    # jobs_per_owner=0: the loop as it was possible before one job per owner at a time, to test retention alone
+    manager = runner_over(runs, max_concurrent=1, max_queue=4, max_runs=6, runs_per_owner=3, jobs_per_owner=0)
     attacker = "attacker-token"
     try:
         holder = manager.submit_settings(LONG_VAE, attacker)
@@ -273,8 +276,8 @@ def test_a_cancel_loop_never_deletes_other_owners_finished_runs(tmp_path):
 def test_retention_prunes_unsuccessful_jobs_then_old_runs_and_refuses_rather_than_delete_recent_ones(tmp_path):
     runs = tmp_path / "runs"
     recent = _others_finished_runs(runs, 3)
-    manager = JobRunner(runs, HostLimits(max_runs=4, runs_per_owner=2, max_queue=10, max_concurrent=0),
-                        supervise=False)  # no slot: jobs stay queued, nothing trains
+    manager = JobRunner(runs, HostLimits(max_runs=4, runs_per_owner=2, max_queue=10, max_concurrent=0,
+                                         jobs_per_owner=2), supervise=False)  # no slot: jobs stay queued
     a = manager.submit_settings(TINY_VAE, OWNER)
     assert manager.cancel(a, OWNER) == "cancelled"
     b = manager.submit_settings(TINY_VAE, OWNER)  # full (4): the cancelled job goes, never a finished run

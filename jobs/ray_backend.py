@@ -1,0 +1,322 @@
+"""The Ray executor: each training job is a Ray task on a cluster, sharing no disk with the app.
+
+    LATENT_LAB_RAY_ADDRESS=local            # a small Ray cluster started inside the app (trials, tests)
+    LATENT_LAB_RAY_ADDRESS=10.0.0.5:6379    # an existing cluster's head node (or ray://host:10001)
+
+The task gets the job's record (and, to resume, the previous checkpoint's files as bytes), runs
+jobs.worker.run_job in a temporary folder of its own and streams that folder's changes back as
+they happen (a Ray streaming generator: progress, metrics, log lines, picture grids, and the
+checkpoint's files after every epoch, jobs/mirror.py); a thread of the app writes them into the
+job's folder under the runs folder with the same atomic checkpoint code as a local job. The
+project's code travels to the cluster with the job (runtime_env py_modules); the cluster's Python
+needs the requirements (torch, mlxtend, safetensors). A job asking for CUDA asks Ray for a GPU.
+
+Faults: a worker killed mid-epoch leaves the job interrupted with its last streamed epoch saved
+(resumable); a cluster that cannot be reached or goes away refuses new jobs with one sentence
+while the explorer goes on; cancel asks the task to stop within a step, a hard kill cancels it
+by force.
+"""
+
+import logging
+import os
+import queue
+import re
+import socket
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import ray
+from ray import exceptions as ray_errors
+
+from .executor import Ended
+from .mirror import FolderMirror, apply_changes, checkpoint_files, write_checkpoint
+from .records import FAILED, INTERRUPTED, JobFolder
+from .settings import CUDA_DEVICE, check_device
+from .worker import run_job
+
+PACKAGE_DIRS = [str(Path(__file__).resolve().parent.parent / name) for name in ("genmodels", "jobs")]
+LOCAL_OBJECT_STORE_BYTES = 80 * 1024 * 1024  # Ray's minimum is 75 MB; a job streams a few MB at a time
+CONNECT_TIMEOUT_S = 5.0  # how long a head node may take to accept a TCP connection
+RETRY_AFTER_S = 30.0  # an unreachable cluster is asked again at most this often
+log = logging.getLogger("latent_lab.jobs")
+
+# Ray's errors when the worker process, its node or its memory is lost: the job, not its settings, was hit.
+WORKER_LOST = (ray_errors.WorkerCrashedError, ray_errors.NodeDiedError, ray_errors.LocalRayletDiedError,
+               ray_errors.OutOfMemoryError, ray_errors.ObjectLostError, ray_errors.OwnerDiedError)
+
+
+def train_remotely(record: dict, checkpoint: dict, threads: int, nice: int):
+    """Ray task body: run the job in a temporary folder; yield that folder's changes (jobs/mirror.py) as they happen.
+
+    The first item names the worker ({'worker': {'pid', 'node'}}). Ray's cancel raises
+    KeyboardInterrupt here; the training thread then stops within a step.
+    """
+    yield {"worker": {"pid": os.getpid(), "node": ray.util.get_node_ip_address()}}
+    with tempfile.TemporaryDirectory(prefix="latent-lab-job-") as tmp:
+        folder = JobFolder(tmp, record["id"])
+        folder.save_record(record)
+        if checkpoint:
+            write_checkpoint(folder, checkpoint)
+        mirror = FolderMirror(folder)
+        changes: queue.Queue = queue.Queue()
+        stop = threading.Event()
+
+        def train():
+            try:
+                run_job(folder.path, None, threads, nice, stopped=stop.is_set,
+                        on_report=lambda final: changes.put(mirror.changes()))
+            finally:
+                changes.put(None)
+
+        thread = threading.Thread(target=train, name="latent-lab-training", daemon=True)
+        thread.start()
+        try:
+            while True:
+                try:  # with a timeout: Ray's cancel can only interrupt running Python code
+                    item = changes.get(timeout=0.5)
+                except queue.Empty:
+                    continue
+                if item is None:
+                    break
+                yield item
+        finally:
+            stop.set()
+            thread.join()
+
+
+_remote_task = ray.remote(num_returns="streaming", max_retries=0)(train_remotely)
+
+
+def _reachable(address: str) -> str | None:
+    """Return None when the address's host:port accepts a TCP connection, else the reason in a few words."""
+    match = re.match(r"^(?:ray://)?\[?([^\]]+?)\]?:(\d+)$", address)
+    if not match:
+        return None  # an address form we do not parse (e.g. "auto"): let Ray judge
+    try:
+        socket.create_connection((match.group(1), int(match.group(2))), timeout=CONNECT_TIMEOUT_S).close()
+        return None
+    except OSError as error:
+        return error.strerror or type(error).__name__
+
+
+class _Task:
+    """One job's Ray task and the app thread that writes its stream into the job folder."""
+
+    def __init__(self, folder: JobFolder, stream):
+        self.folder, self.stream = folder, stream
+        self.ended: Ended | None = None
+        self.worker_pid: int | None = None
+        self.started_worker = threading.Event()
+        self.thread: threading.Thread | None = None
+
+
+class RayExecutor:
+    """Runs jobs as Ray tasks (module docstring); at most `slots` at once, as the runner asks."""
+
+    def __init__(self, address: str, slots: int = 2, threads: int = 1, nice: int = 10):
+        self.address = address.strip()
+        self.slots, self.threads, self.nice = slots, threads, nice
+        self._tasks: dict[str, _Task] = {}
+        self._lock = threading.RLock()
+        self._problem: str | None = None
+        self._connected = False  # this executor called ray.init (another one in the process may have too)
+        self._closed = False
+        self._tried = 0.0
+        self._requests: queue.Queue = queue.Queue()
+        self._driver: threading.Thread | None = None
+        self.init_seconds: float | None = None  # how long ray.init took (README: measured start-up)
+
+    # -- the connection --------------------------------------------------------------------
+    @property
+    def where(self) -> str:
+        """The cluster in words, for sentences."""
+        return "the local Ray cluster" if self.address == "local" else f"the training cluster at {self.address}"
+
+    def _init_kwargs(self) -> dict:
+        kwargs = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING,
+                      namespace="latent-lab", runtime_env={"py_modules": PACKAGE_DIRS})
+        if self.address == "local":
+            return dict(kwargs, num_cpus=self.slots, object_store_memory=LOCAL_OBJECT_STORE_BYTES)
+        return dict(kwargs, address=self.address)
+
+    def _connect(self) -> None:
+        """Connect (or start the local cluster) once; on failure keep one sentence in _problem (driver thread)."""
+        if self._connected and self._problem is None:
+            return
+        self._tried = time.monotonic()
+        if self._connected:
+            ray.shutdown()
+            self._connected = False
+        reason = _reachable(self.address) if self.address != "local" else None
+        if reason is None:
+            started = time.perf_counter()
+            try:
+                ray.init(**self._init_kwargs())
+                self.init_seconds = time.perf_counter() - started
+                self._connected, self._problem = True, None
+                return
+            except Exception as error:  # noqa: BLE001 -- any failure to connect is the same sentence
+                log.warning("ray.init(%s) failed: %r", self.address, error)
+                reason = type(error).__name__
+        self._problem = (f"Training is unavailable: {self.where} cannot be reached ({reason}); "
+                         "the explorer works as usual, try again later.")
+
+    def _drive(self) -> None:
+        """The thread that owns the Ray connection: a local cluster's processes end with the thread that started them."""
+        while True:
+            request = self._requests.get()
+            if request is None:
+                break
+            self._connect()
+            request.set()
+        if self._connected:
+            ray.shutdown()
+            self._connected = False
+
+    def _ask_connect(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            if self._driver is None:
+                self._driver = threading.Thread(target=self._drive, name="ray-driver", daemon=True)
+                self._driver.start()
+        done = threading.Event()
+        self._requests.put(done)
+        done.wait()
+
+    def warm_up(self) -> None:
+        """Connect now (the local cluster starts while the app does)."""
+        self._ask_connect()
+
+    def check_ready(self) -> None:
+        """Raise a ValueError with a sentence when the cluster cannot take a job now (asks again every RETRY_AFTER_S)."""
+        if self._closed:
+            raise ValueError("Training is shutting down on this server; try again in a moment.")
+        if self._problem is None and not self._connected or \
+                self._problem and time.monotonic() - self._tried > RETRY_AFTER_S:
+            self._ask_connect()
+        if self._problem:
+            raise ValueError(self._problem)
+
+    def check_device(self, device) -> str:
+        """Return the device name if the cluster can give it (CUDA: a GPU anywhere in the cluster); ValueError otherwise."""
+        if not isinstance(device, str) or not CUDA_DEVICE.match(device.strip().lower()):
+            return check_device(device)  # auto, cpu and malformed names: the usual rule and sentence
+        self.check_ready()
+        if ray.cluster_resources().get("GPU", 0) < 1:
+            raise ValueError(f"CUDA was requested but {self.where} has no GPU; choose 'cpu' or 'auto'.")
+        return device.strip().lower()
+
+    # -- jobs ------------------------------------------------------------------------------
+    def start(self, folder: JobFolder, record: dict) -> dict:
+        """Send the job to the cluster as a task; return {} (no local process to record). ValueError if unreachable."""
+        self.check_ready()
+        device = str(record["train_config"].get("device") or "auto")
+        options = {"num_cpus": 1, "num_gpus": 1 if device.startswith("cuda") else 0}
+        resume = record["segments"][-1]["resume"]
+        stream = _remote_task.options(**options).remote(record, checkpoint_files(folder) if resume else {},
+                                                        self.threads, self.nice)
+        task = _Task(folder, stream)
+        task.thread = threading.Thread(target=self._follow, args=(task,), name=f"ray-job-{folder.job_id}", daemon=True)
+        with self._lock:
+            self._tasks[folder.job_id] = task
+        task.thread.start()
+        return {}
+
+    def _follow(self, task: _Task) -> None:
+        """Write the task's stream into the job folder until it ends; keep how it ended for poll."""
+        try:
+            for ref in task.stream:
+                changes = ray.get(ref)
+                if isinstance(changes, dict) and "worker" in changes:
+                    task.worker_pid = changes["worker"].get("pid")
+                    task.started_worker.set()
+                    continue
+                apply_changes(task.folder, changes)
+            task.ended = Ended(FAILED, "The training task on the cluster ended without an outcome.")
+        except ray_errors.TaskCancelledError:
+            task.ended = Ended(INTERRUPTED, "The job's task on the cluster was stopped.")
+        except WORKER_LOST:
+            task.ended = Ended(INTERRUPTED, "The cluster worker running this job stopped (it was killed, ran out "
+                                            "of memory or lost its machine).")
+        except ray_errors.RuntimeEnvSetupError:
+            log.exception("job %s: runtime environment", task.folder.job_id)
+            task.ended = Ended(FAILED, "The cluster could not prepare this job's Python environment; "
+                                       "the server log has the details.")
+        except ray_errors.RayTaskError as error:
+            log.error("job %s failed on the cluster: %s", task.folder.job_id, error)
+            task.ended = Ended(FAILED, "Training stopped on an unexpected error on the cluster; "
+                                       "the server log has the details.")
+        except (ray_errors.RaySystemError, ray_errors.RayError, ConnectionError) as error:
+            log.warning("job %s: the cluster went away: %r", task.folder.job_id, error)
+            self._problem = (f"Training is unavailable: {self.where} stopped answering; "
+                             "the explorer works as usual, try again later.")
+            task.ended = Ended(INTERRUPTED, f"{self.where[0].upper()}{self.where[1:]} went away while this job ran.")
+        except (OSError, ValueError) as error:  # the job folder could not take what came back
+            log.exception("job %s: writing what the cluster sent", task.folder.job_id)
+            task.ended = Ended(FAILED, f"What the cluster sent back could not be saved ({type(error).__name__}).")
+        finally:
+            task.started_worker.set()
+
+    def knows(self, job_id: str) -> bool:
+        """True while this executor holds the job (running, or ended and not yet polled)."""
+        with self._lock:
+            return job_id in self._tasks
+
+    def poll(self, job_id: str) -> Ended | None:
+        """Return None while the job's task runs, else how it ended (once; then the executor forgets it)."""
+        with self._lock:
+            task = self._tasks.get(job_id)
+            if task is None:
+                return Ended(FAILED, "The training task is no longer known to this server.")
+            if task.thread.is_alive():
+                return None
+            del self._tasks[job_id]
+            return task.ended
+
+    def worker_pid(self, job_id: str, wait_s: float = 0.0) -> int | None:
+        """Return the pid of the cluster worker running the job once it reported it (waits up to wait_s)."""
+        with self._lock:
+            task = self._tasks.get(job_id)
+        if task is None:
+            return None
+        task.started_worker.wait(wait_s)
+        return task.worker_pid
+
+    def stop(self, folder: JobFolder) -> None:
+        """Ask the job's task to stop within a step (Ray raises KeyboardInterrupt in it); its last epoch is kept."""
+        with self._lock:
+            task = self._tasks.get(folder.job_id)
+        if task is not None:
+            try:
+                ray.cancel(task.stream, force=False)
+            except Exception:  # noqa: BLE001 -- a cluster gone: the follower thread says so
+                log.warning("job %s: cancel failed", folder.job_id, exc_info=True)
+
+    def kill(self, job_id: str) -> None:
+        """Cancel the job's task by force (its worker process is killed) and wait for the follower to finish."""
+        with self._lock:
+            task = self._tasks.get(job_id)
+        if task is None:
+            return
+        try:
+            ray.cancel(task.stream, force=True)
+        except Exception:  # noqa: BLE001
+            log.warning("job %s: forced cancel failed", job_id, exc_info=True)
+        task.thread.join(timeout=30)
+
+    def close(self, grace_s: float = 2.0) -> None:
+        """Stop following jobs (their tasks end with this driver) and disconnect from, or stop, the cluster."""
+        with self._lock:
+            self._closed = True
+            tasks = list(self._tasks.items())
+        deadline = time.monotonic() + grace_s
+        for job_id, task in tasks:
+            task.thread.join(timeout=max(0.1, deadline - time.monotonic()))
+            if task.thread.is_alive():
+                self.kill(job_id)
+        if self._driver is not None:
+            self._requests.put(None)
+            self._driver.join(timeout=30)
