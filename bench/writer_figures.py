@@ -1,12 +1,14 @@
 """The RowWriter's figures: exact NLL against the VAE's IWAE bound, class agreement of its samples, speed.
 
-    .venv/bin/python bench/writer_figures.py [--writer checkpoints/writer-mnist] [--k 1000]
+    .venv/bin/python bench/writer_figures.py [--writer checkpoints/writer-mnist] [--k 1000] [--store]
 
 All figures use the 500 mnist-5k validation digits, binarized once with a fixed seed
-(genmodels.data.binarize: each pixel is on with probability equal to its grey level). Both
-models are judged on the same binary digits:
+(genmodels.likelihood: each pixel is on with probability equal to its grey level). Both models are
+judged on the same binary digits, by the measurement the trainer stores with a checkpoint:
 - writer: the exact -log p(x) in nats per image, without a class and given the true class;
 - VAE (checkpoints/vae-mnist): the IWAE k=1000 lower bound on log p(x), so its NLL is at most the figure shown;
+  with --store both records are written into the checkpoints' config.json (genmodels.likelihood.NLL_KEY,
+  tensor files and their digests untouched), where the Write tab reads them;
 - class agreement: 100 samples per class at temperature 1, classified by checkpoints/rnn-mnist
   (the reader's accuracy on the binarized validation digits is shown as a ceiling for the judge);
 - time to write one digit (batch of 1) and a batch of 16: median wall time over repeats, one CPU thread.
@@ -22,11 +24,11 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from genmodels import VAE, RowRNN, RowWriter  # noqa: E402
+from genmodels import VAE, RowRNN, RowWriter, likelihood  # noqa: E402
 from genmodels.data import load_dataset  # noqa: E402
-from genmodels.data import binarize  # noqa: E402
 
-BINARIZE_SEED = 0  # the one fixed binarization of the validation digits both models are judged on
+
+STORED = "; both NLL records stored in the checkpoints' config.json"
 
 
 def median_ms(fn, repeats: int) -> float:
@@ -45,30 +47,32 @@ def main(argv=None) -> None:
     parser.add_argument("--writer", default="checkpoints/writer-mnist", help="RowWriter checkpoint folder")
     parser.add_argument("--vae", default="checkpoints/vae-mnist", help="VAE checkpoint folder")
     parser.add_argument("--reader", default="checkpoints/rnn-mnist", help="RowRNN checkpoint that judges the samples")
-    parser.add_argument("--k", type=int, default=1000, help="importance samples of the VAE's IWAE bound")
+    parser.add_argument("--k", type=int, default=likelihood.IWAE_K, help="importance samples of the VAE's IWAE bound")
     parser.add_argument("--per-class", type=int, default=100, help="samples per class for the agreement figure")
     parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature of the agreement figure")
     parser.add_argument("--sample-seed", type=int, default=0, help="seed of the agreement figure's samples")
     parser.add_argument("--repeats", type=int, default=21, help="timed repeats per speed figure")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--store", action="store_true",
+                        help="write the two NLL records into the writer's and the VAE's config.json")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     command = "python bench/writer_figures.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
 
     data = load_dataset("mnist-5k")
-    x = binarize(data.val_x.float() / 255.0, torch.Generator().manual_seed(BINARIZE_SEED))
+    x = likelihood.binarized_validation(data)
     y = data.val_y
     writer = RowWriter.from_pretrained(args.writer, device="cpu")
     vae = VAE.from_pretrained(args.vae, device="cpu")
     reader = RowRNN.from_pretrained(args.reader, device="cpu")
 
     rows = []
+    written, bounded = likelihood.measure(writer, data), likelihood.measure(vae, data, k=args.k)
+    if args.store:
+        likelihood.store(args.writer, written)
+        likelihood.store(args.vae, bounded)
+    uncond, cond, bound, iwae_seconds = written["nats"], written["given_class"], bounded["nats"], bounded["seconds"]
     with torch.no_grad():
-        uncond = -writer.log_prob(x).mean().item()
-        cond = -writer.log_prob(x, y).mean().item()
-        started = time.perf_counter()
-        bound = -vae.iwae_bound(x, k=args.k, generator=torch.Generator().manual_seed(1)).mean().item()
-        iwae_seconds = time.perf_counter() - started
         ceiling = (reader.predict_proba(x).argmax(1) == y).float().mean().item()
     rows.append(("writer NLL, no class", f"**{uncond:.2f}** nats/image (exact)"))
     rows.append(("writer NLL, given the true class", f"**{cond:.2f}** nats/image (exact)"))
@@ -100,7 +104,8 @@ def main(argv=None) -> None:
     print(f"`{command.strip()}`\n")
     print(f"RowWriter `{args.writer}`: GRU {c.hidden_size} x {c.num_layers} layer(s), MADE head {c.head_size}, "
           f"{sum(p.numel() for p in writer.parameters()):,} weights; {len(x)} mnist-5k validation digits "
-          f"binarized with seed {BINARIZE_SEED}.\n")
+          f"binarized with seed {likelihood.BINARIZE_SEED}"
+          f"{STORED if args.store else ''}.\n")
     print("| figure | value |\n|---|---|")
     for name, value in rows:
         print(f"| {name} | {value} |")

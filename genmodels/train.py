@@ -24,7 +24,7 @@ import torch
 from tqdm import tqdm
 from torch.optim.swa_utils import AveragedModel
 
-from . import latent, settings
+from . import latent, likelihood, settings
 from .checkpoints import (LATENT_FILE, TRAINING_STATE_FILE, WEIGHTS_FILE, check_state_dict,
                           flatten_optimizer_state, load_tensor_file, read_config,
                           unflatten_optimizer_state)
@@ -83,6 +83,7 @@ class TrainResult:
     best_metrics: dict = field(default_factory=dict)
     stopped: bool = False  # True when should_stop() ended the run early
     out: object = None  # the checkpoint folder written each epoch, if any
+    nll: dict | None = None  # the best model's likelihood.measure record, measured after the last epoch
 
 
 def _ema_with_warmup(decay: float) -> Callable:
@@ -123,6 +124,7 @@ class Trainer:
         # small data set is overfitted; they are what gets validated and saved.
         self.ema = AveragedModel(model, avg_fn=_ema_with_warmup(config.ema_decay)) if config.ema_decay > 0 else None
         self.scheduler = None  # made by run(): one cosine cycle per launch or resume
+        self.nll: dict | None = None  # the best model's NLL record (likelihood.measure), after the last epoch
 
     def add_callback(self, event: str, fn: Callable) -> None:
         """Register fn(trainer, info) for 'on_step' or 'on_epoch_end'."""
@@ -226,11 +228,16 @@ class Trainer:
                 self.best_metrics, self.best_epoch = metrics, epoch + 1
                 self.best_state = copy.deepcopy(self.eval_model.state_dict())
             self.start_epoch = epoch + 1
+            if self.start_epoch == self.total_epochs and likelihood.measurable(self.model):
+                # Measured once, on the weights the run keeps, so that no reader of the checkpoint
+                # has to (the Write tab's table shows it); a stop request skips it.
+                self.nll = likelihood.measure(self.best_model(), self.data, should_stop)
+                stopped = self.nll is None
             if self.out:
                 self.save(self.out)
             self._trigger("on_epoch_end", {**metrics, "improved": improved, "total_epochs": self.total_epochs})
         return TrainResult(model=self.best_model(), history=self.history, best_epoch=self.best_epoch,
-                           best_metrics=self.best_metrics, stopped=stopped, out=self.out)
+                           best_metrics=self.best_metrics, stopped=stopped, out=self.out, nll=self.nll)
 
     # -- checkpoints ---------------------------------------------------------------------
     def best_model(self):
@@ -253,6 +260,8 @@ class Trainer:
             "metrics": dict(self.best_metrics),
             "history": self.history,
         }
+        if self.nll is not None:
+            metadata[likelihood.NLL_KEY] = self.nll
         extra = {}
         if isinstance(best, VAE):
             extra[LATENT_FILE] = latent.analyze(best, self.data.val_x, self.data.val_y,

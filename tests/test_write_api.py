@@ -6,12 +6,11 @@ with `python -m genmodels.train writer --epochs 1 --hidden-size 32 --head-size 3
 then an app over the shipped checkpoints plus that folder, served as writer-mnist, is tested.
 """
 
+import json
 import os
 import re
 import shutil
 import socket
-import threading
-import time
 from pathlib import Path
 
 import gradio as gr
@@ -21,12 +20,12 @@ import torch
 from gradio_client import Client, handle_file
 from PIL import Image
 
-from genmodels import RowWriter
+from genmodels import RowWriter, likelihood
 from genmodels.checkpoints import WEIGHTS_FILE, read_config
 from genmodels.data import load_dataset
 from genmodels.preprocess import prepare_digit
 from genmodels.registry import ModelRegistry
-from ui.write import actions, build_write_tab
+from ui.write import actions, build_write_tab, render
 from ui.write.page import streamed_user_errors
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -209,19 +208,43 @@ def test_the_tab_says_plainly_when_there_is_no_writer(tmp_path):
         list(streamed_user_errors(page.on_write)("", "any", 1.0, 1))
 
 
-def test_the_nll_table_is_measured_once_in_the_background():
-    calls, release = [], threading.Event()
+def test_the_nll_table_is_read_from_the_checkpoints_never_measured(tmp_path, monkeypatch):
+    for name in ("writer-mnist", "vae-mnist"):
+        shutil.copytree(ROOT / "checkpoints" / name, tmp_path / name)
+    registry = ModelRegistry(tmp_path, device="cpu")
+    # A request must not measure: any call of the measurement fails this test.
+    monkeypatch.setattr(likelihood, "measure", lambda *args, **kwargs: pytest.fail("measured in a request"))
+    models = actions.load_models(registry, "writer-mnist")
+    figures = actions.nll_figures(registry, models)
+    stored = [likelihood.stored(read_config(tmp_path / name)) for name in ("writer-mnist", "vae-mnist")]
+    assert [figures.writer, figures.vae] == stored
+    text = render.nll_markdown(figures, models.writer_name, models.vae_name)
+    assert f"**{stored[0]['nats']:.1f}**" in text and f"≤ **{stored[1]['nats']:.1f}**" in text
+    assert "500 binarized validation digits of mnist-5k" in text and "not measured" not in text
 
-    def slow_measure(registry, writer_name, vae_name, stop):
-        calls.append((writer_name, vae_name))
-        release.wait()
-        return actions.NllResult("ready", 90.0, 88.0, 95.0, 500, 1.0)
+    config = read_config(tmp_path / "vae-mnist")  # a VAE saved without the measurement
+    del config[likelihood.NLL_KEY]
+    (tmp_path / "vae-mnist" / "config.json").write_text(json.dumps(config))
+    figures = actions.nll_figures(registry, models)
+    assert figures.writer == stored[0] and figures.vae is None
+    text = render.nll_markdown(figures, models.writer_name, models.vae_name)
+    assert "| VAE `vae-mnist` | not measured |" in text and f"**{stored[0]['nats']:.1f}**" in text
 
-    table = actions.NllTable(registry=None, measure=slow_measure)
-    models = actions.Models("w", None, [str(k) for k in range(10)], "mnist-5k", None, None, "vae-mnist")
-    assert table.get(models).state == "measuring"
-    assert table.get(models).state == "measuring"
-    release.set()
-    while table.get(models).state == "measuring":  # waits for the thread's result, not for a set time
-        time.sleep(0.01)
-    assert table.get(models).writer_nll == 90.0 and calls == [("w", "vae-mnist")]
+
+def test_the_nll_table_says_when_the_figures_are_not_on_the_same_digits():
+    writer = {"nats": 80.0, "given_class": 75.0, "bound": "exact", "dataset": "mnist", "split": "validation",
+              "digits": 5000, "binarize_seed": 0}
+    vae = {"nats": 97.0, "bound": "iwae", "k": 1000, "dataset": "mnist-5k", "split": "validation", "digits": 500,
+           "binarize_seed": 0}
+    text = render.nll_markdown(actions.NllFigures(writer, vae), "w", "v")
+    assert "Not on the same digits" in text and "5,000 binarized validation digits of mnist" in text
+    text = render.nll_markdown(actions.NllFigures(None, None, "There is no VAE trained on mnist to compare with."),
+                               "w", None)
+    assert "| writer `w` | not measured |" in text and "There is no VAE trained on mnist" in text
+
+
+@pytest.fixture(scope="module")
+def write_page():
+    with gr.Blocks():
+        page = build_write_tab(ModelRegistry(ROOT / "checkpoints", device="cpu"))
+    return page

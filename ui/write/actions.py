@@ -5,12 +5,8 @@ so the browser and an HTTP client get the same digits for the same seed. Digits 
 float32 arrays (28, 28) with every pixel 0 or 1 (the writer models binarized images).
 """
 
-import atexit
-import logging
 import math
 import numbers
-import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -18,8 +14,8 @@ from typing import Iterator
 import numpy as np
 import torch
 
+from genmodels import likelihood
 from genmodels.checkpoints import WEIGHTS_FILE
-from genmodels.data import binarize, load_dataset
 from genmodels.preprocess import load_image_file, prepare_digit
 
 DEFAULT_WRITER = "writer-mnist"
@@ -31,10 +27,6 @@ ENDINGS_SHOWN = 6
 PROMPT_THRESHOLD = 0.5  # a prompt pixel is on when its grey level is above this (no random binarization)
 SAMPLES_SHOWN = 8  # samples of each model side by side
 MAX_SEED = 2**31 - 1
-IWAE_K = 1000  # importance samples of the VAE's bound in the NLL table
-NLL_DATASET = "mnist-5k"  # the table's digits: its 500 validation digits ...
-NLL_BINARIZE_SEED = 0  # ... binarized once with this seed (as bench/writer_figures.py)
-log = logging.getLogger("latent_lab.write")
 NO_WRITER = ("No writer checkpoint is available: train one in the Train tab (model: writer) or with "
              "`python -m genmodels.train writer`, then refresh the list of writers.")
 
@@ -254,98 +246,21 @@ def side_by_side(registry, models: Models, n: int, generator: torch.Generator) -
 
 # ---------------------------------------------------------------------- the NLL table
 @dataclass
-class NllResult:
-    """The NLL table's figures in nats per image (None until measured), or the reason there are none."""
+class NllFigures:
+    """The NLL table's records (genmodels.likelihood.measure, nats per image) as stored with the checkpoints.
 
-    state: str  # "measuring", "ready", "unavailable" or "failed"
-    writer_nll: float | None = None
-    writer_nll_given_class: float | None = None
-    vae_bound: float | None = None
-    digits: int = 0
-    seconds: float = 0.0
-    reason: str = ""
-
-
-IWAE_CHUNK = 20  # digits per piece of the bound: a stop request waits for at most one piece (about a second)
-
-
-class Stopped(Exception):
-    """The measurement was asked to stop (the app is closing)."""
-
-
-def measure_nll(registry, writer_name: str, vae_name: str, stop: threading.Event | None = None,
-                k: int = IWAE_K) -> NllResult:
-    """Return the writer's exact NLL and the VAE's IWAE-k bound on the same binarized NLL_DATASET validation digits.
-
-    The bound is computed IWAE_CHUNK digits at a time (the same figure: its noise is drawn digit by
-    digit from one generator); `stop` being set ends it early by raising Stopped.
-    """
-    started = time.perf_counter()
-    data = load_dataset(NLL_DATASET)
-    x = binarize(data.val_x.float() / 255.0, torch.Generator().manual_seed(NLL_BINARIZE_SEED)).unsqueeze(1)
-    writer, vae = registry.load(writer_name), registry.load(vae_name)
-    noise = torch.Generator().manual_seed(1)
-    with torch.no_grad():
-        xw = x.to(writer.device)
-        exact = -writer.log_prob(xw).mean().item()
-        given = -writer.log_prob(xw, data.val_y.to(writer.device)).mean().item()
-        bounds = []
-        for first in range(0, len(x), IWAE_CHUNK):
-            if stop is not None and stop.is_set():
-                raise Stopped()
-            bounds.append(vae.iwae_bound(x[first:first + IWAE_CHUNK].to(vae.device), k=k, generator=noise).cpu())
-        bound = -torch.cat(bounds).mean().item()
-    return NllResult("ready", exact, given, bound, len(x), time.perf_counter() - started)
-
-
-class NllTable:
-    """Measures the NLL table once per (writer, VAE) pair in a background thread, so no request waits for it.
-
-    A writer that is saved again (a run still training, say) has new weights, so it is measured again.
-    When the interpreter exits, a measurement still running is stopped and waited for: torch must not
-    be computing in a thread while the process shuts down.
+    A record is None when that checkpoint was never measured; `no_vae` says why there is no VAE row.
     """
 
-    def __init__(self, registry, measure=measure_nll):
-        self.registry = registry
-        self.measure = measure
-        self._lock = threading.Lock()
-        self._results: dict[tuple[str, str, str], NllResult] = {}
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
-        atexit.register(self.close)
+    writer: dict | None
+    vae: dict | None
+    no_vae: str = ""
 
-    def get(self, models: Models) -> NllResult:
-        """Return the figures for this writer and its VAE; the first call starts measuring them."""
-        if models.vae_name is None:
-            return NllResult("unavailable", reason=f"There is no VAE trained on {models.dataset} to compare with.")
-        if not models.dataset.startswith("mnist"):
-            return NllResult("unavailable", reason=f"The table compares models on {NLL_DATASET} digits; "
-                                                   f"{models.writer_name} was trained on {models.dataset}.")
-        key = (models.writer_name, models.vae_name, models.writer_stamp)
-        with self._lock:
-            result = self._results.get(key)
-            if result is None and not self._stop.is_set():
-                result = self._results[key] = NllResult("measuring")
-                thread = threading.Thread(target=self._run, args=(key,), name="write-nll", daemon=True)
-                self._threads = [t for t in self._threads if t.is_alive()] + [thread]
-                thread.start()
-        return result or NllResult("unavailable", reason="The app is closing.")
 
-    def close(self, timeout_s: float = 30.0) -> None:
-        """Stop any measurement in progress and wait for it (at most `timeout_s` seconds)."""
-        self._stop.set()
-        for thread in list(self._threads):
-            thread.join(timeout_s)
-
-    def _run(self, key: tuple[str, str, str]) -> None:
-        try:
-            result = self.measure(self.registry, *key[:2], stop=self._stop)
-        except Stopped:
-            return
-        except Exception as error:  # shown in the table; measured again only when the writer changes
-            log.exception("measuring the NLL table of %s failed", key)
-            result = NllResult("failed", reason=str(error)[:200] if isinstance(error, ValueError)
-                               else f"the measurement failed ({type(error).__name__}); see the server log")
-        with self._lock:
-            self._results[key] = result
+def nll_figures(registry, models: Models) -> NllFigures:
+    """Return the writer's and its VAE's stored NLL records: read from their config.json, never measured here
+    (the IWAE bound takes seconds to minutes: the trainer and bench/writer_figures.py measure it)."""
+    writer = likelihood.stored(registry.config(registry.entry(models.writer_name).path))
+    if models.vae_name is None:
+        return NllFigures(writer, None, f"There is no VAE trained on {models.dataset} to compare with.")
+    return NllFigures(writer, likelihood.stored(registry.config(registry.entry(models.vae_name).path)))

@@ -13,6 +13,8 @@ import io
 import numpy as np
 from PIL import Image, ImageDraw
 
+from genmodels import likelihood
+
 INK = (255, 255, 255)  # pixels the user gave (or the whole finished digit)
 WRITTEN_INK = (255, 196, 61)  # pixels the writer wrote below a prompt, and the row being written
 CURRENT_ROW = (88, 22, 34)  # background of the row being written
@@ -163,19 +165,38 @@ def samples_html(digits: np.ndarray | None, title: str, empty: str = "") -> str:
     return f'<div class="ll-samples">{head}<div class="grid">{cells}</div></div>'
 
 
-def nll_markdown(result, writer_name: str, vae_name: str | None, k: int) -> str:
-    """Return the NLL table as Markdown: figures when measured, else 'measuring…' or the reason there are none."""
-    if result.state == "unavailable":
-        return f"**Negative log-likelihood:** {result.reason}"
-    if result.state == "failed":
-        return f"**Negative log-likelihood:** could not be measured: {result.reason}"
-    if result.state != "ready":
-        return (f"**Negative log-likelihood:** measuring… (the VAE's bound needs {k:,} decoded samples per digit; "
-                "this takes a little while once, then stays)")
-    return (f"| model | NLL, nats per image | what the number is |\n|---|---|---|\n"
-            f"| writer `{writer_name}` | **{result.writer_nll:.1f}** | exact: −log p(x), from its conditionals |\n"
-            f"| writer, told the true class | {result.writer_nll_given_class:.1f} | exact: −log p(x \\| class) |\n"
-            f"| VAE `{vae_name}` | ≤ **{result.vae_bound:.1f}** | IWAE bound, k = {k:,} (its NLL is at most this) |\n\n"
-            f"Both on the same {result.digits} binarized validation digits; lower is better. The writer's "
-            f"figure is its exact negative log-likelihood; the VAE cannot compute its own, so its figure is an "
-            f"upper bound on it (the true VAE NLL is somewhat lower). Measured once in {result.seconds:.0f} s.")
+NOT_MEASURED = ("not measured", "this checkpoint was saved without it (a run stopped early, or saved before the "
+                                 "measurement existed): bench/writer_figures.py --store, or train it again")
+
+
+def _digits(record: dict) -> str:
+    return f"{record['digits']:,} binarized {record.get('split', 'validation')} digits of {record['dataset']}"
+
+
+def nll_markdown(figures, writer_name: str, vae_name: str | None) -> str:
+    """Return the NLL table as Markdown from the checkpoints' stored records (ui.write.actions.NllFigures):
+    a figure per model, "not measured" where a checkpoint has none."""
+    writer, vae = figures.writer, figures.vae
+    rows = ["| model | NLL, nats per image | what the number is |", "|---|---|---|"]
+    if writer is None:
+        rows.append(f"| writer `{writer_name}` | {NOT_MEASURED[0]} | {NOT_MEASURED[1]} |")
+    else:
+        rows.append(f"| writer `{writer_name}` | **{writer['nats']:.1f}** | exact: −log p(x), from its conditionals |")
+        rows.append(f"| writer, told the true class | {writer['given_class']:.1f} | exact: −log p(x \\| class) |")
+    if vae_name is None:
+        rows.append(f"| VAE | — | {figures.no_vae} |")
+    elif vae is None:
+        rows.append(f"| VAE `{vae_name}` | {NOT_MEASURED[0]} | {NOT_MEASURED[1]} |")
+    else:
+        rows.append(f"| VAE `{vae_name}` | ≤ **{vae['nats']:.1f}** | IWAE bound, k = {vae.get('k', 0):,} "
+                    "(its NLL is at most this) |")
+    if writer is not None and vae is not None and likelihood.same_digits(writer, vae):
+        where = f"Both on the same {_digits(writer)}; lower is better."
+    elif writer is not None and vae is not None:
+        where = (f"Not on the same digits (the writer: {_digits(writer)}; the VAE: {_digits(vae)}), so the two "
+                 "are not directly comparable; lower is better.")
+    else:
+        where = f"On the {_digits(writer or vae)}; lower is better." if writer or vae else "Lower is better."
+    return ("\n".join(rows) + f"\n\n{where} The writer's figure is its exact negative log-likelihood; the VAE "
+            "cannot compute its own, so its figure is an upper bound on it (the true VAE NLL is somewhat lower). "
+            "Measured when each model was trained or benched, and stored with its checkpoint.")
