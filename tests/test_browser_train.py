@@ -1,17 +1,23 @@
 """The Train tab in headless Chromium: launch a named job and watch its status, curves (with readable legends)
 and picture grid; cancel a second one; after a reload see the followed job at once; stop polling on the
-Explore tab; follow a RowRNN run; and screenshots at 1280x720 and 390x844 in test-artifacts/."""
+Explore tab; follow a RowRNN run; a second student's place in the queue (with clock times in their own time
+zone) until their job starts; the class's runs compared with their figures and pictures; and screenshots at
+1280x720 and 390x844 in test-artifacts/."""
 
 import json
 import re
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 from conftest import ROOT, open_context
-from hostile import copy_shipped_run
+from gradio_client import Client
+from hostile import ServedApp, copy_shipped_run, wait_for
 
-from jobs.records import append_jsonl
+from jobs import HostLimits
+from jobs.records import ACTIVE, append_jsonl
 from jobs.runner import hash_token
 
 pytestmark = pytest.mark.browser
@@ -96,13 +102,13 @@ def timer_trigger(live_app) -> int:
     return timer
 
 
-def open_train_tab(browser, live_app, viewport, storage_state=None, hold_ticks=False):
+def open_train_tab(browser, live_app, viewport, storage_state=None, hold_ticks=False, **options):
     """Open the app in a fresh browser context and select the Train tab; return (context, page).
 
     hold_ticks: the polling timer's requests are held back (never answered), so only other events
-    can change the page.
+    can change the page; `options` go to the context (a time zone, a locale).
     """
-    context = open_context(browser, viewport=viewport, storage_state=storage_state)
+    context = open_context(browser, viewport=viewport, storage_state=storage_state, **options)
     page = context.new_page()
     page.add_init_script(RECORD_EVENT_STREAM)
     if hold_ticks:
@@ -211,4 +217,110 @@ def test_a_rowrnn_run_shows_its_accuracy_and_cannot_be_opened_as_a_vae(browser, 
     page.locator("#train-cancel:disabled").wait_for()  # and it is somebody else's job
     page.wait_for_function(IN_VIEWPORT, arg="#train-status")  # following a row scrolled up to its status
     page.screenshot(path=str(ROOT / "test-artifacts" / "train-tab-rowrnn.png"))
+    context.close()
+
+
+# ------------------------------------------------------------------------------- a class on one slot
+SHORT_VAE = {"model": "vae", "dataset": "mnist-5k", "epochs": 1, "hidden_size": 32, "batch_size": 256}
+PHONE, SCREEN = {"width": 390, "height": 844}, {"width": 1280, "height": 720}
+
+
+@pytest.fixture(scope="module")
+def one_slot(tmp_path_factory):
+    """The app over a runs folder of its own that trains one job at a time, so a second one waits its turn."""
+    with ServedApp(tmp_path_factory.mktemp("one-slot-runs"), HostLimits(max_concurrent=1)) as served:
+        yield served
+
+
+def test_a_second_student_sees_their_place_in_the_queue_until_their_job_starts(browser, one_slot, artifacts):
+    first, teacher = open_train_tab(browser, one_slot.url, SCREEN)
+    fill(teacher, "train-epochs", 100)
+    fill(teacher, "train-vae-hidden-size", 32)
+    teacher.locator("#train-launch").click()
+    wait_status(teacher, {"running"})
+
+    # A student in another time zone, on a phone: their job waits behind the first.
+    second, student = open_train_tab(browser, one_slot.url, PHONE, timezone_id="Asia/Tokyo", locale="en-GB")
+    fill(student, "train-name", "my turn")
+    fill(student, "train-epochs", 1)
+    fill(student, "train-vae-hidden-size", 32)
+    student.locator("#train-launch").click()
+    wait_text(student, "#train-progress", "1st in the queue, starts in")
+    wait_text(student, "#train-progress", "done in")
+    wait_text(student, "#train-status", "my turn")
+    # Each estimate's clock time is the student's own (Tokyo), not the server's.
+    first_time = student.locator("#train-progress time").first
+    stamp, shown = first_time.get_attribute("datetime"), first_time.inner_text()
+    at = datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(ZoneInfo("Asia/Tokyo"))
+    assert shown == at.strftime("%H:%M"), (stamp, shown)
+    student.locator("#train-status").evaluate("element => element.scrollIntoView()")
+    student.screenshot(path=str(artifacts / "train-queue-390x844.png"))
+    # The first student's job table shows where the waiting job stands too.
+    wait_text(teacher, "#train-table", "1st in the queue")
+
+    # The first job is cancelled: the waiting one starts, and its queue line says so.
+    teacher.locator("#train-cancel:enabled").wait_for()
+    teacher.locator("#train-cancel").click()
+    seen = wait_status(student, {"running", "done"})
+    assert seen[0] == "queued", seen
+    student.wait_for_function("() => !(document.querySelector('#train-progress')?.textContent || '')"
+                              ".includes('in the queue')")
+    first.close()
+    second.close()
+
+
+def finished_runs(url, betas: dict) -> dict:
+    """Train one short VAE per {name: beta} through /train, each for its own owner; return {name: its /job view}."""
+    client = Client(url, verbose=False)
+    ids = {name: client.predict(dict(SHORT_VAE, beta=beta, name=name), f"owner of {name}", api_name="/train")
+           for name, beta in betas.items()}
+    views = {}
+    for name, job_id in ids.items():
+        views[name] = wait_for(lambda: (v := client.predict(job_id, api_name="/job"))["status"] not in ACTIVE and v,
+                               interval_s=0.3)
+        assert views[name]["status"] == "done", views[name]
+    return views
+
+
+CAPTIONS = "() => [...document.querySelectorAll('#train-compare-pictures .caption-label')].map(c => c.textContent)"
+
+
+def test_compare_runs_shows_each_run_with_its_figures_and_picture(browser, one_slot, artifacts):
+    finished = finished_runs(one_slot.url, {"beta half": 0.5, "beta four": 4.0})
+    context, page = open_train_tab(browser, one_slot.url, SCREEN)
+    page.locator("#train-compare").get_by_text("Compare runs").click()
+    for name in ("beta half", "beta four"):
+        wait_text(page, "#train-compare-table", name)
+    wait_text(page, "#train-compare-table", "−ELBO (nats)")
+    for name, view in finished.items():  # each run's figure as /job has it, in its row
+        nelbo = round(view["figures"]["val_nelbo"], 2)
+        row = page.locator("#train-compare-table tr", has_text=view["id"])
+        wait_text(page, "#train-compare-table", f"{nelbo:g}")
+        assert f"{nelbo:g}" in row.inner_text(), (name, nelbo, row.inner_text())
+    # A picture per run, captioned with its name, its beta and its −ELBO.
+    page.wait_for_function(f"() => {CAPTIONS}().filter(c => c.includes('beta half · beta 0.5 · −ELBO')).length"
+                           f" && {CAPTIONS}().filter(c => c.includes('beta four · beta 4 · −ELBO')).length")
+    page.locator("#train-compare-pictures").scroll_into_view_if_needed()  # its pictures load once in view
+    page.wait_for_function("() => [...document.querySelectorAll('#train-compare-pictures img')]"
+                           ".filter(i => i.complete && i.naturalWidth > 0).length >= 2")
+
+    # VAEs only, smallest beta first: the pictures follow the table's order.
+    page.locator("#train-compare-model").get_by_text("VAE", exact=True).click()
+    page.locator("#train-compare-sort input").click()
+    page.get_by_role("option", name="Beta", exact=True).click()
+    page.wait_for_function(f"""() => {{ const c = {CAPTIONS}(), half = c.findIndex(t => t.startsWith('beta half')),
+        four = c.findIndex(t => t.startsWith('beta four'));
+        return half >= 0 && four > half; }}""")
+    page.locator("#train-compare").scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts / "train-compare-1280x720.png"))
+    page.screenshot(path=str(artifacts / "train-compare-full.png"), full_page=True)
+    page.set_viewport_size(PHONE)
+    page.locator("#train-compare").scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts / "train-compare-390x844.png"))
+    page.screenshot(path=str(artifacts / "train-compare-390x844-full.png"), full_page=True)
+
+    # A row of the comparison follows that run above.
+    page.set_viewport_size(SCREEN)
+    page.locator('#train-compare-table [data-testid^="cell-"]', has_text=finished["beta four"]["id"]).first.click()
+    wait_text(page, "#train-status", "beta four")
     context.close()

@@ -1,7 +1,10 @@
 """The Train tab without a browser: its form built from the settings' one definition, its views, and its API
 through gradio_client and plain HTTP (launch with a name, follow to done, the log only to the owner, cancel,
-resume, every argument checked), and training turned off (LATENT_LAB_TRAINING=off) on an app of its own."""
+resume, every argument checked), a waiting job's place and times in the queue, the finished runs compared
+(/runs, malformed folders among them), and training turned off (LATENT_LAB_TRAINING=off) on an app of its own."""
 
+import base64
+import io
 import json
 import math
 from types import SimpleNamespace
@@ -10,7 +13,8 @@ import gradio as gr
 import pytest
 from conftest import run_folders
 from gradio_client import Client
-from hostile import ServerLog, api_call, copy_shipped_run, error_sentence, wait_for
+from hostile import ServedApp, ServerLog, api_call, copy_shipped_run, error_sentence, wait_for
+from PIL import Image
 
 from genmodels.registry import ModelRegistry
 from jobs import HostLimits, JobRunner
@@ -281,6 +285,9 @@ PLAIN_HTTP_CASES = [
     ("resume", f'["{PLANTED}", {TOKEN_JSON}, "abc"]', "Epochs must be a whole number"),
     ("resume", f'["{PLANTED}", {TOKEN_JSON}, NaN]', "Epochs must be a whole number"),
     ("resume", f'["{PLANTED}", {TOKEN_JSON}]', "epochs"),
+    ("runs", '["gan"]', "model must be one of"),
+    ("runs", '["vae", null, NaN]', "pictures must be true or false"),
+    ("runs", '[{"model": "vae"}]', "model must be one of"),
 ]
 
 
@@ -321,3 +328,121 @@ def test_training_turned_off_gives_a_clear_message(tmp_path, monkeypatch):
     finally:
         demo.close()
         demo.jobs.close()
+
+
+# ------------------------------------------------------------------------------------- the queue, in words
+def test_queue_words_name_the_place_and_both_times():
+    view = {"status": "queued", "queue_position": 3, "eta_start_s": 61.0, "eta_finish_s": 130.0}
+    assert views.queue_text(view, now=0) == "3rd in the queue, starts in about 1 min, done in about 2 min"
+    html = views.queue_html(view, now=0)
+    assert html.startswith("3rd in the queue, starts in about 1 min (at <time datetime=\"1970-01-01T00:01:01Z\">")
+    assert [views.ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 101, 111)] == [
+        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st", "111th"]
+    assert [views.about(s) for s in (3, 42, 89, 3600 * 1.5)] == [
+        "a few seconds", "about 40 s", "about 1 min", "about 1 h 30 min"]
+
+
+def test_queue_words_treat_missing_figures_as_unknown():
+    assert views.queue_text({"status": "queued"}) == "waiting in the queue"  # a runner without queue figures
+    assert views.queue_text({"status": "queued", "queue_position": True, "eta_start_s": "soon"}) == \
+        "waiting in the queue"
+    assert views.queue_text({"status": "running", "eta_s": 300}) == "done in about 5 min"  # the worker's ETA
+    assert views.queue_text({"status": "running", "eta_s": 300, "eta_finish_s": 120}) == "done in about 2 min"
+    assert views.queue_text({"status": "done", "queue_position": 1}) == "" and views.queue_text(None) == ""
+    view = {"id": PLANTED, "title": "", "model_type": "vae", "dataset": "mnist-5k", "status": "queued",
+            "epochs_done": 0, "target_epochs": 2, "figures": {}, "started": None, "created": 0,
+            "queue_position": 2, "eta_start_s": 5, "eta_finish_s": 20}
+    (row,) = views.table_rows([view], lambda job_id: False)
+    assert dict(zip(views.TABLE_COLUMNS, row))["when"] == "2nd in the queue, starts in a few seconds, " \
+                                                           "done in about 20 s"
+    assert "2nd in the queue" in views.progress_html(view)
+
+
+@pytest.fixture(scope="module")
+def one_slot(tmp_path_factory):
+    """The app over a runs folder of its own, training one job at a time (so a second one waits)."""
+    with ServedApp(tmp_path_factory.mktemp("one-slot-runs"), HostLimits(max_concurrent=1)) as served:
+        yield served
+
+
+@pytest.mark.slow
+def test_a_waiting_job_shows_its_place_and_times_until_it_starts(one_slot):
+    client = Client(one_slot.url, verbose=False)
+    first, second = "first-owner-token", "second-owner-token"
+    blocker = client.predict(dict(SHORT, epochs=100), first, api_name="/train")
+    running = follow(client, blocker, lambda v: v["status"] == "running")
+    assert running["queue_position"] is None and running["eta_start_s"] is None
+    waiting = client.predict(SHORT, second, api_name="/train")
+    view = client.predict(waiting, second, api_name="/job")
+    assert view["status"] == "queued" and view["queue_position"] == 1, view
+    assert view["eta_start_s"] >= 0 and view["eta_finish_s"] >= view["eta_start_s"]
+    listed = {v["id"]: v for v in client.predict(api_name="/jobs")}
+    assert listed[waiting]["queue_position"] == 1 and listed[blocker]["queue_position"] is None
+    # Once the first job is cancelled, the waiting one leaves the queue and starts.
+    assert client.predict(blocker, first, api_name="/cancel") == "cancelled"
+    view = wait_for(lambda: (v := client.predict(waiting, api_name="/job"))["status"] != "queued" and v)
+    assert view["queue_position"] is None and view["eta_start_s"] is None
+    client.predict(waiting, second, api_name="/cancel")
+
+
+# ------------------------------------------------------------------------------------------- /runs
+BETAS = {"beta half": 0.5, "beta four": 4.0}
+
+
+@pytest.fixture(scope="module")
+def compared_runs(client, runs_dir, planted):
+    """Two real short VAE runs that differ in beta (each its own owner), finished; plus folders that are not:
+    a job.json that is not JSON, and a finished run whose picture grid is not a picture. Returns {name: id}."""
+    ids = {name: client.predict(dict(SHORT, epochs=1, beta=beta, name=name), f"owner-of-{name}", api_name="/train")
+           for name, beta in BETAS.items()}
+    for job_id in ids.values():
+        view = follow(client, job_id, lambda v: v["status"] not in ("queued", "running"))
+        assert view["status"] == "done", view
+    broken = runs_dir / "20240102-000000-0bad"
+    broken.mkdir()
+    (broken / "job.json").write_text('{"id": "20240102-000000-0bad", "status": ')
+    fake = copy_shipped_run(runs_dir, "20240102-000000-0fa4", name="fake picture")
+    (fake / "samples").mkdir()
+    (fake / "samples" / "epoch-001.png").write_bytes(b"<svg>not a png</svg>")
+    return ids
+
+
+@pytest.mark.slow
+def test_runs_lists_the_finished_runs_with_settings_figures_and_pictures(client, compared_runs):
+    listed = client.predict("vae", "beta", True, api_name="/runs")
+    ours = [r for r in listed if r["title"] in BETAS]
+    assert [r["title"] for r in ours] == ["beta half", "beta four"]  # smallest beta first
+    for run in ours:
+        assert run["id"] == compared_runs[run["title"]] and run["name"] == f"run-{run['id']}"
+        assert run["settings"]["beta"] == BETAS[run["title"]] and run["settings"]["hidden_size"] == 32
+        assert run["settings"]["dataset"] == "mnist-5k" and run["epochs"] == 1 and run["model_type"] == "vae"
+        figures = run["figures"]
+        assert set(figures) == {"val_nelbo", "val_recon", "val_kl", "best_epoch"}
+        assert figures["val_nelbo"] == pytest.approx(figures["val_recon"] + figures["val_kl"], rel=1e-3)
+        assert run["grid_epoch"] == 1 and run["grid_png"].startswith("data:image/png;base64,")
+        assert Image.open(io.BytesIO(base64.b64decode(run["grid_png"].split(",", 1)[1]))).format == "PNG"
+    # A higher beta buys a smaller KL term.
+    assert ours[1]["figures"]["val_kl"] < ours[0]["figures"]["val_kl"]
+    # The malformed folders: one is left out, the other is listed without a picture.
+    by_id = {r["id"]: r for r in listed}
+    assert "20240102-000000-0bad" not in by_id
+    assert by_id["20240102-000000-0fa4"]["grid_png"] is None and by_id["20240102-000000-0fa4"]["grid_epoch"] == 1
+    # Best first by the model's own rule, and filters by model type.
+    best = [r["figures"]["val_nelbo"] for r in client.predict("vae", "best", api_name="/runs") if r["figures"]]
+    assert best == sorted(best)
+    assert all(r["model_type"] == "rnn" for r in client.predict("rnn", api_name="/runs"))
+    newest = client.predict(api_name="/runs")
+    assert [r["finished"] for r in newest] == sorted((r["finished"] for r in newest), reverse=True)
+    assert "grid_png" not in newest[0]
+
+
+@pytest.mark.parametrize("args, message", [
+    (("gan",), "model must be one of all, vae, rnn, writer"),
+    ((5,), "model must be one of"),
+    (("vae", "colour"), "sort_by must be one of newest, best"),
+    (("rnn", "beta"), "sort_by must be one of"),  # a RowRNN has no beta
+    (("vae", "beta", "yes"), "pictures must be true or false"),
+])
+def test_runs_arguments_get_one_sentence(client, args, message):
+    with pytest.raises(Exception, match=message):
+        client.predict(*args, api_name="/runs")

@@ -2,11 +2,14 @@
 
     layout.py  the components, each form input built from its setting's one definition
     page.py    TrainPage: per-visitor state and one handler per event, wired in its constructor
-    views.py   pure formatting: status, progress bar, curves, job table
-    api.py     the named endpoints /train, /job, /cancel, /resume, /jobs
+    views.py   pure formatting: status, queue position, progress bar, curves, job table
+    compare.py the "Compare runs" view's formatting: the finished runs' table, filter, sort and pictures
+    api.py     the named endpoints /train, /job, /cancel, /resume, /jobs, /runs
 """
 
 import gradio as gr
+
+from jobs.compare import RunComparison
 
 from .api import wire_api
 from .page import TrainPage
@@ -23,6 +26,7 @@ def build_train_tab(registry, jobs, explore, tabs: gr.Tabs, train_tab: gr.Tab | 
     if jobs is None:
         gr.Markdown("Training is not available in this app.")
         return None
-    page = TrainPage(registry, jobs, explore, tabs, train_tab)
-    wire_api(jobs)
+    comparison = RunComparison(jobs)  # one for the page and /runs: each run is built once
+    page = TrainPage(registry, jobs, explore, tabs, train_tab, comparison)
+    wire_api(jobs, comparison)
     return page

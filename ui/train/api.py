@@ -1,4 +1,4 @@
-"""The Train tab's named HTTP endpoints (/train, /job, /cancel, /resume, /jobs) for gradio_client and plain HTTP.
+"""The Train tab's named HTTP endpoints (/train, /job, /cancel, /resume, /jobs, /runs) for gradio_client and plain HTTP.
 
 Each endpoint is a plain typed function that checks its own arguments, then calls the same
 runner method as the page. Anything a caller gets wrong, a missing argument included, comes
@@ -8,13 +8,19 @@ back as one sentence (through ui.errors.user_errors), never as a traceback in th
     client = Client("http://127.0.0.1:7860/")
     job_id = client.predict({"model": "vae", "epochs": 5, "name": "first try"}, "my-secret-token", api_name="/train")
     client.predict(job_id, "my-secret-token", api_name="/job")["status"]     # the log tail comes to the owner only
+    client.predict("vae", "beta", api_name="/runs")                            # the finished VAEs, smallest beta first
 """
+
+import base64
 
 import gradio as gr
 
 from genmodels.settings import parse
+from jobs.compare import RunComparison
 from jobs.settings import form_fields, model_type_of
 from ui.errors import check_calls, user_errors
+
+from .views import QUEUE_KEYS
 
 TOKEN_MIN_CHARS = 8
 # A cancel can wait seconds for its job to stop: at most this many server threads wait at once,
@@ -41,8 +47,14 @@ def check_more_epochs(epochs) -> int:
     return parse(form_fields(model_type_of({}))["epochs"], epochs)
 
 
-def wire_api(jobs) -> None:
-    """Register /train, /job, /cancel, /resume and /jobs on the current Blocks, calling `jobs` (a JobRunner)."""
+def with_queue_keys(view: dict) -> dict:
+    """Return a status view with every queue figure present (None where the runner gives none)."""
+    return {**{key: None for key in QUEUE_KEYS}, **view}
+
+
+def wire_api(jobs, comparison: RunComparison) -> None:
+    """Register /train, /job, /cancel, /resume, /jobs and /runs on the current Blocks, calling `jobs` (a JobRunner)
+    and `comparison` (its finished runs)."""
 
     @user_errors
     def train(settings: dict, owner_token: str) -> str:
@@ -61,13 +73,15 @@ def wire_api(jobs) -> None:
         """Return a job's status and metrics, and to its owner (owner_token) the end of its log.
 
         Keys include status, title (the run's name), name (its model name in the explorer),
-        epochs_done, target_epochs, fraction (0-1), eta_s, figures, error, metrics, sample_epochs, log_tail.
+        epochs_done, target_epochs, fraction (0-1), eta_s, queue_position (1 = next to start, None when
+        not queued), eta_start_s and eta_finish_s (seconds from now, None when unknown), figures, error,
+        metrics, sample_epochs, log_tail.
         """
         if owner_token is None:
             owner_token = ""
         if not isinstance(owner_token, str):
             raise ValueError("owner_token must be text (leave it out to see a job without its log).")
-        view = jobs.status(job_id)
+        view = with_queue_keys(jobs.status(job_id))
         view["metrics"] = jobs.metrics(job_id)
         view["sample_epochs"] = sorted(jobs.sample_grids(job_id))
         view["log_tail"] = jobs.log_tail(job_id, owner_token, 3000)
@@ -86,11 +100,33 @@ def wire_api(jobs) -> None:
     @user_errors
     def list_jobs() -> list:
         """Return every job's status view, newest first."""
-        return jobs.list_jobs()
+        return [with_queue_keys(view) for view in jobs.list_jobs()]
+
+    @user_errors
+    def runs(model: str = "all", sort_by: str = "newest", pictures: bool = False) -> list:
+        """Return every finished run with its settings and best validation figures, for comparing them.
+
+        model: 'all', 'vae', 'rnn' or 'writer'; sort_by: 'newest', 'best' (each model's own rule), a
+        setting (e.g. 'beta', 'latent_dim', 'lr') or a figure (e.g. 'val_nelbo'; losses smallest first,
+        accuracy largest first); pictures: true adds grid_png, the last epoch's picture grid as a data: URL.
+        Each run: id, name (its model name in the explorer), title, model_type, dataset, epochs,
+        finished (Unix time, s), settings {key: value}, figures (val_* in nats per image, val_accuracy
+        0-1, best_epoch), grid_epoch (the epoch of its picture grid, None when it has none).
+        """
+        if not isinstance(pictures, bool):
+            raise ValueError("pictures must be true or false.")
+        found = comparison.runs(model, sort_by)
+        out = [run.as_dict() for run in found]
+        if pictures:
+            for listed, run in zip(out, found):
+                png = comparison.grid_png(run)
+                listed["grid_png"] = "data:image/png;base64," + base64.b64encode(png).decode() if png else None
+        return out
 
     gr.api(train, api_name="train", concurrency_limit=None)
     gr.api(job, api_name="job", concurrency_limit=None)
     gr.api(cancel, api_name="cancel", **CANCEL_CONCURRENCY)
     gr.api(resume, api_name="resume", concurrency_limit=None)
     gr.api(list_jobs, api_name="jobs", concurrency_limit=None)
-    check_calls({"train": train, "job": job, "cancel": cancel, "resume": resume, "jobs": list_jobs})
+    gr.api(runs, api_name="runs", concurrency_limit=None)
+    check_calls({"train": train, "job": job, "cancel": cancel, "resume": resume, "jobs": list_jobs, "runs": runs})

@@ -10,14 +10,20 @@ from dataclasses import dataclass
 import gradio as gr
 
 from genmodels.settings import Described
+from jobs.compare import ALL, NEWEST
 from jobs.records import NAME_LIMIT
 from jobs.settings import MODEL_KEYS, MODEL_LABELS, TRAIN_KEYS, form_fields, model_type_of
 
-from . import views
+from . import compare, views
 
 INTRO = "### New training job"
 JOBS_INTRO = "### All jobs\nClick a row (or pick an id) to follow that job again."
 GRID_INFO = "rows: validation images, their reconstructions, samples from the prior"
+# The progress bar's template shows each estimate's clock time (a <time> element) in the visitor's own
+# time zone: the server, on a Space, keeps another.
+LOCAL_TIMES = (r"""${(value || '').replace(/<time datetime="([^"]+)">[^<]*<\/time>/g, (tag, at) => """
+               r"""'<time datetime="' + at + '">' + new Date(at).toLocaleTimeString([], """
+               r"""{hour: '2-digit', minute: '2-digit'}) + '</time>')}""")
 
 
 @dataclass
@@ -48,6 +54,18 @@ class LivePanel:
     resume: gr.Button
     open: gr.Button
     log: gr.Textbox
+
+
+@dataclass
+class ComparePanel:
+    """The finished runs side by side: a model filter, a sort order, the table and a picture per run."""
+
+    box: gr.Accordion
+    model: gr.Radio
+    sort: gr.Dropdown
+    note: gr.Markdown
+    table: gr.Dataframe
+    pictures: gr.Gallery
 
 
 @dataclass
@@ -135,7 +153,7 @@ def _curve_plot(label: str, y_title: str, html_id: str, visible=True) -> gr.Line
 def build_live_panel(epochs: Described, max_epochs: int) -> LivePanel:
     """Build the followed job's view; `epochs` is the setting that the More-epochs input is built from."""
     status = gr.Markdown(views.NO_JOB, elem_id=elem_id("status"))
-    progress = gr.HTML("", elem_id=elem_id("progress"))
+    progress = gr.HTML("", html_template=LOCAL_TIMES, js_on_load=None, elem_id=elem_id("progress"))
     with gr.Row():  # side by side on a wide screen, one under the other on a phone
         loss_plot = _curve_plot("Loss", views.LOSS_CURVES["vae"][0], elem_id("loss", "plot"))
         kl_plot = _curve_plot("KL term", views.KL_AXIS, elem_id("kl", "plot"), visible=False)
@@ -163,3 +181,24 @@ def build_jobs_panel() -> JobsPanel:
     picker = gr.Dropdown([], value=None, label="Follow job", allow_custom_value=True, elem_id=elem_id("picker"))
     table = gr.Dataframe(views.table_frame([]), interactive=False, wrap=True, elem_id=elem_id("table"))
     return JobsPanel(picker, table)
+
+
+def build_compare_panel() -> ComparePanel:
+    """Build the "Compare runs" view (closed until opened: it reads every run)."""
+    with gr.Accordion("Compare runs", open=False, elem_id=elem_id("compare")) as box:
+        gr.Markdown(compare.INTRO)
+        with gr.Row():
+            model = gr.Radio(compare.model_choices(), value=ALL, label="Model", min_width=280,
+                             elem_id=elem_id("compare", "model"))
+            sort = gr.Dropdown(compare.sort_choices(ALL), value=NEWEST, label="Sort by", min_width=200,
+                               elem_id=elem_id("compare", "sort"))
+        note = gr.Markdown("", elem_id=elem_id("compare", "note"))
+        table = gr.Dataframe(compare.frame([], ALL), interactive=False, max_height=420,
+                             elem_id=elem_id("compare", "table"))
+        # The gallery's thumbnails take the shape of a picture grid (8 digits wide, 3 rows), not a square:
+        # the wrapper sets the variable gradio's thumbnails read their aspect ratio from.
+        with gr.HTML(html_template="<div>@children</div>", css_template=compare.GALLERY_CSS, js_on_load=None,
+                     padding=False):
+            pictures = gr.Gallery(label=compare.GALLERY_LABEL, columns=compare.GALLERY_COLUMNS, height="auto",
+                                  format="png", object_fit="contain", elem_id=elem_id("compare", "pictures"))
+    return ComparePanel(box, model, sort, note, table, pictures)

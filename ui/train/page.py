@@ -6,7 +6,8 @@ files and calls the runner. The visitor's owner token and followed job live in t
 
 The page polls the job files with a timer, and only while the Train tab is selected. Each tick
 sends the small parts (status, progress bar, buttons) and, of the heavier parts (curves, picture
-grid, log, job table), only those whose cheap signature changed since the page last got them.
+grid, log, job table, and the "Compare runs" view while it is open), only those whose cheap
+signature changed since the page last got them.
 """
 
 import secrets
@@ -19,11 +20,12 @@ from PIL import Image
 
 from genmodels.checkpoints import atomic_write
 from genmodels.data import dataset_availability
+from jobs.compare import NEWEST, RunComparison, check_model_filter, sort_keys
 from jobs.records import ACTIVE
 from jobs.settings import form_fields, model_type_of
 from ui.errors import user_errors
 
-from . import layout, views
+from . import compare, layout, views
 from .api import CANCEL_CONCURRENCY, check_more_epochs
 
 TABLE_LIMIT = 40  # newest jobs shown in the table
@@ -84,14 +86,17 @@ class Snapshot:
 class TrainPage:
     """The Train tab's components, per-visitor states and event handlers (built inside the current Blocks)."""
 
-    def __init__(self, registry, jobs, explore, tabs: gr.Tabs, train_tab: gr.Tab | None = None):
+    def __init__(self, registry, jobs, explore, tabs: gr.Tabs, train_tab: gr.Tab | None = None,
+                 comparison: RunComparison | None = None):
         self.registry, self.jobs, self.explore, self.tabs = registry, jobs, explore, tabs
+        self.comparison = comparison or RunComparison(jobs)
         self.tab_label = train_tab.label if train_tab is not None else "Train"
         secret = browser_secret(jobs.runs_dir)
         self.owner = gr.BrowserState("", storage_key="latent-lab-owner", secret=secret)
         self.followed = gr.BrowserState("", storage_key="latent-lab-followed-job", secret=secret)
         self.shown = gr.State({})  # signatures of the heavy parts this page already shows
         self.timer = gr.Timer(FAST_TICK_S, active=False)  # on only while the Train tab is selected
+        self.compare_open = gr.State(False)  # whether the "Compare runs" view is open (ticks refresh it then)
 
         fields = form_fields(model_type_of({}))
         choices, note = dataset_choices(fields["dataset"].spec.choices)
@@ -101,11 +106,14 @@ class TrainPage:
             with gr.Column(scale=2, min_width=320):
                 self.live = layout.build_live_panel(fields["epochs"], jobs.max_epochs)
         self.listing = layout.build_jobs_panel()
+        self.compared = layout.build_compare_panel()
 
-        live = self.live
+        live, compared = self.live, self.compared
+        self.compare_outputs = [compared.sort, compared.note, compared.table, compared.pictures]
         self.live_outputs = [live.status, live.progress, live.loss_plot, live.kl_plot, live.accuracy_plot, live.grid,
                              live.grid_epoch, live.cancel, live.resume, live.open, live.log, self.listing.table,
-                             self.listing.picker, self.timer, self.shown]
+                             self.listing.picker, self.timer, *self.compare_outputs, self.shown]
+        self.tick_inputs = [self.followed, self.owner, self.shown, self.compare_open, compared.model, compared.sort]
         self.follow_outputs = [self.followed, *self.live_outputs]
         self.wire()
 
@@ -186,10 +194,31 @@ class TrainPage:
         """Return the end of the job's log (empty unless the visitor started the job)."""
         return {self.live.log: snap.log}
 
-    def show(self, job_id, token, shown: dict | None = None, active: bool | None = None) -> dict:
+    def compare_updates(self, model_type, sort_by, shown: dict | None = None) -> dict:
+        """Return the "Compare runs" view for a model filter and sort order, or only its signature in `shown`
+        when the page already shows exactly that (a run finishing or going changes it)."""
+        model_type = check_model_filter(model_type)
+        sort_by = sort_by if sort_by in sort_keys(model_type) else NEWEST  # a filter's change may drop the order
+        runs = self.comparison.runs(model_type, sort_by)
+        signature = (model_type, sort_by, tuple((r.id, r.finished, r.grid_epoch) for r in runs))
+        shown = dict(shown or {})
+        out = {}
+        if shown.get("compare") != signature:
+            found, table = len(runs), compare.frame(runs, model_type)
+            out = {self.compared.sort: gr.Dropdown(choices=compare.sort_choices(model_type), value=sort_by),
+                   self.compared.note: compare.EMPTY_NOTE if not found else
+                   f"{found} finished run{'s' if found != 1 else ''}.",
+                   self.compared.table: gr.Dataframe(table, datatype=compare.column_types(table)),
+                   self.compared.pictures: compare.gallery(self.comparison, runs, sort_by)}
+        shown["compare"] = signature
+        return {**out, self.shown: shown}
+
+    def show(self, job_id, token, shown: dict | None = None, active: bool | None = None,
+             compared: tuple | None = None) -> dict:
         """Return updates for the live view; heavy parts whose signature is in `shown` are left as they are.
 
-        `active` True or False also switches the polling timer on or off.
+        `active` True or False also switches the polling timer on or off; `compared` (model filter,
+        sort order) refreshes the open "Compare runs" view too.
         """
         snap = self.read(job_id, token)
         signatures = snap.signatures()
@@ -199,14 +228,18 @@ class TrainPage:
         for part, updates in parts.items():
             if shown is None or shown.get(part) != signatures[part]:
                 out.update(updates(snap))
+        if shown and "compare" in shown:
+            signatures["compare"] = shown["compare"]  # kept while the view is closed: reopening sends only news
         out[self.shown] = signatures
+        if compared is not None:
+            out.update(self.compare_updates(*compared, shown=signatures))
         return out
 
     # ------------------------------------------------------------------ handlers
-    def on_tick(self, job_id, token, shown):
-        return self.show(job_id, token, shown)
+    def on_tick(self, job_id, token, shown, compare_open, model_type, sort_by):
+        return self.show(job_id, token, shown, compared=(model_type, sort_by) if compare_open else None)
 
-    def on_tab_select(self, job_id, token, evt: gr.SelectData):
+    def on_tab_select(self, job_id, token, shown, compare_open, model_type, sort_by, evt: gr.SelectData):
         # Polling runs only while this tab is selected; arriving here shows the followed job at once.
         if evt.value != self.tab_label:
             return {self.timer: gr.Timer(active=False)}
@@ -214,7 +247,16 @@ class TrainPage:
             # The first visit since the page opened: the browser reads the stored job only once the
             # tab's content is on the page, just after this event left; on_stored shows it then.
             return {self.timer: gr.Timer(active=True)}
-        return self.show(job_id, token, active=True)
+        return self.show(job_id, token, active=True, compared=(model_type, sort_by) if compare_open else None)
+
+    def on_compare_open(self, model_type, sort_by, shown):
+        return {self.compare_open: True, **self.compare_updates(model_type, sort_by, shown)}
+
+    def on_compare_close(self):
+        return False
+
+    def on_compare_choice(self, model_type, sort_by, shown):
+        return self.compare_updates(model_type, sort_by, shown)
 
     def on_stored(self, job_id, token, shown):
         # The followed job or the owner token changed: read from browser storage, or set by a handler
@@ -228,6 +270,10 @@ class TrainPage:
     def on_select_row(self, token, evt: gr.SelectData):
         row = evt.row_value or []
         return self.on_follow(row[0] if row else "", token)
+
+    def on_select_compared(self, token, evt: gr.SelectData):
+        row = evt.row_value or []
+        return self.on_follow(row[-1] if row else "", token)  # the comparison's job id is its last column
 
     def on_model_change(self, model_type):
         return {group: gr.Column(visible=kind == model_type) for kind, group in self.form.groups.items()}
@@ -299,10 +345,9 @@ class TrainPage:
         # that is wrong (Gradio's own range check would not say which one).
         form.launch.click(user_errors(self.on_launch), form_inputs, [self.owner, *self.follow_outputs],
                           preprocess=False, **PRIVATE)
-        self.timer.tick(user_errors(self.on_tick), [self.followed, self.owner, self.shown], self.live_outputs,
-                        **QUIET)
+        self.timer.tick(user_errors(self.on_tick), self.tick_inputs, self.live_outputs, **QUIET)
         # preprocess=False: a BrowserState not yet read from the browser arrives as None, not as its default.
-        self.tabs.select(user_errors(self.on_tab_select), [self.followed, self.owner], self.live_outputs,
+        self.tabs.select(user_errors(self.on_tab_select), self.tick_inputs, self.live_outputs,
                          preprocess=False, **QUIET)
         gr.on([self.followed.change, self.owner.change], user_errors(self.on_stored),
               [self.followed, self.owner, self.shown], self.live_outputs, **QUIET)
@@ -318,4 +363,14 @@ class TrainPage:
         live.open.click(user_errors(self.on_open_in_explorer), [self.followed],
                         [self.explore.model_selector, self.tabs, self.timer], **PRIVATE)
         live.grid_epoch.release(user_errors(self.on_scrub), [live.grid_epoch, self.followed], live.grid, **QUIET)
+        compared = self.compared
+        choice = [compared.model, compared.sort, self.shown]
+        compared.box.expand(user_errors(self.on_compare_open), choice,
+                            [self.compare_open, *self.compare_outputs, self.shown], **PRIVATE)
+        compared.box.collapse(user_errors(self.on_compare_close), None, self.compare_open, **QUIET)
+        gr.on([compared.model.input, compared.sort.input], user_errors(self.on_compare_choice), choice,
+              [*self.compare_outputs, self.shown], **PRIVATE)
+        # A row of the comparison follows that run in the live view above, as a row of the job table does.
+        compared.table.select(user_errors(self.on_select_compared), [self.owner], self.follow_outputs,
+                              **PRIVATE).success(None, js=SCROLL_TO_STATUS)
 

@@ -18,7 +18,10 @@ STATUS_WORDS = {
     "interrupted": "interrupted (resume it to continue)",
 }
 NO_JOB = "No job followed yet: launch one, or pick one from the job table below."
-TABLE_COLUMNS = ["job", "name", "model", "data set", "status", "epochs", "best figure", "started", "yours"]
+TABLE_COLUMNS = ["job", "name", "model", "data set", "status", "when", "epochs", "best figure", "started", "yours"]
+# The runner's queue figures in every status view: position (1 = next to start), seconds until the
+# job starts and until it finishes. A key that is missing, or None, means unknown.
+QUEUE_KEYS = ("queue_position", "eta_start_s", "eta_finish_s")
 PLOT_COLUMNS = ["epoch", "value", "series"]
 
 # Short series names, so a legend fits on one line even on a phone; the axis title says what is measured.
@@ -81,6 +84,70 @@ def duration(seconds) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
+def ordinal(n: int) -> str:
+    """Return 1st, 2nd, 3rd, 4th, ..., 11th, 12th, 13th, ..., 21st for a whole number."""
+    suffix = "th" if n % 100 in (11, 12, 13) else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def about(seconds: float) -> str:
+    """Return a rough duration in words ('a few seconds', 'about 40 s', 'about 3 min', 'about 1 h 20 min')."""
+    seconds = max(0.0, float(seconds))
+    if seconds < 10:
+        return "a few seconds"
+    if seconds < 55:
+        return f"about {int(round(seconds / 10)) * 10} s"
+    minutes = int(round(seconds / 60))
+    if minutes < 60:
+        return f"about {minutes} min"
+    return f"about {minutes // 60} h {minutes % 60:02d} min"
+
+
+def _seconds(value) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0 else None
+
+
+def queue_parts(view: dict | None, now: float) -> list[tuple[str, float | None]]:
+    """Return a queued or running job's queue words as (phrase, the Unix time it names or None), [] otherwise.
+
+    e.g. [('3rd in the queue', None), ('starts in about 1 min', t0), ('done in about 2 min', t1)]; a
+    queue figure the view lacks is left out (the words still say the job waits).
+    """
+    if view is None or view.get("status") not in ("queued", "running"):
+        return []
+    position = view.get("queue_position")
+    start, finish = _seconds(view.get("eta_start_s")), _seconds(view.get("eta_finish_s"))
+    parts = []
+    if view["status"] == "queued":
+        has_position = isinstance(position, int) and not isinstance(position, bool) and position > 0
+        parts.append((f"{ordinal(position)} in the queue" if has_position else "waiting in the queue", None))
+        if start is not None:
+            parts.append((f"starts in {about(start)}", now + start))
+    elif finish is None:
+        finish = _seconds(view.get("eta_s"))  # the worker's own estimate, before the runner's
+    if finish is not None:
+        parts.append((f"done in {about(finish)}", now + finish))
+    return parts
+
+
+def queue_text(view: dict | None, now: float | None = None) -> str:
+    """Return the queue words in one line without clock times ('' for a job neither queued nor running)."""
+    return ", ".join(phrase for phrase, _ in queue_parts(view, time.time() if now is None else now))
+
+
+def queue_html(view: dict | None, now: float | None = None) -> str:
+    """Return the queue words with the clock time of each estimate, as HTML (<time> elements, which the page
+    shows in the visitor's own time zone; the server's clock until it does)."""
+    parts = []
+    for phrase, at in queue_parts(view, time.time() if now is None else now):
+        text = html.escape(phrase)
+        if at is not None:
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at))
+            text += f' (at <time datetime="{stamp}">{time.strftime("%H:%M", time.localtime(at))}</time>)'
+        parts.append(text)
+    return ", ".join(parts)
+
+
 def figure_text(view: dict) -> str:
     """Return a job's headline figure: best validation −ELBO or NLL (nats per image), or accuracy (%)."""
     f = view.get("figures") or {}
@@ -124,10 +191,13 @@ def progress_html(view: dict | None) -> str:
     elif view["status"] == "queued":
         eta = " · waiting"
     label = html.escape(f"{percent:.0f}%{eta}")
+    queue = queue_html(view)
+    queue = f'<div class="job-queue" style="margin-top:4px;font-size:14px">{queue[0].upper()}{queue[1:]}.</div>' \
+        if queue else ""
     return (f'<div class="job-progress" data-status="{view["status"]}" data-percent="{percent:.1f}" '
             f'style="border:1px solid #ccc;border-radius:6px;height:24px;position:relative;overflow:hidden">'
             f'<div style="background:{colour};width:{percent:.1f}%;height:100%;transition:width .4s"></div>'
-            f'<span style="position:absolute;left:8px;top:2px;font-size:14px">{label}</span></div>')
+            f'<span style="position:absolute;left:8px;top:2px;font-size:14px">{label}</span></div>{queue}')
 
 
 def _frame(rows: list[tuple[float, float, str]], names: list[str]) -> pd.DataFrame:
@@ -167,13 +237,17 @@ def accuracy_frame(metrics: dict) -> pd.DataFrame | None:
     return _frame(rows, [TRAIN, VALIDATION])
 
 
+CURVES_DPI = 72  # a point is a pixel: the sizes below are pixels of the exported picture
+CURVES_PANEL = (560, 400)  # one panel's width and height
+
+
 def table_rows(views: list[dict], is_mine) -> list[list]:
     """Return the job table rows (newest first); `is_mine(job_id)` marks the visitor's own jobs."""
     rows = []
     for v in views:
         started = time.strftime("%H:%M:%S", time.localtime(v["started"] or v["created"]))
         rows.append([v["id"], v.get("title") or "", model_label(v["model_type"]), v["dataset"], v["status"],
-                     f"{v['epochs_done']}/{v['target_epochs']}", figure_text(v), started,
+                     queue_text(v), f"{v['epochs_done']}/{v['target_epochs']}", figure_text(v), started,
                      "yes" if is_mine(v["id"]) else ""])
     return rows
 
