@@ -17,11 +17,12 @@ import statistics
 
 from .records import DONE, QUEUED, RUNNING
 
-# Seconds per epoch of a default-size model alone on one slot, and the fixed cost of a job on a
-# warm worker: a deliberately round prior, replaced by measurements as soon as one job finished.
-PRIOR_EPOCH_S = {("vae", "mnist-5k"): 2.0, ("rnn", "mnist-5k"): 6.0, ("writer", "mnist-5k"): 6.0}
+# Seconds per epoch of a default-size model on mnist-5k, and the fixed cost of a job on a warm
+# worker (building, and the NLL bound measured after the last epoch): round figures from
+# `bench/class_train.py --phases` (BENCHMARKS.md), replaced by measurements once one job finished.
+PRIOR_EPOCH_S = {("vae", "mnist-5k"): 0.6, ("rnn", "mnist-5k"): 2.0, ("writer", "mnist-5k"): 2.0}
 PRIOR_LARGE_FACTOR = 12  # mnist and fashion-mnist train on 55,000 images, mnist-5k on 4,500
-PRIOR_START_S = 2.0
+PRIOR_START_S = 12.0
 SAMPLES_KEPT = 300  # the newest finished jobs remembered (retention may delete their folders)
 SAMPLES_USED = 9  # the newest matching samples whose median is the pace
 
