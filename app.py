@@ -8,6 +8,7 @@ imports gradio).
 import ctypes
 import os
 from pathlib import Path
+from typing import NamedTuple
 
 import gradio as gr
 from starlette.middleware import Middleware
@@ -15,7 +16,7 @@ from starlette.middleware import Middleware
 from genmodels.preprocess import MAX_BYTES as MAX_UPLOAD_BYTES
 from genmodels.registry import CHECKPOINTS_DIR, ModelRegistry
 from jobs import HostLimits, JobRunner
-from ui import cache
+from ui import cache, gradio_internals
 from ui.page_cache import cache_page
 from ui.inpage import SCRIPT_URL as INPAGE_SCRIPT_URL
 from ui.inpage import InPageModels
@@ -60,9 +61,23 @@ def limits_from_env() -> HostLimits:
     )
 
 
+class LatentLab(NamedTuple):
+    """What build_app returns: the Blocks to serve and the parts beside it that serve() and whoever closes the app need."""
+
+    blocks: gr.Blocks
+    jobs: JobRunner  # the runner of training jobs, for whoever closes the app (tests, a clean shutdown)
+    inpage: InPageModels  # the page's own decoder and reader; serve() adds their routes
+
+    def close(self) -> None:
+        """Stop the server (when launched) and the job runner."""
+        self.blocks.close()
+        self.jobs.close()
+
+
 def build_app(runs_dir=None, limits: HostLimits | None = None, checkpoints_dir=CHECKPOINTS_DIR,
-              device=None) -> gr.Blocks:
-    """Return the Latent Lab Blocks app over the shipped checkpoints and a runs folder (default: from the environment)."""
+              device=None) -> LatentLab:
+    """Return the Latent Lab app (its Blocks, job runner and in-page models) over the shipped checkpoints and a
+    runs folder (default: from the environment)."""
     jobs = JobRunner(runs_dir or runs_dir_from_env(), limits or limits_from_env())
     registry = ModelRegistry(checkpoints_dir, extra_folders=jobs.checkpoint_folders,
                              device=device or os.environ.get("LATENT_LAB_DEVICE") or None)
@@ -78,9 +93,7 @@ def build_app(runs_dir=None, limits: HostLimits | None = None, checkpoints_dir=C
                 build_train_tab(registry, jobs, explore=explore, tabs=tabs, train_tab=train_tab)
         # On page open the explorer reads ?model=...&z=... and refreshes its model list.
         demo.load(explore.on_load.fn, explore.on_load.inputs, explore.on_load.outputs, api_visibility="private")
-    demo.jobs = jobs  # the runner, for whoever closes the app (tests, a clean shutdown)
-    demo.inpage = InPageModels(explore.views)  # serve() adds its routes
-    return demo
+    return LatentLab(demo, jobs, InPageModels(explore.views))
 
 
 def nosniff(asgi_app):
@@ -111,8 +124,8 @@ def cap_malloc_arenas(count: int = MALLOC_ARENAS) -> bool:
         return False
 
 
-def serve(demo: gr.Blocks, **launch_kwargs):
-    """Queue and launch `demo` with the app's settings (tests use the same path as `python app.py`)."""
+def serve(lab: LatentLab, **launch_kwargs):
+    """Queue and launch `lab`'s Blocks with the app's settings (tests use the same path as `python app.py`)."""
     cap_malloc_arenas()
     launch_kwargs.setdefault("server_name", os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
     port = os.environ.get("GRADIO_SERVER_PORT") or os.environ.get("PORT") or "7860"
@@ -126,7 +139,8 @@ def serve(demo: gr.Blocks, **launch_kwargs):
     app_kwargs = dict(launch_kwargs.pop("app_kwargs", None) or {})
     # The page itself is built once and then served from memory (ui/page_cache.py).
     app_kwargs["middleware"] = [*app_kwargs.get("middleware", []), Middleware(nosniff), Middleware(cache_page)]
-    app_kwargs["routes"] = [*app_kwargs.get("routes", []), *demo.inpage.routes()]
+    # The in-page models, and the page scripts' one module of Gradio internals (ui/gradio_internals.py).
+    app_kwargs["routes"] = [*app_kwargs.get("routes", []), *lab.inpage.routes(), gradio_internals.script_route()]
     # Every minute, uploads and rendered pictures older than two minutes are deleted (ui/cache.py). A
     # page loads its pictures the moment they arrive and keeps them (switching tabs fetches nothing),
     # and an upload is read as it lands; only the interpolation GIF's download expires. The HTTP
@@ -138,7 +152,7 @@ def serve(demo: gr.Blocks, **launch_kwargs):
     launch_kwargs.setdefault("ssr_mode", False)
     # The page's own decoder and reader (ui/inpage.py); the page works without it, through the server.
     launch_kwargs.setdefault("head", f'<script src="{INPAGE_SCRIPT_URL}" defer></script>')
-    return demo.queue(default_concurrency_limit=4).launch(**launch_kwargs)
+    return lab.blocks.queue(default_concurrency_limit=4).launch(**launch_kwargs)
 
 
 if __name__ == "__main__":

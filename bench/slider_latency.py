@@ -148,7 +148,7 @@ def _free_port() -> int:
 
 
 def start_app():
-    """Return (demo, url) of the real app launched in this process on a free port (CPU models)."""
+    """Return (app.LatentLab, url) of the real app launched in this process on a free port (CPU models)."""
     os.environ.setdefault("LATENT_LAB_DEVICE", "cpu")
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import tempfile
@@ -156,9 +156,9 @@ def start_app():
     import app
 
     runs = tempfile.mkdtemp(prefix="bench-runs-")
-    demo = app.build_app(runs_dir=runs)
-    app.serve(demo, server_port=_free_port(), prevent_thread_lock=True, quiet=True)
-    return demo, demo.local_url.rstrip("/")
+    lab = app.build_app(runs_dir=runs)
+    app.serve(lab, server_port=_free_port(), prevent_thread_lock=True, quiet=True)
+    return lab, lab.blocks.local_url.rstrip("/")
 
 
 def build_variants_app():
@@ -223,10 +223,10 @@ def main():
     parser.add_argument("-n", type=int, default=100, help="samples per measurement after warm-up")
     parser.add_argument("--variants", action="store_true", help="also compare hot-path designs")
     args = parser.parse_args()
-    demo = None
+    lab = None
     url = args.url
     if not url:
-        demo, url = start_app()
+        lab, url = start_app()
     try:
         http = measure_http(url, n=args.n)
         print(f"HTTP POST /gradio_api/run/decode: p50 {http['p50']} ms, p95 {http['p95']} ms (n={http['n']})")
@@ -235,8 +235,8 @@ def main():
               f"(n={browser['n']}, after 15 warm-up)")
         print(f"Fast drag (60 input events at ~60 Hz): {json.dumps(browser['drag'])}")
     finally:
-        if demo is not None:
-            demo.close()
+        if lab is not None:
+            lab.close()
     if args.variants:
         for name, figures in measure_variants(n=min(args.n, 60)).items():
             print(f"variant {name}: p50 {figures['p50']} ms, p95 {figures['p95']} ms (n={figures['n']})")

@@ -42,13 +42,12 @@ WEIGHTS = {"decode": 30, "sample": 15, "reconstruct": 10, "classify": 10, "job":
            "cancel+resume": 3}
 
 
-def resources(temp_dir: Path, demo=None) -> dict:
+def resources(temp_dir: Path, sessions: int = 0) -> dict:
     """Return this process's RSS (MB), OS threads, open file descriptors, the files under `temp_dir` and
-    (given the app) the sessions Gradio holds state for (each API call without a session opens one)."""
+    `sessions` (the sessions Gradio holds state for: each API call without a session opens one)."""
     status = Path("/proc/self/status").read_text()
     fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
     files = sum(len(names) for _, _, names in os.walk(temp_dir))
-    sessions = len(demo.server_app.state_holder.session_data) if demo is not None else 0
     return {"rss_mb": round(int(fields["VmRSS"].split()[0]) / 1024, 1), "threads": int(fields["Threads"]),
             "fds": len(os.listdir("/proc/self/fd")), "temp_files": files, "sessions": sessions}
 
@@ -155,17 +154,18 @@ def soak(seconds: float = 600, threads: int = 4, warmup_s: float | None = None, 
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import app
     from jobs import HostLimits
+    from ui.gradio_internals import held_sessions
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    demo = app.build_app(runs_dir=work / "runs", limits=HostLimits(max_concurrent=1, max_queue=2, max_epochs=100))
-    app.serve(demo, server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    url = demo.local_url.rstrip("/")
+    lab = app.build_app(runs_dir=work / "runs", limits=HostLimits(max_concurrent=1, max_queue=2, max_epochs=100))
+    app.serve(lab, server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    url = lab.blocks.local_url.rstrip("/")
     stats: dict[str, list] = defaultdict(list)
     errors: list[str] = []
     lock = threading.Lock()
-    figures = {"start": resources(temp_dir, demo)}
+    figures = {"start": resources(temp_dir, held_sessions(lab.blocks))}
     try:
         first = Traffic(url, stats, errors, lock)
         job_id = first.call("train", [JOB, TOKEN])[0]
@@ -186,7 +186,7 @@ def soak(seconds: float = 600, threads: int = 4, warmup_s: float | None = None, 
             actions, weights = list(WEIGHTS), list(WEIGHTS.values())
             while time.monotonic() < end_at:
                 if index == 0 and not warm_taken.is_set() and time.monotonic() >= warm_at:
-                    figures["warm"] = resources(temp_dir, demo)
+                    figures["warm"] = resources(temp_dir, held_sessions(lab.blocks))
                     warm_taken.set()
                 clients[index].do(rng.choices(actions, weights)[0], rng.randrange(VARIANTS))
 
@@ -195,14 +195,13 @@ def soak(seconds: float = 600, threads: int = 4, warmup_s: float | None = None, 
             worker.start()
         for worker in workers:
             worker.join()
-        figures.setdefault("warm", resources(temp_dir, demo))
-        figures["end"] = resources(temp_dir, demo)
+        figures.setdefault("warm", resources(temp_dir, held_sessions(lab.blocks)))
+        figures["end"] = resources(temp_dir, held_sessions(lab.blocks))
         figures["job"] = first.call("job", [job_id, TOKEN])[0]["status"]
         for client in clients:
             client.client.close()
     finally:
-        demo.close()
-        demo.jobs.close()
+        lab.close()
         if previous is None:
             os.environ.pop("GRADIO_TEMP_DIR", None)
         else:

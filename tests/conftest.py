@@ -50,11 +50,10 @@ def live_app(runs_dir):
     """The real app (shipped checkpoints, in-process models) served on a free port; yields its URL."""
     import app
 
-    demo = app.build_app(runs_dir=runs_dir, limits=app.limits_from_env())
-    app.serve(demo, server_port=free_port(), prevent_thread_lock=True, quiet=True)
-    yield demo.local_url.rstrip("/")
-    demo.close()
-    demo.jobs.close()
+    lab = app.build_app(runs_dir=runs_dir, limits=app.limits_from_env())
+    app.serve(lab, server_port=free_port(), prevent_thread_lock=True, quiet=True)
+    yield lab.blocks.local_url.rstrip("/")
+    lab.close()
 
 
 @pytest.fixture(scope="session")

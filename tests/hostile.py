@@ -137,12 +137,12 @@ def copy_shipped_run(runs_dir: Path, job_id: str, checkpoint: str = "vae-mnist",
 class ServedApp:
     """The real app over its own runs folder, served in this process on a free loopback port (a context manager).
 
-    `url` is its address, `demo` the Blocks (demo.jobs is its JobRunner), `runs_dir` its runs folder.
+    `url` is its address, `lab` the app.LatentLab (lab.jobs is its JobRunner), `runs_dir` its runs folder.
     """
 
     def __init__(self, runs_dir: Path, limits=None, **launch_kwargs):
         self.runs_dir, self.limits, self.launch_kwargs = Path(runs_dir), limits, launch_kwargs
-        self.demo, self.url = None, None
+        self.lab, self.url = None, None
 
     def __enter__(self):
         import socket
@@ -152,12 +152,11 @@ class ServedApp:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        self.demo = app.build_app(runs_dir=self.runs_dir, limits=self.limits or app.limits_from_env())
-        app.serve(self.demo, server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+        self.lab = app.build_app(runs_dir=self.runs_dir, limits=self.limits or app.limits_from_env())
+        app.serve(self.lab, server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
                   **self.launch_kwargs)
-        self.url = self.demo.local_url.rstrip("/")
+        self.url = self.lab.blocks.local_url.rstrip("/")
         return self
 
     def __exit__(self, *exc):
-        self.demo.close()
-        self.demo.jobs.close()
+        self.lab.close()

@@ -6,14 +6,13 @@ import threading
 from pathlib import Path
 
 import gradio as gr
-from gradio.processing_utils import save_bytes_to_cache
-from gradio.utils import get_upload_folder
 
 from ui.cache import sweep
+from ui.gradio_internals import write_to_cache
 
 
 def cached_files(n: int, tag: str) -> list[str]:
-    return [save_bytes_to_cache(f"{tag} {k}".encode(), "image.png", get_upload_folder()) for k in range(n)]
+    return [write_to_cache(f"{tag} {k}".encode(), "image.png") for k in range(n)]
 
 
 def test_old_files_go_young_ones_and_defaults_stay():

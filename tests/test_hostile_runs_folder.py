@@ -267,9 +267,9 @@ def test_the_page_load_handler_works_over_broken_runs(tmp_path):
 
     runs = tmp_path / "runs"
     _named_cases(runs)
-    demo = app.build_app(runs_dir=runs, limits=HostLimits(max_concurrent=0))
+    lab = app.build_app(runs_dir=runs, limits=HostLimits(max_concurrent=0))
     try:
-        load = next(f for f in demo.fns.values() if getattr(f.fn, "__name__", "") == "on_load")
+        load = next(f for f in lab.blocks.fns.values() if getattr(f.fn, "__name__", "") == "on_load")
         outputs = load.fn(None)  # no request: the page opened without a shared link
         assert outputs is not None
         lists = [o["choices"] for o in (outputs.values() if isinstance(outputs, dict) else outputs)
@@ -278,7 +278,7 @@ def test_the_page_load_handler_works_over_broken_runs(tmp_path):
         assert f"run-{GOOD}" in names  # the model list offers the good run ...
         assert not {"run-20250103-000000-0dee", "run-20250104-000000-0c1a"} & names  # ... and none of the broken
     finally:
-        demo.jobs.close()
+        lab.jobs.close()
 
 
 @pytest.mark.slow

@@ -318,16 +318,15 @@ def test_training_turned_off_gives_a_clear_message(tmp_path, monkeypatch):
 
     monkeypatch.setenv("LATENT_LAB_TRAINING", "off")
     runs = tmp_path / "runs"
-    demo = app.build_app(runs_dir=runs, limits=app.limits_from_env())
-    app.serve(demo, server_port=free_port(), prevent_thread_lock=True, quiet=True)
+    lab = app.build_app(runs_dir=runs, limits=app.limits_from_env())
+    app.serve(lab, server_port=free_port(), prevent_thread_lock=True, quiet=True)
     try:
-        off = Client(demo.local_url, verbose=False)
+        off = Client(lab.blocks.local_url, verbose=False)
         with pytest.raises(Exception, match=r"Training is turned off on this server"):
             off.predict(SHORT, TOKEN, api_name="/train")
         assert off.predict(api_name="/jobs") == []  # nothing was queued
     finally:
-        demo.close()
-        demo.jobs.close()
+        lab.close()
 
 
 # ------------------------------------------------------------------------------------- the queue, in words

@@ -64,12 +64,11 @@ def write_app(request, tmp_path_factory):
     import app
 
     checkpoints = _checkpoints_with_writer(tmp_path_factory.mktemp("checkpoints"), writer)
-    demo = app.build_app(runs_dir=tmp_path_factory.mktemp("write-runs"), limits=app.limits_from_env(),
+    lab = app.build_app(runs_dir=tmp_path_factory.mktemp("write-runs"), limits=app.limits_from_env(),
                          checkpoints_dir=checkpoints)
-    app.serve(demo, server_port=_free_port(), prevent_thread_lock=True, quiet=True)
-    yield demo.local_url.rstrip("/"), writer
-    demo.close()
-    demo.jobs.close()
+    app.serve(lab, server_port=_free_port(), prevent_thread_lock=True, quiet=True)
+    yield lab.blocks.local_url.rstrip("/"), writer
+    lab.close()
 
 
 @pytest.fixture(scope="module")

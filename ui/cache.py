@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from gradio.utils import get_upload_folder
+from ui.gradio_internals import cached_file_sets, files_kept_in_cache, served_blocks, upload_folder
 
 log = logging.getLogger("latent_lab.cache")
 
@@ -26,7 +26,7 @@ def remove(path) -> None:
     file in a folder named by its content hash); a file already gone is no error."""
     path = Path(path)
     path.unlink(missing_ok=True)
-    if path.parent != Path(get_upload_folder()):
+    if path.parent != Path(upload_folder()):
         with contextlib.suppress(OSError):
             path.parent.rmdir()
 
@@ -34,11 +34,9 @@ def remove(path) -> None:
 def sweep(blocks, age_s: float, spare: Callable[[str], bool] = lambda path: False) -> int:
     """Delete the files in `blocks`' temporary file sets older than `age_s` seconds, except those
     `spare(path)` keeps (files with a bound of their own); return how many."""
-    keep = set()
-    for block in list(blocks.blocks.values()):
-        keep.update(getattr(block, "keep_in_cache", ()))  # a component's default value stays
+    keep = files_kept_in_cache(blocks)  # a component's default value stays
     now, removed = time.time(), 0
-    for files in list(blocks.temp_file_sets):
+    for files in cached_file_sets(blocks):
         for path in list(files):  # a copy: request threads add to the set meanwhile
             if path in keep or spare(path):
                 continue
@@ -64,7 +62,7 @@ def sweeper(every_s: float, age_s: float, spare: Callable[[str], bool] = lambda 
             while True:
                 await asyncio.sleep(every_s)
                 try:
-                    await asyncio.to_thread(sweep, app.get_blocks(), age_s, spare)
+                    await asyncio.to_thread(sweep, served_blocks(app), age_s, spare)
                 except Exception:  # noqa: BLE001 - the next round tries again; the cause goes to the log
                     log.exception("sweeping gradio's cache failed")
 
@@ -74,5 +72,5 @@ def sweeper(every_s: float, age_s: float, spare: Callable[[str], bool] = lambda 
         finally:
             task.cancel()
             with contextlib.suppress(Exception):
-                sweep(app.get_blocks(), 0)
+                sweep(served_blocks(app), 0)
     return lifespan

@@ -6,8 +6,8 @@ import logging
 from pathlib import Path
 
 import gradio as gr
-from gradio.context import get_blocks_context
-from gradio.utils import get_upload_folder
+
+from ui.gradio_internals import before_each_call, current_blocks, upload_folder
 
 log = logging.getLogger("latent_lab.ui")
 
@@ -41,32 +41,29 @@ def _is_uploaded(value) -> bool:
     path = value.get("path")
     if not isinstance(path, str) or not path:
         return False
-    return Path(path).resolve().is_relative_to(Path(get_upload_folder()).resolve())
+    return Path(path).resolve().is_relative_to(Path(upload_folder()).resolve())
 
 
 def check_calls(endpoints: dict) -> None:
     """Make calls to `endpoints` ({api name: function}) with missing arguments or foreign files answer one sentence.
 
     Gradio checks both before any handler runs and, for these two mistakes, logs a traceback and
-    answers `{"error": null}`. Its Blocks calls `validate_inputs(block_fn, inputs)` first with the
-    caller's raw values, so this wraps that method of the current Blocks: trailing arguments that
-    have defaults are filled in, and anything else gets a gr.Error the caller can read.
+    answers `{"error": null}`. So the current Blocks sees each call's raw values first
+    (gradio_internals.before_each_call): trailing arguments that have defaults are filled in, and
+    anything else gets a gr.Error the caller can read.
     """
-    blocks = get_blocks_context().root_block
-    validate = blocks.validate_inputs
+    def check(api_name, inputs):
+        fn = endpoints.get(api_name)
+        if fn is None:
+            return
+        params = list(inspect.signature(fn).parameters.values())
+        missing = [p.name for p in params[len(inputs):] if p.default is inspect.Parameter.empty]
+        if missing:
+            raise gr.Error(f"/{api_name} needs a value for {', '.join(missing)} "
+                           f"(its arguments: {', '.join(p.name for p in params)}).", print_exception=False)
+        inputs.extend(p.default for p in params[len(inputs):])
+        if not all(_is_uploaded(value) for value in inputs):
+            raise gr.Error("Files must be uploaded to this server first: pass handle_file('digit.png') "
+                           "with gradio_client, or the FileData object an upload returned.", print_exception=False)
 
-    def validate_inputs(block_fn, inputs):
-        fn = endpoints.get(getattr(block_fn, "api_name", None))
-        if fn is not None:
-            params = list(inspect.signature(fn).parameters.values())
-            missing = [p.name for p in params[len(inputs):] if p.default is inspect.Parameter.empty]
-            if missing:
-                raise gr.Error(f"/{block_fn.api_name} needs a value for {', '.join(missing)} "
-                               f"(its arguments: {', '.join(p.name for p in params)}).", print_exception=False)
-            inputs.extend(p.default for p in params[len(inputs):])
-            if not all(_is_uploaded(value) for value in inputs):
-                raise gr.Error("Files must be uploaded to this server first: pass handle_file('digit.png') "
-                               "with gradio_client, or the FileData object an upload returned.", print_exception=False)
-        return validate(block_fn, inputs)
-
-    blocks.validate_inputs = validate_inputs
+    before_each_call(current_blocks(), check)

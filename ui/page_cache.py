@@ -10,16 +10,17 @@ request's root URL, which it derives from the address the request reached (schem
 path, Host) and from proxy headers; a copy is kept per all of these, so it is the page gradio would
 build. A deep link (`?deep_link=...`) also reads a saved state from disk, which can appear later,
 so it is always built afresh. Links nobody opened before, and visitors' odd headers, each cost
-one build as every visit did before; at most MAX_PAGES copies are kept.
+one build as every visit did before; at most MAX_PAGES copies are kept. What this reads of gradio's
+internals (the login, the config's identity, the root-URL headers) comes from ui/gradio_internals.py.
 """
 
 from collections import OrderedDict
 from typing import NamedTuple
 from urllib.parse import parse_qs
 
+from ui.gradio_internals import ROOT_HEADERS, behind_login, page_config
+
 PAGE_PATH = "/"
-# Headers gradio derives the root URL from (route_utils.get_request_origin); ASGI names are lower case.
-ROOT_HEADERS = (b"host", b"x-forwarded-host", b"x-forwarded-proto", b"x-gradio-server")
 MAX_PAGES = 16  # a handful of ways of reaching the app, and the links of a lesson; the oldest go first
 # Several times this app's page (bench/page_get.py prints its size): a visitor's long header,
 # repeated in every URL of the page, can make one of megabytes, which is built for them but not kept.
@@ -45,7 +46,7 @@ def cache_page(asgi_app, max_pages: int = MAX_PAGES, max_bytes: int = MAX_PAGE_B
         if scope["type"] != "http" or scope["method"] != "GET" or scope["path"] != PAGE_PATH:
             return await asgi_app(scope, receive, send)
         gradio_app = scope["app"]
-        if gradio_app.auth is not None or gradio_app.auth_dependency is not None:
+        if behind_login(gradio_app):
             return await asgi_app(scope, receive, send)  # behind a login
         if "deep_link" in parse_qs(scope["query_string"].decode("latin-1")):
             return await asgi_app(scope, receive, send)  # depends on a file that may appear later
@@ -53,7 +54,7 @@ def cache_page(asgi_app, max_pages: int = MAX_PAGES, max_bytes: int = MAX_PAGE_B
         # own after a visitor's, so a page built for a stranger's header reaches nobody else.
         key = (scope["query_string"], scope.get("scheme"), scope.get("server"), scope.get("root_path", ""),
                tuple((name, value) for name, value in scope["headers"] if name in ROOT_HEADERS))
-        config = gradio_app.get_blocks().config
+        config = page_config(gradio_app)
         kept = pages.get(key)
         if kept is not None and kept.config is config:
             pages.move_to_end(key)

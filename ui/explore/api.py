@@ -17,11 +17,10 @@ import threading
 from collections import OrderedDict
 
 import gradio as gr
-from gradio.processing_utils import save_bytes_to_cache
-from gradio.utils import get_upload_folder
 
 from ui import cache
 from ui.errors import check_calls, user_errors
+from ui.gradio_internals import write_to_cache
 
 from . import actions, render
 from .models import API_LIMIT, ViewCache, parse_z
@@ -72,9 +71,9 @@ API_FILES = RecentFiles()  # app.py spares these from the cache's sweep by age
 
 def _png_file(digit) -> dict:
     """Return a FileData object for a 28x28 PNG of `digit`, written into gradio's cache (named by its content)."""
-    path = save_bytes_to_cache(render.png_bytes(digit), "digit.png", get_upload_folder())
+    path = write_to_cache(render.png_bytes(digit), "digit.png")
     API_FILES.add(path)
-    return {"path": path, "orig_name": "digit.png", "mime_type": "image/png", "meta": {"_type": "gradio.FileData"}}
+    return gr.FileData(path=path, orig_name="digit.png", mime_type="image/png").model_dump()
 
 
 def _model_name(model) -> str:

@@ -1,4 +1,6 @@
 // The Explore tab's page script: run once by gr.HTML's js_on_load (with `element`, `trigger`, `props`).
+// What it needs of Gradio's own markup and event handling comes from ui/static/gradio_internals.js
+// (window.llGradio, loaded before this runs).
 //
 // It only adds what Gradio's own components do not do, all in the browser:
 //  - arrow keys on a slider and Enter in its number box count as "released", so the RNN readout,
@@ -15,29 +17,30 @@ window.llTrigger = trigger;  // the newest mount of this component sends the eve
 if (window.llExploreReady) return;
 window.llExploreReady = true;
 
+const G = window.llGradio;
 const inSliders = (node) => node instanceof Element && node.closest("#ll-sliders .ll-slider");
-const rangeOf = (slider) => slider.querySelector("input[type=range]");  // its min and max are the slider's
+const rangeOf = (slider) => G.sliderRange(slider);  // its min and max are the slider's
 const clampTo = (range, value) => Math.max(parseFloat(range.min), Math.min(parseFloat(range.max), value));
-const release = (input) => input.dispatchEvent(new PointerEvent("pointerup", { bubbles: true }));
+const release = (input) => G.releaseSlider(input);
 
 document.addEventListener("keyup", (event) => {
   const input = event.target;
-  if (inSliders(input) && input.type === "range" && KEYS.has(event.key)) release(input);
+  if (inSliders(input) && G.isSliderRange(input) && KEYS.has(event.key)) release(input);
 }, true);
 
 document.addEventListener("keydown", (event) => {
   const input = event.target;
-  if (inSliders(input) && input.type === "number" && event.key === "Enter") release(input);
+  if (inSliders(input) && G.isSliderBox(input) && event.key === "Enter") release(input);
   if (event.key === "Escape") setPresenting(false);
 }, true);
 
 // Capture phase: this runs before Gradio reads the box, so the slider only ever sees a number in range.
 document.addEventListener("input", (event) => {
   const input = event.target;
-  if (!inSliders(input) || input.type !== "number") return;
+  if (!inSliders(input) || !G.isSliderBox(input)) return;
   const value = parseFloat(input.value);
   if (!Number.isFinite(value)) {  // an empty box or a lone "-" while typing: not a value yet
-    event.stopImmediatePropagation();
+    G.withholdFromGradio(event);
     return;
   }
   const note = document.querySelector("#ll-slider-note");
@@ -45,7 +48,7 @@ document.addEventListener("input", (event) => {
   const clamped = clampTo(range, value);
   if (clamped !== value) {
     input.value = String(clamped);
-    const name = (inSliders(input).querySelector("[data-testid=block-info]") || {}).textContent || "A slider";
+    const name = G.sliderName(inSliders(input)) || "A slider";
     if (note) note.textContent = `${name.split(" ")[0]} goes from ${range.min.replace("-", "−")} to ${range.max}: ${value} became ${clamped}.`;
   } else if (note) {
     note.textContent = "";
@@ -55,7 +58,7 @@ document.addEventListener("input", (event) => {
 // Leaving a box that holds no number puts the slider's value back in it.
 document.addEventListener("focusout", (event) => {
   const input = event.target;
-  if (!inSliders(input) || input.type !== "number" || Number.isFinite(parseFloat(input.value))) return;
+  if (!inSliders(input) || !G.isSliderBox(input) || Number.isFinite(parseFloat(input.value))) return;
   input.value = rangeOf(inSliders(input)).value;
 }, true);
 
@@ -72,7 +75,8 @@ window.llLink = (query) => {
 };
 
 window.llCopyLink = () => {
-  const box = document.querySelector("#ll-link textarea, #ll-link input");
+  const link = document.querySelector("#ll-link");
+  const box = link && G.textboxInput(link);
   const url = box ? box.value : window.location.href;
   try { navigator.clipboard.writeText(url).catch(() => {}); } catch (e) { /* no clipboard here */ }
 };
@@ -92,8 +96,7 @@ if (new URLSearchParams(window.location.search).get("present") === "1") setPrese
 
 document.addEventListener("click", (event) => {
   const slider = inSliders(event.target);
-  if (!slider || !event.target.closest("[data-testid=block-info], label")) return;
-  if (event.target.closest("input")) return;
+  if (!slider || !G.onSliderName(event.target)) return;
   const slot = parseInt((slider.id || "").replace("ll-z", ""), 10);
   if (Number.isInteger(slot)) window.llTrigger("select", { index: slot, value: slot });
 });
@@ -143,8 +146,8 @@ async function sync() {
 function currentZ(frame) {
   const z = Float32Array.from(frame.dataset.z.split(","), Number);
   frame.dataset.order.split(",").forEach((d, slot) => {
-    const box = document.querySelector(`#ll-z${slot} input[type=number]`);
-    const range = document.querySelector(`#ll-z${slot} input[type=range]`);
+    const slider = document.querySelector(`#ll-z${slot}`);
+    const box = slider && G.sliderBox(slider), range = slider && G.sliderRange(slider);
     const value = parseFloat(box && box.value !== "" ? box.value : range && range.value);
     if (Number.isFinite(value)) z[Number(d)] = value;
   });
@@ -207,8 +210,8 @@ function showReading(pixels) {
 // The gr.Label's bars: a copy of the server's (same look) with the live values, the original hidden.
 function showBars(probs, names) {
   const block = document.querySelector("#ll-probs");
-  const original = block && block.querySelector(".container:not(.ll-live)");
-  if (!original || !original.querySelector(".confidence-set")) return;
+  const original = block && G.labelBars(block);
+  if (!G.labelHasBars(original)) return;
   let copy = block.querySelector(".container.ll-live");
   if (!copy) {
     copy = original.cloneNode(true);
@@ -218,23 +221,16 @@ function showBars(probs, names) {
   }
   block.dataset.live = "1";
   const ranked = names.map((name, k) => [name, probs[k]]).sort((a, b) => b[1] - a[1]);
-  const top = copy.querySelector(".output-class");
-  if (top) top.textContent = ranked[0][0];
-  copy.querySelectorAll(".confidence-set").forEach((row, k) => {
-    if (!ranked[k]) return;
-    const [name, p] = ranked[k];
-    row.setAttribute("data-testid", `${name}-confidence-set`);
-    row.querySelector("dt").textContent = name;
-    row.querySelector("dd").textContent = `${Math.round(p * 100)}%`;
-    const meter = row.querySelector("meter");
-    meter.value = p;
-    meter.style.width = `${p * 100}%`;
+  G.setLabelTop(copy, ranked[0][0]);
+  G.labelRows(copy).forEach((row, k) => {
+    if (ranked[k]) G.setLabelRow(row, ...ranked[k]);
   });
 }
 
 // The row-by-row picture (render.readout_picture's layout), drawn on a canvas laid over the server's.
 function drawBelief(pixels, belief, names) {
-  const img = document.querySelector("#ll-readout img");
+  const readout = document.querySelector("#ll-readout");
+  const img = readout && G.imageIn(readout);
   if (!img) return;
   let canvas = img.parentElement.querySelector("canvas.ll-readout-live");
   if (!canvas) {
@@ -296,7 +292,7 @@ function drawBelief(pixels, belief, names) {
 // A slider moved (drag, touch, arrow key, a typed value): paint here, or ask the server once per frame.
 let serverQueued = false;
 document.addEventListener("input", (event) => {
-  if (!inSliders(event.target) || !["range", "number"].includes(event.target.type)) return;
+  if (!inSliders(event.target) || !(G.isSliderRange(event.target) || G.isSliderBox(event.target))) return;
   live.touched = live.touched || event.isTrusted;  // a person moved a slider (not this script)
   if (live.models) {
     paintSoon(true);
@@ -322,24 +318,14 @@ function setSliders(frame, z) {
   frame.dataset.z = Array.from(z).join(",");  // the code the page paints (currentZ reads it)
   const scale = 10 ** live.models.info.slider_decimals;
   const boxes = frame.dataset.order.split(",").map((d, slot) => {
-    const box = document.querySelector(`#ll-z${slot} input[type=number]`);
+    const slider = document.querySelector(`#ll-z${slot}`);
+    const box = slider && G.sliderBox(slider);
     if (box) {
-      box.value = String(Math.round(clampTo(rangeOf(inSliders(box)), z[Number(d)]) * scale) / scale);
-      box.dispatchEvent(new Event("input", { bubbles: true }));  // Gradio takes the value; we paint it
+      G.typeInSliderBox(box, Math.round(clampTo(rangeOf(inSliders(box)), z[Number(d)]) * scale) / scale);
     }
     return box;
   });
   return boxes.filter(Boolean);
-}
-
-// The map picture's pixel under a click, as Gradio computes it for the server's select event
-// (the picture is scaled to fit its box, centred); null outside the picture.
-function mapPixel(img, event) {
-  const box = img.getBoundingClientRect();
-  const scale = Math.min(box.width / img.naturalWidth, box.height / img.naturalHeight, 1);
-  const left = (box.width - img.naturalWidth * scale) / 2, top = (box.height - img.naturalHeight * scale) / 2;
-  const x = Math.round((event.clientX - box.left - left) / scale), y = Math.round((event.clientY - box.top - top) / scale);
-  return x < 0 || x >= img.naturalWidth || y < 0 || y >= img.naturalHeight ? null : [x, y];
 }
 
 // The code a click asks for, or null when the server must answer (not one of ours).
@@ -351,9 +337,9 @@ function codeFor(target, event, frame) {
   if (target.closest("#ll-reset")) return new Float32Array(dims);
   const centroid = target.closest("[id^=ll-centroid-]");
   if (centroid) return live.models.centroid(parseInt(centroid.id.replace("ll-centroid-", ""), 10));
-  const holder = target.closest("#ll-map button");  // the picture's own button (not its icon buttons)
-  const img = holder && holder.querySelector("img");
-  const pixel = img && img.naturalWidth && mapPixel(img, event);
+  const holder = G.imageButton(target, "#ll-map");  // the picture's own button (not its icon buttons)
+  const img = holder && G.imageIn(holder);
+  const pixel = img && img.naturalWidth && G.imagePixel(img, event);  // as Gradio's select event has it
   return pixel ? live.models.codeAtMapPixel(pixel[0], pixel[1])[0] : null;
 }
 
@@ -365,7 +351,7 @@ document.addEventListener("click", (event) => {
   live.target = Array.from(z);  // the code asked for (the sliders hold it rounded)
   const boxes = setSliders(frame, z);
   if (event.target.closest("#ll-random") && boxes.length) {
-    event.stopImmediatePropagation();
+    G.withholdFromGradio(event);
     setTimeout(() => release(rangeOf(inSliders(boxes[0]))), 0);  // once Gradio has taken the values
   }
 }, true);
@@ -392,7 +378,7 @@ async function openLink() {
   if (!models || live.answered || live.touched) return;  // the server, or the hand, came first
   const z = linkCode(params.get("z"), models.latentDim, models.info.link_limit);
   if (!z) return;
-  const range = document.querySelector("#ll-z0 input[type=range]");
+  const range = G.sliderRange(document.querySelector("#ll-z0"));
   z.forEach((v, d) => { z[d] = clampTo(range, v); });  // every dimension, as on_load clips them
   const { reader, version } = models.info;
   Object.assign(frame.dataset, { model, reader, version, order: models.info.order.join(",") });

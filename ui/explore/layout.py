@@ -10,6 +10,8 @@ from pathlib import Path
 
 import gradio as gr
 
+from ui.gradio_internals import SCRIPT_HEAD as GRADIO_INTERNALS_HEAD
+
 from . import actions
 from .models import LATENT_SLOTS, NO_READER, SLIDER_LIMIT
 
@@ -150,7 +152,9 @@ def reader_choices(registry) -> list[tuple[str, str]]:
 
 def build_page_script() -> gr.HTML:
     """Return the invisible component whose script gives the page its keyboard, link and presentation behaviour."""
-    return gr.HTML("", html_template="", js_on_load=PAGE_SCRIPT, elem_id="ll-page-script", padding=False)
+    # head: Gradio loads the script of its internals the page script uses before running it.
+    return gr.HTML("", html_template="", js_on_load=PAGE_SCRIPT, head=GRADIO_INTERNALS_HEAD,
+                   elem_id="ll-page-script", padding=False)
 
 
 def build_model_panel(registry, default: str | None, default_reader: str | None, info_text: str) -> ModelPanel:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import gradio as gr
 
+from ui.gradio_internals import SCRIPT_HEAD as GRADIO_INTERNALS_HEAD
+
 from . import render
 from .actions import ENDINGS_SHOWN, MAX_SEED, PROMPT_ROWS_RANGE, SAMPLES_SHOWN, TEMPERATURE_RANGE
 
@@ -33,16 +35,8 @@ trained on."""
 BRUSH_RADIUS = 16  # pixels of the 336 px canvas
 
 # Gradio's Sketchpad starts with no tool chosen ("select the draw tool to start"). Whenever this
-# tab's canvas shows that prompt, choose its brush; a cheap check twice a second, set up once per page.
-SELECT_BRUSH_JS = """
-if (!window.llWriteBrush) {
-  window.llWriteBrush = setInterval(() => {
-    const pad = document.querySelector('#ll-complete-sketch');
-    const brush = pad && pad.querySelector('button[aria-label="Brush"]');
-    if (brush && pad.querySelector('.empty')) brush.click();
-  }, 500);
-}
-"""
+# tab's canvas shows that prompt, choose its brush (ui/static/gradio_internals.js, loaded by `head`).
+SELECT_BRUSH_JS = "window.llGradio.keepSketchBrush('#ll-complete-sketch');"
 
 
 # The NLL table is measured (and the side-by-side samples drawn) on first sight of the tab, not on every
@@ -169,7 +163,7 @@ def build_complete_panel() -> CompletePanel:
                 temperature = _temperature("ll-complete-temperature")
                 seed = _seed("ll-complete-seed")
                 prompt = _html(render.prompt_html(None, 14), elem_id="ll-complete-prompt")
-        endings = _html("", elem_id="ll-complete-endings", js_on_load=SELECT_BRUSH_JS)
+        endings = _html("", elem_id="ll-complete-endings", js_on_load=SELECT_BRUSH_JS, head=GRADIO_INTERNALS_HEAD)
     return CompletePanel(sketch, complete, file, rows, temperature, seed, prompt, endings)
 
 

@@ -1,0 +1,389 @@
+"""Each Gradio internal the app relies on (ui/gradio_internals.py, ui/static/gradio_internals.js), checked
+against the installed Gradio: after an upgrade, a failure here names the internal, what changed and the
+version, so the upgrade is this one test run and not an audit of the code.
+
+The Python internals are checked directly (the attribute, the call order, the behaviour the app counts
+on); the page's in a browser on the real page, each selector and behaviour the page scripts use.
+"""
+
+import io
+import json
+import re
+from pathlib import Path
+
+import gradio as gr
+import httpx
+import numpy as np
+import pytest
+from conftest import free_port, open_context
+from fastapi import FastAPI
+from PIL import Image
+
+from ui import gradio_internals as gi
+from ui.explore import render
+from ui.explore.models import SLIDER_LIMIT
+
+VERSION = gr.__version__
+PYTHON_SIDE, PAGE_SIDE = "ui/gradio_internals.py", "ui/static/gradio_internals.js"
+
+
+def broken(where: str, what: str) -> str:
+    """The sentence a failure says: which internal of which module changed in this Gradio version."""
+    return f"Gradio {VERSION} changed an internal that {where} relies on: {what}. Update {where} (and this test)."
+
+
+def launched(demo: gr.Blocks, **launch_kwargs) -> str:
+    """Launch `demo` on a free port in this process; return its URL."""
+    demo.launch(server_port=free_port(), prevent_thread_lock=True, quiet=True, **launch_kwargs)
+    return demo.local_url.rstrip("/")
+
+
+def png_file(folder: Path) -> Path:
+    path = folder / "grey.png"
+    Image.new("L", (8, 8), 128).save(path)
+    return path
+
+
+# ---------------------------------------------------------------- Python side
+
+
+def test_current_blocks_is_the_blocks_being_built():
+    with gr.Blocks() as demo:
+        with gr.Row():
+            inner = gi.current_blocks()
+    assert inner is demo, broken(PYTHON_SIDE, "current_blocks: get_blocks_context().root_block is not the Blocks of "
+                                              "the enclosing `with gr.Blocks()`")
+
+
+def echo(word: str, times: int = 2) -> str:
+    return " ".join([word] * times)
+
+
+def test_before_each_call_sees_the_raw_inputs_first_and_may_fill_them_in():
+    seen = []
+
+    def check(api_name, inputs):
+        seen.append((api_name, list(inputs)))
+        if any(isinstance(value, dict) for value in inputs):
+            raise gr.Error("Refused by the app's own check.", print_exception=False)
+        if len(inputs) == 1:
+            inputs.append(3)
+
+    with gr.Blocks() as demo:
+        gr.api(echo, api_name="echo", queue=False)
+    gi.before_each_call(demo, check)
+    url = launched(demo)
+    try:
+        filled = httpx.post(f"{url}/gradio_api/run/echo", json={"data": ["la"]}, timeout=60)
+        foreign = httpx.post(f"{url}/gradio_api/run/echo",
+                             json={"data": [{"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}]}, timeout=60)
+    finally:
+        demo.close()
+    assert seen[:1] == [("echo", ["la"])], broken(PYTHON_SIDE, "before_each_call: Blocks.validate_inputs(block_fn, "
+                                                               f"inputs) no longer sees each call's api_name and raw inputs ({seen})")
+    assert filled.json().get("data") == ["la la la"], broken(
+        PYTHON_SIDE, f"before_each_call: inputs added to the list are no longer passed on ({filled.text[:200]})")
+    assert "Refused by the app's own check." in foreign.text, broken(
+        PYTHON_SIDE, f"before_each_call: gradio checks a call's files before validate_inputs ({foreign.text[:200]})")
+
+
+def test_the_upload_folder_is_where_components_and_uploads_keep_their_files(tmp_path):
+    with gr.Blocks():
+        picture = gr.Image()
+    cached = picture.move_resource_to_block_cache(str(png_file(tmp_path)))
+    assert Path(cached).resolve().is_relative_to(Path(gi.upload_folder()).resolve()), broken(
+        PYTHON_SIDE, f"upload_folder: gradio.utils.get_upload_folder() ({gi.upload_folder()}) is not where "
+                     f"components cache their files ({cached})")
+    with gr.Blocks() as demo:
+        gr.Markdown("uploads")
+    url = launched(demo)
+    try:
+        answer = httpx.post(f"{url}/gradio_api/upload", files={"files": ("a.png", png_file(tmp_path).read_bytes())},
+                            timeout=60)
+    finally:
+        demo.close()
+    assert Path(answer.json()[0]).resolve().is_relative_to(Path(gi.upload_folder()).resolve()), broken(
+        PYTHON_SIDE, f"upload_folder: an upload landed outside gradio.utils.get_upload_folder() ({answer.text[:200]})")
+
+
+def test_a_file_written_to_the_cache_is_served_by_gr_api_as_it_is():
+    data = b"latent lab " + VERSION.encode()
+    path = gi.write_to_cache(data, "digit.png")
+    assert Path(path).read_bytes() == data and Path(path).name == "digit.png", broken(
+        PYTHON_SIDE, "write_to_cache: processing_utils.save_bytes_to_cache(data, name, folder) no longer writes "
+                     f"data under its own name ({path})")
+    assert Path(path).parent.parent == Path(gi.upload_folder()).resolve(), broken(
+        PYTHON_SIDE, f"write_to_cache: save_bytes_to_cache no longer writes into <cache>/<hash>/ ({path})")
+    assert gi.write_to_cache(data, "digit.png") == path != gi.write_to_cache(data + b"!", "digit.png"), broken(
+        PYTHON_SIDE, "write_to_cache: the same bytes no longer land on the same path")
+
+    def picture() -> dict:
+        return gr.FileData(path=path, orig_name="digit.png", mime_type="image/png").model_dump()
+
+    with gr.Blocks() as demo:
+        gr.api(picture, api_name="picture", queue=False)
+    url = launched(demo)
+    try:
+        answer = httpx.post(f"{url}/gradio_api/run/picture", json={"data": []}, timeout=60).json()["data"][0]
+        served = httpx.get(answer["url"], timeout=60).content
+    finally:
+        demo.close()
+    assert answer["path"] == path and served == data, broken(
+        PYTHON_SIDE, f"write_to_cache: gr.api copies a file already in the cache elsewhere ({answer['path']}), "
+                     "so the API's recent files (ui/explore/api.py) are not the ones served")
+
+
+def test_the_cache_sweep_sees_the_files_components_write_and_keep(tmp_path):
+    default = png_file(tmp_path)
+    with gr.Blocks() as demo:
+        picture = gr.Image()
+        kept = gr.Image(value=str(default))
+    written = picture.move_resource_to_block_cache(str(default))  # what a component does with an output file
+    sets = gi.cached_file_sets(demo)
+    assert any(files is picture.temp_files for files in sets) and any(written in files for files in sets), broken(
+        PYTHON_SIDE, "cached_file_sets: Blocks.temp_file_sets no longer holds the live sets of files components write")
+    kept_path = kept.value["path"]
+    assert kept_path in gi.files_kept_in_cache(demo), broken(
+        PYTHON_SIDE, f"files_kept_in_cache: a component's default value ({kept_path}) is not in its keep_in_cache")
+
+
+def test_the_page_cache_reads_the_login_and_the_config_gradio_builds_the_page_from():
+    with gr.Blocks(title="Open") as demo:
+        gr.Markdown("hello")
+    url = launched(demo)
+    try:
+        app = demo.app
+        assert gi.served_blocks(app) is demo, broken(PYTHON_SIDE, "served_blocks: App.get_blocks() is not the Blocks served")
+        assert not gi.behind_login(app), broken(PYTHON_SIDE, "behind_login: an app without auth reads as behind a login")
+        config = gi.page_config(app)
+        assert config is demo.config and gi.page_config(app) is config, broken(
+            PYTHON_SIDE, "page_config: Blocks.config is not one object between visits, so no kept page would ever be used")
+        demo.config = dict(config, title="Rebuilt")
+        assert '"title":"Rebuilt"' in httpx.get(url, timeout=60).text, broken(
+            PYTHON_SIDE, "page_config: the page is no longer built from Blocks.config")
+    finally:
+        demo.close()
+
+    with gr.Blocks() as members:
+        gr.Markdown("hello")
+    launched(members, auth=("teacher", "chalk"))
+    try:
+        assert gi.behind_login(members.app), broken(PYTHON_SIDE, "behind_login: App.auth is not set by launch(auth=...)")
+    finally:
+        members.close()
+    with gr.Blocks() as mounted:
+        gr.Markdown("hello")
+    outer = gr.mount_gradio_app(FastAPI(), mounted, path="/app", auth_dependency=lambda request: None)
+    inner = next(route.app for route in outer.routes if getattr(route, "path", "") == "/app")
+    assert gi.behind_login(inner), broken(PYTHON_SIDE, "behind_login: App.auth_dependency is not set by "
+                                                       "mount_gradio_app(auth_dependency=...)")
+
+
+# Headers a proxy or a browser sends that must not change the page (the page cache does not key on them).
+OTHER_HEADERS = {"forwarded": "for=1.2.3.4;host=other.example;proto=https", "x-forwarded-port": "8443",
+                 "x-forwarded-prefix": "/elsewhere", "x-forwarded-for": "1.2.3.4", "x-real-ip": "1.2.3.4",
+                 "x-forwarded-server": "other.example", "accept-language": "de-DE,de;q=0.9",
+                 "user-agent": "Mozilla/5.0 (Phone)", "referer": "https://other.example/", "cookie": "a=b"}
+ROOT_VALUES = {b"host": "other.example:8080", b"x-forwarded-host": "other.example",
+               b"x-forwarded-proto": "https", b"x-gradio-server": "https://other.example/base"}
+
+
+def test_the_page_depends_on_the_root_headers_and_on_no_other():
+    assert set(ROOT_VALUES) == set(gi.ROOT_HEADERS)
+    with gr.Blocks(title="Headers") as demo:
+        gr.Markdown("hello")
+    url = launched(demo)
+    try:
+        with httpx.Client(base_url=url, timeout=60) as client:
+            plain = client.get("/").text
+            changed = {name: client.get("/", headers={name.decode(): value}).text for name, value in ROOT_VALUES.items()}
+            others = {name: client.get("/", headers={name: value}).text for name, value in OTHER_HEADERS.items()}
+    finally:
+        demo.close()
+    root = re.search(r'"root":"([^"]*)"', plain).group(1)
+    for name, page in changed.items():
+        assert re.search(r'"root":"([^"]*)"', page).group(1) != root, broken(
+            PYTHON_SIDE, f"ROOT_HEADERS: the page's root no longer follows the {name.decode()} header")
+    for name, page in others.items():
+        assert page == plain, broken(PYTHON_SIDE, f"ROOT_HEADERS: the page now depends on the {name} header too, "
+                                                  "which ui/page_cache.py does not key on")
+
+
+def test_each_api_call_without_a_session_is_one_held_session():
+    with gr.Blocks() as demo:
+        gr.api(echo, api_name="echo")
+    url = launched(demo.queue())
+    try:
+        before = gi.held_sessions(demo)
+        for _ in range(3):  # the queued call protocol: the call, then its answer as a stream
+            event = httpx.post(f"{url}/gradio_api/call/echo", json={"data": ["la", 1]}, timeout=60).json()["event_id"]
+            assert "la" in httpx.get(f"{url}/gradio_api/call/echo/{event}", timeout=60).text
+        after = gi.held_sessions(demo)
+    finally:
+        demo.close()
+    assert after == before + 3, broken(PYTHON_SIDE, f"held_sessions: three API calls made {after - before} sessions "
+                                                    "in Blocks.server_app.state_holder.session_data")
+
+
+def test_gr_image_saves_a_png_with_the_compression_quick_png_asks_for():
+    # render.quick_png (no gradio import: it only marks the picture) relies on gradio saving PNGs
+    # through Pillow's save without a compression level of its own.
+    rng = np.random.default_rng(0)
+    picture = Image.fromarray((rng.random((96, 96)) > 0.7).astype(np.uint8) * 255)
+    sizes = {}
+    for level in (1, 9):
+        buffer = io.BytesIO()
+        picture.save(buffer, format="PNG", compress_level=level)
+        sizes[level] = len(buffer.getvalue())
+    with gr.Blocks():
+        image = gr.Image(format="png")
+    saved = image.postprocess(render.quick_png(picture.copy()))
+    assert sizes[1] != sizes[9] and Path(saved.path).stat().st_size == sizes[1], broken(
+        "ui/explore/render.py quick_png", "gr.Image no longer saves a PNG with the picture's own encoderinfo")
+
+
+# ---------------------------------------------------------------- the page (browser)
+
+LLG = "window.llGradio"
+
+
+@pytest.fixture
+def explore_page(browser, live_app):
+    context = open_context(browser, viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.goto(live_app)
+    page.wait_for_selector("#ll-digit-box img.ll-digit")
+    page.wait_for_selector("#ll-map img", state="attached")
+    yield page
+    context.close()
+
+
+def page_broken(what: str) -> str:
+    return broken(PAGE_SIDE, what)
+
+
+@pytest.mark.browser
+def test_the_script_is_loaded_before_the_page_scripts_that_use_it(explore_page):
+    assert explore_page.evaluate(f"() => typeof {LLG} === 'object' && window.llExploreReady === true"), broken(
+        "ui/explore/layout.py", "gr.HTML's `head` no longer loads the internals script before js_on_load runs")
+
+
+@pytest.mark.browser
+def test_a_slider_block_holds_its_range_its_box_and_its_name(explore_page):
+    parts = explore_page.evaluate(f"""() => {{
+        const G = {LLG}, slider = document.querySelector('#ll-z0');
+        const range = G.sliderRange(slider), box = G.sliderBox(slider);
+        return {{range: Boolean(range && G.isSliderRange(range)), box: Boolean(box && G.isSliderBox(box)),
+                 min: range && range.min, max: range && range.max, name: G.sliderName(slider),
+                 nameClick: G.onSliderName(slider.querySelector('label') || slider),
+                 inputClick: box ? G.onSliderName(box) : true}};
+    }}""")
+    assert parts["range"] and parts["box"], page_broken(f"gr.Slider no longer holds input[type=range] and "
+                                                        f"input[type=number] ({parts})")
+    assert (float(parts["min"]), float(parts["max"])) == (-SLIDER_LIMIT, SLIDER_LIMIT), page_broken(
+        f"gr.Slider's range input no longer carries the slider's min and max ({parts})")
+    assert parts["name"].startswith("z") and "KL" in parts["name"], page_broken(
+        f"gr.Slider's name is no longer in [data-testid=block-info] ({parts})")
+    assert parts["nameClick"] and not parts["inputClick"], page_broken(f"gr.Slider's name is no longer in its label ({parts})")
+
+
+@pytest.mark.browser
+def test_typing_in_a_slider_box_moves_it_and_a_pointerup_releases_it(explore_page):
+    page = explore_page
+    link = "(() => { const l = document.querySelector('#ll-link'); return l && window.llGradio.textboxInput(l); })()"
+    page.wait_for_function(f"() => {link}")  # a <textarea>: empty until the server first answers with a code
+    before = page.evaluate(f"() => {link}.value")
+    moved = page.evaluate(f"""() => {{
+        const G = {LLG}, slider = document.querySelector('#ll-z0');
+        G.typeInSliderBox(G.sliderBox(slider), 1.25);
+        return new Promise((resolve) => requestAnimationFrame(() => resolve(G.sliderRange(slider).value)));
+    }}""")
+    assert float(moved) == 1.25, page_broken(f"typeInSliderBox: Gradio no longer takes a box's value on its input event "
+                                             f"(the range shows {moved})")
+    page.evaluate(f"() => {LLG}.releaseSlider({LLG}.sliderRange(document.querySelector('#ll-z0')))")
+    # The release reaches the server, whose answer puts the new code in the link box (a wait: a release
+    # that never reaches it fails by pytest-timeout).
+    page.wait_for_function(f"(before) => {link}.value !== before", arg=before)
+    assert "1.25" in page.evaluate(f"() => {link}.value"), page_broken(
+        "releaseSlider: a pointerup on the range no longer sends the slider's release event")
+
+
+@pytest.mark.browser
+def test_an_event_withheld_in_the_capture_phase_never_reaches_gradio(explore_page):
+    values = explore_page.evaluate(f"""() => {{
+        const G = {LLG}, slider = document.querySelector('#ll-z1');
+        const withhold = (event) => {{ if (event.target === G.sliderBox(slider)) G.withholdFromGradio(event); }};
+        document.addEventListener('input', withhold, true);
+        const before = G.sliderRange(slider).value;
+        G.typeInSliderBox(G.sliderBox(slider), before === '2' ? 1 : 2);
+        return new Promise((resolve) => requestAnimationFrame(() => {{
+            document.removeEventListener('input', withhold, true);
+            resolve([before, G.sliderRange(slider).value]);
+        }}));
+    }}""")
+    assert values[0] == values[1], page_broken(f"withholdFromGradio: Gradio's slider took a value withheld from it "
+                                               f"in the capture phase ({values})")
+
+
+@pytest.mark.browser
+def test_the_label_bars_are_drawn_as_the_page_redraws_them(explore_page):
+    page = explore_page
+    page.wait_for_function(f"() => {LLG}.labelHasBars({LLG}.labelBars(document.querySelector('#ll-probs')))")
+    rows = page.evaluate(f"""() => {{
+        const G = {LLG}, bars = G.labelBars(document.querySelector('#ll-probs'));
+        const top = bars.querySelector('.output-class');
+        return G.labelRows(bars).map((row) => {{
+            const copy = row.cloneNode(true), name = row.querySelector('dt').textContent.trim();
+            const p = Number(row.querySelector('meter').value);
+            G.setLabelRow(copy, name, p);
+            return {{name, top: top && top.textContent.trim(), testid: row.getAttribute('data-testid'),
+                     dd: row.querySelector('dd').textContent.trim(), ours: copy.querySelector('dd').textContent.trim(),
+                     width: row.querySelector('meter').style.width, ourWidth: copy.querySelector('meter').style.width}};
+        }});
+    }}""")
+    assert len(rows) == 10, page_broken(f"gr.Label's bars are no longer .confidence-set rows in a .container ({rows})")
+    assert rows[0]["top"] == rows[0]["name"], page_broken(f"gr.Label's top class is no longer in .output-class ({rows[0]})")
+    for row in rows:
+        assert row["testid"] == f"{row['name']}-confidence-set", page_broken(f"gr.Label's rows changed data-testid ({row})")
+        assert row["dd"] == row["ours"], page_broken(f"setLabelRow: gr.Label writes a row's percentage otherwise ({row})")
+        assert row["width"] == row["ourWidth"], page_broken(f"setLabelRow: gr.Label's meter width is no longer its "
+                                                            f"percentage ({row})")
+
+
+@pytest.mark.browser
+def test_a_click_on_the_map_is_the_pixel_gradio_sends_as_its_select_event(explore_page):
+    page = explore_page
+    page.locator("#ll-map img").scroll_into_view_if_needed()
+    page.wait_for_function("() => { const i = document.querySelector('#ll-map img'); return i && i.naturalWidth > 0; }")
+    assert page.evaluate(f"""() => {{ const img = document.querySelector('#ll-map img');
+        return {LLG}.imageButton(img, '#ll-map') === img.closest('button') && {LLG}.imageIn(document.querySelector('#ll-map')) === img; }}"""), \
+        page_broken("gr.Image's picture is no longer an <img> inside its own <button>")
+    # The page's pixel for the very click Gradio answers (the page may still be laying itself out).
+    page.evaluate(f"""() => document.addEventListener('click', (event) => {{
+        window.llTestPixel = {LLG}.imagePixel(document.querySelector('#ll-map img'), event); }}, {{capture: true, once: true}})""")
+    box = page.locator("#ll-map img").bounding_box()
+    with page.expect_request(lambda r: "/gradio_api/queue/join" in r.url and '"index"' in (r.post_data or "")) as sent:
+        page.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.6)
+    index = json.loads(sent.value.post_data)["event_data"]["index"]
+    ours = page.evaluate("() => window.llTestPixel")
+    assert ours == index, page_broken(f"imagePixel: gr.Image's select event sends pixel {index}, the page computes {ours}")
+
+
+@pytest.mark.browser
+def test_the_sketchpad_waits_for_a_tool_until_its_brush_is_clicked(browser, live_app):
+    context = open_context(browser, viewport={"width": 1280, "height": 720})
+    page = context.new_page()
+    page.add_init_script("window.llSketchBrush = 'off';")  # the page's timer would choose the brush first
+    try:
+        page.goto(live_app)
+        page.get_by_role("tab", name="Write").click()
+        page.wait_for_function(f"() => {{ const p = document.querySelector('#ll-complete-sketch'); return p && {LLG}.sketchBrush(p); }}")
+        waiting = page.evaluate(f"""() => {{ const p = document.querySelector('#ll-complete-sketch');
+            return [{LLG}.sketchWaitsForTool(p), (p.querySelector('.empty') || {{}}).textContent || '']; }}""")
+        assert waiting[0] and "draw tool" in waiting[1], page_broken(
+            f"gr.Sketchpad no longer shows its prompt for a tool in an .empty element ({waiting})")
+        assert page.evaluate(f"() => {LLG}.chooseSketchBrush(document.querySelector('#ll-complete-sketch'))")
+        # Its prompt goes away: the brush is chosen (a wait, failing by pytest-timeout if it never does).
+        page.wait_for_function(f"() => !{LLG}.sketchWaitsForTool(document.querySelector('#ll-complete-sketch'))")
+    finally:
+        context.close()

@@ -1,0 +1,142 @@
+"""Every Gradio internal the server side relies on, each behind one named function.
+
+The app uses Gradio's public API wherever one does the job; what is left is here, and only here. Each
+function's docstring names the internal it relies on and why no public API does it, and
+tests/test_gradio_internals.py checks each against the installed Gradio, failing with a sentence that
+names the version: upgrading Gradio is one test run, not an audit. The page scripts' counterpart is
+ui/static/gradio_internals.js (served at SCRIPT_URL, loaded through gr.HTML's public `head`).
+"""
+
+from pathlib import Path
+from typing import Callable
+
+import gradio as gr
+from gradio.context import get_blocks_context
+from gradio.processing_utils import save_bytes_to_cache
+from gradio.utils import get_upload_folder
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import Route
+
+GRADIO_VERSION = gr.__version__  # the version these internals were checked against names itself in failures
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+SCRIPT = "gradio_internals.js"
+SCRIPT_URL = f"/latent-lab/static/{SCRIPT}"  # beside ui/inpage.py's script, under the same prefix
+# The tag a gr.HTML passes as `head`: Gradio loads it before that component's js_on_load runs.
+SCRIPT_HEAD = f'<script src="{SCRIPT_URL}"></script>'
+# Headers gradio derives the page's root URL from (route_utils.get_request_origin); ASGI names are lower case.
+ROOT_HEADERS = (b"host", b"x-forwarded-host", b"x-forwarded-proto", b"x-gradio-server")
+
+
+def current_blocks() -> gr.Blocks:
+    """Return the Blocks being built (inside `with gr.Blocks()`), the one gr.api registers endpoints in.
+
+    Internal: gradio.context.get_blocks_context().root_block. The tabs register their endpoints with
+    gr.api, which returns a Dependency that does not name its Blocks, and no public call returns the
+    Blocks of the current `with` block.
+    """
+    return get_blocks_context().root_block
+
+
+def before_each_call(blocks: gr.Blocks, check: Callable[[str | None, list], None]) -> None:
+    """Make `blocks` call `check(api_name, inputs)` with each call's raw input list before Gradio checks it.
+
+    `check` may extend `inputs` in place (Gradio then goes on with the longer list) or raise gr.Error,
+    which the caller receives as it is. Internal: Blocks.validate_inputs(block_fn, inputs), which
+    Blocks.preprocess_data calls first with the caller's list, before the argument count and the
+    "file not in the upload folder" checks (which answer a missing argument or a foreign file with a
+    logged traceback and `{"error": null}`), and BlockFunction.api_name. The public `validator=` of
+    event listeners exists neither on gr.api nor for queue=False events, and cannot fill in defaults.
+    """
+    validate = blocks.validate_inputs
+
+    def validate_inputs(block_fn, inputs):
+        check(getattr(block_fn, "api_name", None), inputs)
+        return validate(block_fn, inputs)
+
+    blocks.validate_inputs = validate_inputs
+
+
+def upload_folder() -> str:
+    """Return the path of gradio's file cache (uploads and the files components write), as gradio spells it.
+
+    Internal: gradio.utils.get_upload_folder(). GRADIO_TEMP_DIR is the public setting, but the
+    default without it is gradio's own choice; asking gradio keeps that choice defined once.
+    """
+    return get_upload_folder()
+
+
+def write_to_cache(data: bytes, file_name: str) -> str:
+    """Return the resolved path of `data` written into gradio's cache as <cache>/<sha256 of data>/<file_name>.
+
+    Internal: gradio.processing_utils.save_bytes_to_cache, the layout gradio's own components use (the
+    same bytes land on the same path, which a gr.api output then serves as it is). Publicly a gr.api
+    function can only return a path to some other file, which gradio copies into its cache: every
+    picture written twice, and a second file to delete.
+    """
+    return save_bytes_to_cache(data, file_name, upload_folder())
+
+
+def cached_file_sets(blocks: gr.Blocks) -> list[set[str]]:
+    """Return the live sets of cache paths that `blocks`' components wrote (request threads add to them).
+
+    Internal: Blocks.temp_file_sets. Gradio's public sweep (`gr.Blocks(delete_cache=...)`) stops for
+    good on its first error and walks these sets while requests add to them (ui/cache.py says why the
+    app sweeps itself); there is no public list of the files it would sweep.
+    """
+    return list(blocks.temp_file_sets)
+
+
+def files_kept_in_cache(blocks: gr.Blocks) -> set[str]:
+    """Return the cache paths `blocks`' components must keep (their default values, served to every page).
+
+    Internal: Block.keep_in_cache on each of Blocks.blocks, the set gradio's own sweep spares.
+    """
+    keep = set()
+    for block in list(blocks.blocks.values()):
+        keep.update(getattr(block, "keep_in_cache", ()))
+    return keep
+
+
+def served_blocks(asgi_app) -> gr.Blocks:
+    """Return the Blocks a gradio ASGI app (Starlette's scope["app"], the app.get_blocks() of a lifespan) serves.
+
+    Internal: gradio's App.get_blocks(). launch() returns the app, but the middleware and lifespan
+    that FastAPI's `app_kwargs` install receive only the ASGI app.
+    """
+    return asgi_app.get_blocks()
+
+
+def behind_login(asgi_app) -> bool:
+    """Return whether gradio's ASGI app asks for a login (launch's `auth` or mount_gradio_app's `auth_dependency`).
+
+    Internal: App.auth and App.auth_dependency, which gradio's page route reads to decide whom it
+    shows the app; the public parameters set them but nothing reads them back.
+    """
+    return asgi_app.auth is not None or asgi_app.auth_dependency is not None
+
+
+def page_config(asgi_app) -> dict:
+    """Return the config gradio builds its page from: the same object until gradio makes a new one (a reload).
+
+    Internal: Blocks.config, which the page route copies for every visit; its identity says whether
+    a page built from it is still the page gradio would build.
+    """
+    return served_blocks(asgi_app).config
+
+
+def held_sessions(blocks: gr.Blocks) -> int:
+    """Return how many sessions a launched `blocks` holds state for (each API call that names no session opens one).
+
+    Internal: Blocks.server_app.state_holder.session_data. launch's `state_session_capacity` bounds
+    them publicly, but nothing counts them; bench/soak.py watches that the bound holds.
+    """
+    return len(blocks.server_app.state_holder.session_data)
+
+
+def script_route() -> Route:
+    """Return the Starlette route that serves ui/static/gradio_internals.js at SCRIPT_URL."""
+    async def script(request: Request) -> Response:
+        return FileResponse(STATIC_DIR / SCRIPT, media_type="text/javascript", headers={"Cache-Control": "no-cache"})
+
+    return Route(SCRIPT_URL, script)

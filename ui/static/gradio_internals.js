@@ -1,0 +1,102 @@
+// Every piece of Gradio's own page (its markup and event handling) that the page scripts rely on, each
+// behind one named function: ui/explore/explore.js and the Write tab's script use only these.
+//
+// Gradio offers no public API for any of it: gr.HTML's js_on_load gets its own element, `trigger` and
+// `props`, and nothing of the other components. Each function says what it relies on, and
+// tests/test_gradio_internals.py checks each on the real page, failing with a sentence that names the
+// installed Gradio version: upgrading Gradio is one test run, not an audit. Served by the app
+// (ui/gradio_internals.py, SCRIPT_URL) and loaded through gr.HTML's `head`, which Gradio runs before the
+// component's js_on_load. The server side's counterpart is ui/gradio_internals.py.
+"use strict";
+
+window.llGradio = (() => {
+  // ---------------------------------------------------------------- gr.Slider
+  // A gr.Slider block holds an <input type=range> (its min and max are the slider's) and an
+  // <input type=number> box, and its name in a [data-testid=block-info] element inside its <label>.
+  const sliderRange = (slider) => slider.querySelector("input[type=range]");
+  const sliderBox = (slider) => slider.querySelector("input[type=number]");
+  const sliderName = (slider) => (slider.querySelector("[data-testid=block-info]") || {}).textContent || "";
+  const isSliderRange = (input) => input instanceof HTMLInputElement && input.type === "range";
+  const isSliderBox = (input) => input instanceof HTMLInputElement && input.type === "number";
+  // The slider's name or label, where a click is one on the name (not on its inputs).
+  const onSliderName = (target) => Boolean(target.closest("[data-testid=block-info], label")) && !target.closest("input");
+
+  // Gradio's slider sends "release" on a pointerup on its range or its box (and on leaving the box):
+  // there is no way to send it for arrow keys, Enter, or this page's own Random, but to dispatch one.
+  function releaseSlider(input) {
+    input.dispatchEvent(new PointerEvent("pointerup", { bubbles: true }));
+  }
+
+  // Put `value` in a slider's box as if typed: Gradio takes a box's value on its "input" event (and
+  // sends the slider's input event; this page paints the digit itself).
+  function typeInSliderBox(box, value) {
+    box.value = String(value);
+    box.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+
+  // Keep an event from Gradio's own listeners (on the element itself, so this must run from a
+  // document listener in the capture phase): its box then does not take a half-typed value, and its
+  // button does not send a click the page answers itself.
+  function withholdFromGradio(event) {
+    event.stopImmediatePropagation();
+  }
+
+  // ---------------------------------------------------------------- gr.Label
+  // Its bars: a .container holding the top class in .output-class and one .confidence-set per class
+  // (data-testid "<name>-confidence-set") with the name in <dt>, the percentage in <dd>, a <meter>.
+  const labelBars = (block) => block.querySelector(".container:not(.ll-live)");
+  const labelHasBars = (bars) => Boolean(bars && bars.querySelector(".confidence-set"));
+  const labelRows = (bars) => [...bars.querySelectorAll(".confidence-set")];
+  function setLabelTop(bars, name) {
+    const top = bars.querySelector(".output-class");
+    if (top) top.textContent = name;
+  }
+  function setLabelRow(row, name, p) {  // as Gradio draws a row: its name, rounded percent and bar
+    row.setAttribute("data-testid", `${name}-confidence-set`);
+    row.querySelector("dt").textContent = name;
+    row.querySelector("dd").textContent = `${Math.round(p * 100)}%`;
+    const meter = row.querySelector("meter");
+    meter.value = p;
+    meter.style.width = `${p * 100}%`;
+  }
+
+  // ---------------------------------------------------------------- gr.Image, gr.Textbox
+  const imageIn = (block) => block.querySelector("img");
+  // The picture's own button (a select event's target), not the icon buttons around it.
+  const imageButton = (target, blockSelector) => target.closest(`${blockSelector} button`);
+  // The picture's pixel under a click, as gr.Image computes it for a select event (the picture is
+  // scaled to fit its box, never up, and centred); null outside the picture.
+  function imagePixel(img, event) {
+    const box = img.getBoundingClientRect();
+    const scale = Math.min(box.width / img.naturalWidth, box.height / img.naturalHeight, 1);
+    const left = (box.width - img.naturalWidth * scale) / 2, top = (box.height - img.naturalHeight * scale) / 2;
+    const x = Math.round((event.clientX - box.left - left) / scale), y = Math.round((event.clientY - box.top - top) / scale);
+    return x < 0 || x >= img.naturalWidth || y < 0 || y >= img.naturalHeight ? null : [x, y];
+  }
+  const textboxInput = (block) => block.querySelector("textarea, input");
+
+  // ---------------------------------------------------------------- gr.Sketchpad
+  // It starts with no tool chosen, showing "select the draw tool to start" in an .empty element, and
+  // its toolbar has a button labelled "Brush". No parameter chooses a tool, so the brush is clicked.
+  const sketchBrush = (pad) => pad.querySelector('button[aria-label="Brush"]');
+  const sketchWaitsForTool = (pad) => Boolean(pad.querySelector(".empty"));
+  function chooseSketchBrush(pad) {  // return whether it had to
+    const brush = sketchBrush(pad);
+    if (!brush || !sketchWaitsForTool(pad)) return false;
+    brush.click();
+    return true;
+  }
+  // Whenever the sketchpad `selector` waits for a tool, choose its brush: a cheap check twice a second
+  // (a pad in a tab not shown yet, or cleared, waits again), set up once per page (window.llSketchBrush).
+  function keepSketchBrush(selector) {
+    if (window.llSketchBrush) return;
+    window.llSketchBrush = setInterval(() => {
+      const pad = document.querySelector(selector);
+      if (pad) chooseSketchBrush(pad);
+    }, 500);
+  }
+
+  return { sliderRange, sliderBox, sliderName, isSliderRange, isSliderBox, onSliderName, releaseSlider,
+    typeInSliderBox, withholdFromGradio, labelBars, labelHasBars, labelRows, setLabelTop, setLabelRow, imageIn, imageButton,
+    imagePixel, textboxInput, sketchBrush, sketchWaitsForTool, chooseSketchBrush, keepSketchBrush };
+})();
