@@ -1,19 +1,31 @@
-"""Accuracy of the shipped digit RNN on synthetic phone photos of validation digits, against the same digits clean.
+"""Accuracy of the shipped digit RNN on synthetic phone photos, against the same digits clean, now and before.
 
-    .venv/bin/python bench/photo_accuracy.py [--n 500] [--seed 0] [--conditions gradient,all] [--checkpoint DIR]
+    .venv/bin/python bench/photo_accuracy.py [--n 500] [--seed 0] [--conditions paper_edge,all]
+                                             [--split val] [--before 83c1645,241f1af] [--checkpoint DIR]
 
-Every digit of the mnist-5k validation split (500, 50 per class; --n takes the first n of them in an
-order that keeps the classes balanced) is rendered once per condition by genmodels.photos (photo k of
+Every digit of the chosen mnist-5k split (--split val: the 500 validation digits, 50 per class, which
+the reader was not trained on; --split train: its training digits; --n takes the first n in an order
+that keeps the classes balanced) is rendered once per condition by genmodels.photos (photo k of
 condition c is seeded with (seed, c, k)), prepared by genmodels.preprocess.prepare_digit_with_notes and
-read by checkpoints/rnn-mnist. Rows: the clean 28x28 digits read directly; the same digits passed through
-the preprocessing as arrays; the clean digits turned by the angles of their rotated_jpeg photos and read
-directly (what rotation alone costs the RNN); then each photo condition. Columns: accuracy, its
-difference from the clean digits read directly (percentage points), the share of inputs that came back
-with a note, and the mean time to render and to prepare one photo (milliseconds, one process).
+read by checkpoints/rnn-mnist. The same photos also go through the preprocessing of each git revision
+in --before (by default 83c1645, the last before the photo work, and 241f1af, the photo work before
+it learnt paper on a desk; "" leaves them out), each loaded from `git show` into a temporary module,
+so all columns come from one run on the same pixels.
+
+Rows: the clean 28x28 digits read directly; the same digits passed through the preprocessing as
+arrays; the clean digits turned by the angles of their rotated_jpeg photos and read directly (what
+rotation alone costs the RNN); then each photo condition. Columns: accuracy (a refused input counts as
+misread), its difference from the clean digits read directly (percentage points), the share refused
+as blank or unusable, the share that came back with a note, the mean time to render and to prepare one
+photo (milliseconds, one process), then accuracy, its difference and refusals with each --before
+preprocessing.
 """
 
 import argparse
+import importlib.util
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -21,17 +33,21 @@ import numpy as np
 import torch
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 from genmodels import RowRNN  # noqa: E402
 from genmodels.data import load_dataset  # noqa: E402
 from genmodels.photos import CONDITIONS, photo_settings, render_photo  # noqa: E402
-from genmodels.preprocess import prepare_digit_with_notes  # noqa: E402
+from genmodels.preprocess import MNIST_SIDE, PreparedDigit, prepare_digit_with_notes  # noqa: E402
 
-CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "rnn-mnist"
+CHECKPOINT = ROOT / "checkpoints" / "rnn-mnist"
+# genmodels/preprocess.py before it learnt to read phone photos, and before it learnt paper on a desk
+BEFORE = "83c1645,241f1af"
+REFUSED = torch.zeros(1, MNIST_SIDE, MNIST_SIDE)  # what a refused input is scored as: an empty field
 
 
 def balanced_order(labels: torch.Tensor) -> np.ndarray:
-    """Return validation indices ordered so that every prefix holds the classes in near-equal numbers."""
+    """Return indices ordered so that every prefix holds the classes in near-equal numbers."""
     labels = labels.numpy()
     rank = np.empty(len(labels), np.int64)
     for c in np.unique(labels):
@@ -40,11 +56,40 @@ def balanced_order(labels: torch.Tensor) -> np.ndarray:
     return np.lexsort((labels, rank))
 
 
-def accuracy(rnn: RowRNN, digits: list[torch.Tensor], labels: torch.Tensor) -> float:
-    """Return the fraction of prepared digits (each (1,28,28)) that the RNN reads as their label."""
+def accuracy(rnn: RowRNN, digits: list[torch.Tensor], labels: torch.Tensor, refused=None) -> float:
+    """Return the fraction of prepared digits (each (1,28,28)) that the RNN reads as their label; refused ones are wrong."""
     with torch.no_grad():
         predicted = rnn.predict_proba(torch.stack(digits)).argmax(1).cpu()
-    return (predicted == labels).float().mean().item()
+    right = predicted == labels
+    if refused is not None:
+        right &= ~torch.as_tensor(refused)
+    return right.float().mean().item()
+
+
+def load_before(rev: str):
+    """Return the prepare_digit_with_notes-like function of genmodels/preprocess.py at git revision `rev`."""
+    source = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:genmodels/preprocess.py"],
+                            capture_output=True, text=True)
+    if source.returncode != 0:
+        raise SystemExit(f"git revision {rev!r} of genmodels/preprocess.py is not in this clone "
+                         f"(a shallow clone?); pass --before '' to leave that column out.")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"preprocess_{rev}.py"
+        path.write_text(source.stdout)
+        spec = importlib.util.spec_from_file_location(f"preprocess_{rev}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    if hasattr(module, "prepare_digit_with_notes"):
+        return module.prepare_digit_with_notes
+    return lambda image: PreparedDigit(module.prepare_digit(image))
+
+
+def prepared_or_refused(prepare, image) -> tuple[PreparedDigit, bool]:
+    """Return (the prepared digit, False), or (an empty field, True) when `prepare` refuses the image."""
+    try:
+        return prepare(image), False
+    except ValueError:
+        return PreparedDigit(REFUSED), True
 
 
 def turned_like_photos(images: np.ndarray, seed: int) -> list[torch.Tensor]:
@@ -58,28 +103,35 @@ def turned_like_photos(images: np.ndarray, seed: int) -> list[torch.Tensor]:
     return turned
 
 
-def run_condition(condition: str, index: int, images: np.ndarray, seed: int, prepare=prepare_digit_with_notes):
-    """Return (prepared digits, share with notes, render ms per photo, prepare ms per photo) for one condition."""
-    digits, noted, render_s, prepare_s = [], 0, 0.0, 0.0
+def run_condition(condition: str, index: int, images: np.ndarray, seed: int, prepares):
+    """Return, for one condition, per function in `prepares`: (digits, refused flags, share with notes,
+    prepare ms per photo); and the render ms per photo."""
+    results = [([], [], 0, 0.0) for _ in prepares]
+    render_s = 0.0
     for k, image in enumerate(images):
         start = time.perf_counter()
         photo = render_photo(image, condition, np.random.default_rng([seed, index, k]))
-        middle = time.perf_counter()
-        prepared = prepare(photo)
-        prepare_s += time.perf_counter() - middle
-        render_s += middle - start
-        digits.append(prepared.image)
-        noted += bool(prepared.notes)
+        render_s += time.perf_counter() - start
+        for i, prepare in enumerate(prepares):
+            digits, refused, noted, prepare_s = results[i]
+            start = time.perf_counter()
+            prepared, was_refused = prepared_or_refused(prepare, photo)
+            digits.append(prepared.image)
+            refused.append(was_refused)
+            results[i] = (digits, refused, noted + bool(prepared.notes), prepare_s + time.perf_counter() - start)
     n = len(images)
-    return digits, noted / n, render_s / n * 1000, prepare_s / n * 1000
+    return [(d, r, noted / n, s / n * 1000) for d, r, noted, s in results], render_s / n * 1000
 
 
-def main(argv=None, prepare=prepare_digit_with_notes) -> None:
+def main(argv=None) -> None:
     """Print the accuracy table (percent, percentage points, milliseconds) for the chosen conditions."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--n", type=int, default=500, help="validation digits to use (at most 500)")
+    parser.add_argument("--n", type=int, default=500, help="digits to use (at most the split's size)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--conditions", default=",".join(CONDITIONS), help="comma-separated photo conditions")
+    parser.add_argument("--split", choices=("val", "train"), default="val",
+                        help="val: digits the reader was not trained on; train: its training digits")
+    parser.add_argument("--before", default=BEFORE, help="comma-separated git revisions whose preprocessing to compare with")
     parser.add_argument("--checkpoint", type=Path, default=CHECKPOINT, help="the RowRNN to read with")
     args = parser.parse_args(argv)
     conditions = [c.strip() for c in args.conditions.split(",") if c.strip()]
@@ -88,30 +140,44 @@ def main(argv=None, prepare=prepare_digit_with_notes) -> None:
         parser.error(f"unknown conditions {unknown}; choose from {', '.join(CONDITIONS)}")
     torch.set_num_threads(1)
     data = load_dataset("mnist-5k")
-    order = balanced_order(data.val_y)[:args.n]
-    images, labels = data.val_x[order].numpy(), data.val_y[order]
+    x, y = (data.val_x, data.val_y) if args.split == "val" else (data.train_x, data.train_y)
+    order = balanced_order(y)[:args.n]
+    images, labels = x[order].numpy(), y[order]
     rnn = RowRNN.from_pretrained(args.checkpoint, device="cpu")
+    revisions = [r.strip() for r in args.before.split(",") if r.strip()]
+    prepares = [prepare_digit_with_notes] + [load_before(r) for r in revisions]
 
-    print(f"{args.checkpoint.name} on {len(images)} mnist-5k validation digits, photo seed {args.seed}")
-    print(f"{'input':<22}{'accuracy':>9}{'vs clean':>10}{'with notes':>12}{'render ms':>11}{'prepare ms':>12}")
+    print(f"{args.checkpoint.name} on {len(images)} mnist-5k {args.split} digits, photo seed {args.seed}"
+          + (f"; then genmodels/preprocess.py at {', '.join(revisions)}" if revisions else ""))
+    print(f"{'input':<22}{'accuracy':>9}{'vs clean':>10}{'refused':>9}{'with notes':>12}{'render ms':>11}"
+          f"{'prepare ms':>12}" + "".join(f"{r[:8]:>9}{'vs clean':>10}{'refused':>9}" for r in revisions))
     clean = accuracy(rnn, [torch.from_numpy(a).float().div(255).unsqueeze(0) for a in images], labels)
-    print(f"{'clean, read directly':<22}{clean * 100:>8.1f}%{'':>10}")
-    start = time.perf_counter()
-    prepared = [prepare(a) for a in images]
-    ms = (time.perf_counter() - start) / len(images) * 1000
-    score = accuracy(rnn, [p.image for p in prepared], labels)
-    noted = sum(bool(p.notes) for p in prepared) / len(images)
-    print(f"{'clean, prepared':<22}{score * 100:>8.1f}%{(score - clean) * 100:>+8.1f}pp"
-          f"{noted * 100:>11.1f}%{'':>11}{ms:>12.1f}")
+    print(f"{'clean, read directly':<22}{clean * 100:>8.1f}%")
+
+    def row(name, results, render_ms=None):
+        line = f"{name:<22}"
+        for i, (digits, refused, noted, prepare_ms) in enumerate(results):
+            score = accuracy(rnn, digits, labels, refused)
+            line += f"{score * 100:>8.1f}%{(score - clean) * 100:>+8.1f}pp{np.mean(refused) * 100:>8.1f}%"
+            if i == 0:
+                render = "" if render_ms is None else f"{render_ms:.1f}"
+                line += f"{noted * 100:>11.1f}%{render:>11}{prepare_ms:>12.1f}"
+        print(line, flush=True)
+
+    results = []
+    for prepare in prepares:
+        start = time.perf_counter()
+        prepared = [prepared_or_refused(prepare, a) for a in images]
+        ms = (time.perf_counter() - start) / len(images) * 1000
+        results.append(([p.image for p, _ in prepared], [r for _, r in prepared],
+                        sum(bool(p.notes) for p, _ in prepared) / len(images), ms))
+    row("clean, prepared", results)
     # The RNN's own share of the rotated photos' loss: the clean digits turned the same way, read directly.
     score = accuracy(rnn, turned_like_photos(images, args.seed), labels)
     print(f"{'clean, turned 4-10deg':<22}{score * 100:>8.1f}%{(score - clean) * 100:>+8.1f}pp")
     for condition in conditions:
-        digits, noted, render_ms, prepare_ms = run_condition(condition, CONDITIONS.index(condition), images,
-                                                             args.seed, prepare)
-        score = accuracy(rnn, digits, labels)
-        print(f"{'photo: ' + condition:<22}{score * 100:>8.1f}%{(score - clean) * 100:>+8.1f}pp"
-              f"{noted * 100:>11.1f}%{render_ms:>11.1f}{prepare_ms:>12.1f}", flush=True)
+        results, render_ms = run_condition(condition, CONDITIONS.index(condition), images, args.seed, prepares)
+        row("photo: " + condition, results, render_ms)
 
 
 if __name__ == "__main__":

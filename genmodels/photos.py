@@ -5,6 +5,8 @@ corners are darker (lens vignetting), the paper is grey or tinted, the sensor ad
 blurs a little, the phone is tilted, JPEG compression leaves blocks, and the digit is small and
 off-centre next to specks, ruled lines and the edge of the table. Each condition in CONDITIONS adds
 one of these to a plain photo (light-grey paper, even light, dark pen); "all" adds every one at once.
+"paper_edge" is the clean upload most people send: a digit anywhere on white paper, photographed with
+the paper's edge and the darker desk around it in view on one to four sides, under uneven light.
 
 Everything random comes from one seeded generator: the same digit, condition and seed give the same
 pixels. Photos are 800-1000 pixels on the longer side (what the app works on after shrinking a phone's
@@ -20,11 +22,12 @@ import torch
 from PIL import Image, ImageFilter
 
 CONDITIONS = ("plain", "gradient", "vignette", "tinted", "noisy_blurry", "rotated_jpeg", "small_offcentre",
-              "clutter", "all")
+              "clutter", "all", "paper_edge")
 PAPER_TINTS = ((1.0, 0.94, 0.72), (0.84, 0.9, 1.0), (1.0, 0.86, 0.88), (0.88, 1.0, 0.86), (0.96, 0.93, 0.86))
 INKS = ((0.16, 0.17, 0.2), (0.14, 0.18, 0.45), (0.38, 0.38, 0.4))  # black pen, blue pen, pencil
 TABLES = ((0.36, 0.25, 0.17), (0.28, 0.28, 0.3), (0.55, 0.45, 0.35))  # dark wood, grey desk, light wood
 RULED_LINE = (0.72, 0.84, 1.0)  # light-blue ruling multiplies the paper
+SIDES = ("left", "right", "top", "bottom")
 
 
 @dataclass(frozen=True)
@@ -47,8 +50,9 @@ class PhotoSettings:
     jpeg_quality: int = 92
     specks: int = 0
     ruled_lines: bool = False
-    table_side: str | None = None  # "left", "right", "top" or "bottom": the table shows past the page edge
-    table_width: float = 0.0  # fraction of the frame beyond the page edge
+    # (side, width) for each side where the table shows past the page's edge: side one of SIDES, width
+    # the fraction of the frame beyond that edge.
+    table_edges: tuple[tuple[str, float], ...] = ()
     table: tuple[float, float, float] = TABLES[0]
 
 
@@ -94,28 +98,57 @@ def photo_settings(condition: str, rng: np.random.Generator) -> PhotoSettings:
         settings.update(angle=float(rng.choice([-1, 1]) * u(4, 10)), jpeg_quality=int(rng.integers(50, 86)))
     if condition in ("clutter", "all"):
         settings.update(specks=int(rng.integers(8, 30)), ruled_lines=True,
-                        table_side=("left", "right", "top", "bottom")[rng.integers(4)], table_width=u(0.04, 0.1),
-                        table=TABLES[rng.integers(len(TABLES))])
+                        table_edges=((SIDES[rng.integers(4)], u(0.04, 0.1)),), table=TABLES[rng.integers(len(TABLES))])
+    if condition == "paper_edge":
+        return _paper_edge_settings(settings, rng)
     settings["centre"] = _keep_on_page(centre, side, settings)
+    return PhotoSettings(**settings)
+
+
+def _paper_edge_settings(settings: dict, rng: np.random.Generator) -> PhotoSettings:
+    """Return `settings` made a photo of white paper on a darker desk, the digit anywhere on the paper."""
+    u = rng.uniform
+    width, height = settings["width"], settings["height"]
+    short = min(width, height)
+    grey = u(0.86, 0.97)  # printer paper, brighter than the default grey page
+    count = int(rng.choice([1, 2, 3, 4], p=[0.4, 0.3, 0.2, 0.1]))
+    sides = sorted(rng.choice(4, size=count, replace=False))
+    settings.update(paper=(grey, grey, grey), table=TABLES[rng.integers(len(TABLES))],
+                    table_edges=tuple((SIDES[i], u(0.03, 0.25)) for i in sides), angle=u(-3, 3),
+                    gradient=u(0.1, 0.45), gradient_direction=u(0, 2 * math.pi), vignette=u(0.1, 0.35))
+    # The digit anywhere on the paper: its field clear of the paper's edge by a little more than the
+    # edge can lean (the page's tilt plus the table's own up to 2 degrees, over half the frame).
+    clearance = 0.01 * short + math.tan(math.radians(abs(settings["angle"]) + 2)) * max(width, height) / 2
+    low_x, high_x, low_y, high_y = _free_area(0, settings, clearance)
+    side = int(min(u(0.25, 0.55) * short, high_x - low_x, high_y - low_y))
+    settings["digit_side"] = side
+    low_x, high_x, low_y, high_y = _free_area(side, settings, clearance)
+    settings["centre"] = (u(low_x, max(low_x, high_x)), u(low_y, max(low_y, high_y)))
     return PhotoSettings(**settings)
 
 
 def _keep_on_page(centre: tuple[float, float], side: int, settings: dict) -> tuple[float, float]:
     """Return `centre` moved so the digit's field lies inside the page, clear of the table and the frame."""
-    width, height = settings["width"], settings["height"]
-    margin = 0.04 * min(width, height) + side / 2
-    low_x, high_x, low_y, high_y = margin, width - margin, margin, height - margin
-    band = settings.get("table_width", 0.0)
-    table_side = settings.get("table_side")
-    if table_side == "left":
-        low_x += band * width
-    elif table_side == "right":
-        high_x -= band * width
-    elif table_side == "top":
-        low_y += band * height
-    elif table_side == "bottom":
-        high_y -= band * height
+    low_x, high_x, low_y, high_y = _free_area(side, settings, 0.04 * min(settings["width"], settings["height"]))
     return (float(np.clip(centre[0], low_x, max(low_x, high_x))), float(np.clip(centre[1], low_y, max(low_y, high_y))))
+
+
+def _free_area(side: int, settings: dict, clearance: float) -> tuple[float, float, float, float]:
+    """Return (low x, high x, low y, high y): where the centre of a `side`-pixel field keeps `clearance`
+    pixels from the frame and from the table's edges (high may fall below low when nothing fits)."""
+    width, height = settings["width"], settings["height"]
+    margin = clearance + side / 2
+    low_x, high_x, low_y, high_y = margin, width - margin, margin, height - margin
+    for table_side, band in settings.get("table_edges", ()):
+        if table_side == "left":
+            low_x += band * width
+        elif table_side == "right":
+            high_x -= band * width
+        elif table_side == "top":
+            low_y += band * height
+        elif table_side == "bottom":
+            high_y -= band * height
+    return low_x, high_x, low_y, high_y
 
 
 def as_numpy_generator(generator) -> np.random.Generator:
@@ -145,8 +178,8 @@ def render_with_settings(digit, settings: PhotoSettings, rng: np.random.Generato
     _draw_ink(page, _digit_coverage(digit, s), s)
     for _ in range(s.specks):
         _draw_speck(page, rng, s)
-    if s.table_side is not None:
-        _draw_table(page, xs, ys, s, rng)
+    for table_side, band in s.table_edges:
+        _draw_table(page, xs, ys, s, table_side, band, rng)
     light = _light(xs, ys, s)
     page *= light[..., None] if isinstance(light, np.ndarray) else light
     return _camera(page, s, rng)
@@ -200,15 +233,17 @@ def _ruled_lines(xs: np.ndarray, ys: np.ndarray, s: PhotoSettings, rng: np.rando
     return 1 - line * (1 - grey_line)
 
 
-def _draw_table(page: np.ndarray, xs: np.ndarray, ys: np.ndarray, s: PhotoSettings, rng: np.random.Generator) -> None:
-    """Paint the table beyond the page edge on s.table_side (the edge slightly slanted) onto `page`, in place."""
+def _draw_table(page: np.ndarray, xs: np.ndarray, ys: np.ndarray, s: PhotoSettings, side: str, band: float,
+                rng: np.random.Generator) -> None:
+    """Paint the table beyond the page edge on `side`, `band` of the frame wide (the edge slightly slanted),
+    onto `page`, in place."""
     slant = math.tan(math.radians(s.angle + rng.uniform(-2, 2)))
-    if s.table_side in ("left", "right"):
-        edge = s.table_width * s.width + (ys - s.height / 2) * slant
-        beyond = edge - xs if s.table_side == "left" else xs - (s.width - edge)
+    if side in ("left", "right"):
+        edge = band * s.width + (ys - s.height / 2) * slant
+        beyond = edge - xs if side == "left" else xs - (s.width - edge)
     else:
-        edge = s.table_width * s.height - (xs - s.width / 2) * slant
-        beyond = edge - ys if s.table_side == "top" else ys - (s.height - edge)
+        edge = band * s.height - (xs - s.width / 2) * slant
+        beyond = edge - ys if side == "top" else ys - (s.height - edge)
     cover = np.clip(beyond + 0.5, 0, 1)
     rows, cols = np.flatnonzero(cover.max(axis=1) > 0), np.flatnonzero(cover.max(axis=0) > 0)
     band = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))  # only the strip the table covers

@@ -56,6 +56,10 @@ MASK_MARGIN = 2  # the digit's marks are widened by this many analysis pixels to
 CROP_SIDE = 160  # the digit is cut out at most this size (then fitted into 20x20): enough to anti-alias well
 NOISY = 0.02  # paper noise (contrast units) above which the crop is decided on a smoothed copy
 MIN_DIGIT_SIDE = 16  # a digit smaller than this (pixels, after shrinking to WORK_SIDE) holds little detail
+DESK_STEP = 0.35  # the paper is at least exp(this) times as bright as the desk around it (log units)
+DESK_EDGE = 0.04  # ... and its edge is sharp: the log brightness changes this much per analysis pixel there
+SHEET_AREA = 0.2  # a sheet of paper in view covers at least this fraction of the picture
+SHEET_FILL = 0.85  # ... and this fraction of its bounding box (a rectangle turned by up to ~5 degrees)
 GREY_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R 601 luma, as PIL's convert("L")
 
 
@@ -249,24 +253,40 @@ def prepare_digit_with_notes(image) -> PreparedDigit:
     grey = _flatten_alpha(grey, alpha)
     small = _shrink_to(grey, ANALYSIS_SIDE)
     page = _fit_page(small)
-    mask, notes = _find_digit(small, page)
+    # A desk covering much of the picture can pull the first fit towards it, even so far that the paper
+    # looks like a light mark on it; so look for paper on a desk whichever way that fit says ink goes.
+    surroundings = _surroundings(small, paper_shown=not page.dark_ink)
+    if surroundings is not None:  # the paper's lighting, fitted to the paper alone, not the desk around it
+        on_paper = _fit_page(small, leave_out=surroundings)
+        if on_paper.dark_ink:
+            page = on_paper
+        else:
+            surroundings = None
+    mask, notes = _find_digit(small, page, surroundings)
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     if max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 < MIN_DIGIT_SIDE * max(small.shape) / max(grey.shape):
         notes.append(NOTE_SMALL)
-    ink, strokes_contrast = _crop_digit(grey, page, mask)
+    ink, strokes_contrast = _crop_digit(grey, page, mask, surroundings)
     if strokes_contrast < FAINT_CONTRAST:
         notes.append(NOTE_FAINT)
     box = _fit_into_box(ink, DIGIT_BOX)
     return PreparedDigit(torch.from_numpy(_centre_by_mass(box, MNIST_SIDE)).float().unsqueeze(0), tuple(notes))
 
 
-def _find_digit(small: np.ndarray, page: "_Page") -> tuple[np.ndarray, list[str]]:
-    """Return (a boolean mask of the digit's strokes on the analysis image, notes); ValueError when blank."""
+def _find_digit(small: np.ndarray, page: "_Page", surroundings: np.ndarray | None) -> tuple[np.ndarray, list[str]]:
+    """Return (a boolean mask of the digit's strokes on the analysis image, notes); ValueError when blank.
+
+    `surroundings` (or None) marks what lies beyond the paper's edge: it holds no ink.
+    """
     background = page.background(*small.shape)
     # A 3x3 blur more than halves the noise while strokes, a few pixels wide here, stay: the edge of a
     # page in a dark corner then comes out as one mark instead of a spray of small ones.
     contrast = _smooth(page.contrast(small, background))
-    noise = page.contrast_noise(background, _spread(_smooth(small - background)))
+    residual = _smooth(small - background)
+    if surroundings is not None:
+        contrast[surroundings] = 0
+        residual = residual[~surroundings]
+    noise = page.contrast_noise(background, _spread(residual))
     stands_out = contrast[contrast > np.maximum(NOISE_SIGMAS * noise, 0.05)]
     # The ink's contrast: what the darkest marks reach (ruled lines and shadows are fainter than ink).
     level = float(np.percentile(stands_out, 99)) if stands_out.size else 0.0
@@ -336,11 +356,12 @@ class _Page:
         return np.full_like(background, noise)
 
 
-def _fit_page(grey: np.ndarray) -> _Page:
+def _fit_page(grey: np.ndarray, leave_out: np.ndarray | None = None) -> _Page:
     """Return the _Page of a grey image in [0,1]: a smooth lighting surface fitted to the paper alone.
 
     Gradients and vignetting are smooth, so a low-degree polynomial in x and y follows them; ink,
     specks and the table do not fit it, so they are left out as outliers and the fit repeated.
+    Pixels where `leave_out` (a boolean mask, or None) is True are left out from the start.
     """
     height, width = grey.shape
     step = max(1, round(max(height, width) / FIT_POINTS))  # a sparse grid is plenty for a smooth surface
@@ -349,6 +370,9 @@ def _fit_page(grey: np.ndarray) -> _Page:
     # lowers the noise, so the table stands out from the paper.
     values = np.log(_smooth(grey)[::step, ::step].astype(np.float64).ravel() + LOG_FLOOR)
     ys, xs = np.meshgrid(_normalised(height)[::step], _normalised(width)[::step], indexing="ij")
+    if leave_out is not None:
+        on_paper = ~leave_out[::step, ::step].ravel()
+        values, ys, xs = values[on_paper], ys.ravel()[on_paper], xs.ravel()[on_paper]
     degree = SURFACE_DEGREE if values.size >= 30 * len(_powers(SURFACE_DEGREE)) else 0
     basis = np.stack([xs.ravel() ** i * ys.ravel() ** j for i, j in _powers(degree)], axis=1)
     coeffs = np.zeros(basis.shape[1])
@@ -371,6 +395,70 @@ def _fit_page(grey: np.ndarray) -> _Page:
     residual = values - basis @ coeffs
     limit = max(NOISE_SIGMAS * _spread(residual), 0.05)
     return _Page(coeffs, degree, _darker_marks(residual, limit))
+
+
+def _surroundings(grey: np.ndarray, paper_shown: bool = False) -> np.ndarray | None:
+    """Return a boolean mask of what lies beyond the paper's edge (the desk) in a grey image in [0,1], or None.
+
+    With `paper_shown`, the brighter class must also be one solid region (the sheet, ink and all) that
+    fills its bounding box the way a slightly turned rectangle does: light strokes on a dark ground
+    (a screen, an inverted scan) would otherwise look like paper on a desk.
+
+    Paper photographed on a desk is brighter than the desk around it, with a sharp edge between them:
+    the darker of the picture's two brightness classes (Otsu's split of its log brightness), where it
+    runs along the picture's border and meets the brighter class at a sharp step all along. Dark corners of
+    vignetting and the dark side of a lighting gradient fall off smoothly instead, and ink runs along
+    the border only when the digit is cut off.
+    """
+    logs = np.log(_smooth(_smooth(grey)) + LOG_FLOOR)
+    if logs.max() - logs.min() < DESK_STEP:  # an even picture: no desk, and no two classes to split
+        return None
+    threshold = _otsu(logs)
+    dark = logs <= threshold
+    if not dark.any() or dark.all() or logs[~dark].mean() - logs[dark].mean() < DESK_STEP:
+        return None
+    marks = [m for m in _find_marks(dark) if m.border_pixels >= EDGE_CONTACT * min(grey.shape)]
+    if not marks or (paper_shown and not _a_sheet(~dark)):
+        return None
+    desk = _marks_mask(marks, grey.shape)
+    # Where the desk meets the paper (the paper's side of the boundary, inside the picture).
+    meets = _widen(desk, 1) & ~desk
+    meets[[0, -1], :] = meets[:, [0, -1]] = False
+    step_y, step_x = np.gradient(logs)
+    # Sharp along nearly all its length: where a lighting gradient's dark side meets the bright side
+    # only the ink that crosses the boundary is sharp.
+    if not meets.any() or np.percentile(np.hypot(step_y, step_x)[meets], 25) < DESK_EDGE:
+        return None
+    # Widened a little: the paper's edge is blurred over a pixel or two, neither paper nor desk.
+    return _widen(desk, MASK_MARGIN)
+
+
+def _a_sheet(bright: np.ndarray) -> bool:
+    """Return True when the largest bright mark, with the holes in it (ink) filled, is a solid sheet: at least
+    SHEET_AREA of the picture and SHEET_FILL of its bounding box."""
+    sheet = max(_find_marks(bright), key=lambda m: m.area)
+    box = ~bright[sheet.top:sheet.bottom, sheet.left:sheet.right]
+    holes = sum(m.area for m in _find_marks(box) if m.border_pixels == 0)
+    area, box_area = sheet.area + holes, box.size
+    return area >= SHEET_AREA * bright.size and area >= SHEET_FILL * box_area
+
+
+def _otsu(values: np.ndarray, bins: int = 256) -> float:
+    """Return Otsu's threshold of `values`: the split into two classes with the largest between-class variance."""
+    counts, edges = np.histogram(values, bins=bins)
+    centres = (edges[:-1] + edges[1:]) / 2
+    weight = np.cumsum(counts)
+    total = np.cumsum(counts * centres)
+    below, above = weight[:-1], weight[-1] - weight[:-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = below * above * (total[:-1] / below - (total[-1] - total[:-1]) / above) ** 2
+    return float(edges[1:-1][np.nanargmax(between)])
+
+
+def _widen(mask: np.ndarray, pixels: int) -> np.ndarray:
+    """Return a boolean mask grown by `pixels` in every direction (a square max filter)."""
+    image = Image.fromarray(mask.astype(np.uint8) * 255).filter(ImageFilter.MaxFilter(2 * pixels + 1))
+    return np.asarray(image) > 0
 
 
 def _darker_marks(residual: np.ndarray, limit: float) -> bool:
@@ -488,18 +576,22 @@ def _marks_mask(marks: list[_Mark], shape: tuple[int, int]) -> np.ndarray:
     return mask
 
 
-def _crop_digit(grey: np.ndarray, page: _Page, mask: np.ndarray) -> tuple[np.ndarray, float]:
+def _crop_digit(grey: np.ndarray, page: _Page, mask: np.ndarray,
+                surroundings: np.ndarray | None = None) -> tuple[np.ndarray, float]:
     """Return (the digit's ink about [0,1] cropped tight, its strokes' contrast) from the full-size image.
 
     The mask (found on the smaller analysis image) is widened a little to take in the strokes' soft
-    edges; ink outside it (specks, other marks, the table) is left out.
+    edges; ink outside it (specks, other marks, the table) is left out, and so is the desk beyond
+    the paper's edge (`surroundings`, on the analysis image, or None).
     """
     height, width = grey.shape
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     top, bottom = max(rows[0] - MASK_MARGIN, 0), min(rows[-1] + 1 + MASK_MARGIN, mask.shape[0])
     left, right = max(cols[0] - MASK_MARGIN, 0), min(cols[-1] + 1 + MASK_MARGIN, mask.shape[1])
-    wide = Image.fromarray(mask[top:bottom, left:right].astype(np.uint8) * 255).filter(
-        ImageFilter.MaxFilter(2 * MASK_MARGIN + 1))
+    wide = _widen(mask[top:bottom, left:right], MASK_MARGIN)
+    if surroundings is not None:
+        wide &= ~surroundings[top:bottom, left:right]
+    wide = Image.fromarray(wide.astype(np.uint8) * 255)
     scale_y, scale_x = height / mask.shape[0], width / mask.shape[1]
     y0, y1 = int(top * scale_y), min(height, int(np.ceil(bottom * scale_y)))
     x0, x1 = int(left * scale_x), min(width, int(np.ceil(right * scale_x)))
