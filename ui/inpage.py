@@ -3,11 +3,14 @@
 The drag loop of a whole class cannot go through one 2-vCPU server (README, "Hosting for a
 class"), and the models are tiny, so the page decodes and reads in the browser
 (ui/static/latent_lab.js). The server hands out, once per model, one safetensors file with the
-VAE's decoder (float16: half the bytes, and its pixels stay within 1/255 of float32), the
-RNN reader's weights (float32: its probabilities compound 28 steps of rounding) and the codes
-a page jumps to without asking (the class centroids and the latent map's points and plane, float32
-so the page lands on the very code the server would), at a URL named by the file's SHA-256 so a
-browser caches it for good and never fetches the same model twice.
+VAE's decoder (float16: half the bytes, and its pixels stay within 1/255 of float32;
+tests/test_inpage_parity.py derives the bound per pixel), the RNN reader's weights (float32: its
+probabilities compound 28 steps of rounding) and the codes a page jumps to without asking (the
+class centroids and the latent map's points and plane, float32 so the page lands on the very code
+the server would), at a URL named by the file's SHA-256 so a browser caches it for good and never
+fetches the same model twice. The file's metadata and the
+description carry every number the page would otherwise repeat from Python (the picture's side,
+slider decimals, snap distance, link limit, the readout picture's layout).
 
     GET /latent-lab/static/latent_lab.js                  the script
     GET /latent-lab/models/<vae name>?reader=<rnn name>   {"weights": url, "latent_dim": d, ...}
@@ -26,7 +29,9 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from genmodels.images import IMAGE_SIDE
 from ui.explore.models import API_LIMIT, NO_READER, SLIDER_DECIMALS, SNAP_PIXELS, in_page_version
+from ui.explore.render import READOUT_LAYOUT
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 SCRIPT = "latent_lab.js"
@@ -38,14 +43,15 @@ IMMUTABLE = {"Cache-Control": "public, max-age=31536000, immutable"}
 def weights_file(view, rnn) -> bytes:
     """Return one safetensors file holding the decoder and latent codes of a ModelView and all of `rnn` (None: no reader).
 
-    Its metadata says how to run them: latent size, likelihood, cell, layers, hidden size.
+    Its metadata says how to run them: the picture's side, latent size, likelihood, cell, layers, hidden size.
     """
     vae = view.vae
     tensors = {f"decoder.{name}": t.detach().to("cpu", torch.float16).contiguous()
                for name, t in vae.state_dict().items() if name.startswith(("fc3.", "fc4."))}
     tensors.update({f"latent.{name}": t.detach().to("cpu", torch.float32).contiguous()
                     for name, t in view.page_tensors().items()})
-    metadata = {"latent_dim": str(vae.config.latent_dim), "likelihood": vae.config.likelihood}
+    metadata = {"image_side": str(IMAGE_SIDE), "latent_dim": str(vae.config.latent_dim),
+                "likelihood": vae.config.likelihood}
     if rnn is not None:
         tensors.update({f"reader.{name}": t.detach().to("cpu", torch.float32).contiguous()
                         for name, t in rnn.state_dict().items()})
@@ -82,6 +88,7 @@ class InPageModels:
                     "weights": f"{PREFIX}/weights/{sha}.safetensors", "model": vae_name, "reader": key[1],
                     "version": version, "latent_dim": view.dims, "order": view.slider_dims(),
                     "slider_decimals": SLIDER_DECIMALS, "snap_pixels": SNAP_PIXELS, "link_limit": API_LIMIT,
+                    "readout": READOUT_LAYOUT,
                     "bytes": len(data), "class_names": reader.class_names if reader else []}
                 self._kept.setdefault(key, deque(maxlen=2)).append(sha)
                 self._files[sha] = data

@@ -175,7 +175,7 @@ function paintSoon(userMove) {
   });
 }
 
-// The RNN's reading (28 recurrent steps, the bars, the belief picture) right after the frame that
+// The RNN's reading (one recurrent step per row, the bars, the belief picture) right after the frame that
 // shows the digit, so the picture never waits for it; a newer picture replaces one not read yet.
 let toRead = null;
 function readSoon(pixels) {
@@ -243,49 +243,54 @@ function drawBelief(pixels, belief, names) {
     });
     observer.observe(parent, { subtree: true, childList: true, attributes: true, attributeFilter: ["src"] });
   }
-  const ROW = 12, DIGIT = 28 * ROW, CELL = 34, HEADER = 96, LEFT = DIGIT + 40;
-  canvas.width = LEFT + names.length * CELL + 10;
-  canvas.height = HEADER + 28 * ROW + 8;
+  // render.readout_picture's layout and colours, from the server (ui/inpage.py sends READOUT_LAYOUT).
+  const L = live.models.info.readout, SIDE = live.models.side;
+  const ROW = L.row, CELL = L.cell, HEADER = L.header, DIGIT = SIDE * ROW, LEFT = DIGIT + L.gap;
+  const rgb = (c) => `rgb(${c.join(",")})`;
+  canvas.width = LEFT + names.length * CELL + L.right;
+  canvas.height = HEADER + SIDE * ROW + L.bottom;
   Object.assign(canvas.style, { position: "absolute", left: `${img.offsetLeft}px`, top: `${img.offsetTop}px`,
     width: `${img.offsetWidth}px`, height: `${img.offsetHeight}px`, objectFit: "contain" });
   const ctx = canvas.getContext("2d");
   ctx.fillStyle = "#fff";
   ctx.fillRect(0, 0, canvas.width, canvas.height);
-  for (let k = 0; k < 784; k++) {
+  for (let k = 0; k < SIDE * SIDE; k++) {
     const v = Math.round(Math.min(1, Math.max(0, pixels[k])) * 255);
     ctx.fillStyle = `rgb(${v},${v},${v})`;
-    ctx.fillRect((k % 28) * ROW, HEADER + Math.floor(k / 28) * ROW, ROW, ROW);
+    ctx.fillRect((k % SIDE) * ROW, HEADER + Math.floor(k / SIDE) * ROW, ROW, ROW);
   }
-  ctx.font = "12px sans-serif";
+  ctx.font = `${L.label_font}px sans-serif`;
   ctx.textBaseline = "middle";
-  names.forEach((name, c) => {  // class names written upwards, as on the server's picture
+  names.forEach((name, c) => {  // class names written upwards from the same baseline as on the server's picture
     ctx.save();
-    ctx.translate(LEFT + c * CELL + CELL / 2, HEADER - 4);
+    ctx.translate(LEFT + c * CELL + Math.floor(CELL / 2), HEADER - L.label_inset);
     ctx.rotate(-Math.PI / 2);
     ctx.fillStyle = "#000";
-    ctx.fillText(name.slice(0, 14), 0, 0);
+    ctx.fillText(name.slice(0, L.label_chars), 0, 0);
     ctx.restore();
   });
+  const middle = Math.floor(ROW / 2);
   belief.forEach((probs, r) => {
     const y = HEADER + r * ROW;
-    ctx.font = "9px sans-serif";
+    ctx.font = `${L.number_font}px sans-serif`;
     ctx.textAlign = "center";
-    ctx.fillStyle = "rgb(110,110,110)";
-    ctx.fillText(String(r + 1), DIGIT + 20, y + ROW / 2);
+    ctx.fillStyle = rgb(L.number_rgb);
+    ctx.fillText(String(r + 1), DIGIT + Math.floor(L.gap / 2), y + middle);
     ctx.textAlign = "start";
     let best = 0;
     probs.forEach((p, c) => {
       if (p > probs[best]) best = c;
-      ctx.fillStyle = `rgb(${Math.round(255 - 225 * p)},${Math.round(255 - 160 * p)},255)`;
+      // Truncated as Python's int() does on the server's picture.
+      ctx.fillStyle = `rgb(${Math.floor(255 - L.shade[0] * p)},${Math.floor(255 - L.shade[1] * p)},255)`;
       ctx.fillRect(LEFT + c * CELL, y, CELL - 1, ROW - 1);
     });
     ctx.fillStyle = "#000";
-    ctx.beginPath();
-    ctx.arc(LEFT + best * CELL + CELL / 2 - 1, y + ROW / 2 - 1, 3, 0, 2 * Math.PI);
+    ctx.beginPath();  // PIL's ellipse covers the pixels from centre - dot to centre + dot, both included
+    ctx.arc(LEFT + best * CELL + Math.floor(CELL / 2) - 0.5, y + middle - 0.5, L.dot + 0.5, 0, 2 * Math.PI);
     ctx.fill();
   });
-  ctx.fillStyle = "rgb(220,40,40)";
-  ctx.fillRect(0, HEADER + 28 * ROW - 2, canvas.width, 2);
+  ctx.fillStyle = rgb(L.line_rgb);  // PIL's 2-pixel line at y covers rows y and y + 1
+  ctx.fillRect(0, HEADER + SIDE * ROW - 1, canvas.width, 2);
   canvas.hidden = false;
 }
 

@@ -238,42 +238,53 @@ class Manifold:
         return np.array([low + u * (high - low), high - v * (high - low)], dtype=np.float32)
 
 
+# The readout picture's layout in pixels (rows, columns, margins, name length, fonts, dot radius), its
+# colours and its shading (probability p -> rgb(255 - 225 p, 255 - 160 p, 255)): the page draws its live
+# copy with these same numbers, which it gets from the server (ui/inpage.py).
+READOUT_LAYOUT = {"row": 12, "cell": 34, "header": 96, "gap": 40, "right": 10, "bottom": 8, "label_chars": 14,
+                  "label_inset": 6, "label_font": 12, "number_font": 9, "dot": 3, "shade": [225, 160],
+                  "number_rgb": [110, 110, 110], "line_rgb": [220, 40, 40]}
+
+
 def readout_picture(digit, row_probs: np.ndarray, class_names: list[str], rows_read: int = 28) -> Image.Image:
     """Return the RNN's reading as a picture: the digit's rows beside its belief (28 rows x classes) after each row.
 
     Row r of the heatmap is aligned with row r of the digit; darker blue means higher probability,
     the black dot marks the class the RNN favours after that row. Rows not yet read are greyed out.
     """
-    row_h, digit_w, cell_w, header = 12, 28 * 12, 34, 96
+    layout = READOUT_LAYOUT
+    row_h, cell_w, header, dot = layout["row"], layout["cell"], layout["header"], layout["dot"]
+    digit_w = 28 * row_h
     n_classes = row_probs.shape[1]
-    left = digit_w + 40
-    width = left + n_classes * cell_w + 10
-    height = header + 28 * row_h + 8
+    left = digit_w + layout["gap"]
+    width = left + n_classes * cell_w + layout["right"]
+    height = header + 28 * row_h + layout["bottom"]
     out = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(out)
-    f = font(12)
+    f = font(layout["label_font"])
     pixels = to_uint8(digit)
     picture = Image.fromarray(pixels, mode="L").resize((digit_w, 28 * row_h), Image.Resampling.NEAREST).convert("RGB")
     out.paste(picture, (0, header))
     for c, name in enumerate(class_names):
         # Class names are written upwards so long names (fashion) still fit above narrow columns.
-        label = Image.new("RGB", (header - 6, cell_w), "white")
-        ImageDraw.Draw(label).text((2, cell_w // 2), name[:14], fill="black", font=f, anchor="lm")
+        label = Image.new("RGB", (header - layout["label_inset"], cell_w), "white")
+        ImageDraw.Draw(label).text((2, cell_w // 2), name[:layout["label_chars"]], fill="black", font=f, anchor="lm")
         out.paste(label.rotate(90, expand=True), (left + c * cell_w, 2))
     for r in range(28):
         y = header + r * row_h
-        draw.text((digit_w + 20, y + row_h // 2), str(r + 1), fill=(110, 110, 110), font=font(9), anchor="mm")
+        draw.text((digit_w + layout["gap"] // 2, y + row_h // 2), str(r + 1), fill=tuple(layout["number_rgb"]),
+                  font=font(layout["number_font"]), anchor="mm")
         best = int(np.argmax(row_probs[r]))
         for c in range(n_classes):
             p = float(row_probs[r, c])
-            shade = (int(255 - 225 * p), int(255 - 160 * p), 255)
+            shade = (int(255 - layout["shade"][0] * p), int(255 - layout["shade"][1] * p), 255)
             draw.rectangle([left + c * cell_w, y, left + (c + 1) * cell_w - 2, y + row_h - 2], fill=shade)
         cx = left + best * cell_w + cell_w // 2 - 1
-        draw.ellipse([cx - 3, y + row_h // 2 - 4, cx + 3, y + row_h // 2 + 2], fill="black")
+        draw.ellipse([cx - dot, y + row_h // 2 - 1 - dot, cx + dot, y + row_h // 2 - 1 + dot], fill="black")
     if rows_read < 28:
         # Grey veil over the rows the RNN has not read yet, on both the digit and the heatmap.
         veil = Image.new("RGBA", (width, (28 - rows_read) * row_h), (255, 255, 255, 190))
         out.paste(veil, (0, header + rows_read * row_h), veil)
     y = header + rows_read * row_h - 1
-    draw.line([0, y, width, y], fill=(220, 40, 40), width=2)
+    draw.line([0, y, width, y], fill=tuple(layout["line_rgb"]), width=2)
     return quick_png(out)

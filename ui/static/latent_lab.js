@@ -3,17 +3,18 @@
 // The server stays the source of truth (genmodels, PyTorch); this file repeats only the two
 // forward passes a slider drag needs, so a class of thirty can drag at display rate without a
 // round trip per frame. The weights come once per model as one safetensors file
-// (ui/inpage.py); tests/test_browser_inpage.py checks the results equal PyTorch's.
+// (ui/inpage.py), whose metadata says how to run them (the picture's side included: nothing here
+// repeats a number from Python); tests/test_inpage_parity.py checks the results equal PyTorch's for
+// every likelihood, cell and depth, tests/test_browser_inpage.py on the shipped checkpoints.
 //
 //   const m = await LatentLab.load("vae-mnist");   // fetches /latent-lab/models/vae-mnist, then the weights
-//   const pixels = m.decode(z);                    // Float32Array(784) in [0,1]
-//   const belief = m.readRows(pixels);             // 28 arrays of class probabilities, one per row read
+//   const pixels = m.decode(z);                    // Float32Array(m.side * m.side) in [0,1]
+//   const belief = m.readRows(pixels);             // m.side arrays of class probabilities, one per row read
 //   const z2 = m.centroid(3), [z3, onDot] = m.codeAtMapPixel(px, py);   // the codes the server would choose
 //   LatentLab.paint(canvas, pixels);
 "use strict";
 
 window.LatentLab = (() => {
-  const SIDE = 28;
   const loaded = new Map(); // weights URL -> Promise<Models>: a page never fetches the same model twice
 
   // IEEE 754 half precision -> number (the decoder's weights travel as float16).
@@ -103,6 +104,7 @@ window.LatentLab = (() => {
     constructor({ tensors, metadata }, info) {
       this.info = info;
       this.t = tensors;
+      this.side = Number(metadata.image_side); // pictures are side x side, read one row of `side` pixels a step
       this.latentDim = Number(metadata.latent_dim);
       this.likelihood = metadata.likelihood;
       this.cell = metadata.cell || null; // null: no reader for this model
@@ -110,12 +112,12 @@ window.LatentLab = (() => {
       this.hidden = Number(metadata.hidden_size || 0);
     }
 
-    // Decoded image for code z: Float32Array(784), pixels in [0,1] (VAE.decode in genmodels/vae.py).
+    // Decoded image for code z: Float32Array(side * side), pixels in [0,1] (VAE.decode in genmodels/vae.py).
     decode(z) {
       const t = this.t;
       const h = affine(t["decoder.fc3.weight"], t["decoder.fc3.bias"], z, new Float32Array(t["decoder.fc3.bias"].shape[0]));
       for (let k = 0; k < h.length; k++) h[k] = Math.max(0, h[k]);
-      const out = affine(t["decoder.fc4.weight"], t["decoder.fc4.bias"], h, new Float32Array(SIDE * SIDE));
+      const out = affine(t["decoder.fc4.weight"], t["decoder.fc4.bias"], h, new Float32Array(this.side * this.side));
       for (let k = 0; k < out.length; k++) {
         out[k] = this.likelihood === "gaussian" ? (Math.tanh(out[k]) + 1) / 2 : sigmoid(out[k]);
       }
@@ -143,7 +145,7 @@ window.LatentLab = (() => {
       return [Float32Array.from({ length: d }, (_, k) => px * plane[k] + py * plane[d + k] + plane[2 * d + k]), false];
     }
 
-    // Class probabilities after each of the 28 rows (RowRNN.read_rows in genmodels/rnn.py); null without a reader.
+    // Class probabilities after each of the side rows (RowRNN.read_rows in genmodels/rnn.py); null without a reader.
     readRows(pixels) {
       if (!this.cell) return null;
       const t = this.t;
@@ -154,8 +156,9 @@ window.LatentLab = (() => {
       }
       const states = layers.map(() => ({ h: new Float32Array(this.hidden), c: new Float32Array(this.hidden) }));
       const belief = [];
-      for (let row = 0; row < SIDE; row++) {
-        let x = pixels.subarray(row * SIDE, (row + 1) * SIDE);
+      const side = this.side;
+      for (let row = 0; row < side; row++) {
+        let x = pixels.subarray(row * side, (row + 1) * side);
         for (let l = 0; l < layers.length; l++) {
           states[l] = cellStep(this.cell, layers[l], x, states[l]);
           x = states[l].h;
@@ -182,13 +185,15 @@ window.LatentLab = (() => {
     return loaded.get(info.weights);
   }
 
-  // Paint 784 pixels in [0,1] (white ink on black, as MNIST) onto a 28x28 canvas; CSS scales it up.
+  // Paint a square picture's pixels in [0,1] (white ink on black, as MNIST) onto a canvas one pixel
+  // each (its side from their number); CSS scales it up.
   function paint(canvas, pixels) {
-    canvas.width = SIDE;
-    canvas.height = SIDE;
+    const side = Math.round(Math.sqrt(pixels.length));
+    canvas.width = side;
+    canvas.height = side;
     const context = canvas.getContext("2d");
-    const image = context.createImageData(SIDE, SIDE);
-    for (let k = 0; k < SIDE * SIDE; k++) {
+    const image = context.createImageData(side, side);
+    for (let k = 0; k < side * side; k++) {
       const v = Math.round(Math.min(1, Math.max(0, pixels[k])) * 255);
       image.data.set([v, v, v, 255], k * 4);
     }
