@@ -256,9 +256,9 @@ def click_map(page, px: float, py: float):
 
 def empty_map_pixel(view) -> tuple[int, int]:
     """Return a pixel inside the plot further than the snap distance from every dot (with room for rounding)."""
-    inside = range(view.map.MARGIN, view.map.SIZE - view.map.MARGIN)
-    for px in inside:
-        for py in inside:
+    left, top, right, bottom = view.map.plot_box
+    for px in range(left, right):
+        for py in range(top, bottom):
             if view.map.nearest_point(px, py)[1] > SNAP_PIXELS + 3:
                 return px, py
     raise AssertionError("the map has no empty space")

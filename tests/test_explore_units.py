@@ -130,7 +130,9 @@ def test_interpolate_walks_from_one_code_to_the_other(mnist, method):
     strip, gif, codes = actions.interpolate(mnist, z0, z1, method, 6)
     assert codes.shape == (6, 20)
     assert np.allclose(codes[0], z0, atol=1e-5) and np.allclose(codes[-1], z1, atol=1e-5)
-    assert strip.size == (6 * 84 + 5 * 4, 84)
+    assert strip.size == (6 * (84 + 4) + 4, 84 + 2 * 4)  # make_grid: 4 white pixels around every digit
+    cells = np.asarray(strip, dtype=np.float32)[4:88, 4:].reshape(84, 6, 88)[:, :, :84] / 255  # cut out each cell
+    assert np.abs(cells[::3, 0, ::3] - mnist.decode(z0)).max() < 0.01  # the first is z0's digit, upscaled 3x
     animation = Image.open(io.BytesIO(gif))
     assert animation.format == "GIF" and animation.n_frames == 2 * 6 - 2  # ping-pong loop
     first = np.asarray(animation.convert("L").resize((28, 28), Image.Resampling.NEAREST), dtype=np.float32) / 255
@@ -149,7 +151,7 @@ def test_traversal_grid_has_a_row_per_active_dimension(mnist, views):
         rows = len(view.active_dims())
         assert rows >= 1
         picture = actions.traversal_grid(view, np.zeros(view.dims))
-        assert picture.size == (120 + 9 * 58, 22 + rows * 58)
+        assert picture.size == (150 + 9 * 60 + 4 + 6, 32 + rows * 60 + 4 + 6)  # 56-pixel digits, 4 apart
 
 
 def test_code_at_map_pixel_snaps_to_stored_points_and_unprojects_empty_space(mnist):
@@ -157,7 +159,8 @@ def test_code_at_map_pixel_snaps_to_stored_points_and_unprojects_empty_space(mni
     px, py = mnist.map.to_pixels(mnist.map.xy[i:i + 1])[0]
     z, how = mnist.code_at_map_pixel(px + 1, py)
     assert np.allclose(z, mnist.map_z[i].numpy()) and "real encoded" in how
-    corner = (mnist.map.MARGIN + 1, mnist.map.MARGIN + 1)
+    left, top, _, _ = mnist.map.plot_box
+    corner = (left + 1, top + 1)
     if mnist.map.nearest_point(*corner)[1] > 10:
         z, how = mnist.code_at_map_pixel(*corner)
         assert "plane" in how and z.shape == (20,)
@@ -315,23 +318,55 @@ def test_dimension_preview_sweeps_one_slider(mnist):
 def test_a_two_dimensional_model_has_a_manifold_grid_that_clicks_back_to_codes(views):
     view = views.get("run-latent2")
     assert view.dims == 2 and view.shown_slots == 2 and view.manifold is not None
+    manifold = view.manifold
     picture = actions.manifold_picture(view)
-    steps, cell, margin = view.manifold.STEPS, view.manifold.CELL, view.manifold.MARGIN
-    assert picture.size == (margin + steps * cell + 4, steps * cell + margin)
-    top_left = view.code_at_manifold_pixel(margin, 0)  # first slider lowest, second highest
+    assert picture.size == (manifold.WIDTH, manifold.HEIGHT)
+    top_left = view.code_at_manifold_pixel(manifold.LEFT, manifold.TOP)  # first slider lowest, second highest
     assert top_left[view.order[0]] == pytest.approx(-SLIDER_LIMIT) and top_left[view.order[1]] == pytest.approx(
         SLIDER_LIMIT)
-    assert np.allclose(view.code_at_manifold_pixel(margin + steps * cell / 2, steps * cell / 2), 0, atol=1e-6)
+    centre = manifold.LEFT + manifold.SIDE / 2, manifold.TOP + manifold.SIDE / 2
+    assert np.allclose(view.code_at_manifold_pixel(*centre), 0, atol=1e-6)
+    # A click on a cell's centre asks for the code that cell shows, and the digit there is that code's.
+    codes = manifold.slot_codes()
+    digits = np.zeros((len(codes), 28, 28), np.float32)
+    for k in (0, 16, 112, 224):
+        r, c = divmod(k, manifold.STEPS)
+        px, py = manifold.LEFT + (c + 0.5) * manifold.CELL, manifold.TOP + (r + 0.5) * manifold.CELL
+        assert np.allclose(manifold.to_slots(px, py), codes[k], atol=1e-6)
+        digits[k] = 1.0
+    figure, axes = manifold.figure(digits, ("a", "b"))
+    lit = np.asarray(render.figure_image(figure).convert("L"))
+    for k in range(len(codes)):  # exactly the four white cells are white, where the axes put their codes
+        x, y = axes.transData.transform(codes[k])
+        assert (lit[int(manifold.HEIGHT - y), int(x)] > 128) == (k in (0, 16, 112, 224))
     assert actions.manifold_picture(views.get("vae-mnist")) is None
+
+
+def test_the_map_converts_pixels_exactly_as_matplotlib_draws_its_points(mnist):
+    latent_map = mnist.map
+    figure, axes = latent_map.figure(mnist.class_names)
+    drawn = axes.transData.transform(latent_map.xy)
+    drawn[:, 1] = latent_map.HEIGHT - drawn[:, 1]  # matplotlib counts pixels upwards, pictures downwards
+    assert np.allclose(drawn, latent_map.pixels, atol=1e-3)
+    for px, py in [(100.0, 80.0), (latent_map.LEFT, latent_map.TOP), (300.5, 200.25)]:
+        x, y = axes.transData.inverted().transform((px, latent_map.HEIGHT - py))
+        assert np.allclose(latent_map.to_coordinates(px, py), (x, y))
+    # The dot drawn last (on top of the others) shows its class colour at its pixel in the base picture.
+    base = np.asarray(latent_map.base.convert("RGB"))
+    last = np.random.default_rng(0).permutation(len(latent_map.xy))[-1]
+    x, y = latent_map.pixels[last].astype(int)
+    expected = render.CLASS_COLOURS[latent_map.labels[last]]
+    assert np.abs(base[y, x].astype(int) - expected).max() <= 3
 
 
 @pytest.mark.parametrize("far", [1e3, -1e3, 1e30, float("nan")])
 def test_the_map_marker_stays_on_the_plot_for_any_code(mnist, far):
-    picture = np.asarray(mnist.map.with_marker(np.array([far, -far])))
-    base = np.asarray(mnist.map.base)
+    picture = np.asarray(mnist.map.with_marker(np.array([far, -far])).convert("RGB"))
+    base = np.asarray(mnist.map.base.convert("RGB"))
     changed = np.argwhere(np.any(picture != base, axis=-1))
-    lo, hi = mnist.map.MARGIN - 15, mnist.map.SIZE - mnist.map.MARGIN + 15  # ring and cross around the edge point
-    assert len(changed) and changed.min() >= lo and changed.max() <= hi
+    left, top, right, bottom = mnist.map.plot_box  # ring and cross around the edge point
+    assert len(changed) and changed[:, 1].min() >= left - 16 and changed[:, 1].max() <= right + 16
+    assert changed[:, 0].min() >= top - 16 and changed[:, 0].max() <= bottom + 16
 
 
 def test_preview_html_captions_each_value():

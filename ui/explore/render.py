@@ -1,7 +1,11 @@
-"""Pictures for the Explore tab, drawn with PIL: digits, strips, grids, GIFs, the latent map, the manifold, the readout.
+"""Pictures for the Explore tab: digits, strips, grids, GIFs, the latent map, the manifold, the readout.
 
-Pure functions of arrays (no gradio, no models) so they are fast and easy to test. Digits are
-float arrays (28, 28) in [0,1], white ink on black, as the models see them.
+Pure functions of arrays (no gradio, no models). Digits are float arrays (28, 28) in [0,1], white
+ink on black, as the models see them. Figures with axes (the latent map's base, the manifold, the
+traversal grid) are drawn by matplotlib, each on its own Figure and Agg canvas (no pyplot state, so
+requests in different threads never share one); grids of digits are torchvision's make_grid. What is
+drawn again on every slider release (the map's marker, the row-by-row readout) stays with PIL:
+matplotlib is too slow there (bench/figure_speed.py, BENCHMARKS.md "Figures: matplotlib or PIL").
 """
 
 import base64
@@ -9,12 +13,25 @@ import html
 import io
 import threading
 
+import matplotlib
 import numpy as np
+import torch
+import torch.nn.functional as F
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 from PIL import Image, ImageDraw, ImageFont
+from torchvision.utils import make_grid
 
 # Matplotlib's tab10: ten classes a student can tell apart.
-CLASS_COLOURS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
-                 (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]
+CLASS_COLOURS = [tuple(round(255 * c) for c in rgb) for rgb in matplotlib.colormaps["tab10"].colors]
+# Figures are laid out in picture pixels: at 72 dpi a point is a pixel, so font sizes, line widths
+# and marker areas below are pixels too. Sizes are chosen for the page's smallest showing of each
+# picture (about two thirds of its width on a phone or in presentation mode).
+DPI = 72
+LABEL_PX, TICK_PX, LEGEND_PX = 16, 14, 17
+AXIS_GREY = "#555555"
 
 
 _fonts = threading.local()  # one FreeType face per thread: faces must not be shared between threads
@@ -80,13 +97,22 @@ def enlarge(digit, size: int = 280) -> Image.Image:
     return Image.fromarray(to_uint8(digit), mode="L").resize((size, size), Image.Resampling.NEAREST)
 
 
+def _digit_tensor(digits, cell: int) -> torch.Tensor:
+    """Return digits (N, 28, 28) in [0,1] as a float tensor (N, 1, cell, cell), upscaled with hard pixel edges."""
+    x = torch.as_tensor(np.clip(np.asarray(digits, dtype=np.float32), 0, 1)).reshape(-1, 1, 28, 28)
+    return F.interpolate(x, size=(cell, cell), mode="nearest") if cell != 28 else x
+
+
+def _grid_image(digits, columns: int, cell: int, gap: int, pad_value: float = 1.0) -> np.ndarray:
+    """Return make_grid's picture of digits (N, 28, 28) as a uint8 array (H, W): `columns` per row, `gap` apart."""
+    grid = make_grid(_digit_tensor(digits, cell), nrow=columns, padding=gap, pad_value=pad_value)
+    return (grid[0].numpy() * 255 + 0.5).astype(np.uint8)
+
+
 def strip(digits, cell: int = 84, gap: int = 4) -> Image.Image:
-    """Return a horizontal strip of digits (N, 28, 28), each cell x cell pixels."""
-    digits = list(digits)
-    out = Image.new("L", (len(digits) * (cell + gap) - gap, cell), 255)
-    for i, d in enumerate(digits):
-        out.paste(enlarge(d, cell), (i * (cell + gap), 0))
-    return out
+    """Return a horizontal strip of digits (N, 28, 28), each cell x cell pixels, `gap` white pixels around each."""
+    digits = np.asarray(digits)
+    return Image.fromarray(_grid_image(digits, len(digits), cell, gap), mode="L")
 
 
 def gif_bytes(digits, size: int = 168, frame_ms: int = 120) -> bytes:
@@ -104,29 +130,61 @@ def gif_html(gif: bytes) -> str:
     return f'<img class="ll-anim" alt="interpolation animation" src="data:image/gif;base64,{encoded}">'
 
 
+def new_figure(width: int, height: int) -> Figure:
+    """Return an empty matplotlib Figure of width x height pixels (its own Agg canvas; no pyplot)."""
+    figure = Figure(figsize=(width / DPI, height / DPI), dpi=DPI, facecolor="white")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def add_axes(figure: Figure, left: float, top: float, width: float, height: float):
+    """Return axes whose plotting area is exactly the box (left, top, width, height) in picture pixels (y down)."""
+    w, h = figure.bbox.width, figure.bbox.height
+    axes = figure.add_axes((left / w, 1 - (top + height) / h, width / w, height / h))
+    axes.tick_params(labelsize=TICK_PX, colors=AXIS_GREY, length=4)
+    for spine in axes.spines.values():
+        spine.set_color("#bbbbbb")
+    return axes
+
+
+def figure_image(figure: Figure) -> Image.Image:
+    """Return the figure rendered by Agg as an RGB PIL image of its size in pixels."""
+    figure.canvas.draw()
+    return Image.fromarray(np.asarray(figure.canvas.buffer_rgba())[..., :3].copy(), mode="RGB")
+
+
 def grid(rows, row_labels: list[str], column_labels: list[str], cell: int = 56) -> Image.Image:
     """Return a labelled grid: rows (R, C, 28, 28) of digits, a label left of each row and above each column."""
     rows = np.asarray(rows)
     n_rows, n_cols = rows.shape[:2]
-    left, top, gap = 120, 22, 2
-    out = Image.new("RGB", (left + n_cols * (cell + gap), top + n_rows * (cell + gap)), "white")
-    draw = ImageDraw.Draw(out)
-    f = font(13)
-    for c, text in enumerate(column_labels):
-        draw.text((left + c * (cell + gap) + cell // 2, top // 2), text, fill="black", font=f, anchor="mm")
-    for r in range(n_rows):
-        y = top + r * (cell + gap)
-        draw.text((6, y + cell // 2), row_labels[r], fill="black", font=f, anchor="lm")
-        for c in range(n_cols):
-            out.paste(enlarge(rows[r, c], cell).convert("RGB"), (left + c * (cell + gap), y))
-    return out
+    gap, left, top = 4, 150, 32
+    picture = _grid_image(rows.reshape(-1, 28, 28), n_cols, cell, gap)
+    height, width = picture.shape
+    figure = new_figure(left + width + 6, top + height + 6)
+    axes = add_axes(figure, left, top, width, height)
+    axes.imshow(picture, cmap="gray", vmin=0, vmax=255, interpolation="nearest", aspect="auto",
+                extent=(0, width, height, 0))
+    centres = gap + cell / 2 + np.arange(max(n_rows, n_cols)) * (cell + gap)
+    axes.set_xticks(centres[:n_cols], column_labels)
+    axes.set_yticks(centres[:n_rows], row_labels)
+    axes.xaxis.tick_top()
+    axes.tick_params(length=0, labelsize=LEGEND_PX + 1, labelcolor="black")  # read at half size on a phone
+    for spine in axes.spines.values():
+        spine.set_visible(False)
+    return figure_image(figure)
 
 
 class LatentMap:
-    """The 2-D PCA map of encoded points as a picture, and the conversion between its pixels and PCA coordinates."""
+    """The 2-D PCA map of encoded points as a picture, and the conversion between its pixels and PCA coordinates.
 
-    SIZE = 420
-    MARGIN = 24
+    The plot is the square (LEFT, TOP)-(LEFT + SIDE, TOP + SIDE) of the picture: matplotlib's axes are
+    placed exactly there, and to_pixels / to_coordinates convert through the same box, so a click
+    lands on what is drawn under it.
+    """
+
+    WIDTH, HEIGHT = 560, 420
+    LEFT, TOP, SIDE = 58, 12, 350
+    LEGEND_LEFT = LEFT + SIDE + 14
 
     def __init__(self, xy: np.ndarray, labels: np.ndarray, class_names: list[str]):
         self.xy = np.asarray(xy, dtype=np.float64)
@@ -135,18 +193,26 @@ class LatentMap:
         pad = 0.08 * (high - low) + 1e-6
         self.low, self.high = low - pad, high + pad
         self.pixels = self.to_pixels(self.xy).astype(np.float32)  # where each point is drawn (a page gets these)
-        self.base = self._draw_base(class_names)
+        # A palette of 128 colours looks the same and saves smaller and faster than the anti-aliased RGB
+        # rendering (the marked map is sent on every release; BENCHMARKS.md "Figures: matplotlib or PIL").
+        self.base = figure_image(self.figure(class_names)[0]).quantize(
+            colors=128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+        palette = np.asarray(self.base.getpalette(), dtype=np.int64).reshape(-1, 3).sum(1)
+        self._black, self._white = int(np.argmin(palette)), int(np.argmax(palette))  # the marker's inks
+
+    @property
+    def plot_box(self) -> tuple[int, int, int, int]:
+        """Return the plot's (left, top, right, bottom) edges in picture pixels."""
+        return self.LEFT, self.TOP, self.LEFT + self.SIDE, self.TOP + self.SIDE
 
     def to_pixels(self, xy: np.ndarray) -> np.ndarray:
         """Return pixel positions (N, 2) (x right, y down) of PCA coordinates xy (N, 2)."""
-        span = self.SIZE - 2 * self.MARGIN
         unit = (np.asarray(xy, dtype=np.float64) - self.low) / (self.high - self.low)
-        return np.stack([self.MARGIN + unit[:, 0] * span, self.SIZE - self.MARGIN - unit[:, 1] * span], axis=1)
+        return np.stack([self.LEFT + unit[:, 0] * self.SIDE, self.TOP + (1 - unit[:, 1]) * self.SIDE], axis=1)
 
     def to_coordinates(self, px: float, py: float) -> np.ndarray:
         """Return the PCA coordinates (2,) under pixel (px, py) of the map picture."""
-        span = self.SIZE - 2 * self.MARGIN
-        unit = np.array([(px - self.MARGIN) / span, (self.SIZE - self.MARGIN - py) / span])
+        unit = np.array([(px - self.LEFT) / self.SIDE, 1 - (py - self.TOP) / self.SIDE])
         return self.low + unit * (self.high - self.low)
 
     def nearest_point(self, px: float, py: float) -> tuple[int, float]:
@@ -155,40 +221,43 @@ class LatentMap:
         i = int(np.argmin(d))
         return i, float(d[i])
 
-    def _draw_base(self, class_names: list[str]) -> Image.Image:
-        legend_width = 130
-        out = Image.new("RGB", (self.SIZE + legend_width, self.SIZE), "white")
-        draw = ImageDraw.Draw(out)
-        edge = self.SIZE - self.MARGIN
-        draw.rectangle([self.MARGIN, self.MARGIN, edge, edge], outline=(200, 200, 200))
-        f = font(12)
-        draw.text((self.SIZE // 2, self.SIZE - 8), "principal direction 1", fill=(90, 90, 90), font=f, anchor="mm")
-        label = Image.new("RGB", (160, 14), "white")
-        ImageDraw.Draw(label).text((80, 7), "principal direction 2", fill=(90, 90, 90), font=f, anchor="mm")
-        out.paste(label.rotate(90, expand=True), (2, self.SIZE // 2 - 80))
-        for (x, y), c in zip(self.pixels, self.labels):
-            colour = CLASS_COLOURS[c % len(CLASS_COLOURS)]
-            draw.ellipse([x - 3, y - 3, x + 3, y + 3], fill=colour)
-        for c, name in enumerate(class_names):
-            y = self.MARGIN + 8 + c * 20
-            draw.ellipse([self.SIZE + 6, y - 5, self.SIZE + 16, y + 5], fill=CLASS_COLOURS[c % len(CLASS_COLOURS)])
-            draw.text((self.SIZE + 22, y), name, fill="black", font=f, anchor="lm")
-        return out
+    def figure(self, class_names: list[str]) -> tuple[Figure, object]:
+        """Return the map's matplotlib (figure, axes) without a marker: the points, the axes and the legend."""
+        figure = new_figure(self.WIDTH, self.HEIGHT)
+        axes = add_axes(figure, self.LEFT, self.TOP, self.SIDE, self.SIDE)
+        axes.set_xlim(self.low[0], self.high[0])
+        axes.set_ylim(self.low[1], self.high[1])
+        for axis in (axes.xaxis, axes.yaxis):
+            axis.set_major_locator(MaxNLocator(4))
+        axes.set_xlabel("principal direction 1", fontsize=LABEL_PX, color=AXIS_GREY, labelpad=2)
+        axes.set_ylabel("principal direction 2", fontsize=LABEL_PX, color=AXIS_GREY, labelpad=0)
+        colours = np.array(CLASS_COLOURS)[self.labels % len(CLASS_COLOURS)] / 255
+        order = np.random.default_rng(0).permutation(len(self.xy))  # no class hides all others under it
+        axes.scatter(self.xy[order, 0], self.xy[order, 1], s=36, c=colours[order], edgecolors="white",
+                     linewidths=0.5)
+        handles = [Line2D([], [], linestyle="", marker="o", markersize=11, color=np.array(CLASS_COLOURS[c % 10]) / 255,
+                          label=name[:14]) for c, name in enumerate(class_names)]
+        figure.legend(handles=handles, loc="upper left", frameon=False, fontsize=LEGEND_PX, handletextpad=0.2,
+                      borderaxespad=0, borderpad=0, labelspacing=0.45, handlelength=1.0,
+                      bbox_to_anchor=(self.LEGEND_LEFT / self.WIDTH, 1 - self.TOP / self.HEIGHT))
+        return figure, axes
 
     def with_marker(self, xy: np.ndarray) -> Image.Image:
         """Return the map with the current code marked by a black ring and cross at PCA coordinates xy (2,).
 
         A code beyond the plotted area is marked on the plot's edge (in the direction it lies), so
-        the marker never leaves the picture however far the sliders go.
+        the marker never leaves the picture however far the sliders go. Drawn with PIL on a copy of
+        the matplotlib base: this runs on every release.
         """
         out = self.base.copy()
         draw = ImageDraw.Draw(out)
+        left, top, right, bottom = self.plot_box
         x, y = np.nan_to_num(self.to_pixels(np.asarray(xy, dtype=np.float64).reshape(1, 2))[0])
-        x = float(np.clip(x, self.MARGIN, self.SIZE - self.MARGIN))
-        y = float(np.clip(y, self.MARGIN, self.SIZE - self.MARGIN))
-        draw.ellipse([x - 9, y - 9, x + 9, y + 9], outline="black", width=3)
-        draw.line([x - 14, y, x + 14, y], fill="black", width=1)
-        draw.line([x, y - 14, x, y + 14], fill="black", width=1)
+        x, y = float(np.clip(x, left, right)), float(np.clip(y, top, bottom))
+        draw.ellipse([x - 10, y - 10, x + 10, y + 10], outline=self._white, width=5)
+        draw.ellipse([x - 9, y - 9, x + 9, y + 9], outline=self._black, width=3)
+        draw.line([x - 15, y, x + 15, y], fill=self._black, width=2)
+        draw.line([x, y - 15, x, y + 15], fill=self._black, width=2)
         return quick_png(out)
 
 
@@ -196,15 +265,20 @@ class Manifold:
     """The classic picture of a 2-D VAE: decodes on a regular grid of z over [-limit, limit]^2.
 
     Column c holds the first slider's value (most KL) growing to the right, row r the second's
-    growing upwards, as on a plot. Converts between the picture's pixels and slider values.
+    growing upwards, as on a plot. The grid fills the axes' box exactly, cell centres at the codes
+    they show, and to_slots reads a click through the same box.
     """
 
     STEPS = 15
     CELL = 28
-    MARGIN = 26
+    LEFT, TOP = 62, 10
+    SIDE = STEPS * CELL
+    WIDTH, HEIGHT = LEFT + SIDE + 16, TOP + SIDE + 58
 
     def __init__(self, limit: float):
         self.values = np.linspace(-limit, limit, self.STEPS)
+        half = (self.values[1] - self.values[0]) / 2  # the cells reach half a step beyond the outer codes
+        self.extent = (self.values[0] - half, self.values[-1] + half)
 
     def slot_codes(self) -> np.ndarray:
         """Return the (STEPS * STEPS, 2) slider values of the cells, row by row from the top."""
@@ -213,29 +287,29 @@ class Manifold:
 
     def picture(self, digits, names: tuple[str, str]) -> Image.Image:
         """Return the grid picture of digits (STEPS * STEPS, 28, 28) in slot_codes() order, with labelled axes."""
-        side = self.STEPS * self.CELL
-        out = Image.new("RGB", (self.MARGIN + side + 4, side + self.MARGIN), "white")
-        for k, d in enumerate(np.asarray(digits)):
-            r, c = divmod(k, self.STEPS)
-            out.paste(enlarge(d, self.CELL).convert("RGB"), (self.MARGIN + c * self.CELL, r * self.CELL))
-        draw = ImageDraw.Draw(out)
-        f = font(12)
-        low, high = self.values[0], self.values[-1]
-        draw.text((self.MARGIN + side // 2, side + self.MARGIN // 2), f"{names[0]}: {low:g} to {high:g}",
-                  fill=(60, 60, 60), font=f, anchor="mm")
-        label = Image.new("RGB", (side, self.MARGIN - 6), "white")
-        ImageDraw.Draw(label).text((side // 2, (self.MARGIN - 6) // 2), f"{names[1]}: {low:g} to {high:g}",
-                                   fill=(60, 60, 60), font=f, anchor="mm")
-        out.paste(label.rotate(90, expand=True), (2, 0))
-        return out
+        return figure_image(self.figure(digits, names)[0])
+
+    def figure(self, digits, names: tuple[str, str]) -> tuple[Figure, object]:
+        """Return the manifold's matplotlib (figure, axes): the grid of digits on axes in slider values."""
+        figure = new_figure(self.WIDTH, self.HEIGHT)
+        axes = add_axes(figure, self.LEFT, self.TOP, self.SIDE, self.SIDE)
+        cells = _grid_image(digits, self.STEPS, self.CELL, 0)
+        low, high = self.extent
+        axes.imshow(cells, cmap="gray", vmin=0, vmax=255, interpolation="nearest", aspect="auto",
+                    extent=(low, high, low, high))
+        ticks = np.arange(np.ceil(self.values[0]), np.floor(self.values[-1]) + 1)
+        axes.set_xticks(ticks)
+        axes.set_yticks(ticks)
+        axes.set_xlabel(f"{names[0]} (first slider)", fontsize=LABEL_PX, color=AXIS_GREY, labelpad=2)
+        axes.set_ylabel(f"{names[1]} (second slider)", fontsize=LABEL_PX, color=AXIS_GREY, labelpad=0)
+        return figure, axes
 
     def to_slots(self, px: float, py: float) -> np.ndarray:
-        """Return the slider values (2,) under pixel (px, py) of the picture (clamped to the grid)."""
-        side = self.STEPS * self.CELL
-        u = np.clip((px - self.MARGIN) / side, 0, 1)
-        v = np.clip(py / side, 0, 1)
-        low, high = self.values[0], self.values[-1]
-        return np.array([low + u * (high - low), high - v * (high - low)], dtype=np.float32)
+        """Return the slider values (2,) under pixel (px, py) of the picture (clamped to the grid's codes)."""
+        low, high = self.extent
+        u, v = (px - self.LEFT) / self.SIDE, (py - self.TOP) / self.SIDE
+        codes = np.array([low + u * (high - low), high - v * (high - low)])
+        return np.clip(codes, self.values[0], self.values[-1]).astype(np.float32)
 
 
 # The readout picture's layout in pixels (rows, columns, margins, name length, fonts, dot radius), its
@@ -252,6 +326,8 @@ def readout_picture(digit, row_probs: np.ndarray, class_names: list[str], rows_r
     Row r of the heatmap is aligned with row r of the digit; darker blue means higher probability,
     the black dot marks the class the RNN favours after that row. Rows not yet read are greyed out.
     """
+    # Hand-drawn with PIL, not matplotlib: drawn on every release, where matplotlib is too slow
+    # (bench/figure_speed.py); explore.js draws the same layout on its canvas.
     layout = READOUT_LAYOUT
     row_h, cell_w, header, dot = layout["row"], layout["cell"], layout["header"], layout["dot"]
     digit_w = 28 * row_h

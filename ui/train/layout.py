@@ -54,6 +54,8 @@ class LivePanel:
     resume: gr.Button
     open: gr.Button
     log: gr.Textbox
+    curves: gr.Button  # draws the curves as one picture to download
+    curves_picture: gr.Image
 
 
 @dataclass
@@ -158,6 +160,9 @@ def build_live_panel(epochs: Described, max_epochs: int) -> LivePanel:
         loss_plot = _curve_plot("Loss", views.LOSS_CURVES["vae"][0], elem_id("loss", "plot"))
         kl_plot = _curve_plot("KL term", views.KL_AXIS, elem_id("kl", "plot"), visible=False)
         accuracy_plot = _curve_plot("Accuracy", views.ACCURACY_AXIS, elem_id("accuracy", "plot"), visible=False)
+    curves = gr.Button("Picture of the curves (PNG)", size="sm", elem_id=elem_id("curves"))
+    curves_picture = gr.Image(label="Training curves (its download button saves the PNG)", type="pil", format="png",
+                              interactive=False, visible=False, elem_id=elem_id("curves", "picture"))
     with gr.Row():
         grid = gr.Image(label="Pictures after each epoch", interactive=False, visible=False, height=200,
                         elem_id=elem_id("grid"))
@@ -172,7 +177,7 @@ def build_live_panel(epochs: Described, max_epochs: int) -> LivePanel:
     with gr.Accordion("Log", open=False, elem_id=elem_id("log", "box")):
         log = gr.Textbox(lines=12, max_lines=20, show_label=False, interactive=False, elem_id=elem_id("log"))
     return LivePanel(status, progress, loss_plot, kl_plot, accuracy_plot, grid, grid_epoch, cancel, more_epochs,
-                     resume, open_button, log)
+                     resume, open_button, log, curves, curves_picture)
 
 
 def build_jobs_panel() -> JobsPanel:

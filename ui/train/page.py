@@ -10,6 +10,7 @@ grid, log, job table, and the "Compare runs" view while it is open), only those 
 signature changed since the page last got them.
 """
 
+import io
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -327,6 +328,16 @@ class TrainPage:
         return (gr.Dropdown(choices=names, value=view["name"]), gr.Tabs(selected="explore"),
                 gr.Timer(active=False))
 
+    def on_curves(self, job_id):
+        """Return the followed job's training curves drawn as one picture (views.curves_png) to download."""
+        if not job_id:
+            raise ValueError(views.NO_JOB)
+        view = self.jobs.status(job_id)
+        png = views.curves_png(view["model_type"], self.jobs.metrics(job_id), view.get("title") or f"job {view['id']}")
+        if png is None:
+            raise ValueError("This job has no curves yet: they start with its first training steps.")
+        return gr.Image(Image.open(io.BytesIO(png)), visible=True)
+
     def on_scrub(self, epoch, job_id):
         grids = self.jobs.sample_grids(job_id) if job_id else {}
         if not grids:
@@ -363,6 +374,7 @@ class TrainPage:
         live.open.click(user_errors(self.on_open_in_explorer), [self.followed],
                         [self.explore.model_selector, self.tabs, self.timer], **PRIVATE)
         live.grid_epoch.release(user_errors(self.on_scrub), [live.grid_epoch, self.followed], live.grid, **QUIET)
+        live.curves.click(user_errors(self.on_curves), [self.followed], live.curves_picture, **QUIET)
         compared = self.compared
         choice = [compared.model, compared.sort, self.shown]
         compared.box.expand(user_errors(self.on_compare_open), choice,

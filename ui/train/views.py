@@ -1,11 +1,14 @@
 """Pure formatting for the Train tab: a job's status, progress bar, curves and the job table (no Gradio here)."""
 
 import html
+import io
 import math
 import re
 import time
 
 import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
 from jobs.settings import MODEL_LABELS
 
@@ -239,6 +242,49 @@ def accuracy_frame(metrics: dict) -> pd.DataFrame | None:
 
 CURVES_DPI = 72  # a point is a pixel: the sizes below are pixels of the exported picture
 CURVES_PANEL = (560, 400)  # one panel's width and height
+
+
+CURVES_DPI = 72  # a point is a pixel: the sizes below are pixels of the exported picture
+CURVES_PANEL = (560, 400)  # one panel's width and height
+
+
+def curves_figure(model_type: str, metrics: dict, title: str = "") -> Figure | None:
+    """Return a run's training curves as a matplotlib Figure (None before there is any data): the loss
+    panel of the page's plot, and beside it the KL term (VAE) or the accuracy (RowRNN), the same series."""
+    loss = loss_frame(model_type, metrics)
+    if loss is None:
+        return None
+    panels = [(loss, LOSS_CURVES[model_type][0])]
+    second = kl_frame(metrics) if model_type == "vae" else accuracy_frame(metrics) if model_type == "rnn" else None
+    if second is not None:
+        panels.append((second, KL_AXIS if model_type == "vae" else ACCURACY_AXIS))
+    width, height = CURVES_PANEL
+    figure = Figure(figsize=(width * len(panels) / CURVES_DPI, height / CURVES_DPI), dpi=CURVES_DPI,
+                    layout="constrained")
+    FigureCanvasAgg(figure)
+    for axes, (frame, axis_title) in zip(figure.subplots(1, len(panels), squeeze=False)[0], panels):
+        for name, series in frame.dropna().groupby("series", sort=False):
+            dots = name != STEPS and len(series) <= 60  # a dot per epoch while they stay apart
+            axes.plot(series["epoch"], series["value"], color=SERIES_COLOURS[name], label=name,
+                      linewidth=2.5 if name != STEPS else 1.2, marker="o" if dots else None, markersize=6)
+        axes.set_xlabel("epoch", fontsize=16)
+        axes.set_ylabel(axis_title, fontsize=16)
+        axes.tick_params(labelsize=14)
+        axes.grid(alpha=0.3)
+        axes.legend(fontsize=14, frameon=False)
+    if title:
+        figure.suptitle(title[:80], fontsize=18, parse_math=False)  # a visitor's name, shown as typed
+    return figure
+
+
+def curves_png(model_type: str, metrics: dict, title: str = "") -> bytes | None:
+    """Return the training curves (curves_figure) as PNG bytes, None before there is any data."""
+    figure = curves_figure(model_type, metrics, title)
+    if figure is None:
+        return None
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
 
 
 def table_rows(views: list[dict], is_mine) -> list[list]:

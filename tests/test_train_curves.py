@@ -1,0 +1,56 @@
+"""The Train tab's picture of a run's curves (ui/train/views.curves_png): matplotlib, the page's series, any title."""
+
+import io
+from types import SimpleNamespace
+
+import gradio as gr
+import numpy as np
+import pytest
+from PIL import Image
+
+from jobs import HostLimits, JobRunner
+from ui.train import views
+from ui.train.page import TrainPage
+
+EPOCHS = [{"epoch": e, "train_nelbo": 200.0 - 10 * e, "val_nelbo": 190.0 - 9 * e, "train_kl": 20.0 + e,
+           "val_kl": 21.0 + e, "train_loss": 1.0 / e, "val_loss": 0.9 / e, "train_accuracy": 0.5 + 0.04 * e,
+           "val_accuracy": 0.55 + 0.04 * e, "train_nll": 100.0 - e, "val_nll": 98.0 - e} for e in range(1, 8)]
+METRICS = {"epochs": EPOCHS, "steps": [{"x": e / 2, "loss": 250.0 - 10 * e} for e in range(1, 15)]}
+
+
+@pytest.mark.parametrize("model_type, panels", [("vae", 2), ("rnn", 2), ("writer", 1)])
+def test_the_picture_has_the_loss_and_the_second_curve_of_its_model(model_type, panels):
+    picture = Image.open(io.BytesIO(views.curves_png(model_type, METRICS, "my run")))
+    width, height = views.CURVES_PANEL
+    assert picture.format == "PNG" and picture.size == (panels * width, height)
+    pixels = np.asarray(picture.convert("RGB")).reshape(-1, 3)
+    for colour in (views.SERIES_COLOURS[views.TRAIN], views.SERIES_COLOURS[views.VALIDATION]):
+        rgb = np.array([int(colour[k:k + 2], 16) for k in (1, 3, 5)])
+        assert (np.abs(pixels - rgb).max(1) <= 2).sum() > 200  # each epoch series is drawn
+
+
+def test_no_data_yet_gives_no_picture():
+    assert views.curves_png("vae", {"epochs": [], "steps": []}) is None
+
+
+@pytest.mark.parametrize("title", ["$x^{2", r"\frac{1}{0}", "<b>run</b>", "x" * 500])
+def test_a_visitor_title_is_drawn_as_typed(title):
+    assert views.curves_png("writer", METRICS, title).startswith(b"\x89PNG")
+
+
+def test_the_page_draws_the_followed_jobs_curves_or_says_why_not(tmp_path):
+    jobs = JobRunner(tmp_path / "runs", HostLimits(max_epochs=100), supervise=False)
+    try:
+        with gr.Blocks():
+            with gr.Tabs() as tabs:
+                with gr.Tab("Explore"):
+                    explore = SimpleNamespace(model_selector=gr.Dropdown([]))
+                with gr.Tab("Train") as tab:
+                    page = TrainPage(None, jobs, explore, tabs, tab)
+        assert page.live.curves_picture.visible is False
+        with pytest.raises(ValueError, match="No job followed yet"):
+            page.on_curves("")
+        with pytest.raises(ValueError):
+            page.on_curves("20250101-000000-0001")  # no such job: the runner's sentence
+    finally:
+        jobs.close()
