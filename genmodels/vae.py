@@ -18,6 +18,7 @@ from .images import IMAGE_PIXELS, IMAGE_SIDE, as_flat_batch
 from .settings import check, setting
 
 LIKELIHOODS = ("bernoulli", "gaussian")
+EXPLAIN_SAMPLES = 16  # draws of eps behind VAE.explain()'s reconstruction term (the explorer shows each one)
 
 
 @dataclass
@@ -50,6 +51,24 @@ def _randn(shape: tuple, generator: torch.Generator | None, device: torch.device
     if generator is None:
         return torch.randn(shape, device=device)
     return torch.randn(shape, generator=generator, device=generator.device).to(device)
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """What the VAE computes for a batch of N images (VAE.explain): the encoder's q(z|x) = N(mu, sigma^2),
+    S draws z = mu + sigma * eps, and the negative ELBO's two terms, all in nats per image."""
+
+    mu: torch.Tensor  # (N, d) posterior mean
+    logvar: torch.Tensor  # (N, d) log sigma^2, the encoder's second output
+    sigma: torch.Tensor  # (N, d) posterior standard deviation, exp(logvar / 2)
+    eps: torch.Tensor  # (S, N, d) standard normal draws
+    z: torch.Tensor  # (S, N, d) mu + sigma * eps
+    images: torch.Tensor  # (S, N, 1, 28, 28) decode(z) in [0,1]: the pixel probabilities (Bernoulli)
+    sample_nll: torch.Tensor  # (S, N) -log p(x|z) of each draw (Gaussian: squared error, as in loss())
+    kl_per_dim: torch.Tensor  # (N, d) KL(q(z_i|x) || N(0, 1)) of each dimension, closed form
+    kl: torch.Tensor  # (N,) their sum
+    reconstruction: torch.Tensor  # (N,) mean of sample_nll over the S draws: E_q[-log p(x|z)] estimated
+    nelbo: torch.Tensor  # (N,) reconstruction + kl
 
 
 class VAE(PretrainedMixin, nn.Module):
@@ -161,6 +180,33 @@ class VAE(PretrainedMixin, nn.Module):
         kl = gaussian_kl(mu, logvar).sum(1).mean()
         weight = self.config.beta if kl_weight is None else kl_weight
         return {"loss": recon + weight * kl, "nelbo": recon + kl, "recon": recon, "kl": kl}
+
+    @torch.no_grad()
+    def explain(self, x: torch.Tensor, samples: int = EXPLAIN_SAMPLES,
+                generator: torch.Generator | None = None) -> Explanation:
+        """Return the Explanation of images x in [0,1]: posterior, draws, and the negative ELBO per image in nats.
+
+        These are loss()'s terms image by image: the KL is closed form (exact), and the reconstruction
+        term E_q[-log p(x|z)] is the mean over `samples` draws of eps. With a seeded `generator` the
+        figures are repeatable (the explorer and /explain use a fixed seed); samples=1 with the
+        generator seeded as torch's global one was before loss() gives loss()'s own draw.
+        """
+        if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
+            raise ValueError(f"samples must be a whole number of at least 1, got {samples!r}.")
+        inputs = self._model_input(x)
+        mu, logvar = self._encode_inputs(inputs)
+        sigma = torch.exp(0.5 * logvar)
+        eps = _randn((samples, *mu.shape), generator, mu.device).to(mu.dtype)
+        z = mu + sigma * eps  # reparameterize(), for all draws at once
+        flat = z.reshape(-1, mu.shape[1])
+        outputs = self.decode_logits(flat)
+        sample_nll = self._nll(outputs, inputs.repeat(samples, 1)).reshape(samples, -1)
+        kl_per_dim = gaussian_kl(mu, logvar)
+        kl = kl_per_dim.sum(1)
+        reconstruction = sample_nll.mean(0)
+        images = self.decode(flat).reshape(samples, mu.shape[0], 1, IMAGE_SIDE, IMAGE_SIDE)
+        return Explanation(mu=mu, logvar=logvar, sigma=sigma, eps=eps, z=z, images=images, sample_nll=sample_nll,
+                           kl_per_dim=kl_per_dim, kl=kl, reconstruction=reconstruction, nelbo=reconstruction + kl)
 
     @torch.no_grad()
     def kl_per_dimension(self, x: torch.Tensor) -> torch.Tensor:

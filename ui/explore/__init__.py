@@ -2,8 +2,9 @@
 interpolation, a presentation layout for the classroom, and the named API.
 
 Gradio glue only: layout in layout.py, events in page.py, pictures in render.py, the per-model
-view cache in models.py, plain actions in actions.py, the endpoints /decode, /sample,
-/reconstruct and /classify in api.py; the look and the in-page scripts beside them.
+view cache in models.py, plain actions in actions.py, the panel "How the VAE sees this digit" in
+explain.py, the endpoints /decode, /sample, /reconstruct, /classify and /explain in api.py; the look
+and the in-page scripts beside them.
 """
 
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ import gradio as gr
 from ui.errors import user_errors
 
 from .api import API_FILES, wire_api
+from .explain import ExplainSection
 from .layout import EXPLORE_CSS
 from .models import ViewCache
 from .page import ExplorePage
@@ -48,7 +50,9 @@ def build_explore_tab(registry) -> ExploreTab:
     """Build the Explore tab inside the current Blocks, wire its events and its API; return handles for the app."""
     with gr.Column(elem_id="ll-explore"):
         page = ExplorePage(registry)
+        explain = ExplainSection(page)
     page.wire()
+    explain.wire()
     wire_api(page.views)
     return ExploreTab(model_selector=page.model.selector,
                       on_load=LoadHook(user_errors(page.on_load), [], page.model_change_outputs),

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from genmodels import latent
+from genmodels.vae import EXPLAIN_SAMPLES, Explanation
 from genmodels.preprocess import load_image_file
 
 from . import render
@@ -47,6 +48,7 @@ NO_READER = "no RNN reader chosen (none matches this data set)"
 MAX_SEED = 2**31 - 1
 MAX_DRAWING_CHARS = 2_000_000  # a drawing arrives as a PNG data URL; the canvas makes about 10 kB
 PREVIEW_VALUES = np.linspace(-SLIDER_LIMIT, SLIDER_LIMIT, 7)
+EXPLAIN_DRAW = 0  # torch seed of the eps draws /explain answers with and the panel shows first
 
 
 def readout(reader: Reader, digit, rows_read: int = 28) -> tuple[dict[str, float], object]:
@@ -236,3 +238,23 @@ def traversal_grid(view: ModelView, z) -> object:
     labels = [f"z{d}  KL {view.kl[d]:.2f}" for d in dims]
     columns = [f"{v:g}" for v in TRAVERSAL_VALUES]
     return render.grid(digits, labels, columns)
+
+
+def explain_digit(view: ModelView, digit, draw: int = EXPLAIN_DRAW) -> Explanation:
+    """Return VAE.explain() of one digit ((28, 28) or (1, 28, 28), pixels in [0,1]) with eps drawn from torch
+    seed `draw` (0..2**31-1): the same digit and draw give the same figures, in nats per image."""
+    generator = seeded_generator(draw)
+    if generator is None:
+        raise ValueError(f"The draw of eps must be a whole number from 0 to {MAX_SEED}.")
+    x = torch.as_tensor(np.asarray(digit, dtype=np.float32)).reshape(1, 1, 28, 28)
+    return view.vae.explain(x, EXPLAIN_SAMPLES, generator)
+
+
+def explanation_value(explanation: Explanation) -> dict:
+    """Return /explain's answer for one image: mu, sigma, kl_per_dim (lists, one per latent dimension, in
+    dimension order), kl, reconstruction and nelbo (nats per image), and the eps draws behind reconstruction."""
+    first = {name: getattr(explanation, name)[0].detach().cpu()
+             for name in ("mu", "sigma", "kl_per_dim", "kl", "reconstruction", "nelbo")}
+    out = {name: value.tolist() for name, value in first.items()}
+    out["samples"] = int(explanation.eps.shape[0])
+    return out

@@ -1,4 +1,4 @@
-"""The explorer's named HTTP endpoints /decode, /sample, /reconstruct and /classify, registered with gr.api.
+"""The explorer's named HTTP endpoints /decode, /sample, /reconstruct, /classify and /explain, registered with gr.api.
 
 gr.api hands a function the caller's JSON untouched and sends back what it returns, so every
 argument is checked here and a wrong one reaches the caller as one sentence (gr.Error), never a
@@ -11,6 +11,7 @@ gradio's cache, which gradio_client downloads to a local path and plain HTTP cal
     z, path = client.predict("vae-mnist", 7, api_name="/sample")
     z, recon, probs = client.predict(handle_file("digit.png"), "vae-mnist", api_name="/reconstruct")
     probs = client.predict(handle_file("digit.png"), "vae-mnist", api_name="/classify")
+    nats = client.predict(handle_file("digit.png"), "vae-mnist", api_name="/explain")  # mu, sigma, kl, nelbo...
 """
 
 import threading
@@ -100,7 +101,7 @@ def _uploaded_path(image) -> str:
 
 
 def wire_api(views: ViewCache) -> None:
-    """Register /decode, /sample, /reconstruct and /classify (inside the current Blocks)."""
+    """Register /decode, /sample, /reconstruct, /classify and /explain (inside the current Blocks)."""
 
     def decode(z: list[float], model: str = DEFAULT_MODEL) -> dict:
         """Return the decoded 28x28 PNG of code z (one float per latent dimension, each within ±10: 20 for the
@@ -135,10 +136,21 @@ def wire_api(views: ViewCache) -> None:
         probs = actions.class_probabilities(reader, actions.image_to_digit(_uploaded_path(image))[0].numpy())
         return actions.label_value(probs)
 
-    endpoints = {"decode": decode, "sample": sample, "reconstruct": reconstruct, "classify": classify}
+    def explain(image: dict, model: str = DEFAULT_MODEL) -> dict:
+        """Return how VAE `model` sees an uploaded image file, prepared as for /reconstruct: the posterior's mu and
+        sigma (lists, one per latent dimension), kl_per_dim, kl, reconstruction and nelbo (nats per image); the
+        reconstruction term averages `samples` draws of eps from a fixed seed, so an image always gets the same
+        figures."""
+        view = views.get(_model_name(model))
+        prepared = actions.image_to_digit(_uploaded_path(image))
+        return actions.explanation_value(actions.explain_digit(view, prepared))
+
+    endpoints = {"decode": decode, "sample": sample, "reconstruct": reconstruct, "classify": classify,
+                 "explain": explain}
     gr.api(user_errors(decode), api_name="decode", queue=False)
     gr.api(user_errors(sample), api_name="sample", queue=False)
     gr.api(user_errors(reconstruct), api_name="reconstruct", **IMAGE_CONCURRENCY)
     gr.api(user_errors(classify), api_name="classify", **IMAGE_CONCURRENCY)
+    gr.api(user_errors(explain), api_name="explain", **IMAGE_CONCURRENCY)
     check_calls(endpoints)
 

@@ -405,3 +405,30 @@ function watchDigit() {
 }
 window.addEventListener("load", watchDigit);  // latent_lab.js is deferred: wait for it
 if (document.readyState === "complete") watchDigit();
+
+// ---------------------------------------------------------------- the encoder's bands on the sliders
+// The panel "How the VAE sees this digit" (explain.py) lists, slider by slider, where q(z|x) of the digit
+// on screen lies: mu - sigma, mu and mu + sigma as fractions of the slider's range (data-bands). Each
+// slider's track shows that band (explore.css); a slider the model does not use shows none. The band
+// belongs to the digit of the last release: it follows the panel, never the frames of a drag.
+function showBands() {
+  const list = document.querySelector("#ll-explain-dims [data-bands]");
+  const bands = list ? list.dataset.bands.split(";").filter(Boolean).map((band) => band.split(",")) : [];
+  document.querySelectorAll("#ll-sliders .ll-slider").forEach((slider) => {
+    const range = G.sliderRange(slider);
+    const band = bands[parseInt(slider.id.replace("ll-z", ""), 10)];
+    if (!range) return;
+    ["lo", "mu", "hi"].forEach((name, k) => {
+      if (band) range.style.setProperty(`--ll-band-${name}`, band[k]);
+      else range.style.removeProperty(`--ll-band-${name}`);
+    });
+  });
+}
+
+function watchBands() {
+  const panel = document.querySelector("#ll-explain-dims");
+  if (!panel) { setTimeout(watchBands, 100); return; }
+  new MutationObserver(showBands).observe(panel, { subtree: true, childList: true, characterData: true });
+  showBands();
+}
+watchBands();
