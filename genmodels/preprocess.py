@@ -9,7 +9,8 @@ A phone photo of a digit on paper needs more before that: the light is uneven, t
 the paper is grey or tinted, and the digit may be small beside specks, ruled lines and the table.
 So prepare_digit_with_notes
   1. fits the bare page's lighting (a smooth surface in x and y) to the paper alone, leaving ink, specks
-     and the table out as outliers, and measures ink against it: each pixel's darkening relative to the
+     and the table out as outliers (and, when the paper's edge and the darker desk around it are in
+     view, the desk from the start: it holds no ink), and measures ink against it: each pixel's darkening relative to the
      paper right there. Whether the marks are darker or lighter than the page tells which way ink goes;
   2. keeps the pixels that hold a good part of the ink's contrast and stand clear of the noise;
   3. joins them into connected marks, drops specks and anything running along the picture's edge (the
