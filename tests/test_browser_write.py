@@ -1,6 +1,7 @@
-"""The Write tab in headless Chromium: the digit appears row by row beside the reader's bars, a drawn
-digit gets endings, and the NLL table fills in. Runs against the same app as tests/test_write_api.py
-(checkpoints/writer-mnist, or LATENT_LAB_TEST_WRITER until that exists)."""
+"""The Write tab in headless Chromium: the digit appears row by row beside the reader's bars, Step and
+Play show each row's probabilities, a drawn digit gets endings, and the NLL table fills in. Runs against
+the same app as tests/test_write_api.py (checkpoints/writer-mnist, or LATENT_LAB_TEST_WRITER until that
+exists)."""
 
 import re
 
@@ -28,6 +29,27 @@ WATCH_WRITING = """() => new Promise(resolve => {
     observer.observe(box, {subtree: true, childList: true, attributes: true});
     document.querySelector('#ll-write-go').click();
 })"""
+
+
+# Collects the rows the next-row panel shows (its data-row) from now on; window.llRowsSeen holds them.
+WATCH_STEPS = """() => {
+    window.llRowsSeen = [];
+    const box = document.querySelector('#ll-write-next');
+    const look = () => {
+        const next = box.querySelector('.ll-next');
+        const row = next ? Number(next.dataset.row) : -1;
+        const seen = window.llRowsSeen;
+        if (row >= 0 && seen[seen.length - 1] !== row) seen.push(row);
+    };
+    new MutationObserver(look).observe(box, {subtree: true, childList: true, attributes: true});
+}"""
+SHOWS_ROW = "(row) => document.querySelector('#ll-write-next .ll-next')?.dataset.row === String(row)"
+
+
+def strip_values(page, kind):
+    """Return the probabilities a heat strip shows, as floats."""
+    return [float(p) for p in page.locator(f"#ll-write-next .ll-strip[data-kind={kind}]").get_attribute("data-p")
+            .split(",")]
 
 
 def open_write_tab(browser, url, viewport):
@@ -94,6 +116,80 @@ def test_the_same_seed_writes_the_same_digit_in_the_page(desktop):
     assert page.locator("#ll-write-digit img").get_attribute("src") == first
 
 
+def set_temperature(page, value: str):
+    temperature = page.locator("#ll-write-temperature input[type=number]")
+    temperature.fill(value)
+    temperature.press("Enter")
+
+
+def test_step_writes_one_row_and_shows_the_probabilities_it_was_drawn_from(desktop, artifacts):
+    page = desktop
+    page.locator("#ll-write-seed input").fill("7")
+    set_temperature(page, "1")
+    for row in range(3):
+        page.click("#ll-write-step")
+        page.wait_for_function(SHOWS_ROW, arg=row)
+        assert f"Row {row + 1} of 28 written (seed 7)." in page.locator("#ll-write-digit").inner_text()
+    model, tempered = strip_values(page, "model"), strip_values(page, "tempered")
+    assert len(model) == 28 and all(0 <= p <= 1 for p in model) and tempered == model  # temperature 1
+    assert page.locator("#ll-write-next .ll-strip[data-kind=model] span").count() == 28
+    drawn = page.locator("#ll-write-next .ll-strip.drawn").get_attribute("data-pixels")
+    assert len(drawn) == 28 and set(drawn) <= {"0", "1"}
+    panel = page.locator("#ll-write-next").inner_text()
+    assert "Row 3 of 28" in panel and "(the same)" in panel and "log-likelihood so far" in panel
+    log_likelihood = float(page.locator("#ll-write-next .ll-ll").get_attribute("data-log-likelihood"))
+    assert log_likelihood < 0
+    assert "pixels already drawn to its left" in page.locator("#ll-write-step-help").inner_text()
+
+    # A colder temperature for the next row: its tempered probabilities are further from 1/2 than the model's.
+    set_temperature(page, "0.5")
+    page.click("#ll-write-step")
+    page.wait_for_function(SHOWS_ROW, arg=3)
+    model, tempered = strip_values(page, "model"), strip_values(page, "tempered")
+    assert all(abs(t - 0.5) >= abs(p - 0.5) - 1e-4 for p, t in zip(model, tempered))
+    assert "at temperature 0.50" in page.locator("#ll-write-next").inner_text()
+    later = float(page.locator("#ll-write-next .ll-ll").get_attribute("data-log-likelihood"))
+    assert later < log_likelihood  # another row's log-probability (< 0) is added
+    page.locator("#ll-write-next").scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts / "write-step.png"))
+
+
+def test_play_steps_every_row_in_view_until_done_and_writes_the_digit_of_write(desktop):
+    page = desktop
+    page.locator("#ll-write-seed input").fill("21")
+    page.evaluate(WATCH_WRITING)
+    written = page.locator("#ll-write-digit img").get_attribute("src")
+    page.evaluate(WATCH_STEPS)
+    page.click("#ll-write-play")
+    page.wait_for_function("() => document.querySelector('#ll-write-step').disabled")  # no Step while playing
+    page.wait_for_function(SHOWS_ROW, arg=27)
+    page.wait_for_function("() => !document.querySelector('#ll-write-play').disabled"
+                           " && document.querySelector('#ll-write-stop').disabled")
+    assert page.evaluate("window.llRowsSeen") == list(range(28))  # each row on screen in turn
+    assert "Done: 28 of 28 rows written (seed 21)." in page.locator("#ll-write-digit").inner_text()
+    assert page.locator("#ll-write-digit img").get_attribute("src") == written
+
+
+def test_stop_pauses_play_and_step_goes_on_from_there(desktop, artifacts):
+    page = desktop
+    page.locator("#ll-write-seed input").fill("5")
+    page.click("#ll-write-play")
+    page.wait_for_function("() => Number(document.querySelector('#ll-write-next .ll-next')?.dataset.row) >= 2")
+    page.click("#ll-write-stop")
+    page.wait_for_function("() => !document.querySelector('#ll-write-play').disabled"
+                           " && !document.querySelector('#ll-write-step').disabled"
+                           " && document.querySelector('#ll-write-stop').disabled")
+    page.evaluate(WATCH_STEPS)
+    stopped_at = int(page.locator("#ll-write-next .ll-next").get_attribute("data-row"))
+    assert stopped_at < 27
+    page.click("#ll-write-step")
+    page.wait_for_function("(row) => window.llRowsSeen.length && window.llRowsSeen.at(-1) > row", arg=stopped_at)
+    # The row after the last one shown (at most one tick was already on its way when Stop was pressed).
+    seen = page.evaluate("window.llRowsSeen")
+    assert seen[0] == stopped_at + 1 and seen == list(range(seen[0], seen[0] + len(seen))) and len(seen) <= 2, seen
+    page.screenshot(path=str(artifacts / "write-stopped.png"))
+
+
 def test_complete_a_drawn_digit_shows_labelled_endings_below_the_kept_rows(desktop, artifacts):
     page = desktop
     draw_a_seven(page)
@@ -140,5 +236,21 @@ def test_on_a_phone_the_digit_comes_into_view_while_it_is_written(browser, write
         assert box["y"] >= 0 and box["y"] + box["height"] <= PHONE["height"]
         assert box["width"] <= PHONE["width"]
         page.screenshot(path=str(artifacts / "write-phone.png"))
+    finally:
+        context.close()
+
+
+def test_on_a_phone_step_keeps_the_digit_and_its_strips_on_screen(browser, write_app, artifacts):  # noqa: F811
+    context, page = open_write_tab(browser, write_app[0], PHONE)
+    try:
+        page.locator("#ll-write-step").scroll_into_view_if_needed()
+        for row in range(4):
+            page.click("#ll-write-step")
+            page.wait_for_function(SHOWS_ROW, arg=row)
+        for part in ("#ll-write-digit img", "#ll-write-next .ll-strip.drawn"):
+            box = page.locator(part).bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], part
+        page.locator("#ll-write-next").scroll_into_view_if_needed()
+        page.screenshot(path=str(artifacts / "write-step-phone.png"))
     finally:
         context.close()

@@ -1,4 +1,4 @@
-"""The Write tab's named endpoints /write and /complete through gradio_client, and its pieces without a server.
+"""The Write tab's named endpoints /write, /write_step and /complete through gradio_client, and its pieces without a server.
 
 The endpoint tests run against the app serving `checkpoints/writer-mnist`. Until that checkpoint
 is shipped they skip, unless LATENT_LAB_TEST_WRITER names a writer checkpoint folder (e.g. one made
@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 import torch
 from gradio_client import Client, handle_file
+from hostile import ServerLog, api_call, error_sentence, leaks
 from PIL import Image
 
 from genmodels import RowWriter, likelihood
@@ -196,6 +197,102 @@ def test_complete_of_a_blank_picture_says_so(client, tmp_path):
     assert "blank" in str(caught.value)
 
 
+# ---------------------------------------------------------------------- /write_step
+def test_write_step_is_listed_with_its_arguments(client):
+    names = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert [p["parameter_name"] for p in names["/write_step"]["parameters"]] == [
+        "rows", "label", "temperature", "seed", "model"]
+
+
+def test_28_steps_write_the_digit_of_write_and_end_at_its_exact_log_likelihood(client, write_app):
+    stamp = weights_stamp(write_app[1])
+    writer = RowWriter.from_pretrained(write_app[1], device="cpu")
+    rows, total, steps = [], 0.0, []
+    while len(rows) < 28:
+        step = client.predict(rows, 4, 0.7, 2024, "writer-mnist", api_name="/write_step")
+        assert step["row"] == len(rows) and step["rows"][:-1] == rows and step["rows"][-1] == step["pixels"]
+        assert step["done"] == (step["row"] == 27) and step["seed"] == 2024 and step["label"] == 4
+        total += step["row_log_likelihood"]
+        assert step["log_likelihood"] == pytest.approx(total, abs=1e-3)  # the running sum of the rows' terms
+        rows = step["rows"]
+        steps.append(step)
+    digit = client.predict(4, 0.7, 2024, "writer-mnist", api_name="/write")["digit"]
+    if weights_stamp(write_app[1]) != stamp:
+        pytest.skip("the writer checkpoint was saved again during the test (it is still being trained)")
+    assert rows == digit
+    image = torch.tensor(rows, dtype=torch.float32)[None]
+    with torch.no_grad():
+        assert steps[-1]["log_likelihood"] == pytest.approx(writer.log_prob(image, 4).item(), abs=1e-3)
+        # Each step's probabilities are the model's conditionals of that row given everything before each pixel.
+        conditionals = torch.sigmoid(writer(image, 4))[0]
+    for step in steps:
+        assert np.allclose(step["probabilities"], conditionals[step["row"]].numpy(), atol=1e-4)
+        logits = torch.logit(torch.tensor(step["probabilities"], dtype=torch.float64).clamp(1e-6, 1 - 1e-6))
+        assert np.allclose(step["tempered"], torch.sigmoid(logits / 0.7).numpy(), atol=1e-3)
+        assert sum(step["reader"]["probabilities"].values()) == pytest.approx(1, abs=1e-3)
+
+
+def test_write_step_without_rows_starts_a_digit_and_says_its_seed(client):
+    first = client.predict(api_name="/write_step")
+    assert first["row"] == 0 and len(first["rows"]) == 1 and first["label"] is None and 0 <= first["seed"]
+    again = client.predict([], -1, 1.0, first["seed"], api_name="/write_step")
+    assert again["pixels"] == first["pixels"] and again["probabilities"] == first["probabilities"]
+
+
+ROW = json.dumps([0] * 28)
+BAD_STEPS = [  # (raw JSON text of [rows, label, temperature, seed, model], words the sentence must hold)
+    ('[5, 7, 1, 1, "writer-mnist"]', "list of rows"),
+    ('["abc", 7, 1, 1, "writer-mnist"]', "list of rows"),
+    ('[{"a": 1}, 7, 1, 1, "writer-mnist"]', "list of rows"),
+    ('[[[0, 1]], 7, 1, 1, "writer-mnist"]', "Row 0"),
+    ('[[[' + ",".join(["NaN"] * 28) + ']], 7, 1, 1, "writer-mnist"]', "Row 0"),
+    ('[[[' + ",".join(["Infinity"] * 28) + ']], 7, 1, 1, "writer-mnist"]', "Row 0"),
+    ('[[[' + ",".join(["1e400"] * 28) + ']], 7, 1, 1, "writer-mnist"]', "Row 0"),
+    ('[[[' + ",".join(["true"] * 28) + ']], 7, 1, 1, "writer-mnist"]', "Row 0"),
+    ('[[[' + ",".join(["2"] * 28) + ']], 7, 1, 1, "writer-mnist"]', "Row 0"),
+    ('[[[' + ",".join(["0.5"] * 28) + ']], 7, 1, 1, "writer-mnist"]', "Row 0"),
+    ('[[[' + ",".join(['"1"'] * 28) + ']], 7, 1, 1, "writer-mnist"]', "Row 0"),
+    ('[[[' + ",".join(["[0]"] * 28) + ']], 7, 1, 1, "writer-mnist"]', "Row 0"),
+    (f'[[{ROW}, 5], 7, 1, 1, "writer-mnist"]', "Row 1"),
+    (f'[[{",".join([ROW] * 28)}], 7, 1, 1, "writer-mnist"]', "All 28 rows are written already"),
+    (f'[{ROW}, 7, 1, 1, "writer-mnist"]', "Row 0"),  # one row, not a list of rows
+    (f'[{json.dumps([[0] * 28] * 100_000)}, 7, 1, 1, "writer-mnist"]', "at most 27"),
+    (f'[{json.dumps("x" * 1_000_000)}, 7, 1, 1, "writer-mnist"]', "list of rows"),
+    ('[[], NaN, 1, 1, "writer-mnist"]', "label"),
+    ('[[], 10, 1, 1, "writer-mnist"]', "label"),
+    ('[[], 7, 0, 1, "writer-mnist"]', "temperature"),
+    ('[[], 7, Infinity, 1, "writer-mnist"]', "temperature"),
+    ('[[], 7, "hot", 1, "writer-mnist"]', "temperature"),
+    ('[[], 7, 1, NaN, "writer-mnist"]', "seed"),
+    ('[[], 7, 1, -5, "writer-mnist"]', "seed"),
+    ('[[], 7, 1, [1], "writer-mnist"]', "seed"),
+    ("[[], 7, 1, 1, 5]", "writer"),
+    ('[[], 7, 1, 1, "vae-mnist"]', "writer"),
+    (f'[[], 7, 1, 1, {json.dumps("x" * 1_000_000)}]', "Unknown writer"),
+]
+
+
+@pytest.fixture
+def server_log(capfd):
+    """Yields a function returning the tracebacks the in-process server logged or printed since the test began."""
+    capfd.readouterr()
+
+    def tracebacks() -> list[str]:
+        err = capfd.readouterr().err
+        return records.tracebacks() + (["stderr: " + err[-3000:]] if "Traceback" in err else [])
+
+    with ServerLog() as records:
+        yield tracebacks
+
+
+@pytest.mark.parametrize("raw, words", BAD_STEPS, ids=[f"step-{k}" for k in range(len(BAD_STEPS))])
+def test_a_bad_write_step_gets_one_sentence_and_no_traceback(write_app, server_log, raw, words):
+    event, data = api_call(write_app[0], "write_step", raw)
+    message = error_sentence(event, data)
+    assert words in message and ONE_SENTENCE.match(message) and not leaks(message), message
+    assert not server_log()
+
+
 # ---------------------------------------------------------------------- without a server
 def test_the_tab_says_plainly_when_there_is_no_writer(tmp_path):
     shutil.copytree(ROOT / "checkpoints" / "vae-mnist", tmp_path / "vae-mnist")
@@ -247,3 +344,48 @@ def write_page():
     with gr.Blocks():
         page = build_write_tab(ModelRegistry(ROOT / "checkpoints", device="cpu"))
     return page
+
+
+def test_steps_in_the_page_continue_this_sessions_digit_and_write_the_same_digit_as_write(write_page):
+    page, state, seeds = write_page, None, set()
+    for t in range(28):
+        out = page.on_step("writer-mnist", "2", 0.9, 31, state)
+        state = out[page.steps]
+        assert len(state["rows"]) == t + 1
+        assert f'data-row="{t}"' in out[page.write.next_row]
+        seeds.add(state["seed"])
+    assert seeds == {31} and 'data-done="true"' in out[page.write.digit]
+    models = actions.load_models(page.registry, "writer-mnist")
+    digit = actions.write_digit(models, 2, 0.9, actions.generator(31))
+    assert (np.array(state["rows"]) == digit).all()
+    written = torch.tensor(state["rows"], dtype=torch.float32)[None]
+    with torch.no_grad():
+        log_p = models.writer.log_prob(written, 2).item()
+    shown = float(re.search(r'data-log-likelihood="([-\d.]+)"', out[page.write.next_row]).group(1))
+    assert shown == pytest.approx(log_p, abs=1e-3)
+    # A finished digit: the next Step starts a new one; a Play tick stops instead of starting one.
+    assert page.on_play_tick("writer-mnist", "2", 0.9, 31, state)[page.write.play_timer].active is False
+    assert len(page.on_step("writer-mnist", "2", 0.9, 31, state)[page.steps]["rows"]) == 1
+
+
+def test_another_class_or_seed_starts_a_new_digit_and_a_temperature_change_goes_on(write_page):
+    page = write_page
+    state = page.on_step("writer-mnist", "any", 1.0, -1, None)[page.steps]
+    state = page.on_step("writer-mnist", "any", 1.0, -1, state)[page.steps]
+    assert len(state["rows"]) == 2  # -1 in the seed box: a fresh seed per digit, kept while it is written
+    hotter = page.on_step("writer-mnist", "any", 1.5, -1, state)[page.steps]
+    assert len(hotter["rows"]) == 3 and hotter["seed"] == state["seed"]
+    assert len(page.on_step("writer-mnist", "5", 1.5, -1, hotter)[page.steps]["rows"]) == 1
+    assert len(page.on_step("writer-mnist", "any", 1.5, 8, hotter)[page.steps]["rows"]) == 1
+
+
+def test_play_switches_the_timer_on_and_a_bad_setting_stops_it_with_one_warning(write_page):
+    page = write_page
+    out = page.on_play("writer-mnist", "any", 1.0, 5, None)
+    assert out[page.write.play_timer].active is True and len(out[page.steps]["rows"]) == 1
+    tick = page.on_play_tick("writer-mnist", "any", 1.0, 5, out[page.steps])
+    assert len(tick[page.steps]["rows"]) == 2 and page.write.play_timer not in tick
+    with pytest.warns(UserWarning, match="temperature"):
+        stopped = page.on_play_tick("writer-mnist", "any", 9.0, 5, tick[page.steps])
+    assert stopped[page.write.play_timer].active is False and page.steps not in stopped
+    assert page.on_stop()[page.write.play_timer].active is False

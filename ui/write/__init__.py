@@ -1,8 +1,9 @@
-"""Write tab: the RowWriter writes digits row by row while the RNN reader reads along, completes a
-digit you draw, and stands side by side with the VAE (samples and negative log-likelihoods).
+"""Write tab: the RowWriter writes digits row by row while the RNN reader reads along (or a row per Step,
+showing the probabilities each row was drawn from and the log-likelihood so far), completes a digit you
+draw, and stands side by side with the VAE (samples and negative log-likelihoods).
 
 Gradio glue only: layout in layout.py, events in page.py, pictures in render.py, model work in
-actions.py, the named endpoints /write and /complete in api.py.
+actions.py, the named endpoints /write, /write_step and /complete in api.py.
 """
 
 from .api import wire_api

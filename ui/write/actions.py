@@ -183,6 +183,58 @@ def write_digit(models: Models, label, temperature: float, generator: torch.Gene
     return digit.reshape(28, 28).cpu().numpy()
 
 
+def check_written_rows(value) -> np.ndarray:
+    """Return the rows written so far as a float32 array (k, 28) in {0, 1}, k from 0 to 27 (None or [] = none yet)."""
+    if value is None:
+        return np.zeros((0, 28), dtype=np.float32)
+    if not isinstance(value, (list, tuple)):
+        raise ValueError(f"The rows written so far must be a list of rows (each 28 pixels, 0 or 1), "
+                         f"got {type(value).__name__}.")
+    if len(value) > 28:
+        raise ValueError(f"The digit has 28 rows, so the rows written so far can be at most 27 (got {len(value)}).")
+    for t, row in enumerate(value):
+        if not (isinstance(row, (list, tuple)) and len(row) == 28
+                and all(isinstance(x, numbers.Real) and not isinstance(x, bool) and x in (0, 1) for x in row)):
+            raise ValueError(f"Row {t} of the rows written so far must be a list of 28 pixels, each 0 or 1.")
+    if len(value) == 28:
+        raise ValueError("All 28 rows are written already, so there is no next row: start again with an empty list.")
+    return np.asarray(value, dtype=np.float32).reshape(len(value), 28)
+
+
+@dataclass
+class Step:
+    """One row written by write_step: the probabilities it was drawn from, the pixels, and the log-likelihood so far."""
+
+    row: int  # the row just written, 0 = top
+    probabilities: np.ndarray  # (28,) each pixel's p(on) at temperature 1, given the rows above and pixels to its left
+    tempered: np.ndarray  # (28,) the same at the chosen temperature: what the pixels were drawn from
+    pixels: np.ndarray  # (28,) in {0, 1}
+    rows: np.ndarray  # (row + 1, 28): every row written so far, this one last
+    row_log_likelihood: float  # log p(this row | rows above, class), nats, at temperature 1
+    log_likelihood: float  # log p(rows written so far | class), nats: the writer's log_prob once 28 rows are written
+    temperature: float
+    belief: np.ndarray | None  # the reader's class probabilities after these rows, None without a reader
+
+    @property
+    def done(self) -> bool:
+        """Return whether the digit is finished (28 rows)."""
+        return self.row == 27
+
+
+def write_step(models: Models, rows: np.ndarray, label, temperature: float, seed: int) -> Step:
+    """Return the next row below `rows` (k, 28) written with `seed`; one seed for every row writes write_digit's digit."""
+    step = models.writer.write_row(1, label=label, temperature=temperature, prefix_rows=torch.from_numpy(rows),
+                                   generator=generator(seed))
+    pixels = step.pixels[0].cpu().numpy()
+    written = np.concatenate([rows, pixels[None]]).astype(np.float32)
+    canvas = np.zeros((28, 28), dtype=np.float32)
+    canvas[:len(written)] = written
+    belief = read(models.reader, canvas)
+    return Step(step.row, step.probabilities[0].cpu().numpy(), step.tempered[0].cpu().numpy(), pixels, written,
+                float(step.row_log_prob[0]), float(step.log_prob[0]), temperature,
+                None if belief is None else belief[0, step.row])
+
+
 def image_to_prompt(image) -> np.ndarray:
     """Return the user's digit prepared as MNIST (28, 28) and binarized at PROMPT_THRESHOLD, in {0, 1}.
 

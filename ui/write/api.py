@@ -1,4 +1,4 @@
-"""The Write tab's named endpoints, /write and /complete, registered with gr.api as plain typed functions.
+"""The Write tab's named endpoints, /write, /write_step and /complete, registered with gr.api as plain typed functions.
 
 gr.api endpoints take and return JSON, so a digit comes back as 28 rows of 28 ints (0 or 1):
 the writer's binary image, exact, with nothing to decode. Each digit also comes as `png`, a
@@ -9,6 +9,10 @@ reaches the caller as one sentence (gr.Error), never a traceback.
     client = Client("http://127.0.0.1:7860/")
     out = client.predict(7, 0.8, 42, "writer-mnist", api_name="/write")          # out["digit"]: 28 x 28
     out = client.predict(handle_file("my_digit.png"), 14, 6, 1.0, 42, api_name="/complete")
+    rows = []                                                                     # step by step, one row a call
+    while len(rows) < 28:
+        step = client.predict(rows, 7, 0.8, 42, "writer-mnist", api_name="/write_step")
+        rows = step["rows"]                   # step["probabilities"]: the 28 pixels' p(ink) it was drawn from
 """
 
 from pathlib import Path
@@ -28,6 +32,14 @@ def _rows(digit: np.ndarray) -> list[list[int]]:
 
 def _png(digit: np.ndarray) -> str:
     return render.png_data_url(render.writing_picture(digit, 28, done=True))
+
+
+def _reader(models, belief) -> dict | None:
+    """Return the reader's answer {"label": top class, "probabilities": {class: p}} for one belief (classes,), or None."""
+    if belief is None:
+        return None
+    probs = {name: round(float(p), 6) for name, p in zip(models.class_names, belief)}
+    return {"label": max(probs, key=probs.get), "probabilities": probs}
 
 
 def _uploaded_path(image) -> str:
@@ -67,12 +79,8 @@ def wire_api(registry) -> None:
         seed = actions.check_seed(seed)
         digit = actions.write_digit(models, label, temperature, actions.generator(seed))
         belief = actions.read(models.reader, digit[None])
-        reader = None
-        if belief is not None:
-            probs = {name: round(float(p), 6) for name, p in zip(models.class_names, belief[0, -1])}
-            reader = {"label": max(probs, key=probs.get), "probabilities": probs}
         return {"digit": _rows(digit), "png": _png(digit), "seed": seed, "label": label,
-                "model": models.writer_name, "reader": reader}
+                "model": models.writer_name, "reader": _reader(models, None if belief is None else belief[0, -1])}
 
     @user_errors
     def complete(image: dict, k: int = 14, n: int = actions.ENDINGS_SHOWN, temperature: float = 1.0, seed: int = -1,
@@ -97,6 +105,35 @@ def wire_api(registry) -> None:
                    for e, label, p in zip(result.endings, result.labels, result.probabilities)]
         return {"prompt": _rows(prompt), "k": k, "seed": seed, "model": models.writer_name, "endings": endings}
 
+    @user_errors
+    def write_step(rows: list[list[int]] | None = None, label: int = -1, temperature: float = 1.0, seed: int = -1,
+                   model: str = actions.DEFAULT_WRITER) -> dict:
+        """Write the next row of a digit below the rows written so far, and return the probabilities it was drawn from.
+
+        rows: the rows written so far, 0 to 27 lists of 28 ints (0 or 1); [] or null starts a digit.
+        label, temperature, seed, model: as for /write. Pass the same seed (not -1) at every step and the
+        28 steps write the digit /write writes with that seed.
+        Returns {"row": the row written, 0-27 (0 = top), "probabilities": 28 floats, each pixel's p(ink) at
+        temperature 1 given the rows above and the pixels drawn to its left in this row (as sampling used it),
+        "tempered": the same at the temperature asked for (sigmoid(logit / temperature): what the pixels were
+        drawn from), "pixels": the 28 ints drawn, "rows": every row written so far (pass it back for the next
+        step), "row_log_likelihood": log p(this row | rows above, class) in nats, "log_likelihood": log p(all
+        rows written | class) in nats (at temperature 1; for 28 rows the writer's exact log p(digit)), "done":
+        whether all 28 rows are written, "seed", "label", "model", "reader": as for /write, after these rows}.
+        """
+        models = actions.load_models(registry, model)
+        written = actions.check_written_rows(rows)
+        label = actions.check_label(label, len(models.class_names))
+        temperature = actions.check_temperature(temperature)
+        seed = actions.check_seed(seed)
+        step = actions.write_step(models, written, label, temperature, seed)
+        return {"row": step.row, "probabilities": [round(float(p), 6) for p in step.probabilities],
+                "tempered": [round(float(p), 6) for p in step.tempered], "pixels": step.pixels.astype(int).tolist(),
+                "rows": step.rows.astype(int).tolist(), "row_log_likelihood": step.row_log_likelihood,
+                "log_likelihood": step.log_likelihood, "done": step.done, "seed": seed, "label": label,
+                "model": models.writer_name, "reader": _reader(models, step.belief)}
+
     gr.api(write, api_name="write", concurrency_id="write", concurrency_limit=4)
+    gr.api(write_step, api_name="write_step", concurrency_id="write", concurrency_limit=4)
     gr.api(complete, api_name="complete", concurrency_id="write", concurrency_limit=4)
-    check_calls({"write": write, "complete": complete})
+    check_calls({"write": write, "write_step": write_step, "complete": complete})

@@ -17,6 +17,16 @@ bottom, each pixel drawn from its probability given all the rows above. So it kn
 likely any black-and-white digit is, which the VAE cannot say. The RNN reader reads along."""
 
 BARS_TITLE = "The reader's guess so far"
+PLAY_INTERVAL_S = 0.6  # Play writes a row this often: slow enough for a class to follow each one
+STEP_HINT = ("Step writes one row and shows, before you see the next, the writer's probability of ink for "
+             "each of its 28 pixels; Play steps on its own and Stop pauses.")
+
+STEP_HELP = """**Step by step.** A row is the writer's "next token". Its pixels are drawn left to right, so each
+pixel's probability is the one the writer gave it *given the rows above and the pixels already drawn to its
+left in the row*, exactly as it was used to draw it. **Temperature** *T* divides each logit:
+p<sub>T</sub> = σ(logit / *T*); below 1 it pushes every probability towards 0 or 1, above 1 towards ½.
+The log-likelihood is the model's own (at temperature 1): the sum of log p(pixel drawn) over every pixel
+written, which for a finished digit is exactly the writer's log p(digit | class)."""
 TEMPERATURE_HELP = "below 1: bolder, more typical; above 1: wilder, noisier"
 
 COMPLETE_HELP = f"""**Complete my digit.** Draw or upload a digit. It is prepared like MNIST and turned
@@ -60,7 +70,12 @@ class WritePanel:
     temperature: gr.Slider
     seed: gr.Number
     write: gr.Button
+    step: gr.Button  # one row, with its probabilities
+    play: gr.Button  # steps on a timer
+    stop: gr.Button
     digit: gr.HTML
+    next_row: gr.HTML  # the heat strips of the row just stepped
+    play_timer: gr.Timer  # ticks while playing (per session)
     bars: gr.HTML
     shown: gr.HTML  # empty; fires its click event the first time the tab is on screen (SHOWN_JS)
 
@@ -125,16 +140,27 @@ def build_write_panel(writer_names: list[str], default: str | None, class_names,
                                 elem_id="ll-write-label")
             temperature = _temperature("ll-write-temperature")
             seed = _seed("ll-write-seed")
-            write = gr.Button("Write", variant="primary", elem_id="ll-write-go", interactive=bool(default))
         with gr.Column(scale=1, min_width=260):
             digit = _html(render.empty_digit_html("Press Write to watch a digit appear row by row."),
                           elem_id="ll-write-digit")
+            # Right under the digit, so on a phone too the digit stays in view while a class steps through it.
+            with gr.Row(elem_id="ll-write-buttons"):
+                ready = bool(default)
+                write = gr.Button("Write", variant="primary", elem_id="ll-write-go", interactive=ready, min_width=60)
+                step = gr.Button("Step", elem_id="ll-write-step", interactive=ready, min_width=60)
+                play = gr.Button("Play", elem_id="ll-write-play", interactive=ready, min_width=60)
+                stop = gr.Button("Stop", variant="stop", elem_id="ll-write-stop", interactive=False, min_width=60)
+            next_row = gr.HTML(render.next_row_waiting_html(STEP_HINT), elem_id="ll-write-next",
+                               css_template=render.WRITE_CSS + render.NEXT_ROW_CSS)
+            play_timer = gr.Timer(PLAY_INTERVAL_S, active=False)
             # Under the digit, where its (empty) block adds no visible gap.
             shown = gr.HTML("", js_on_load=SHOWN_JS, elem_id="ll-write-shown", padding=False)
         with gr.Column(scale=1, min_width=260):
             bars = _html(render.waiting_bars_html(BARS_TITLE, "It reads along as the rows appear."),
                            elem_id="ll-write-bars")
-    return WritePanel(model, refresh, notice_md, label, temperature, seed, write, digit, bars, shown)
+            gr.Markdown(STEP_HELP, elem_id="ll-write-step-help")
+    return WritePanel(model, refresh, notice_md, label, temperature, seed, write, step, play, stop, digit, next_row,
+                      play_timer, bars, shown)
 
 
 def build_complete_panel() -> CompletePanel:

@@ -6,6 +6,12 @@ the loaded models are shared and read-only.
 
 The Write button streams: its handler is a generator that yields one small update per row
 (a ~300-byte PNG and ten bars), paced by ROW_DELAY_S so the eye can follow the writing.
+
+Step writes one row (actions.write_step) and shows the probabilities it was drawn from; the digit
+being stepped lives in this session's gr.State (the rows so far and the seed), never on the model.
+Play is a gr.Timer that Steps every PLAY_INTERVAL_S: each tick is a short event, so a class playing
+at once holds no worker between rows (a generator would hold one for the whole digit), and Stop
+just switches the timer off.
 """
 
 import functools
@@ -17,7 +23,8 @@ import numpy as np
 from ui.errors import user_errors
 
 from . import actions, render
-from .layout import BARS_TITLE, build_compare_panel, build_complete_panel, build_write_panel, label_choices
+from .layout import (BARS_TITLE, STEP_HINT, build_compare_panel, build_complete_panel, build_write_panel,
+                     label_choices)
 
 ROW_DELAY_S = 0.035  # pause after each written row: a digit takes about a second to appear
 WRITE_CONCURRENCY = dict(concurrency_id="write", concurrency_limit=4)
@@ -61,6 +68,8 @@ class WritePage:
         self.complete = build_complete_panel()
         self.compare = build_compare_panel()
         self.prompt = gr.State(None)  # this session's binarized prompt, 28 rows of 28 floats in {0, 1}
+        # This session's digit being stepped: {"model", "label", "seed_box", "seed", "rows": k lists of 28 0/1}.
+        self.steps = gr.State(None)
 
     # ------------------------------------------------------------------ watch it write
     def on_write(self, model_name, label, temperature, seed):
@@ -69,14 +78,82 @@ class WritePage:
         temperature = actions.check_temperature(temperature)
         seed = actions.check_seed(seed)
         w = self.write
+        first = self.stopped(steps=None)  # Write starts afresh: any digit being stepped or played is dropped
         for frame in actions.write_frames(models, label, temperature, actions.generator(seed)):
             done = frame.rows == 28
             caption = f"Done: 28 of 28 rows written (seed {seed})." if done else ""
             title = "The reader's final answer" if done else f"{BARS_TITLE} (after {frame.rows} rows)"
-            yield {w.digit: render.writing_html(frame.canvas, frame.rows, done, caption),
+            yield {**first, w.digit: render.writing_html(frame.canvas, frame.rows, done, caption),
                    w.bars: render.bars_html(frame.belief, models.class_names, title)}
+            first = {}
             if not done:
                 time.sleep(ROW_DELAY_S)
+
+    # ------------------------------------------------------------------ step by step
+    def stopped(self, **state) -> dict:
+        """Return the updates that end Play (timer off, Play and Step usable again); `steps=None` also drops the digit."""
+        w = self.write
+        out = {w.play_timer: gr.Timer(active=False), w.play: gr.update(interactive=True),
+               w.stop: gr.update(interactive=False), w.step: gr.update(interactive=True)}
+        if "steps" in state:
+            out.update({self.steps: state["steps"], w.next_row: render.next_row_waiting_html(STEP_HINT)})
+        return out
+
+    def step_outputs(self, model_name, label, temperature, seed, state, start: bool = True) -> dict | None:
+        """Return the updates of one Step: the next row of this session's digit, or row 0 of a new one.
+
+        A new digit starts when there is none, the last is finished, or the writer, class or seed
+        box changed; with start=False (a Play tick) a finished digit returns None instead.
+        """
+        models = actions.load_models(self.registry, model_name)
+        label = actions.check_label(label, len(models.class_names))
+        temperature = actions.check_temperature(temperature)
+        box = -1 if seed is None else seed
+        same = (state is not None and state["model"] == models.writer_name and state["label"] == label
+                and state["seed_box"] == box)
+        if same and len(state["rows"]) >= 28 and not start:
+            return None
+        if not same or len(state["rows"]) >= 28:
+            state = {"model": models.writer_name, "label": label, "seed_box": box, "seed": actions.check_seed(seed),
+                     "rows": []}
+        rows = actions.check_written_rows(state["rows"])
+        step = actions.write_step(models, rows, label, temperature, state["seed"])
+        canvas = np.zeros((28, 28), dtype=np.float32)
+        canvas[:len(step.rows)] = step.rows
+        written = step.row + 1
+        caption = (f"Done: 28 of 28 rows written (seed {state['seed']})." if step.done
+                   else f"Row {written} of 28 written (seed {state['seed']}).")
+        title = "The reader's final answer" if step.done else f"{BARS_TITLE} (after {written} rows)"
+        w = self.write
+        return {w.digit: render.writing_html(canvas, written, step.done, caption),
+                w.bars: render.bars_html(step.belief, models.class_names, title),
+                w.next_row: render.next_row_html(step.row, step.probabilities, step.tempered, step.pixels,
+                                                 temperature, step.row_log_likelihood, step.log_likelihood),
+                self.steps: {**state, "rows": step.rows.astype(int).tolist()}}
+
+    def on_step(self, model_name, label, temperature, seed, state):
+        return self.step_outputs(model_name, label, temperature, seed, state)
+
+    def on_play(self, model_name, label, temperature, seed, state):
+        out = self.step_outputs(model_name, label, temperature, seed, state)  # the first row at once
+        w = self.write
+        if len(out[self.steps]["rows"]) == 28:  # that was the last row
+            return {**out, **self.stopped()}
+        return {**out, w.play_timer: gr.Timer(active=True), w.play: gr.update(interactive=False),
+                w.stop: gr.update(interactive=True), w.step: gr.update(interactive=False)}
+
+    def on_play_tick(self, model_name, label, temperature, seed, state):
+        try:
+            out = self.step_outputs(model_name, label, temperature, seed, state, start=False)
+        except ValueError as error:  # said once, and Play stops (raising would repeat it every tick)
+            gr.Warning(str(error))
+            return self.stopped()
+        if out is None or len(out[self.steps]["rows"]) == 28:
+            return {**(out or {}), **self.stopped()}
+        return out
+
+    def on_stop(self):
+        return self.stopped()
 
     def on_model_change(self, model_name):
         models = actions.load_models(self.registry, model_name)
@@ -84,15 +161,16 @@ class WritePage:
         return {w.label: gr.update(choices=label_choices(models.class_names), value="any"),
                 w.bars: render.waiting_bars_html(BARS_TITLE, "It reads along as the rows appear."),
                 w.digit: render.empty_digit_html("Press Write to watch a digit appear row by row."),
-                c.timer: gr.Timer(active=True)}
+                c.timer: gr.Timer(active=True), **self.stopped(steps=None)}
 
     def on_refresh(self, selected):
         names = self.registry.names("writer")
         value = selected if selected in names else (actions.resolve_writer(self.registry, None) if names else None)
         w = self.write
+        ready = gr.update(interactive=bool(names))
         return {w.model: gr.update(choices=names, value=value),
                 w.notice: gr.update(value="" if names else actions.NO_WRITER, visible=not names),
-                w.write: gr.update(interactive=bool(names)), self.compare.timer: gr.Timer(active=True)}
+                w.write: ready, w.step: ready, w.play: ready, self.compare.timer: gr.Timer(active=True)}
 
     # ------------------------------------------------------------------ complete my digit
     def completion_outputs(self, model_name, prompt, rows, temperature, seed) -> dict:
@@ -147,10 +225,23 @@ class WritePage:
     def wire(self):
         """Attach every listener of the tab."""
         w, c, cmp = self.write, self.complete, self.compare
-        w.write.click(streamed_user_errors(self.on_write), [w.model, w.label, w.temperature, w.seed],
-                      [w.digit, w.bars], js=SHOW_DIGIT_JS, **QUIET, **WRITE_CONCURRENCY)
-        w.model.input(user_errors(self.on_model_change), w.model, [w.label, w.bars, w.digit, cmp.timer], **QUIET)
-        w.refresh.click(user_errors(self.on_refresh), w.model, [w.model, w.notice, w.write, cmp.timer], **QUIET)
+        settings = [w.model, w.label, w.temperature, w.seed]
+        play = [w.play_timer, w.play, w.stop, w.step]
+        stepped = [w.digit, w.bars, w.next_row, self.steps]
+        w.write.click(streamed_user_errors(self.on_write), settings, [*stepped, *play], js=SHOW_DIGIT_JS,
+                      **QUIET, **WRITE_CONCURRENCY)
+        w.step.click(user_errors(self.on_step), [*settings, self.steps], stepped, js=SHOW_DIGIT_JS,
+                     **QUIET, **WRITE_CONCURRENCY)
+        w.play.click(user_errors(self.on_play), [*settings, self.steps], [*stepped, *play], js=SHOW_DIGIT_JS,
+                     **QUIET, **WRITE_CONCURRENCY)
+        # "once": a tick that comes while the last one is still running is dropped, not queued.
+        w.play_timer.tick(user_errors(self.on_play_tick), [*settings, self.steps], [*stepped, *play],
+                          trigger_mode="once", **QUIET, **WRITE_CONCURRENCY)
+        w.stop.click(user_errors(self.on_stop), None, play, **QUIET)
+        w.model.input(user_errors(self.on_model_change), w.model,
+                      [w.label, w.bars, w.digit, cmp.timer, *play, w.next_row, self.steps], **QUIET)
+        w.refresh.click(user_errors(self.on_refresh), w.model,
+                        [w.model, w.notice, w.write, w.step, w.play, cmp.timer], **QUIET)
 
         completion = [self.prompt, c.prompt, c.endings]
         settings = [c.rows, c.temperature, c.seed]

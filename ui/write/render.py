@@ -200,3 +200,66 @@ def nll_markdown(figures, writer_name: str, vae_name: str | None) -> str:
     return ("\n".join(rows) + f"\n\n{where} The writer's figure is its exact negative log-likelihood; the VAE "
             "cannot compute its own, so its figure is an upper bound on it (the true VAE NLL is somewhat lower). "
             "Measured when each model was trained or benched, and stored with its checkpoint.")
+
+
+# ---------------------------------------------------------------------- the next row's probabilities (Step / Play)
+# A dark-to-bright heat scale (sampled from matplotlib's "inferno"), so p = 0 reads as the black
+# background of the digit and p = 1 as bright ink.
+HEAT = np.array([(0, 0, 4), (87, 16, 110), (188, 55, 84), (249, 142, 9), (252, 255, 164)], np.float32)
+NEXT_ROW_CSS = """
+.ll-next { max-width: 280px; margin: 8px auto 0; font-size: 13px; }
+.ll-next .ll-title { font-size: 14px; margin-bottom: 2px; }
+.ll-next .lbl { display: flex; justify-content: space-between; margin: 4px 0 1px; }
+.ll-strip { display: grid; grid-template-columns: repeat(28, 1fr); height: 14px; border-radius: 2px; overflow: hidden;
+            background: #000; }
+.ll-strip span { display: block; }
+.ll-strip.drawn span.on { background: #fff; }
+.ll-strip.drawn { height: 10px; }
+.ll-scale { height: 8px; border-radius: 2px; margin-top: 6px;
+            background: linear-gradient(to right, rgb(0,0,4), rgb(87,16,110), rgb(188,55,84), rgb(249,142,9),
+                                        rgb(252,255,164)); }
+.ll-scale-ends { display: flex; justify-content: space-between; font-size: 12px; opacity: .8; }
+.ll-next .ll-ll { margin-top: 6px; font-size: 14px; font-variant-numeric: tabular-nums; }
+"""
+
+
+def heat_colour(p: float) -> tuple[int, int, int]:
+    """Return the heat scale's RGB colour for a probability p in [0,1]."""
+    x = float(np.clip(p, 0, 1)) * (len(HEAT) - 1)
+    k = min(int(x), len(HEAT) - 2)
+    rgb = HEAT[k] + (HEAT[k + 1] - HEAT[k]) * (x - k)
+    return tuple(int(c + 0.5) for c in rgb)
+
+
+def _strip(probabilities: np.ndarray, kind: str) -> str:
+    """Return one heat strip: a cell per pixel coloured by its probability, the value in its tooltip."""
+    cells = "".join(f'<span style="background:rgb{heat_colour(p)}" title="pixel {j + 1}: {100 * p:.0f}%"></span>'
+                    for j, p in enumerate(probabilities))
+    values = ",".join(f"{p:.4f}" for p in probabilities)
+    return f'<div class="ll-strip" data-kind="{kind}" data-p="{values}">{cells}</div>'
+
+
+def next_row_html(row: int, probabilities: np.ndarray, tempered: np.ndarray, pixels: np.ndarray,
+                  temperature: float, row_log_likelihood: float, log_likelihood: float) -> str:
+    """Return the row just written as heat strips (p of ink at temperature 1 and tempered), the pixels drawn, and nats.
+
+    Row numbers are shown from 1 (the data attribute `data-row` is 0-based, as the API's `row`).
+    """
+    drawn = "".join(f'<span class="{"on" if x > 0.5 else ""}"></span>' for x in pixels)
+    bits = "".join("1" if x > 0.5 else "0" for x in pixels)
+    same = " (the same)" if abs(temperature - 1) < 1e-9 else ""
+    return (f'<div class="ll-next" data-row="{row}" data-done="{str(row == 27).lower()}">'
+            f'<div class="ll-title">Row {row + 1} of 28: the probability of ink, pixel by pixel</div>'
+            f'<div class="lbl"><span>the writer\'s own (temperature 1)</span></div>{_strip(probabilities, "model")}'
+            f'<div class="lbl"><span>at temperature {temperature:.2f}{same}: drawn from these</span></div>'
+            f'{_strip(tempered, "tempered")}'
+            f'<div class="lbl"><span>the pixels drawn</span></div>'
+            f'<div class="ll-strip drawn" data-pixels="{bits}">{drawn}</div>'
+            f'<div class="ll-scale"></div><div class="ll-scale-ends"><span>0%</span><span>50%</span><span>100%</span></div>'
+            f'<div class="ll-ll" data-log-likelihood="{log_likelihood:.6f}">log-likelihood so far: '
+            f'<b>{log_likelihood:.1f}</b> nats (this row {row_log_likelihood:.1f})</div></div>')
+
+
+def next_row_waiting_html(message: str) -> str:
+    """Return the strips' place before a row is stepped: a short message."""
+    return f'<div class="ll-next" data-row="-1"><div class="ll-caption">{html.escape(message)}</div></div>'
