@@ -129,7 +129,9 @@ def measure_path(browser, url: str, in_page: bool, n: int, warmup: int = 5) -> d
         page = context.new_page()
         page.set_default_timeout(60_000)
         if not in_page:
-            page.route("**/latent-lab/**", lambda route: route.abort())
+            # The in-page models only (their script and files); the page scripts' Gradio helpers stay.
+            for pattern in ("**/latent-lab/static/latent_lab.js", "**/latent-lab/models/**", "**/latent-lab/weights/**"):
+                page.route(pattern, lambda route: route.abort())
         page.goto(url)
         page.wait_for_selector("#ll-digit-box img.ll-digit")
         page.wait_for_selector("#ll-map img", state="attached")

@@ -217,7 +217,9 @@ def test_without_the_in_page_models_the_server_draws_the_drag(browser, live_app)
     context = open_context(browser, viewport={"width": 1400, "height": 1000})
     try:
         page = context.new_page()
-        page.route("**/latent-lab/**", lambda route: route.abort())
+        # The in-page models only (their script and files); the page scripts' Gradio helpers stay.
+        for pattern in ("**/latent-lab/static/latent_lab.js", "**/latent-lab/models/**", "**/latent-lab/weights/**"):
+            page.route(pattern, lambda route: route.abort())
         calls = server_calls(page)
         page.goto(live_app)
         loaded(page)

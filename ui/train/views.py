@@ -244,10 +244,6 @@ CURVES_DPI = 72  # a point is a pixel: the sizes below are pixels of the exporte
 CURVES_PANEL = (560, 400)  # one panel's width and height
 
 
-CURVES_DPI = 72  # a point is a pixel: the sizes below are pixels of the exported picture
-CURVES_PANEL = (560, 400)  # one panel's width and height
-
-
 def curves_figure(model_type: str, metrics: dict, title: str = "") -> Figure | None:
     """Return a run's training curves as a matplotlib Figure (None before there is any data): the loss
     panel of the page's plot, and beside it the KL term (VAE) or the accuracy (RowRNN), the same series."""
