@@ -68,6 +68,9 @@ class TrainConfig:
     device: str = setting("auto", "Device", "auto (CUDA when available), cpu, cuda or cuda:N")
     data_dir: str | None = setting(None, "Data folder", "folder with the raw MNIST-format files (for mnist)")
     eval_batch_size: int = setting(1000, "Validation batch", "images per validation batch", low=1, high=100_000)
+    nll_samples: int = setting(likelihood.IWAE_K, "NLL samples",
+                               "after the last epoch, measure the NLL on the binarized validation digits (the Write "
+                               "tab's table): a VAE's importance samples; 0 measures nothing", low=0, high=10_000)
 
     def __post_init__(self):
         settings.check(self)
@@ -228,10 +231,11 @@ class Trainer:
                 self.best_metrics, self.best_epoch = metrics, epoch + 1
                 self.best_state = copy.deepcopy(self.eval_model.state_dict())
             self.start_epoch = epoch + 1
-            if self.start_epoch == self.total_epochs and likelihood.measurable(self.model):
+            if (self.start_epoch == self.total_epochs and self.config.nll_samples > 0
+                    and likelihood.measurable(self.model)):
                 # Measured once, on the weights the run keeps, so that no reader of the checkpoint
                 # has to (the Write tab's table shows it); a stop request skips it.
-                self.nll = likelihood.measure(self.best_model(), self.data, should_stop)
+                self.nll = likelihood.measure(self.best_model(), self.data, should_stop, k=self.config.nll_samples)
                 stopped = self.nll is None
             if self.out:
                 self.save(self.out)

@@ -22,14 +22,12 @@ import gradio as gr
 from ui import cache
 from ui.errors import check_calls, user_errors
 from ui.gradio_internals import write_to_cache
+from ui.limits import IMAGE_CONCURRENCY
 
 from . import actions, render
 from .models import API_LIMIT, ViewCache, parse_z
 
 DEFAULT_MODEL = "vae-mnist"
-# Preparing an uploaded image is the heaviest request (decode + shrink); a small shared limit
-# keeps a burst of big uploads from taking all the memory and cores from slider users.
-IMAGE_CONCURRENCY = dict(concurrency_id="explore-images", concurrency_limit=2)
 KEEP_FILES = 256  # newest API pictures kept in gradio's cache (RecentFiles)
 FILE_HELP = ("pass handle_file('digit.png') with gradio_client, or the FileData object "
              "{'path': ..., 'meta': {'_type': 'gradio.FileData'}} of a file sent to /gradio_api/upload")

@@ -22,9 +22,9 @@ import gradio as gr
 import numpy as np
 
 from ui.errors import user_errors
+from ui.limits import IMAGE_CONCURRENCY
 
 from . import actions, render
-from .api import IMAGE_CONCURRENCY
 from .layout import (build_digit_panel, build_interpolation_panel, build_map_panel, build_model_panel,
                      build_page_script, build_readout_panel, build_traversal_panel, build_upload_panel,
                      model_choices, reader_choices)

@@ -21,6 +21,7 @@ import gradio as gr
 import numpy as np
 
 from ui.errors import check_calls, user_errors
+from ui.limits import IMAGE_CONCURRENCY
 
 from . import actions, render
 
@@ -135,5 +136,5 @@ def wire_api(registry) -> None:
 
     gr.api(write, api_name="write", concurrency_id="write", concurrency_limit=4)
     gr.api(write_step, api_name="write_step", concurrency_id="write", concurrency_limit=4)
-    gr.api(complete, api_name="complete", concurrency_id="write", concurrency_limit=4)
+    gr.api(complete, api_name="complete", **IMAGE_CONCURRENCY)
     check_calls({"write": write, "write_step": write_step, "complete": complete})

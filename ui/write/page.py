@@ -21,6 +21,7 @@ import gradio as gr
 import numpy as np
 
 from ui.errors import user_errors
+from ui.limits import IMAGE_CONCURRENCY
 
 from . import actions, render
 from .layout import (BARS_TITLE, STEP_HINT, build_compare_panel, build_complete_panel, build_write_panel,
@@ -245,8 +246,10 @@ class WritePage:
 
         completion = [self.prompt, c.prompt, c.endings]
         settings = [c.rows, c.temperature, c.seed]
-        c.complete.click(user_errors(self.on_sketch), [w.model, c.sketch, *settings], completion, **PRIVATE)
-        c.file.upload(user_errors(self.on_upload), [w.model, c.file, *settings], completion, **PRIVATE)
+        c.complete.click(user_errors(self.on_sketch), [w.model, c.sketch, *settings], completion, **PRIVATE,
+                         **IMAGE_CONCURRENCY)
+        c.file.upload(user_errors(self.on_upload), [w.model, c.file, *settings], completion, **PRIVATE,
+                      **IMAGE_CONCURRENCY)
         # The endings follow the settings as they move (always_last: a fast drag runs only the last value).
         gr.on([c.rows.input, c.temperature.input, c.seed.submit], user_errors(self.on_settings),
               [w.model, self.prompt, *settings], completion, trigger_mode="always_last", **QUIET)
