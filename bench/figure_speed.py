@@ -17,7 +17,6 @@ import io
 import statistics
 import sys
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -31,13 +30,7 @@ from genmodels.registry import ModelRegistry  # noqa: E402
 from ui.explore import render  # noqa: E402
 from ui.explore.render import quick_png  # noqa: E402
 from ui.explore.models import ViewCache  # noqa: E402
-
-
-def milliseconds(fn) -> float:
-    """Return how long one call of fn() took, in milliseconds."""
-    start = time.perf_counter()
-    fn()
-    return (time.perf_counter() - start) * 1000
+from bench.timing import interleaved, print_table  # noqa: E402
 
 
 def png_size(picture) -> int:
@@ -144,20 +137,10 @@ def main() -> int:
         ("static: traversal grid 10 x 9, matplotlib (per click)", lambda: render.grid(
             grid_digits, [f"z{k}" for k in range(10)], [f"{v:g}" for v in range(9)])),
     ]
-    for _, fn in rows:  # warm up (fonts, caches)
-        fn()
+    results = interleaved(rows, args.n)
     print(f"Figures drawn per release and once, {args.n} calls each, interleaved (vae-mnist, rnn-mnist, CPU)\n")
-    print("| picture | median | p95 |")
-    print("|---|---|---|")
-    results = {name: [] for name, _ in rows}
-    for _ in range(args.n):  # interleaved, so a noisy moment costs every row alike
-        for name, fn in rows:
-            results[name].append(milliseconds(fn))
-    medians = {}
-    for name, times in results.items():
-        times.sort()
-        medians[name] = statistics.median(times)
-        print(f"| {name} | {medians[name]:.2f} ms | {times[int(0.95 * (len(times) - 1))]:.2f} ms |")
+    print_table(results, "picture")
+    medians = {name: statistics.median(times) for name, times in results.items()}
     app_map, app_readout = medians[rows[2][0]], medians[rows[5][0]]
     print(f"\nmap + marker, matplotlib / PIL: whole figure {medians[rows[3][0]] / app_map:.1f}x, "
           f"blitted {medians[rows[4][0]] / app_map:.1f}x; readout, matplotlib / PIL: "

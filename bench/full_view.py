@@ -11,7 +11,6 @@ import argparse
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -24,13 +23,7 @@ from gradio import image_utils  # noqa: E402
 from genmodels.registry import ModelRegistry  # noqa: E402
 from ui.explore import actions  # noqa: E402
 from ui.explore.models import ViewCache  # noqa: E402
-
-
-def milliseconds(fn) -> float:
-    """Return how long one call of fn() took, in milliseconds."""
-    start = time.perf_counter()
-    fn()
-    return (time.perf_counter() - start) * 1000
+from bench.timing import interleaved, print_table  # noqa: E402
 
 
 def main() -> int:
@@ -61,18 +54,9 @@ def main() -> int:
         ("save map PNG (as the app does)", lambda: image_utils.save_image(marked, cache, "png")),
         ("save map PNG (Pillow's default level)", lambda: image_utils.save_image(plain_map, cache, "png")),
     ]
-    for _, fn in rows:  # warm up
-        fn()
+    results = interleaved(rows, args.n)
     print(f"One release's full view, part by part ({args.n} calls each, interleaved; vae-mnist, rnn-mnist, CPU)\n")
-    print("| part | median | p95 |")
-    print("|---|---|---|")
-    results = {name: [] for name, _ in rows}
-    for _ in range(args.n):  # interleaved, so a noisy moment costs every part alike
-        for name, fn in rows:
-            results[name].append(milliseconds(fn))
-    for name, times in results.items():
-        times.sort()
-        print(f"| {name} | {statistics.median(times):.2f} ms | {times[int(0.95 * (len(times) - 1))]:.2f} ms |")
+    print_table(results, "part")
     sizes = {name: len(Path(image_utils.save_image(p, cache, "png")).read_bytes())
              for name, p in [("readout fast", readout), ("readout default", plain_readout),
                              ("map fast", marked), ("map default", plain_map)]}
