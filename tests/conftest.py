@@ -18,11 +18,32 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 if os.environ.get("PYTEST_XDIST_WORKER") or not os.environ.get("GRADIO_TEMP_DIR"):  # workers inherit the parent's
     os.environ["GRADIO_TEMP_DIR"] = f"{tempfile.gettempdir()}/latent-lab-tests-gradio-{os.getpid()}"
 GRADIO_CACHE = os.environ["GRADIO_TEMP_DIR"]
+# Imported once the path and gradio's cache folder above are set.
+from types import SimpleNamespace  # noqa: E402
+
+import gradio as gr  # noqa: E402
+
+from jobs import HostLimits, JobRunner  # noqa: E402
+from ui.train.page import TrainPage  # noqa: E402
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-dev-shm-usage"]
+
+
+@pytest.fixture(scope="module")
+def train_page(tmp_path_factory):
+    """A TrainPage built in a Blocks of its own over an empty runs folder (nothing is served)."""
+    jobs = JobRunner(tmp_path_factory.mktemp("form-runs"), HostLimits(max_epochs=100), supervise=False)
+    with gr.Blocks():
+        with gr.Tabs() as tabs:
+            with gr.Tab("Explore"):
+                explore = SimpleNamespace(model_selector=gr.Dropdown([]))
+            with gr.Tab("Train") as tab:
+                page = TrainPage(None, jobs, explore, tabs, tab)
+    yield page
+    jobs.close()
 
 
 def free_port() -> int:

@@ -1,16 +1,12 @@
 """The Train tab's picture of a run's curves (ui/train/views.curves_png): matplotlib, the page's series, any title."""
 
 import io
-from types import SimpleNamespace
 
-import gradio as gr
 import numpy as np
 import pytest
 from PIL import Image
 
-from jobs import HostLimits, JobRunner
 from ui.train import views
-from ui.train.page import TrainPage
 
 EPOCHS = [{"epoch": e, "train_nelbo": 200.0 - 10 * e, "val_nelbo": 190.0 - 9 * e, "train_kl": 20.0 + e,
            "val_kl": 21.0 + e, "train_loss": 1.0 / e, "val_loss": 0.9 / e, "train_accuracy": 0.5 + 0.04 * e,
@@ -38,19 +34,9 @@ def test_a_visitor_title_is_drawn_as_typed(title):
     assert views.curves_png("writer", METRICS, title).startswith(b"\x89PNG")
 
 
-def test_the_page_draws_the_followed_jobs_curves_or_says_why_not(tmp_path):
-    jobs = JobRunner(tmp_path / "runs", HostLimits(max_epochs=100), supervise=False)
-    try:
-        with gr.Blocks():
-            with gr.Tabs() as tabs:
-                with gr.Tab("Explore"):
-                    explore = SimpleNamespace(model_selector=gr.Dropdown([]))
-                with gr.Tab("Train") as tab:
-                    page = TrainPage(None, jobs, explore, tabs, tab)
-        assert page.live.curves_picture.visible is False
-        with pytest.raises(ValueError, match="No job followed yet"):
-            page.on_curves("")
-        with pytest.raises(ValueError):
-            page.on_curves("20250101-000000-0001")  # no such job: the runner's sentence
-    finally:
-        jobs.close()
+def test_the_page_draws_the_followed_jobs_curves_or_says_why_not(train_page):
+    assert train_page.live.curves_picture.visible is False
+    with pytest.raises(ValueError, match="No job followed yet"):
+        train_page.on_curves("")
+    with pytest.raises(ValueError):
+        train_page.on_curves("20250101-000000-0001")  # no such job: the runner's sentence

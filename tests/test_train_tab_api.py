@@ -7,7 +7,6 @@ import base64
 import io
 import json
 import math
-from types import SimpleNamespace
 
 import gradio as gr
 import pytest
@@ -17,11 +16,10 @@ from hostile import ServedApp, ServerLog, api_call, copy_shipped_run, error_sent
 from PIL import Image
 
 from genmodels.registry import ModelRegistry
-from jobs import HostLimits, JobRunner
+from jobs import HostLimits
 from jobs.runner import hash_token
 from jobs.settings import MODEL_KEYS, TRAIN_KEYS, configs_from_settings, form_fields
 from ui.train import views
-from ui.train.page import TrainPage
 
 TOKEN = "api-test-owner-token"
 SHORT = {"model": "vae", "dataset": "mnist-5k", "epochs": 2, "hidden_size": 32, "batch_size": 256}
@@ -49,20 +47,6 @@ def follow(client, job_id, until):
 
 
 # ---------------------------------------------------------------------------------------------- the form
-@pytest.fixture(scope="module")
-def train_page(tmp_path_factory):
-    """A TrainPage built in a Blocks of its own over an empty runs folder (nothing is served)."""
-    jobs = JobRunner(tmp_path_factory.mktemp("form-runs"), HostLimits(max_epochs=100), supervise=False)
-    with gr.Blocks():
-        with gr.Tabs() as tabs:
-            with gr.Tab("Explore"):
-                explore = SimpleNamespace(model_selector=gr.Dropdown([]))
-            with gr.Tab("Train") as tab:
-                page = TrainPage(None, jobs, explore, tabs, tab)
-    yield page
-    jobs.close()
-
-
 def choice_values(component) -> list:
     return [value for _, value in component.choices]
 
