@@ -107,13 +107,16 @@ def test_write_animates_the_rows_and_ends_with_a_digit_and_the_readers_bars(desk
     page.screenshot(path=str(artifacts / "write-full.png"), full_page=True)
 
 
+def write_with_seed(page, seed: str) -> str:
+    """Press Write with `seed`, wait until the digit is written, and return the picture's src."""
+    page.locator("#ll-write-seed input").fill(seed)
+    page.evaluate(WATCH_WRITING)
+    return page.locator("#ll-write-digit img").get_attribute("src")
+
+
 def test_the_same_seed_writes_the_same_digit_in_the_page(desktop):
-    page = desktop
-    page.locator("#ll-write-seed input").fill("77")
-    page.evaluate(WATCH_WRITING)
-    first = page.locator("#ll-write-digit img").get_attribute("src")
-    page.evaluate(WATCH_WRITING)
-    assert page.locator("#ll-write-digit img").get_attribute("src") == first
+    first = write_with_seed(desktop, "77")
+    assert write_with_seed(desktop, "77") == first
 
 
 def set_temperature(page, value: str):
@@ -156,9 +159,7 @@ def test_step_writes_one_row_and_shows_the_probabilities_it_was_drawn_from(deskt
 
 def test_play_steps_every_row_in_view_until_done_and_writes_the_digit_of_write(desktop):
     page = desktop
-    page.locator("#ll-write-seed input").fill("21")
-    page.evaluate(WATCH_WRITING)
-    written = page.locator("#ll-write-digit img").get_attribute("src")
+    written = write_with_seed(page, "21")
     page.evaluate(WATCH_STEPS)
     page.click("#ll-write-play")
     page.wait_for_function("() => document.querySelector('#ll-write-step').disabled")  # no Step while playing
