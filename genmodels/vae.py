@@ -125,9 +125,11 @@ class VAE(PretrainedMixin, nn.Module):
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Return images in [0,1] shaped (N,1,28,28) for latent codes z (N, latent_dim)."""
-        z = self._check_latent(z)
-        out = self.decode_logits(z)
-        images = (out + 1) / 2 if self.config.likelihood == "gaussian" else torch.sigmoid(out)
+        return self._pixels(self.decode_logits(self._check_latent(z)))
+
+    def _pixels(self, outputs: torch.Tensor) -> torch.Tensor:
+        """Return the decoder's raw outputs (N, 784) as images in [0,1] shaped (N,1,28,28)."""
+        images = (outputs + 1) / 2 if self.config.likelihood == "gaussian" else torch.sigmoid(outputs)
         return images.reshape(-1, 1, IMAGE_SIDE, IMAGE_SIDE)
 
     def _check_latent(self, z: torch.Tensor) -> torch.Tensor:
@@ -204,7 +206,7 @@ class VAE(PretrainedMixin, nn.Module):
         kl_per_dim = gaussian_kl(mu, logvar)
         kl = kl_per_dim.sum(1)
         reconstruction = sample_nll.mean(0)
-        images = self.decode(flat).reshape(samples, mu.shape[0], 1, IMAGE_SIDE, IMAGE_SIDE)
+        images = self._pixels(outputs).reshape(samples, mu.shape[0], 1, IMAGE_SIDE, IMAGE_SIDE)  # decoded once
         return Explanation(mu=mu, logvar=logvar, sigma=sigma, eps=eps, z=z, images=images, sample_nll=sample_nll,
                            kl_per_dim=kl_per_dim, kl=kl, reconstruction=reconstruction, nelbo=reconstruction + kl)
 
