@@ -282,7 +282,8 @@ def finished_runs(url, betas: dict) -> dict:
     return views
 
 
-CAPTIONS = "() => [...document.querySelectorAll('#train-compare-pictures .caption-label')].map(c => c.textContent)"
+# The gallery's captions, in order (a JavaScript expression).
+CAPTIONS = "[...document.querySelectorAll('#train-compare-pictures .caption-label')].map(c => c.textContent)"
 
 
 def test_compare_runs_shows_each_run_with_its_figures_and_picture(browser, one_slot, artifacts):
@@ -291,15 +292,15 @@ def test_compare_runs_shows_each_run_with_its_figures_and_picture(browser, one_s
     page.locator("#train-compare").get_by_text("Compare runs").click()
     for name in ("beta half", "beta four"):
         wait_text(page, "#train-compare-table", name)
-    wait_text(page, "#train-compare-table", "−ELBO (nats)")
+    wait_text(page, "#train-compare-table", "−ELBO")
     for name, view in finished.items():  # each run's figure as /job has it, in its row
         nelbo = round(view["figures"]["val_nelbo"], 2)
-        row = page.locator("#train-compare-table tr", has_text=view["id"])
-        wait_text(page, "#train-compare-table", f"{nelbo:g}")
+        row = page.locator("#train-compare-table [role=row]", has_text=view["id"])
+        row.wait_for()
         assert f"{nelbo:g}" in row.inner_text(), (name, nelbo, row.inner_text())
     # A picture per run, captioned with its name, its beta and its −ELBO.
-    page.wait_for_function(f"() => {CAPTIONS}().filter(c => c.includes('beta half · beta 0.5 · −ELBO')).length"
-                           f" && {CAPTIONS}().filter(c => c.includes('beta four · beta 4 · −ELBO')).length")
+    page.wait_for_function(f"() => {{ const c = {CAPTIONS}; return c.some(t => t.includes('beta half · beta 0.5 · −ELBO'))"
+                           f" && c.some(t => t.includes('beta four · beta 4 · −ELBO')); }}")
     page.locator("#train-compare-pictures").scroll_into_view_if_needed()  # its pictures load once in view
     page.wait_for_function("() => [...document.querySelectorAll('#train-compare-pictures img')]"
                            ".filter(i => i.complete && i.naturalWidth > 0).length >= 2")
@@ -308,7 +309,7 @@ def test_compare_runs_shows_each_run_with_its_figures_and_picture(browser, one_s
     page.locator("#train-compare-model").get_by_text("VAE", exact=True).click()
     page.locator("#train-compare-sort input").click()
     page.get_by_role("option", name="Beta", exact=True).click()
-    page.wait_for_function(f"""() => {{ const c = {CAPTIONS}(), half = c.findIndex(t => t.startsWith('beta half')),
+    page.wait_for_function(f"""() => {{ const c = {CAPTIONS}, half = c.findIndex(t => t.startsWith('beta half')),
         four = c.findIndex(t => t.startsWith('beta four'));
         return half >= 0 && four > half; }}""")
     page.locator("#train-compare").scroll_into_view_if_needed()

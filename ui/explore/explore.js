@@ -85,6 +85,8 @@ function setPresenting(on) {
   const container = document.querySelector(".gradio-container");
   if (!container) return;
   container.classList.toggle("ll-present", on);
+  // The projector's first screen is the top of the page; the explanation follows below it.
+  if (on) window.scrollTo(0, 0);
   const url = new URL(window.location.href);
   if (on) url.searchParams.set("present", "1"); else url.searchParams.delete("present");
   try { window.history.replaceState(null, "", url.toString().replace(/%2C/g, ",")); } catch (e) { /* sandboxed */ }
