@@ -15,14 +15,16 @@ DESKTOP = {"width": 1280, "height": 720}
 PHONE = {"width": 390, "height": 844}
 
 # Collects the row counts the digit shows while it is being written, then clicks Write; resolves
-# with them once a digit written after the click says it is done (the one shown before may be done too).
+# with them once the digit is done after being part-written (the digit shown before may be done too).
 WATCH_WRITING = """() => new Promise(resolve => {
     const box = document.querySelector('#ll-write-digit');
-    const before = box.querySelector('.ll-write-digit');
     const rows = new Set();
+    let writing = false;
     const look = () => {
         const digit = box.querySelector('.ll-write-digit');
-        if (!digit || digit === before) return;
+        if (!digit) return;
+        writing = writing || digit.dataset.done === 'false';
+        if (!writing) return;
         rows.add(Number(digit.dataset.rows));
         if (digit.dataset.done === 'true') { observer.disconnect(); resolve([...rows]); }
     };
