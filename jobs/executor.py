@@ -1,6 +1,7 @@
 """What the runner needs of a backend that runs jobs, and the pieces both backends share.
 
-An executor (jobs/pool.py's WarmPool, jobs/ray_backend.py's RayExecutor) has:
+An executor (jobs/pool.py's WarmPool; jobs/ray_process.py's RayProcess, which drives jobs/ray_backend.py's
+RayExecutor in a child process) has:
     check_ready()              ValueError with a sentence when it cannot take a job now
     start(folder, record)      runs the job's latest segment; returns fields to record (pid, ...)
     knows(job_id)              True while it holds the job (running, or ended and not yet polled)
@@ -29,3 +30,8 @@ def process_start_time(pid) -> int | None:
             return int(f.read().rsplit(b")", 1)[1].split()[19])
     except (OSError, TypeError, ValueError, IndexError):
         return None
+
+
+def cluster_in_words(address: str) -> str:
+    """Return the Ray cluster at `address` ('local' or a Ray address) in words, for sentences."""
+    return "the local Ray cluster" if address == "local" else f"the training cluster at {address}"

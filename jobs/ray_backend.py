@@ -1,7 +1,11 @@
 """The Ray executor: each training job is a Ray task on a cluster, sharing no disk with the app.
 
-    LATENT_LAB_RAY_ADDRESS=local            # a small Ray cluster started inside the app (trials, tests)
+    LATENT_LAB_RAY_ADDRESS=local            # a small Ray cluster started for the app (trials, tests)
     LATENT_LAB_RAY_ADDRESS=10.0.0.5:6379    # an existing cluster's head node (or ray://host:10001)
+    python -m jobs.ray_backend --serve --address local --parent-pid N   # the driver process (jobs/ray_process.py)
+
+The RayExecutor runs in a driver process of its own, never in the app (jobs/ray_process.py says
+why); serve() answers the app's calls there, one JSON line each.
 
 The task gets the job's record (and, to resume, the previous checkpoint's files as bytes), runs
 jobs.worker.run_job in a temporary folder of its own and streams that folder's changes back as
@@ -17,6 +21,8 @@ while the explorer goes on; cancel asks the task to stop within a step, a hard k
 by force.
 """
 
+import argparse
+import json
 import logging
 import os
 import queue
@@ -24,13 +30,14 @@ import re
 import socket
 import tempfile
 import threading
+import sys
 import time
 from pathlib import Path
 
 import ray
 from ray import exceptions as ray_errors
 
-from .executor import Ended
+from .executor import Ended, cluster_in_words
 from .mirror import FolderMirror, apply_changes, checkpoint_files, write_checkpoint
 from .records import FAILED, INTERRUPTED, JobFolder
 from .settings import CUDA_DEVICE, check_device
@@ -132,7 +139,7 @@ class RayExecutor:
     @property
     def where(self) -> str:
         """The cluster in words, for sentences."""
-        return "the local Ray cluster" if self.address == "local" else f"the training cluster at {self.address}"
+        return cluster_in_words(self.address)
 
     def _init_kwargs(self) -> dict:
         kwargs = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING,
@@ -320,3 +327,64 @@ class RayExecutor:
         if self._driver is not None:
             self._requests.put(None)
             self._driver.join(timeout=30)
+
+
+# -- the driver process ------------------------------------------------------------------------
+def _call(executor: RayExecutor, name: str, args: list):
+    """Run one call of the app (jobs/ray_process.py) on the executor, its arguments and result as JSON."""
+    if name == "init_seconds":
+        return executor.init_seconds
+    if name in ("start", "stop"):  # (runs folder, job id, ...) travels as text: the job's folder
+        args = [JobFolder(args[0], args[1]), *args[2:]]
+    if name not in ("warm_up", "check_ready", "check_device", "start", "poll", "worker_pid", "stop", "kill", "close"):
+        raise ValueError(f"The Ray driver has no call {name!r}.")
+    value = getattr(executor, name)(*args)
+    return list(value) if isinstance(value, Ended) else value
+
+
+def serve(address: str, slots: int, threads: int, nice: int, parent_pid: int | None) -> int:
+    """Answer the app's calls read from stdin, one JSON line each, until stdin closes or the app is gone."""
+    replies = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)  # a stray print (Ray's among them) must not break the protocol: stdout goes to the server's log
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    executor = RayExecutor(address, slots=slots, threads=threads, nice=nice)
+
+    def watch_parent():  # the app killed hard: stop the jobs (and a local cluster) instead of lingering
+        while os.getppid() == parent_pid:
+            time.sleep(1.0)
+        os._exit(0)
+
+    if parent_pid is not None:
+        threading.Thread(target=watch_parent, name="parent-watch", daemon=True).start()
+    for line in sys.stdin:
+        request = {}
+        try:
+            request = json.loads(line)
+            reply = {"reply": _call(executor, request["call"], list(request["args"]))}
+        except ValueError as error:  # a sentence for the user (or a malformed line: the app wrote it, say so)
+            reply = {"error": str(error)}
+        except Exception as error:  # noqa: BLE001 -- logged here; the app gets a sentence
+            log.exception("the Ray driver's call failed")
+            reply = {"error": f"Training on {executor.where} hit an unexpected error ({type(error).__name__}); "
+                              "the server log has the details."}
+        replies.write(json.dumps(reply) + "\n")
+        if request.get("call") == "close":
+            return 0
+    executor.close()
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m jobs.ray_backend", description=__doc__.splitlines()[0])
+    parser.add_argument("--serve", action="store_true", required=True, help="answer the app's calls on stdin")
+    parser.add_argument("--address", required=True, help="'local' or a Ray address")
+    parser.add_argument("--slots", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--nice", type=int, default=10)
+    parser.add_argument("--parent-pid", type=int, default=None, help="stop when this process is gone")
+    args = parser.parse_args(argv)
+    return serve(args.address, args.slots, args.threads, args.nice, args.parent_pid)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

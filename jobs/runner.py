@@ -7,7 +7,7 @@
     runner.resume(job_id, owner_token, epochs=5)           # continue from the saved optimizer state
 
 Jobs run outside the app's process: by default on a pool of warm, low-priority worker processes
-(jobs/pool.py), or on a Ray cluster when the host names one (jobs/ray_backend.py); a crash, an
+(jobs/pool.py), or on a Ray cluster when the host names one (jobs/ray_process.py); a crash, an
 out-of-memory or a hung step ends a worker, never the app. One app process owns a runs folder;
 when it starts, jobs that a previous process left running are marked interrupted.
 
@@ -43,6 +43,7 @@ from genmodels.train import MODEL_TYPES, TrainConfig
 from .estimates import PaceBook, plan_queue
 from .executor import Ended, process_start_time
 from .pool import WarmPool
+from .ray_process import RayProcess
 from .records import (ACTIVE, CANCELLED, DONE, FAILED, FINISHED, INTERRUPTED, QUEUED, RUN_PREFIX, RUNNING,
                       UNSUCCESSFUL, JobFolder, check_job_id, check_name, new_job_id,
                       read_metrics, status_view)
@@ -104,12 +105,9 @@ def _seconds(value) -> bool:
 
 def make_executor(limits: HostLimits):
     """Return the backend that runs jobs: the local warm pool, or Ray when limits.ray_address names a cluster."""
-    if limits.ray_address:
-        # Imported only when a host names a cluster: Ray adds start-up time and memory to the app and,
-        # through this package, to every warm worker.
-        from .ray_backend import RayExecutor
-        return RayExecutor(limits.ray_address, slots=limits.max_concurrent, threads=limits.job_threads,
-                           nice=limits.job_nice)
+    if limits.ray_address:  # Ray itself runs in a driver process of the executor's, never in the app
+        return RayProcess(limits.ray_address, slots=limits.max_concurrent, threads=limits.job_threads,
+                          nice=limits.job_nice)
     return WarmPool(limits.max_concurrent, threads=limits.job_threads, nice=limits.job_nice)
 
 
@@ -145,7 +143,7 @@ class JobRunner:
 
     @property
     def executor(self):
-        """The backend running the jobs: a WarmPool (jobs/pool.py) or a RayExecutor (jobs/ray_backend.py)."""
+        """The backend running the jobs: a WarmPool (jobs/pool.py) or a RayProcess (jobs/ray_process.py)."""
         return self._executor
 
     @property

@@ -1,11 +1,13 @@
 """The Ray backend (LATENT_LAB_RAY_ADDRESS) on a real local Ray cluster: a job end to end with its files streamed
-back into the runs folder, cancel, a killed cluster worker (interrupted, then resumed), an unreachable address.
+back into the runs folder, cancel, a killed cluster worker (interrupted, then resumed), an unreachable address,
+and the cluster going away while a job runs (the app goes on).
 
 One cluster for the module (Ray starts in seconds, not milliseconds); tiny configs. Tests wait for events."""
 
 import json
 import os
 import signal
+from pathlib import Path
 
 import pytest
 
@@ -81,5 +83,54 @@ def test_an_unreachable_cluster_gives_a_sentence_and_the_explorer_keeps_working(
         message = error_sentence(*api_call(served.url, "train", json.dumps([TINY_VAE, "ray-owner-5"])))
         assert "cannot be reached" in message and "Traceback" not in message
         assert not leaks(message, served.runs_dir)
+        event, data = api_call(served.url, "decode", json.dumps([[0.0] * 20, "vae-mnist"]))
+        assert event == "complete"  # the explorer works as usual
+
+
+def descendants(pid: int) -> list[tuple[int, str]]:
+    """Return (pid, command line) of every process below `pid`, read from /proc."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(parent, []).append(int(stat.parent.name))
+    found, todo = [], list(children.get(pid, []))
+    while todo:
+        child = todo.pop()
+        try:
+            found.append((child, Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode()))
+        except OSError:
+            continue
+        todo += children.get(child, [])
+    return found
+
+
+def test_the_cluster_going_away_interrupts_its_job_with_a_sentence_and_the_app_goes_on(tmp_path, monkeypatch):
+    # Ray ends the process driving a cluster whose head stays unreachable this long (60 s by default); were that
+    # process the app (this test's process), the test would die here. Set before the driver process starts.
+    monkeypatch.setenv("RAY_gcs_rpc_server_reconnect_timeout_s", "5")
+    token = "ray-owner-6"
+    with ServedApp(tmp_path / "runs", HostLimits(ray_address="local")) as served:
+        event, data = api_call(served.url, "train", json.dumps([LONG_VAE, token]))
+        assert event == "complete", data
+        job_id = data[0]
+        job = json.dumps([job_id, token])
+        wait_for(lambda: api_call(served.url, "job", job)[1][0]["epochs_done"] >= 1, interval_s=0.3)
+        driver = served.lab.jobs.executor.pid
+        heads = [pid for pid, command in descendants(driver) if "gcs_server" in command]
+        assert heads, descendants(driver)
+        for pid in heads:
+            os.kill(pid, signal.SIGKILL)  # the cluster's head is gone
+
+        view = wait_for(lambda: (v := api_call(served.url, "job", job)[1][0])["status"] != "running" and v,
+                        interval_s=0.3)
+        assert view["status"] == "interrupted", view
+        assert "The local Ray cluster went away while this job ran" in view["error"], view
+        assert view["can_resume"] and view["epochs_done"] >= 1  # its streamed epochs are kept
+        message = error_sentence(*api_call(served.url, "train", json.dumps([TINY_VAE, "ray-owner-7"])))
+        assert message.startswith("Training is unavailable: the local Ray cluster stopped answering"), message
+        assert "Traceback" not in message and not leaks(message, served.runs_dir)
         event, data = api_call(served.url, "decode", json.dumps([[0.0] * 20, "vae-mnist"]))
         assert event == "complete"  # the explorer works as usual
