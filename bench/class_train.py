@@ -11,7 +11,8 @@ environment's LATENT_LAB_* settings, LATENT_LAB_MAX_JOBS from --max-jobs), times
 server actions (/decode as on a slider's release, /sample as on Random; one probe client, one
 call every --gap s) for --idle s, then lets --students HTTP clients press Train within --spread s,
 each with its own owner token and its own beta (a 5-epoch mnist-5k VAE with the form's defaults,
-through /train), each following its job through /job every --poll s (1: as the Train tab ticks). The probe goes
+through /train), each following its job through /job as often as the Train tab ticks (views.tick_seconds:
+1 s while the job trains, 4 s while it waits; --poll N: every N s instead). The probe goes
 on until the last job has finished. Prints the accepted count, the time from the first press to
 the last finish, the explorer's p50/p95 idle and under the class with their ratio, and how well
 the first estimate of each job's finish (eta_finish_s) matched.
@@ -42,6 +43,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import class_sim  # noqa: E402  (the app in its own process, HTTP helpers)
 import slider_latency  # noqa: E402  (percentiles)
+
+from ui.train.views import tick_seconds  # noqa: E402  (the Train tab's polling pace)
 
 JOB = {"model": "vae", "dataset": "mnist-5k", "epochs": 5}  # the form's defaults otherwise (784-400-20)
 
@@ -95,7 +98,8 @@ class Probe:
 
 def student(base: str, k: int, press_at: float, out: dict, lock: threading.Lock, beta: float, epochs: int,
             poll_s: float):
-    """Press Train at `press_at` (perf_counter time), then follow the job through /job every poll_s until it ends."""
+    """Press Train at `press_at` (perf_counter time), then follow the job through /job (every poll_s, or at the
+    Train tab's pace when 0) until it ends."""
     session, token = f"class-train-{k}", f"class-train-student-{k:02d}-token"
     time.sleep(max(0.0, press_at - time.perf_counter()))
     pressed = time.time()
@@ -112,7 +116,7 @@ def student(base: str, k: int, press_at: float, out: dict, lock: threading.Lock,
             first = {"position": view["queue_position"], "eta_finish_s": view["eta_finish_s"], "at": time.time()}
         if view["status"] not in ("queued", "running"):
             break
-        time.sleep(poll_s)
+        time.sleep(poll_s or tick_seconds(view["status"]))
     with lock:
         out[k] = {"pressed": pressed, "job": job_id, "status": view["status"], "finished": view["finished"],
                   "first": first, "error": view["error"]}
@@ -353,8 +357,8 @@ def main() -> int:
     parser.add_argument("--spread", type=float, default=20.0, help="seconds within which everyone presses Train")
     parser.add_argument("--max-jobs", type=int, default=2, help="LATENT_LAB_MAX_JOBS: jobs training at once")
     parser.add_argument("--epochs", type=int, default=JOB["epochs"], help="epochs of each student's job")
-    parser.add_argument("--poll", type=float, default=1.0,
-                        help="seconds between a student's /job calls (the Train tab ticks every second)")
+    parser.add_argument("--poll", type=float, default=0.0,
+                        help="seconds between a student's /job calls (0: the Train tab's pace, views.tick_seconds)")
     parser.add_argument("--idle", type=float, default=40.0, help="seconds the explorer is timed before the class")
     parser.add_argument("--gap", type=float, default=0.25, help="seconds between the probe's explorer calls")
     parser.add_argument("--phases", action="store_true", help="time the phases of one small job instead")

@@ -79,8 +79,9 @@ def test_before_each_call_sees_the_raw_inputs_first_and_may_fill_them_in():
                              json={"data": [{"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}]}, timeout=60)
     finally:
         demo.close()
-    assert seen[:1] == [("echo", ["la"])], broken(PYTHON_SIDE, "before_each_call: Blocks.validate_inputs(block_fn, "
-                                                               f"inputs) no longer sees each call's api_name and raw inputs ({seen})")
+    assert seen[:1] == [("echo", ["la"])], broken(
+        PYTHON_SIDE, f"before_each_call: Blocks.validate_inputs(block_fn, inputs) no longer sees each call's api_name and "
+        f"raw inputs ({seen})")
     assert filled.json().get("data") == ["la la la"], broken(
         PYTHON_SIDE, f"before_each_call: inputs added to the list are no longer passed on ({filled.text[:200]})")
     assert "Refused by the app's own check." in foreign.text, broken(
@@ -358,11 +359,13 @@ def test_a_click_on_the_map_is_the_pixel_gradio_sends_as_its_select_event(explor
     page.locator("#ll-map img").scroll_into_view_if_needed()
     page.wait_for_function("() => { const i = document.querySelector('#ll-map img'); return i && i.naturalWidth > 0; }")
     assert page.evaluate(f"""() => {{ const img = document.querySelector('#ll-map img');
-        return {LLG}.imageButton(img, '#ll-map') === img.closest('button') && {LLG}.imageIn(document.querySelector('#ll-map')) === img; }}"""), \
+        return {LLG}.imageButton(img, '#ll-map') === img.closest('button')
+            && {LLG}.imageIn(document.querySelector('#ll-map')) === img; }}"""), \
         page_broken("gr.Image's picture is no longer an <img> inside its own <button>")
     # The page's pixel for the very click Gradio answers (the page may still be laying itself out).
     page.evaluate(f"""() => document.addEventListener('click', (event) => {{
-        window.llTestPixel = {LLG}.imagePixel(document.querySelector('#ll-map img'), event); }}, {{capture: true, once: true}})""")
+        window.llTestPixel = {LLG}.imagePixel(document.querySelector('#ll-map img'), event);
+    }}, {{capture: true, once: true}})""")
     box = page.locator("#ll-map img").bounding_box()
     with page.expect_request(lambda r: "/gradio_api/queue/join" in r.url and '"index"' in (r.post_data or "")) as sent:
         page.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.6)
@@ -379,7 +382,8 @@ def test_the_sketchpad_waits_for_a_tool_until_its_brush_is_clicked(browser, live
     try:
         page.goto(live_app)
         page.get_by_role("tab", name="Write").click()
-        page.wait_for_function(f"() => {{ const p = document.querySelector('#ll-complete-sketch'); return p && {LLG}.sketchBrush(p); }}")
+        page.wait_for_function(f"() => {{ const p = document.querySelector('#ll-complete-sketch');"
+                               f" return p && {LLG}.sketchBrush(p); }}")
         waiting = page.evaluate(f"""() => {{ const p = document.querySelector('#ll-complete-sketch');
             return [{LLG}.sketchWaitsForTool(p), (p.querySelector('.empty') || {{}}).textContent || '']; }}""")
         assert waiting[0] and "draw tool" in waiting[1], page_broken(

@@ -80,6 +80,26 @@ CASES = {
         '[NaN, 14, 4, 1, -1, "writer-mnist"]', '[{"a": 1}, 14, 4, 1, -1, "writer-mnist"]',
         f'[{HUGE_TEXT}, 14, 4, 1, -1, "writer-mnist"]',
     ],
+    "explain": [  # image, model
+        "[]", '[5, "vae-mnist"]', '["/etc/passwd", "vae-mnist"]', json.dumps([file_data("/etc/passwd"), "vae-mnist"]),
+        '[null, "vae-mnist"]', '[{"a": 1}, "vae-mnist"]', '[NaN, "vae-mnist"]', f'[{HUGE_TEXT}, "vae-mnist"]',
+        json.dumps([file_data("/etc/passwd"), "rnn-mnist"]), json.dumps([file_data("/etc/passwd"), "../../etc"]),
+    ],
+    "write_step": [  # rows, label, temperature, seed, model
+        '[5, -1, 1, 1, "writer-mnist"]', '["rows", -1, 1, 1, "writer-mnist"]', '[[[0, 1]], -1, 1, 1, "writer-mnist"]',
+        "[[" + json.dumps([2] * 28) + '], -1, 1, 1, "writer-mnist"]',
+        "[[" + json.dumps([0.5] * 28) + '], -1, 1, 1, "writer-mnist"]',
+        "[[" + ",".join(["NaN"] * 28) + '], -1, 1, 1, "writer-mnist"]',
+        "[" + json.dumps([[0] * 28] * 28) + ', -1, 1, 1, "writer-mnist"]',  # all 28 rows written already
+        "[" + json.dumps([[0] * 28] * 10_000) + ', -1, 1, 1, "writer-mnist"]', '[[], 11, 1, 1, "writer-mnist"]',
+        '[[], -1, NaN, 1, "writer-mnist"]', '[[], -1, 0, 1, "writer-mnist"]', '[[], -1, 1, -5, "writer-mnist"]',
+        '[[], -1, 1, 1, "vae-mnist"]', f"[[], -1, 1, 1, {HUGE_TEXT}]",
+    ],
+    "runs": [  # model, sort_by, pictures
+        '["gan", "newest", false]', '[5, "newest", false]', '[["vae"], "newest", false]', '["vae", "colour", false]',
+        '["rnn", "beta", false]', '["all", NaN, false]', '["all", "newest", "yes"]', '["all", "newest", 1]',
+        f'[{HUGE_TEXT}, "newest", false]', f'["all", {HUGE_TEXT}, false]',
+    ],
     "jobs": [],  # takes nothing; extra arguments are checked below
 }
 

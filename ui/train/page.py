@@ -4,7 +4,7 @@ All training happens in the jobs package (one process per job); this page only r
 files and calls the runner. The visitor's owner token and followed job live in the browser
 (gr.BrowserState), so a reload keeps both; the job list is shared by everyone.
 
-The page polls the job files with a timer, and only while the Train tab is selected. Each tick
+The page polls the job files with a timer (views.tick_seconds), only while the Train tab is selected. Each tick
 sends the small parts (status, progress bar, buttons) and, of the heavier parts (curves, picture
 grid, log, job table, and the "Compare runs" view while it is open), only those whose cheap
 signature changed since the page last got them.
@@ -30,7 +30,6 @@ from . import compare, layout, views
 from .api import CANCEL_CONCURRENCY, check_more_epochs
 
 TABLE_LIMIT = 40  # newest jobs shown in the table
-FAST_TICK_S, SLOW_TICK_S = 1.0, 4.0  # poll fast while some job is queued or running, slowly otherwise
 QUIET = dict(api_visibility="private", show_progress="hidden")
 PRIVATE = dict(api_visibility="private")
 SCROLL_TO_STATUS = "() => document.querySelector('#train-status')?.scrollIntoView({behavior: 'smooth'})"
@@ -96,7 +95,7 @@ class TrainPage:
         self.owner = gr.BrowserState("", storage_key="latent-lab-owner", secret=secret)
         self.followed = gr.BrowserState("", storage_key="latent-lab-followed-job", secret=secret)
         self.shown = gr.State({})  # signatures of the heavy parts this page already shows
-        self.timer = gr.Timer(FAST_TICK_S, active=False)  # on only while the Train tab is selected
+        self.timer = gr.Timer(views.RUNNING_TICK_S, active=False)  # on only while the Train tab is selected
         self.compare_open = gr.State(False)  # whether the "Compare runs" view is open (ticks refresh it then)
 
         fields = form_fields(model_type_of({}))
@@ -147,8 +146,7 @@ class TrainPage:
     def status_updates(self, snap: Snapshot, active: bool | None) -> dict:
         """Return the small parts, sent at every event: status, progress bar, buttons, polling pace."""
         view, live = snap.view, self.live
-        busy = any(v["status"] in ACTIVE for v in snap.listed)
-        pace = FAST_TICK_S if busy else SLOW_TICK_S
+        pace = views.tick_seconds(view["status"] if view else None)
         return {
             live.status: views.status_markdown(view),
             live.progress: views.progress_html(view),

@@ -10,7 +10,18 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from jobs.records import QUEUED, RUNNING
 from jobs.settings import MODEL_LABELS
+
+# How often the Train tab asks for news (s): every second while the followed job trains (its bar and
+# curves move), every few seconds while it waits (its place and estimates move slowly) or otherwise.
+# With a class training at once, most pages wait: this is most of the server's polling work.
+RUNNING_TICK_S, WAITING_TICK_S, IDLE_TICK_S = 1.0, 4.0, 4.0
+
+
+def tick_seconds(status: str | None) -> float:
+    """Return the Train tab's polling interval for the followed job's status (None: no job followed)."""
+    return RUNNING_TICK_S if status == RUNNING else WAITING_TICK_S if status == QUEUED else IDLE_TICK_S
 
 STATUS_WORDS = {
     "queued": "queued (waiting for a free slot)",
