@@ -22,7 +22,7 @@ from .records import DONE, QUEUED, RUNNING
 # `bench/class_train.py --phases` (BENCHMARKS.md), replaced by measurements once one job finished.
 PRIOR_EPOCH_S = {("vae", "mnist-5k"): 0.6, ("rnn", "mnist-5k"): 2.0, ("writer", "mnist-5k"): 2.0}
 PRIOR_LARGE_FACTOR = 12  # mnist and fashion-mnist train on 55,000 images, mnist-5k on 4,500
-PRIOR_START_S = 12.0
+PRIOR_START_S = 2.0
 SAMPLES_KEPT = 300  # the newest finished jobs remembered (retention may delete their folders)
 SAMPLES_USED = 9  # the newest matching samples whose median is the pace
 
