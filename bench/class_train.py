@@ -337,9 +337,9 @@ def ray_cost(args) -> int:
                 assert view["status"] == "done", view
                 times.append(time.perf_counter() - begin)
             rss, count = _descendants_rss_mb(os.getpid())
+            init = getattr(runner.executor, "init_seconds", None)  # asked of a Ray driver before it closes
         finally:
             runner.close()
-        init = getattr(runner.executor, "init_seconds", None)
         rows.append((label, up, init, times[0], statistics.median(times[1:]), rss, count))
     print("What each backend costs on this machine (1-epoch tiny VAE jobs, 2 slots)\n")
     print("| backend | runner up (s) | ray.init (s) | first job (s) | next jobs, median (s) | PSS of its processes | "
