@@ -29,8 +29,8 @@ import queue
 import re
 import socket
 import tempfile
-import threading
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -352,7 +352,10 @@ def serve(address: str, slots: int, threads: int, nice: int, parent_pid: int | N
     def watch_parent():  # the app killed hard: stop the jobs (and a local cluster) instead of lingering
         while os.getppid() == parent_pid:
             time.sleep(1.0)
-        os._exit(0)
+        try:
+            executor.close(grace_s=1.0)
+        finally:
+            os._exit(0)
 
     if parent_pid is not None:
         threading.Thread(target=watch_parent, name="parent-watch", daemon=True).start()
@@ -361,7 +364,7 @@ def serve(address: str, slots: int, threads: int, nice: int, parent_pid: int | N
         try:
             request = json.loads(line)
             reply = {"reply": _call(executor, request["call"], list(request["args"]))}
-        except ValueError as error:  # a sentence for the user (or a malformed line: the app wrote it, say so)
+        except ValueError as error:  # a sentence for the user
             reply = {"error": str(error)}
         except Exception as error:  # noqa: BLE001 -- logged here; the app gets a sentence
             log.exception("the Ray driver's call failed")
