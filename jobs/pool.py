@@ -138,16 +138,21 @@ class WarmPool:
         self._workers = [w for w in self._workers if w.alive or w.ended]
 
     def _exited(self, worker: _Worker) -> None:
-        """A worker's process ended (its job's ending is kept for poll): start a replacement."""
+        """A worker's process ended (its job's ending is kept for poll): start a replacement if one is wanted."""
         with self._lock:
             self._prune()
-            if not self._closed and len([w for w in self._workers if w.alive]) < self.size:
-                self._spawn()  # the pool stays warm for the next job
+            self.warm_up()  # the pool stays warm for the next job
 
     def warm_up(self) -> None:
-        """Start the missing workers now (each imports torch and loads the class's data set in the background)."""
+        """Start workers until each running job has one and one more waits idle, at most `size` in all (each
+        imports torch and loads the class's data set in the background). Not `size` at once: a worker holds
+        about 700 MB, so a host that allows many jobs at once would otherwise fill its memory on the first job."""
         with self._lock:
-            while not self._closed and len([w for w in self._workers if w.alive]) < self.size:
+            alive = [w for w in self._workers if w.alive]
+            busy = sum(1 for w in alive if w.job_id is not None)
+            for _ in range(max(0, min(self.size, busy + 1) - len(alive))):
+                if self._closed:
+                    break
                 self._spawn()
 
     def check_ready(self) -> None:
@@ -178,8 +183,7 @@ class WarmPool:
                     self._prune()
                     idle = self._spawn()
                 if idle.give(folder):
-                    # The first job starts the whole pool: an app that never trains starts no worker,
-                    # one that does has the next one warm.
+                    # An app that never trains starts no worker; one that does keeps one spare warm.
                     self.warm_up()
                     return {"pid": idle.pid, "pid_started": idle.started}
         raise ValueError("No training process could be started on this server.")

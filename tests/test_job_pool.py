@@ -6,6 +6,7 @@ Tests wait for events (a status, a position), never for wall-clock bounds."""
 import os
 import shutil
 import signal
+from pathlib import Path
 
 import pytest
 
@@ -164,6 +165,31 @@ def test_warm_workers_are_reused_and_a_killed_one_is_replaced(tmp_path):
         after = runner.submit_settings(TINY_VAE, "student-3")
         assert runner.wait(after)["status"] == "done"
         assert JobFolder(runner.runs_dir, after).record()["pid"] != records[0]["pid"]  # a fresh worker
+    finally:
+        runner.close()
+
+
+def worker_processes() -> list[int]:
+    """Return the pids of this process's warm workers (`python -m jobs.worker --serve` children), from /proc."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            command = (stat.parent / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == os.getpid() and b"jobs.worker\0--serve" in command:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_a_pool_allowed_many_jobs_starts_one_spare_worker_not_all_of_them(tmp_path):
+    """Each worker holds torch and a data set (~700 MB): a host allowing 12 jobs at once must not start 12 for one."""
+    runner = JobRunner(tmp_path / "runs", HostLimits(max_concurrent=12), poll_s=0.2)
+    try:
+        job_id = runner.submit_settings(TINY_VAE, "student-1")
+        assert runner.wait(job_id)["status"] == "done"
+        assert len(worker_processes()) == 2  # the one that ran it and one spare, both idle now
     finally:
         runner.close()
 
