@@ -67,7 +67,7 @@ class HostLimits:
     keep_days: float = 7.0  # finished runs younger than this are never deleted for someone else
     job_threads: int = 1  # torch threads of each job's process
     job_nice: int = 10  # CPU priority increment of each job's process
-    ray_address: str = ""  # "": the local warm pool; "local": a Ray cluster inside the app; else a Ray address
+    ray_address: str = ""  # "": the local warm pool; "local": a Ray cluster on this machine; else a Ray address
 
 
 def hash_token(token: str | None) -> str:
