@@ -39,6 +39,7 @@ from ray import exceptions as ray_errors
 
 from .executor import Ended, cluster_in_words
 from .mirror import FolderMirror, apply_changes, checkpoint_files, write_checkpoint
+from .ray_process import RETRY_AFTER_S  # an unreachable cluster is asked again as often as a lost driver restarts
 from .records import FAILED, INTERRUPTED, JobFolder
 from .settings import CUDA_DEVICE, check_device
 from .worker import run_job
@@ -46,7 +47,6 @@ from .worker import run_job
 PACKAGE_DIRS = [str(Path(__file__).resolve().parent.parent / name) for name in ("genmodels", "jobs")]
 LOCAL_OBJECT_STORE_BYTES = 80 * 1024 * 1024  # Ray's minimum is 75 MB; a job streams a few MB at a time
 CONNECT_TIMEOUT_S = 5.0  # how long a head node may take to accept a TCP connection
-RETRY_AFTER_S = 30.0  # an unreachable cluster is asked again at most this often
 log = logging.getLogger("latent_lab.jobs")
 
 # Ray's errors when the worker process, its node or its memory is lost: the job, not its settings, was hit.

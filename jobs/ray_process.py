@@ -26,7 +26,7 @@ from .executor import Ended, cluster_in_words
 from .pool import PROJECT_DIR
 from .records import INTERRUPTED, JobFolder
 
-RETRY_AFTER_S = 30.0  # a lost driver is started again at most this often
+RETRY_AFTER_S = 30.0  # a lost driver is started again, and an unreachable cluster asked again, at most this often
 CALL_TIMEOUT_S = 120.0  # the longest a call may take (connecting to a cluster, a forced cancel)
 log = logging.getLogger("latent_lab.jobs")
 

@@ -125,9 +125,11 @@ def test_positions_and_estimates_move_as_real_jobs_finish(tmp_path):
         assert running["status"] == "running" and running["queue_position"] is None
         assert running["eta_finish_s"] is not None and running["eta_start_s"] is None
         view = runner.status(third)
-        assert view["queue_position"] == 2 and view["eta_start_s"] > 0
-        assert view["eta_finish_s"] > view["eta_start_s"]
-        assert runner.status(second)["eta_start_s"] < view["eta_start_s"]
+        # Seconds from now move with the clock (and stop at 0), so only their order is checked here;
+        # the figures themselves are checked with a fixed clock in the plan_queue test above.
+        assert view["queue_position"] == 2 and view["eta_start_s"] is not None
+        assert view["eta_finish_s"] >= view["eta_start_s"]
+        assert runner.status(second)["eta_start_s"] <= view["eta_start_s"]
         wait_for(lambda: runner.status(first)["status"] == "done")
         moved = wait_for(lambda: (v := runner.status(third))["queue_position"] == 1 and v)  # the queue moved up
         assert moved["eta_finish_s"] >= moved["eta_start_s"]
