@@ -152,7 +152,7 @@ def serve(lab: LatentLab, **launch_kwargs):
     launch_kwargs.setdefault("ssr_mode", False)
     # The page's own decoder and reader (ui/inpage.py); the page works without it, through the server.
     launch_kwargs.setdefault("head", f'<script src="{INPAGE_SCRIPT_URL}" defer></script>')
-    return lab.blocks.queue(default_concurrency_limit=4).launch(**launch_kwargs)
+    return gradio_internals.queue(lab.blocks, default_concurrency_limit=4).launch(**launch_kwargs)
 
 
 if __name__ == "__main__":

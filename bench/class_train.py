@@ -1,6 +1,6 @@
 """A whole class trains at once (issue 18): 30 students press Train within 20 s, while the explorer is timed.
 
-    .venv/bin/python bench/class_train.py                      # 30 students, 5-epoch mnist-5k VAEs, 2 slots
+    .venv/bin/python bench/class_train.py                      # 30 students, 5-epoch mnist-5k VAEs, the app's slots
     LATENT_LAB_RAY_ADDRESS=local .venv/bin/python bench/class_train.py     # the same on a local Ray cluster
     .venv/bin/python bench/class_train.py --max-jobs 3 --students 30
     .venv/bin/python bench/class_train.py --phases             # where a small job's seconds go
@@ -8,8 +8,9 @@
 
 Class run: starts `python app.py` in its own process (free port, temporary runs folder, the
 environment's LATENT_LAB_* settings, LATENT_LAB_MAX_JOBS from --max-jobs), times the explorer's
-server actions (/decode as on a slider's release, /sample as on Random; one probe client, one
-call every --gap s) for --idle s, then lets --students HTTP clients press Train within --spread s,
+server actions (/decode as on a slider's release, /sample as on Random; one probe client in a process
+of its own, one call every --gap s) for --idle s, with every student's page open (their sessions
+made), then lets --students HTTP clients press Train within --spread s,
 each with its own owner token and its own beta (a 5-epoch mnist-5k VAE with the form's defaults,
 through /train), each following its job through /job as often as the Train tab ticks (views.tick_seconds:
 1 s while the job trains, 4 s while it waits; --poll N: every N s instead). The probe goes
@@ -27,6 +28,7 @@ and the following tiny jobs' submit-to-done, and the memory (PSS) of the process
 
 import argparse
 import json
+import multiprocessing
 import os
 import random
 import statistics
@@ -44,6 +46,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import class_sim  # noqa: E402  (the app in its own process, HTTP helpers)
 import slider_latency  # noqa: E402  (percentiles)
 
+from jobs import HostLimits, JobRunner  # noqa: E402
 from ui.train.views import tick_seconds  # noqa: E402  (the Train tab's polling pace)
 
 JOB = {"model": "vae", "dataset": "mnist-5k", "epochs": 5}  # the form's defaults otherwise (784-400-20)
@@ -64,43 +67,66 @@ def api(base: str, name: str, data: list, session: str):
     return json.loads(data_line)[0]
 
 
+def probe_calls(base: str, gap_s: float, stop, out) -> None:
+    """Call the explorer's server actions one at a time, a pause between them, until `stop` is set; put the
+    list of (Unix time of the call, milliseconds, action) on `out`, and the number of failed calls."""
+    rng = random.Random(0)
+    rows, errors = [], 0
+    while not stop.wait(gap_s):
+        if rng.random() < 0.7:
+            action, url = "/decode (release)", f"{base}/gradio_api/run/decode"
+            body = {"data": [[round(rng.gauss(0, 1), 2) for _ in range(20)], "vae-mnist"], "session_hash": "probe"}
+        else:
+            action, url = "/sample (random)", f"{base}/gradio_api/run/sample"
+            body = {"data": ["vae-mnist", -1], "session_hash": "probe"}
+        called, start = time.time(), time.perf_counter()
+        try:
+            class_sim.post_json(url, body)
+        except Exception:  # noqa: BLE001 -- counted and shown
+            errors += 1
+            continue
+        rows.append((called, (time.perf_counter() - start) * 1000, action))
+    out.put((rows, errors))
+
+
 class Probe:
-    """The explorer's server actions, one at a time with a pause, labelled by the phase they fall in."""
+    """The explorer's server actions timed from a process of their own, so that the students' 30 client
+    threads in this one (clients on other machines in a real class) do not hold up its clock."""
 
     def __init__(self, base: str, gap_s: float):
-        self.base, self.gap_s = base, gap_s
-        self.phase = "idle"
+        context = multiprocessing.get_context("spawn")
+        self._stop, self._out = context.Event(), context.Queue()
+        self.process = context.Process(target=probe_calls, args=(base, gap_s, self._stop, self._out), daemon=True)
+        self.phases: list[tuple[str, float]] = []  # (name, Unix time it began)
         self.times: dict[tuple[str, str], list[float]] = {}
         self.errors = 0
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
 
-    def _run(self):
-        rng = random.Random(0)
-        session = "class-train-probe"
-        while not self.stop.wait(self.gap_s):
-            if rng.random() < 0.7:
-                action, url = "/decode (release)", f"{self.base}/gradio_api/run/decode"
-                body = {"data": [[round(rng.gauss(0, 1), 2) for _ in range(20)], "vae-mnist"], "session_hash": session}
-            else:
-                action, url = "/sample (random)", f"{self.base}/gradio_api/run/sample"
-                body = {"data": ["vae-mnist", -1], "session_hash": session}
-            phase = self.phase
-            start = time.perf_counter()
-            try:
-                class_sim.post_json(url, body)
-            except Exception:  # noqa: BLE001 -- counted and shown
-                self.errors += 1
-                continue
-            self.times.setdefault((phase, action), []).append((time.perf_counter() - start) * 1000)
-            self.times.setdefault((phase, "all"), []).append((time.perf_counter() - start) * 1000)
+    def start(self, phase: str) -> None:
+        self.phases.append((phase, time.time()))
+        if not self.process.is_alive():
+            self.process.start()
+
+    def finish(self) -> None:
+        """Stop the calls and sort their times by phase (and into 'all')."""
+        self._stop.set()
+        rows, self.errors = self._out.get()
+        self.process.join()
+        for called, ms, action in rows:
+            phase = next((name for name, began in reversed(self.phases) if called >= began), None)
+            if phase is not None:
+                self.times.setdefault((phase, action), []).append(ms)
+                self.times.setdefault((phase, "all"), []).append(ms)
+
+
+def student_session(k: int) -> str:
+    return f"class-train-{k}"
 
 
 def student(base: str, k: int, press_at: float, out: dict, lock: threading.Lock, beta: float, epochs: int,
             poll_s: float):
     """Press Train at `press_at` (perf_counter time), then follow the job through /job (every poll_s, or at the
     Train tab's pace when 0) until it ends."""
-    session, token = f"class-train-{k}", f"class-train-student-{k:02d}-token"
+    session, token = student_session(k), f"class-train-student-{k:02d}-token"
     time.sleep(max(0.0, press_at - time.perf_counter()))
     pressed = time.time()
     try:
@@ -129,9 +155,15 @@ def class_run(args) -> int:
     backend = f"Ray ({os.environ['LATENT_LAB_RAY_ADDRESS']})" if os.environ.get("LATENT_LAB_RAY_ADDRESS") else \
         "the local warm pool"
     try:
-        probe.thread.start()
+        probe.start("warm-up")
+        # The class has the page open before anyone presses Train: each student's session exists (gradio
+        # builds a session's state, tens of ms of the server's time, on its first call).
+        for k in range(args.students):
+            api(server.url, "jobs", [], student_session(k))
+        time.sleep(2.0)  # the probe's interpreter starts
+        probe.start("idle")
         time.sleep(args.idle)
-        probe.phase = "class"
+        probe.start("class")
         rng = random.Random(1)
         start = time.perf_counter() + 0.5
         presses = sorted(rng.uniform(0, args.spread) for _ in range(args.students))
@@ -144,8 +176,7 @@ def class_run(args) -> int:
             thread.start()
         for thread in threads:
             thread.join()
-        probe.stop.set()
-        probe.thread.join()
+        probe.finish()
         rss_mb = server.memory_mb()[1]
     finally:
         server.stop()
@@ -228,8 +259,6 @@ print(json.dumps({"start": t_start, "imports": t_imports - t_start, "code": code
 
 
 def phases(args) -> int:
-    from jobs import HostLimits, JobRunner
-
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONPATH=str(ROOT))
     runs = Path(tempfile.mkdtemp(prefix="class-train-phases-"))
     paper = JobRunner(runs / "a", HostLimits(max_concurrent=0), supervise=False)  # writes records, starts nothing
@@ -320,8 +349,6 @@ def _descendants_rss_mb(root: int) -> tuple[float, int]:
 
 
 def ray_cost(args) -> int:
-    from jobs import HostLimits, JobRunner
-
     tiny = dict(JOB, epochs=1, hidden_size=32, batch_size=256)
     rows = []
     for label, address in (("warm pool", ""), ("Ray, local", "local")):
@@ -355,7 +382,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--students", type=int, default=30)
     parser.add_argument("--spread", type=float, default=20.0, help="seconds within which everyone presses Train")
-    parser.add_argument("--max-jobs", type=int, default=2, help="LATENT_LAB_MAX_JOBS: jobs training at once")
+    parser.add_argument("--max-jobs", type=int, default=HostLimits().max_concurrent,
+                        help="LATENT_LAB_MAX_JOBS: jobs training at once (default: the app's)")
     parser.add_argument("--epochs", type=int, default=JOB["epochs"], help="epochs of each student's job")
     parser.add_argument("--poll", type=float, default=0.0,
                         help="seconds between a student's /job calls (0: the Train tab's pace, views.tick_seconds)")

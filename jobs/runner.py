@@ -58,7 +58,10 @@ class HostLimits:
     """What a host allows (app.py reads these from LATENT_LAB_* variables)."""
 
     enabled: bool = True  # False: no new jobs (public hosting without training)
-    max_concurrent: int = 2  # jobs training at once (one warm worker process, or Ray task, each)
+    # Jobs training at once (one warm worker process, or Ray task, each). One on a 2-core Space: the
+    # other core serves the explorer; a second job at once nearly doubled the explorer's latency, even
+    # at SCHED_IDLE (BENCHMARKS.md, "A class trains at once"). A bigger host sets LATENT_LAB_MAX_JOBS.
+    max_concurrent: int = 1
     max_queue: int = 60  # jobs waiting behind them, all owners together (0: accepted only when one can start)
     jobs_per_owner: int = 1  # jobs one owner may have queued or running at once (0: no limit)
     max_epochs: int = 100  # epochs per launch or resume

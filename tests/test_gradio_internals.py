@@ -226,6 +226,33 @@ def test_each_api_call_without_a_session_is_one_held_session():
                                                     "in Blocks.server_app.state_holder.session_data")
 
 
+def analytics_summary_after_three_calls(demo: gr.Blocks) -> dict:
+    """Make three queued /echo calls to a queued `demo`; return the queue's analytics summary afterwards."""
+    url = launched(demo)
+    try:
+        for _ in range(3):
+            event = httpx.post(f"{url}/gradio_api/call/echo", json={"data": ["la", 1]}, timeout=60).json()["event_id"]
+            assert "la" in httpx.get(f"{url}/gradio_api/call/echo/{event}", timeout=60).text
+        return demo._queue.cached_event_analytics_summary
+    finally:
+        demo.close()
+
+
+def test_the_queue_summarises_its_events_once_per_thousand_not_after_each(monkeypatch):
+    for name in gi.QUEUE_ANALYTICS:
+        monkeypatch.delenv(name, raising=False)
+    with gr.Blocks() as plain:
+        gr.api(echo, api_name="echo")
+    assert "echo" in analytics_summary_after_three_calls(plain.queue())["functions"], broken(
+        PYTHON_SIDE, "queue: Queue.cached_event_analytics_summary no longer lists the functions called")
+    with gr.Blocks() as demo:
+        gr.api(echo, api_name="echo")
+    assert analytics_summary_after_three_calls(gi.queue(demo))["functions"] == {}, broken(
+        PYTHON_SIDE, "queue: the queue summarised three events although GRADIO_ANALYTICS_CACHE_FREQUENCY is 1000")
+    assert demo._queue.ANALYTICS_MAX_EVENTS == 1000, broken(
+        PYTHON_SIDE, "queue: Queue.ANALYTICS_MAX_EVENTS does not follow GRADIO_ANALYTICS_MAX_EVENTS")
+
+
 def test_gr_image_saves_a_png_with_the_compression_quick_png_asks_for():
     # render.quick_png (no gradio import: it only marks the picture) relies on gradio saving PNGs
     # through Pillow's save without a compression level of its own.

@@ -7,6 +7,7 @@ names the version: upgrading Gradio is one test run, not an audit. The page scri
 ui/static/gradio_internals.js (served at SCRIPT_URL, loaded through gr.HTML's public `head`).
 """
 
+import os
 from pathlib import Path
 from typing import Callable
 
@@ -26,6 +27,9 @@ SCRIPT_URL = f"/latent-lab/static/{SCRIPT}"  # beside ui/inpage.py's script, und
 SCRIPT_HEAD = f'<script src="{SCRIPT_URL}"></script>'
 # Headers gradio derives the page's root URL from (route_utils.get_request_origin); ASGI names are lower case.
 ROOT_HEADERS = (b"host", b"x-forwarded-host", b"x-forwarded-proto", b"x-gradio-server")
+# How often, and over how many of the latest events, the queue summarises its events for gradio's
+# monitoring dashboard (gradio's defaults: after every event, over the last 10,000).
+QUEUE_ANALYTICS = {"GRADIO_ANALYTICS_CACHE_FREQUENCY": "1000", "GRADIO_ANALYTICS_MAX_EVENTS": "1000"}
 
 
 def current_blocks() -> gr.Blocks:
@@ -55,6 +59,21 @@ def before_each_call(blocks: gr.Blocks, check: Callable[[str | None, list], None
         return validate(block_fn, inputs)
 
     blocks.validate_inputs = validate_inputs
+
+
+def queue(blocks: gr.Blocks, **queue_kwargs) -> gr.Blocks:
+    """Turn on `blocks`' queue (blocks.queue(**queue_kwargs)), summarising its events once per 1,000 events
+    over the latest 1,000 instead of after every event over the latest 10,000 (a host's own setting wins).
+
+    Internal: gradio.queueing.Queue reads GRADIO_ANALYTICS_CACHE_FREQUENCY and GRADIO_ANALYTICS_MAX_EVENTS
+    when blocks.queue() makes it; neither is documented, and no queue() parameter sets them. After each
+    event the queue builds a pandas DataFrame of the latest MAX_EVENTS events (compute_analytics_summary)
+    for its monitoring dashboard; under a class's Train tabs polling /job that was the server's largest
+    cost, and it slowed the explorer's requests (BENCHMARKS.md, "A class trains at once").
+    """
+    for name, value in QUEUE_ANALYTICS.items():
+        os.environ.setdefault(name, value)
+    return blocks.queue(**queue_kwargs)
 
 
 def upload_folder() -> str:
