@@ -5,6 +5,7 @@
     .venv/bin/python bench/class_train.py --max-jobs 3 --students 30
     .venv/bin/python bench/class_train.py --phases             # where a small job's seconds go
     .venv/bin/python bench/class_train.py --ray-cost           # memory and start-up of a local Ray cluster
+    .venv/bin/python bench/class_train.py --split --max-jobs 2 # what slows the explorer: polling or training
 
 Class run: starts `python app.py` in its own process (free port, temporary runs folder, the
 environment's LATENT_LAB_* settings, LATENT_LAB_MAX_JOBS from --max-jobs), times the explorer's
@@ -21,6 +22,10 @@ the first estimate of each job's finish (eta_finish_s) matched.
 --phases: runs one such job in a fresh interpreter with its phases timed (interpreter start and
 imports, data loading, training steps, validation, latent analysis, picture grids, saving), then
 the same job on a warm worker (jobs/pool.py) and in a new interpreter per job, side by side.
+
+--split: the explorer timed for --idle s each idle, beside --students clients polling /job of
+finished jobs every second (no training), beside --max-jobs jobs training (no polling), beside both,
+and idle again; and the server's CPU time per /job call.
 
 --ray-cost: the warm pool and a local Ray cluster side by side: start-up (ray.init), the first
 and the following tiny jobs' submit-to-done, and the memory (PSS) of the processes each started.
@@ -221,6 +226,81 @@ def class_run(args) -> int:
     return 0
 
 
+# -- what slows the explorer under a class -------------------------------------------------------
+def split(args) -> int:
+    """Time the explorer idle, beside pollers alone, beside training alone, and beside both; and the
+    server's CPU time per /job call."""
+    os.environ["LATENT_LAB_MAX_JOBS"] = str(args.max_jobs)
+    server = class_sim.Server()
+    probe = Probe(server.url, args.gap)
+    tokens = [f"class-train-split-{k:02d}-token" for k in range(2)]
+    pollers = args.students
+
+    def phase(name: str) -> None:
+        probe.start(name)
+        time.sleep(args.idle)
+
+    def polled(job_ids: list[str], name: str) -> None:
+        """Run `phase(name)` while `pollers` clients call /job on `job_ids` every --poll s (1 s when 0)."""
+        stop = threading.Event()
+
+        def poll(k: int) -> None:
+            time.sleep(k / pollers)  # spread over the second, as a class's pages are
+            while not stop.is_set():
+                api(server.url, "job", [job_ids[k % len(job_ids)], tokens[k % len(job_ids)]], student_session(k))
+                stop.wait(args.poll or 1.0)
+
+        threads = [threading.Thread(target=poll, args=(k,), daemon=True) for k in range(pollers)]
+        for thread in threads:
+            thread.start()
+        phase(name)
+        stop.set()
+        for thread in threads:
+            thread.join()
+
+    def submit(epochs: int) -> list[str]:
+        return [api(server.url, "train", [dict(JOB, epochs=epochs, beta=1.0 + k), token], "split")
+                for k, token in enumerate(tokens[:args.max_jobs])]
+
+    try:
+        probe.start("warm-up")
+        for k in range(pollers):
+            api(server.url, "jobs", [], student_session(k))
+        time.sleep(2.0)
+        phase("idle")
+        finished = submit(1)
+        while any(api(server.url, "job", [job_id, tokens[k]], "split")["status"] in ("queued", "running")
+                  for k, job_id in enumerate(finished)):
+            time.sleep(1.0)
+        cpu_before = server.cpu_seconds()
+        for _ in range(200):
+            api(server.url, "job", [finished[0], tokens[0]], "split")
+        job_cpu_ms = (server.cpu_seconds() - cpu_before) * 1000 / 200
+        polled(finished, f"{pollers} pollers of finished jobs, no training")
+        training = submit(100)
+        time.sleep(8.0)  # the workers start their jobs
+        phase(f"{len(training)} job(s) training, no pollers")
+        polled(training, f"{len(training)} job(s) training and {pollers} pollers")
+        for k, job_id in enumerate(training):
+            api(server.url, "cancel", [job_id, tokens[k]], "split")
+        phase("idle again")
+        probe.finish()
+    finally:
+        server.stop()
+    print(f"The explorer's server actions (/decode, /sample; one call every {args.gap} s, {args.idle:g} s a phase) "
+          f"beside each load; {args.max_jobs} slot(s), pollers every {args.poll or 1.0:g} s; "
+          f"`python app.py` on {os.cpu_count()} cores\n")
+    print("| phase | n | p50 | p95 | mean |")
+    print("|---|---|---|---|---|")
+    for name, _ in probe.phases[1:]:
+        times = probe.times.get((name, "all"), [])
+        if times:
+            figures = slider_latency.percentiles(times)
+            print(f"| {name} | {figures['n']} | {figures['p50']} ms | {figures['p95']} ms | {figures['mean']} ms |")
+    print(f"\nserver CPU time per /job call (a finished job, its owner's token, 200 calls): {job_cpu_ms:.1f} ms")
+    return 0
+
+
 # -- where a small job's seconds go ---------------------------------------------------------------
 PHASES_CHILD = r"""
 import sys, time, json
@@ -390,11 +470,15 @@ def main() -> int:
     parser.add_argument("--idle", type=float, default=40.0, help="seconds the explorer is timed before the class")
     parser.add_argument("--gap", type=float, default=0.25, help="seconds between the probe's explorer calls")
     parser.add_argument("--phases", action="store_true", help="time the phases of one small job instead")
+    parser.add_argument("--split", action="store_true",
+                        help="time the explorer beside pollers alone, training alone and both (--idle s each)")
     parser.add_argument("--ray-cost", action="store_true", help="measure what the local Ray cluster costs instead")
     parser.add_argument("--repeat", type=int, default=3, help="--phases, --ray-cost: jobs per measurement")
     args = parser.parse_args()
     if args.ray_cost:
         return ray_cost(args)
+    if args.split:
+        return split(args)
     return phases(args) if args.phases else class_run(args)
 
 

@@ -18,8 +18,9 @@ TINY_VAE = VAEConfig(hidden_dim=32)
 TINY_RNN = RowRNNConfig(cell="gru", hidden_size=32)
 
 
+# nll_samples 0: the NLL bound a run measures after its last epoch is tested in test_likelihood.py.
 def cpu_config(**kwargs) -> TrainConfig:
-    return TrainConfig(**{"dataset": "mnist-5k", "epochs": 1, "seed": 0, "device": "cpu", **kwargs})
+    return TrainConfig(**{"dataset": "mnist-5k", "epochs": 1, "seed": 0, "device": "cpu", "nll_samples": 0, **kwargs})
 
 
 def untrained(model_cls, model_config, seed=0):

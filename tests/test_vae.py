@@ -20,7 +20,7 @@ def val_images(digits):
 @pytest.fixture(scope="module")
 def trained_vae(digits):
     """A tiny VAE (hidden 32) after one seeded epoch on mnist-5k."""
-    config = TrainConfig(dataset="mnist-5k", epochs=1, seed=0, device="cpu")
+    config = TrainConfig(dataset="mnist-5k", epochs=1, seed=0, device="cpu", nll_samples=0)
     return train("vae", VAEConfig(hidden_dim=32), config, data=digits, save_training_state=False).model
 
 
@@ -164,7 +164,7 @@ def test_gaussian_likelihood_is_summed_squared_error_on_minus_one_to_one(val_ima
 
 
 def test_gaussian_vae_trains(digits):
-    config = TrainConfig(dataset="mnist-5k", epochs=1, seed=0, device="cpu")
+    config = TrainConfig(dataset="mnist-5k", epochs=1, seed=0, device="cpu", nll_samples=0)
     model_config = VAEConfig(hidden_dim=32, likelihood="gaussian")
     torch.manual_seed(0)
     before = evaluate(VAE(model_config), digits.val_x, digits.val_y)["val_nelbo"]
