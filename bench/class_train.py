@@ -446,7 +446,7 @@ def ray_cost(args) -> int:
     for label, address in (("warm pool", ""), ("Ray, local", "local")):
         runs = Path(tempfile.mkdtemp(prefix="class-train-ray-"))
         begin = time.perf_counter()
-        runner = JobRunner(runs, HostLimits(ray_address=address), poll_s=0.05)
+        runner = JobRunner(runs, HostLimits(ray_address=address, max_concurrent=2), poll_s=0.05)
         up = time.perf_counter() - begin
         try:
             times = []
