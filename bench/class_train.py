@@ -267,9 +267,9 @@ def split(args) -> int:
         for thread in threads:
             thread.join()
 
-    def submit(epochs: int) -> list[str]:
-        return [api(server.url, "train", [dict(JOB, epochs=epochs, beta=1.0 + k), token], "split")
-                for k, token in enumerate(tokens[:args.max_jobs])]
+    def submit(epochs: int, batch_size: int) -> list[str]:
+        return [api(server.url, "train", [dict(JOB, epochs=epochs, batch_size=batch_size, beta=1.0 + k), token],
+                    "split") for k, token in enumerate(tokens[:args.max_jobs])]
 
     try:
         probe.start("warm-up")
@@ -278,7 +278,7 @@ def split(args) -> int:
         probe.ready.wait(timeout=120)
         time.sleep(2.0)
         phase("idle")
-        finished = submit(1)
+        finished = submit(1, 128)
         while any(api(server.url, "job", [job_id, tokens[k]], "split")["status"] in ("queued", "running")
                   for k, job_id in enumerate(finished)):
             time.sleep(1.0)
@@ -287,7 +287,7 @@ def split(args) -> int:
             api(server.url, "job", [finished[0], tokens[0]], "split")
         job_cpu_ms = (server.cpu_seconds() - cpu_before) * 1000 / 200
         polled(finished, f"{pollers} pollers of finished jobs, no training")
-        training = submit(100)
+        training = submit(100, 16)  # small batches: still training after both phases
         time.sleep(8.0)  # the workers start their jobs
         phase(f"{len(training)} job(s) training, no pollers")
         # The pollers still follow finished jobs, as most of a class follows jobs that wait: a running
