@@ -30,6 +30,8 @@ def main() -> int:
         ["rnn_cells.py"] + (["--epochs", "3"] if args.quick else []),
         ["slider_latency.py"] + (["-n", "40"] if args.quick else []),
         ["latency_under_training.py"] + (["--n", "40"] if args.quick else []),
+        ["mnist5k_load.py"],
+        ["class_train.py", "--idle", "10" if args.quick else "30"],
     ]
     failed = 0
     for script, *options in runs:

