@@ -241,7 +241,7 @@ def split(args) -> int:
     os.environ["LATENT_LAB_MAX_JOBS"] = str(args.max_jobs)
     server = class_sim.Server()
     probe = Probe(server.url, args.gap)
-    tokens = [f"class-train-split-{k:02d}-token" for k in range(2)]
+    tokens = [f"class-train-split-{k:02d}-token" for k in range(max(1, args.max_jobs))]
     pollers = args.students
 
     def phase(name: str) -> None:

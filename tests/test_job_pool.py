@@ -187,11 +187,12 @@ def worker_processes() -> list[int]:
 
 def test_a_pool_allowed_many_jobs_starts_one_spare_worker_not_all_of_them(tmp_path):
     """Each worker holds torch and a data set (~700 MB): a host allowing 12 jobs at once must not start 12 for one."""
+    others = set(worker_processes())  # warm workers of other runners in this process (a session's app)
     runner = JobRunner(tmp_path / "runs", HostLimits(max_concurrent=12), poll_s=0.2)
     try:
         job_id = runner.submit_settings(TINY_VAE, "student-1")
         assert runner.wait(job_id)["status"] == "done"
-        assert len(worker_processes()) == 2  # the one that ran it and one spare, both idle now
+        assert len(set(worker_processes()) - others) == 2  # the one that ran it and one spare, both idle now
     finally:
         runner.close()
 
