@@ -134,6 +134,17 @@ def student_session(k: int) -> str:
     return f"class-train-{k}"
 
 
+def open_pages(base: str, probe: Probe, students: int) -> None:
+    """Start the probe's warm-up and open every student's page, as a class has it open before anyone
+    presses Train: each session exists (gradio builds a session's state, tens of ms of the server's
+    time, on its first call). Returns once the probe is warm."""
+    probe.start("warm-up")
+    for k in range(students):
+        api(base, "jobs", [], student_session(k))
+    probe.ready.wait(timeout=120)
+    time.sleep(2.0)
+
+
 def student(base: str, k: int, press_at: float, out: dict, lock: threading.Lock, beta: float, epochs: int,
             poll_s: float):
     """Press Train at `press_at` (perf_counter time), then follow the job through /job (every poll_s, or at the
@@ -167,13 +178,7 @@ def class_run(args) -> int:
     backend = f"Ray ({os.environ['LATENT_LAB_RAY_ADDRESS']})" if os.environ.get("LATENT_LAB_RAY_ADDRESS") else \
         "the local warm pool"
     try:
-        probe.start("warm-up")
-        # The class has the page open before anyone presses Train: each student's session exists (gradio
-        # builds a session's state, tens of ms of the server's time, on its first call).
-        for k in range(args.students):
-            api(server.url, "jobs", [], student_session(k))
-        probe.ready.wait(timeout=120)
-        time.sleep(2.0)
+        open_pages(server.url, probe, args.students)
         probe.start("idle")
         time.sleep(args.idle)
         probe.start("class")
@@ -272,11 +277,7 @@ def split(args) -> int:
                     "split") for k, token in enumerate(tokens[:args.max_jobs])]
 
     try:
-        probe.start("warm-up")
-        for k in range(pollers):
-            api(server.url, "jobs", [], student_session(k))
-        probe.ready.wait(timeout=120)
-        time.sleep(2.0)
+        open_pages(server.url, probe, pollers)
         phase("idle")
         finished = submit(1, 128)
         while any(api(server.url, "job", [job_id, tokens[k]], "split")["status"] in ("queued", "running")

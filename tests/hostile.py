@@ -160,3 +160,23 @@ class ServedApp:
 
     def __exit__(self, *exc):
         self.lab.close()
+
+
+def descendants(pid: int) -> list[tuple[int, str]]:
+    """Return (pid, command line) of every process below `pid`, read from /proc."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(parent, []).append(int(stat.parent.name))
+    found, todo = [], list(children.get(pid, []))
+    while todo:
+        child = todo.pop()
+        try:
+            found.append((child, Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode()))
+        except OSError:
+            continue
+        todo += children.get(child, [])
+    return found

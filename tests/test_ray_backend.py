@@ -7,11 +7,10 @@ One cluster for the module (Ray starts in seconds, not milliseconds); tiny confi
 import json
 import os
 import signal
-from pathlib import Path
 
 import pytest
 
-from hostile import ServedApp, api_call, error_sentence, leaks, wait_for
+from hostile import ServedApp, api_call, descendants, error_sentence, leaks, wait_for
 
 from genmodels.checkpoints import read_config
 from genmodels.registry import ModelRegistry
@@ -85,26 +84,6 @@ def test_an_unreachable_cluster_gives_a_sentence_and_the_explorer_keeps_working(
         assert not leaks(message, served.runs_dir)
         event, data = api_call(served.url, "decode", json.dumps([[0.0] * 20, "vae-mnist"]))
         assert event == "complete"  # the explorer works as usual
-
-
-def descendants(pid: int) -> list[tuple[int, str]]:
-    """Return (pid, command line) of every process below `pid`, read from /proc."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        children.setdefault(parent, []).append(int(stat.parent.name))
-    found, todo = [], list(children.get(pid, []))
-    while todo:
-        child = todo.pop()
-        try:
-            found.append((child, Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode()))
-        except OSError:
-            continue
-        todo += children.get(child, [])
-    return found
 
 
 def test_the_cluster_going_away_interrupts_its_job_with_a_sentence_and_the_app_goes_on(tmp_path, monkeypatch):
