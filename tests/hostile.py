@@ -107,10 +107,16 @@ class ServerLog(logging.Handler):
         logging.getLogger().removeHandler(self)
 
 
-def wait_for(predicate, interval_s: float = 0.1):
-    """Poll `predicate` until it is truthy and return its value. Tests wait for the event, never for
-    a set time; a hang becomes a failure by pytest-timeout (pytest.ini)."""
+def wait_for(predicate, what: str = "the awaited event", *, timeout_s: float = 120.0, interval_s: float = 0.1,
+             last=None):
+    """Poll `predicate` until it is truthy and return its value. The deadline detects a hang, it is not a
+    speed claim: past it the test fails with a sentence naming `what` it waited for and the last state seen
+    (`last()` when given, else the predicate's last value)."""
+    deadline = time.monotonic() + timeout_s
     while not (value := predicate()):
+        if time.monotonic() > deadline:
+            seen = last() if last is not None else value
+            raise AssertionError(f"Waited {timeout_s:.0f} s for {what}; last state seen: {str(seen)[:500]!r}")
         time.sleep(interval_s)
     return value
 
