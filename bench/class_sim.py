@@ -1,4 +1,4 @@
-"""A class of 50 on one server, over loopback: is one free 2-vCPU Space enough? (issue 11)
+"""A class of 50 on one server, over loopback: is one free 2-vCPU Space enough?
 
     .venv/bin/python bench/class_sim.py                   # 60 s, 50 students (3 real pages + 47 HTTP clients)
     .venv/bin/python bench/class_sim.py --seconds 300     # the 5-minute soak

@@ -1,4 +1,4 @@
-"""A whole class trains at once (issue 18): 30 students press Train within 20 s, while the explorer is timed.
+"""A whole class trains at once: 30 students press Train within 20 s, while the explorer is timed.
 
     .venv/bin/python bench/class_train.py                      # 30 students, 5-epoch mnist-5k VAEs, the app's slots
     LATENT_LAB_RAY_ADDRESS=local .venv/bin/python bench/class_train.py     # the same on a local Ray cluster

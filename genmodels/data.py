@@ -247,7 +247,7 @@ def iterate_batches(x: torch.Tensor, y: torch.Tensor, batch_size: int, shuffle: 
             xb, yb = x[start:start + batch_size], y[start:start + batch_size]
         else:
             idx = order[start:start + batch_size]
-            # index_select copies whole rows; x[idx] is ~9x slower here (78 vs 8 us per batch, bench/step_parts.py).
+            # index_select copies whole rows in one call; advanced indexing x[idx] was several times slower here.
             xb, yb = x.index_select(0, idx), y.index_select(0, idx)
         yield to_float(xb), yb
 

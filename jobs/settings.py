@@ -28,7 +28,7 @@ OTHER_KEYS = ("model", "name")
 MODEL_LABELS = {"vae": "VAE", "rnn": "RowRNN", "writer": "RowWriter"}
 CUDA_DEVICE = re.compile(r"^cuda(?::(\d+))?$")
 # The Train tab's runs measure their end-of-run NLL bound with fewer importance samples than the
-# library's default: a tenth of the time for a bound a little looser (BENCHMARKS.md, "NLL samples").
+# library's default: far less time for a bound a little looser (BENCHMARKS.md, "NLL samples").
 JOB_NLL_SAMPLES = 100
 
 

@@ -1,4 +1,4 @@
-"""Helpers of the hostile-input tests (issue 9): plain-HTTP calls of the app's endpoints, leak checks,
+"""Helpers of the hostile-input tests: plain-HTTP calls of the app's endpoints, leak checks,
 uploads, and a log capture for the server running in this process.
 
 Not a test module; the tests/test_hostile_*.py modules import it.

@@ -1,4 +1,4 @@
-"""How the VAE sees this digit (issue 19) in headless Chromium: the panel, the bands mu ± sigma on the
+"""How the VAE sees this digit in headless Chromium: the panel, the bands mu ± sigma on the
 sliders, the posterior samples and a new draw of eps, after an upload and after a release; and the
 panel on a laptop, the projector (presentation mode) and a phone (screenshots in test-artifacts/).
 

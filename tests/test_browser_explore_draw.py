@@ -65,10 +65,6 @@ def test_the_readout_follows_each_stroke(page):
 
 
 def test_the_preprocessings_doubts_show_beside_what_the_model_sees(page):
-    from genmodels import preprocess
-
-    if not hasattr(preprocess, "prepare_digit_with_notes"):
-        pytest.skip("genmodels.preprocess.prepare_digit_with_notes is not there yet (no notes to show)")
     loaded(page)
     page.locator("#ll-canvas canvas").scroll_into_view_if_needed()
     draw(page, [[(0.2, 0.2), (0.2, 0.8)], [(0.8, 0.2), (0.8, 0.8)]])  # two marks far apart: which is the digit?

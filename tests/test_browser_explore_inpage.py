@@ -1,4 +1,4 @@
-"""The explorer's drag loop runs in the page (issue 11): ui/explore/explore.js with ui/static/latent_lab.js.
+"""The explorer's drag loop runs in the page: ui/explore/explore.js with ui/static/latent_lab.js.
 
 While a slider moves, the page decodes and reads the picture itself: its canvas equals the PyTorch
 decoder's picture within 2/255, the RNN's bars follow while the mouse is still down, and no

@@ -1,6 +1,6 @@
 """The page's own decoder and reader (ui/static/latent_lab.js) give PyTorch's pictures and probabilities.
 
-Issue 11's checks on the shipped checkpoints: for 50 random z the page's canvas equals the PyTorch
+Checks on the shipped checkpoints: for 50 random z the page's canvas equals the PyTorch
 decoder's picture within 2/255 on every pixel, for 50 digits the page's RNN probabilities equal
 PyTorch's within 1e-3, and a page fetches a model's weights once, from an immutable URL. The live
 readout a drag draws (explore.js) is the server's readout picture, laid out from the numbers the

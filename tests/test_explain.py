@@ -1,4 +1,4 @@
-"""How the VAE sees a digit (issue 19): VAE.explain against the closed-form KL and VAE.loss, the explorer's
+"""How the VAE sees a digit: VAE.explain against the closed-form KL and VAE.loss, the explorer's
 panel parts built from it, and the /explain endpoint, including hostile calls, against the live app.
 
 The reconstruction term is an expectation over eps; VAE.explain estimates it with a fixed number of

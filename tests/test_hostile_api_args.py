@@ -1,4 +1,4 @@
-"""Every endpoint checks its own arguments (issue 9): wrong types, missing arguments, NaN and Infinity
+"""Every endpoint checks its own arguments: wrong types, missing arguments, NaN and Infinity
 (raw JSON text), lists where scalars belong, huge strings. Each bad request, sent over plain HTTP
 (`POST /gradio_api/call/<name>`, then its event stream), gets an error event carrying one sentence
 without a traceback or a server path ({"error": null} never reaches a client), and the server's log

@@ -1,4 +1,4 @@
-"""What a visitor sees over HTTP (issue 9): no traceback or server path in any response, message or log
+"""What a visitor sees over HTTP: no traceback or server path in any response, message or log
 tail, and every response carries X-Content-Type-Options: nosniff.
 
 Leaks are checked (the runs folder, the project, sys.prefix, "Traceback", 'File "') on: the page

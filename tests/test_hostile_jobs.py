@@ -1,4 +1,4 @@
-"""Jobs and owners (issue 9): nobody but a job's owner can cancel it, resume it or read its log; forged,
+"""Jobs and owners: nobody but a job's owner can cancel it, resume it or read its log; forged,
 empty and non-text tokens get a sentence, never someone else's job; one owner's activity never
 deletes or blocks another owner's work.
 

@@ -1,4 +1,4 @@
-"""Every file the app reads from the runs folder is untrusted (issue 9).
+"""Every file the app reads from the runs folder is untrusted.
 
 A property-based test writes random JSON shapes (deep nesting, wrong types, huge numbers, NaN,
 strings where numbers belong, missing keys) and random bytes into one file of a run folder

@@ -1,4 +1,4 @@
-"""Uploads (issue 9): decompression bombs, truncated and garbage files, huge dimensions, wrong
+"""Uploads: decompression bombs, truncated and garbage files, huge dimensions, wrong
 extensions, SVG and HTML posing as images, PostScript, EXIF-rotated, CMYK and 16-bit images.
 
 Each goes through the real app over plain HTTP (upload, then /classify or /reconstruct): a file

@@ -1,5 +1,5 @@
 """The fair queue (one job per owner, a class-sized queue, positions and start/finish estimates that move),
-the warm worker pool (workers reused, a killed one replaced) and a job's own data folder (issue 20).
+the warm worker pool (workers reused, a killed one replaced) and a job's own data folder.
 
 Tests wait for events (a status, a position), never for wall-clock bounds."""
 
@@ -191,7 +191,7 @@ def test_a_pool_allowed_many_jobs_starts_one_spare_worker_not_all_of_them(tmp_pa
 
 
 def test_a_jobs_own_data_folder_counts_when_checking_the_data_set(tmp_path):
-    """Issue 20: the availability check looks where the job will read (its data_dir), not only the usual places."""
+    """The availability check looks where the job will read (its data_dir), not only the usual places."""
     folder = tmp_path / "my-mnist"
     shutil.copytree(DEBIAN_FASHION_DIR, folder)  # four IDX files: what the check looks for
     runner = queued_runner(tmp_path)

@@ -253,7 +253,7 @@ def _others_finished_runs(runs: Path, count: int, days_old: float = 0.0) -> list
 
 @pytest.mark.slow
 def test_a_cancel_loop_never_deletes_other_owners_finished_runs(tmp_path):
-    """The attack from issue 9: hold the slot with one long job, then loop /train + /cancel with your own token."""
+    """A known attack: hold the slot with one long job, then loop /train + /cancel with your own token."""
     runs = tmp_path / "runs"
     others = _others_finished_runs(runs, 3)
     # jobs_per_owner=0: the loop as it was possible before one job per owner at a time, to test retention alone

@@ -45,7 +45,7 @@ def test_constant_schedule_keeps_the_rate(digits):
 
 
 def test_resuming_a_cosine_run_starts_a_new_cycle_at_the_configured_rate(digits, tmp_path):
-    """Issue 8: resuming used to restart the rate at half its value; now each resume is one full cycle."""
+    """Resuming a cosine run starts one full cycle at the configured rate, not the old curve at half its value."""
     config = cpu_config(epochs=2, lr=4e-3, lr_schedule="cosine")
     first = build_trainer("vae", TINY, config, out=tmp_path / "run", data=digits)
     assert lrs_of_a_run(first)[-1] == pytest.approx(0.0, abs=1e-12)

@@ -16,28 +16,11 @@ import torch
 
 from genmodels import latent
 from genmodels.vae import EXPLAIN_SAMPLES, Explanation
-from genmodels.preprocess import load_image_file
+from genmodels.preprocess import PreparedDigit, load_image_file, prepare_digit_with_notes
 
 from . import render
 from .models import SLIDER_DECIMALS, SLIDER_LIMIT, ModelView, Reader, format_z
 
-try:
-    from genmodels.preprocess import PreparedDigit, prepare_digit_with_notes
-except ImportError:  # ADAPTER, remove once genmodels.preprocess has prepare_digit_with_notes (being added)
-    from dataclasses import dataclass
-
-    from genmodels.preprocess import prepare_digit
-
-    @dataclass(frozen=True)
-    class PreparedDigit:
-        """A prepared digit (1, 28, 28) and notes on what the preprocessing doubted (none from prepare_digit)."""
-
-        image: torch.Tensor
-        notes: tuple[str, ...] = ()
-
-    def prepare_digit_with_notes(image) -> PreparedDigit:
-        """Return prepare_digit(image) without notes."""
-        return PreparedDigit(prepare_digit(image))
 
 INTERPOLATION_METHODS = ("linear", "spherical")
 TRAVERSAL_VALUES = np.linspace(-SLIDER_LIMIT, SLIDER_LIMIT, 9)

@@ -49,7 +49,7 @@ BRUSH_RADIUS = 16  # pixels of the 336 px canvas
 SELECT_BRUSH_JS = "window.llGradio.keepSketchBrush('#ll-complete-sketch');"
 
 
-# The NLL table is measured (and the side-by-side samples drawn) on first sight of the tab, not on every
+# The NLL table is read (and the side-by-side samples drawn) on first sight of the tab, not on every
 # page load: an empty HTML under the digit clicks itself once it is on screen (a tab not shown is not laid out).
 SHOWN_JS = """
 const seen = new IntersectionObserver((entries) => {
@@ -96,13 +96,12 @@ class CompletePanel:
 
 @dataclass
 class ComparePanel:
-    """Side by side with the VAE: new samples button, both sample grids, the NLL table and the timer that fills it."""
+    """Side by side with the VAE: new samples button, both sample grids and the NLL table."""
 
     sample: gr.Button
     vae_samples: gr.HTML
     writer_samples: gr.HTML
     nll: gr.Markdown
-    timer: gr.Timer
 
 
 def _html(value: str, **kwargs) -> gr.HTML:
@@ -194,7 +193,7 @@ def build_complete_panel() -> CompletePanel:
 
 
 def build_compare_panel() -> ComparePanel:
-    """Return the side-by-side section: both models' samples and the NLL table (filled in by a timer)."""
+    """Return the side-by-side section: both models' samples and the NLL table (filled in when the tab is first shown)."""
     with gr.Accordion("Side by side with the VAE", open=True, elem_id="ll-compare-section"):
         gr.Markdown(COMPARE_HELP)
         sample = gr.Button("New samples from both", elem_id="ll-compare-go")
@@ -203,8 +202,6 @@ def build_compare_panel() -> ComparePanel:
                                   elem_id="ll-compare-vae")
             writer_samples = _html(render.samples_html(None, "Writer", "Press the button to draw samples."),
                                      elem_id="ll-compare-writer")
-        nll = gr.Markdown("**Negative log-likelihood:** measuring…", elem_id="ll-write-nll")
-        # Polls the background measurement while it runs (switched on when the tab is first shown).
-        timer = gr.Timer(2.0, active=False)
-    return ComparePanel(sample, vae_samples, writer_samples, nll, timer)
+        nll = gr.Markdown("**Negative log-likelihood:** reading the checkpoints…", elem_id="ll-write-nll")
+    return ComparePanel(sample, vae_samples, writer_samples, nll)
 

@@ -162,7 +162,7 @@ class WritePage:
         return {w.label: gr.update(choices=label_choices(models.class_names), value="any"),
                 w.bars: render.waiting_bars_html(BARS_TITLE, "It reads along as the rows appear."),
                 w.digit: render.empty_digit_html("Press Write to watch a digit appear row by row."),
-                c.timer: gr.Timer(active=True), **self.stopped(steps=None)}
+                c.nll: self.nll_table(model_name), **self.stopped(steps=None)}
 
     def on_refresh(self, selected):
         names = self.registry.names("writer")
@@ -171,7 +171,7 @@ class WritePage:
         ready = gr.update(interactive=bool(names))
         return {w.model: gr.update(choices=names, value=value),
                 w.notice: gr.update(value="" if names else actions.NO_WRITER, visible=not names),
-                w.write: ready, w.step: ready, w.play: ready, self.compare.timer: gr.Timer(active=True)}
+                w.write: ready, w.step: ready, w.play: ready, self.compare.nll: self.nll_table(value)}
 
     # ------------------------------------------------------------------ complete my digit
     def completion_outputs(self, model_name, prompt, rows, temperature, seed) -> dict:
@@ -211,16 +211,15 @@ class WritePage:
                                                    "No VAE is trained on this data set."),
                 c.writer_samples: render.samples_html(written, f"Writer {models.writer_name}: written samples")}
 
-    def on_tick(self, model_name):
-        c = self.compare
+    def nll_table(self, model_name) -> str:
+        """Return the NLL table (Markdown) of `model_name`'s writer and its VAE, read from their checkpoints."""
         if not self.registry.names("writer"):
-            return {c.nll: "**Negative log-likelihood:** " + actions.NO_WRITER, c.timer: gr.Timer(active=False)}
+            return "**Negative log-likelihood:** " + actions.NO_WRITER
         try:  # the figures are read from the checkpoints (measured when trained or benched), never measured here
             models = actions.load_models(self.registry, model_name)
-            text = render.nll_markdown(actions.nll_figures(self.registry, models), models.writer_name, models.vae_name)
-        except ValueError as error:  # said once in the table, not as a toast every tick
-            return {c.nll: f"**Negative log-likelihood:** {error}", c.timer: gr.Timer(active=False)}
-        return {c.nll: text, c.timer: gr.Timer(active=False)}
+            return render.nll_markdown(actions.nll_figures(self.registry, models), models.writer_name, models.vae_name)
+        except ValueError as error:  # said in the table, where the figures would be
+            return f"**Negative log-likelihood:** {error}"
 
     # ------------------------------------------------------------------ wiring
     def wire(self):
@@ -240,9 +239,9 @@ class WritePage:
                           trigger_mode="once", **QUIET, **WRITE_CONCURRENCY)
         w.stop.click(user_errors(self.on_stop), None, play, **QUIET)
         w.model.input(user_errors(self.on_model_change), w.model,
-                      [w.label, w.bars, w.digit, cmp.timer, *play, w.next_row, self.steps], **QUIET)
+                      [w.label, w.bars, w.digit, cmp.nll, *play, w.next_row, self.steps], **QUIET)
         w.refresh.click(user_errors(self.on_refresh), w.model,
-                        [w.model, w.notice, w.write, w.step, w.play, cmp.timer], **QUIET)
+                        [w.model, w.notice, w.write, w.step, w.play, cmp.nll], **QUIET)
 
         completion = [self.prompt, c.prompt, c.endings]
         settings = [c.rows, c.temperature, c.seed]
@@ -256,4 +255,4 @@ class WritePage:
 
         gr.on([cmp.sample.click, w.shown.click], user_errors(self.on_samples), w.model,
               [cmp.vae_samples, cmp.writer_samples], **PRIVATE)
-        gr.on([w.shown.click, cmp.timer.tick], user_errors(self.on_tick), w.model, [cmp.nll, cmp.timer], **QUIET)
+        w.shown.click(user_errors(self.nll_table), w.model, cmp.nll, **QUIET)
