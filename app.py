@@ -46,7 +46,7 @@ def runs_dir_from_env() -> Path:
 
 
 def limits_from_env() -> HostLimits:
-    """Return the training limits set by LATENT_LAB_* variables (README: settings for public hosting)."""
+    """Return the training limits set by LATENT_LAB_* variables (docs/hosting.md, "Settings")."""
     defaults = HostLimits()
     return HostLimits(
         enabled=os.environ.get("LATENT_LAB_TRAINING", "on").strip().lower() not in ("off", "0", "false", "no"),

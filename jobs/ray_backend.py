@@ -133,7 +133,7 @@ class RayExecutor:
         self._tried = 0.0
         self._requests: queue.Queue = queue.Queue()
         self._driver: threading.Thread | None = None
-        self.init_seconds: float | None = None  # how long ray.init took (README: measured start-up)
+        self.init_seconds: float | None = None  # how long ray.init took (BENCHMARKS.md: the Ray backend)
 
     # -- the connection --------------------------------------------------------------------
     @property

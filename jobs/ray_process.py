@@ -55,7 +55,7 @@ class RayProcess:
 
     @property
     def init_seconds(self) -> float | None:
-        """How long the driver's ray.init took (README: measured start-up), None before it connected."""
+        """How long the driver's ray.init took (BENCHMARKS.md, "What the Ray backend costs"), None before it connected."""
         return self._call("init_seconds", start=False)
 
     # -- the child -------------------------------------------------------------------------

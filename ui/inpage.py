@@ -1,7 +1,7 @@
 """What a page needs to run the decoder and the reader itself: the script and the models' weights.
 
-The drag loop of a whole class cannot go through one 2-vCPU server (README, "Hosting for a
-class"), and the models are tiny, so the page decodes and reads in the browser
+The drag loop of a whole class cannot go through one 2-vCPU server (BENCHMARKS.md, "The drag
+loop in the page"), and the models are tiny, so the page decodes and reads in the browser
 (ui/static/latent_lab.js). The server hands out, once per model, one safetensors file with the
 VAE's decoder (float16: half the bytes, and its pixels stay within 1/255 of float32;
 tests/test_inpage_parity.py derives the bound per pixel), the RNN reader's weights (float32: its
