@@ -21,7 +21,7 @@ from genmodels import VAE, VAEConfig  # noqa: E402
 from genmodels.data import load_dataset, to_float  # noqa: E402
 from genmodels.train import TrainConfig, evaluate, train  # noqa: E402
 
-# The recipe of the shipped checkpoints/vae-mnist (README, "Shipped checkpoints"): same model,
+# The recipe of the shipped checkpoints/vae-mnist (docs/training.md, "The shipped checkpoints"): same model,
 # regularised for 4,500 images and trained longer.
 OUR_RECIPE = dict(lr=3e-3, lr_schedule="cosine", ema_decay=0.999, weight_decay=0.05, binarize=True,
                   augment=True, augment_rotation=10.0, augment_shift=0.0, augment_scale=0.0)
