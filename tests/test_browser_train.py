@@ -15,7 +15,7 @@ import pytest
 from browser_waits import text_at, wait_shown, wait_until
 from conftest import ROOT, open_context
 from gradio_client import Client
-from hostile import ServedApp, copy_shipped_run, wait_for
+from hostile import ServedApp, copy_shipped_run, wait_for, wait_for_view
 
 from jobs import HostLimits
 from jobs.records import ACTIVE, append_jsonl
@@ -279,18 +279,6 @@ def test_a_second_student_sees_their_place_in_the_queue_until_their_job_starts(b
     second.close()
 
 
-def wait_finished(client, job_id: str, name: str) -> dict:
-    """Poll /job until the job is neither queued nor running; return its view."""
-    view = {}
-
-    def finished() -> bool:
-        view.update(client.predict(job_id, api_name="/job"))
-        return view["status"] not in ACTIVE
-
-    wait_for(finished, f"the run {name!r} to finish", interval_s=0.3, last=lambda: f"status {view.get('status')}")
-    return view
-
-
 def finished_runs(url, betas: dict) -> dict:
     """Train one short VAE per {name: beta} through /train, each for its own owner; return {name: its /job view}."""
     client = Client(url, verbose=False)
@@ -298,7 +286,8 @@ def finished_runs(url, betas: dict) -> dict:
            for name, beta in betas.items()}
     views = {}
     for name, job_id in ids.items():
-        views[name] = wait_finished(client, job_id, name)
+        views[name] = wait_for_view(lambda: client.predict(job_id, api_name="/job"), lambda v: v["status"] not in ACTIVE,
+                                    f"the run {name!r} to finish", interval_s=0.3)
         assert views[name]["status"] == "done", views[name]
     return views
 
