@@ -4,6 +4,7 @@ limits, retention, divergence, and checkpoints left renamed aside by a killed sa
 Tests wait for events (a status, an epoch on disk), never for wall-clock bounds."""
 
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -133,7 +134,8 @@ def test_restart_marks_running_jobs_interrupted_and_resume_continues(tmp_path):
     # A separate "app" process owns the job; killing it is an app crash or restart.
     app_proc = subprocess.Popen([sys.executable, "-c", app], stdout=subprocess.PIPE, text=True)
     try:
-        job_id = app_proc.stdout.readline().strip()
+        job_id = wait_for(lambda: select.select([app_proc.stdout], [], [], 0)[0] and app_proc.stdout.readline().strip(),
+                          "the app process to print its job's id", last=lambda: f"exit code {app_proc.poll()}")
         folder = JobFolder(runs, job_id)
         wait_for(lambda: len(read_metrics(folder.metrics_file)["epochs"]) >= 2, "the app's job to log two epochs",
                  last=lambda: f"{len(read_metrics(folder.metrics_file)['epochs'])} epochs logged")
