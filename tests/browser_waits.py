@@ -52,7 +52,7 @@ def _failure(page, what: str, timeout_ms: float, seen) -> AssertionError:
     return AssertionError(f"Waited {timeout_ms / 1000:.0f} s for {what}; last state seen: {str(seen)[:SHOWN]!r}{shown}")
 
 
-def wait_until(page, expression: str, what: str, *, arg=None, last: str | None = None, timeout_ms: float = WAIT_MS):
+def wait_until(page, expression: str, what: str, *, arg=None, last=None, timeout_ms: float = WAIT_MS):
     """Wait until the JavaScript function `expression` (called with `arg`) returns a truthy value in `page`;
     return its JSHandle. Past the deadline fail with a sentence naming `what` and the state `last` reads (a
     JavaScript function called with `arg`, or a Python callable; else the expression's own last value)."""
