@@ -34,8 +34,10 @@ test: $(STAMP) system-deps  ## set up and run the whole default test suite (two 
 test-fast: $(STAMP)  ## library and API tests that neither train for long, start jobs nor open a browser
 	$(PY) -m pytest -q -m "not browser and not slow" -n 2 --dist loadfile
 
-bench: $(STAMP) system-deps  ## print the benchmark figures recorded in BENCHMARKS.md
-	$(PY) bench/run_all.py
+# Every bench in bench/ with the options of BENCHMARKS.md's figures; only the helper modules other benches import
+# are left out (bench/run_all.py's HELPERS says which and why). `make bench BENCH_OPTIONS=--quick` is a smoke run.
+bench: $(STAMP) system-deps  ## run every benchmark and print the figures recorded in BENCHMARKS.md
+	$(PY) bench/run_all.py $(BENCH_OPTIONS)
 
 lint: $(STAMP)  ## pyflakes and pycodestyle checks (settings in pyproject.toml)
 	$(VENV)/bin/ruff check .

@@ -27,16 +27,21 @@ JOB = {"model": "vae", "dataset": "mnist-5k", "epochs": 100, "hidden_size": 400,
 
 
 def wait_running(client, job_id, timeout_s=120) -> dict:
-    """Block until the job is in its training loop (past data loading); return its status view."""
+    """Block until the job is in its training loop (past data loading: some of it done); return its status view."""
     deadline = time.time() + timeout_s
     while time.time() < deadline:
         view = client.predict(job_id, api_name="/job")
-        if view["status"] == "running" and (view["step"] or view["epochs_done"]):
+        if view["status"] == "running" and view["fraction"] > 0:
             return view
         if view["status"] not in ("queued", "running"):
             raise RuntimeError(f"the bench job ended early: {view['status']}: {view['error']}")
         time.sleep(0.3)
     raise RuntimeError("the bench job did not start training in time")
+
+
+def epochs_trained(view) -> float:
+    """Return the epochs a job's status view says it has trained, the current epoch's steps included."""
+    return view["fraction"] * view["target_epochs"]
 
 
 def measure(url, n, browser) -> dict:
@@ -69,8 +74,7 @@ def main() -> int:
             after = client.predict(job_id, api_name="/job")
             if after["status"] != "running":
                 raise RuntimeError(f"the job stopped during the measurement ({after['status']}); use fewer samples")
-            epochs_during.append(after["epochs_done"] + (after["step"] or 0) / (after["steps_per_epoch"] or 1)
-                                 - before["epochs_done"] - (before["step"] or 0) / (before["steps_per_epoch"] or 1))
+            epochs_during.append(epochs_trained(after) - epochs_trained(before))
             client.predict(job_id, TOKEN, api_name="/cancel")
     finally:
         demo.close()

@@ -22,6 +22,7 @@ GRADIO_CACHE = os.environ["GRADIO_TEMP_DIR"]
 from types import SimpleNamespace  # noqa: E402
 
 import gradio as gr  # noqa: E402
+from browser_waits import WAIT_MS  # noqa: E402
 
 from jobs import HostLimits, JobRunner  # noqa: E402
 from ui.train.page import TrainPage  # noqa: E402
@@ -93,10 +94,12 @@ def browser():
 
 
 def open_context(browser, **options):
-    """A fresh browser context (its own session) whose waits have no deadline: tests wait for events,
-    never for a set time, and a hang becomes a failure by pytest-timeout (pytest.ini)."""
+    """A fresh browser context (its own session) whose actions, navigations and waits have a deadline of
+    browser_waits.WAIT_MS: tests wait for events, never for a set time, and the deadline only turns a hang
+    into a failure that says what it waited for (tests/browser_waits.py gives the sentence)."""
     context = browser.new_context(**options)
-    context.set_default_timeout(0)
+    context.set_default_timeout(WAIT_MS)
+    context.set_default_navigation_timeout(WAIT_MS)
     return context
 
 

@@ -1,7 +1,7 @@
-"""Helpers of the hostile-input tests: plain-HTTP calls of the app's endpoints, leak checks,
-uploads, and a log capture for the server running in this process.
+"""Helpers of the hostile-input tests: plain-HTTP calls of the app's endpoints, leak checks, uploads, a log
+capture for the server running in this process, and the waits with a deadline every test uses (wait_for).
 
-Not a test module; the tests/test_hostile_*.py modules import it.
+Not a test module; the tests/test_*.py modules import it.
 """
 
 import json
@@ -16,6 +16,8 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 FILE_META = {"_type": "gradio.FileData"}
 SENTENCE_LIMIT = 400  # characters: an error a visitor reads is one sentence, not a dump
+# Seconds a test waits for an event before it fails saying so: a hang detector, never reached on a slow machine.
+WAIT_S = 120.0
 
 
 def api_call(url: str, name: str, raw_data: str, timeout_s: float = 300) -> tuple[str, object]:
@@ -107,8 +109,7 @@ class ServerLog(logging.Handler):
         logging.getLogger().removeHandler(self)
 
 
-def wait_for(predicate, what: str = "the awaited event", *, timeout_s: float = 120.0, interval_s: float = 0.1,
-             last=None):
+def wait_for(predicate, what: str, *, timeout_s: float = WAIT_S, interval_s: float = 0.1, last=None):
     """Poll `predicate` until it is truthy and return its value. The deadline detects a hang, it is not a
     speed claim: past it the test fails with a sentence naming `what` it waited for and the last state seen
     (`last()` when given, else the predicate's last value)."""
@@ -119,6 +120,34 @@ def wait_for(predicate, what: str = "the awaited event", *, timeout_s: float = 1
             raise AssertionError(f"Waited {timeout_s:.0f} s for {what}; last state seen: {str(seen)[:500]!r}")
         time.sleep(interval_s)
     return value
+
+
+def job_state(view: dict) -> str:
+    """Return the parts of a job's status view that say where it stands (status, epochs, queue place, error)."""
+    return (f"status {view.get('status')}, {view.get('epochs_done')} epochs done, queue position "
+            f"{view.get('queue_position')}, error {view.get('error')!r}")
+
+
+def wait_for_view(read, until, what: str, *, timeout_s: float = WAIT_S, interval_s: float = 0.1) -> dict:
+    """Poll `read()` (a job's status view) until `until(view)` holds; return that view. Past the deadline fail
+    naming `what` and where the last view read stood (job_state)."""
+    seen = {}
+
+    def arrived() -> bool:
+        seen["view"] = read()
+        return bool(until(seen["view"]))
+
+    wait_for(arrived, what, timeout_s=timeout_s, interval_s=interval_s, last=lambda: job_state(seen["view"]))
+    return seen["view"]
+
+
+def wait_job(runner, job_id: str, timeout_s: float = WAIT_S) -> dict:
+    """Return the job's status view once it is neither queued nor running (runner.wait); past `timeout_s` fail
+    with a sentence saying where it stood."""
+    view = runner.wait(job_id, timeout_s=timeout_s)
+    if view["status"] in ("queued", "running"):
+        raise AssertionError(f"Waited {timeout_s:.0f} s for job {job_id} to finish; last state seen: {job_state(view)}")
+    return view
 
 
 def copy_shipped_run(runs_dir: Path, job_id: str, checkpoint: str = "vae-mnist", owner: str = "",

@@ -8,6 +8,7 @@ ui/explore/explain.py): the page's digit is explained by the server, the test ex
 
 import numpy as np
 import pytest
+from browser_waits import wait_shown, wait_until
 from conftest import open_context
 from test_browser_explore import digit_png, loaded, press_and_drag, slider_values, upload  # noqa: F401
 
@@ -18,6 +19,7 @@ from ui.explore.models import ViewCache
 pytestmark = pytest.mark.browser
 
 BANDS = "#ll-explain-dims [data-bands]"
+DRAWS_SHOWN = "() => 'draws ' + [...document.querySelectorAll('#ll-explain [data-draw]')].map((e) => e.dataset.draw).join(' ')"
 Z_LINK = "?z=" + ",".join(["1.2", "-1", "0.5", "2"] + ["0"] * 16)
 
 
@@ -35,8 +37,15 @@ def page_bands(page) -> str:
 
 
 def wait_for_bands_other_than(page, before: str):
-    page.wait_for_function("([sel, before]) => { const b = document.querySelector(sel); "
-                           "return b && b.dataset.bands !== before; }", arg=[BANDS, before])
+    """Wait until the panel lists bands other than `before`."""
+    wait_until(page, "([sel, before]) => { const b = document.querySelector(sel); return b && b.dataset.bands !== before; }",
+               "the panel to explain a new digit (new bands)", arg=[BANDS, before],
+               last="([sel]) => (document.querySelector(sel) || {dataset: {}}).dataset.bands")
+
+
+def bands_listed(page):
+    """Wait until the panel lists its bands (the explanation has arrived)."""
+    wait_shown(page.locator(BANDS), "the panel's list of bands mu ± sigma", state="attached")
 
 
 def slider_bands(page) -> list[list[float]]:
@@ -47,13 +56,17 @@ def slider_bands(page) -> list[list[float]]:
     })""")
 
 
+# Each slider's band as its track is drawn ("lo,mu,hi"), read from its range input's style (explore.js sets it).
+SLIDER_BANDS = """() => [...document.querySelectorAll('#ll-sliders .ll-slider')].map((s) => {
+    const style = getComputedStyle(s.querySelector('input[type=range]'));
+    return ['lo', 'mu', 'hi'].map((n) => style.getPropertyValue('--ll-band-' + n).trim()).join(','); })"""
+
+
 def wait_until_sliders_show(page, bands: str):
     """Wait until every slider's track carries the band the panel lists (explore.js applies them)."""
-    page.wait_for_function("""(bands) => { const want = bands.split(';');
-        return [...document.querySelectorAll('#ll-sliders .ll-slider')].every((s, k) => {
-            const style = getComputedStyle(s.querySelector('input[type=range]'));
-            return ['lo', 'mu', 'hi'].map((n) => style.getPropertyValue('--ll-band-' + n).trim()).join(',') === want[k];
-        }); }""", arg=bands)
+    wait_until(page, f"(bands) => {{ const want = bands.split(';'); return ({SLIDER_BANDS})().every((b, k) => b === want[k]); }}",
+               f"every slider's track to carry the band the panel lists ({bands[:60]}…)", arg=bands,
+               last=f"() => ({SLIDER_BANDS})().join(';')")
 
 
 def expected_parts(view, digit, draw: int = actions.EXPLAIN_DRAW) -> dict:
@@ -62,7 +75,7 @@ def expected_parts(view, digit, draw: int = actions.EXPLAIN_DRAW) -> dict:
 
 def test_the_panel_and_the_bands_explain_the_digit_on_screen(page, view):
     loaded(page)
-    page.wait_for_selector(BANDS, state="attached")
+    bands_listed(page)
     origin = view.decode(np.zeros(view.dims, dtype=np.float32))
     parts = expected_parts(view, origin)
     assert page_bands(page) == bands_of(parts["dims"])  # the server's figures are genmodels' figures
@@ -77,7 +90,7 @@ def test_the_panel_and_the_bands_explain_the_digit_on_screen(page, view):
 
 def test_an_upload_centres_each_band_on_its_slider(page, view, digit_png, artifacts):  # noqa: F811
     loaded(page)
-    page.wait_for_selector(BANDS, state="attached")
+    bands_listed(page)
     before = page_bands(page)
     path, _ = digit_png
     upload(page, path)
@@ -98,7 +111,7 @@ def test_an_upload_centres_each_band_on_its_slider(page, view, digit_png, artifa
 
 def test_releasing_a_slider_explains_the_new_picture(page, view):
     loaded(page)
-    page.wait_for_selector(BANDS, state="attached")
+    bands_listed(page)
     before = page_bands(page)
     press_and_drag(page, 0, 0.95)
     page.mouse.up()
@@ -111,12 +124,13 @@ def test_releasing_a_slider_explains_the_new_picture(page, view):
 
 def test_a_new_eps_draws_new_posterior_samples_of_the_same_digit(page, view):
     loaded(page)
-    page.wait_for_selector("#ll-explain-sampling [data-draw='0']", state="attached")
+    wait_shown(page.locator("#ll-explain-sampling [data-draw='0']"), "the posterior samples of draw 0", state="attached")
     bands, samples = page_bands(page), page.locator("img.ll-samples").get_attribute("src")
     for draw in (1, 2):
         page.click("#ll-explain-eps")
-        page.wait_for_selector(f"#ll-explain-sampling [data-draw='{draw}']", state="attached")
-        page.wait_for_selector(f"#ll-explain-elbo [data-draw='{draw}']", state="attached")
+        for part in ("sampling", "elbo"):
+            wait_shown(page.locator(f"#ll-explain-{part} [data-draw='{draw}']"), f"the panel's {part} of draw {draw}",
+                       state="attached", last=DRAWS_SHOWN)
         now = page.locator("img.ll-samples").get_attribute("src")
         assert now != samples
         samples = now
@@ -136,7 +150,7 @@ def test_the_panel_on_a_laptop_a_projector_and_a_phone(browser, live_app, artifa
         page = context.new_page()
         page.goto(live_app + query)
         loaded(page)
-        page.wait_for_selector(BANDS, state="attached")
+        bands_listed(page)
         page.screenshot(path=str(artifacts / f"{name}-top.png"))
         page.locator("#ll-explain-pipeline").scroll_into_view_if_needed()
         page.screenshot(path=str(artifacts / f"{name}.png"))

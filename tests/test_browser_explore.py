@@ -6,6 +6,7 @@ The helpers at the top are shared with the other test_browser_explore_*.py files
 import contextlib
 
 import pytest
+from browser_waits import src_at, text_at, value_at, wait_shown, wait_until
 from conftest import open_context
 from PIL import Image
 
@@ -14,6 +15,7 @@ from genmodels.data import load_dataset
 pytestmark = pytest.mark.browser
 
 DIGIT_IMG = "#ll-digit-box img.ll-digit"
+SLIDER_VALUES = "() => [...document.querySelectorAll('#ll-sliders input[type=number]')].map((i) => i.value).join(' ')"
 
 
 def digit_src(page) -> str:
@@ -25,9 +27,10 @@ def slider_values(page, count: int = 20) -> list[float]:
 
 
 def wait_until_changed(page, before: str):
-    page.wait_for_function(
-        "([sel, before]) => { const i = document.querySelector(sel); return i && i.getAttribute('src') !== before; }",
-        arg=[DIGIT_IMG, before])
+    """Wait until the digit's picture differs from `before` (its src)."""
+    wait_until(page, "([sel, before]) => { const i = document.querySelector(sel); "
+               "return i && i.getAttribute('src') !== before; }", "the digit's picture to change",
+               arg=[DIGIT_IMG, before], last=src_at(DIGIT_IMG))
 
 
 def upload(page, path):
@@ -37,9 +40,10 @@ def upload(page, path):
 
 
 def loaded(page):
-    page.wait_for_selector(DIGIT_IMG)
+    """Wait until the Explore tab shows its digit and its map."""
+    wait_shown(page.locator(DIGIT_IMG), "the Explore tab's digit")
     # The load event has filled the map: the page is wired (attached: on a phone the lazy image is not loaded yet).
-    page.wait_for_selector("#ll-map img", state="attached")
+    wait_shown(page.locator("#ll-map img"), "the latent map's picture (the load event's answer)", state="attached")
 
 
 @pytest.fixture(scope="module")
@@ -62,10 +66,10 @@ def test_page_loads_with_twenty_kl_sorted_sliders(page, artifacts):
 
 def wait_until_drawn(page, before: str, paints: int):
     """Wait until the server's picture changed or the page painted a new one itself (explore.js, in-page models)."""
-    page.wait_for_function(
-        """([sel, before, paints]) => { const i = document.querySelector(sel);
+    wait_until(page, """([sel, before, paints]) => { const i = document.querySelector(sel);
             return (i && i.getAttribute('src') !== before) || (window.llLive && window.llLive.paints > paints); }""",
-        arg=[DIGIT_IMG, before, paints])
+               "a new picture of the digit, the server's or the page's own", arg=[DIGIT_IMG, before, paints],
+               last=f"() => `${{({src_at(DIGIT_IMG)})()}}, ${{window.llLive ? window.llLive.paints : 'no'}} paints`")
 
 
 def paint_count(page) -> int:
@@ -97,8 +101,9 @@ def test_random_sample_moves_the_sliders(page):
     before = digit_src(page)
     page.click("#ll-random")
     wait_until_changed(page, before)
-    page.wait_for_function("() => [...document.querySelectorAll('#ll-sliders input[type=number]')]"
-                           ".filter(i => parseFloat(i.value) !== 0).length >= 10")
+    wait_until(page, "() => [...document.querySelectorAll('#ll-sliders input[type=number]')]"
+               ".filter(i => parseFloat(i.value) !== 0).length >= 10", "ten or more sliders to move off 0",
+               last=SLIDER_VALUES)
     assert sum(v != 0 for v in slider_values(page)) >= 10
 
 
@@ -107,10 +112,11 @@ def test_upload_shows_what_the_model_saw_its_reconstruction_and_a_readout(page, 
     path, label = digit_png
     before = digit_src(page)
     upload(page, path)
-    page.wait_for_selector("#ll-model-saw img")
-    page.wait_for_selector("#ll-recon img")
+    wait_shown(page.locator("#ll-model-saw img"), "the picture of what the model saw of the upload")
+    wait_shown(page.locator("#ll-recon img"), "the upload's reconstruction")
     wait_until_changed(page, before)
-    page.wait_for_function("() => document.body.innerText.includes('your uploaded')")
+    wait_until(page, "() => document.querySelector('#ll-caption').innerText.includes('your uploaded')",
+               "the caption to say it reads your uploaded digit", last=text_at("#ll-caption"))
     top = page.locator("#ll-probs h2, #ll-probs .output-class").first.inner_text().strip()
     assert top == str(label)
     assert sum(v != 0 for v in slider_values(page)) >= 10  # the code was loaded into the sliders
@@ -121,7 +127,7 @@ def test_bad_upload_shows_a_short_error_and_the_page_keeps_working(page, tmp_pat
     blank = tmp_path / "blank.png"
     Image.new("RGB", (300, 300), "white").save(blank)
     upload(page, blank)
-    page.get_by_text("looks blank").first.wait_for()
+    wait_shown(page.get_by_text("looks blank").first, "the message that the blank upload looks blank")
     assert "Traceback" not in page.content()
     before = digit_src(page)
     page.click("#ll-random")
@@ -144,18 +150,20 @@ def test_shared_link_restores_model_and_code(browser, live_app):
         page = context.new_page()
         page.goto(f"{live_app}/?model=vae-fashion&z=" + ",".join(map(str, z)))
         loaded(page)
-        page.wait_for_function("() => document.body.innerText.includes('vae-fashion')")
+        wait_until(page, "() => document.body.innerText.includes('vae-fashion')", "the page to show vae-fashion",
+                   last=text_at("#ll-model-info"))
         labels = {page.locator(f"#ll-z{k} [data-testid=block-info]").inner_text().split()[0]: k for k in range(20)}
         values = slider_values(page)
         assert values[labels["z3"]] == 1.5 and values[labels["z7"]] == -2.0
         page.click("#ll-share")
-        page.wait_for_function("() => document.querySelector('#ll-link textarea, #ll-link input').value.includes('z=')")
+        wait_until(page, "() => document.querySelector('#ll-link textarea, #ll-link input').value.includes('z=')",
+                   "the shared link to carry the code (z=)", last=value_at("#ll-link textarea, #ll-link input"))
         link = page.locator("#ll-link textarea, #ll-link input").first.input_value()
         assert "model=vae-fashion" in link and "1.5" in link
         # A broken link falls back to the default model with a message, not an error page.
         page.goto(f"{live_app}/?model=../../etc&z=1,2,oops")
         loaded(page)
-        page.get_by_text("unknown model").first.wait_for()
+        wait_shown(page.get_by_text("unknown model").first, "the warning that the link names an unknown model")
         assert all(v == 0 for v in slider_values(page))
     finally:
         context.close()
@@ -183,11 +191,11 @@ def test_sessions_do_not_share_digits(browser, live_app):
         wait_until_changed(a, before)
         # A round trip of b's own (its readout after 4 rows): once it is back, anything the server
         # had sent b before it has arrived too.
-        b.wait_for_selector("#ll-readout img")
+        wait_shown(b.locator("#ll-readout img"), "the second visitor's readout picture")
         readout = b.locator("#ll-readout img").get_attribute("src")
         b.locator("#ll-rows-read input[type=range]").fill("4")
-        b.wait_for_function("(before) => document.querySelector('#ll-readout img').getAttribute('src') !== before",
-                            arg=readout)
+        wait_until(b, "(before) => document.querySelector('#ll-readout img').getAttribute('src') !== before",
+                   "the second visitor's readout after 4 rows", arg=readout, last=src_at("#ll-readout img"))
         assert all(v == 0 for v in slider_values(b))
         assert digit_src(b) != digit_src(a)
 
@@ -212,10 +220,10 @@ def test_interpolation_shows_a_strip_an_animation_and_a_gif(page):
     open_accordion(page, "ll-interp-section", "Interpolation")
     choose(page, "ll-interp-to", "centroid of '7'")
     page.click("#ll-interp")
-    page.wait_for_selector("#ll-interp-strip img")
+    wait_shown(page.locator("#ll-interp-strip img").first, "the interpolation's strip of pictures")
     assert page.locator("#ll-interp-anim img.ll-anim").get_attribute("src").startswith("data:image/gif;base64,")
     link = page.locator("#ll-interp-gif a").first
-    link.wait_for()
+    wait_shown(link, "the link to the interpolation's GIF")
     assert ".gif" in (link.get_attribute("href") or "")
 
 
@@ -223,7 +231,7 @@ def test_traversal_grid_is_drawn(page):
     loaded(page)
     open_accordion(page, "ll-grid-section", "Traversal grid")
     page.click("#ll-grid")
-    page.wait_for_selector("#ll-grid-img img")
+    wait_shown(page.locator("#ll-grid-img img").first, "the traversal grid's picture")
     no_error_toast(page)
 
 
@@ -232,39 +240,43 @@ def test_centroid_button_jumps_to_the_class_mean(page):
     before = digit_src(page)
     page.click("#ll-centroid-3")
     wait_until_changed(page, before)
-    page.wait_for_function("() => [...document.querySelectorAll('#ll-sliders input[type=number]')]"
-                           ".some(i => parseFloat(i.value) !== 0)")
+    wait_until(page, "() => [...document.querySelectorAll('#ll-sliders input[type=number]')]"
+               ".some(i => parseFloat(i.value) !== 0)", "a slider to move off 0 (the centroid's code)",
+               last=SLIDER_VALUES)
     top = page.locator("#ll-probs h2, #ll-probs .output-class").first.inner_text().strip()
     assert top == "3"  # the RNN reads the decoded centroid of class 3 as a 3
 
 
 def test_rows_read_slider_replays_the_reading(page):
     loaded(page)
-    page.wait_for_selector("#ll-readout img")
+    wait_shown(page.locator("#ll-readout img"), "the readout picture")
     before = page.locator("#ll-readout img").get_attribute("src")
     page.locator("#ll-rows-read input[type=range]").fill("4")
-    page.wait_for_function("(before) => document.querySelector('#ll-readout img').getAttribute('src') !== before",
-                           arg=before)
+    wait_until(page, "(before) => document.querySelector('#ll-readout img').getAttribute('src') !== before",
+               "the readout after 4 rows", arg=before, last=src_at("#ll-readout img"))
     assert page.locator("#ll-rows-read input[type=number]").input_value() == "4"
 
 
 def test_switching_models_reloads_sliders_buttons_and_a_small_model_works(page, latent8_run):
     loaded(page)
     choose(page, "ll-model", "vae-fashion")
-    page.wait_for_function("() => document.body.innerText.includes('data set `fashion')"
-                           " || document.body.innerText.includes('vae-fashion ·')")
-    page.locator("#ll-centroid-0", has_text="T-shirt").wait_for()
+    wait_until(page, "() => document.body.innerText.includes('data set `fashion')"
+               " || document.body.innerText.includes('vae-fashion ·')", "the model's description to be vae-fashion's",
+               last=text_at("#ll-model-info"))
+    wait_shown(page.locator("#ll-centroid-0", has_text="T-shirt"), "the first centroid button to read T-shirt",
+               last=text_at("#ll-centroid-0"))
     # A run with 8 latent dimensions (the Train tab allows fewer than 20): only its 8 sliders show.
     page.click("#ll-refresh")
     choose(page, "ll-model", f"latent 8 ({latent8_run})")  # a run is listed under its own name
-    page.locator("#ll-z8").wait_for(state="detached")
+    wait_shown(page.locator("#ll-z8"), "the ninth slider to go (the run has 8 dimensions)", state="detached")
     assert page.locator("#ll-sliders .ll-slider:visible").count() == 8
     before = digit_src(page)
     page.locator("#ll-z0 input[type=range]").fill("2")
     page.locator("#ll-z0 input[type=range]").dispatch_event("pointerup")  # the hand lets go: the server's view
     wait_until_changed(page, before)
     page.click("#ll-random")
-    page.wait_for_function("() => parseFloat(document.querySelector('#ll-z0 input[type=number]').value) !== 2")
+    wait_until(page, "() => parseFloat(document.querySelector('#ll-z0 input[type=number]').value) !== 2",
+               "the random sample to move the first slider off 2", last=SLIDER_VALUES)
     assert any(v != 0 for v in slider_values(page, 8))
     no_error_toast(page)
 
@@ -275,9 +287,10 @@ def test_a_shared_link_to_a_small_model_restores_it(browser, live_app, latent8_r
         page = context.new_page()
         page.goto(f"{live_app}/?model={latent8_run}&z=1,0,0,0,0,0,0,-1.5")
         loaded(page)
-        page.wait_for_function("() => document.querySelectorAll('#ll-sliders .ll-slider').length === 8")
-        page.wait_for_function("() => [...document.querySelectorAll('#ll-sliders input[type=number]')]"
-                               ".some(i => parseFloat(i.value) === -1.5)")
+        wait_until(page, "() => document.querySelectorAll('#ll-sliders .ll-slider').length === 8", "eight sliders",
+                   last="() => document.querySelectorAll('#ll-sliders .ll-slider').length + ' sliders'")
+        wait_until(page, "() => [...document.querySelectorAll('#ll-sliders input[type=number]')]"
+                   ".some(i => parseFloat(i.value) === -1.5)", "the link's -1.5 in a slider", last=SLIDER_VALUES)
         assert sorted(slider_values(page, 8)) == [-1.5, 0, 0, 0, 0, 0, 0, 1]
         no_error_toast(page)
     finally:
@@ -287,12 +300,16 @@ def test_a_shared_link_to_a_small_model_restores_it(browser, live_app, latent8_r
 def test_uploaded_digits_stay_in_their_own_session(browser, live_app, digit_png):
     with two_sessions(browser, live_app) as (a, b):
         upload(a, digit_png[0])
-        a.wait_for_selector("#ll-recon img", state="attached")
+        wait_shown(a.locator("#ll-recon img"), "the first visitor's reconstruction of the upload", state="attached")
         for pg in (a, b):
             open_accordion(pg, "ll-interp-section", "Interpolation")
             choose(pg, "ll-interp-from", "your uploaded / drawn digit")
             pg.click("#ll-interp")
-        a.wait_for_selector("#ll-interp-strip img", state="attached")  # A's upload is an endpoint for A ...
-        b.get_by_text("No uploaded or drawn digit yet").first.wait_for()  # ... but not for B
+        # A's upload is an endpoint for A ...
+        wait_shown(a.locator("#ll-interp-strip img").first, "the first visitor's interpolation from the upload",
+                   state="attached")
+        # ... but not for B
+        wait_shown(b.get_by_text("No uploaded or drawn digit yet").first,
+                   "the message that the second visitor has no upload of their own")
         assert b.locator("#ll-interp-strip img").count() == 0
         assert b.locator("#ll-recon img").count() == 0

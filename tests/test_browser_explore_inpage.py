@@ -14,6 +14,7 @@ leaves a bounded number of files in gradio's cache however often it is called
 import numpy as np
 import pytest
 import torch
+from browser_waits import expecting_request, src_at, text_at, wait_shown, wait_until
 from conftest import open_context
 
 from genmodels import VAE, RowRNN
@@ -24,6 +25,9 @@ from test_browser_explore import DIGIT_IMG, choose, digit_src, loaded, no_error_
 pytestmark = pytest.mark.browser
 CHECKPOINTS = "checkpoints"
 LIVE_CANVAS = "#ll-digit-box canvas.ll-digit-live"
+# What the page's own models are doing (a state for the waits' failures).
+LIVE_STATE = ("() => window.llLive ? {key: window.llLive.key, models: Boolean(window.llLive.models), "
+              "paints: window.llLive.paints, z: window.llLive.z && Array.from(window.llLive.z).slice(0, 4)} : 'no llLive'")
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +39,8 @@ def torch_models():
 def in_page_ready(page):
     """Wait until the page runs the shown model itself."""
     loaded(page)
-    page.wait_for_function("() => window.llLive && window.llLive.models !== null && window.llLive.paints > 0")
+    wait_until(page, "() => window.llLive && window.llLive.models !== null && window.llLive.paints > 0",
+               "the page to run the shown model itself (its models loaded and a first paint)", last=LIVE_STATE)
 
 
 def paints(page) -> int:
@@ -43,7 +48,14 @@ def paints(page) -> int:
 
 
 def wait_for_paint(page, after: int):
-    page.wait_for_function("(n) => window.llLive.paints > n", arg=after)
+    wait_until(page, "(n) => window.llLive.paints > n", f"the page to paint again (after paint {after})", arg=after,
+               last=LIVE_STATE)
+
+
+def wait_for_server_picture(page, before: str):
+    """Wait until the server's picture of the digit differs from `before` (its src)."""
+    wait_until(page, "([sel, before]) => document.querySelector(sel).getAttribute('src') !== before",
+               "the server's new picture of the digit", arg=[DIGIT_IMG, before], last=src_at(DIGIT_IMG))
 
 
 def is_event(request) -> bool:
@@ -81,7 +93,7 @@ def let_go(page, hold: dict):
 
 def sends_an_event(page):
     """Return a context that waits until the page sends an event to the server (held or not)."""
-    return page.expect_request(is_event)
+    return expecting_request(page, is_event, "the page to send an event to the server")
 
 
 def check_canvas_is_the_decoders_picture(page, vae):
@@ -105,9 +117,10 @@ def test_a_drag_is_decoded_and_read_in_the_page_with_no_server_request(page, tor
     before = paints(page)
     press_and_drag(page, 0, 0.85)
     wait_for_paint(page, before)
-    page.wait_for_function("() => document.querySelector('#ll-probs').dataset.live === '1'")
+    wait_until(page, "() => document.querySelector('#ll-probs').dataset.live === '1'", "the RNN's bars to be the page's own",
+               last="() => document.querySelector('#ll-probs').dataset.live")
     # Still dragging: the picture and the RNN's bars are the page's own, and the server heard nothing.
-    page.wait_for_function("() => window.llLive.z.some((v) => v > 1)")
+    wait_until(page, "() => window.llLive.z.some((v) => v > 1)", "the drag to take a dimension past 1", last=LIVE_STATE)
     z = check_canvas_is_the_decoders_picture(page, vae)
     with torch.no_grad():
         expected = rnn.read_rows(vae.decode(torch.tensor([z])).reshape(1, 28, 28))[0, -1].numpy()
@@ -120,8 +133,7 @@ def test_a_drag_is_decoded_and_read_in_the_page_with_no_server_request(page, tor
     src = digit_src(page)
     page.mouse.up()
     # On release the server sends the full view of the same code (picture, readout, map, link).
-    page.wait_for_function("([sel, before]) => document.querySelector(sel).getAttribute('src') !== before",
-                           arg=[DIGIT_IMG, src])
+    wait_for_server_picture(page, src)
     assert calls, "the release reaches the server"
     no_error_toast(page)
 
@@ -134,13 +146,14 @@ def test_arrow_keys_and_typed_values_paint_in_the_page(page, torch_models):
     before = paints(page)
     page.locator("#ll-z0 input[type=range]").focus()
     page.keyboard.down("ArrowRight")  # held down: the key repeats, no keyup (release) yet
-    page.wait_for_function("(d) => window.llLive.z[d] > 0", arg=order[0])
+    wait_until(page, "(d) => window.llLive.z[d] > 0", "the held arrow key to move the first slider's dimension up",
+               arg=order[0], last=LIVE_STATE)
     assert paints(page) > before
     check_canvas_is_the_decoders_picture(page, vae)
     page.keyboard.up("ArrowRight")
     before = paints(page)
     page.locator("#ll-z2 input[type=number]").fill("-1.5")  # typed, Enter not pressed yet
-    page.wait_for_function("(d) => window.llLive.z[d] === -1.5", arg=order[2])
+    wait_until(page, "(d) => window.llLive.z[d] === -1.5", "the typed -1.5 to be painted", arg=order[2], last=LIVE_STATE)
     assert paints(page) > before
     check_canvas_is_the_decoders_picture(page, vae)
     assert not any("decode" in url for url in calls)
@@ -162,13 +175,13 @@ def test_random_and_reset_paint_in_the_page_and_the_server_follows(page, torch_m
     z = check_canvas_is_the_decoders_picture(page, vae)  # painted by the page before the server answers
     assert sum(abs(v) > 0 for v in z) > 10
     let_go(page, hold)
-    page.wait_for_function("([sel, before]) => document.querySelector(sel).getAttribute('src') !== before",
-                           arg=[DIGIT_IMG, src])
+    wait_for_server_picture(page, src)
     # The server's full view is of the page's code, rounded to the sliders' two decimals (a draw of the
     # server's own would not be).
     assert np.allclose(frame_z(page), z, atol=1e-4)
     assert all(abs(v * 100 - round(v * 100)) < 1e-3 for v in frame_z(page))
-    page.wait_for_function("() => window.location.search.includes('z=')")
+    wait_until(page, "() => window.location.search.includes('z=')", "the address bar to carry the code",
+               last="() => location.search")
 
     before, src = paints(page), digit_src(page)
     hold = hold_server_events(page)
@@ -177,9 +190,9 @@ def test_random_and_reset_paint_in_the_page_and_the_server_follows(page, torch_m
     wait_for_paint(page, before)
     assert check_canvas_is_the_decoders_picture(page, vae) == [0.0] * len(z)
     let_go(page, hold)
-    page.wait_for_function("([sel, before]) => document.querySelector(sel).getAttribute('src') !== before",
-                           arg=[DIGIT_IMG, src])
-    page.wait_for_function("() => !window.location.search.includes('z=')")  # the origin's link has no code
+    wait_for_server_picture(page, src)
+    wait_until(page, "() => !window.location.search.includes('z=')", "the address bar to drop the code (the origin's link)",
+               last="() => location.search")
     assert frame_z(page) == [0.0] * len(z)
     no_error_toast(page)
 
@@ -189,10 +202,9 @@ def test_a_code_only_the_server_knows_is_painted_when_it_arrives(page, torch_mod
     in_page_ready(page)
     before, src = paints(page), digit_src(page)
     upload(page, request.getfixturevalue("digit_png")[0])  # encoded on the server: the page learns the code from it
-    page.wait_for_function("([sel, before]) => document.querySelector(sel).getAttribute('src') !== before",
-                           arg=[DIGIT_IMG, src])
+    wait_for_server_picture(page, src)
     wait_for_paint(page, before)
-    page.wait_for_function("() => window.llLive.z.some((v) => v !== 0)")
+    wait_until(page, "() => window.llLive.z.some((v) => v !== 0)", "the upload's code to be painted", last=LIVE_STATE)
     z = check_canvas_is_the_decoders_picture(page, vae)
     assert np.allclose(z, np.clip(frame_z(page), -3, 3), atol=0.0051)  # the server's code, to the sliders' decimals
     no_error_toast(page)
@@ -203,11 +215,10 @@ def test_switching_models_loads_each_model_once(page):
     weights = []
     page.on("request", lambda r: weights.append(r.url) if "/latent-lab/weights/" in r.url else None)
     choose(page, "ll-model", "vae-fashion")
-    page.wait_for_function("() => window.llLive.key.startsWith('vae-fashion|') && window.llLive.models")
-    choose(page, "ll-model", "vae-mnist")
-    page.wait_for_function("() => window.llLive.key.startsWith('vae-mnist|') && window.llLive.models")
-    choose(page, "ll-model", "vae-fashion")
-    page.wait_for_function("() => window.llLive.key.startsWith('vae-fashion|') && window.llLive.models")
+    for model in ("vae-fashion", "vae-mnist", "vae-fashion"):
+        choose(page, "ll-model", model)
+        wait_until(page, "(model) => window.llLive.key.startsWith(model + '|') && window.llLive.models",
+                   f"the page to run {model} itself", arg=model, last=LIVE_STATE)
     assert len(weights) == len(set(weights)) <= 1  # fashion once; digits came with the page
     names = page.evaluate("() => window.llLive.models.info.class_names")
     assert names[0] == "T-shirt/top" or len(names) == 10
@@ -223,11 +234,11 @@ def test_without_the_in_page_models_the_server_draws_the_drag(browser, live_app)
         calls = server_calls(page)
         page.goto(live_app)
         loaded(page)
-        page.wait_for_function("() => window.llExploreReady")
+        wait_until(page, "() => window.llExploreReady", "the explorer's script to be ready",
+                   last="() => window.llExploreReady")
         before = digit_src(page)
         press_and_drag(page, 0, 0.9)
-        page.wait_for_function("([sel, before]) => document.querySelector(sel).getAttribute('src') !== before",
-                               arg=[DIGIT_IMG, before])  # the server's picture, while the mouse is down
+        wait_for_server_picture(page, before)  # the server's picture, while the mouse is down
         page.mouse.up()
         assert calls
         assert page.evaluate("() => window.llLive.models") is None
@@ -309,18 +320,18 @@ def test_a_centroid_and_a_map_click_paint_in_the_page_before_the_server_answers(
         assert np.allclose(z, np.clip(target, -3, 3), atol=0.0051)  # rounded to the sliders' decimals
         with torch.no_grad():  # the RNN's bars follow too, though gradio marks the readout as pending
             reading = rnn.read_rows(vae.decode(torch.tensor([z])).reshape(1, 28, 28))[0, -1].numpy()
-        page.wait_for_function("(top) => (document.querySelector('#ll-probs .container.ll-live .output-class')"
-                               " || {}).textContent === top", arg=str(int(reading.argmax())))
+        wait_until(page, "(top) => (document.querySelector('#ll-probs .container.ll-live .output-class')"
+                   " || {}).textContent === top", f"the page's own bars to read {int(reading.argmax())}",
+                   arg=str(int(reading.argmax())), last=text_at("#ll-probs .container.ll-live .output-class"))
         before = paints(page)
         let_go(page, hold)
-        page.wait_for_function("([sel, before]) => document.querySelector(sel).getAttribute('src') !== before",
-                               arg=[DIGIT_IMG, src])
+        wait_for_server_picture(page, src)
         assert np.allclose(frame_z(page), target, atol=1e-4)  # the server chose the same code
         wait_for_paint(page, before)  # the page paints the server's answer: the very code it showed
         assert page.evaluate("() => window.llLive.z") == z
         if caption:
-            page.wait_for_function("(text) => document.querySelector('#ll-caption').innerText.includes(text)",
-                                   arg=caption)
+            wait_until(page, "(text) => document.querySelector('#ll-caption').innerText.includes(text)",
+                       f"the caption to mention {caption!r}", arg=caption, last=text_at("#ll-caption"))
     no_error_toast(page)
 
 
@@ -331,19 +342,23 @@ def test_an_opened_link_is_painted_in_the_page_before_the_server_answers(browser
             page = context.new_page()
             hold = hold_server_events(page)
             page.goto(f"{live_app}/?model={model}&z=" + ",".join(map(str, z)))
-            page.wait_for_function("() => window.llLive && window.llLive.z && window.llLive.z.some((v) => v !== 0)")
+            wait_until(page, "() => window.llLive && window.llLive.z && window.llLive.z.some((v) => v !== 0)",
+                       f"the page to paint the link's code on {model}", last=LIVE_STATE)
             assert page.evaluate("() => window.llLive.key").startswith(f"{model}|")
             painted = check_canvas_is_the_decoders_picture(page, views.get(model).vae)
             expected = np.clip(z, -3, 3)  # 4.0 is beyond the sliders: clipped, as the server does
             assert np.allclose(painted, expected, atol=1e-6)
             page.evaluate("() => { document.querySelector('#ll-digit-box .ll-digit-frame').dataset.painted = '1'; }")
             let_go(page, hold)
-            page.wait_for_function("() => !document.querySelector('#ll-digit-box .ll-digit-frame').dataset.painted")
+            wait_until(page, "() => !document.querySelector('#ll-digit-box .ll-digit-frame').dataset.painted",
+                       "the server's answer to replace the page's painted frame",
+                       last="() => document.querySelector('#ll-digit-box .ll-digit-frame').dataset.painted")
             if max(map(abs, z)) > 3:
-                page.get_by_text("clipped").first.wait_for()  # the server's warning about the link
-            page.wait_for_function("(z) => { const f = document.querySelector('#ll-digit-box .ll-digit-frame');"
-                                   " return f.dataset.z.split(',').map(Number).every((v, k) => Math.abs(v - z[k]) < 1e-6); }",
-                                   arg=expected.tolist())
+                wait_shown(page.get_by_text("clipped").first, "the server's warning that the link's code was clipped")
+            wait_until(page, "(z) => { const f = document.querySelector('#ll-digit-box .ll-digit-frame');"
+                       " return f.dataset.z.split(',').map(Number).every((v, k) => Math.abs(v - z[k]) < 1e-6); }",
+                       "the server's frame to show the link's code, clipped", arg=expected.tolist(),
+                       last="() => document.querySelector('#ll-digit-box .ll-digit-frame').dataset.z")
             page.close()
     finally:
         context.close()

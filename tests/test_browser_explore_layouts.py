@@ -7,9 +7,10 @@ docs/ holds the reviewed copies.
 import contextlib
 
 import pytest
+from browser_waits import src_at, wait_shown, wait_until
 from conftest import open_context
 
-from test_browser_explore import loaded
+from test_browser_explore import SLIDER_VALUES, loaded
 
 pytestmark = pytest.mark.browser
 
@@ -39,8 +40,10 @@ def inside(page, selector: str, viewport: dict) -> bool:
 
 def check_presentation(page):
     """The digit, ten sliders, the RNN's belief and the map fit in 1280x720 in large type, the rest is hidden."""
-    page.wait_for_selector(".gradio-container.ll-present")
-    page.wait_for_function("() => document.querySelector('#ll-explore').getBoundingClientRect().top < 60")
+    wait_shown(page.locator(".gradio-container.ll-present"), "the page to switch to presentation mode")
+    wait_until(page, "() => document.querySelector('#ll-explore').getBoundingClientRect().top < 60",
+               "the explorer to sit at the top of the screen",
+               last="() => 'top at ' + document.querySelector('#ll-explore').getBoundingClientRect().top + ' px'")
     assert page.evaluate("() => window.scrollY") == 0
     for selector in ["#ll-digit-box img.ll-digit", "#ll-probs", "#ll-map img"]:
         assert inside(page, selector, PROJECTOR), selector
@@ -56,7 +59,8 @@ def test_a_laptop_screen(browser, live_app, artifacts):
     with opened(browser, live_app, PROJECTOR) as page:
         before = page.locator("#ll-digit-box img").get_attribute("src")
         page.click("#ll-centroid-3")  # a clear digit and filled slider tracks for the screenshot
-        page.wait_for_function("(b) => document.querySelector('#ll-digit-box img').getAttribute('src') !== b", arg=before)
+        wait_until(page, "(b) => document.querySelector('#ll-digit-box img').getAttribute('src') !== b",
+                   "the centroid of 3 to be drawn", arg=before, last=src_at("#ll-digit-box img"))
         page.evaluate("() => window.scrollTo(0, 0)")
         page.screenshot(path=str(artifacts / "explorer-1280.png"))
         assert inside(page, "#ll-digit-box img.ll-digit", PROJECTOR)
@@ -68,10 +72,11 @@ def test_presentation_mode_by_toggle_and_back(browser, live_app, artifacts):
         check_presentation(page)
         assert "present=1" in page.url  # the link to this view keeps the layout
         page.click("#ll-random")
-        page.wait_for_function("() => location.search.includes('z=') && location.search.includes('present=1')")
+        wait_until(page, "() => location.search.includes('z=') && location.search.includes('present=1')",
+                   "the address bar to carry the code and present=1", last="() => location.search")
         page.screenshot(path=str(artifacts / "presentation.png"))
         page.keyboard.press("Escape")
-        page.wait_for_selector(".gradio-container:not(.ll-present)")
+        wait_shown(page.locator(".gradio-container:not(.ll-present)"), "Escape to leave presentation mode")
         assert page.locator("#ll-upload-section").is_visible() and "present" not in page.url
 
 
@@ -83,7 +88,8 @@ def test_presentation_mode_by_link(browser, live_app):
 def test_on_a_phone_the_digit_stays_in_view_while_sliders_are_dragged(browser, live_app, artifacts):
     with opened(browser, live_app, PHONE, is_mobile=True, has_touch=True, device_scale_factor=1) as page:
         page.locator("#ll-z9").scroll_into_view_if_needed()
-        page.wait_for_function("() => window.scrollY > 300")
+        wait_until(page, "() => window.scrollY > 300", "the page to scroll the tenth slider into view",
+                   last="() => 'scrollY ' + window.scrollY")
         assert inside(page, "#ll-digit-box img.ll-digit", PHONE)
         assert inside(page, "#ll-z9 input[type=range]", PHONE)
         page.screenshot(path=str(artifacts / "phone.png"))
@@ -91,8 +97,8 @@ def test_on_a_phone_the_digit_stays_in_view_while_sliders_are_dragged(browser, l
 
 def test_slider_tracks_fill_from_zero(browser, live_app):
     with opened(browser, f"{live_app}/?model=vae-mnist&z=" + ",".join(["-1.5"] + ["0"] * 19), PROJECTOR) as page:
-        page.wait_for_function("() => [...document.querySelectorAll('#ll-sliders input[type=number]')]"
-                               ".some(i => parseFloat(i.value) === -1.5)")
+        wait_until(page, "() => [...document.querySelectorAll('#ll-sliders input[type=number]')]"
+                   ".some(i => parseFloat(i.value) === -1.5)", "the link's -1.5 in a slider", last=SLIDER_VALUES)
         # Gradio keeps the thumb's position in --range_progress; the CSS fills between it and 50% (zero).
         progress = page.evaluate("""() => [...document.querySelectorAll('#ll-sliders input[type=range]')]
             .map(i => i.style.getPropertyValue('--range_progress'))""")

@@ -5,9 +5,11 @@ together; these tests change z by keyboard, by typing, by reset and by clicks, a
 """
 
 import pytest
+from browser_waits import text_at, value_at, wait_shown, wait_until
 from conftest import finished_run, open_context
 
-from test_browser_explore import choose, digit_src, loaded, no_error_toast, slider_values, wait_until_changed
+from test_browser_explore import (SLIDER_VALUES, choose, digit_src, loaded, no_error_toast, slider_values,
+                                  wait_until_changed)
 
 pytestmark = pytest.mark.browser
 
@@ -24,17 +26,22 @@ def snapshot(page) -> dict:
 
 def wait_until_all_changed(page, before: dict):
     """Wait until the picture, the readout picture, the map and the link all differ from `before`."""
-    page.wait_for_function(
-        """([b, link]) => {
+    wait_until(page, """([b, link]) => {
             const src = (sel) => { const i = document.querySelector(sel); return i && i.getAttribute('src'); };
             const box = document.querySelector(link);
             return src('#ll-digit-box img') !== b.digit && src('#ll-readout img') !== b.readout
                 && src('#ll-map img') !== b.map && box && box.value !== b.link; }""",
-        arg=[before, LINK])
+               "the picture, the readout, the map and the link all to change", arg=[before, LINK],
+               last="""([b, link]) => {
+            const src = (sel) => { const i = document.querySelector(sel); return i && i.getAttribute('src'); };
+            const box = document.querySelector(link);
+            return {digit: src('#ll-digit-box img') !== b.digit, readout: src('#ll-readout img') !== b.readout,
+                    map: src('#ll-map img') !== b.map, link: Boolean(box) && box.value !== b.link}; }""")
 
 
 def link_ready(page):
-    page.wait_for_function("(sel) => (document.querySelector(sel) || {}).value?.startsWith('http')", arg=LINK)
+    wait_until(page, "(sel) => (document.querySelector(sel) || {}).value?.startsWith('http')",
+               "the share link's box to hold a link", arg=LINK, last=value_at(LINK))
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +75,7 @@ def test_a_typed_value_beyond_the_range_is_clamped_with_a_note(page):
     box = page.locator("#ll-z1 input[type=number]")
     box.fill("7")
     box.press("Enter")
-    page.get_by_text("7 became 3").wait_for()
+    wait_shown(page.get_by_text("7 became 3"), "the note that 7 became 3")
     wait_until_all_changed(page, before)
     assert box.input_value() == "3" and slider_values(page)[1] == 3
     assert ",3" in page.locator(LINK).first.input_value() or "z=3" in page.locator(LINK).first.input_value()
@@ -99,11 +106,12 @@ def test_reset_clears_z_from_the_address_bar(browser, live_app):
         page = context.new_page()
         page.goto(f"{live_app}/?model=vae-mnist&z=1.5" + ",0" * 19)
         loaded(page)
-        page.wait_for_function("() => [...document.querySelectorAll('#ll-sliders input[type=number]')]"
-                               ".some(i => parseFloat(i.value) === 1.5)")
+        wait_until(page, "() => [...document.querySelectorAll('#ll-sliders input[type=number]')]"
+                   ".some(i => parseFloat(i.value) === 1.5)", "the link's 1.5 in a slider", last=SLIDER_VALUES)
         assert "z=" in page.url
         page.click("#ll-reset")
-        page.wait_for_function("() => !window.location.search.includes('z=')")
+        wait_until(page, "() => !window.location.search.includes('z=')", "Reset to drop the code from the address bar",
+                   last="() => location.search")
         assert "model=vae-mnist" in page.url and all(v == 0 for v in slider_values(page))
     finally:
         context.close()
@@ -126,7 +134,7 @@ def test_a_two_dimensional_model_shows_two_sliders_and_its_manifold(browser, liv
         page = context.new_page()
         page.goto(f"{live_app}/?model={latent2_run}")
         loaded(page)
-        page.locator("#ll-manifold img").wait_for()
+        wait_shown(page.locator("#ll-manifold img"), "the 2-D model's manifold picture")
         assert page.locator("#ll-sliders .ll-slider:visible").count() == 2
         assert "latent 2" in page.locator("#ll-model input").input_value()  # the run's own name
         before = snapshot(page)
@@ -143,7 +151,7 @@ def test_a_two_dimensional_model_shows_two_sliders_and_its_manifold(browser, liv
 def test_clicking_a_sliders_name_previews_its_dimension(page):
     loaded(page)
     page.locator("#ll-z0 [data-testid=block-info]").click()
-    page.locator("#ll-preview img.ll-digit-small").first.wait_for()
+    wait_shown(page.locator("#ll-preview img.ll-digit-small").first, "the preview of the first dimension")
     assert page.locator("#ll-preview img.ll-digit-small").count() == 7
     assert page.locator("#ll-z0 [data-testid=block-info]").inner_text().split()[0] in page.locator(
         "#ll-preview").inner_text()
@@ -153,9 +161,11 @@ def test_any_trained_rnn_can_be_the_reader(page):
     loaded(page)
     assert page.locator("#ll-reader input").input_value() == "rnn-mnist"
     choose(page, "ll-reader", "rnn-fashion")
-    page.locator("#ll-probs", has_text="Trouser").wait_for()
+    wait_shown(page.locator("#ll-probs", has_text="Trouser"), "the fashion reader's classes in the bars",
+               last=text_at("#ll-probs"))
     choose(page, "ll-reader", "none")
-    page.locator("#ll-probs", has_text="no RNN reader").wait_for()
+    wait_shown(page.locator("#ll-probs", has_text="no RNN reader"), "the bars to say there is no RNN reader",
+               last=text_at("#ll-probs"))
     before = digit_src(page)
     page.click("#ll-random")  # the page keeps working without a reader
     wait_until_changed(page, before)

@@ -14,6 +14,7 @@ import urllib.request
 import numpy as np
 import pytest
 import torch
+from browser_waits import wait_shown, wait_until
 
 from genmodels import VAE, RowRNN
 from genmodels.images import IMAGE_SIDE
@@ -26,7 +27,8 @@ CHECKPOINTS = "checkpoints"
 
 def in_page(page, script: str, *args):
     """Evaluate `script` (an async function of LatentLab and args) in the page once the script has loaded."""
-    page.wait_for_function("() => window.LatentLab !== undefined")
+    wait_until(page, "() => window.LatentLab !== undefined", "the page's script latent_lab.js to load",
+               last="() => typeof window.LatentLab")
     return page.evaluate(f"async (args) => {{ const f = {script}; return await f(window.LatentLab, ...args); }}",
                          list(args))
 
@@ -93,9 +95,11 @@ def test_the_live_readout_is_the_servers_readout_picture(page, artifacts):
     shading, dots and line as render.readout_picture for the same pixels (only the text's font differs)."""
     rnn = RowRNN.from_pretrained(f"{CHECKPOINTS}/rnn-mnist", device="cpu")
     loaded(page)
-    page.wait_for_function("() => window.llLive && window.llLive.models !== null && window.llLive.paints > 0")
+    wait_until(page, "() => window.llLive && window.llLive.models !== null && window.llLive.paints > 0",
+               "the page to run the shown model itself (its models loaded and a first paint)",
+               last="() => window.llLive ? {models: Boolean(window.llLive.models), paints: window.llLive.paints} : 'no llLive'")
     press_and_drag(page, 0, 0.8)
-    page.wait_for_selector("#ll-readout canvas.ll-readout-live", state="visible")
+    wait_shown(page.locator("#ll-readout canvas.ll-readout-live"), "the page's own readout while the slider is dragged")
     drawn = page.evaluate("""async () => {
         // After the frame that paints and the reading queued right after it (explore.js readSoon).
         await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));

@@ -12,9 +12,10 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from browser_waits import text_at, wait_shown, wait_until
 from conftest import ROOT, open_context
 from gradio_client import Client
-from hostile import ServedApp, copy_shipped_run, wait_for
+from hostile import ServedApp, copy_shipped_run, wait_for, wait_for_view
 
 from jobs import HostLimits
 from jobs.records import ACTIVE, append_jsonl
@@ -48,6 +49,8 @@ IN_VIEWPORT = """(selector) => {  // some of the element lies in the window
     const r = document.querySelector(selector).getBoundingClientRect();
     return r.bottom > 0 && r.right > 0 && r.top < innerHeight && r.left < innerWidth;
 }"""
+LINES_DRAWN = """() => [...document.querySelectorAll('#train-loss-plot svg .mark-line path')]
+    .filter(p => (p.getAttribute('d') || '').includes('L')).length"""
 LEGEND_INSIDE = """(id) => {
   const svg = document.querySelector(`#${id} svg`), legend = svg && svg.querySelector('.role-legend');
   if (!legend) return null;
@@ -64,21 +67,25 @@ def status_of(page) -> str:
 def wait_status(page, wanted) -> list[str]:
     """Poll the progress bar's status until it is one of `wanted`; return the statuses seen on the way."""
     seen = []
-    while True:
-        if page.locator("#train-progress .job-progress").count():
-            status = status_of(page)
-            if not seen or seen[-1] != status:
-                seen.append(status)
-            if status in wanted:
-                return seen
-        page.wait_for_timeout(200)
+
+    def arrived() -> bool:
+        if not page.locator("#train-progress .job-progress").count():
+            return False
+        status = status_of(page)
+        if not seen or seen[-1] != status:
+            seen.append(status)
+        return status in wanted
+
+    wait_for(arrived, f"the job's progress bar to say {' or '.join(sorted(wanted))}", interval_s=0.2,
+             last=lambda: f"statuses seen {seen}")
+    return seen
 
 
 def wait_text(page, selector, text):
-    """Wait until the element's text contains `text`, spaces collapsed (as Playwright's to_contain_text
-    checks, without the deadline of its expect)."""
-    page.wait_for_function("([selector, text]) => (document.querySelector(selector)?.textContent || '')"
-                           ".replace(/\\s+/g, ' ').includes(text)", arg=[selector, text])
+    """Wait until the element's text contains `text`, spaces collapsed (as Playwright's to_contain_text checks)."""
+    wait_until(page, "([selector, text]) => (document.querySelector(selector)?.textContent || '')"
+               ".replace(/\\s+/g, ' ').includes(text)", f"{selector} to say {text!r}", arg=[selector, text],
+               last=text_at(selector))
 
 
 def fill(page, elem_id, value):
@@ -89,7 +96,8 @@ def fill(page, elem_id, value):
 
 def legend(page, elem_id) -> dict:
     """Wait until the chart in #elem_id has drawn its legend; return its labels and whether it lies inside the chart."""
-    page.wait_for_function(f"() => ({LEGEND_INSIDE})('{elem_id}') !== null")
+    wait_until(page, f"() => ({LEGEND_INSIDE})('{elem_id}') !== null", f"the chart #{elem_id} to draw its legend",
+               last=f"() => document.querySelector('#{elem_id} svg') ? 'a chart without a legend' : 'no chart'")
     return page.evaluate(LEGEND_INSIDE, elem_id)
 
 
@@ -141,17 +149,17 @@ def test_launch_watch_cancel_reload_and_leave(browser, live_app, artifacts, tmp_
     kl = legend(page, "train-kl-plot")
     assert kl == {"inside": True, "labels": ["train", "validation"]}, kl
     wait_text(page, "#train-loss-plot", "−ELBO (nats per image)")
-    page.locator("#train-accuracy-plot").wait_for(state="hidden")
-    page.wait_for_function(  # each series is drawn as an SVG path with a line-to ("L"): two points or more
-        "() => [...document.querySelectorAll('#train-loss-plot svg .mark-line path')]"
-        ".filter(p => (p.getAttribute('d') || '').includes('L')).length >= 3")
-    page.locator("#train-grid img").wait_for(state="visible")
+    wait_shown(page.locator("#train-accuracy-plot"), "the accuracy chart to hide (a VAE has none)", state="hidden")
+    # Each series is drawn as an SVG path with a line-to ("L"): two points or more.
+    wait_until(page, f"() => ({LINES_DRAWN})() >= 3", "the loss chart to draw its three series as lines",
+               last=f"() => ({LINES_DRAWN})() + ' series drawn as lines'")
+    wait_shown(page.locator("#train-grid img"), "the job's picture grid")
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(artifacts / "train-tab-1280x720.png"))
     page.screenshot(path=str(artifacts / "train-tab-done-full.png"), full_page=True)
     page.set_viewport_size({"width": 390, "height": 844})
     page.locator("#train-status").evaluate("element => element.scrollIntoView()")  # the status at the top
-    page.locator("#train-loss-plot svg .role-legend").wait_for(state="visible")
+    wait_shown(page.locator("#train-loss-plot svg .role-legend"), "the loss chart's legend on a phone")
     assert legend(page, "train-loss-plot")["inside"]  # still whole on a phone
     page.screenshot(path=str(artifacts / "train-tab-390x844.png"))
     page.screenshot(path=str(artifacts / "train-tab-390x844-full.png"), full_page=True)
@@ -161,15 +169,15 @@ def test_launch_watch_cancel_reload_and_leave(browser, live_app, artifacts, tmp_
     fill(page, "train-name", "")
     fill(page, "train-epochs", 100)
     page.locator("#train-launch").click()
-    page.wait_for_function(
-        "(old) => { const t = document.querySelector('#train-status').innerText; "
-        "return !t.includes(old) && /Epochs [1-9]\\d* of 100/.test(t); }", arg=job_id)
+    wait_until(page, "(old) => { const t = document.querySelector('#train-status').innerText; "
+               "return !t.includes(old) && /Epochs [1-9]\\d* of 100/.test(t); }",
+               "the second job to finish an epoch of 100", arg=job_id, last=text_at("#train-status"))
     assert status_of(page) == "running"
-    page.locator("#train-cancel:enabled").wait_for()
+    wait_shown(page.locator("#train-cancel:enabled"), "the Cancel button to be enabled")
     page.locator("#train-cancel").click()
     wait_status(page, {"cancelled"})
     wait_text(page, "#train-status", "cancelled")
-    page.locator("#train-resume:enabled").wait_for()  # it kept a checkpoint to resume from
+    wait_shown(page.locator("#train-resume:enabled"), "the Resume button to be enabled (a checkpoint was kept)")
     cancelled = JOB_ID.search(page.locator("#train-status").inner_text()).group(0)
 
     # After a reload the followed job is shown as soon as the tab opens, not at the timer's first tick:
@@ -179,13 +187,14 @@ def test_launch_watch_cancel_reload_and_leave(browser, live_app, artifacts, tmp_
     context.close()
     context, page = open_train_tab(browser, live_app, {"width": 1280, "height": 720}, str(state), hold_ticks=True)
     wait_text(page, "#train-status", cancelled)
-    page.locator("#train-resume:enabled").wait_for()  # the owner token came back too
+    wait_shown(page.locator("#train-resume:enabled"), "the Resume button after the reload (the owner token came back)")
     wait_text(page, "#train-table", "first try")
 
     # Back on the Explore tab, the Train tab's reply switches its polling timer off.
     page.get_by_role("tab", name="Explore").click()
-    page.wait_for_function("""() => window.__sse.some(m => m.msg === 'process_completed' && m.output
-        && JSON.stringify(m.output.data || []).includes('"active":false'))""")
+    wait_until(page, """() => window.__sse.some(m => m.msg === 'process_completed' && m.output
+        && JSON.stringify(m.output.data || []).includes('"active":false'))""",
+               "a reply that switches the Train tab's timer off", last="() => window.__sse.length + ' messages received'")
     context.close()
 
 
@@ -212,10 +221,11 @@ def test_a_rowrnn_run_shows_its_accuracy_and_cannot_be_opened_as_a_vae(browser, 
     assert legend(page, "train-accuracy-plot") == {"inside": True, "labels": ["train", "validation"]}
     assert legend(page, "train-loss-plot")["labels"] == ["train (steps)", "train", "validation"]
     wait_text(page, "#train-loss-plot", "cross-entropy (nats per image)")
-    page.locator("#train-kl-plot").wait_for(state="hidden")
-    page.locator("#train-open:disabled").wait_for()  # the explorer opens VAE checkpoints
-    page.locator("#train-cancel:disabled").wait_for()  # and it is somebody else's job
-    page.wait_for_function(IN_VIEWPORT, arg="#train-status")  # following a row scrolled up to its status
+    wait_shown(page.locator("#train-kl-plot"), "the KL chart to hide (a RowRNN has none)", state="hidden")
+    wait_shown(page.locator("#train-open:disabled"), "the Open button to be disabled (the explorer opens VAEs)")
+    wait_shown(page.locator("#train-cancel:disabled"), "the Cancel button to be disabled (somebody else's job)")
+    wait_until(page, IN_VIEWPORT, "the page to scroll up to the followed run's status", arg="#train-status",
+               last="() => 'scrollY ' + window.scrollY")
     page.screenshot(path=str(ROOT / "test-artifacts" / "train-tab-rowrnn.png"))
     context.close()
 
@@ -259,12 +269,12 @@ def test_a_second_student_sees_their_place_in_the_queue_until_their_job_starts(b
     wait_text(teacher, "#train-table", "1st in the queue")
 
     # The first job is cancelled: the waiting one starts, and its queue line says so.
-    teacher.locator("#train-cancel:enabled").wait_for()
+    wait_shown(teacher.locator("#train-cancel:enabled"), "the first student's Cancel button to be enabled")
     teacher.locator("#train-cancel").click()
     seen = wait_status(student, {"running", "done"})
     assert seen[0] == "queued", seen
-    student.wait_for_function("() => !(document.querySelector('#train-progress')?.textContent || '')"
-                              ".includes('in the queue')")
+    wait_until(student, "() => !(document.querySelector('#train-progress')?.textContent || '').includes('in the queue')",
+               "the second student's progress to leave the queue", last=text_at("#train-progress"))
     first.close()
     second.close()
 
@@ -276,8 +286,8 @@ def finished_runs(url, betas: dict) -> dict:
            for name, beta in betas.items()}
     views = {}
     for name, job_id in ids.items():
-        views[name] = wait_for(lambda: (v := client.predict(job_id, api_name="/job"))["status"] not in ACTIVE and v,
-                               interval_s=0.3)
+        views[name] = wait_for_view(lambda: client.predict(job_id, api_name="/job"), lambda v: v["status"] not in ACTIVE,
+                                    f"the run {name!r} to finish", interval_s=0.3)
         assert views[name]["status"] == "done", views[name]
     return views
 
@@ -296,22 +306,24 @@ def test_compare_runs_shows_each_run_with_its_figures_and_picture(browser, one_s
     for name, view in finished.items():  # each run's figure as /job has it, in its row
         nelbo = round(view["figures"]["val_nelbo"], 2)
         row = page.locator("#train-compare-table [role=row]", has_text=view["id"])
-        row.wait_for()
+        wait_shown(row, f"the comparison's row of {name!r}")
         assert f"{nelbo:g}" in row.inner_text(), (name, nelbo, row.inner_text())
     # A picture per run, captioned with its name, its beta and its −ELBO.
-    page.wait_for_function(f"() => {{ const c = {CAPTIONS}; return c.some(t => t.includes('beta half · beta 0.5 · −ELBO'))"
-                           f" && c.some(t => t.includes('beta four · beta 4 · −ELBO')); }}")
+    wait_until(page, f"() => {{ const c = {CAPTIONS}; return c.some(t => t.includes('beta half · beta 0.5 · −ELBO'))"
+               f" && c.some(t => t.includes('beta four · beta 4 · −ELBO')); }}", "a captioned picture of each run",
+               last=f"() => {CAPTIONS}")
     page.locator("#train-compare-pictures").scroll_into_view_if_needed()  # its pictures load once in view
-    page.wait_for_function("() => [...document.querySelectorAll('#train-compare-pictures img')]"
-                           ".filter(i => i.complete && i.naturalWidth > 0).length >= 2")
+    wait_until(page, "() => [...document.querySelectorAll('#train-compare-pictures img')]"
+               ".filter(i => i.complete && i.naturalWidth > 0).length >= 2", "two of the comparison's pictures to load",
+               last="() => [...document.querySelectorAll('#train-compare-pictures img')].map(i => i.complete && i.naturalWidth)")
 
     # VAEs only, smallest beta first: the pictures follow the table's order.
     page.locator("#train-compare-model").get_by_text("VAE", exact=True).click()
     page.locator("#train-compare-sort input").click()
     page.get_by_role("option", name="Beta", exact=True).click()
-    page.wait_for_function(f"""() => {{ const c = {CAPTIONS}, half = c.findIndex(t => t.startsWith('beta half')),
+    wait_until(page, f"""() => {{ const c = {CAPTIONS}, half = c.findIndex(t => t.startsWith('beta half')),
         four = c.findIndex(t => t.startsWith('beta four'));
-        return half >= 0 && four > half; }}""")
+        return half >= 0 && four > half; }}""", "the pictures in order of beta, beta half first", last=f"() => {CAPTIONS}")
     page.locator("#train-compare").scroll_into_view_if_needed()
     page.screenshot(path=str(artifacts / "train-compare-1280x720.png"))
     page.screenshot(path=str(artifacts / "train-compare-full.png"), full_page=True)

@@ -6,6 +6,7 @@ exists)."""
 import re
 
 import pytest
+from browser_waits import WAIT_MS, src_at, text_at, wait_shown, wait_until
 from conftest import open_context
 from test_write_api import write_app  # noqa: F401  (the app serving writer-mnist)
 
@@ -14,9 +15,10 @@ pytestmark = pytest.mark.browser
 DESKTOP = {"width": 1280, "height": 720}
 PHONE = {"width": 390, "height": 844}
 
-# Collects the row counts the digit shows while it is being written, then clicks Write; resolves
-# with them once the digit is done after being part-written (the digit shown before may be done too).
-WATCH_WRITING = """() => new Promise(resolve => {
+# Collects the row counts the digit shows while it is being written, then clicks Write; resolves with
+# {done: true, rows} once the digit is done after being part-written (the digit shown before may be done
+# too), or with {done: false, rows} past the deadline (the argument, in ms).
+WATCH_WRITING = """(ms) => new Promise(resolve => {
     const box = document.querySelector('#ll-write-digit');
     const rows = new Set();
     let writing = false;
@@ -26,10 +28,11 @@ WATCH_WRITING = """() => new Promise(resolve => {
         writing = writing || digit.dataset.done === 'false';
         if (!writing) return;
         rows.add(Number(digit.dataset.rows));
-        if (digit.dataset.done === 'true') { observer.disconnect(); resolve([...rows]); }
+        if (digit.dataset.done === 'true') { observer.disconnect(); resolve({done: true, rows: [...rows]}); }
     };
     const observer = new MutationObserver(look);
     observer.observe(box, {subtree: true, childList: true, attributes: true});
+    setTimeout(() => { observer.disconnect(); resolve({done: false, rows: [...rows]}); }, ms);
     document.querySelector('#ll-write-go').click();
 })"""
 
@@ -47,6 +50,22 @@ WATCH_STEPS = """() => {
     }).observe(box, {subtree: true, childList: true, attributes: true});
 }"""
 SHOWS_ROW = "(row) => document.querySelector('#ll-write-next .ll-next')?.dataset.row === String(row)"
+ROW_SHOWN = "() => 'row ' + document.querySelector('#ll-write-next .ll-next')?.dataset.row"
+BUTTONS = ("() => ['play', 'step', 'stop'].map((b) => b + (document.querySelector('#ll-write-' + b).disabled"
+           " ? ' disabled' : ' enabled')).join(', ')")
+
+
+def watch_writing(page) -> list[int]:
+    """Click Write and return the row counts the digit showed while it was written (WATCH_WRITING)."""
+    watched = page.evaluate(WATCH_WRITING, WAIT_MS)
+    assert watched["done"], (f"Waited {WAIT_MS / 1000:.0f} s for the digit to be written; last state seen: rows "
+                             f"{watched['rows']}, {page.locator('#ll-write-digit').inner_text()[:200]!r}")
+    return watched["rows"]
+
+
+def wait_for_row(page, row: int):
+    """Wait until the next-row panel shows row `row` (counted from 0)."""
+    wait_until(page, SHOWS_ROW, f"the next-row panel to show row {row}", arg=row, last=ROW_SHOWN)
 
 
 def strip_values(page, kind):
@@ -60,7 +79,7 @@ def open_write_tab(browser, url, viewport):
     page = context.new_page()
     page.goto(url)
     page.get_by_role("tab", name="Write").click()
-    page.wait_for_selector("#ll-write-go")
+    wait_shown(page.locator("#ll-write-go"), "the Write tab's Write button")
     return context, page
 
 
@@ -75,8 +94,12 @@ def draw_a_seven(page):
     """Draw a 7 on the completion sketchpad with the mouse (the tab has chosen the brush by itself)."""
     canvas = page.locator("#ll-complete-sketch canvas").first
     canvas.scroll_into_view_if_needed()
-    page.wait_for_function("() => { const p = document.querySelector('#ll-complete-sketch');"
-                           " return p && p.querySelector('button[aria-label=\"Brush\"]') && !p.querySelector('.empty'); }")
+    wait_until(page, "() => { const p = document.querySelector('#ll-complete-sketch');"
+               " return p && p.querySelector('button[aria-label=\"Brush\"]') && !p.querySelector('.empty'); }",
+               "the sketchpad to choose its brush by itself",
+               last="() => { const p = document.querySelector('#ll-complete-sketch'); return p ? "
+                    "{brush: Boolean(p.querySelector('button[aria-label=\"Brush\"]')),"
+                    " prompt: Boolean(p.querySelector('.empty'))} : 'no sketchpad'; }")
     box = canvas.bounding_box()
     # The drawing area is the centred square of the canvas.
     side = min(box["width"], box["height"]) * 0.8
@@ -96,7 +119,7 @@ def test_write_animates_the_rows_and_ends_with_a_digit_and_the_readers_bars(desk
     temperature.fill("0.7")
     temperature.press("Enter")
     page.locator("#ll-write-seed input").fill("3")  # the same digit every run, for the screenshot
-    rows_seen = page.evaluate(WATCH_WRITING)
+    rows_seen = watch_writing(page)
     # The rows arrive one update at a time, so the page shows the digit part-written many times.
     assert 28 in rows_seen and len([r for r in rows_seen if 0 < r < 28]) >= 10, rows_seen
     assert page.locator("#ll-write-digit img").count() == 1
@@ -113,7 +136,7 @@ def test_write_animates_the_rows_and_ends_with_a_digit_and_the_readers_bars(desk
 def write_with_seed(page, seed: str) -> str:
     """Press Write with `seed`, wait until the digit is written, and return the picture's src."""
     page.locator("#ll-write-seed input").fill(seed)
-    page.evaluate(WATCH_WRITING)
+    watch_writing(page)
     return page.locator("#ll-write-digit img").get_attribute("src")
 
 
@@ -134,7 +157,7 @@ def test_step_writes_one_row_and_shows_the_probabilities_it_was_drawn_from(deskt
     set_temperature(page, "1")
     for row in range(3):
         page.click("#ll-write-step")
-        page.wait_for_function(SHOWS_ROW, arg=row)
+        wait_for_row(page, row)
         assert f"Row {row + 1} of 28 written (seed 7)." in page.locator("#ll-write-digit").inner_text()
     model, tempered = strip_values(page, "model"), strip_values(page, "tempered")
     assert len(model) == 28 and all(0 <= p <= 1 for p in model) and tempered == model  # temperature 1
@@ -150,7 +173,7 @@ def test_step_writes_one_row_and_shows_the_probabilities_it_was_drawn_from(deskt
     # A colder temperature for the next row: its tempered probabilities are further from 1/2 than the model's.
     set_temperature(page, "0.5")
     page.click("#ll-write-step")
-    page.wait_for_function(SHOWS_ROW, arg=3)
+    wait_for_row(page, 3)
     model, tempered = strip_values(page, "model"), strip_values(page, "tempered")
     assert all(abs(t - 0.5) >= abs(p - 0.5) - 1e-4 for p, t in zip(model, tempered))
     assert "at temperature 0.50" in page.locator("#ll-write-next").inner_text()
@@ -165,10 +188,12 @@ def test_play_steps_every_row_in_view_until_done_and_writes_the_digit_of_write(d
     written = write_with_seed(page, "21")
     page.evaluate(WATCH_STEPS)
     page.click("#ll-write-play")
-    page.wait_for_function("() => document.querySelector('#ll-write-step').disabled")  # no Step while playing
-    page.wait_for_function(SHOWS_ROW, arg=27)
-    page.wait_for_function("() => !document.querySelector('#ll-write-play').disabled"
-                           " && document.querySelector('#ll-write-stop').disabled")
+    wait_until(page, "() => document.querySelector('#ll-write-step').disabled", "Step to be disabled while playing",
+               last=BUTTONS)
+    wait_for_row(page, 27)
+    wait_until(page, "() => !document.querySelector('#ll-write-play').disabled"
+               " && document.querySelector('#ll-write-stop').disabled", "Play to be enabled and Stop disabled (done)",
+               last=BUTTONS)
     assert page.evaluate("window.llRowsSeen") == list(range(28))  # each row on screen in turn
     assert "Done: 28 of 28 rows written (seed 21)." in page.locator("#ll-write-digit").inner_text()
     assert page.locator("#ll-write-digit img").get_attribute("src") == written
@@ -178,11 +203,13 @@ def test_stop_pauses_play_and_step_goes_on_from_there(desktop, artifacts):
     page = desktop
     page.locator("#ll-write-seed input").fill("5")
     page.click("#ll-write-play")
-    page.wait_for_function("() => Number(document.querySelector('#ll-write-next .ll-next')?.dataset.row) >= 2")
+    wait_until(page, "() => Number(document.querySelector('#ll-write-next .ll-next')?.dataset.row) >= 2",
+               "Play to reach row 2", last=ROW_SHOWN)
     page.click("#ll-write-stop")
-    page.wait_for_function("() => !document.querySelector('#ll-write-play').disabled"
-                           " && !document.querySelector('#ll-write-step').disabled"
-                           " && document.querySelector('#ll-write-stop').disabled")
+    wait_until(page, "() => !document.querySelector('#ll-write-play').disabled"
+               " && !document.querySelector('#ll-write-step').disabled"
+               " && document.querySelector('#ll-write-stop').disabled", "Stop to enable Play and Step and disable itself",
+               last=BUTTONS)
     # In one go: start watching, read the row shown and press Step (a tick already on its way when Stop was
     # pressed may land before or after the click).
     stopped_at = page.evaluate(f"""() => {{ ({WATCH_STEPS})();
@@ -190,7 +217,8 @@ def test_stop_pauses_play_and_step_goes_on_from_there(desktop, artifacts):
         document.querySelector('#ll-write-step').click();
         return row; }}""")
     assert stopped_at < 27
-    page.wait_for_function("(row) => window.llRowsSeen.length && window.llRowsSeen.at(-1) > row", arg=stopped_at)
+    wait_until(page, "(row) => window.llRowsSeen.length && window.llRowsSeen.at(-1) > row",
+               f"Step to go on past row {stopped_at}", arg=stopped_at, last="() => 'rows seen ' + window.llRowsSeen")
     # Step goes on from there: the next row (or two, when that late tick lands after the click), never back.
     seen = page.evaluate("window.llRowsSeen")
     assert seen[0] == stopped_at + 1 and seen == list(range(seen[0], seen[0] + len(seen))) and len(seen) <= 2, seen
@@ -201,7 +229,7 @@ def test_complete_a_drawn_digit_shows_labelled_endings_below_the_kept_rows(deskt
     page = desktop
     draw_a_seven(page)
     page.click("#ll-complete-go")
-    page.wait_for_selector("#ll-complete-endings .ll-ending")
+    wait_shown(page.locator("#ll-complete-endings .ll-ending").first, "the endings of the drawn digit")
     endings = page.locator("#ll-complete-endings .ll-ending")
     assert endings.count() == 6
     for k in range(6):
@@ -215,19 +243,20 @@ def test_complete_a_drawn_digit_shows_labelled_endings_below_the_kept_rows(deskt
     slider = page.locator("#ll-complete-rows input[type=number]")
     slider.fill("20")
     slider.press("Enter")
-    page.wait_for_selector("#ll-complete-prompt .ll-prompt[data-rows='20']")
-    page.wait_for_function("(before) => document.querySelector('#ll-complete-endings .ll-ending img').src !== before",
-                           arg=before)
+    wait_shown(page.locator("#ll-complete-prompt .ll-prompt[data-rows='20']"), "the prompt to keep 20 rows",
+               last="() => 'rows ' + document.querySelector('#ll-complete-prompt .ll-prompt')?.dataset.rows")
+    wait_until(page, "(before) => document.querySelector('#ll-complete-endings .ll-ending img').src !== before",
+               "new endings below row 20", arg=before, last=src_at("#ll-complete-endings .ll-ending img"))
 
 
 def test_side_by_side_samples_and_the_nll_table_fill_in(desktop, artifacts):
     page = desktop
     page.click("#ll-compare-go")
-    page.wait_for_selector("#ll-compare-writer .ll-samples img")
+    wait_shown(page.locator("#ll-compare-writer .ll-samples img").first, "the writer's samples beside the VAE's")
     assert page.locator("#ll-compare-vae .ll-samples img").count() == 8
     assert page.locator("#ll-compare-writer .ll-samples img").count() == 8
     table = page.locator("#ll-write-nll table")
-    table.wait_for()  # measured once in the background (the IWAE bound takes a while)
+    wait_shown(table, "the NLL table (the checkpoints' stored figures)", last=text_at("#ll-write-nll"))
     text = page.locator("#ll-write-nll").inner_text()
     assert "writer-mnist" in text and "IWAE" in text and "500 binarized" in text
     assert re.search(r"≤ \d+\.\d", text)
@@ -238,7 +267,7 @@ def test_side_by_side_samples_and_the_nll_table_fill_in(desktop, artifacts):
 def test_on_a_phone_the_digit_comes_into_view_while_it_is_written(browser, write_app, artifacts):  # noqa: F811
     context, page = open_write_tab(browser, write_app[0], PHONE)
     try:
-        page.evaluate(WATCH_WRITING)
+        watch_writing(page)
         box = page.locator("#ll-write-digit img").bounding_box()
         assert box["y"] >= 0 and box["y"] + box["height"] <= PHONE["height"]
         assert box["width"] <= PHONE["width"]
@@ -253,7 +282,7 @@ def test_on_a_phone_step_keeps_the_digit_and_its_strips_on_screen(browser, write
         page.locator("#ll-write-step").scroll_into_view_if_needed()
         for row in range(4):
             page.click("#ll-write-step")
-            page.wait_for_function(SHOWS_ROW, arg=row)
+            wait_for_row(page, row)
         for part in ("#ll-write-digit img", "#ll-write-next .ll-strip.drawn"):
             box = page.locator(part).bounding_box()
             assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], part

@@ -15,6 +15,7 @@ import gradio as gr
 import httpx
 import numpy as np
 import pytest
+from browser_waits import expecting_request, src_at, text_at, wait_shown, wait_until
 from conftest import free_port, open_context
 from fastapi import FastAPI
 from PIL import Image
@@ -280,8 +281,8 @@ def explore_page(browser, live_app):
     context = open_context(browser, viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.goto(live_app)
-    page.wait_for_selector("#ll-digit-box img.ll-digit")
-    page.wait_for_selector("#ll-map img", state="attached")
+    wait_shown(page.locator("#ll-digit-box img.ll-digit"), "the Explore tab's digit")
+    wait_shown(page.locator("#ll-map img"), "the latent map's picture (the load event's answer)", state="attached")
     yield page
     context.close()
 
@@ -319,7 +320,8 @@ def test_a_slider_block_holds_its_range_its_box_and_its_name(explore_page):
 def test_typing_in_a_slider_box_moves_it_and_a_pointerup_releases_it(explore_page):
     page = explore_page
     link = "(() => { const l = document.querySelector('#ll-link'); return l && window.llGradio.textboxInput(l); })()"
-    page.wait_for_function(f"() => {link}")  # a <textarea>: empty until the server first answers with a code
+    # A <textarea>: empty until the server first answers with a code.
+    wait_until(page, f"() => {link}", "the share link's box", last="() => 'no link box'")
     before = page.evaluate(f"() => {link}.value")
     moved = page.evaluate(f"""() => {{
         const G = {LLG}, slider = document.querySelector('#ll-z0');
@@ -329,9 +331,10 @@ def test_typing_in_a_slider_box_moves_it_and_a_pointerup_releases_it(explore_pag
     assert float(moved) == 1.25, page_broken(f"typeInSliderBox: Gradio no longer takes a box's value on its input event "
                                              f"(the range shows {moved})")
     page.evaluate(f"() => {LLG}.releaseSlider({LLG}.sliderRange(document.querySelector('#ll-z0')))")
-    # The release reaches the server, whose answer puts the new code in the link box (a wait: a release
-    # that never reaches it fails by pytest-timeout).
-    page.wait_for_function(f"(before) => {link}.value !== before", arg=before)
+    # The release reaches the server, whose answer puts the new code in the link box.
+    wait_until(page, f"(before) => {link}.value !== before",
+               "the server's answer to releaseSlider's pointerup on the range (the slider's release event)",
+               arg=before, last=f"() => {link}.value")
     assert "1.25" in page.evaluate(f"() => {link}.value"), page_broken(
         "releaseSlider: a pointerup on the range no longer sends the slider's release event")
 
@@ -356,7 +359,9 @@ def test_an_event_withheld_in_the_capture_phase_never_reaches_gradio(explore_pag
 @pytest.mark.browser
 def test_the_label_bars_are_drawn_as_the_page_redraws_them(explore_page):
     page = explore_page
-    page.wait_for_function(f"() => {LLG}.labelHasBars({LLG}.labelBars(document.querySelector('#ll-probs')))")
+    wait_until(page, f"() => {LLG}.labelHasBars({LLG}.labelBars(document.querySelector('#ll-probs')))",
+               "gr.Label's bars in #ll-probs (labelBars, labelHasBars)",
+               last="() => document.querySelector('#ll-probs').innerHTML.slice(0, 200)")
     rows = page.evaluate(f"""() => {{
         const G = {LLG}, bars = G.labelBars(document.querySelector('#ll-probs'));
         const top = bars.querySelector('.output-class');
@@ -384,7 +389,8 @@ def test_the_label_bars_are_drawn_as_the_page_redraws_them(explore_page):
 def test_a_click_on_the_map_is_the_pixel_gradio_sends_as_its_select_event(explore_page):
     page = explore_page
     page.locator("#ll-map img").scroll_into_view_if_needed()
-    page.wait_for_function("() => { const i = document.querySelector('#ll-map img'); return i && i.naturalWidth > 0; }")
+    wait_until(page, "() => { const i = document.querySelector('#ll-map img'); return i && i.naturalWidth > 0; }",
+               "the map's picture to load", last=src_at("#ll-map img"))
     assert page.evaluate(f"""() => {{ const img = document.querySelector('#ll-map img');
         return {LLG}.imageButton(img, '#ll-map') === img.closest('button')
             && {LLG}.imageIn(document.querySelector('#ll-map')) === img; }}"""), \
@@ -394,7 +400,8 @@ def test_a_click_on_the_map_is_the_pixel_gradio_sends_as_its_select_event(explor
         window.llTestPixel = {LLG}.imagePixel(document.querySelector('#ll-map img'), event);
     }}, {{capture: true, once: true}})""")
     box = page.locator("#ll-map img").bounding_box()
-    with page.expect_request(lambda r: "/gradio_api/queue/join" in r.url and '"index"' in (r.post_data or "")) as sent:
+    with expecting_request(page, lambda r: "/gradio_api/queue/join" in r.url and '"index"' in (r.post_data or ""),
+                           "gr.Image's select event (a queue/join request with an index)") as sent:
         page.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.6)
     index = json.loads(sent.value.post_data)["event_data"]["index"]
     ours = page.evaluate("() => window.llTestPixel")
@@ -409,14 +416,18 @@ def test_the_sketchpad_waits_for_a_tool_until_its_brush_is_clicked(browser, live
     try:
         page.goto(live_app)
         page.get_by_role("tab", name="Write").click()
-        page.wait_for_function(f"() => {{ const p = document.querySelector('#ll-complete-sketch');"
-                               f" return p && {LLG}.sketchBrush(p); }}")
+        wait_until(page, f"() => {{ const p = document.querySelector('#ll-complete-sketch');"
+                   f" return p && {LLG}.sketchBrush(p); }}",
+                   "gr.Sketchpad's brush button (sketchBrush)",
+                   last="() => document.querySelector('#ll-complete-sketch') ? 'a sketchpad without a brush' : 'no sketchpad'")
         waiting = page.evaluate(f"""() => {{ const p = document.querySelector('#ll-complete-sketch');
             return [{LLG}.sketchWaitsForTool(p), (p.querySelector('.empty') || {{}}).textContent || '']; }}""")
         assert waiting[0] and "draw tool" in waiting[1], page_broken(
             f"gr.Sketchpad no longer shows its prompt for a tool in an .empty element ({waiting})")
         assert page.evaluate(f"() => {LLG}.chooseSketchBrush(document.querySelector('#ll-complete-sketch'))")
-        # Its prompt goes away: the brush is chosen (a wait, failing by pytest-timeout if it never does).
-        page.wait_for_function(f"() => !{LLG}.sketchWaitsForTool(document.querySelector('#ll-complete-sketch'))")
+        # Its prompt goes away: the brush is chosen.
+        wait_until(page, f"() => !{LLG}.sketchWaitsForTool(document.querySelector('#ll-complete-sketch'))",
+                   "gr.Sketchpad's prompt for a tool to go away (chooseSketchBrush)",
+                   last=text_at("#ll-complete-sketch .empty"))
     finally:
         context.close()

@@ -12,7 +12,7 @@ import json
 import httpx
 import pytest
 from hostile import (ServedApp, ServerLog, api_call, copy_shipped_run, error_sentence, file_data, leaks, upload,
-                     wait_for)
+                     wait_for_view)
 
 from jobs import HostLimits
 from jobs.runner import hash_token
@@ -87,6 +87,17 @@ def planted(tmp_path_factory):
                      lambda t: {k: v[..., :1].contiguous() if v.ndim else v for k, v in t.items()})
     with ServedApp(runs, HostLimits(max_concurrent=1, max_queue=2)) as served:
         yield served
+
+
+def job_view(url: str, job_id: str) -> dict:
+    """Return the /job view of `job_id` as a visitor (not its owner) sees it; status "unreadable" when the call fails."""
+    event, data = api_call(url, "job", f'["{job_id}", ""]')
+    return data[0] if event == "complete" else {"status": "unreadable", "error": f"{event}: {str(data)[:200]}"}
+
+
+def stopped(view: dict) -> bool:
+    """Whether a job's view says it has stopped (neither queued, running, nor unreadable)."""
+    return view["status"] not in ("queued", "running", "unreadable")
 
 
 def _digit_path(url) -> str:
@@ -166,8 +177,7 @@ def test_a_failing_job_shows_a_sentence_and_no_log_to_others(planted, tmp_path):
         (broken / name).write_bytes(b"this is not an IDX file")
     job_id = planted.lab.jobs.submit("vae", VAEConfig(hidden_dim=32),
                                       TrainConfig(dataset="fashion-mnist", epochs=1, data_dir=str(broken)), OWNER)
-    view = wait_for(lambda: (v := api_call(planted.url, "job", f'["{job_id}", ""]'))[0] == "complete"
-                    and v[1][0]["status"] not in ("queued", "running") and v[1][0])
+    view = wait_for_view(lambda: job_view(planted.url, job_id), stopped, "the job over a broken data set to fail")
     assert view["status"] == "failed" and view["log_tail"] == ""
     assert "IDX file" in view["error"] and not leaks(view, planted.runs_dir, tmp_path), view["error"]
     event, data = api_call(planted.url, "job", f'["{job_id}", "{OWNER}"]')
@@ -183,8 +193,7 @@ def test_a_diverging_job_shows_a_plain_sentence(planted):
     event, data = api_call(planted.url, "train", json.dumps([settings, OWNER]))
     assert event == "complete", data
     job_id = data[0]
-    view = wait_for(lambda: (v := api_call(planted.url, "job", f'["{job_id}", ""]'))[0] == "complete"
-                    and v[1][0]["status"] not in ("queued", "running") and v[1][0])
+    view = wait_for_view(lambda: job_view(planted.url, job_id), stopped, "the diverging job to fail")
     assert view["status"] == "failed" and view["error"].startswith("Training diverged at epoch")
     assert view["log_tail"] == "" and not leaks(view, planted.runs_dir)
     event, data = api_call(planted.url, "job", f'["{job_id}", "{OWNER}"]')

@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hostile import ROOT, copy_shipped_run, leaks
+from hostile import ROOT, copy_shipped_run, leaks, wait_job
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -290,7 +290,7 @@ def test_a_good_job_trains_to_done_beside_broken_runs(tmp_path, caplog):
     try:
         job_id = runner.submit_settings({"model": "vae", "dataset": "mnist-5k", "epochs": 1, "hidden_size": 32,
                                          "batch_size": 256}, "another-user-token")
-        view = runner.wait(job_id)
+        view = wait_job(runner, job_id)
         assert view["status"] == "done", runner.log_tail(job_id, "another-user-token")
         registry = ModelRegistry(tmp_path / "none", extra_folders=runner.checkpoint_folders, device="cpu")
         assert {f"run-{job_id}", f"run-{GOOD}"} <= set(registry.names())

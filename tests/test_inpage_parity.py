@@ -23,7 +23,6 @@ test-artifacts/inpage_parity.md gets the matrix of largest errors.
 """
 
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -33,7 +32,9 @@ from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
+from browser_waits import wait_until
 from conftest import free_port, open_context
+from hostile import wait_for
 from genmodels import VAE, RowRNN, RowRNNConfig, VAEConfig, latent
 from genmodels.checkpoints import LATENT_FILE
 from genmodels.images import IMAGE_PIXELS, IMAGE_SIDE
@@ -101,11 +102,11 @@ def parity_server(random_models):
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    while not server.started:  # the event: uvicorn has bound its socket (a hang ends by pytest-timeout)
-        time.sleep(0.01)
+    wait_for(lambda: server.started, "uvicorn to bind its socket for the parity page", interval_s=0.01,
+             last=lambda: "its thread is running" if thread.is_alive() else "its thread has ended")
     yield f"http://127.0.0.1:{server.config.port}"
     server.should_exit = True
-    thread.join()
+    thread.join(timeout=60)
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +115,8 @@ def parity_page(browser, parity_server):
     context = open_context(browser)
     page = context.new_page()
     page.goto(parity_server + "/")
-    page.wait_for_function("() => window.LatentLab !== undefined")
+    wait_until(page, "() => window.LatentLab !== undefined", "the page's script latent_lab.js to load",
+               last="() => typeof window.LatentLab")
     yield page
     context.close()
 

@@ -9,7 +9,7 @@ import signal
 
 import pytest
 
-from hostile import descendants, wait_for
+from hostile import descendants, wait_for_view, wait_job
 
 from genmodels.data import DEBIAN_FASHION_DIR, dataset_availability
 from genmodels.train import TrainConfig
@@ -132,8 +132,9 @@ def test_positions_and_estimates_move_as_real_jobs_finish(tmp_path):
         plan = plan_queue([(None, JobFolder(runner.runs_dir, j).record()) for j in (first, second, third)], 1,
                           PaceBook(), now=running["started"] + 1.0)
         assert plan[second][0] == 1 and plan[third][0] == 2 and plan[second][1] <= plan[third][1]
-        wait_for(lambda: runner.status(first)["status"] == "done")
-        moved = wait_for(lambda: (v := runner.status(third))["queue_position"] == 1 and v)  # the queue moved up
+        wait_for_view(lambda: runner.status(first), lambda v: v["status"] == "done", "the first job to finish")
+        moved = wait_for_view(lambda: runner.status(third), lambda v: v["queue_position"] == 1,
+                              "the third job to move up to first in the queue")
         assert moved["eta_finish_s"] >= moved["eta_start_s"]
         # The estimate now comes from the finished job's measured pace (the same settings): its own time.
         # Checked on the records, not on the view's seconds-from-now, which move with the clock.
@@ -142,7 +143,7 @@ def test_positions_and_estimates_move_as_real_jobs_finish(tmp_path):
         paces.learn([(None, done)])
         waiting = JobFolder(runner.runs_dir, third).record()
         assert paces.estimate(waiting, done["slots"]) == pytest.approx(done["finished"] - done["started"])
-        assert runner.wait(third)["status"] == "done"
+        assert wait_job(runner, third)["status"] == "done"
         assert runner.status(third)["eta_finish_s"] is None  # finished: nothing to estimate
     finally:
         runner.close()
@@ -153,21 +154,22 @@ def test_warm_workers_are_reused_and_a_killed_one_is_replaced(tmp_path):
     runner = JobRunner(tmp_path / "runs", HostLimits(max_concurrent=1), poll_s=0.2)
     try:
         first = runner.submit_settings(TINY_VAE, "student-1")
-        assert runner.wait(first)["status"] == "done"
+        assert wait_job(runner, first)["status"] == "done"
         second = runner.submit_settings(TINY_VAE, "student-1")
-        assert runner.wait(second)["status"] == "done"
+        assert wait_job(runner, second)["status"] == "done"
         records = [JobFolder(runner.runs_dir, j).record() for j in (first, second)]
         assert records[0]["pid"] == records[1]["pid"]  # the same warm process: no new interpreter per job
         with open(f"/proc/{records[0]['pid']}/status") as f:
             assert "Threads" in f.read()  # and it is still there, waiting for the next job
         assert os.getpriority(os.PRIO_PROCESS, records[0]["pid"]) >= 10  # low priority
         long = runner.submit_settings(LONG_VAE, "student-2")
-        wait_for(lambda: runner.status(long)["epochs_done"] >= 1)
+        wait_for_view(lambda: runner.status(long), lambda v: v["epochs_done"] >= 1, "the long job's first epoch")
         os.kill(records[0]["pid"], signal.SIGKILL)  # an out-of-memory kill, say
-        view = wait_for(lambda: (v := runner.status(long))["status"] != "running" and v)
+        view = wait_for_view(lambda: runner.status(long), lambda v: v["status"] != "running",
+                             "the job whose worker was killed to stop running")
         assert view["status"] == "failed" and "SIGKILL" in view["error"] and view["can_resume"]
         after = runner.submit_settings(TINY_VAE, "student-3")
-        assert runner.wait(after)["status"] == "done"
+        assert wait_job(runner, after)["status"] == "done"
         assert JobFolder(runner.runs_dir, after).record()["pid"] != records[0]["pid"]  # a fresh worker
     finally:
         runner.close()
@@ -184,7 +186,7 @@ def test_a_pool_allowed_many_jobs_starts_one_spare_worker_not_all_of_them(tmp_pa
     runner = JobRunner(tmp_path / "runs", HostLimits(max_concurrent=12), poll_s=0.2)
     try:
         job_id = runner.submit_settings(TINY_VAE, "student-1")
-        assert runner.wait(job_id)["status"] == "done"
+        assert wait_job(runner, job_id)["status"] == "done"
         assert len(set(worker_processes()) - others) == 2  # the one that ran it and one spare, both idle now
     finally:
         runner.close()

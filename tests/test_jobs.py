@@ -4,6 +4,7 @@ limits, retention, divergence, and checkpoints left renamed aside by a killed sa
 Tests wait for events (a status, an epoch on disk), never for wall-clock bounds."""
 
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from hostile import wait_for
+from hostile import wait_for, wait_for_view, wait_job
 
 from genmodels.registry import ModelRegistry
 from genmodels.train import TrainConfig
@@ -44,7 +45,7 @@ def manager(tmp_path):
 def test_short_job_runs_to_done_with_metrics_on_disk(manager):
     job_id = manager.submit_settings(TINY_VAE, OWNER)
     assert manager.status(job_id)["status"] in ("queued", "running")
-    view = manager.wait(job_id)
+    view = wait_job(manager, job_id)
     assert view["status"] == "done", manager.log_tail(job_id)
     assert view["epochs_done"] == 2 and view["fraction"] == 1.0
     assert view["figures"]["val_nelbo"] > 0
@@ -67,7 +68,7 @@ def test_short_job_runs_to_done_with_metrics_on_disk(manager):
 @pytest.mark.slow
 def test_cancel_stops_within_the_bound_and_keeps_the_last_checkpoint(manager):
     job_id = manager.submit_settings(LONG_VAE, OWNER)
-    wait_for(lambda: manager.status(job_id)["epochs_done"] >= 1)
+    wait_for_view(lambda: manager.status(job_id), lambda v: v["epochs_done"] >= 1, "the long job's first epoch")
     with pytest.raises(ValueError, match="Only the person who started"):
         manager.cancel(job_id, "someone-else")
     assert manager.cancel(job_id, OWNER) == "cancelled"
@@ -79,7 +80,7 @@ def test_cancel_stops_within_the_bound_and_keeps_the_last_checkpoint(manager):
 @pytest.mark.slow
 def test_a_hung_job_is_killed_after_the_grace_period(manager):
     job_id = manager.submit_settings(LONG_VAE, OWNER)
-    wait_for(lambda: manager.status(job_id)["epochs_done"] >= 1)
+    wait_for_view(lambda: manager.status(job_id), lambda v: v["epochs_done"] >= 1, "the long job's first epoch")
     pid = JobFolder(manager.runs_dir, job_id).record()["pid"]
     os.kill(pid, signal.SIGSTOP)  # a hung step: the process can no longer look at its stop flag
     assert manager.cancel(job_id, OWNER) == "cancelled"  # killed: it could not look at its stop flag
@@ -95,7 +96,7 @@ def test_a_crash_in_the_child_gives_failed_with_the_error(manager, tmp_path):
         (broken / name).write_bytes(b"this is not an IDX file")
     train_config = TrainConfig(dataset="fashion-mnist", epochs=1, data_dir=str(broken))
     job_id = manager.submit("vae", VAEConfig(hidden_dim=32), train_config, OWNER)
-    view = manager.wait(job_id)
+    view = wait_job(manager, job_id)
     assert view["status"] == "failed"
     assert "is not an unsigned-byte IDX file" in view["error"]
     assert "nothing was saved" in view["error"]
@@ -110,9 +111,10 @@ def test_a_crash_in_the_child_gives_failed_with_the_error(manager, tmp_path):
 @pytest.mark.slow
 def test_a_job_killed_from_outside_shows_failed_with_what_it_saved(manager):
     job_id = manager.submit_settings(LONG_VAE, OWNER)
-    wait_for(lambda: manager.status(job_id)["epochs_done"] >= 1)
+    wait_for_view(lambda: manager.status(job_id), lambda v: v["epochs_done"] >= 1, "the long job's first epoch")
     os.kill(JobFolder(manager.runs_dir, job_id).record()["pid"], signal.SIGKILL)
-    view = wait_for(lambda: (v := manager.status(job_id))["status"] != "running" and v)
+    view = wait_for_view(lambda: manager.status(job_id), lambda v: v["status"] != "running",
+                         "the job killed from outside to stop running")
     assert view["status"] == "failed"
     assert "SIGKILL" in view["error"] and "last good checkpoint" in view["error"]
     assert view["has_checkpoint"] and view["can_resume"]
@@ -132,13 +134,16 @@ def test_restart_marks_running_jobs_interrupted_and_resume_continues(tmp_path):
     # A separate "app" process owns the job; killing it is an app crash or restart.
     app_proc = subprocess.Popen([sys.executable, "-c", app], stdout=subprocess.PIPE, text=True)
     try:
-        job_id = app_proc.stdout.readline().strip()
+        job_id = wait_for(lambda: select.select([app_proc.stdout], [], [], 0)[0] and app_proc.stdout.readline().strip(),
+                          "the app process to print its job's id", last=lambda: f"exit code {app_proc.poll()}")
         folder = JobFolder(runs, job_id)
-        wait_for(lambda: len(read_metrics(folder.metrics_file)["epochs"]) >= 2)
+        wait_for(lambda: len(read_metrics(folder.metrics_file)["epochs"]) >= 2, "the app's job to log two epochs",
+                 last=lambda: f"{len(read_metrics(folder.metrics_file)['epochs'])} epochs logged")
         app_proc.kill()
         app_proc.wait()
         # The orphaned job notices its app is gone and stops within a step.
-        wait_for(lambda: folder.progress().get("outcome"))
+        wait_for(lambda: folder.progress().get("outcome"), "the orphaned job to notice its app is gone and stop",
+                 last=folder.progress)
     finally:
         app_proc.kill()
     manager = runner_over(runs)
@@ -150,7 +155,7 @@ def test_restart_marks_running_jobs_interrupted_and_resume_continues(tmp_path):
         assert saved >= 2 and view["can_resume"]
         before = manager.metrics(job_id)["epochs"][:saved]
         manager.resume(job_id, OWNER, epochs=2)
-        view = manager.wait(job_id)
+        view = wait_job(manager, job_id)
         assert view["status"] == "done", manager.log_tail(job_id, OWNER)
         assert view["epochs_done"] == saved + 2 == view["target_epochs"]
         after = manager.metrics(job_id)["epochs"]
@@ -306,7 +311,7 @@ def test_a_diverging_run_fails_with_a_plain_sentence(manager):
     settings = {"model": "vae", "dataset": "mnist-5k", "epochs": 3, "lr": 1.0, "beta": 20, "batch_size": 8,
                 "hidden_size": 32}
     job_id = manager.submit_settings(settings, OWNER)
-    view = manager.wait(job_id)
+    view = wait_job(manager, job_id)
     assert view["status"] == "failed"
     assert view["error"].startswith("Training diverged at epoch 1: the loss became nan; try a lower learning rate")
     assert "Traceback" not in manager.log_tail(job_id, OWNER)
@@ -333,6 +338,6 @@ def test_a_checkpoint_left_renamed_aside_by_a_killed_save_still_counts(tmp_path)
 def test_a_writer_job_trains_and_shows_what_it_writes_each_epoch(manager):
     job_id = manager.submit_settings({"model": "writer", "dataset": "mnist-5k", "epochs": 1, "hidden_size": 16,
                                       "batch_size": 512}, OWNER)
-    view = manager.wait(job_id)
+    view = wait_job(manager, job_id)
     assert view["status"] == "done", manager.log_tail(job_id, OWNER)
     assert view["figures"]["val_nll"] > 0 and sorted(manager.sample_grids(job_id)) == [1]

@@ -10,7 +10,7 @@ import signal
 
 import pytest
 
-from hostile import ServedApp, api_call, descendants, error_sentence, leaks, wait_for
+from hostile import ServedApp, api_call, descendants, error_sentence, leaks, wait_for_view, wait_job
 
 from genmodels.checkpoints import read_config
 from genmodels.registry import ModelRegistry
@@ -31,7 +31,7 @@ def runner(tmp_path_factory):
 
 def test_a_job_runs_on_the_cluster_and_its_files_come_back(runner):
     job_id = runner.submit_settings(TINY_VAE, "ray-owner-1")
-    view = runner.wait(job_id)
+    view = wait_job(runner, job_id)
     assert view["status"] == "done", (view, runner.log_tail(job_id, "ray-owner-1"))
     assert view["epochs_done"] == 2 and view["figures"]["val_nelbo"] > 0
     assert [m["epoch"] for m in runner.metrics(job_id)["epochs"]] == [1, 2]
@@ -46,7 +46,7 @@ def test_a_job_runs_on_the_cluster_and_its_files_come_back(runner):
 
 def test_cancel_stops_the_remote_task(runner):
     job_id = runner.submit_settings(LONG_VAE, "ray-owner-2")
-    wait_for(lambda: runner.status(job_id)["epochs_done"] >= 1)
+    wait_for_view(lambda: runner.status(job_id), lambda v: v["epochs_done"] >= 1, "the long job's first epoch on Ray")
     assert runner.cancel(job_id, "ray-owner-2") == "cancelled"
     assert not runner.executor.knows(job_id)  # its stream ended: the task is over
     view = runner.status(job_id)
@@ -55,16 +55,17 @@ def test_cancel_stops_the_remote_task(runner):
 
 def test_a_killed_cluster_worker_leaves_the_job_interrupted_and_resumable(runner):
     job_id = runner.submit_settings(LONG_VAE, "ray-owner-3")
-    wait_for(lambda: runner.status(job_id)["epochs_done"] >= 1)
+    wait_for_view(lambda: runner.status(job_id), lambda v: v["epochs_done"] >= 1, "the long job's first epoch on Ray")
     pid = runner.executor.worker_pid(job_id)
     os.kill(pid, signal.SIGKILL)
-    view = wait_for(lambda: (v := runner.status(job_id))["status"] != "running" and v)
+    view = wait_for_view(lambda: runner.status(job_id), lambda v: v["status"] != "running",
+                         "the job whose cluster worker was killed to stop running")
     assert view["status"] == "interrupted", view
     assert "cluster worker running this job stopped" in view["error"] and "resume to continue" in view["error"]
     saved = JobFolder(runner.runs_dir, job_id).saved_epochs()
     assert saved >= 1 and view["can_resume"]
     runner.resume(job_id, "ray-owner-3", epochs=1)  # the checkpoint travels to the cluster as bytes
-    view = runner.wait(job_id)
+    view = wait_job(runner, job_id)
     assert view["status"] == "done" and view["epochs_done"] == saved + 1
 
 
@@ -96,15 +97,16 @@ def test_the_cluster_going_away_interrupts_its_job_with_a_sentence_and_the_app_g
         assert event == "complete", data
         job_id = data[0]
         job = json.dumps([job_id, token])
-        wait_for(lambda: api_call(served.url, "job", job)[1][0]["epochs_done"] >= 1, interval_s=0.3)
+        wait_for_view(lambda: api_call(served.url, "job", job)[1][0], lambda v: v["epochs_done"] >= 1,
+                      "the long job's first epoch on Ray (through /job)", interval_s=0.3)
         driver = served.lab.jobs.executor.pid
         heads = [pid for pid, command in descendants(driver) if "gcs_server" in command]
         assert heads, descendants(driver)
         for pid in heads:
             os.kill(pid, signal.SIGKILL)  # the cluster's head is gone
 
-        view = wait_for(lambda: (v := api_call(served.url, "job", job)[1][0])["status"] != "running" and v,
-                        interval_s=0.3)
+        view = wait_for_view(lambda: api_call(served.url, "job", job)[1][0], lambda v: v["status"] != "running",
+                             "the job to stop running once the cluster's head is gone", interval_s=0.3)
         assert view["status"] == "interrupted", view
         assert "The local Ray cluster went away while this job ran" in view["error"], view
         assert view["can_resume"] and view["epochs_done"] >= 1  # its streamed epochs are kept

@@ -12,7 +12,7 @@ import gradio as gr
 import pytest
 from conftest import run_folders
 from gradio_client import Client
-from hostile import ServedApp, ServerLog, api_call, copy_shipped_run, error_sentence, wait_for
+from hostile import ServedApp, ServerLog, api_call, copy_shipped_run, error_sentence, wait_for_view
 from PIL import Image
 
 from genmodels.registry import ModelRegistry
@@ -38,12 +38,10 @@ def planted(runs_dir):
     return PLANTED
 
 
-def follow(client, job_id, until):
-    """Poll /job (as the owner, so the log tail comes too) until `until(view)`; return that view."""
-    def arrived():
-        view = client.predict(job_id, TOKEN, api_name="/job")
-        return view if until(view) else None
-    return wait_for(arrived, interval_s=0.3)
+def follow(client, job_id, until, what: str):
+    """Poll /job (as the owner, so the log tail comes too) until `until(view)`; return that view. Past the
+    deadline fail naming `what`."""
+    return wait_for_view(lambda: client.predict(job_id, TOKEN, api_name="/job"), until, what, interval_s=0.3)
 
 
 # ---------------------------------------------------------------------------------------------- the form
@@ -157,7 +155,8 @@ def test_the_status_and_the_table_show_the_run_name():
 def test_launch_follow_to_done_and_decode_with_it_in_the_explorer(client, live_app, runs_dir):
     job_id = client.predict(dict(SHORT, name="api run"), TOKEN, api_name="/train")
     seen = set()
-    view = follow(client, job_id, lambda v: seen.add(v["status"]) or v["status"] not in ("queued", "running"))
+    view = follow(client, job_id, lambda v: seen.add(v["status"]) or v["status"] not in ("queued", "running"),
+                  "the API's job to finish")
     assert view["status"] == "done", view["log_tail"]
     assert "running" in seen or "queued" in seen
     assert view["epochs_done"] == 2 and view["fraction"] == 1.0
@@ -180,7 +179,7 @@ def test_launch_follow_to_done_and_decode_with_it_in_the_explorer(client, live_a
 @pytest.mark.slow
 def test_cancel_only_by_the_owner(client):
     job_id = client.predict(dict(SHORT, epochs=100), TOKEN, api_name="/train")
-    follow(client, job_id, lambda v: v["status"] == "running" and v["epochs_done"] >= 1)
+    follow(client, job_id, lambda v: v["status"] == "running" and v["epochs_done"] >= 1, "the long job's first epoch")
     with pytest.raises(Exception, match="Only the person who started"):
         client.predict(job_id, "not-the-owner-token", api_name="/cancel")
     assert client.predict(job_id, TOKEN, api_name="/cancel") == "cancelled"
@@ -189,7 +188,7 @@ def test_cancel_only_by_the_owner(client):
     # Resume continues from the saved optimizer state for one more epoch, and runs to done.
     done_before = view["epochs_done"]
     assert client.predict(job_id, TOKEN, 1, api_name="/resume") == job_id
-    view = follow(client, job_id, lambda v: v["status"] == "done")
+    view = follow(client, job_id, lambda v: v["status"] == "done", "the resumed job to finish its one more epoch")
     assert view["epochs_done"] == done_before + 1
 
 
@@ -353,7 +352,7 @@ def test_a_waiting_job_shows_its_place_and_times_until_it_starts(one_slot):
     client = Client(one_slot.url, verbose=False)
     first, second = "first-owner-token", "second-owner-token"
     blocker = client.predict(dict(SHORT, epochs=100), first, api_name="/train")
-    running = follow(client, blocker, lambda v: v["status"] == "running")
+    running = follow(client, blocker, lambda v: v["status"] == "running", "the first student's job to start")
     assert running["queue_position"] is None and running["eta_start_s"] is None
     waiting = client.predict(SHORT, second, api_name="/train")
     view = client.predict(waiting, second, api_name="/job")
@@ -363,7 +362,8 @@ def test_a_waiting_job_shows_its_place_and_times_until_it_starts(one_slot):
     assert listed[waiting]["queue_position"] == 1 and listed[blocker]["queue_position"] is None
     # Once the first job is cancelled, the waiting one leaves the queue and starts.
     assert client.predict(blocker, first, api_name="/cancel") == "cancelled"
-    view = wait_for(lambda: (v := client.predict(waiting, api_name="/job"))["status"] != "queued" and v)
+    view = wait_for_view(lambda: client.predict(waiting, api_name="/job"), lambda v: v["status"] != "queued",
+                         "the waiting job to leave the queue once the first is cancelled")
     assert view["queue_position"] is None and view["eta_start_s"] is None
     client.predict(waiting, second, api_name="/cancel")
 
@@ -379,7 +379,7 @@ def compared_runs(client, runs_dir, planted):
     ids = {name: client.predict(dict(SHORT, epochs=1, beta=beta, name=name), f"owner-of-{name}", api_name="/train")
            for name, beta in BETAS.items()}
     for job_id in ids.values():
-        view = follow(client, job_id, lambda v: v["status"] not in ("queued", "running"))
+        view = follow(client, job_id, lambda v: v["status"] not in ("queued", "running"), f"the run {job_id} to finish")
         assert view["status"] == "done", view
     broken = runs_dir / "20240102-000000-0bad"
     broken.mkdir()
