@@ -14,6 +14,7 @@ from torch import nn
 from .checkpoints import PretrainedMixin
 from .images import IMAGE_SIDE, as_row_sequence
 from .settings import check, setting
+from .trainable import Figure, Trainable
 
 CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 
@@ -32,17 +33,18 @@ class RowRNNConfig:
         check(self)
 
 
-class RowRNN(PretrainedMixin, nn.Module):
+class RowRNN(Trainable, PretrainedMixin, nn.Module):
     """Reads rows top to bottom; classifies from the last hidden state."""
 
     model_type = "rnn"
     config_class = RowRNNConfig
-    figures = ("val_accuracy", "val_loss")  # the headline validation figures
+    validation_figures = (Figure("val_accuracy", "accuracy", "fraction", higher_is_better=True),
+                          Figure("val_loss", "cross-entropy", "nats per image"))
 
-    @staticmethod
-    def selection_score(metrics: dict) -> tuple:
-        """Return the best-epoch rule's key (lower is better): highest accuracy, then lowest loss."""
-        return (-metrics["val_accuracy"], metrics["val_loss"])
+    @classmethod
+    def selection_figures(cls) -> tuple[Figure, ...]:
+        """Return both figures: the best epoch has the highest accuracy, then the lowest loss."""
+        return cls.validation_figures
 
     def __init__(self, config: RowRNNConfig | None = None):
         super().__init__()

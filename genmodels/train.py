@@ -4,11 +4,12 @@
     python -m genmodels.train rnn --dataset mnist-5k --cell gru --epochs 20 --out checkpoints/my-rnn
     python -m genmodels.train vae --out checkpoints/my-vae --epochs 10 --resume   # 10 more epochs
 
-The trainer knows nothing about the model beyond `model.loss(images, labels)` and the model
-class's `selection_score` (the best-epoch rule); progress leaves through callbacks (`on_step`,
-`on_epoch_end`) and a `should_stop()` flag is checked before every step, so a caller can stop a
-run within one step. Validation runs every epoch; the best-on-validation weights are saved with
-the last epoch's optimizer state so a run can resume.
+The trainer knows nothing about the model beyond what every model class declares by inheriting
+`genmodels.trainable.Trainable`: its training loss, its validation figures and best-epoch rule,
+whether it learns binary images, what it logs per epoch and the files its checkpoint carries.
+Progress leaves through callbacks (`on_step`, `on_epoch_end`) and a `should_stop()` flag is checked
+before every step, so a caller can stop a run within one step. Validation runs every epoch; the
+best-on-validation weights are saved with the last epoch's optimizer state so a run can resume.
 """
 
 import argparse
@@ -24,15 +25,14 @@ import torch
 from tqdm import tqdm
 from torch.optim.swa_utils import AveragedModel
 
-from . import latent, likelihood, settings
-from .checkpoints import (LATENT_FILE, TRAINING_STATE_FILE, WEIGHTS_FILE, check_state_dict,
+from . import likelihood, settings
+from .checkpoints import (TRAINING_STATE_FILE, WEIGHTS_FILE, check_state_dict,
                           flatten_optimizer_state, load_tensor_file, read_config,
                           unflatten_optimizer_state)
 from .data import DATASETS, Dataset, augment, binarize, iterate_batches, load_dataset
 from .images import resolve_device
 from .models import MODEL_TYPES
 from .settings import setting
-from .vae import VAE
 
 VALIDATION_SEED = 1234  # the same posterior noise and binarization at every validation
 
@@ -143,19 +143,10 @@ class Trainer:
         return self.ema.module if self.ema is not None else self.model
 
     @property
-    def binary_model(self) -> bool:
-        """True for a model of binary images (the writer): it trains and is validated on binarized pixels."""
-        return getattr(self.model, "binary_data", False)
-
-    def kl_weight(self, epoch_progress: float) -> float:
-        """Return the VAE's KL weight after `epoch_progress` epochs: beta, ramped up over the warm-up epochs."""
-        c = self.model.config
-        return c.beta * (min(1.0, epoch_progress / c.kl_warmup_epochs) if c.kl_warmup_epochs > 0 else 1.0)
-
-    def _loss(self, model, xb, yb, epoch_progress: float) -> dict:
-        if isinstance(model, VAE):  # the KL warm-up is the one setting that depends on the epoch
-            return model.loss(xb, kl_weight=self.kl_weight(epoch_progress))
-        return model.loss(xb, yb)
+    def binary_training(self) -> bool:
+        """True when training batches are Bernoulli draws of the pixels: the model learns binary images,
+        or it offers binarized training and the config asks for it."""
+        return self.model.binary_data or (self.config.binarize and self.model.binarize_option)
 
     def train_epoch(self, epoch: int, should_stop: Callable[[], bool]) -> dict[str, float] | None:
         """Run one pass over the training data; return mean train metrics, or None if stopped mid-epoch."""
@@ -171,9 +162,9 @@ class Trainer:
             if c.augment:
                 xb = augment(xb, self.generator, max_rotation=c.augment_rotation, max_shift=c.augment_shift,
                              scale_range=(1 - c.augment_scale, 1 + c.augment_scale))
-            if self.binary_model or (c.binarize and isinstance(self.model, VAE)):
+            if self.binary_training:
                 xb = binarize(xb, self.generator)
-            parts = self._loss(self.model, xb, yb, epoch + step / steps_per_epoch)
+            parts = self.model.training_loss(xb, yb, epoch + step / steps_per_epoch)
             self.optimizer.zero_grad(set_to_none=True)
             parts["loss"].backward()
             values = {key: value.item() for key, value in parts.items()}  # one device sync per value
@@ -218,13 +209,12 @@ class Trainer:
                 break
             metrics = {"epoch": epoch + 1, "lr": self.optimizer.param_groups[0]["lr"], **train_metrics}
             metrics.update(evaluate(self.eval_model, self.data.val_x, self.data.val_y, self.config.eval_batch_size,
-                                    binary=self.binary_model))
+                                    binary=self.model.binary_data))
             if not all(math.isfinite(v) for k, v in metrics.items() if k.startswith("val_")):
                 raise TrainingDiverged(f"Training diverged at epoch {epoch + 1}: the validation loss is not a "
                                        "finite number; try a lower learning rate. The last good epoch stays saved.")
             metrics["seconds"] = time.perf_counter() - started
-            if isinstance(self.model, VAE):
-                metrics["kl_weight"] = self.kl_weight(epoch + 1)
+            metrics.update(self.model.epoch_log(epoch + 1))
             self.history.append(metrics)
             improved = self.best_epoch == 0 or is_better(type(self.model), metrics, self.best_metrics)
             if improved:
@@ -252,7 +242,7 @@ class Trainer:
         return best.eval()
 
     def save(self, folder):
-        """Write the best weights, the latent analysis (VAE) and the resume state to `folder`."""
+        """Write the best weights, the model's extra files (the VAE's latent analysis) and the resume state to `folder`."""
         best = self.best_model()
         metadata = {
             "dataset": self.data.name,
@@ -266,10 +256,7 @@ class Trainer:
         }
         if self.nll is not None:
             metadata[likelihood.NLL_KEY] = self.nll
-        extra = {}
-        if isinstance(best, VAE):
-            extra[LATENT_FILE] = latent.analyze(best, self.data.val_x, self.data.val_y,
-                                                num_classes=len(self.data.class_names))
+        extra = best.checkpoint_files(self.data.val_x, self.data.val_y, len(self.data.class_names))
         if self.save_training_state:
             tensors, meta = flatten_optimizer_state(self.optimizer.state_dict())
             tensors.update({f"model.{k}": v for k, v in self.model.state_dict().items()})

@@ -13,9 +13,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .checkpoints import PretrainedMixin
+from .checkpoints import LATENT_FILE, PretrainedMixin
 from .images import IMAGE_PIXELS, IMAGE_SIDE, as_flat_batch
+from .latent import analyze, gaussian_kl
 from .settings import check, setting
+from .trainable import Figure, Trainable
 
 LIKELIHOODS = ("bernoulli", "gaussian")
 EXPLAIN_SAMPLES = 16  # draws of eps behind VAE.explain()'s reconstruction term (the explorer shows each one)
@@ -25,7 +27,7 @@ EXPLAIN_SAMPLES = 16  # draws of eps behind VAE.explain()'s reconstruction term 
 class VAEConfig:
     latent_dim: int = setting(20, "Latent size", "size of z; the explorer shows one slider per dimension",
                               low=1, high=64)
-    hidden_dim: int = setting(400, "Hidden size", "width of the hidden layer in encoder and decoder",
+    hidden_size: int = setting(400, "Hidden size", "width of the hidden layer in encoder and decoder",
                               low=8, high=2048)
     likelihood: str = setting("bernoulli", "Likelihood",
                               "bernoulli: BCE on [0,1]; gaussian: squared error on [-1,1]", choices=LIKELIHOODS)
@@ -36,14 +38,6 @@ class VAEConfig:
 
     def __post_init__(self):
         check(self)
-
-
-def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """Return KL(N(mu, exp(logvar)) || N(0, I)) per dimension, shaped like mu, in nats.
-
-    Closed form from Appendix B of Kingma & Welling (2013).
-    """
-    return -0.5 * (1 + logvar - mu.pow(2) - logvar.exp())
 
 
 def _randn(shape: tuple, generator: torch.Generator | None, device: torch.device) -> torch.Tensor:
@@ -71,27 +65,26 @@ class Explanation:
     nelbo: torch.Tensor  # (N,) reconstruction + kl
 
 
-class VAE(PretrainedMixin, nn.Module):
+class VAE(Trainable, PretrainedMixin, nn.Module):
     """Encoder 784->hidden->(mu, logvar), decoder latent->hidden->784."""
 
     model_type = "vae"
     config_class = VAEConfig
-    figures = ("val_nelbo", "val_recon", "val_kl")  # the headline validation figures, best epoch first
-
-    @staticmethod
-    def selection_score(metrics: dict) -> tuple:
-        """Return the best-epoch rule's key (lower is better): the validation negative ELBO."""
-        return (metrics["val_nelbo"],)
+    # The best epoch has the lowest validation negative ELBO.
+    validation_figures = (Figure("val_nelbo", "−ELBO", "nats per image"),
+                          Figure("val_recon", "reconstruction", "nats per image"),
+                          Figure("val_kl", "KL", "nats per image"))
+    binarize_option = True
 
     def __init__(self, config: VAEConfig | None = None):
         super().__init__()
         self.config = config or VAEConfig()
         c = self.config
-        self.fc1 = nn.Linear(IMAGE_PIXELS, c.hidden_dim)
-        self.fc21 = nn.Linear(c.hidden_dim, c.latent_dim)  # mean
-        self.fc22 = nn.Linear(c.hidden_dim, c.latent_dim)  # log variance
-        self.fc3 = nn.Linear(c.latent_dim, c.hidden_dim)
-        self.fc4 = nn.Linear(c.hidden_dim, IMAGE_PIXELS)
+        self.fc1 = nn.Linear(IMAGE_PIXELS, c.hidden_size)
+        self.fc21 = nn.Linear(c.hidden_size, c.latent_dim)  # mean
+        self.fc22 = nn.Linear(c.hidden_size, c.latent_dim)  # log variance
+        self.fc3 = nn.Linear(c.latent_dim, c.hidden_size)
+        self.fc4 = nn.Linear(c.hidden_size, IMAGE_PIXELS)
         self.drop = nn.Dropout(c.dropout)  # identity in eval mode; holds no weights
 
     @property
@@ -182,6 +175,23 @@ class VAE(PretrainedMixin, nn.Module):
         kl = gaussian_kl(mu, logvar).sum(1).mean()
         weight = self.config.beta if kl_weight is None else kl_weight
         return {"loss": recon + weight * kl, "nelbo": recon + kl, "recon": recon, "kl": kl}
+
+    def kl_weight(self, epochs_done: float) -> float:
+        """Return the KL weight after `epochs_done` epochs of training: beta, ramped up over the warm-up epochs."""
+        c = self.config
+        return c.beta * (min(1.0, epochs_done / c.kl_warmup_epochs) if c.kl_warmup_epochs > 0 else 1.0)
+
+    def training_loss(self, x: torch.Tensor, labels: torch.Tensor, epochs_done: float) -> dict[str, torch.Tensor]:
+        """Return loss() with the KL weight of this point of training (the warm-up depends on the epoch)."""
+        return self.loss(x, labels, kl_weight=self.kl_weight(epochs_done))
+
+    def epoch_log(self, epochs_done: float) -> dict[str, float]:
+        """Return {"kl_weight": the KL weight after `epochs_done` epochs}, recorded in the history."""
+        return {"kl_weight": self.kl_weight(epochs_done)}
+
+    def checkpoint_files(self, val_x: torch.Tensor, val_y: torch.Tensor, num_classes: int) -> dict[str, dict]:
+        """Return {LATENT_FILE: the latent analysis of the validation images} the explorer reads."""
+        return {LATENT_FILE: analyze(self, val_x, val_y, num_classes=num_classes)}
 
     @torch.no_grad()
     def explain(self, x: torch.Tensor, samples: int = EXPLAIN_SAMPLES,

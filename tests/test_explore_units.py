@@ -27,7 +27,7 @@ def tiny_runs(tmp_path_factory):
     """A runs folder holding one-epoch VAEs with latent sizes 2, 8 and 24 ('run-latent2', ...)."""
     runs = tmp_path_factory.mktemp("explore-runs")
     for dims in (2, 8, 24):
-        train("vae", VAEConfig(latent_dim=dims, hidden_dim=32), TrainConfig(epochs=1, device="cpu", seed=dims, nll_samples=0),
+        train("vae", VAEConfig(latent_dim=dims, hidden_size=32), TrainConfig(epochs=1, device="cpu", seed=dims, nll_samples=0),
               out=runs / f"latent{dims}" / "checkpoint")
     return runs
 
@@ -218,7 +218,7 @@ def test_view_cache_sees_a_second_save_within_one_clock_tick(tmp_path, digits):
     folder = tmp_path / "runs" / "twice" / "checkpoint"
 
     def save_a_run(seed: int):
-        return train("vae", VAEConfig(hidden_dim=16), TrainConfig(epochs=1, device="cpu", seed=seed, nll_samples=0), data=digits,
+        return train("vae", VAEConfig(hidden_size=16), TrainConfig(epochs=1, device="cpu", seed=seed, nll_samples=0), data=digits,
                      out=folder, save_training_state=False).model
 
     save_a_run(0)

@@ -123,7 +123,7 @@ def pipeline_html(view: ModelView, digit, e: Explanation, draw: int) -> str:
         ("ll-pipe-data", "x: the input",
          f'<img class="ll-pipe-digit" alt="the digit explained" src="{_data_url(render.png_bytes(digit))}">',
          "28×28 pixels in [0, 1]"),
-        ("ll-pipe-net", "encoder", f'<p class="ll-pipe-shape">784 → {c.hidden_dim} → 2 × {c.latent_dim}</p>',
+        ("ll-pipe-net", "encoder", f'<p class="ll-pipe-shape">784 → {c.hidden_size} → 2 × {c.latent_dim}</p>',
          "one linear layer, ReLU, two heads"),
         ("", "μ and log σ²",
          bars_svg(mu, SLIDER_LIMIT, "#2563eb", "the posterior mean of each dimension")
@@ -134,7 +134,7 @@ def pipeline_html(view: ModelView, digit, e: Explanation, draw: int) -> str:
          f"ε ~ N(0, I), draw {draw}"),
         ("", "z: one code", bars_svg(z, SLIDER_LIMIT, "#ea580c", "the code drawn"),
          f"{c.latent_dim} numbers, one per slider"),
-        ("ll-pipe-net", "decoder", f'<p class="ll-pipe-shape">{c.latent_dim} → {c.hidden_dim} → 784</p>',
+        ("ll-pipe-net", "decoder", f'<p class="ll-pipe-shape">{c.latent_dim} → {c.hidden_size} → 784</p>',
          f"ReLU, then {output} per pixel"),
         ("ll-pipe-data", "p(x|z): pixel probabilities",
          f'<img class="ll-pipe-digit" alt="the decoded pixel probabilities" src="{_data_url(render.png_bytes(decoded))}">',
