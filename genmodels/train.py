@@ -44,7 +44,7 @@ class TrainingDiverged(ValueError):
 @dataclass
 class TrainConfig:
     dataset: str = setting("mnist-5k", "Data set", "the images to learn from (mnist-5k works offline)",
-                           choices=tuple(DATASETS))
+                           choices=DATASETS.keys())
     epochs: int = setting(10, "Epochs", "epochs to run in this call (on resume: epochs to add)", low=1, high=1000)
     batch_size: int = setting(128, "Batch size", "images per optimisation step", low=8, high=4096)
     lr: float = setting(1e-3, "Learning rate", "Adam learning rate", low=1e-6, high=1.0)
@@ -314,7 +314,7 @@ def best_epoch(model_class, history: list[dict]) -> dict | None:
 
 @torch.no_grad()
 def evaluate(model, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000, binary: bool = False) -> dict[str, float]:
-    """Return mean metrics on uint8 images x (N,28,28), each key prefixed 'val_'.
+    """Return mean metrics on uint8 images x (N,side,side), each key prefixed 'val_'.
 
     VAE: val_nelbo, val_recon, val_kl in nats per image; RowRNN: val_loss (nats) and val_accuracy.
     With `binary`, the images are one fixed Bernoulli draw (the binarized-MNIST protocol).
@@ -340,6 +340,26 @@ def evaluate(model, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000, bi
     return {f"val_{k}": v / len(x) for k, v in sums.items()}
 
 
+def fit_to_data(model_config, data: Dataset):
+    """Return `model_config` with its data-shaped settings (image side, number of classes) taken from `data`.
+
+    A setting left at its default follows the data set, so one config serves data sets of any side
+    and class count; a setting chosen otherwise that disagrees with the data is a ValueError.
+    """
+    shape = {"side": ("image side", data.side), "num_classes": ("classes", len(data.class_names))}
+    changes = {}
+    for f in dataclasses.fields(model_config):
+        if f.name not in shape:
+            continue
+        what, wanted = shape[f.name]
+        value = getattr(model_config, f.name)
+        if value == f.default:
+            changes[f.name] = wanted
+        elif value != wanted:
+            raise ValueError(f"The model has {value} {what}, the data set {data.name!r} {wanted}.")
+    return dataclasses.replace(model_config, **changes) if changes else model_config
+
+
 def build_trainer(model_type: str, model_config=None, train_config: TrainConfig | None = None, out=None,
                   resume=False, data: Dataset | None = None, save_training_state=True) -> Trainer:
     """Return a ready Trainer: data loaded on the device, model built (or restored with resume=True)."""
@@ -363,9 +383,7 @@ def build_trainer(model_type: str, model_config=None, train_config: TrainConfig 
         data = load_dataset(train_config.dataset, device=device, data_dir=train_config.data_dir)
     else:
         data = data.to(device)
-    classes = getattr(model_config, "num_classes", 0)
-    if classes and classes != len(data.class_names):
-        raise ValueError(f"The model has {classes} classes, the data set {len(data.class_names)}.")
+    model_config = fit_to_data(model_config, data)
     model = model_cls(model_config).to(device)
     trainer = Trainer(model, train_config, data, out=out, save_training_state=save_training_state)
     if resume:
