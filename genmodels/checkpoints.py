@@ -208,11 +208,18 @@ def _read_config_at(where: Path, folder: Path) -> dict:
         raise ValueError(f"{shown(folder, CONFIG_FILE)} lacks 'model_type' or 'model': it is not a Latent Lab checkpoint config.")
     if not isinstance(config.get("files", {}), dict):
         raise ValueError(f"{shown(folder, CONFIG_FILE)}: 'files' must map each tensor file name to its SHA-256 digest.")
-    model = config["model"]
-    for old, new in RENAMED_MODEL_KEYS.get(config["model_type"], {}).items():
-        if isinstance(model, dict) and old in model and new not in model:
-            model[new] = model.pop(old)  # a checkpoint written before the rename loads as it did
+    if isinstance(config["model"], dict):  # a checkpoint written before a rename loads as it did
+        config["model"] = current_model_settings(config["model_type"], config["model"])
     return config
+
+
+def current_model_settings(model_type: str, settings: dict) -> dict:
+    """Return a model's saved settings under today's names (RENAMED_MODEL_KEYS), for configs of older versions."""
+    renamed = dict(settings)
+    for old, new in RENAMED_MODEL_KEYS.get(model_type, {}).items():
+        if old in renamed and new not in renamed:
+            renamed[new] = renamed.pop(old)
+    return renamed
 
 
 def load_tensor_file(folder, name: str, config: dict | None = None) -> dict[str, torch.Tensor]:

@@ -3,6 +3,7 @@
 import torch
 
 IMAGE_SIDE = 28  # the default side of a model's square images (MNIST's); each model config may set its own
+IMAGE_PIXELS = IMAGE_SIDE * IMAGE_SIDE
 
 
 def as_flat_batch(x: torch.Tensor, side: int = IMAGE_SIDE) -> torch.Tensor:
