@@ -44,21 +44,29 @@ def _is_number(value) -> bool:
     return abs(value) < 2 ** 53 if isinstance(value, int) else math.isfinite(value)
 
 
+def _default_class_names(dataset, model) -> list[str]:
+    """Return the class names of a config that records none: its data set's declared ones, else the model's
+    classes numbered from 0, else none (a VAE saved without a data set)."""
+    if isinstance(dataset, str) and dataset in DATASETS:
+        return list(DATASETS[dataset].class_names)
+    classes = model.get("num_classes") if isinstance(model, dict) else None
+    if isinstance(classes, int) and not isinstance(classes, bool) and 2 <= classes <= 1000:
+        return [str(k) for k in range(classes)]
+    return []
+
+
 def entry_from_config(name: str, folder: Path, config: dict, title: str = "") -> CheckpointEntry:
     """Return the entry described by a parsed config.json; ValueError when a field has the wrong shape."""
     model_type = config.get("model_type")
     if not isinstance(model_type, str) or model_type not in MODEL_TYPES:
         raise ValueError(f"unknown model type {str(model_type)[:20]!r}")
     dataset = config.get("dataset", "unknown")
-    declared = DATASETS.get(dataset) if isinstance(dataset, str) else None
-    class_names = config.get("class_names", list(declared.class_names) if declared else None)
+    class_names = config.get("class_names", _default_class_names(dataset, config.get("model")))
     metrics = config.get("metrics", {})
     epochs = config.get("epochs_trained", 0)
     if not isinstance(dataset, str) or len(dataset) > 100:
         raise ValueError("'dataset' must be a short text")
-    if class_names is None:
-        raise ValueError(f"'class_names' is missing and the data set {dataset[:40]!r} is not one this app declares")
-    if not (isinstance(class_names, list) and 2 <= len(class_names) <= 1000
+    if not (isinstance(class_names, list) and (len(class_names) == 0 or 2 <= len(class_names) <= 1000)
             and all(isinstance(c, str) and len(c) <= 100 for c in class_names)):
         raise ValueError("'class_names' must be a list of short texts")
     if not isinstance(metrics, dict):

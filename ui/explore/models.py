@@ -152,7 +152,8 @@ class ModelView:
         else the point on the PCA plane (the other directions at their average)."""
         i, distance = self.map.nearest_point(px, py)
         if distance <= SNAP_PIXELS:
-            label = self.class_names[int(self.map.labels[i])]
+            k = int(self.map.labels[i])
+            label = self.class_names[k] if k < len(self.class_names) else f"class {k}"
             return self.map_z[i].numpy().copy(), f"a real encoded {label!r} from the validation set"
         return (torch.tensor([px, py, 1.0], dtype=torch.float32) @ self.map_plane).numpy(), "a point on the map's plane"
 
