@@ -117,7 +117,7 @@ def main() -> int:
     digit = view.decode(next(codes))
     row_probs = reader.read_rows(digit)
     blitted = BlittedMap(view.map, view.class_names)
-    manifold = render.Manifold(3.0)
+    manifold = render.Manifold(3.0, view.side)
     grid_digits = np.stack([digit] * 90).reshape(10, 9, 28, 28)
     marked = view.map.with_marker(view.project(next(codes)))  # palette colours, as the app sends it
     marked_rgb = quick_png(marked.convert("RGB"))  # the anti-aliased rendering as matplotlib made it

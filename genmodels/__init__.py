@@ -1,4 +1,4 @@
-"""Latent Lab models: a VAE, a row-reading RNN and a row-by-row writer for 28x28 images (no UI code in here)."""
+"""Latent Lab models: a VAE, a row-reading RNN and a row-by-row writer for square grey images (no UI code in here)."""
 
 from .checkpoints import LIBRARY_VERSION as __version__
 from .images import default_device

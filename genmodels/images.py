@@ -2,23 +2,23 @@
 
 import torch
 
-IMAGE_SIDE = 28
+IMAGE_SIDE = 28  # the default side of a model's square images (MNIST's); each model config may set its own
 IMAGE_PIXELS = IMAGE_SIDE * IMAGE_SIDE
 
 
-def as_flat_batch(x: torch.Tensor) -> torch.Tensor:
-    """Return `x` as an (N, 784) float tensor; accepts (N,1,28,28), (N,28,28) or (N,784) in [0,1]."""
+def as_flat_batch(x: torch.Tensor, side: int = IMAGE_SIDE) -> torch.Tensor:
+    """Return `x` as an (N, side*side) float tensor; accepts (N,1,side,side), (N,side,side) or (N,side*side) in [0,1]."""
     if not isinstance(x, torch.Tensor):
         raise ValueError(f"Expected a torch.Tensor of images, got {type(x).__name__}.")
     shape = tuple(x.shape)
     valid = (
-        (x.dim() == 4 and shape[1:] == (1, IMAGE_SIDE, IMAGE_SIDE))
-        or (x.dim() == 3 and shape[1:] == (IMAGE_SIDE, IMAGE_SIDE))
-        or (x.dim() == 2 and shape[1] == IMAGE_PIXELS)
+        (x.dim() == 4 and shape[1:] == (1, side, side))
+        or (x.dim() == 3 and shape[1:] == (side, side))
+        or (x.dim() == 2 and shape[1] == side * side)
     )
     if not valid:
         raise ValueError(
-            f"Expected images shaped (N,1,28,28), (N,28,28) or (N,784); got {shape}."
+            f"Expected images shaped (N,1,{side},{side}), (N,{side},{side}) or (N,{side * side}); got {shape}."
         )
     if not x.is_floating_point():
         raise ValueError(f"Expected float pixels in [0,1], got dtype {x.dtype}.")
@@ -27,12 +27,12 @@ def as_flat_batch(x: torch.Tensor) -> torch.Tensor:
         if low < -1e-3 or high > 1 + 1e-3:
             raise ValueError(f"Expected pixels in [0,1], got values from {low.item():.3g} to {high.item():.3g} "
                              "(divide 0-255 images by 255).")
-    return x.reshape(shape[0], IMAGE_PIXELS)
+    return x.reshape(shape[0], side * side)
 
 
-def as_row_sequence(x: torch.Tensor) -> torch.Tensor:
-    """Return `x` as (N, 28, 28): 28 time steps (rows) of 28 pixels each."""
-    return as_flat_batch(x).reshape(-1, IMAGE_SIDE, IMAGE_SIDE)
+def as_row_sequence(x: torch.Tensor, side: int = IMAGE_SIDE) -> torch.Tensor:
+    """Return `x` as (N, side, side): `side` time steps (rows) of `side` pixels each."""
+    return as_flat_batch(x, side).reshape(-1, side, side)
 
 
 def default_device() -> torch.device:

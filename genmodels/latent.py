@@ -3,9 +3,16 @@
 import torch
 
 from .checkpoints import LATENT_FILE, load_tensor_file, read_config
-from .vae import gaussian_kl
 
 MAP_POINTS = 600  # encoded validation points stored with a checkpoint for the explorer's map
+
+
+def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """Return KL(N(mu, exp(logvar)) || N(0, I)) per dimension, shaped like mu, in nats.
+
+    Closed form from Appendix B of Kingma & Welling (2013).
+    """
+    return -0.5 * (1 + logvar - mu.pow(2) - logvar.exp())
 
 
 @torch.no_grad()

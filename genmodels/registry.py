@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 from .checkpoints import CONFIG_FILE, WEIGHTS_FILE, file_signature, read_config, resolve_folder
+from .data import DATASETS
 from .images import resolve_device
 from .models import MODEL_TYPES
 
@@ -43,18 +44,29 @@ def _is_number(value) -> bool:
     return abs(value) < 2 ** 53 if isinstance(value, int) else math.isfinite(value)
 
 
+def _default_class_names(dataset, model) -> list[str]:
+    """Return the class names of a config that records none: its data set's declared ones, else the model's
+    classes numbered from 0, else none (a VAE saved without a data set)."""
+    if isinstance(dataset, str) and dataset in DATASETS:
+        return list(DATASETS[dataset].class_names)
+    classes = model.get("num_classes") if isinstance(model, dict) else None
+    if isinstance(classes, int) and not isinstance(classes, bool) and 2 <= classes <= 1000:
+        return [str(k) for k in range(classes)]
+    return []
+
+
 def entry_from_config(name: str, folder: Path, config: dict, title: str = "") -> CheckpointEntry:
     """Return the entry described by a parsed config.json; ValueError when a field has the wrong shape."""
     model_type = config.get("model_type")
     if not isinstance(model_type, str) or model_type not in MODEL_TYPES:
         raise ValueError(f"unknown model type {str(model_type)[:20]!r}")
     dataset = config.get("dataset", "unknown")
-    class_names = config.get("class_names", [str(i) for i in range(10)])
+    class_names = config.get("class_names", _default_class_names(dataset, config.get("model")))
     metrics = config.get("metrics", {})
     epochs = config.get("epochs_trained", 0)
     if not isinstance(dataset, str) or len(dataset) > 100:
         raise ValueError("'dataset' must be a short text")
-    if not (isinstance(class_names, list) and 2 <= len(class_names) <= 1000
+    if not (isinstance(class_names, list) and (len(class_names) == 0 or 2 <= len(class_names) <= 1000)
             and all(isinstance(c, str) and len(c) <= 100 for c in class_names)):
         raise ValueError("'class_names' must be a list of short texts")
     if not isinstance(metrics, dict):
@@ -162,11 +174,23 @@ class ModelRegistry:
             raise ValueError(f"The model {name!r} cannot be loaded: its checkpoint files are damaged "
                              "or incomplete.") from None
 
-    def classifier_for(self, vae_name: str) -> str | None:
-        """Return the name of an RNN trained on the same data set as the VAE `vae_name`, if any (shipped first)."""
-        dataset = self.entry(vae_name).dataset
-        family = "fashion" in dataset
-        candidates = [e for e in self.entries("rnn") if e.dataset == dataset or ("fashion" in e.dataset) == family]
+    def classifier_for(self, generator_name: str) -> str | None:
+        """Return the name of a reader (RNN) of the images the model `generator_name` makes, if any: one trained
+        on the same data set, or on a declared one of the same images (side and classes); shipped ones first."""
+        generator = self.entry(generator_name)
+        candidates = [e for e in self.entries("rnn") if same_images(e, generator)]
+        same_data = [e for e in candidates if e.dataset == generator.dataset]
         shipped = [e for e in candidates if e.path.parent == self.checkpoints_dir]
-        pick = shipped or candidates
+        pick = [e for e in shipped if e in same_data] or shipped or same_data or candidates
         return pick[0].name if pick else None
+
+
+def same_images(a: CheckpointEntry, b: CheckpointEntry) -> bool:
+    """Return True when the checkpoints were trained on the same kind of images: the same data set, or two
+    declared data sets with the same side and classes (mnist and mnist-5k), as each config.json records."""
+    if a.class_names != b.class_names:
+        return False
+    if a.dataset == b.dataset:
+        return True
+    first, second = DATASETS.get(a.dataset), DATASETS.get(b.dataset)
+    return first is not None and second is not None and first.same_images(second)

@@ -15,6 +15,7 @@ import argparse
 import dataclasses
 import math
 import types
+from collections.abc import KeysView
 from dataclasses import dataclass
 
 
@@ -32,7 +33,9 @@ class Spec:
 
 def setting(default, label: str, help: str, *, low=None, high=None, choices=(), flag=None) -> dataclasses.Field:
     """Return a dataclass field holding `default` and its Spec (see the module docstring)."""
-    return dataclasses.field(default=default, metadata={"spec": Spec(label, help, low, high, tuple(choices), flag)})
+    # A mapping's live key view stays live: data sets declared after import are valid choices too.
+    choices = choices if isinstance(choices, KeysView) else tuple(choices)
+    return dataclasses.field(default=default, metadata={"spec": Spec(label, help, low, high, choices, flag)})
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,12 @@
     python -m genmodels.train rnn --dataset mnist-5k --cell gru --epochs 20 --out checkpoints/my-rnn
     python -m genmodels.train vae --out checkpoints/my-vae --epochs 10 --resume   # 10 more epochs
 
-The trainer knows nothing about the model beyond `model.loss(images, labels)` and the model
-class's `selection_score` (the best-epoch rule); progress leaves through callbacks (`on_step`,
-`on_epoch_end`) and a `should_stop()` flag is checked before every step, so a caller can stop a
-run within one step. Validation runs every epoch; the best-on-validation weights are saved with
-the last epoch's optimizer state so a run can resume.
+The trainer knows nothing about the model beyond what every model class declares by inheriting
+`genmodels.trainable.Trainable`: its training loss, its validation figures and best-epoch rule,
+whether it learns binary images, what it logs per epoch and the files its checkpoint carries.
+Progress leaves through callbacks (`on_step`, `on_epoch_end`) and a `should_stop()` flag is checked
+before every step, so a caller can stop a run within one step. Validation runs every epoch; the
+best-on-validation weights are saved with the last epoch's optimizer state so a run can resume.
 """
 
 import argparse
@@ -24,15 +25,14 @@ import torch
 from tqdm import tqdm
 from torch.optim.swa_utils import AveragedModel
 
-from . import latent, likelihood, settings
-from .checkpoints import (LATENT_FILE, TRAINING_STATE_FILE, WEIGHTS_FILE, check_state_dict,
+from . import likelihood, settings
+from .checkpoints import (TRAINING_STATE_FILE, WEIGHTS_FILE, check_state_dict,
                           flatten_optimizer_state, load_tensor_file, read_config,
                           unflatten_optimizer_state)
 from .data import DATASETS, Dataset, augment, binarize, iterate_batches, load_dataset
 from .images import resolve_device
 from .models import MODEL_TYPES
 from .settings import setting
-from .vae import VAE
 
 VALIDATION_SEED = 1234  # the same posterior noise and binarization at every validation
 
@@ -44,7 +44,7 @@ class TrainingDiverged(ValueError):
 @dataclass
 class TrainConfig:
     dataset: str = setting("mnist-5k", "Data set", "the images to learn from (mnist-5k works offline)",
-                           choices=tuple(DATASETS))
+                           choices=DATASETS.keys())
     epochs: int = setting(10, "Epochs", "epochs to run in this call (on resume: epochs to add)", low=1, high=1000)
     batch_size: int = setting(128, "Batch size", "images per optimisation step", low=8, high=4096)
     lr: float = setting(1e-3, "Learning rate", "Adam learning rate", low=1e-6, high=1.0)
@@ -143,19 +143,10 @@ class Trainer:
         return self.ema.module if self.ema is not None else self.model
 
     @property
-    def binary_model(self) -> bool:
-        """True for a model of binary images (the writer): it trains and is validated on binarized pixels."""
-        return getattr(self.model, "binary_data", False)
-
-    def kl_weight(self, epoch_progress: float) -> float:
-        """Return the VAE's KL weight after `epoch_progress` epochs: beta, ramped up over the warm-up epochs."""
-        c = self.model.config
-        return c.beta * (min(1.0, epoch_progress / c.kl_warmup_epochs) if c.kl_warmup_epochs > 0 else 1.0)
-
-    def _loss(self, model, xb, yb, epoch_progress: float) -> dict:
-        if isinstance(model, VAE):  # the KL warm-up is the one setting that depends on the epoch
-            return model.loss(xb, kl_weight=self.kl_weight(epoch_progress))
-        return model.loss(xb, yb)
+    def binary_training(self) -> bool:
+        """True when training batches are Bernoulli draws of the pixels: the model learns binary images,
+        or it offers binarized training and the config asks for it."""
+        return self.model.binary_data or (self.config.binarize and self.model.binarize_option)
 
     def train_epoch(self, epoch: int, should_stop: Callable[[], bool]) -> dict[str, float] | None:
         """Run one pass over the training data; return mean train metrics, or None if stopped mid-epoch."""
@@ -171,9 +162,9 @@ class Trainer:
             if c.augment:
                 xb = augment(xb, self.generator, max_rotation=c.augment_rotation, max_shift=c.augment_shift,
                              scale_range=(1 - c.augment_scale, 1 + c.augment_scale))
-            if self.binary_model or (c.binarize and isinstance(self.model, VAE)):
+            if self.binary_training:
                 xb = binarize(xb, self.generator)
-            parts = self._loss(self.model, xb, yb, epoch + step / steps_per_epoch)
+            parts = self.model.training_loss(xb, yb, epoch + step / steps_per_epoch)
             self.optimizer.zero_grad(set_to_none=True)
             parts["loss"].backward()
             values = {key: value.item() for key, value in parts.items()}  # one device sync per value
@@ -218,13 +209,12 @@ class Trainer:
                 break
             metrics = {"epoch": epoch + 1, "lr": self.optimizer.param_groups[0]["lr"], **train_metrics}
             metrics.update(evaluate(self.eval_model, self.data.val_x, self.data.val_y, self.config.eval_batch_size,
-                                    binary=self.binary_model))
+                                    binary=self.model.binary_data))
             if not all(math.isfinite(v) for k, v in metrics.items() if k.startswith("val_")):
                 raise TrainingDiverged(f"Training diverged at epoch {epoch + 1}: the validation loss is not a "
                                        "finite number; try a lower learning rate. The last good epoch stays saved.")
             metrics["seconds"] = time.perf_counter() - started
-            if isinstance(self.model, VAE):
-                metrics["kl_weight"] = self.kl_weight(epoch + 1)
+            metrics.update(self.model.epoch_log(epoch + 1))
             self.history.append(metrics)
             improved = self.best_epoch == 0 or is_better(type(self.model), metrics, self.best_metrics)
             if improved:
@@ -252,7 +242,7 @@ class Trainer:
         return best.eval()
 
     def save(self, folder):
-        """Write the best weights, the latent analysis (VAE) and the resume state to `folder`."""
+        """Write the best weights, the model's extra files (the VAE's latent analysis) and the resume state to `folder`."""
         best = self.best_model()
         metadata = {
             "dataset": self.data.name,
@@ -266,10 +256,7 @@ class Trainer:
         }
         if self.nll is not None:
             metadata[likelihood.NLL_KEY] = self.nll
-        extra = {}
-        if isinstance(best, VAE):
-            extra[LATENT_FILE] = latent.analyze(best, self.data.val_x, self.data.val_y,
-                                                num_classes=len(self.data.class_names))
+        extra = best.checkpoint_files(self.data.val_x, self.data.val_y, len(self.data.class_names))
         if self.save_training_state:
             tensors, meta = flatten_optimizer_state(self.optimizer.state_dict())
             tensors.update({f"model.{k}": v for k, v in self.model.state_dict().items()})
@@ -327,7 +314,7 @@ def best_epoch(model_class, history: list[dict]) -> dict | None:
 
 @torch.no_grad()
 def evaluate(model, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000, binary: bool = False) -> dict[str, float]:
-    """Return mean metrics on uint8 images x (N,28,28), each key prefixed 'val_'.
+    """Return mean metrics on uint8 images x (N,side,side), each key prefixed 'val_'.
 
     VAE: val_nelbo, val_recon, val_kl in nats per image; RowRNN: val_loss (nats) and val_accuracy.
     With `binary`, the images are one fixed Bernoulli draw (the binarized-MNIST protocol).
@@ -353,6 +340,26 @@ def evaluate(model, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000, bi
     return {f"val_{k}": v / len(x) for k, v in sums.items()}
 
 
+def fit_to_data(model_config, data: Dataset):
+    """Return `model_config` with its data-shaped settings (image side, number of classes) taken from `data`.
+
+    A setting left at its default follows the data set, so one config serves data sets of any side
+    and class count; a setting chosen otherwise that disagrees with the data is a ValueError.
+    """
+    shape = {"side": ("image side", data.side), "num_classes": ("classes", len(data.class_names))}
+    changes = {}
+    for f in dataclasses.fields(model_config):
+        if f.name not in shape:
+            continue
+        what, wanted = shape[f.name]
+        value = getattr(model_config, f.name)
+        if value == f.default:
+            changes[f.name] = wanted
+        elif value != wanted:
+            raise ValueError(f"The model has {value} {what}, the data set {data.name!r} {wanted}.")
+    return dataclasses.replace(model_config, **changes) if changes else model_config
+
+
 def build_trainer(model_type: str, model_config=None, train_config: TrainConfig | None = None, out=None,
                   resume=False, data: Dataset | None = None, save_training_state=True) -> Trainer:
     """Return a ready Trainer: data loaded on the device, model built (or restored with resume=True)."""
@@ -376,9 +383,7 @@ def build_trainer(model_type: str, model_config=None, train_config: TrainConfig 
         data = load_dataset(train_config.dataset, device=device, data_dir=train_config.data_dir)
     else:
         data = data.to(device)
-    classes = getattr(model_config, "num_classes", 0)
-    if classes and classes != len(data.class_names):
-        raise ValueError(f"The model has {classes} classes, the data set {len(data.class_names)}.")
+    model_config = fit_to_data(model_config, data)
     model = model_cls(model_config).to(device)
     trainer = Trainer(model, train_config, data, out=out, save_training_state=save_training_state)
     if resume:

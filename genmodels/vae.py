@@ -1,4 +1,4 @@
-"""Variational autoencoder for 28x28 images.
+"""Variational autoencoder for square grey images (28x28 for MNIST).
 
 Kingma & Welling, "Auto-Encoding Variational Bayes" (2013), https://arxiv.org/abs/1312.6114;
 the architecture and Bernoulli loss follow pytorch/examples `vae/main.py`, so losses in nats
@@ -13,9 +13,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .checkpoints import PretrainedMixin
-from .images import IMAGE_PIXELS, IMAGE_SIDE, as_flat_batch
+from .checkpoints import LATENT_FILE, PretrainedMixin
+from .images import IMAGE_SIDE, as_flat_batch
+from .latent import analyze, gaussian_kl
 from .settings import check, setting
+from .trainable import Figure, Trainable
 
 LIKELIHOODS = ("bernoulli", "gaussian")
 EXPLAIN_SAMPLES = 16  # draws of eps behind VAE.explain()'s reconstruction term (the explorer shows each one)
@@ -25,7 +27,7 @@ EXPLAIN_SAMPLES = 16  # draws of eps behind VAE.explain()'s reconstruction term 
 class VAEConfig:
     latent_dim: int = setting(20, "Latent size", "size of z; the explorer shows one slider per dimension",
                               low=1, high=64)
-    hidden_dim: int = setting(400, "Hidden size", "width of the hidden layer in encoder and decoder",
+    hidden_size: int = setting(400, "Hidden size", "width of the hidden layer in encoder and decoder",
                               low=8, high=2048)
     likelihood: str = setting("bernoulli", "Likelihood",
                               "bernoulli: BCE on [0,1]; gaussian: squared error on [-1,1]", choices=LIKELIHOODS)
@@ -33,17 +35,10 @@ class VAEConfig:
     kl_warmup_epochs: int = setting(0, "KL warm-up", "epochs over which the KL weight ramps from 0 to beta",
                                     low=0, high=1000, flag="--kl-warmup")
     dropout: float = setting(0.0, "Dropout", "dropout on both hidden layers while training", low=0.0, high=0.9)
+    side: int = setting(IMAGE_SIDE, "Image side", "square images of side x side pixels (the data set's)", low=2, high=64)
 
     def __post_init__(self):
         check(self)
-
-
-def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """Return KL(N(mu, exp(logvar)) || N(0, I)) per dimension, shaped like mu, in nats.
-
-    Closed form from Appendix B of Kingma & Welling (2013).
-    """
-    return -0.5 * (1 + logvar - mu.pow(2) - logvar.exp())
 
 
 def _randn(shape: tuple, generator: torch.Generator | None, device: torch.device) -> torch.Tensor:
@@ -63,7 +58,7 @@ class Explanation:
     sigma: torch.Tensor  # (N, d) posterior standard deviation, exp(logvar / 2)
     eps: torch.Tensor  # (S, N, d) standard normal draws
     z: torch.Tensor  # (S, N, d) mu + sigma * eps
-    images: torch.Tensor  # (S, N, 1, 28, 28) decode(z) in [0,1]: the pixel probabilities (Bernoulli)
+    images: torch.Tensor  # (S, N, 1, side, side) decode(z) in [0,1]: the pixel probabilities (Bernoulli)
     sample_nll: torch.Tensor  # (S, N) -log p(x|z) of each draw (Gaussian: squared error, as in loss())
     kl_per_dim: torch.Tensor  # (N, d) KL(q(z_i|x) || N(0, 1)) of each dimension, closed form
     kl: torch.Tensor  # (N,) their sum
@@ -71,27 +66,27 @@ class Explanation:
     nelbo: torch.Tensor  # (N,) reconstruction + kl
 
 
-class VAE(PretrainedMixin, nn.Module):
-    """Encoder 784->hidden->(mu, logvar), decoder latent->hidden->784."""
+class VAE(Trainable, PretrainedMixin, nn.Module):
+    """Encoder pixels->hidden->(mu, logvar), decoder latent->hidden->pixels."""
 
     model_type = "vae"
     config_class = VAEConfig
-    figures = ("val_nelbo", "val_recon", "val_kl")  # the headline validation figures, best epoch first
-
-    @staticmethod
-    def selection_score(metrics: dict) -> tuple:
-        """Return the best-epoch rule's key (lower is better): the validation negative ELBO."""
-        return (metrics["val_nelbo"],)
+    # The best epoch has the lowest validation negative ELBO.
+    validation_figures = (Figure("val_nelbo", "−ELBO", "nats per image"),
+                          Figure("val_recon", "reconstruction", "nats per image"),
+                          Figure("val_kl", "KL", "nats per image"))
+    binarize_option = True
 
     def __init__(self, config: VAEConfig | None = None):
         super().__init__()
         self.config = config or VAEConfig()
         c = self.config
-        self.fc1 = nn.Linear(IMAGE_PIXELS, c.hidden_dim)
-        self.fc21 = nn.Linear(c.hidden_dim, c.latent_dim)  # mean
-        self.fc22 = nn.Linear(c.hidden_dim, c.latent_dim)  # log variance
-        self.fc3 = nn.Linear(c.latent_dim, c.hidden_dim)
-        self.fc4 = nn.Linear(c.hidden_dim, IMAGE_PIXELS)
+        self.pixels = c.side * c.side
+        self.fc1 = nn.Linear(self.pixels, c.hidden_size)
+        self.fc21 = nn.Linear(c.hidden_size, c.latent_dim)  # mean
+        self.fc22 = nn.Linear(c.hidden_size, c.latent_dim)  # log variance
+        self.fc3 = nn.Linear(c.latent_dim, c.hidden_size)
+        self.fc4 = nn.Linear(c.hidden_size, self.pixels)
         self.drop = nn.Dropout(c.dropout)  # identity in eval mode; holds no weights
 
     @property
@@ -101,7 +96,7 @@ class VAE(PretrainedMixin, nn.Module):
     def _model_input(self, x: torch.Tensor) -> torch.Tensor:
         """Pixels as the network sees them: [0,1] for Bernoulli, [-1,1] for Gaussian."""
         # Any float dtype (e.g. float64 from numpy) on any device is accepted, as RowRNN does.
-        x = as_flat_batch(x).to(self.device, torch.float32)
+        x = as_flat_batch(x, self.config.side).to(self.device, torch.float32)
         return x * 2 - 1 if self.config.likelihood == "gaussian" else x
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -119,18 +114,18 @@ class VAE(PretrainedMixin, nn.Module):
         return mu + eps * torch.exp(0.5 * logvar)
 
     def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
-        """Return the decoder's raw outputs (N, 784): logits (Bernoulli) or means in [-1,1] (Gaussian)."""
+        """Return the decoder's raw outputs (N, side*side): logits (Bernoulli) or means in [-1,1] (Gaussian)."""
         out = self.fc4(self.drop(F.relu(self.fc3(z))))
         return torch.tanh(out) if self.config.likelihood == "gaussian" else out
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Return images in [0,1] shaped (N,1,28,28) for latent codes z (N, latent_dim)."""
+        """Return images in [0,1] shaped (N,1,side,side) for latent codes z (N, latent_dim)."""
         return self._pixels(self.decode_logits(self._check_latent(z)))
 
     def _pixels(self, outputs: torch.Tensor) -> torch.Tensor:
-        """Return the decoder's raw outputs (N, 784) as images in [0,1] shaped (N,1,28,28)."""
+        """Return the decoder's raw outputs (N, side*side) as images in [0,1] shaped (N,1,side,side)."""
         images = (outputs + 1) / 2 if self.config.likelihood == "gaussian" else torch.sigmoid(outputs)
-        return images.reshape(-1, 1, IMAGE_SIDE, IMAGE_SIDE)
+        return images.reshape(-1, 1, self.config.side, self.config.side)
 
     def _check_latent(self, z: torch.Tensor) -> torch.Tensor:
         if not isinstance(z, torch.Tensor) or z.dim() not in (1, 2) or z.shape[-1] != self.config.latent_dim:
@@ -148,13 +143,13 @@ class VAE(PretrainedMixin, nn.Module):
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Return n images in [0,1], (n,1,28,28), decoded from z drawn from the N(0, I) prior."""
+        """Return n images in [0,1], (n,1,side,side), decoded from z drawn from the N(0, I) prior."""
         z = _randn((n, self.config.latent_dim), generator, self.device)
         return self.decode(z)
 
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
-        """Return reconstructions in [0,1], (N,1,28,28), decoded from the posterior mean."""
+        """Return reconstructions in [0,1], (N,1,side,side), decoded from the posterior mean."""
         mu, _ = self.encode(x)
         return self.decode(mu)
 
@@ -183,6 +178,23 @@ class VAE(PretrainedMixin, nn.Module):
         weight = self.config.beta if kl_weight is None else kl_weight
         return {"loss": recon + weight * kl, "nelbo": recon + kl, "recon": recon, "kl": kl}
 
+    def kl_weight(self, epochs_done: float) -> float:
+        """Return the KL weight after `epochs_done` epochs of training: beta, ramped up over the warm-up epochs."""
+        c = self.config
+        return c.beta * (min(1.0, epochs_done / c.kl_warmup_epochs) if c.kl_warmup_epochs > 0 else 1.0)
+
+    def training_loss(self, x: torch.Tensor, labels: torch.Tensor, epochs_done: float) -> dict[str, torch.Tensor]:
+        """Return loss() with the KL weight of this point of training (the warm-up depends on the epoch)."""
+        return self.loss(x, labels, kl_weight=self.kl_weight(epochs_done))
+
+    def epoch_log(self, epochs_done: float) -> dict[str, float]:
+        """Return {"kl_weight": the KL weight after `epochs_done` epochs}, recorded in the history."""
+        return {"kl_weight": self.kl_weight(epochs_done)}
+
+    def checkpoint_files(self, val_x: torch.Tensor, val_y: torch.Tensor, num_classes: int) -> dict[str, dict]:
+        """Return {LATENT_FILE: the latent analysis of the validation images} the explorer reads."""
+        return {LATENT_FILE: analyze(self, val_x, val_y, num_classes=num_classes)}
+
     @torch.no_grad()
     def explain(self, x: torch.Tensor, samples: int = EXPLAIN_SAMPLES,
                 generator: torch.Generator | None = None) -> Explanation:
@@ -206,7 +218,7 @@ class VAE(PretrainedMixin, nn.Module):
         kl_per_dim = gaussian_kl(mu, logvar)
         kl = kl_per_dim.sum(1)
         reconstruction = sample_nll.mean(0)
-        images = self._pixels(outputs).reshape(samples, mu.shape[0], 1, IMAGE_SIDE, IMAGE_SIDE)  # decoded once
+        images = self._pixels(outputs).reshape(samples, mu.shape[0], 1, self.config.side, self.config.side)  # decoded once
         return Explanation(mu=mu, logvar=logvar, sigma=sigma, eps=eps, z=z, images=images, sample_nll=sample_nll,
                            kl_per_dim=kl_per_dim, kl=kl, reconstruction=reconstruction, nelbo=reconstruction + kl)
 
@@ -240,7 +252,7 @@ class VAE(PretrainedMixin, nn.Module):
             outputs = self.decode_logits(z.reshape(-1, mu.shape[1]))
             log_lik = -self._nll(outputs, xb.repeat(k, 1)).reshape(k, -1)
             if self.config.likelihood == "gaussian":
-                log_lik = log_lik - 0.5 * IMAGE_PIXELS * math.log(2 * math.pi)
+                log_lik = log_lik - 0.5 * self.pixels * math.log(2 * math.pi)
             log_w = log_lik + log_prior - log_q
             bounds.append(torch.logsumexp(log_w, 0) - math.log(k))
         return torch.cat(bounds)

@@ -56,6 +56,7 @@ from torch import nn
 
 from .checkpoints import PretrainedMixin
 from .settings import check, setting
+from .trainable import Figure, Trainable
 
 
 def tempered_probabilities(logits: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -123,18 +124,14 @@ def _made_masks(side: int, head_size: int) -> tuple[torch.Tensor, torch.Tensor]:
     return mask_in, mask_out
 
 
-class RowWriter(PretrainedMixin, nn.Module):
+class RowWriter(Trainable, PretrainedMixin, nn.Module):
     """GRU over rows + masked MLP within a row: exact log p(x | class) and row-by-row sampling."""
 
     model_type = "writer"
     config_class = RowWriterConfig
     binary_data = True  # the trainer binarizes its batches (fresh Bernoulli draws) and validation (one fixed draw)
-    figures = ("val_nll",)  # the headline validation figure: NLL in nats per image, given the true class
-
-    @staticmethod
-    def selection_score(metrics: dict) -> tuple:
-        """Return the best-epoch rule's key (lower is better): the validation NLL in nats per image."""
-        return (metrics["val_nll"],)
+    # The NLL given the true class; the best epoch has the lowest.
+    validation_figures = (Figure("val_nll", "NLL", "nats per image"),)
 
     def __init__(self, config: RowWriterConfig | None = None):
         super().__init__()

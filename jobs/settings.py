@@ -2,8 +2,8 @@
 
     model_type, model_config, train_config = configs_from_settings({"model": "vae", "epochs": 5}, max_epochs=100)
 
-Each public key names one field of TrainConfig or of the model's config (`hidden_size` is the
-VAE's hidden_dim), so its default, range and help text are the ones declared there
+Each public key names one field of TrainConfig or of the model's config, so its default, range
+and help text are the ones declared there
 (genmodels.settings). Everything else keeps the library default; keys of the other model type
 are ignored. Every problem a visitor can cause is a ValueError with one sentence saying what to
 change.
@@ -20,7 +20,7 @@ from genmodels.train import MODEL_TYPES, TrainConfig
 # Public key -> field, per model type; the common keys live on TrainConfig.
 TRAIN_KEYS = ("dataset", "epochs", "batch_size", "lr", "augment", "seed", "device")
 MODEL_KEYS = {
-    "vae": {"latent_dim": "latent_dim", "hidden_size": "hidden_dim", "beta": "beta", "kl_warmup": "kl_warmup_epochs"},
+    "vae": {"latent_dim": "latent_dim", "hidden_size": "hidden_size", "beta": "beta", "kl_warmup": "kl_warmup_epochs"},
     "rnn": {"cell": "cell", "hidden_size": "hidden_size"},
     "writer": {"hidden_size": "hidden_size"},
 }

@@ -50,7 +50,7 @@ def latent2_run(runs_dir):
     from genmodels import VAEConfig
     from genmodels.train import TrainConfig
 
-    finished_run(runs_dir, "20250101-000000-0002", "vae", VAEConfig(latent_dim=2, hidden_dim=32),
+    finished_run(runs_dir, "20250101-000000-0002", "vae", VAEConfig(latent_dim=2, hidden_size=32),
                  TrainConfig(epochs=1, device="cpu", nll_samples=0), name="latent 2")
     return "run-20250101-000000-0002"
 

@@ -26,7 +26,7 @@ def images():
 
 def tiny_vae(seed=0) -> VAE:
     torch.manual_seed(seed)
-    return VAE(VAEConfig(hidden_dim=32)).eval()
+    return VAE(VAEConfig(hidden_size=32)).eval()
 
 
 def tiny_rnn(seed=0, cell="gru") -> RowRNN:
@@ -186,7 +186,7 @@ def test_unknown_model_setting_is_rejected(vae_folder):
 
 def test_wrong_shape_tensor_is_rejected(vae_folder):
     """A folder saved with hidden 32 whose config.json says 64: the shape check names the tensor."""
-    rewrite_config(vae_folder, lambda c: c["model"].update(hidden_dim=64))  # the weight hashes still match
+    rewrite_config(vae_folder, lambda c: c["model"].update(hidden_size=64))  # the weight hashes still match
     with pytest.raises(ValueError, match=r"'fc1.weight' has shape \(32, 784\), config.json implies \(64, 784\)") as info:
         VAE.from_pretrained(vae_folder)
     assert WEIGHTS_FILE in str(info.value)
@@ -327,7 +327,7 @@ def test_damaged_file_list_in_config_is_rejected(vae_folder):
 
 
 def test_wrongly_typed_model_setting_is_rejected(vae_folder):
-    """config.json saying hidden_dim 8.5 is a clear ValueError, not a TypeError from nn.Linear."""
-    rewrite_config(vae_folder, lambda c: c["model"].update(hidden_dim=8.5))
+    """config.json saying hidden_size 8.5 is a clear ValueError, not a TypeError from nn.Linear."""
+    rewrite_config(vae_folder, lambda c: c["model"].update(hidden_size=8.5))
     with pytest.raises(ValueError, match="Hidden size must be a whole number"):
         VAE.from_pretrained(vae_folder)

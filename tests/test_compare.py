@@ -28,7 +28,7 @@ def plant(runs_dir, job_id, model_type="vae", model_config=None, epochs=None, st
     folder = JobFolder(runs_dir, job_id)
     folder.path.mkdir(parents=True)
     now = time.time()
-    config = model_config or {"vae": {"latent_dim": 20, "hidden_dim": 32, "beta": 1.0, "kl_warmup_epochs": 0},
+    config = model_config or {"vae": {"latent_dim": 20, "hidden_size": 32, "beta": 1.0, "kl_warmup_epochs": 0},
                               "rnn": {"cell": "gru", "hidden_size": 64}, "writer": {"hidden_size": 64}}[model_type]
     folder.save_record({
         "id": job_id, "name": name, "model_type": model_type, "model_config": config,
@@ -52,10 +52,10 @@ def vae_epoch(nelbo, kl):
 @pytest.fixture
 def runs(tmp_path):
     plant(tmp_path, "20250101-000000-0001", name="small beta", finished=1000.0, grid=png_bytes(),
-          model_config={"latent_dim": 8, "hidden_dim": 32, "beta": 0.5, "kl_warmup_epochs": 0},
+          model_config={"latent_dim": 8, "hidden_size": 32, "beta": 0.5, "kl_warmup_epochs": 0},
           epochs=[vae_epoch(160.0, 40.0), vae_epoch(150.0, 42.0)])
     plant(tmp_path, "20250101-000000-0002", name="big beta", finished=2000.0, grid=png_bytes(colour=200),
-          model_config={"latent_dim": 8, "hidden_dim": 32, "beta": 4.0, "kl_warmup_epochs": 0},
+          model_config={"latent_dim": 8, "hidden_size": 32, "beta": 4.0, "kl_warmup_epochs": 0},
           epochs=[vae_epoch(170.0, 12.0)])
     plant(tmp_path, "20250101-000000-0003", "rnn", name="reader", finished=3000.0,
           epochs=[{"val_accuracy": 0.9, "val_loss": 0.3}, {"val_accuracy": 0.95, "val_loss": 0.2}])
@@ -140,7 +140,7 @@ def test_malformed_folders_are_left_out(runs):
     (runs_dir / "20250101-000000-0bad").mkdir()
     (runs_dir / "20250101-000000-0bad" / "job.json").write_text('{"id": "20250101-000000-0bad", "status": "done"')
     odd = plant(runs_dir, "20250101-000000-0dd0", name="odd settings",
-                model_config={"latent_dim": [1, 2], "hidden_dim": "x" * 300, "beta": None, "kl_warmup_epochs": 0},
+                model_config={"latent_dim": [1, 2], "hidden_size": "x" * 300, "beta": None, "kl_warmup_epochs": 0},
                 epochs=[{"val_nelbo": "NaN", "val_recon": 1.0}])
     (odd.metrics_file).open("a").write("not json\n{\"kind\": \"epoch\", \"epoch\": -3}\n")
     found = {run.id: run for run in comparison.runs()}

@@ -249,13 +249,13 @@ def test_augmentation_is_applied_to_training_batches_only(digits, monkeypatch):
     monkeypatch.setattr(train_module, "augment", counting_augment)
     config = TrainConfig(dataset="mnist-5k", epochs=1, batch_size=500, augment=True, seed=0, device="cpu",
                          nll_samples=0)
-    result = train("vae", VAEConfig(hidden_dim=32), config, data=digits, save_training_state=False)
+    result = train("vae", VAEConfig(hidden_size=32), config, data=digits, save_training_state=False)
     assert calls == [500] * 9  # the 4,500 training images, nothing else
     calls.clear()
     metrics = evaluate(result.model, digits.val_x, digits.val_y)
     assert calls == []
     assert metrics["val_nelbo"] == pytest.approx(result.best_metrics["val_nelbo"], rel=1e-6)
     # The same run without augmentation trains on different pixels.
-    plain = train("vae", VAEConfig(hidden_dim=32), TrainConfig(epochs=1, batch_size=500, seed=0, device="cpu", nll_samples=0),
+    plain = train("vae", VAEConfig(hidden_size=32), TrainConfig(epochs=1, batch_size=500, seed=0, device="cpu", nll_samples=0),
                   data=digits, save_training_state=False)
     assert plain.history[0]["train_nelbo"] != result.history[0]["train_nelbo"]

@@ -101,7 +101,7 @@ def test_a_seed_repeats_the_figures_and_another_seed_moves_only_the_estimate(vae
 
 def test_a_gaussian_model_agrees_with_its_loss_too(images):
     torch.manual_seed(0)
-    model = VAE(VAEConfig(likelihood="gaussian", hidden_dim=16, latent_dim=3)).eval()
+    model = VAE(VAEConfig(likelihood="gaussian", hidden_size=16, latent_dim=3)).eval()
     torch.manual_seed(2)
     with torch.no_grad():
         loss = model.loss(images)

@@ -27,7 +27,7 @@ def tiny_runs(tmp_path_factory):
     """A runs folder holding one-epoch VAEs with latent sizes 2, 8 and 24 ('run-latent2', ...)."""
     runs = tmp_path_factory.mktemp("explore-runs")
     for dims in (2, 8, 24):
-        train("vae", VAEConfig(latent_dim=dims, hidden_dim=32), TrainConfig(epochs=1, device="cpu", seed=dims, nll_samples=0),
+        train("vae", VAEConfig(latent_dim=dims, hidden_size=32), TrainConfig(epochs=1, device="cpu", seed=dims, nll_samples=0),
               out=runs / f"latent{dims}" / "checkpoint")
     return runs
 
@@ -200,7 +200,7 @@ def test_a_model_without_a_classifier_says_so(tmp_path, tiny_runs):
     digit = lonely.decode(np.zeros(8))
     with pytest.raises(ValueError, match="no RNN reader"):
         actions.class_probabilities(None, digit)
-    assert actions.page_readout(None, digit) == (actions.NO_READER, None)
+    assert actions.page_readout(None, digit) == (actions.NO_READER_NOTE, None)
 
 
 def test_view_cache_refuses_unknown_and_non_vae_names(views):
@@ -218,7 +218,7 @@ def test_view_cache_sees_a_second_save_within_one_clock_tick(tmp_path, digits):
     folder = tmp_path / "runs" / "twice" / "checkpoint"
 
     def save_a_run(seed: int):
-        return train("vae", VAEConfig(hidden_dim=16), TrainConfig(epochs=1, device="cpu", seed=seed, nll_samples=0), data=digits,
+        return train("vae", VAEConfig(hidden_size=16), TrainConfig(epochs=1, device="cpu", seed=seed, nll_samples=0), data=digits,
                      out=folder, save_training_state=False).model
 
     save_a_run(0)
@@ -320,25 +320,25 @@ def test_a_two_dimensional_model_has_a_manifold_grid_that_clicks_back_to_codes(v
     assert view.dims == 2 and view.shown_slots == 2 and view.manifold is not None
     manifold = view.manifold
     picture = actions.manifold_picture(view)
-    assert picture.size == (manifold.WIDTH, manifold.HEIGHT)
+    assert picture.size == (manifold.width, manifold.height)
     top_left = view.code_at_manifold_pixel(manifold.LEFT, manifold.TOP)  # first slider lowest, second highest
     assert top_left[view.order[0]] == pytest.approx(-SLIDER_LIMIT) and top_left[view.order[1]] == pytest.approx(
         SLIDER_LIMIT)
-    centre = manifold.LEFT + manifold.SIDE / 2, manifold.TOP + manifold.SIDE / 2
+    centre = manifold.LEFT + manifold.side / 2, manifold.TOP + manifold.side / 2
     assert np.allclose(view.code_at_manifold_pixel(*centre), 0, atol=1e-6)
     # A click on a cell's centre asks for the code that cell shows, and the digit there is that code's.
     codes = manifold.slot_codes()
     digits = np.zeros((len(codes), 28, 28), np.float32)
     for k in (0, 16, 112, 224):
         r, c = divmod(k, manifold.STEPS)
-        px, py = manifold.LEFT + (c + 0.5) * manifold.CELL, manifold.TOP + (r + 0.5) * manifold.CELL
+        px, py = manifold.LEFT + (c + 0.5) * manifold.cell, manifold.TOP + (r + 0.5) * manifold.cell
         assert np.allclose(manifold.to_slots(px, py), codes[k], atol=1e-6)
         digits[k] = 1.0
     figure, axes = manifold.figure(digits, ("a", "b"))
     lit = np.asarray(render.figure_image(figure).convert("L"))
     for k in range(len(codes)):  # exactly the four white cells are white, where the axes put their codes
         x, y = axes.transData.transform(codes[k])
-        assert (lit[int(manifold.HEIGHT - y), int(x)] > 128) == (k in (0, 16, 112, 224))
+        assert (lit[int(manifold.height - y), int(x)] > 128) == (k in (0, 16, 112, 224))
     assert actions.manifold_picture(views.get("vae-mnist")) is None
 
 
@@ -355,7 +355,7 @@ def test_the_map_converts_pixels_exactly_as_matplotlib_draws_its_points(mnist):
     base = np.asarray(latent_map.base.convert("RGB"))
     last = np.random.default_rng(0).permutation(len(latent_map.xy))[-1]
     x, y = latent_map.pixels[last].astype(int)
-    expected = render.CLASS_COLOURS[latent_map.labels[last]]
+    expected = render.class_colours(len(mnist.class_names))[latent_map.labels[last]]
     assert np.abs(base[y, x].astype(int) - expected).max() <= 3
 
 

@@ -175,7 +175,7 @@ def test_a_failing_job_shows_a_sentence_and_no_log_to_others(planted, tmp_path):
     for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
                  "t10k-labels-idx1-ubyte"):
         (broken / name).write_bytes(b"this is not an IDX file")
-    job_id = planted.lab.jobs.submit("vae", VAEConfig(hidden_dim=32),
+    job_id = planted.lab.jobs.submit("vae", VAEConfig(hidden_size=32),
                                       TrainConfig(dataset="fashion-mnist", epochs=1, data_dir=str(broken)), OWNER)
     view = wait_for_view(lambda: job_view(planted.url, job_id), stopped, "the job over a broken data set to fail")
     assert view["status"] == "failed" and view["log_tail"] == ""

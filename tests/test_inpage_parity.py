@@ -77,7 +77,7 @@ def random_models(tmp_path_factory):
     generator = torch.Generator().manual_seed(20)
     for k, likelihood in enumerate(LIKELIHOODS):
         torch.manual_seed(100 + k)
-        vae = VAE(VAEConfig(latent_dim=5, hidden_dim=24, likelihood=likelihood, dropout=0.3)).eval()
+        vae = VAE(VAEConfig(latent_dim=5, hidden_size=24, likelihood=likelihood, dropout=0.3)).eval()
         images = torch.rand(80, 1, IMAGE_SIDE, IMAGE_SIDE, generator=generator)
         labels = torch.arange(80) % len(CLASSES)
         analysis = latent.analyze(vae, images, labels, num_classes=len(CLASSES))

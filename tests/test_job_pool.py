@@ -79,7 +79,7 @@ def test_a_resume_counts_as_the_owners_one_job(tmp_path):
 def _record(job_id, status, *, queued=0.0, started=None, finished=None, epochs=5, slots=2, hidden=32, model="vae"):
     return {"id": job_id, "status": status, "model_type": model, "owner": "x", "queued": queued,
             "started": started, "finished": finished, "slots": slots, "segments": [{"epochs": epochs, "resume": False}],
-            "model_config": {"hidden_dim": hidden}, "train_config": {"dataset": "mnist-5k", "epochs": epochs}}
+            "model_config": {"hidden_size": hidden}, "train_config": {"dataset": "mnist-5k", "epochs": epochs}}
 
 
 def test_estimates_use_the_pace_of_similar_finished_jobs_and_a_prior_without_one():
@@ -200,13 +200,13 @@ def test_a_jobs_own_data_folder_counts_when_checking_the_data_set(tmp_path):
     try:
         if not dataset_availability()["mnist"][0]:  # offline and no files in the usual places
             with pytest.raises(ValueError, match="'mnist' is not available here"):
-                runner.submit("vae", VAEConfig(hidden_dim=32), TrainConfig(dataset="mnist", epochs=1), "owner-a")
-        job_id = runner.submit("vae", VAEConfig(hidden_dim=32), TrainConfig(dataset="mnist", epochs=1,
+                runner.submit("vae", VAEConfig(hidden_size=32), TrainConfig(dataset="mnist", epochs=1), "owner-a")
+        job_id = runner.submit("vae", VAEConfig(hidden_size=32), TrainConfig(dataset="mnist", epochs=1,
                                                                             data_dir=str(folder)), "owner-b")
         assert runner.status(job_id)["status"] == "queued"
         if not dataset_availability()["mnist"][0]:
             with pytest.raises(ValueError, match="'mnist' is not available here"):
-                runner.submit("vae", VAEConfig(hidden_dim=32), TrainConfig(dataset="mnist", epochs=1,
+                runner.submit("vae", VAEConfig(hidden_size=32), TrainConfig(dataset="mnist", epochs=1,
                                                                            data_dir=str(tmp_path / "empty")), "owner-c")
     finally:
         runner.close()

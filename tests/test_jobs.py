@@ -95,7 +95,7 @@ def test_a_crash_in_the_child_gives_failed_with_the_error(manager, tmp_path):
                  "t10k-labels-idx1-ubyte"):
         (broken / name).write_bytes(b"this is not an IDX file")
     train_config = TrainConfig(dataset="fashion-mnist", epochs=1, data_dir=str(broken))
-    job_id = manager.submit("vae", VAEConfig(hidden_dim=32), train_config, OWNER)
+    job_id = manager.submit("vae", VAEConfig(hidden_size=32), train_config, OWNER)
     view = wait_job(manager, job_id)
     assert view["status"] == "failed"
     assert "is not an unsigned-byte IDX file" in view["error"]
@@ -220,7 +220,7 @@ def test_rnn_settings_and_defaults():
     assert model_type == "rnn" and model_config.cell == "gru" and model_config.hidden_size == 128
     assert train_config.epochs == 3
     _, vae_config, _ = configs_from_settings({"model": "vae"}, max_epochs=100)
-    assert vae_config.latent_dim == 20 and vae_config.hidden_dim == 400
+    assert vae_config.latent_dim == 20 and vae_config.hidden_size == 400
 
 
 @pytest.mark.slow

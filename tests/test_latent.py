@@ -12,7 +12,7 @@ from genmodels.train import TrainConfig, train
 def vae(digits):
     """A tiny VAE (hidden 32, 20 latent dimensions) after one seeded epoch on mnist-5k."""
     config = TrainConfig(dataset="mnist-5k", epochs=1, seed=0, device="cpu", nll_samples=0)
-    return train("vae", VAEConfig(hidden_dim=32), config, data=digits, save_training_state=False).model
+    return train("vae", VAEConfig(hidden_size=32), config, data=digits, save_training_state=False).model
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from genmodels.registry import CHECKPOINTS_DIR
 from genmodels.train import TrainConfig, build_trainer
 
 TINY_WRITER = RowWriterConfig(hidden_size=16, head_size=32, embed_dim=4)
-TINY_VAE = VAEConfig(hidden_dim=32)
+TINY_VAE = VAEConfig(hidden_size=32)
 
 
 def tiny(model_cls, config, seed=0):
@@ -54,7 +54,7 @@ def test_a_vae_bound_measured_in_pieces_is_the_bound_of_one_call(digits):
 
 def test_models_without_a_likelihood_of_binary_digits_are_not_measured(digits):
     assert likelihood.measure(tiny(RowRNN, RowRNNConfig(hidden_size=8)), digits) is None
-    assert likelihood.measure(tiny(VAE, VAEConfig(hidden_dim=8, likelihood="gaussian")), digits) is None
+    assert likelihood.measure(tiny(VAE, VAEConfig(hidden_size=8, likelihood="gaussian")), digits) is None
 
 
 def test_a_stop_request_ends_the_measurement_between_pieces(digits):

@@ -12,7 +12,7 @@ import torch
 from genmodels import VAE, VAEConfig
 from genmodels.train import TrainConfig, build_trainer
 
-TINY = VAEConfig(hidden_dim=16, latent_dim=4)
+TINY = VAEConfig(hidden_size=16, latent_dim=4)
 
 
 # nll_samples 0: the NLL bound a run measures after its last epoch is tested in test_likelihood.py.
@@ -131,7 +131,7 @@ def test_kl_warmup_weight_ramps_within_the_loss(digits, monkeypatch):
         return real_loss(self, x, labels, kl_weight)
 
     monkeypatch.setattr(VAE, "loss", spy)
-    config = VAEConfig(hidden_dim=16, latent_dim=4, beta=2.0, kl_warmup_epochs=2)
+    config = VAEConfig(hidden_size=16, latent_dim=4, beta=2.0, kl_warmup_epochs=2)
     build_trainer("vae", config, cpu_config(epochs=3, batch_size=1500), data=digits, save_training_state=False).run()
     assert weights[0] == 0.0 and weights == sorted(weights)
     assert weights[-1] == 2.0 and weights[3] == pytest.approx(1.0)  # step 4 of 9 starts epoch 2: half way

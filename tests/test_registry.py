@@ -22,7 +22,7 @@ def runs_dir(tmp_path):
     """A runs folder with one finished VAE run, one RNN run, a damaged run and a job without a checkpoint."""
     runs = tmp_path / "runs"
     torch.manual_seed(0)
-    VAE(VAEConfig(hidden_dim=32)).save_pretrained(
+    VAE(VAEConfig(hidden_size=32)).save_pretrained(
         runs / "job-a" / "checkpoint",
         metadata={"dataset": "mnist-5k", "class_names": [str(i) for i in range(10)],
                   "metrics": {"val_nelbo": 300.0}, "epochs_trained": 2})
@@ -84,7 +84,7 @@ def test_load_returns_cached_read_only_models_in_eval_mode(registry):
 def test_load_reloads_a_rewritten_run(registry, runs_dir):
     first = registry.load("run-job-a")
     torch.manual_seed(1)
-    newer = VAE(VAEConfig(hidden_dim=32))
+    newer = VAE(VAEConfig(hidden_size=32))
     folder = runs_dir / "job-a" / "checkpoint"
     newer.save_pretrained(folder, metadata={"dataset": "mnist-5k"})
     stamp = (folder / CONFIG_FILE).stat().st_mtime
@@ -105,7 +105,7 @@ def test_each_config_is_parsed_once_per_version(registry, runs_dir, monkeypatch)
         assert "run-job-a" in registry.names() and "run-job-c" not in registry.names()
     assert len(parsed) == len(set(parsed)) and {"job-a/checkpoint", "job-c/checkpoint"} <= set(parsed)
     parsed.clear()
-    VAE(VAEConfig(hidden_dim=32)).save_pretrained(
+    VAE(VAEConfig(hidden_size=32)).save_pretrained(
         runs_dir / "job-a" / "checkpoint", metadata={"dataset": "mnist-5k", "metrics": {"val_nelbo": 200.0}})
     damaged = runs_dir / "job-c" / "checkpoint" / CONFIG_FILE
     damaged.unlink()
@@ -123,7 +123,7 @@ def test_classifier_for_matches_the_data_set(registry):
 
 def test_classifier_for_without_a_matching_rnn(tmp_path):
     shipped = tmp_path / "checkpoints"
-    VAE(VAEConfig(hidden_dim=8)).save_pretrained(shipped / "vae-fashion", metadata={"dataset": "fashion-mnist"})
+    VAE(VAEConfig(hidden_size=8)).save_pretrained(shipped / "vae-fashion", metadata={"dataset": "fashion-mnist"})
     RowRNN(RowRNNConfig(hidden_size=8)).save_pretrained(shipped / "rnn-mnist", metadata={"dataset": "mnist-5k"})
     registry = ModelRegistry(checkpoints_dir=shipped, device="cpu")
     assert registry.classifier_for("vae-fashion") is None

@@ -14,7 +14,7 @@ from genmodels.checkpoints import CONFIG_FILE, LATENT_FILE, TRAINING_STATE_FILE,
 from genmodels.train import TrainConfig, build_trainer, evaluate, train
 
 ROOT = Path(__file__).resolve().parent.parent
-TINY_VAE = VAEConfig(hidden_dim=32)
+TINY_VAE = VAEConfig(hidden_size=32)
 TINY_RNN = RowRNNConfig(cell="gru", hidden_size=32)
 
 
@@ -74,7 +74,7 @@ def test_callbacks_report_every_step_and_epoch(digits):
 
 
 def test_kl_warmup_ramps_the_kl_weight(digits):
-    result = train("vae", VAEConfig(hidden_dim=32, kl_warmup_epochs=2), cpu_config(epochs=3),
+    result = train("vae", VAEConfig(hidden_size=32, kl_warmup_epochs=2), cpu_config(epochs=3),
                    data=digits, save_training_state=False)
     # The weight at the end of each epoch: it ramps linearly over the first two epochs, then stays at beta.
     assert [h["kl_weight"] for h in result.history] == [0.5, 1.0, 1.0]
@@ -86,7 +86,7 @@ def test_kl_warmup_ramps_the_kl_weight(digits):
 
 
 def test_beta_weighs_the_kl_term_in_the_training_objective(digits):
-    result = train("vae", VAEConfig(hidden_dim=32, beta=2.0), cpu_config(batch_size=500), data=digits,
+    result = train("vae", VAEConfig(hidden_size=32, beta=2.0), cpu_config(batch_size=500), data=digits,
                    save_training_state=False)
     h = result.history[0]
     assert h["kl_weight"] == 2.0
@@ -121,7 +121,7 @@ def test_each_epoch_saves_best_weights_latent_analysis_and_resume_state(digits, 
     assert sorted(p.name for p in out.iterdir()) == sorted([CONFIG_FILE, WEIGHTS_FILE, LATENT_FILE, TRAINING_STATE_FILE])
     info = json.loads((out / CONFIG_FILE).read_text())
     assert info["dataset"] == "mnist-5k" and info["epochs_trained"] == 2 and len(info["history"]) == 2
-    assert info["training"]["batch_size"] == 500 and info["model"]["hidden_dim"] == 32
+    assert info["training"]["batch_size"] == 500 and info["model"]["hidden_size"] == 32
     best = min(result.history, key=lambda h: h["val_nelbo"])
     assert info["best_epoch"] == result.best_epoch == best["epoch"]
     assert info["metrics"]["val_nelbo"] == best["val_nelbo"]
@@ -148,7 +148,7 @@ def test_resume_takes_the_architecture_from_the_checkpoint(digits, tmp_path):
     out = tmp_path / "vae-run"
     train("vae", TINY_VAE, cpu_config(batch_size=500), out=out, data=digits)
     trainer = build_trainer("vae", VAEConfig(), cpu_config(batch_size=500), out=out, resume=True, data=digits)
-    assert trainer.model.config.hidden_dim == 32 and trainer.start_epoch == 1 and trainer.total_epochs == 2
+    assert trainer.model.config.hidden_size == 32 and trainer.start_epoch == 1 and trainer.total_epochs == 2
 
 
 def test_resume_errors_are_clear(digits, tmp_path):
@@ -179,7 +179,7 @@ def test_bad_settings_are_value_errors(digits):
 
 # -- the command line, run as a user would (the pytorch/examples "dry run" idea) ------------------
 
-CLI_RUNS = {"vae": ["--hidden-dim", "32", "--nll-samples", "20"],  # a small NLL bound: its cost is in bench/
+CLI_RUNS = {"vae": ["--hidden-size", "32", "--nll-samples", "20"],  # a small NLL bound: its cost is in bench/
             "rnn": ["--cell", "gru", "--hidden-size", "32", "--lr", "3e-3", "--batch-size", "64"]}
 
 

@@ -21,17 +21,17 @@ def val_images(digits):
 def trained_vae(digits):
     """A tiny VAE (hidden 32) after one seeded epoch on mnist-5k."""
     config = TrainConfig(dataset="mnist-5k", epochs=1, seed=0, device="cpu", nll_samples=0)
-    return train("vae", VAEConfig(hidden_dim=32), config, data=digits, save_training_state=False).model
+    return train("vae", VAEConfig(hidden_size=32), config, data=digits, save_training_state=False).model
 
 
 def tiny_vae(seed=0, **kwargs) -> VAE:
     torch.manual_seed(seed)
-    return VAE(VAEConfig(hidden_dim=32, **kwargs)).eval()
+    return VAE(VAEConfig(hidden_size=32, **kwargs)).eval()
 
 
 def test_default_config_is_the_reference_architecture():
     model = VAE()
-    assert model.config.latent_dim == 20 and model.config.hidden_dim == 400
+    assert model.config.latent_dim == 20 and model.config.hidden_size == 400
     assert model.config.likelihood == "bernoulli" and model.config.beta == 1.0
     shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     assert shapes["fc1.weight"] == (400, 784) and shapes["fc21.weight"] == (20, 400)
@@ -165,7 +165,7 @@ def test_gaussian_likelihood_is_summed_squared_error_on_minus_one_to_one(val_ima
 
 def test_gaussian_vae_trains(digits):
     config = TrainConfig(dataset="mnist-5k", epochs=1, seed=0, device="cpu", nll_samples=0)
-    model_config = VAEConfig(hidden_dim=32, likelihood="gaussian")
+    model_config = VAEConfig(hidden_size=32, likelihood="gaussian")
     torch.manual_seed(0)
     before = evaluate(VAE(model_config), digits.val_x, digits.val_y)["val_nelbo"]
     result = train("vae", model_config, config, data=digits, save_training_state=False)
@@ -209,7 +209,7 @@ def test_kl_per_dimension_shape_and_sign(trained_vae, val_images):
 
 
 def test_invalid_config_values_are_value_errors():
-    for kwargs in ({"likelihood": "poisson"}, {"latent_dim": 0}, {"hidden_dim": 0}, {"beta": -1.0},
+    for kwargs in ({"likelihood": "poisson"}, {"latent_dim": 0}, {"hidden_size": 0}, {"beta": -1.0},
                    {"kl_warmup_epochs": -1}):
         with pytest.raises(ValueError):
             VAEConfig(**kwargs)
@@ -218,4 +218,4 @@ def test_invalid_config_values_are_value_errors():
 def test_pixels_outside_unit_range_are_rejected():
     """0-255 images passed as floats would give a meaningless loss: say how to fix them instead."""
     with pytest.raises(ValueError, match=r"\[0,1\].*divide 0-255 images by 255"):
-        VAE(VAEConfig(hidden_dim=8)).encode(torch.full((2, 784), 255.0))
+        VAE(VAEConfig(hidden_size=8)).encode(torch.full((2, 784), 255.0))

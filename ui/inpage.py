@@ -29,8 +29,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from genmodels.images import IMAGE_SIDE
-from ui.explore.models import API_LIMIT, NO_READER, SLIDER_DECIMALS, SNAP_PIXELS, in_page_version
+from ui.explore.models import API_LIMIT, NO_READER_VALUE, SLIDER_DECIMALS, SNAP_PIXELS, in_page_version
 from ui.explore.render import READOUT_LAYOUT
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -50,7 +49,7 @@ def weights_file(view, rnn) -> bytes:
                for name, t in vae.state_dict().items() if name.startswith(("fc3.", "fc4."))}
     tensors.update({f"latent.{name}": t.detach().to("cpu", torch.float32).contiguous()
                     for name, t in view.page_tensors().items()})
-    metadata = {"image_side": str(IMAGE_SIDE), "latent_dim": str(vae.config.latent_dim),
+    metadata = {"image_side": str(vae.config.side), "latent_dim": str(vae.config.latent_dim),
                 "likelihood": vae.config.likelihood}
     if rnn is not None:
         tensors.update({f"reader.{name}": t.detach().to("cpu", torch.float32).contiguous()
@@ -79,7 +78,7 @@ class InPageModels:
             view = self.views.get(vae_name)
             # No reader named: the one of the VAE's data set; "none" (the explorer's Reader choice): no reader.
             reader = self.views.reader(reader or view.default_reader)
-            key = (vae_name, reader.name if reader else NO_READER)
+            key = (vae_name, reader.name if reader else NO_READER_VALUE)
             version = in_page_version(view, reader)
             if key not in self._named or self._named[key]["version"] != version:
                 data = weights_file(view, reader.rnn if reader else None)

@@ -27,23 +27,23 @@ TRAVERSAL_VALUES = np.linspace(-SLIDER_LIMIT, SLIDER_LIMIT, 9)
 GIF_DIR = Path(tempfile.gettempdir()) / "latent-lab-gifs"
 GIF_KEEP = 200  # newest GIFs kept for download; gradio copies each into its own cache when served
 GIF_MAX_AGE_S = 3600.0
-NO_READER = "no RNN reader chosen (none matches this data set)"
+NO_READER_NOTE = "no RNN reader chosen (none matches this data set)"  # the readout's text without a reader
 MAX_SEED = 2**31 - 1
 MAX_DRAWING_CHARS = 2_000_000  # a drawing arrives as a PNG data URL; the canvas makes about 10 kB
 PREVIEW_VALUES = np.linspace(-SLIDER_LIMIT, SLIDER_LIMIT, 7)
 EXPLAIN_DRAW = 0  # torch seed of the eps draws /explain answers with and the panel shows first
 
 
-def readout(reader: Reader, digit, rows_read: int = 28) -> tuple[dict[str, float], object]:
-    """Return ({class name: probability after `rows_read` rows}, readout picture) for a digit (28, 28)."""
-    rows_read = int(min(max(int(rows_read or 28), 1), 28))
+def readout(reader: Reader, digit, rows_read: int | None = None) -> tuple[dict[str, float], object]:
+    """Return ({class name: probability after `rows_read` rows (None or 0: all)}, readout picture) for a digit (side, side)."""
+    rows_read = int(min(max(int(rows_read or reader.side), 1), reader.side))
     row_probs = reader.read_rows(digit)
     probs = {name: float(p) for name, p in zip(reader.class_names, row_probs[rows_read - 1])}
     return probs, render.readout_picture(digit, row_probs, reader.class_names, rows_read)
 
 
 def class_probabilities(reader: Reader | None, digit) -> dict[str, float]:
-    """Return {class name: probability} after the RNN has read all 28 rows of a digit (28, 28)."""
+    """Return {class name: probability} after the RNN has read all rows of a digit (side, side)."""
     if reader is None:
         raise ValueError("There is no RNN reader for this model's data set, so the image cannot be read; "
                          "train a RowRNN on that data set first.")
@@ -56,10 +56,10 @@ def label_value(probs: dict[str, float]) -> dict:
     return {"label": ranked[0][0], "confidences": [{"label": k, "confidence": p} for k, p in ranked]}
 
 
-def page_readout(reader: Reader | None, digit, rows_read: int = 28) -> tuple[dict[str, float] | str, object]:
-    """Return readout() for the page, or (NO_READER, None) when no reader is chosen."""
+def page_readout(reader: Reader | None, digit, rows_read: int | None = None) -> tuple[dict[str, float] | str, object]:
+    """Return readout() for the page, or (NO_READER_NOTE, None) when no reader is chosen."""
     if reader is None:
-        return NO_READER, None
+        return NO_READER_NOTE, None
     return readout(reader, digit, rows_read)
 
 
@@ -90,7 +90,7 @@ def seeded_generator(seed) -> torch.Generator | None:
 
 
 def prepare_image(image) -> PreparedDigit:
-    """Return the prepared 28x28 digit and the preprocessing's notes for a file path/bytes, PIL image or array."""
+    """Return the prepared digit (MNIST's preprocessing) and its notes for a file path/bytes, PIL image or array."""
     if isinstance(image, (str, Path, bytes, bytearray)):
         image = load_image_file(image)
     if image is None:
@@ -99,7 +99,7 @@ def prepare_image(image) -> PreparedDigit:
 
 
 def image_to_digit(image) -> torch.Tensor:
-    """Return the prepared 28x28 digit (1, 28, 28) for a file path/bytes, PIL image or array."""
+    """Return the prepared digit (1, side, side) (MNIST's preprocessing) for a file path/bytes, PIL image or array."""
     return prepare_image(image).image
 
 
@@ -217,19 +217,19 @@ def traversal_grid(view: ModelView, z) -> object:
                          "so there is nothing to sweep.")
     codes = latent.traversal(torch.as_tensor(z, dtype=torch.float32).reshape(1, -1), dims,
                              torch.as_tensor(TRAVERSAL_VALUES, dtype=torch.float32))
-    digits = view.decode(codes.numpy()).reshape(len(dims), len(TRAVERSAL_VALUES), 28, 28)
+    digits = view.decode(codes.numpy()).reshape(len(dims), len(TRAVERSAL_VALUES), view.side, view.side)
     labels = [f"z{d}  KL {view.kl[d]:.2f}" for d in dims]
     columns = [f"{v:g}" for v in TRAVERSAL_VALUES]
     return render.grid(digits, labels, columns)
 
 
 def explain_digit(view: ModelView, digit, draw: int = EXPLAIN_DRAW) -> Explanation:
-    """Return VAE.explain() of one digit ((28, 28) or (1, 28, 28), pixels in [0,1]) with eps drawn from torch
+    """Return VAE.explain() of one digit ((side, side) or (1, side, side), pixels in [0,1]) with eps drawn from torch
     seed `draw` (0..2**31-1): the same digit and draw give the same figures, in nats per image."""
     generator = seeded_generator(draw)
     if generator is None:
         raise ValueError(f"The draw of eps must be a whole number from 0 to {MAX_SEED}.")
-    x = torch.as_tensor(np.asarray(digit, dtype=np.float32)).reshape(1, 1, 28, 28)
+    x = torch.as_tensor(np.asarray(digit, dtype=np.float32)).reshape(1, 1, view.side, view.side)
     return view.vae.explain(x, EXPLAIN_SAMPLES, generator)
 
 

@@ -25,9 +25,8 @@ from ui.gradio_internals import write_to_cache
 from ui.limits import IMAGE_CONCURRENCY
 
 from . import actions, render
-from .models import API_LIMIT, ViewCache, parse_z
+from .models import API_LIMIT, DEFAULT_MODEL, ViewCache, parse_z
 
-DEFAULT_MODEL = "vae-mnist"
 KEEP_FILES = 256  # newest API pictures kept in gradio's cache (RecentFiles)
 FILE_HELP = ("pass handle_file('digit.png') with gradio_client, or the FileData object "
              "{'path': ..., 'meta': {'_type': 'gradio.FileData'}} of a file sent to /gradio_api/upload")

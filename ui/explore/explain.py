@@ -122,8 +122,8 @@ def pipeline_html(view: ModelView, digit, e: Explanation, draw: int) -> str:
     boxes = [
         ("ll-pipe-data", "x: the input",
          f'<img class="ll-pipe-digit" alt="the digit explained" src="{_data_url(render.png_bytes(digit))}">',
-         "28×28 pixels in [0, 1]"),
-        ("ll-pipe-net", "encoder", f'<p class="ll-pipe-shape">784 → {c.hidden_dim} → 2 × {c.latent_dim}</p>',
+         f"{c.side}×{c.side} pixels in [0, 1]"),
+        ("ll-pipe-net", "encoder", f'<p class="ll-pipe-shape">{c.side ** 2} → {c.hidden_size} → 2 × {c.latent_dim}</p>',
          "one linear layer, ReLU, two heads"),
         ("", "μ and log σ²",
          bars_svg(mu, SLIDER_LIMIT, "#2563eb", "the posterior mean of each dimension")
@@ -134,7 +134,7 @@ def pipeline_html(view: ModelView, digit, e: Explanation, draw: int) -> str:
          f"ε ~ N(0, I), draw {draw}"),
         ("", "z: one code", bars_svg(z, SLIDER_LIMIT, "#ea580c", "the code drawn"),
          f"{c.latent_dim} numbers, one per slider"),
-        ("ll-pipe-net", "decoder", f'<p class="ll-pipe-shape">{c.latent_dim} → {c.hidden_dim} → 784</p>',
+        ("ll-pipe-net", "decoder", f'<p class="ll-pipe-shape">{c.latent_dim} → {c.hidden_size} → {c.side ** 2}</p>',
          f"ReLU, then {output} per pixel"),
         ("ll-pipe-data", "p(x|z): pixel probabilities",
          f'<img class="ll-pipe-digit" alt="the decoded pixel probabilities" src="{_data_url(render.png_bytes(decoded))}">',
@@ -217,7 +217,7 @@ def elbo_html(view: ModelView, e: Explanation, draw: int) -> str:
             f'<div class="ll-elbo-bar" role="img" aria-label="reconstruction {_nats(recon)}, KL {_nats(kl)} nats">'
             f'<i class="ll-recon-bar" style="width:{share:.1f}%"></i><i class="ll-kl-bar"></i></div>'
             f'<p><span class="ll-key ll-key-recon"></span><b>Reconstruction</b> E<sub>q</sub>[−log p(x|z)]: '
-            f'how many nats the decoder needs to describe this digit\'s 784 pixels ({pixels}) from a code drawn '
+            f'how many nats the decoder needs to describe this digit\'s {c.side ** 2} pixels ({pixels}) from a code drawn '
             f'from q(z|x); the mean over the {count} draws above, from a fixed seed (draw {draw}; /explain reports '
             'draw 0), so the figure repeats.</p>'
             '<p><span class="ll-key ll-key-kl"></span><b>KL</b>(q(z|x) ‖ N(0, I)): how far the encoder\'s '
@@ -229,8 +229,8 @@ def elbo_html(view: ModelView, e: Explanation, draw: int) -> str:
 
 
 def explain_html(view: ModelView, digit, draw: int = actions.EXPLAIN_DRAW) -> dict[str, str]:
-    """Return the panel's HTML parts {pipeline, dims, sampling, elbo} for a digit (28, 28) in [0,1] and eps draw `draw`."""
-    digit = np.asarray(digit, dtype=np.float32).reshape(28, 28)
+    """Return the panel's HTML parts {pipeline, dims, sampling, elbo} for a digit (side, side) in [0,1] and eps draw `draw`."""
+    digit = np.asarray(digit, dtype=np.float32).reshape(view.side, view.side)
     e = actions.explain_digit(view, digit, draw)
     return {"pipeline": pipeline_html(view, digit, e, draw), "dims": dims_html(view, e),
             "sampling": sampling_html(view, e, draw), "elbo": elbo_html(view, e, draw)}

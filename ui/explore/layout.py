@@ -13,7 +13,7 @@ import gradio as gr
 from ui.gradio_internals import SCRIPT_HEAD as GRADIO_INTERNALS_HEAD
 
 from . import actions
-from .models import LATENT_SLOTS, NO_READER, SLIDER_LIMIT
+from .models import LATENT_SLOTS, NO_READER_VALUE, SLIDER_LIMIT
 
 HERE = Path(__file__).resolve().parent
 EXPLORE_CSS = (HERE / "explore.css").read_text()
@@ -21,7 +21,7 @@ PAGE_SCRIPT = (HERE / "explore.js").read_text()
 CANVAS_SCRIPT = (HERE / "canvas.js").read_text()
 PRESENTED_SLOTS = 10  # sliders shown in the presentation layout: the most informative ones
 
-INTRO = """**What am I looking at?** The VAE squeezes every 28x28 image into a *code* z of 20 numbers
+INTRO = """**What am I looking at?** The VAE squeezes every image into a *code* z of 20 numbers
 and can turn any code back into an image. Each slider is one number of z (one *latent dimension*).
 Drag one and watch how the picture changes. The sliders are **sorted by KL** (in nats): the KL
 measures how much information the model stores in that dimension. Dimensions at the top matter
@@ -147,7 +147,7 @@ def model_choices(registry) -> list[tuple[str, str]]:
 def reader_choices(registry) -> list[tuple[str, str]]:
     """Return the reader dropdown's choices: every RowRNN checkpoint, and 'none'."""
     return [(f"{e.title} ({e.name})" if e.title else e.name, e.name)
-            for e in registry.entries("rnn")] + [("none", NO_READER)]
+            for e in registry.entries("rnn")] + [("none", NO_READER_VALUE)]
 
 
 def build_page_script() -> gr.HTML:
@@ -163,7 +163,7 @@ def build_model_panel(registry, default: str | None, default_reader: str | None,
         selector = gr.Dropdown(choices=model_choices(registry), value=default, label="Model (VAE checkpoint)",
                                scale=3, elem_id="ll-model",
                                info="digits, fashion, and the runs you train in the Train tab")
-        reader = gr.Dropdown(choices=reader_choices(registry), value=default_reader or NO_READER,
+        reader = gr.Dropdown(choices=reader_choices(registry), value=default_reader or NO_READER_VALUE,
                              label="Reader (RowRNN)", scale=2, elem_id="ll-reader",
                              info="the RNN that reads the picture")
         refresh = gr.Button("Refresh lists", size="sm", scale=0, min_width=110, elem_id="ll-refresh")
@@ -202,26 +202,28 @@ def build_digit_panel(digit_html: str, labels: list[str]) -> DigitPanel:
     return DigitPanel(digit, random, reset, present, share, link, sliders, slider_note, preview)
 
 
-def build_readout_panel() -> ReadoutPanel:
-    """Return the RNN readout column (built inside the caller's row)."""
+def build_readout_panel(classes: int, rows: int) -> ReadoutPanel:
+    """Return the RNN readout column (built inside the caller's row): a belief over up to `classes` classes
+    and a slider of the rows read, up to `rows` (the picture's side)."""
     gr.Markdown(READOUT_HELP, elem_classes="ll-help")
     caption = gr.Markdown("Reading: the decoded image.", elem_id="ll-caption")
-    probs = gr.Label(num_top_classes=10, label="RNN's belief after the rows read", elem_id="ll-probs")
-    rows_read = gr.Slider(1, 28, value=28, step=1, label="Rows read", elem_id="ll-rows-read")
+    probs = gr.Label(num_top_classes=classes, label="RNN's belief after the rows read", elem_id="ll-probs")
+    rows_read = gr.Slider(1, rows, value=rows, step=1, label="Rows read", elem_id="ll-rows-read")
     picture = gr.Image(type="pil", label="Row by row: the digit's rows beside the belief after each",
                        interactive=False, format="png", elem_id="ll-readout")
     return ReadoutPanel(caption, probs, rows_read, picture)
 
 
-def build_map_panel(class_names: list[str]) -> MapPanel:
-    """Return the latent map column with its centroid buttons and the manifold grid (built inside the caller's row)."""
+def build_map_panel(class_names: list[str], buttons: int) -> MapPanel:
+    """Return the latent map column with `buttons` centroid buttons (those beyond `class_names` hidden until a
+    model with more classes is shown) and the manifold grid (built inside the caller's row)."""
     gr.Markdown(MAP_HELP, elem_classes="ll-help")
     picture = gr.Image(type="pil", label="Latent map (click to move z)", interactive=False,
                        format="png", elem_id="ll-map")
     gr.Markdown("**Jump to a class centroid** (the average code of that class):", elem_classes="ll-help")
     with gr.Row(elem_id="ll-centroids"):
-        centroids = [gr.Button(class_names[k] if k < len(class_names) else str(k), size="sm", min_width=40,
-                               elem_id=f"ll-centroid-{k}") for k in range(10)]
+        centroids = [gr.Button(class_names[k] if k < len(class_names) else "", size="sm", min_width=40,
+                               visible=k < len(class_names), elem_id=f"ll-centroid-{k}") for k in range(buttons)]
     with gr.Column(visible=False, elem_id="ll-manifold-box") as manifold_box:
         gr.Markdown(MANIFOLD_HELP, elem_classes="ll-help")
         manifold = gr.Image(type="pil", label="Decoded manifold (click to move z)", interactive=False,

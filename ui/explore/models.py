@@ -22,12 +22,13 @@ SLIDER_DECIMALS = 2  # a code on the sliders (and in links) is rounded to this m
 API_LIMIT = 10.0  # codes further than this from the origin are certainly typing mistakes
 ACTIVE_KL = 0.05  # nats: below this a dimension carries (almost) no information about the digit
 MAX_TRAVERSAL_ROWS = 10
-NO_READER = "none"  # the Reader dropdown's value for "no RNN reads the picture"
+NO_READER_VALUE = "none"  # the Reader dropdown's value for "no RNN reads the picture"
+DEFAULT_MODEL = "vae-mnist"  # the VAE the tab and its API use when none is named
 SNAP_PIXELS = 10.0  # a map click this close to a dot loads that dot's real code
 
 
 class Reader:
-    """A RowRNN checkpoint that reads 28x28 pictures row by row, with the names of its classes."""
+    """A RowRNN checkpoint that reads square pictures row by row, with the names of its classes."""
 
     def __init__(self, registry, name: str):
         entry = registry.entry(name)
@@ -39,11 +40,12 @@ class Reader:
         self.rnn = registry.load(name)
         self.class_names = list(entry.class_names)
         self.dataset = entry.dataset
+        self.side = self.rnn.config.side  # pictures are side x side pixels, read as side rows
 
     @torch.no_grad()
     def read_rows(self, digit) -> np.ndarray:
-        """Return the class probabilities after each of the 28 rows of a digit (28, 28): (28, classes)."""
-        x = torch.as_tensor(np.asarray(digit, dtype=np.float32).reshape(1, 28, 28), device=self.rnn.device)
+        """Return the class probabilities after each row of a digit (side, side): (side, classes)."""
+        x = torch.as_tensor(np.asarray(digit, dtype=np.float32).reshape(1, self.side, self.side), device=self.rnn.device)
         return self.rnn.read_rows(x)[0].cpu().numpy()
 
 
@@ -62,6 +64,7 @@ class ModelView:
         # between only causes a reload.
         self.stamp = file_signature(self.path / CONFIG_FILE)
         self.vae = registry.load(name)
+        self.side = self.vae.config.side  # its images are side x side pixels
         self.default_reader = registry.classifier_for(name)  # an RNN trained on the same data set, or None
         self.dataset = entry.dataset
         self.class_names = list(entry.class_names)
@@ -80,7 +83,7 @@ class ModelView:
         at = latent.unproject(corners, self.pca_mean.double(), self.pca_components.double())
         self.map_plane = torch.stack([at[1] - at[0], at[2] - at[0], at[0]]).float()
         self.dims = int(self.kl.shape[0])
-        self.manifold = Manifold(SLIDER_LIMIT) if self.dims == 2 else None
+        self.manifold = Manifold(SLIDER_LIMIT, self.side) if self.dims == 2 else None
 
     # --- codes <-> sliders -------------------------------------------------------------------
     @property
@@ -121,22 +124,22 @@ class ModelView:
         return f"z{d} · KL {self.kl[d]:.2f}{flag}"
 
     def active_dims(self) -> list[int]:
-        """Return the dimensions carrying information (KL above ACTIVE_KL), most informative first, at most 10."""
+        """Return the dimensions carrying information (KL above ACTIVE_KL), most informative first, at most MAX_TRAVERSAL_ROWS."""
         return [d for d in self.order if self.kl[d] >= ACTIVE_KL][:MAX_TRAVERSAL_ROWS]
 
     # --- model calls (read-only; no_grad) -------------------------------------------------------
     @torch.no_grad()
     def decode(self, z) -> np.ndarray:
-        """Return the decoded image(s) for z (dims,) or (N, dims): (28, 28) or (N, 28, 28) in [0,1]."""
+        """Return the decoded image(s) for z (dims,) or (N, dims): (side, side) or (N, side, side) in [0,1]."""
         zt = torch.as_tensor(np.asarray(z, dtype=np.float32), device=self.vae.device)
         single = zt.dim() == 1
-        images = self.vae.decode(zt.reshape(-1, self.dims)).reshape(-1, 28, 28).cpu().numpy()
+        images = self.vae.decode(zt.reshape(-1, self.dims)).reshape(-1, self.side, self.side).cpu().numpy()
         return images[0] if single else images
 
     @torch.no_grad()
     def encode(self, digit: torch.Tensor) -> np.ndarray:
-        """Return the posterior mean mu (dims,) of a prepared digit (1, 28, 28)."""
-        mu, _ = self.vae.encode(digit.reshape(1, 1, 28, 28).to(self.vae.device))
+        """Return the posterior mean mu (dims,) of a prepared digit (1, side, side)."""
+        mu, _ = self.vae.encode(digit.reshape(1, 1, self.side, self.side).to(self.vae.device))
         return mu[0].cpu().numpy()
 
     def project(self, z) -> np.ndarray:
@@ -149,7 +152,8 @@ class ModelView:
         else the point on the PCA plane (the other directions at their average)."""
         i, distance = self.map.nearest_point(px, py)
         if distance <= SNAP_PIXELS:
-            label = self.class_names[int(self.map.labels[i])]
+            k = int(self.map.labels[i])
+            label = self.class_names[k] if k < len(self.class_names) else f"class {k}"
             return self.map_z[i].numpy().copy(), f"a real encoded {label!r} from the validation set"
         return (torch.tensor([px, py, 1.0], dtype=torch.float32) @ self.map_plane).numpy(), "a point on the map's plane"
 
@@ -214,8 +218,8 @@ class ViewCache:
         return self._cached(self._views, ModelView, name, "model")
 
     def reader(self, name: str | None) -> Reader | None:
-        """Return the RowRNN reader `name`, or None for no reader (None, '' or NO_READER)."""
-        if name in (None, "", NO_READER):
+        """Return the RowRNN reader `name`, or None for no reader (None, '' or NO_READER_VALUE)."""
+        if name in (None, "", NO_READER_VALUE):
             return None
         return self._cached(self._readers, Reader, name, "reader")
 

@@ -13,13 +13,15 @@ so a drag costs the server nothing; the full view follows on release. Random, Re
 a map click and an opened link are painted by the page at once as well (it has the centroids and
 the map's codes: ModelView.page_tensors), and the server's full view of the same code follows. A
 page that cannot run the models itself gets the old hot path: one event per frame, no queue, no
-progress overlay, only a 28x28 PNG inline in HTML.
+progress overlay, only a small PNG inline in HTML.
 """
 
 import functools
 
 import gradio as gr
 import numpy as np
+
+from genmodels.data import DATASETS
 
 from ui.errors import user_errors
 from ui.limits import IMAGE_CONCURRENCY
@@ -28,9 +30,8 @@ from . import actions, render
 from .layout import (build_digit_panel, build_interpolation_panel, build_map_panel, build_model_panel,
                      build_page_script, build_readout_panel, build_traversal_panel, build_upload_panel,
                      model_choices, reader_choices)
-from .models import LATENT_SLOTS, NO_READER, SLIDER_LIMIT, ModelView, Reader, ViewCache, in_page_version, parse_z
-
-DEFAULT_MODEL = "vae-mnist"
+from .models import (DEFAULT_MODEL, LATENT_SLOTS, NO_READER_VALUE, SLIDER_LIMIT, ModelView, Reader, ViewCache,
+                     in_page_version, parse_z)
 DECODED_CAPTION = "Reading: the decoded image."
 PRIVATE = dict(api_visibility="private")
 QUIET = dict(api_visibility="private", show_progress="hidden")
@@ -63,11 +64,17 @@ def notes_markdown(notes) -> str:
 def digit_html(view: ModelView, reader: Reader | None, z, image) -> str:
     """Return the digit's HTML, telling the page's own decoder (explore.js) the model, reader, their
     version, the code and the slider order."""
-    data = {"model": view.name, "reader": reader.name if reader else NO_READER,
+    data = {"model": view.name, "reader": reader.name if reader else NO_READER_VALUE,
             "version": in_page_version(view, reader),
             "z": ",".join(f"{float(v):.6g}" for v in np.asarray(z, dtype=np.float32)),
             "order": ",".join(map(str, view.slider_dims()))}
     return render.digit_html(image, data=data)
+
+
+def rows_slider(view: ModelView, reader: Reader | None) -> dict:
+    """Return the Rows read slider's update: all rows of the picture read (its side), at most that many."""
+    side = reader.side if reader else view.side
+    return gr.update(value=side, maximum=side)
 
 
 class ExplorePage:
@@ -87,7 +94,7 @@ class ExplorePage:
         self.reader_name = gr.State(first.default_reader if first else None)
         self.code = gr.State(None)  # this session's full z (list of floats); None = the origin
         self.upload_z = gr.State(None)  # code of this session's last uploaded/drawn digit (interpolation endpoint)
-        self.shown = gr.State(None)  # the 28x28 digit the RNN is reading for this session
+        self.shown = gr.State(None)  # the digit the RNN is reading for this session
         labels = [first.slider_label(slot) if first else f"z{slot}" for slot in range(LATENT_SLOTS)]
         origin = np.zeros(first.dims, dtype=np.float32) if first else None
         self.main = build_digit_panel(
@@ -95,9 +102,9 @@ class ExplorePage:
             labels)
         with gr.Row(elem_id="ll-second"):
             with gr.Column(elem_id="ll-readout-col"):
-                self.readout = build_readout_panel()
+                self.readout = build_readout_panel(self.most_classes(), first.side if first else 1)
             with gr.Column(elem_id="ll-map-col"):
-                self.map = build_map_panel(first.class_names if first else [])
+                self.map = build_map_panel(first.class_names if first else [], self.most_classes())
         self.upload = build_upload_panel()
         self.interp = build_interpolation_panel(actions.endpoint_choices(first) if first else [])
         self.traversal = build_traversal_panel()
@@ -114,6 +121,12 @@ class ExplorePage:
         self.upload_outputs = [*self.view_outputs, self.upload_z, self.upload.model_saw, self.upload.notes,
                                self.upload.reconstruction]
 
+    def most_classes(self) -> int:
+        """Return the most classes a model may have here: of any declared data set or listed checkpoint
+        (a centroid button and a belief bar each)."""
+        declared = [len(info.class_names) for info in DATASETS.values()]
+        return max(declared + [len(e.class_names) for e in self.registry.entries()])
+
     # ------------------------------------------------------------------ outputs
     def full_view(self, view: ModelView, reader_name, z) -> dict:
         """Return outputs for showing code z everywhere: sliders, digit, readout, map, link, session code."""
@@ -121,7 +134,7 @@ class ExplorePage:
         reader = self.views.reader(reader_name)
         probs, picture = actions.page_readout(reader, image)
         out = {self.main.digit: digit_html(view, reader, z, image), self.readout.probs: probs, self.readout.picture: picture,
-               self.readout.rows_read: 28, self.map.picture: view.map.with_marker(view.project(z)),
+               self.readout.rows_read: rows_slider(view, reader), self.map.picture: view.map.with_marker(view.project(z)),
                self.shown: image, self.readout.caption: DECODED_CAPTION, self.main.link: actions.share_query(view, z),
                self.code: [float(v) for v in np.asarray(z, dtype=np.float32)]}
         # Every slider gets a value (0 for those the model does not use), so no output is left unset.
@@ -131,7 +144,7 @@ class ExplorePage:
     def model_outputs(self, view: ModelView) -> dict:
         """Return outputs that change with the model: info, states, reader, endpoint choices, centroids, manifold."""
         choices = actions.endpoint_choices(view)
-        reader = view.default_reader or NO_READER
+        reader = view.default_reader or NO_READER_VALUE
         out = {self.model.info: view.describe(), self.model_name: view.name, self.upload_z: None,
                self.reader_name: reader,
                self.model.reader: gr.update(choices=reader_choices(self.registry), value=reader),
@@ -285,8 +298,9 @@ class ExplorePage:
         """Return the new reader's reading of the digit on screen."""
         reader = self.views.reader(reader_name)  # checks the name
         probs, picture = actions.page_readout(reader, image) if image is not None else (gr.skip(), gr.skip())
-        return {self.reader_name: reader.name if reader else NO_READER, self.readout.probs: probs,
-                self.readout.picture: picture, self.readout.rows_read: 28}
+        return {self.reader_name: reader.name if reader else NO_READER_VALUE, self.readout.probs: probs,
+                self.readout.picture: picture,
+                self.readout.rows_read: gr.update(value=reader.side, maximum=reader.side) if reader else gr.skip()}
 
     def on_refresh(self, selected, reader_name):
         """Return the model and reader lists as they are now (new runs appear)."""
@@ -294,7 +308,7 @@ class ExplorePage:
         return {self.model.selector: gr.update(choices=model_choices(self.registry),
                                                value=selected if selected in names else self.default),
                 self.model.reader: gr.update(choices=reader_choices(self.registry),
-                                             value=reader_name if reader_name in readers else NO_READER)}
+                                             value=reader_name if reader_name in readers else NO_READER_VALUE)}
 
     def on_load(self, request: gr.Request):
         """Return the page for a newly opened link: ?model=...&z=... restored, anything wrong replaced by defaults."""

@@ -1,6 +1,6 @@
 """Pictures for the Explore tab: digits, strips, grids, GIFs, the latent map, the manifold, the readout.
 
-Pure functions of arrays (no gradio, no models). Digits are float arrays (28, 28) in [0,1], white
+Pure functions of arrays (no gradio, no models). Digits are float arrays (side, side) in [0,1], white
 ink on black, as the models see them. Figures with axes (the latent map's base, the manifold, the
 traversal grid) are drawn by matplotlib, each on its own Figure and Agg canvas (no pyplot state, so
 requests in different threads never share one); grids of digits are torchvision's make_grid. What is
@@ -24,8 +24,22 @@ from matplotlib.ticker import MaxNLocator
 from PIL import Image, ImageDraw, ImageFont
 from torchvision.utils import make_grid
 
-# Matplotlib's tab10: ten classes a student can tell apart.
-CLASS_COLOURS = [tuple(round(255 * c) for c in rgb) for rgb in matplotlib.colormaps["tab10"].colors]
+# Paul Tol's "muted" scheme (https://personal.sron.nl/~pault/): nine colours that stay distinct for
+# colour-blind readers, and his pale grey as a tenth.
+TOL_MUTED = ["#CC6677", "#332288", "#DDCC77", "#117733", "#88CCEE", "#882255", "#44AA99", "#999933", "#AA4499",
+             "#DDDDDD"]
+GOLDEN_TURNS = 0.618033988749895  # hue steps of the golden ratio spread any number of hues evenly
+
+
+def class_colours(n: int) -> list[tuple[int, int, int]]:
+    """Return n distinguishable RGB colours (0..255), one per class: Tol's muted scheme for up to ten classes
+    (colour-blind safe); beyond ten, further hues spaced by the golden ratio at alternating lightness."""
+    colours = [tuple(round(255 * c) for c in matplotlib.colors.to_rgb(h)) for h in TOL_MUTED[:n]]
+    for k in range(n - len(colours)):
+        hue = (k * GOLDEN_TURNS) % 1.0
+        value = 0.85 if k % 2 == 0 else 0.6
+        colours.append(tuple(round(255 * c) for c in matplotlib.colors.hsv_to_rgb((hue, 0.65, value))))
+    return colours
 # Figures are laid out in picture pixels: at 72 dpi a point is a pixel, so font sizes, line widths
 # and marker areas below are pixels too. Sizes are chosen for the page's smallest showing of each
 # picture (about two thirds of its width on a phone or in presentation mode).
@@ -55,36 +69,38 @@ def quick_png(picture: Image.Image) -> Image.Image:
 
 
 def to_uint8(digit) -> np.ndarray:
-    """Return a digit (28, 28) in [0,1] (numpy or torch) as uint8 grey levels 0..255."""
+    """Return a digit (side, side) in [0,1] (numpy or torch) as uint8 grey levels 0..255."""
     arr = digit.detach().cpu().numpy() if hasattr(digit, "detach") else np.asarray(digit)
     return (np.clip(arr.reshape(arr.shape[-2], arr.shape[-1]), 0, 1) * 255 + 0.5).astype(np.uint8)
 
 
 def png_bytes(digit) -> bytes:
-    """Return a 28x28 greyscale PNG of `digit` (about 0.5 kB; fast compression for the slider path)."""
+    """Return a greyscale PNG of `digit`, one pixel per pixel (fast compression for the slider path)."""
     buffer = io.BytesIO()
     Image.fromarray(to_uint8(digit), mode="L").save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
 
 
 def digit_html(digit, alt: str = "decoded digit", data: dict | None = None) -> str:
-    """Return an <img> holding the 28x28 PNG inline; CSS scales it up with hard pixel edges.
+    """Return an <img> holding the digit's PNG inline; CSS scales it up with hard pixel edges.
 
     With `data` ({"model", "reader", "z", "order"}) the picture comes in a frame that tells the
     page which code it shows, with a hidden <canvas> on top: a page that runs the models itself
     (ui/static/latent_lab.js, explore.js) paints the drag there without asking the server.
     """
-    encoded = base64.b64encode(png_bytes(digit)).decode("ascii")
+    pixels = to_uint8(digit)
+    encoded = base64.b64encode(png_bytes(pixels / 255)).decode("ascii")
     img = f'<img class="ll-digit" alt="{alt}" src="data:image/png;base64,{encoded}">'
     if data is None:
         return img
     attributes = " ".join(f'data-{key}="{html.escape(str(value))}"' for key, value in data.items())
+    height, width = pixels.shape
     return (f'<div class="ll-digit-frame" {attributes}>{img}'
-            f'<canvas class="ll-digit-live" width="28" height="28" hidden></canvas></div>')
+            f'<canvas class="ll-digit-live" width="{width}" height="{height}" hidden></canvas></div>')
 
 
 def preview_html(digits, values, title: str) -> str:
-    """Return a titled row of small digits (N, 28, 28), each captioned with its slider value: what one slider does."""
+    """Return a titled row of small digits (N, side, side), each captioned with its slider value: what one slider does."""
     cells = "".join(
         f'<figure><img class="ll-digit-small" alt="at {v:+.1f}" src="data:image/png;base64,'
         f'{base64.b64encode(png_bytes(d)).decode("ascii")}"><figcaption>{v:+.1f}</figcaption></figure>'
@@ -98,19 +114,20 @@ def enlarge(digit, size: int = 280) -> Image.Image:
 
 
 def _digit_tensor(digits, cell: int) -> torch.Tensor:
-    """Return digits (N, 28, 28) in [0,1] as a float tensor (N, 1, cell, cell), upscaled with hard pixel edges."""
-    x = torch.as_tensor(np.clip(np.asarray(digits, dtype=np.float32), 0, 1)).reshape(-1, 1, 28, 28)
-    return F.interpolate(x, size=(cell, cell), mode="nearest") if cell != 28 else x
+    """Return digits (N, side, side) in [0,1] as a float tensor (N, 1, cell, cell), upscaled with hard pixel edges."""
+    digits = np.clip(np.asarray(digits, dtype=np.float32), 0, 1)
+    x = torch.as_tensor(digits).reshape(-1, 1, *digits.shape[-2:])
+    return F.interpolate(x, size=(cell, cell), mode="nearest") if cell != x.shape[-1] else x
 
 
 def _grid_image(digits, columns: int, cell: int, gap: int, pad_value: float = 1.0) -> np.ndarray:
-    """Return make_grid's picture of digits (N, 28, 28) as a uint8 array (H, W): `columns` per row, `gap` apart."""
+    """Return make_grid's picture of digits (N, side, side) as a uint8 array (H, W): `columns` per row, `gap` apart."""
     grid = make_grid(_digit_tensor(digits, cell), nrow=columns, padding=gap, pad_value=pad_value)
     return (grid[0].numpy() * 255 + 0.5).astype(np.uint8)
 
 
 def strip(digits, cell: int = 84, gap: int = 4) -> Image.Image:
-    """Return a horizontal strip of digits (N, 28, 28), each cell x cell pixels, `gap` white pixels around each."""
+    """Return a horizontal strip of digits (N, side, side), each cell x cell pixels, `gap` white pixels around each."""
     digits = np.asarray(digits)
     return Image.fromarray(_grid_image(digits, len(digits), cell, gap), mode="L")
 
@@ -154,11 +171,11 @@ def figure_image(figure: Figure) -> Image.Image:
 
 
 def grid(rows, row_labels: list[str], column_labels: list[str], cell: int = 56) -> Image.Image:
-    """Return a labelled grid: rows (R, C, 28, 28) of digits, a label left of each row and above each column."""
+    """Return a labelled grid: rows (R, C, side, side) of digits, a label left of each row and above each column."""
     rows = np.asarray(rows)
     n_rows, n_cols = rows.shape[:2]
     gap, left, top = 4, 150, 32
-    picture = _grid_image(rows.reshape(-1, 28, 28), n_cols, cell, gap)
+    picture = _grid_image(rows.reshape(-1, *rows.shape[-2:]), n_cols, cell, gap)
     height, width = picture.shape
     figure = new_figure(left + width + 6, top + height + 6)
     axes = add_axes(figure, left, top, width, height)
@@ -231,11 +248,12 @@ class LatentMap:
             axis.set_major_locator(MaxNLocator(4))
         axes.set_xlabel("principal direction 1", fontsize=LABEL_PX, color=AXIS_GREY, labelpad=2)
         axes.set_ylabel("principal direction 2", fontsize=LABEL_PX, color=AXIS_GREY, labelpad=0)
-        colours = np.array(CLASS_COLOURS)[self.labels % len(CLASS_COLOURS)] / 255
+        palette = np.array(class_colours(max(len(class_names), int(self.labels.max(initial=0)) + 1))) / 255
+        colours = palette[self.labels]
         order = np.random.default_rng(0).permutation(len(self.xy))  # no class hides all others under it
         axes.scatter(self.xy[order, 0], self.xy[order, 1], s=36, c=colours[order], edgecolors="white",
                      linewidths=0.5)
-        handles = [Line2D([], [], linestyle="", marker="o", markersize=11, color=np.array(CLASS_COLOURS[c % 10]) / 255,
+        handles = [Line2D([], [], linestyle="", marker="o", markersize=11, color=palette[c],
                           label=name[:14]) for c, name in enumerate(class_names)]
         figure.legend(handles=handles, loc="upper left", frameon=False, fontsize=LEGEND_PX, handletextpad=0.2,
                       borderaxespad=0, borderpad=0, labelspacing=0.45, handlelength=1.0,
@@ -270,12 +288,13 @@ class Manifold:
     """
 
     STEPS = 15
-    CELL = 28
+    CELL_PX = 30  # about this many pixels per cell: a whole number of pixels per image pixel
     LEFT, TOP = 62, 10
-    SIDE = STEPS * CELL
-    WIDTH, HEIGHT = LEFT + SIDE + 16, TOP + SIDE + 58
 
-    def __init__(self, limit: float):
+    def __init__(self, limit: float, side: int):
+        self.cell = side * max(1, round(self.CELL_PX / side))  # images are side x side pixels
+        self.side = self.STEPS * self.cell  # the grid's side in picture pixels
+        self.width, self.height = self.LEFT + self.side + 16, self.TOP + self.side + 58
         self.values = np.linspace(-limit, limit, self.STEPS)
         half = (self.values[1] - self.values[0]) / 2  # the cells reach half a step beyond the outer codes
         self.extent = (self.values[0] - half, self.values[-1] + half)
@@ -286,14 +305,14 @@ class Manifold:
         return np.stack([first.ravel(), second.ravel()], axis=1).astype(np.float32)
 
     def picture(self, digits, names: tuple[str, str]) -> Image.Image:
-        """Return the grid picture of digits (STEPS * STEPS, 28, 28) in slot_codes() order, with labelled axes."""
+        """Return the grid picture of digits (STEPS * STEPS, side, side) in slot_codes() order, with labelled axes."""
         return figure_image(self.figure(digits, names)[0])
 
     def figure(self, digits, names: tuple[str, str]) -> tuple[Figure, object]:
         """Return the manifold's matplotlib (figure, axes): the grid of digits on axes in slider values."""
-        figure = new_figure(self.WIDTH, self.HEIGHT)
-        axes = add_axes(figure, self.LEFT, self.TOP, self.SIDE, self.SIDE)
-        cells = _grid_image(digits, self.STEPS, self.CELL, 0)
+        figure = new_figure(self.width, self.height)
+        axes = add_axes(figure, self.LEFT, self.TOP, self.side, self.side)
+        cells = _grid_image(digits, self.STEPS, self.cell, 0)
         low, high = self.extent
         axes.imshow(cells, cmap="gray", vmin=0, vmax=255, interpolation="nearest", aspect="auto",
                     extent=(low, high, low, high))
@@ -307,7 +326,7 @@ class Manifold:
     def to_slots(self, px: float, py: float) -> np.ndarray:
         """Return the slider values (2,) under pixel (px, py) of the picture (clamped to the grid's codes)."""
         low, high = self.extent
-        u, v = (px - self.LEFT) / self.SIDE, (py - self.TOP) / self.SIDE
+        u, v = (px - self.LEFT) / self.side, (py - self.TOP) / self.side
         codes = np.array([low + u * (high - low), high - v * (high - low)])
         return np.clip(codes, self.values[0], self.values[-1]).astype(np.float32)
 
@@ -320,8 +339,8 @@ READOUT_LAYOUT = {"row": 12, "cell": 34, "header": 96, "gap": 40, "right": 10, "
                   "number_rgb": [110, 110, 110], "line_rgb": [220, 40, 40]}
 
 
-def readout_picture(digit, row_probs: np.ndarray, class_names: list[str], rows_read: int = 28) -> Image.Image:
-    """Return the RNN's reading as a picture: the digit's rows beside its belief (28 rows x classes) after each row.
+def readout_picture(digit, row_probs: np.ndarray, class_names: list[str], rows_read: int | None = None) -> Image.Image:
+    """Return the RNN's reading as a picture: the digit's rows beside its belief (rows x classes) after each row.
 
     Row r of the heatmap is aligned with row r of the digit; darker blue means higher probability,
     the black dot marks the class the RNN favours after that row. Rows not yet read are greyed out.
@@ -330,23 +349,24 @@ def readout_picture(digit, row_probs: np.ndarray, class_names: list[str], rows_r
     # (bench/figure_speed.py); explore.js draws the same layout on its canvas.
     layout = READOUT_LAYOUT
     row_h, cell_w, header, dot = layout["row"], layout["cell"], layout["header"], layout["dot"]
-    digit_w = 28 * row_h
-    n_classes = row_probs.shape[1]
+    n_rows, n_classes = row_probs.shape
+    rows_read = n_rows if rows_read is None else rows_read
+    digit_w = n_rows * row_h
     left = digit_w + layout["gap"]
     width = left + n_classes * cell_w + layout["right"]
-    height = header + 28 * row_h + layout["bottom"]
+    height = header + n_rows * row_h + layout["bottom"]
     out = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(out)
     f = font(layout["label_font"])
     pixels = to_uint8(digit)
-    picture = Image.fromarray(pixels, mode="L").resize((digit_w, 28 * row_h), Image.Resampling.NEAREST).convert("RGB")
+    picture = Image.fromarray(pixels, mode="L").resize((digit_w, n_rows * row_h), Image.Resampling.NEAREST).convert("RGB")
     out.paste(picture, (0, header))
     for c, name in enumerate(class_names):
         # Class names are written upwards so long names (fashion) still fit above narrow columns.
         label = Image.new("RGB", (header - layout["label_inset"], cell_w), "white")
         ImageDraw.Draw(label).text((2, cell_w // 2), name[:layout["label_chars"]], fill="black", font=f, anchor="lm")
         out.paste(label.rotate(90, expand=True), (left + c * cell_w, 2))
-    for r in range(28):
+    for r in range(n_rows):
         y = header + r * row_h
         draw.text((digit_w + layout["gap"] // 2, y + row_h // 2), str(r + 1), fill=tuple(layout["number_rgb"]),
                   font=font(layout["number_font"]), anchor="mm")
@@ -357,9 +377,9 @@ def readout_picture(digit, row_probs: np.ndarray, class_names: list[str], rows_r
             draw.rectangle([left + c * cell_w, y, left + (c + 1) * cell_w - 2, y + row_h - 2], fill=shade)
         cx = left + best * cell_w + cell_w // 2 - 1
         draw.ellipse([cx - dot, y + row_h // 2 - 1 - dot, cx + dot, y + row_h // 2 - 1 + dot], fill="black")
-    if rows_read < 28:
+    if rows_read < n_rows:
         # Grey veil over the rows the RNN has not read yet, on both the digit and the heatmap.
-        veil = Image.new("RGBA", (width, (28 - rows_read) * row_h), (255, 255, 255, 190))
+        veil = Image.new("RGBA", (width, (n_rows - rows_read) * row_h), (255, 255, 255, 190))
         out.paste(veil, (0, header + rows_read * row_h), veil)
     y = header + rows_read * row_h - 1
     draw.line([0, y, width, y], fill=tuple(layout["line_rgb"]), width=2)

@@ -2,7 +2,8 @@
 
 The page (ui/write/page.py) and the named endpoints (ui/write/api.py) call the same functions,
 so the browser and an HTTP client get the same digits for the same seed. Digits are numpy
-float32 arrays (28, 28) with every pixel 0 or 1 (the writer models binarized images).
+float32 arrays (side, side) with every pixel 0 or 1 (the writer models binarized images); the side
+is the writer's (its data set's), never assumed here.
 """
 
 import math
@@ -17,11 +18,11 @@ import torch
 from genmodels import likelihood
 from genmodels.checkpoints import WEIGHTS_FILE
 from genmodels.preprocess import load_image_file, prepare_digit
+from genmodels.registry import same_images
 
 DEFAULT_WRITER = "writer-mnist"
 DEFAULT_VAE = "vae-mnist"
 TEMPERATURE_RANGE = (0.1, 2.0)  # below 0.1 every digit is the same blob; above 2 it is noise
-PROMPT_ROWS_RANGE = (1, 27)  # rows of the user's digit kept as the prompt
 ENDINGS_RANGE = (1, 16)  # endings per completion (the page writes ENDINGS_SHOWN)
 ENDINGS_SHOWN = 6
 PROMPT_THRESHOLD = 0.5  # a prompt pixel is on when its grey level is above this (no random binarization)
@@ -62,7 +63,7 @@ def check_temperature(value) -> float:
     return t
 
 
-def check_label(value, num_classes: int = 10) -> int | None:
+def check_label(value, num_classes: int) -> int | None:
     """Return a class index 0..num_classes-1, or None for -1 / 'any' (the writer picks the class)."""
     if value is None or (isinstance(value, str) and value.strip().lower() in ("any", "")):
         return None
@@ -70,9 +71,14 @@ def check_label(value, num_classes: int = 10) -> int | None:
     return None if label == -1 else label
 
 
-def check_rows(value) -> int:
-    """Return the number of prompt rows to keep, within PROMPT_ROWS_RANGE."""
-    return _whole(value, "number of rows kept (k)", *PROMPT_ROWS_RANGE)
+def prompt_rows_range(side: int) -> tuple[int, int]:
+    """Return the fewest and most rows of a side x side prompt that can be kept: at least one, and one left to write."""
+    return 1, side - 1
+
+
+def check_rows(value, side: int) -> int:
+    """Return the number of prompt rows to keep, within prompt_rows_range(side)."""
+    return _whole(value, "number of rows kept (k)", *prompt_rows_range(side))
 
 
 def check_count(value) -> int:
@@ -105,6 +111,11 @@ class Models:
     vae_name: str | None
     writer_stamp: str = ""  # the SHA-256 of the writer's weights (config.json): changes when it is retrained
 
+    @property
+    def side(self) -> int:
+        """Return the side of the writer's square images, in pixels (its rows, and the pixels in a row)."""
+        return self.writer.config.side
+
 
 def resolve_writer(registry, name) -> str:
     """Return the writer checkpoint to use: `name`, else DEFAULT_WRITER, else the first one; ValueError if none."""
@@ -123,14 +134,16 @@ def resolve_writer(registry, name) -> str:
     return name
 
 
-def companion_vae(registry, dataset: str) -> str | None:
-    """Return the VAE trained on `dataset` to compare with (shipped first; DEFAULT_VAE for digits), if any."""
-    entries = registry.entries("vae")
-    same = [e for e in entries if e.dataset == dataset]
+def companion_vae(registry, writer_name: str) -> str | None:
+    """Return the VAE to compare the writer with: one trained on the same images as recorded in their configs
+    (DEFAULT_VAE first, then the same data set, then shipped ones), if any."""
+    writer = registry.entry(writer_name)
+    same = [e for e in registry.entries("vae") if same_images(e, writer)]
     shipped = [e for e in same if e.path.parent == registry.checkpoints_dir]
-    if same and dataset.startswith("mnist") and any(e.name == DEFAULT_VAE for e in shipped):
+    if any(e.name == DEFAULT_VAE for e in shipped):
         return DEFAULT_VAE
-    pick = shipped or same
+    same_data = [e for e in same if e.dataset == writer.dataset]
+    pick = [e for e in shipped if e in same_data] or same_data or shipped or same
     return pick[0].name if pick else None
 
 
@@ -143,7 +156,7 @@ def load_models(registry, name) -> Models:
     reader = registry.load(reader_name) if reader_name else None
     stamp = str(registry.config(entry.path).get("files", {}).get(WEIGHTS_FILE, ""))
     return Models(writer_name, writer, list(entry.class_names), entry.dataset, reader_name, reader,
-                  companion_vae(registry, entry.dataset), stamp)
+                  companion_vae(registry, writer_name), stamp)
 
 
 # ---------------------------------------------------------------------- writing
@@ -152,24 +165,25 @@ class Frame:
     """One step of the animation: the canvas after `rows` rows (rows below are 0) and the reader's belief then."""
 
     rows: int
-    canvas: np.ndarray  # (28, 28) in {0, 1}
+    canvas: np.ndarray  # (side, side) in {0, 1}
     belief: np.ndarray | None  # (num_classes,) probabilities, None without a reader
 
 
 def read(reader, digits: np.ndarray) -> np.ndarray | None:
-    """Return the reader's class probabilities after each row, (N, 28, classes), for digits (N, 28, 28)."""
+    """Return the reader's class probabilities after each row, (N, side, classes), for digits (N, side, side)."""
     if reader is None:
         return None
-    x = torch.as_tensor(np.asarray(digits, dtype=np.float32)).reshape(-1, 1, 28, 28)
+    side = reader.config.side
+    x = torch.as_tensor(np.asarray(digits, dtype=np.float32)).reshape(-1, 1, side, side)
     return reader.read_rows(x.to(reader.device)).cpu().numpy()
 
 
 def write_frames(models: Models, label, temperature: float, generator: torch.Generator) -> Iterator[Frame]:
-    """Yield a Frame after each row the writer writes (28 in all), the reader's belief following the rows."""
+    """Yield a Frame after each row the writer writes (side in all), the reader's belief following the rows."""
     writer = models.writer
     for rows in writer.iter_sample_rows(1, label=label, temperature=temperature, generator=generator):
         t = rows.shape[1]
-        canvas = np.zeros((28, 28), dtype=np.float32)
+        canvas = np.zeros((models.side, models.side), dtype=np.float32)
         canvas[:t] = rows[0].cpu().numpy()
         # The reader reads the partial picture, rows not yet written as zeros; it reads top to bottom,
         # so its belief after row t is what it would say had it stopped there.
@@ -178,27 +192,28 @@ def write_frames(models: Models, label, temperature: float, generator: torch.Gen
 
 
 def write_digit(models: Models, label, temperature: float, generator: torch.Generator) -> np.ndarray:
-    """Return one written digit (28, 28) in {0, 1}: the last frame of write_frames for the same generator."""
+    """Return one written digit (side, side) in {0, 1}: the last frame of write_frames for the same generator."""
     digit = models.writer.sample(1, label=label, temperature=temperature, generator=generator)
-    return digit.reshape(28, 28).cpu().numpy()
+    return digit.reshape(models.side, models.side).cpu().numpy()
 
 
-def check_written_rows(value) -> np.ndarray:
-    """Return the rows written so far as a float32 array (k, 28) in {0, 1}, k from 0 to 27 (None or [] = none yet)."""
+def check_written_rows(value, side: int) -> np.ndarray:
+    """Return the rows written so far as a float32 array (k, side) in {0, 1}, k from 0 to side - 1 (None or [] = none yet)."""
     if value is None:
-        return np.zeros((0, 28), dtype=np.float32)
+        return np.zeros((0, side), dtype=np.float32)
     if not isinstance(value, (list, tuple)):
-        raise ValueError(f"The rows written so far must be a list of rows (each 28 pixels, 0 or 1), "
+        raise ValueError(f"The rows written so far must be a list of rows (each {side} pixels, 0 or 1), "
                          f"got {type(value).__name__}.")
-    if len(value) > 28:
-        raise ValueError(f"The digit has 28 rows, so the rows written so far can be at most 27 (got {len(value)}).")
+    if len(value) > side:
+        raise ValueError(f"The digit has {side} rows, so the rows written so far can be at most {side - 1} "
+                         f"(got {len(value)}).")
     for t, row in enumerate(value):
-        if not (isinstance(row, (list, tuple)) and len(row) == 28
+        if not (isinstance(row, (list, tuple)) and len(row) == side
                 and all(isinstance(x, numbers.Real) and not isinstance(x, bool) and x in (0, 1) for x in row)):
-            raise ValueError(f"Row {t} of the rows written so far must be a list of 28 pixels, each 0 or 1.")
-    if len(value) == 28:
-        raise ValueError("All 28 rows are written already, so there is no next row: start again with an empty list.")
-    return np.asarray(value, dtype=np.float32).reshape(len(value), 28)
+            raise ValueError(f"Row {t} of the rows written so far must be a list of {side} pixels, each 0 or 1.")
+    if len(value) == side:
+        raise ValueError(f"All {side} rows are written already, so there is no next row: start again with an empty list.")
+    return np.asarray(value, dtype=np.float32).reshape(len(value), side)
 
 
 @dataclass
@@ -206,28 +221,28 @@ class Step:
     """One row written by write_step: the probabilities it was drawn from, the pixels, and the log-likelihood so far."""
 
     row: int  # the row just written, 0 = top
-    probabilities: np.ndarray  # (28,) each pixel's p(on) at temperature 1, given the rows above and pixels to its left
-    tempered: np.ndarray  # (28,) the same at the chosen temperature: what the pixels were drawn from
-    pixels: np.ndarray  # (28,) in {0, 1}
-    rows: np.ndarray  # (row + 1, 28): every row written so far, this one last
+    probabilities: np.ndarray  # (side,) each pixel's p(on) at temperature 1, given the rows above and pixels to its left
+    tempered: np.ndarray  # (side,) the same at the chosen temperature: what the pixels were drawn from
+    pixels: np.ndarray  # (side,) in {0, 1}
+    rows: np.ndarray  # (row + 1, side): every row written so far, this one last
     row_log_likelihood: float  # log p(this row | rows above, class), nats, at temperature 1
-    log_likelihood: float  # log p(rows written so far | class), nats: the writer's log_prob once 28 rows are written
+    log_likelihood: float  # log p(rows written so far | class), nats: the writer's log_prob once all rows are written
     temperature: float
     belief: np.ndarray | None  # the reader's class probabilities after these rows, None without a reader
 
     @property
     def done(self) -> bool:
-        """Return whether the digit is finished (28 rows)."""
-        return self.row == 27
+        """Return whether the digit is finished (as many rows as pixels in a row)."""
+        return self.row == len(self.pixels) - 1
 
 
 def write_step(models: Models, rows: np.ndarray, label, temperature: float, seed: int) -> Step:
-    """Return the next row below `rows` (k, 28) written with `seed`; one seed for every row writes write_digit's digit."""
+    """Return the next row below `rows` (k, side) written with `seed`; one seed for every row writes write_digit's digit."""
     step = models.writer.write_row(1, label=label, temperature=temperature, prefix_rows=torch.from_numpy(rows),
                                    generator=generator(seed))
     pixels = step.pixels[0].cpu().numpy()
     written = np.concatenate([rows, pixels[None]]).astype(np.float32)
-    canvas = np.zeros((28, 28), dtype=np.float32)
+    canvas = np.zeros((models.side, models.side), dtype=np.float32)
     canvas[:len(written)] = written
     belief = read(models.reader, canvas)
     return Step(step.row, step.probabilities[0].cpu().numpy(), step.tempered[0].cpu().numpy(), pixels, written,
@@ -236,7 +251,7 @@ def write_step(models: Models, rows: np.ndarray, label, temperature: float, seed
 
 
 def image_to_prompt(image) -> np.ndarray:
-    """Return the user's digit prepared as MNIST (28, 28) and binarized at PROMPT_THRESHOLD, in {0, 1}.
+    """Return the user's digit prepared as MNIST (side, side) and binarized at PROMPT_THRESHOLD, in {0, 1}.
 
     `image`: a file path or bytes, a PIL image, an array, or a Sketchpad value (a dict with 'composite').
     """
@@ -254,7 +269,7 @@ def image_to_prompt(image) -> np.ndarray:
 
 @dataclass
 class Completion:
-    """Endings of a prompt: the prompt (28, 28), rows kept, endings (n, 28, 28), and the reader's view of each."""
+    """Endings of a prompt: the prompt (side, side), rows kept, endings (n, side, side), and the reader's view of each."""
 
     prompt: np.ndarray
     rows: int
@@ -266,10 +281,14 @@ class Completion:
 def complete(models: Models, prompt: np.ndarray, rows: int, n: int, temperature: float,
              generator: torch.Generator) -> Completion:
     """Return n endings written below the top `rows` rows of `prompt`, each labelled by the reader."""
-    prompt = np.asarray(prompt, dtype=np.float32).reshape(28, 28)
+    side = models.side
+    prompt = np.asarray(prompt, dtype=np.float32)
+    if prompt.size != side * side:
+        raise ValueError(f"The prompt must be a {side} x {side} picture for this writer.")
+    prompt = prompt.reshape(side, side)
     prefix = torch.from_numpy(prompt[:rows].copy())
     endings = models.writer.sample(n, label=None, temperature=temperature, prefix_rows=prefix,
-                                   generator=generator).reshape(n, 28, 28).cpu().numpy()
+                                   generator=generator).reshape(n, side, side).cpu().numpy()
     beliefs = read(models.reader, endings)
     labels, probabilities = [], []
     for k in range(n):
@@ -285,14 +304,14 @@ def complete(models: Models, prompt: np.ndarray, rows: int, n: int, temperature:
 
 
 def side_by_side(registry, models: Models, n: int, generator: torch.Generator) -> tuple[np.ndarray | None, np.ndarray]:
-    """Return (n VAE prior samples as pixel probabilities (n, 28, 28) or None without a VAE, n writer samples in {0,1})."""
+    """Return (n VAE prior samples as pixel probabilities (n, side, side) or None without a VAE, n writer samples in {0,1})."""
     vae = registry.load(models.vae_name) if models.vae_name else None
     with torch.no_grad():
         vae_samples = None
         if vae is not None:
             z = torch.randn((n, vae.config.latent_dim), generator=generator).to(vae.device)
-            vae_samples = vae.decode(z).reshape(n, 28, 28).cpu().numpy()
-        written = models.writer.sample(n, label=None, generator=generator).reshape(n, 28, 28).cpu().numpy()
+            vae_samples = vae.decode(z)[:, 0].cpu().numpy()
+        written = models.writer.sample(n, label=None, generator=generator)[:, 0].cpu().numpy()
     return vae_samples, written
 
 

@@ -27,12 +27,12 @@ from . import actions, render
 
 
 def _rows(digit: np.ndarray) -> list[list[int]]:
-    """Return a binary digit (28, 28) as 28 lists of 28 ints, 0 or 1."""
+    """Return a binary digit (side, side) as side lists of side ints, 0 or 1."""
     return (np.asarray(digit) > 0.5).astype(int).tolist()
 
 
 def _png(digit: np.ndarray) -> str:
-    return render.png_data_url(render.writing_picture(digit, 28, done=True))
+    return render.png_data_url(render.writing_picture(digit, len(digit), done=True))
 
 
 def _reader(models, belief) -> dict | None:
@@ -96,7 +96,7 @@ def wire_api(registry) -> None:
         reader's top class ("" without a reader), "probability": its probability}, ...]}.
         """
         models = actions.load_models(registry, model)
-        k = actions.check_rows(k)
+        k = actions.check_rows(k, models.side)
         n = actions.check_count(n)
         temperature = actions.check_temperature(temperature)
         seed = actions.check_seed(seed)
@@ -123,7 +123,7 @@ def wire_api(registry) -> None:
         whether all 28 rows are written, "seed", "label", "model", "reader": as for /write, after these rows}.
         """
         models = actions.load_models(registry, model)
-        written = actions.check_written_rows(rows)
+        written = actions.check_written_rows(rows, models.side)
         label = actions.check_label(label, len(models.class_names))
         temperature = actions.check_temperature(temperature)
         seed = actions.check_seed(seed)

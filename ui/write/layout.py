@@ -10,7 +10,7 @@ import gradio as gr
 from ui.gradio_internals import SCRIPT_HEAD as GRADIO_INTERNALS_HEAD
 
 from . import render
-from .actions import ENDINGS_SHOWN, MAX_SEED, PROMPT_ROWS_RANGE, SAMPLES_SHOWN, TEMPERATURE_RANGE
+from .actions import ENDINGS_SHOWN, MAX_SEED, SAMPLES_SHOWN, TEMPERATURE_RANGE, prompt_rows_range
 
 INTRO = """**The writer** draws a digit like a language model writes a sentence: one row at a time, top to
 bottom, each pixel drawn from its probability given all the rows above. So it knows *exactly* how
@@ -19,7 +19,7 @@ likely any black-and-white digit is, which the VAE cannot say. The RNN reader re
 BARS_TITLE = "The reader's guess so far"
 PLAY_INTERVAL_S = 0.6  # Play writes a row this often: slow enough for a class to follow each one
 STEP_HINT = ("Step writes one row and shows, before you see the next, the writer's probability of ink for "
-             "each of its 28 pixels; Play steps on its own and Stop pauses.")
+             "pixel of the row; Play steps on its own and Stop pauses.")
 
 STEP_HELP = """**Step by step.** A row is the writer's "next token". Its pixels are drawn left to right, so each
 pixel's probability is the one the writer gave it *given the rows above and the pixels already drawn to its
@@ -162,8 +162,9 @@ def build_write_panel(writer_names: list[str], default: str | None, class_names,
                       play_timer, bars, shown)
 
 
-def build_complete_panel() -> CompletePanel:
-    """Return the completion section: input (draw or upload), its settings, the prompt and the endings."""
+def build_complete_panel(side: int) -> CompletePanel:
+    """Return the completion section for a writer of side x side images: input (draw or upload), its settings,
+    the prompt and the endings."""
     with gr.Accordion("Complete my digit", open=True, elem_id="ll-complete-section"):
         gr.Markdown(COMPLETE_HELP)
         with gr.Row():
@@ -182,12 +183,12 @@ def build_complete_panel() -> CompletePanel:
                                    file_types=[".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp"],
                                    elem_id="ll-complete-upload")
             with gr.Column(scale=1, min_width=300):
-                low, high = PROMPT_ROWS_RANGE
-                rows = gr.Slider(low, high, value=14, step=1, label="Rows kept (k)",
+                low, high = prompt_rows_range(side)
+                rows = gr.Slider(low, high, value=side // 2, step=1, label="Rows kept (k)",
                                  info="the prompt: the top k rows of your digit", elem_id="ll-complete-rows")
                 temperature = _temperature("ll-complete-temperature")
                 seed = _seed("ll-complete-seed")
-                prompt = _html(render.prompt_html(None, 14), elem_id="ll-complete-prompt")
+                prompt = _html(render.prompt_html(None, side // 2), elem_id="ll-complete-prompt")
         endings = _html("", elem_id="ll-complete-endings", js_on_load=SELECT_BRUSH_JS, head=GRADIO_INTERNALS_HEAD)
     return CompletePanel(sketch, complete, file, rows, temperature, seed, prompt, endings)
 

@@ -20,6 +20,7 @@ import time
 import gradio as gr
 import numpy as np
 
+from genmodels.images import IMAGE_SIDE
 from ui.errors import user_errors
 from ui.limits import IMAGE_CONCURRENCY
 
@@ -64,12 +65,13 @@ class WritePage:
         self.registry = registry
         names = registry.names("writer")
         self.default = actions.resolve_writer(registry, None) if names else None
-        class_names = list(registry.entry(self.default).class_names) if self.default else [str(k) for k in range(10)]
+        class_names = list(registry.entry(self.default).class_names) if self.default else []
+        side = registry.load(self.default).config.side if self.default else IMAGE_SIDE
         self.write = build_write_panel(names, self.default, class_names, "" if names else actions.NO_WRITER)
-        self.complete = build_complete_panel()
+        self.complete = build_complete_panel(side)
         self.compare = build_compare_panel()
-        self.prompt = gr.State(None)  # this session's binarized prompt, 28 rows of 28 floats in {0, 1}
-        # This session's digit being stepped: {"model", "label", "seed_box", "seed", "rows": k lists of 28 0/1}.
+        self.prompt = gr.State(None)  # this session's binarized prompt, side rows of side floats in {0, 1}
+        # This session's digit being stepped: {"model", "label", "seed_box", "seed", "rows": k lists of side 0/1}.
         self.steps = gr.State(None)
 
     # ------------------------------------------------------------------ watch it write
@@ -81,8 +83,8 @@ class WritePage:
         w = self.write
         first = self.stopped(steps=None)  # Write starts afresh: any digit being stepped or played is dropped
         for frame in actions.write_frames(models, label, temperature, actions.generator(seed)):
-            done = frame.rows == 28
-            caption = f"Done: 28 of 28 rows written (seed {seed})." if done else ""
+            done = frame.rows == models.side
+            caption = f"Done: {models.side} of {models.side} rows written (seed {seed})." if done else ""
             title = "The reader's final answer" if done else f"{BARS_TITLE} (after {frame.rows} rows)"
             yield {**first, w.digit: render.writing_html(frame.canvas, frame.rows, done, caption),
                    w.bars: render.bars_html(frame.belief, models.class_names, title)}
@@ -112,25 +114,25 @@ class WritePage:
         box = -1 if seed is None else seed
         same = (state is not None and state["model"] == models.writer_name and state["label"] == label
                 and state["seed_box"] == box)
-        if same and len(state["rows"]) >= 28 and not start:
+        if same and len(state["rows"]) >= models.side and not start:
             return None
-        if not same or len(state["rows"]) >= 28:
+        if not same or len(state["rows"]) >= models.side:
             state = {"model": models.writer_name, "label": label, "seed_box": box, "seed": actions.check_seed(seed),
                      "rows": []}
-        rows = actions.check_written_rows(state["rows"])
+        rows = actions.check_written_rows(state["rows"], models.side)
         step = actions.write_step(models, rows, label, temperature, state["seed"])
-        canvas = np.zeros((28, 28), dtype=np.float32)
+        canvas = np.zeros((models.side, models.side), dtype=np.float32)
         canvas[:len(step.rows)] = step.rows
         written = step.row + 1
-        caption = (f"Done: 28 of 28 rows written (seed {state['seed']})." if step.done
-                   else f"Row {written} of 28 written (seed {state['seed']}).")
+        caption = (f"Done: {written} of {models.side} rows written (seed {state['seed']})." if step.done
+                   else f"Row {written} of {models.side} written (seed {state['seed']}).")
         title = "The reader's final answer" if step.done else f"{BARS_TITLE} (after {written} rows)"
         w = self.write
         return {w.digit: render.writing_html(canvas, written, step.done, caption),
                 w.bars: render.bars_html(step.belief, models.class_names, title),
                 w.next_row: render.next_row_html(step.row, step.probabilities, step.tempered, step.pixels,
                                                  temperature, step.row_log_likelihood, step.log_likelihood),
-                self.steps: {**state, "rows": step.rows.astype(int).tolist()}}
+                self.steps: {**state, "rows": step.rows.astype(int).tolist(), "done": step.done}}
 
     def on_step(self, model_name, label, temperature, seed, state):
         return self.step_outputs(model_name, label, temperature, seed, state)
@@ -138,7 +140,7 @@ class WritePage:
     def on_play(self, model_name, label, temperature, seed, state):
         out = self.step_outputs(model_name, label, temperature, seed, state)  # the first row at once
         w = self.write
-        if len(out[self.steps]["rows"]) == 28:  # that was the last row
+        if out[self.steps]["done"]:  # that was the last row
             return {**out, **self.stopped()}
         return {**out, w.play_timer: gr.Timer(active=True), w.play: gr.update(interactive=False),
                 w.stop: gr.update(interactive=True), w.step: gr.update(interactive=False)}
@@ -149,7 +151,7 @@ class WritePage:
         except ValueError as error:  # said once, and Play stops (raising would repeat it every tick)
             gr.Warning(str(error))
             return self.stopped()
-        if out is None or len(out[self.steps]["rows"]) == 28:
+        if out is None or out[self.steps]["done"]:
             return {**(out or {}), **self.stopped()}
         return out
 
@@ -175,9 +177,9 @@ class WritePage:
 
     # ------------------------------------------------------------------ complete my digit
     def completion_outputs(self, model_name, prompt, rows, temperature, seed) -> dict:
-        """Return the prompt picture and the endings for a binarized prompt (28, 28)."""
+        """Return the prompt picture and the endings for a binarized prompt (side, side)."""
         models = actions.load_models(self.registry, model_name)
-        rows = actions.check_rows(rows)
+        rows = actions.check_rows(rows, models.side)
         result = actions.complete(models, prompt, rows, actions.ENDINGS_SHOWN, actions.check_temperature(temperature),
                                   actions.generator(actions.check_seed(seed)))
         c = self.complete

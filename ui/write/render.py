@@ -1,9 +1,9 @@
 """Pictures for the Write tab: the digit being written, the reader's bars, prompts, endings, samples, the NLL table.
 
-Pure functions of arrays (no gradio, no models). Digits are float arrays (28, 28) in [0,1], white
+Pure functions of arrays (no gradio, no models). Digits are float arrays (side, side) in [0,1], white
 ink on black, as the models see them. Pictures go into gr.HTML as small inline PNGs that the
-browser scales up with hard pixel edges (a 28x28 digit is about 300 bytes), so the animation's
-~28 updates per digit stay light.
+browser scales up with hard pixel edges (an MNIST digit is about 300 bytes), so the animation's
+update per row stays light.
 """
 
 import base64
@@ -56,22 +56,23 @@ def png_data_url(rgb: np.ndarray) -> str:
 
 
 def _paint(digit: np.ndarray, ink=INK, background=(0, 0, 0)) -> np.ndarray:
-    """Return a digit (28, 28) in [0,1] as RGB uint8, each pixel blended from `background` to `ink`."""
+    """Return a digit (side, side) in [0,1] as RGB uint8, each pixel blended from `background` to `ink`."""
     level = np.clip(np.asarray(digit, dtype=np.float32), 0, 1)[..., None]
     return (np.array(background, np.float32) * (1 - level) + np.array(ink, np.float32) * level + 0.5).astype(np.uint8)
 
 
 def writing_picture(canvas: np.ndarray, rows: int, done: bool) -> np.ndarray:
-    """Return the digit being written as RGB (28, 28, 3): the row just written lit up, unless `done`."""
+    """Return the digit being written as RGB (side, side, 3): the row just written lit up, unless `done`."""
     rgb = _paint(canvas)
-    if not done and 0 < rows <= 28:
+    if not done and 0 < rows <= len(canvas):
         rgb[rows - 1] = _paint(canvas[rows - 1], WRITTEN_INK, CURRENT_ROW)
     return rgb
 
 
 def writing_html(canvas: np.ndarray, rows: int, done: bool, caption: str = "") -> str:
     """Return the digit being written (scaled up crisply) with a line saying which row the writer is on."""
-    status = caption or ("Done: 28 of 28 rows written." if done else f"Writing row {rows} of 28…")
+    side = len(canvas)
+    status = caption or (f"Done: {side} of {side} rows written." if done else f"Writing row {rows} of {side}…")
     alt = "the written digit" if done else f"the digit after {rows} rows"
     return (f'<div class="ll-write-digit" data-rows="{rows}" data-done="{str(done).lower()}">'
             f'<img class="ll-pic" alt="{alt}" src="{png_data_url(writing_picture(canvas, rows, done))}">'
@@ -106,7 +107,8 @@ def waiting_bars_html(title: str, message: str) -> str:
 
 
 def _enlarge(rgb: np.ndarray, scale: int) -> Image.Image:
-    return Image.fromarray(rgb, mode="RGB").resize((28 * scale, 28 * scale), Image.Resampling.NEAREST)
+    height, width = rgb.shape[:2]
+    return Image.fromarray(rgb, mode="RGB").resize((width * scale, height * scale), Image.Resampling.NEAREST)
 
 
 def _cut_line(picture: Image.Image, rows: int, scale: int) -> Image.Image:
@@ -116,14 +118,14 @@ def _cut_line(picture: Image.Image, rows: int, scale: int) -> Image.Image:
 
 
 def prompt_picture(prompt: np.ndarray, rows: int, scale: int = 6) -> np.ndarray:
-    """Return the prompt as RGB, (28*scale)^2: kept rows bright, the rest dimmed, a red line at the cut."""
+    """Return the prompt as RGB, (side*scale)^2: kept rows bright, the rest dimmed, a red line at the cut."""
     rgb = _paint(prompt)
     rgb[rows:] = (rgb[rows:] * DIMMED).astype(np.uint8)
     return np.asarray(_cut_line(_enlarge(rgb, scale), rows, scale))
 
 
 def ending_picture(ending: np.ndarray, rows: int, scale: int = 4) -> np.ndarray:
-    """Return an ending as RGB, (28*scale)^2: the kept rows in white, the written rows in amber, the cut in red."""
+    """Return an ending as RGB, (side*scale)^2: the kept rows in white, the written rows in amber, the cut in red."""
     rgb = _paint(ending)
     rgb[rows:] = _paint(ending[rows:], WRITTEN_INK)
     return np.asarray(_cut_line(_enlarge(rgb, scale), rows, scale))
@@ -156,7 +158,7 @@ def endings_html(endings: np.ndarray, rows: int, labels, probabilities) -> str:
 
 
 def samples_html(digits: np.ndarray | None, title: str, empty: str = "") -> str:
-    """Return a titled grid of small digits (N, 28, 28) in [0,1] (4 per row where there is room)."""
+    """Return a titled grid of small digits (N, side, side) in [0,1] (4 per row where there is room)."""
     head = f'<div class="ll-title">{html.escape(title)}</div>'
     if digits is None:
         return f'<div class="ll-samples">{head}<div class="ll-caption">{html.escape(empty)}</div></div>'
@@ -210,7 +212,7 @@ NEXT_ROW_CSS = """
 .ll-next { max-width: 280px; margin: 8px auto 0; font-size: 13px; }
 .ll-next .ll-title { font-size: 14px; margin-bottom: 2px; }
 .ll-next .lbl { display: flex; justify-content: space-between; margin: 4px 0 1px; }
-.ll-strip { display: grid; grid-template-columns: repeat(28, 1fr); height: 14px; border-radius: 2px; overflow: hidden;
+.ll-strip { display: grid; height: 14px; border-radius: 2px; overflow: hidden;
             background: #000; }
 .ll-strip span { display: block; }
 .ll-strip.drawn span.on { background: #fff; }
@@ -236,7 +238,13 @@ def _strip(probabilities: np.ndarray, kind: str) -> str:
     cells = "".join(f'<span style="background:rgb{heat_colour(p)}" title="pixel {j + 1}: {100 * p:.0f}%"></span>'
                     for j, p in enumerate(probabilities))
     values = ",".join(f"{p:.4f}" for p in probabilities)
-    return f'<div class="ll-strip" data-kind="{kind}" data-p="{values}">{cells}</div>'
+    return (f'<div class="ll-strip" data-kind="{kind}" data-p="{values}" style="{_columns(len(probabilities))}">'
+            f'{cells}</div>')
+
+
+def _columns(n: int) -> str:
+    """Return the style that lays a strip's n pixels out in n equal columns (one row of the image)."""
+    return f"grid-template-columns: repeat({n}, 1fr)"
 
 
 def next_row_html(row: int, probabilities: np.ndarray, tempered: np.ndarray, pixels: np.ndarray,
@@ -248,13 +256,14 @@ def next_row_html(row: int, probabilities: np.ndarray, tempered: np.ndarray, pix
     drawn = "".join(f'<span class="{"on" if x > 0.5 else ""}"></span>' for x in pixels)
     bits = "".join("1" if x > 0.5 else "0" for x in pixels)
     same = " (the same)" if abs(temperature - 1) < 1e-9 else ""
-    return (f'<div class="ll-next" data-row="{row}" data-done="{str(row == 27).lower()}">'
-            f'<div class="ll-title">Row {row + 1} of 28: the probability of ink, pixel by pixel</div>'
+    side = len(pixels)
+    return (f'<div class="ll-next" data-row="{row}" data-done="{str(row == side - 1).lower()}">'
+            f'<div class="ll-title">Row {row + 1} of {side}: the probability of ink, pixel by pixel</div>'
             f'<div class="lbl"><span>the writer\'s own (temperature 1)</span></div>{_strip(probabilities, "model")}'
             f'<div class="lbl"><span>at temperature {temperature:.2f}{same}: drawn from these</span></div>'
             f'{_strip(tempered, "tempered")}'
             f'<div class="lbl"><span>the pixels drawn</span></div>'
-            f'<div class="ll-strip drawn" data-pixels="{bits}">{drawn}</div>'
+            f'<div class="ll-strip drawn" data-pixels="{bits}" style="{_columns(side)}">{drawn}</div>'
             f'<div class="ll-scale"></div><div class="ll-scale-ends"><span>0%</span><span>50%</span><span>100%</span></div>'
             f'<div class="ll-ll" data-log-likelihood="{log_likelihood:.6f}">log-likelihood so far: '
             f'<b>{log_likelihood:.1f}</b> nats (this row {row_log_likelihood:.1f})</div></div>')
