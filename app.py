@@ -127,6 +127,8 @@ def cap_malloc_arenas(count: int = MALLOC_ARENAS) -> bool:
 def serve(lab: LatentLab, **launch_kwargs):
     """Queue and launch `lab`'s Blocks with the app's settings (tests use the same path as `python app.py`)."""
     cap_malloc_arenas()
+    # Identical answers share one content-named file: gradio's components must write it whole, too.
+    gradio_internals.make_cache_writes_atomic()
     launch_kwargs.setdefault("server_name", os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
     port = os.environ.get("GRADIO_SERVER_PORT") or os.environ.get("PORT") or "7860"
     launch_kwargs.setdefault("server_port", int(port))

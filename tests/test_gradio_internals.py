@@ -6,12 +6,14 @@ The Python internals are checked directly (the attribute, the call order, the be
 on); the page's in a browser on the real page, each selector and behaviour the page scripts use.
 """
 
+import inspect
 import io
 import json
 import re
 from pathlib import Path
 
 import gradio as gr
+import gradio.processing_utils as gradio_processing
 import httpx
 import numpy as np
 import pytest
@@ -111,10 +113,11 @@ def test_a_file_written_to_the_cache_is_served_by_gr_api_as_it_is():
     data = b"latent lab " + VERSION.encode()
     path = gi.write_to_cache(data, "digit.png")
     assert Path(path).read_bytes() == data and Path(path).name == "digit.png", broken(
-        PYTHON_SIDE, "write_to_cache: processing_utils.save_bytes_to_cache(data, name, folder) no longer writes "
-                     f"data under its own name ({path})")
+        PYTHON_SIDE, f"write_to_cache: data is not written under its own name ({path})")
     assert Path(path).parent.parent == Path(gi.upload_folder()).resolve(), broken(
-        PYTHON_SIDE, f"write_to_cache: save_bytes_to_cache no longer writes into <cache>/<hash>/ ({path})")
+        PYTHON_SIDE, f"write_to_cache: the file is not in <cache>/<hash>/ ({path})")
+    assert Path(path).parent.name == gradio_processing.hash_bytes(data), broken(
+        PYTHON_SIDE, "write_to_cache: processing_utils.hash_bytes no longer names the folder of these bytes")
     assert gi.write_to_cache(data, "digit.png") == path != gi.write_to_cache(data + b"!", "digit.png"), broken(
         PYTHON_SIDE, "write_to_cache: the same bytes no longer land on the same path")
 
@@ -132,6 +135,29 @@ def test_a_file_written_to_the_cache_is_served_by_gr_api_as_it_is():
     assert answer["path"] == path and served == data, broken(
         PYTHON_SIDE, f"write_to_cache: gr.api copies a file already in the cache elsewhere ({answer['path']}), "
                      "so the API's recent files (ui/explore/api.py) are not the ones served")
+
+
+def test_gradio_writes_component_outputs_through_the_functions_made_atomic(tmp_path, monkeypatch):
+    """gr.Image's pictures and save_bytes_to_cache reach the replacements make_cache_writes_atomic installs."""
+    originals = {name: getattr(gradio_processing, name) for name in gi.WHOLE_WRITERS}
+    for name, replacement in gi.WHOLE_WRITERS.items():
+        if originals[name] is not replacement:  # gradio's own: the replacement must take the same arguments
+            assert list(inspect.signature(originals[name]).parameters) == list(
+                inspect.signature(replacement).parameters), broken(
+                PYTHON_SIDE, f"make_cache_writes_atomic: processing_utils.{name} takes other arguments now")
+    gi.make_cache_writes_atomic()
+    written = []
+    whole = gi._write_whole
+    monkeypatch.setattr(gi, "_write_whole", lambda folder, name, data: written.append(name) or whole(folder, name, data))
+    with gr.Blocks():
+        pil, array = gr.Image(format="png"), gr.Image(format="png")
+    saved = [pil.postprocess(Image.new("L", (8, 8), 7)).path, array.postprocess(np.zeros((8, 8, 3), np.uint8)).path]
+    by_bytes = gradio_processing.save_bytes_to_cache(b"RIFF0000WAVE", "sound", str(tmp_path))
+    assert written == ["image.png", "image.png", "sound.wav"] and all(Path(p).is_file() for p in saved), broken(
+        PYTHON_SIDE, f"make_cache_writes_atomic: gr.Image no longer writes its pictures through "
+                     f"processing_utils.save_pil_to_cache ({written})")
+    assert Path(by_bytes).name == "sound.wav", broken(
+        PYTHON_SIDE, "make_cache_writes_atomic: save_bytes_to_cache names files differently")
 
 
 def test_the_cache_sweep_sees_the_files_components_write_and_keep(tmp_path):
