@@ -13,10 +13,11 @@ from typing import NamedTuple
 import gradio as gr
 from starlette.middleware import Middleware
 
-from genmodels.preprocess import MAX_BYTES as MAX_UPLOAD_BYTES
 from genmodels.registry import CHECKPOINTS_DIR, ModelRegistry
 from jobs import HostLimits, JobRunner
 from ui import cache, gradio_internals
+from ui.guards import bound_bodies, security_headers
+from ui.limits import MAX_UPLOAD_BYTES
 from ui.page_cache import cache_page
 from ui.inpage import SCRIPT_URL as INPAGE_SCRIPT_URL
 from ui.inpage import InPageModels
@@ -96,18 +97,6 @@ def build_app(runs_dir=None, limits: HostLimits | None = None, checkpoints_dir=C
     return LatentLab(demo, jobs, InPageModels(explore.views))
 
 
-def nosniff(asgi_app):
-    """Wrap an ASGI app so every HTTP response says "trust my Content-Type" (no browser renders an upload as HTML)."""
-    async def with_header(scope, receive, send):
-        async def send_with_header(message):
-            if message["type"] == "http.response.start":
-                headers = [h for h in message.get("headers", []) if h[0].lower() != b"x-content-type-options"]
-                message = dict(message, headers=headers + [(b"x-content-type-options", b"nosniff")])
-            await send(message)
-        await asgi_app(scope, receive, send_with_header if scope["type"] == "http" else send)
-    return with_header
-
-
 def cap_malloc_arenas(count: int = MALLOC_ARENAS) -> bool:
     """Cap the malloc arenas glibc gives threads (unless the host sets its own); return whether it applied.
 
@@ -139,8 +128,10 @@ def serve(lab: LatentLab, **launch_kwargs):
     # oldest go first beyond this bound, which is still ten times a class of fifty open pages.
     launch_kwargs.setdefault("state_session_capacity", 500)
     app_kwargs = dict(launch_kwargs.pop("app_kwargs", None) or {})
-    # The page itself is built once and then served from memory (ui/page_cache.py).
-    app_kwargs["middleware"] = [*app_kwargs.get("middleware", []), Middleware(nosniff), Middleware(cache_page)]
+    # Every answer carries the security headers, a body over the bound is refused unread (ui/guards.py),
+    # and the page itself is built once and then served from memory (ui/page_cache.py).
+    app_kwargs["middleware"] = [*app_kwargs.get("middleware", []), Middleware(security_headers),
+                                Middleware(bound_bodies), Middleware(cache_page)]
     # The in-page models, and the page scripts' one module of Gradio internals (ui/gradio_internals.py).
     app_kwargs["routes"] = [*app_kwargs.get("routes", []), *lab.inpage.routes(), gradio_internals.script_route()]
     # Every minute, uploads and rendered pictures older than two minutes are deleted (ui/cache.py). A

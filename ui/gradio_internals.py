@@ -27,6 +27,8 @@ SCRIPT = "gradio_internals.js"
 SCRIPT_URL = f"/latent-lab/static/{SCRIPT}"  # beside ui/inpage.py's script, under the same prefix
 # The tag a gr.HTML passes as `head`: Gradio loads it before that component's js_on_load runs.
 SCRIPT_HEAD = f'<script src="{SCRIPT_URL}"></script>'
+# The route gradio receives uploads on (its API_PREFIX and "/upload"): launch's max_file_size bounds it.
+UPLOAD_ROUTE = "/gradio_api/upload"
 # Headers gradio derives the page's root URL from (route_utils.get_request_origin); ASGI names are lower case.
 ROOT_HEADERS = (b"host", b"x-forwarded-host", b"x-forwarded-proto", b"x-gradio-server")
 # How often, and over how many of the latest events, the queue summarises its events for gradio's
