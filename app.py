@@ -16,6 +16,7 @@ from starlette.middleware import Middleware
 from genmodels.registry import CHECKPOINTS_DIR, ModelRegistry
 from jobs import HostLimits, JobRunner
 from ui import cache, gradio_internals
+from ui.errors import refuse_foreign_files
 from ui.guards import bound_bodies, security_headers
 from ui.limits import MAX_UPLOAD_BYTES
 from ui.page_cache import cache_page
@@ -94,6 +95,8 @@ def build_app(runs_dir=None, limits: HostLimits | None = None, checkpoints_dir=C
                 build_train_tab(registry, jobs, explore=explore, tabs=tabs, train_tab=train_tab)
         # On page open the explorer reads ?model=...&z=... and refreshes its model list.
         demo.load(explore.on_load.fn, explore.on_load.inputs, explore.on_load.outputs, api_visibility="private")
+    # A file field given a path that was never uploaded (/etc/passwd) answers one sentence, page or API.
+    refuse_foreign_files(demo)
     return LatentLab(demo, jobs, InPageModels(explore.views))
 
 

@@ -61,33 +61,39 @@ def echo(word: str, times: int = 2) -> str:
     return " ".join([word] * times)
 
 
-def test_before_each_call_sees_the_raw_inputs_first_and_may_fill_them_in():
+def test_before_each_call_sees_the_components_and_raw_inputs_first_and_may_fill_them_in():
     seen = []
 
-    def check(api_name, inputs):
-        seen.append((api_name, list(inputs)))
+    def check(api_name, components, inputs):
+        seen.append((api_name, [type(c).__name__ for c in components], list(inputs)))
         if any(isinstance(value, dict) for value in inputs):
             raise gr.Error("Refused by the app's own check.", print_exception=False)
-        if len(inputs) == 1:
+        if len(inputs) == 1 and api_name == "echo":
             inputs.append(3)
 
     with gr.Blocks() as demo:
         gr.api(echo, api_name="echo", queue=False)
+        file, text = gr.File(), gr.Textbox()
+        file.upload(lambda path: path, file, text, api_name="read")  # a page event that takes a file
     gi.before_each_call(demo, check)
     url = launched(demo)
+    foreign_file = {"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}
     try:
         filled = httpx.post(f"{url}/gradio_api/run/echo", json={"data": ["la"]}, timeout=60)
-        foreign = httpx.post(f"{url}/gradio_api/run/echo",
-                             json={"data": [{"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}]}, timeout=60)
+        foreign = httpx.post(f"{url}/gradio_api/run/echo", json={"data": [foreign_file]}, timeout=60)
+        read = httpx.post(f"{url}/gradio_api/run/read", json={"data": [foreign_file]}, timeout=60)
     finally:
         demo.close()
-    assert seen[:1] == [("echo", ["la"])], broken(
-        PYTHON_SIDE, f"before_each_call: Blocks.validate_inputs(block_fn, inputs) no longer sees each call's api_name and "
-        f"raw inputs ({seen})")
+    assert seen[:1] == [("echo", [seen[0][1][0]], ["la"])], broken(
+        PYTHON_SIDE, f"before_each_call: Blocks.validate_inputs(block_fn, inputs) no longer sees each call's api_name, "
+        f"input components and raw inputs ({seen})")
+    assert ("read", ["File"], [foreign_file]) in seen, broken(
+        PYTHON_SIDE, f"before_each_call: BlockFunction.inputs are not a page event's input components ({seen})")
     assert filled.json().get("data") == ["la la la"], broken(
         PYTHON_SIDE, f"before_each_call: inputs added to the list are no longer passed on ({filled.text[:200]})")
-    assert "Refused by the app's own check." in foreign.text, broken(
-        PYTHON_SIDE, f"before_each_call: gradio checks a call's files before validate_inputs ({foreign.text[:200]})")
+    assert "Refused by the app's own check." in foreign.text and "Refused by the app's own check." in read.text, broken(
+        PYTHON_SIDE, f"before_each_call: gradio checks a call's files before validate_inputs ({foreign.text[:200]}, "
+        f"{read.text[:200]})")
 
 
 def test_the_upload_folder_is_where_components_and_uploads_keep_their_files(tmp_path):

@@ -46,20 +46,22 @@ def current_blocks() -> gr.Blocks:
     return get_blocks_context().root_block
 
 
-def before_each_call(blocks: gr.Blocks, check: Callable[[str | None, list], None]) -> None:
-    """Make `blocks` call `check(api_name, inputs)` with each call's raw input list before Gradio checks it.
+def before_each_call(blocks: gr.Blocks, check: Callable[[str | None, list, list], None]) -> None:
+    """Make `blocks` call `check(api_name, components, inputs)` with each call's input components and raw input
+    list, page events and API calls alike, before Gradio checks it.
 
     `check` may extend `inputs` in place (Gradio then goes on with the longer list) or raise gr.Error,
     which the caller receives as it is. Internal: Blocks.validate_inputs(block_fn, inputs), which
     Blocks.preprocess_data calls first with the caller's list, before the argument count and the
     "file not in the upload folder" checks (which answer a missing argument or a foreign file with a
-    logged traceback and `{"error": null}`), and BlockFunction.api_name. The public `validator=` of
-    event listeners exists neither on gr.api nor for queue=False events, and cannot fill in defaults.
+    logged traceback and `{"error": null}`), and BlockFunction.api_name and .inputs. The public
+    `validator=` of event listeners exists neither on gr.api nor for queue=False events, and cannot
+    fill in defaults.
     """
     validate = blocks.validate_inputs
 
     def validate_inputs(block_fn, inputs):
-        check(getattr(block_fn, "api_name", None), inputs)
+        check(getattr(block_fn, "api_name", None), list(getattr(block_fn, "inputs", [])), inputs)
         return validate(block_fn, inputs)
 
     blocks.validate_inputs = validate_inputs
