@@ -84,7 +84,7 @@ def test_before_each_call_sees_the_components_and_raw_inputs_first_and_may_fill_
         read = httpx.post(f"{url}/gradio_api/run/read", json={"data": [foreign_file]}, timeout=60)
     finally:
         demo.close()
-    assert seen[:1] == [("echo", [seen[0][1][0]], ["la"])], broken(
+    assert seen[:1] == [("echo", ["Api", "Api"], ["la"])], broken(  # gr.api: one component per parameter
         PYTHON_SIDE, f"before_each_call: Blocks.validate_inputs(block_fn, inputs) no longer sees each call's api_name, "
         f"input components and raw inputs ({seen})")
     assert ("read", ["File"], [foreign_file]) in seen, broken(
