@@ -126,7 +126,7 @@ def serve(lab: LatentLab, **launch_kwargs):
     launch_kwargs.setdefault("server_port", int(port))
     # Uploads above this are refused by the server before any handler sees them.
     launch_kwargs.setdefault("max_file_size", MAX_UPLOAD_BYTES)
-    launch_kwargs.setdefault("css", EXPLORE_CSS)
+    launch_kwargs.setdefault("css", gradio_internals.STYLESHEET + EXPLORE_CSS)
     # Gradio keeps per-session state (~0.4 MB each) for every API call that names no session; the
     # oldest go first beyond this bound, which is still ten times a class of fifty open pages.
     launch_kwargs.setdefault("state_session_capacity", 500)

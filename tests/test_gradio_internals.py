@@ -452,3 +452,71 @@ def test_the_sketchpad_waits_for_a_tool_until_its_brush_is_clicked(browser, live
         page.wait_for_function(f"() => !{LLG}.sketchWaitsForTool(document.querySelector('#ll-complete-sketch'))")
     finally:
         context.close()
+
+
+# ---------------------------------------------------------------- the stylesheet (browser)
+CSS_SIDE = "ui/static/gradio_internals.css"
+# Runs in the page: parse `css` with the browser's own parser and return every selector of its rules (those
+# in @media rules too), each with its pseudo-elements dropped (they match no element of the DOM).
+STYLESHEET_SELECTORS = """(css) => {
+  const sheet = new CSSStyleSheet();
+  sheet.replaceSync(css);
+  const selectors = [];
+  const walk = (rules) => { for (const rule of rules) {
+    if (rule.cssRules && !rule.selectorText) walk(rule.cssRules);
+    else if (rule.selectorText) selectors.push(...rule.selectorText.split(/,(?![^(]*\\))/).map((s) => s.trim()));
+  } };
+  walk(sheet.cssRules);
+  return [...new Set(selectors.map((s) => s.replace(/::[\\w-]+/g, "")))];
+}"""
+COUNT = "(selector) => document.querySelectorAll(selector).length"
+
+
+def stylesheet_selectors(page) -> list[str]:
+    selectors = page.evaluate(STYLESHEET_SELECTORS, gi.STYLESHEET)
+    assert len(selectors) > 20, f"{CSS_SIDE} parsed into too few selectors: {selectors}"
+    return selectors
+
+
+@pytest.mark.browser
+def test_every_selector_of_the_stylesheet_matches_an_element_of_the_explore_page(explore_page):
+    page = explore_page
+    # explore.js marks the belief [data-live] while the page draws it itself: the rest is Gradio's.
+    selectors = [s.replace("[data-live]", "") for s in stylesheet_selectors(page) if not s.startswith("#train-")]
+    unmatched = [s for s in selectors if ".ll-present" not in s and not page.evaluate(COUNT, s)]
+    page.evaluate(f"() => {LLG}.pageContainer().classList.add('ll-present')")  # the presentation layout
+    unmatched += [s for s in selectors if ".ll-present" in s and not page.evaluate(COUNT, s)]
+    assert not unmatched, broken(CSS_SIDE, f"these selectors match no element of the page: {unmatched}")
+    assert page.evaluate(f"() => {LLG}.pageContainer().contains(document.querySelector('#ll-explore'))"), page_broken(
+        "pageContainer: .gradio-container no longer holds the app")
+    progress = page.evaluate("() => document.querySelector('#ll-z0 input[type=range]').style.getPropertyValue("
+                             "'--range_progress')")
+    assert progress.endswith("%"), broken(CSS_SIDE, f"a slider's range input no longer carries --range_progress ({progress!r})")
+
+
+@pytest.mark.browser
+def test_every_gallery_selector_of_the_stylesheet_matches_and_shapes_its_thumbnails(browser, tmp_path):
+    grid = tmp_path / "grid.png"
+    Image.new("L", (484, 184), 200).save(grid)
+    with gr.Blocks() as demo:
+        gr.Gallery([(str(grid), f"run {k}") for k in range(3)], columns=3, height="auto", format="png", object_fit="contain",
+                   elem_id="train-compare-pictures")
+    url = launched(demo, css=gi.STYLESHEET)
+    context = open_context(browser, viewport={"width": 1200, "height": 900})
+    try:
+        page = context.new_page()
+        page.goto(url)
+        page.wait_for_selector("#train-compare-pictures img", timeout=120_000)
+        selectors = [s for s in stylesheet_selectors(page) if s.startswith("#train-")]
+        unmatched = [s for s in selectors if not page.evaluate(COUNT, s)]
+        columns = page.evaluate("() => getComputedStyle(document.querySelector('#train-compare-pictures "
+                                ".grid-container')).getPropertyValue('--grid-cols')")
+        shape = page.evaluate("() => { const b = document.querySelector('#train-compare-pictures .thumbnail-item')"
+                              "?.getBoundingClientRect(); return b ? b.width / b.height : null; }")
+    finally:
+        context.close()
+        demo.close()
+    assert selectors and not unmatched, broken(CSS_SIDE, f"these gallery selectors match nothing: {unmatched} of {selectors}")
+    assert columns.strip() == "3", broken(CSS_SIDE, f"gr.Gallery no longer reads its columns from --grid-cols ({columns!r})")
+    assert shape and abs(shape - 484 / 184) < 0.05, broken(
+        CSS_SIDE, f"gr.Gallery's thumbnails no longer take their shape from --ratio-square (width/height {shape})")

@@ -4,7 +4,8 @@ The app uses Gradio's public API wherever one does the job; what is left is here
 function's docstring names the internal it relies on and why no public API does it, and
 tests/test_gradio_internals.py checks each against the installed Gradio, failing with a sentence that
 names the version: upgrading Gradio is one test run, not an audit. The page scripts' counterpart is
-ui/static/gradio_internals.js (served at SCRIPT_URL, loaded through gr.HTML's public `head`).
+ui/static/gradio_internals.js (served at SCRIPT_URL, loaded through gr.HTML's public `head`), and the
+stylesheet's is ui/static/gradio_internals.css (STYLESHEET, every rule over Gradio's markup).
 """
 
 import contextlib
@@ -24,6 +25,8 @@ from starlette.routing import Route
 GRADIO_VERSION = gr.__version__  # the version these internals were checked against names itself in failures
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 SCRIPT = "gradio_internals.js"
+# The page's rules over Gradio's own markup (the stylesheet counterpart of SCRIPT), served in launch's `css`.
+STYLESHEET = (STATIC_DIR / "gradio_internals.css").read_text()
 SCRIPT_URL = f"/latent-lab/static/{SCRIPT}"  # beside ui/inpage.py's script, under the same prefix
 # The tag a gr.HTML passes as `head`: Gradio loads it before that component's js_on_load runs.
 SCRIPT_HEAD = f'<script src="{SCRIPT_URL}"></script>'

@@ -10,6 +10,11 @@
 "use strict";
 
 window.llGradio = (() => {
+  // ---------------------------------------------------------------- the page
+  // Gradio's whole app sits in one element of class gradio-container (the presentation layout's class
+  // goes on it; ui/static/gradio_internals.css styles it).
+  const pageContainer = () => document.querySelector(".gradio-container");
+
   // ---------------------------------------------------------------- gr.Slider
   // A gr.Slider block holds an <input type=range> (its min and max are the slider's) and an
   // <input type=number> box, and its name in a [data-testid=block-info] element inside its <label>.
@@ -96,7 +101,7 @@ window.llGradio = (() => {
     }, 500);
   }
 
-  return { sliderRange, sliderBox, sliderName, isSliderRange, isSliderBox, onSliderName, releaseSlider,
+  return { pageContainer, sliderRange, sliderBox, sliderName, isSliderRange, isSliderBox, onSliderName, releaseSlider,
     typeInSliderBox, withholdFromGradio, labelBars, labelHasBars, labelRows, setLabelTop, setLabelRow, imageIn, imageButton,
     imagePixel, textboxInput, sketchBrush, sketchWaitsForTool, chooseSketchBrush, keepSketchBrush };
 })();
