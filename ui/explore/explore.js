@@ -217,7 +217,7 @@ function showBars(probs, names) {
   const block = document.querySelector("#ll-probs");
   const original = block && G.labelBars(block);
   if (!G.labelHasBars(original)) return;
-  let copy = block.querySelector(".container.ll-live");
+  let copy = G.labelLiveCopy(block);
   if (!copy) {
     copy = original.cloneNode(true);
     copy.classList.add("ll-live");

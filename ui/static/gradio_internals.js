@@ -49,7 +49,9 @@ window.llGradio = (() => {
   // ---------------------------------------------------------------- gr.Label
   // Its bars: a .container holding the top class in .output-class and one .confidence-set per class
   // (data-testid "<name>-confidence-set") with the name in <dt>, the percentage in <dd>, a <meter>.
+  // The page's live copy of the bars is the same .container marked ll-live; labelBars is the original.
   const labelBars = (block) => block.querySelector(".container:not(.ll-live)");
+  const labelLiveCopy = (block) => block.querySelector(".container.ll-live");
   const labelHasBars = (bars) => Boolean(bars && bars.querySelector(".confidence-set"));
   const labelRows = (bars) => [...bars.querySelectorAll(".confidence-set")];
   function setLabelTop(bars, name) {
@@ -102,6 +104,6 @@ window.llGradio = (() => {
   }
 
   return { pageContainer, sliderRange, sliderBox, sliderName, isSliderRange, isSliderBox, onSliderName, releaseSlider,
-    typeInSliderBox, withholdFromGradio, labelBars, labelHasBars, labelRows, setLabelTop, setLabelRow, imageIn, imageButton,
+    typeInSliderBox, withholdFromGradio, labelBars, labelLiveCopy, labelHasBars, labelRows, setLabelTop, setLabelRow, imageIn, imageButton,
     imagePixel, textboxInput, sketchBrush, sketchWaitsForTool, chooseSketchBrush, keepSketchBrush };
 })();
