@@ -2,6 +2,7 @@
 
 import functools
 import inspect
+import json
 import logging
 from pathlib import Path
 
@@ -58,6 +59,12 @@ def _is_uploaded(file: dict) -> bool:
     return Path(path).resolve().is_relative_to(Path(upload_folder()).resolve())
 
 
+@functools.cache
+def _holds_files(model) -> bool:
+    """Return whether a component's data model (a pydantic model class) holds files anywhere."""
+    return "FileData" in json.dumps(model.model_json_schema())
+
+
 def _check_value(component, value) -> None:
     """Raise gr.Error unless `value` is one `component` accepts, with only uploaded files in it."""
     if value is None:
@@ -65,7 +72,7 @@ def _check_value(component, value) -> None:
     if not all(_is_uploaded(file) for file in _files_in(value)):
         raise gr.Error(FOREIGN_FILE, print_exception=False)
     model = getattr(component, "data_model", None)  # gradio's model of the value (a file, an editor's layers)
-    if model is None:
+    if model is None or not _holds_files(model):
         return
     try:
         model.model_validate(value, context={"validate_meta": True})
@@ -86,7 +93,7 @@ def refuse_foreign_files(blocks: gr.Blocks) -> None:
     def check(api_name, components, inputs):
         for component, value in zip(components, inputs):
             _check_value(component, value)
-        for value in inputs[len(components):]:  # gr.api: the values of its one component
+        for value in inputs[len(components):]:  # values beyond the event's inputs, where a caller sent more
             _check_value(None, value)
 
     before_each_call(blocks, check)
