@@ -13,10 +13,12 @@ from typing import NamedTuple
 import gradio as gr
 from starlette.middleware import Middleware
 
-from genmodels.preprocess import MAX_BYTES as MAX_UPLOAD_BYTES
 from genmodels.registry import CHECKPOINTS_DIR, ModelRegistry
 from jobs import HostLimits, JobRunner
 from ui import cache, gradio_internals
+from ui.errors import refuse_foreign_files
+from ui.guards import bound_bodies, security_headers
+from ui.limits import MAX_UPLOAD_BYTES
 from ui.page_cache import cache_page
 from ui.inpage import SCRIPT_URL as INPAGE_SCRIPT_URL
 from ui.inpage import InPageModels
@@ -93,19 +95,9 @@ def build_app(runs_dir=None, limits: HostLimits | None = None, checkpoints_dir=C
                 build_train_tab(registry, jobs, explore=explore, tabs=tabs, train_tab=train_tab)
         # On page open the explorer reads ?model=...&z=... and refreshes its model list.
         demo.load(explore.on_load.fn, explore.on_load.inputs, explore.on_load.outputs, api_visibility="private")
+    # A file field given a path that was never uploaded (/etc/passwd) answers one sentence, page or API.
+    refuse_foreign_files(demo)
     return LatentLab(demo, jobs, InPageModels(explore.views))
-
-
-def nosniff(asgi_app):
-    """Wrap an ASGI app so every HTTP response says "trust my Content-Type" (no browser renders an upload as HTML)."""
-    async def with_header(scope, receive, send):
-        async def send_with_header(message):
-            if message["type"] == "http.response.start":
-                headers = [h for h in message.get("headers", []) if h[0].lower() != b"x-content-type-options"]
-                message = dict(message, headers=headers + [(b"x-content-type-options", b"nosniff")])
-            await send(message)
-        await asgi_app(scope, receive, send_with_header if scope["type"] == "http" else send)
-    return with_header
 
 
 def cap_malloc_arenas(count: int = MALLOC_ARENAS) -> bool:
@@ -127,18 +119,22 @@ def cap_malloc_arenas(count: int = MALLOC_ARENAS) -> bool:
 def serve(lab: LatentLab, **launch_kwargs):
     """Queue and launch `lab`'s Blocks with the app's settings (tests use the same path as `python app.py`)."""
     cap_malloc_arenas()
+    # Identical answers share one content-named file: gradio's components must write it whole, too.
+    gradio_internals.make_cache_writes_atomic()
     launch_kwargs.setdefault("server_name", os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
     port = os.environ.get("GRADIO_SERVER_PORT") or os.environ.get("PORT") or "7860"
     launch_kwargs.setdefault("server_port", int(port))
     # Uploads above this are refused by the server before any handler sees them.
     launch_kwargs.setdefault("max_file_size", MAX_UPLOAD_BYTES)
-    launch_kwargs.setdefault("css", EXPLORE_CSS)
+    launch_kwargs.setdefault("css", gradio_internals.STYLESHEET + EXPLORE_CSS)
     # Gradio keeps per-session state (~0.4 MB each) for every API call that names no session; the
     # oldest go first beyond this bound, which is still ten times a class of fifty open pages.
     launch_kwargs.setdefault("state_session_capacity", 500)
     app_kwargs = dict(launch_kwargs.pop("app_kwargs", None) or {})
-    # The page itself is built once and then served from memory (ui/page_cache.py).
-    app_kwargs["middleware"] = [*app_kwargs.get("middleware", []), Middleware(nosniff), Middleware(cache_page)]
+    # Every answer carries the security headers, a body over the bound is refused unread (ui/guards.py),
+    # and the page itself is built once and then served from memory (ui/page_cache.py).
+    app_kwargs["middleware"] = [*app_kwargs.get("middleware", []), Middleware(security_headers),
+                                Middleware(bound_bodies), Middleware(cache_page)]
     # The in-page models, and the page scripts' one module of Gradio internals (ui/gradio_internals.py).
     app_kwargs["routes"] = [*app_kwargs.get("routes", []), *lab.inpage.routes(), gradio_internals.script_route()]
     # Every minute, uploads and rendered pictures older than two minutes are deleted (ui/cache.py). A

@@ -6,12 +6,14 @@ The Python internals are checked directly (the attribute, the call order, the be
 on); the page's in a browser on the real page, each selector and behaviour the page scripts use.
 """
 
+import inspect
 import io
 import json
 import re
 from pathlib import Path
 
 import gradio as gr
+import gradio.processing_utils as gradio_processing
 import httpx
 import numpy as np
 import pytest
@@ -60,33 +62,39 @@ def echo(word: str, times: int = 2) -> str:
     return " ".join([word] * times)
 
 
-def test_before_each_call_sees_the_raw_inputs_first_and_may_fill_them_in():
+def test_before_each_call_sees_the_components_and_raw_inputs_first_and_may_fill_them_in():
     seen = []
 
-    def check(api_name, inputs):
-        seen.append((api_name, list(inputs)))
+    def check(api_name, components, inputs):
+        seen.append((api_name, [type(c).__name__ for c in components], list(inputs)))
         if any(isinstance(value, dict) for value in inputs):
             raise gr.Error("Refused by the app's own check.", print_exception=False)
-        if len(inputs) == 1:
+        if len(inputs) == 1 and api_name == "echo":
             inputs.append(3)
 
     with gr.Blocks() as demo:
         gr.api(echo, api_name="echo", queue=False)
+        file, text = gr.File(), gr.Textbox()
+        file.upload(lambda path: path, file, text, api_name="read")  # a page event that takes a file
     gi.before_each_call(demo, check)
     url = launched(demo)
+    foreign_file = {"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}
     try:
         filled = httpx.post(f"{url}/gradio_api/run/echo", json={"data": ["la"]}, timeout=60)
-        foreign = httpx.post(f"{url}/gradio_api/run/echo",
-                             json={"data": [{"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}]}, timeout=60)
+        foreign = httpx.post(f"{url}/gradio_api/run/echo", json={"data": [foreign_file]}, timeout=60)
+        read = httpx.post(f"{url}/gradio_api/run/read", json={"data": [foreign_file]}, timeout=60)
     finally:
         demo.close()
-    assert seen[:1] == [("echo", ["la"])], broken(
-        PYTHON_SIDE, f"before_each_call: Blocks.validate_inputs(block_fn, inputs) no longer sees each call's api_name and "
-        f"raw inputs ({seen})")
+    assert seen[:1] == [("echo", ["Api", "Api"], ["la"])], broken(  # gr.api: one component per parameter
+        PYTHON_SIDE, f"before_each_call: Blocks.validate_inputs(block_fn, inputs) no longer sees each call's api_name, "
+        f"input components and raw inputs ({seen})")
+    assert ("read", ["File"], [foreign_file]) in seen, broken(
+        PYTHON_SIDE, f"before_each_call: BlockFunction.inputs are not a page event's input components ({seen})")
     assert filled.json().get("data") == ["la la la"], broken(
         PYTHON_SIDE, f"before_each_call: inputs added to the list are no longer passed on ({filled.text[:200]})")
-    assert "Refused by the app's own check." in foreign.text, broken(
-        PYTHON_SIDE, f"before_each_call: gradio checks a call's files before validate_inputs ({foreign.text[:200]})")
+    assert "Refused by the app's own check." in foreign.text and "Refused by the app's own check." in read.text, broken(
+        PYTHON_SIDE, f"before_each_call: gradio checks a call's files before validate_inputs ({foreign.text[:200]}, "
+        f"{read.text[:200]})")
 
 
 def test_the_upload_folder_is_where_components_and_uploads_keep_their_files(tmp_path):
@@ -112,10 +120,11 @@ def test_a_file_written_to_the_cache_is_served_by_gr_api_as_it_is():
     data = b"latent lab " + VERSION.encode()
     path = gi.write_to_cache(data, "digit.png")
     assert Path(path).read_bytes() == data and Path(path).name == "digit.png", broken(
-        PYTHON_SIDE, "write_to_cache: processing_utils.save_bytes_to_cache(data, name, folder) no longer writes "
-                     f"data under its own name ({path})")
+        PYTHON_SIDE, f"write_to_cache: data is not written under its own name ({path})")
     assert Path(path).parent.parent == Path(gi.upload_folder()).resolve(), broken(
-        PYTHON_SIDE, f"write_to_cache: save_bytes_to_cache no longer writes into <cache>/<hash>/ ({path})")
+        PYTHON_SIDE, f"write_to_cache: the file is not in <cache>/<hash>/ ({path})")
+    assert Path(path).parent.name == gradio_processing.hash_bytes(data), broken(
+        PYTHON_SIDE, "write_to_cache: processing_utils.hash_bytes no longer names the folder of these bytes")
     assert gi.write_to_cache(data, "digit.png") == path != gi.write_to_cache(data + b"!", "digit.png"), broken(
         PYTHON_SIDE, "write_to_cache: the same bytes no longer land on the same path")
 
@@ -133,6 +142,29 @@ def test_a_file_written_to_the_cache_is_served_by_gr_api_as_it_is():
     assert answer["path"] == path and served == data, broken(
         PYTHON_SIDE, f"write_to_cache: gr.api copies a file already in the cache elsewhere ({answer['path']}), "
                      "so the API's recent files (ui/explore/api.py) are not the ones served")
+
+
+def test_gradio_writes_component_outputs_through_the_functions_made_atomic(tmp_path, monkeypatch):
+    """gr.Image's pictures and save_bytes_to_cache reach the replacements make_cache_writes_atomic installs."""
+    originals = {name: getattr(gradio_processing, name) for name in gi.WHOLE_WRITERS}
+    for name, replacement in gi.WHOLE_WRITERS.items():
+        if originals[name] is not replacement:  # gradio's own: the replacement must take the same arguments
+            assert list(inspect.signature(originals[name]).parameters) == list(
+                inspect.signature(replacement).parameters), broken(
+                PYTHON_SIDE, f"make_cache_writes_atomic: processing_utils.{name} takes other arguments now")
+    gi.make_cache_writes_atomic()
+    written = []
+    whole = gi._write_whole
+    monkeypatch.setattr(gi, "_write_whole", lambda folder, name, data: written.append(name) or whole(folder, name, data))
+    with gr.Blocks():
+        pil, array = gr.Image(format="png"), gr.Image(format="png")
+    saved = [pil.postprocess(Image.new("L", (8, 8), 7)).path, array.postprocess(np.zeros((8, 8, 3), np.uint8)).path]
+    by_bytes = gradio_processing.save_bytes_to_cache(b"RIFF0000WAVE", "sound", str(tmp_path))
+    assert written == ["image.png", "image.png", "sound.wav"] and all(Path(p).is_file() for p in saved), broken(
+        PYTHON_SIDE, f"make_cache_writes_atomic: gr.Image no longer writes its pictures through "
+                     f"processing_utils.save_pil_to_cache ({written})")
+    assert Path(by_bytes).name == "sound.wav", broken(
+        PYTHON_SIDE, "make_cache_writes_atomic: save_bytes_to_cache names files differently")
 
 
 def test_the_cache_sweep_sees_the_files_components_write_and_keep(tmp_path):
@@ -431,3 +463,71 @@ def test_the_sketchpad_waits_for_a_tool_until_its_brush_is_clicked(browser, live
                    last=text_at("#ll-complete-sketch .empty"))
     finally:
         context.close()
+
+
+# ---------------------------------------------------------------- the stylesheet (browser)
+CSS_SIDE = "ui/static/gradio_internals.css"
+# Runs in the page: parse `css` with the browser's own parser and return every selector of its rules (those
+# in @media rules too), each with its pseudo-elements dropped (they match no element of the DOM).
+STYLESHEET_SELECTORS = """(css) => {
+  const sheet = new CSSStyleSheet();
+  sheet.replaceSync(css);
+  const selectors = [];
+  const walk = (rules) => { for (const rule of rules) {
+    if (rule.cssRules && !rule.selectorText) walk(rule.cssRules);
+    else if (rule.selectorText) selectors.push(...rule.selectorText.split(/,(?![^(]*\\))/).map((s) => s.trim()));
+  } };
+  walk(sheet.cssRules);
+  return [...new Set(selectors.map((s) => s.replace(/::[\\w-]+/g, "")))];
+}"""
+COUNT = "(selector) => document.querySelectorAll(selector).length"
+
+
+def stylesheet_selectors(page) -> list[str]:
+    selectors = page.evaluate(STYLESHEET_SELECTORS, gi.STYLESHEET)
+    assert len(selectors) > 20, f"{CSS_SIDE} parsed into too few selectors: {selectors}"
+    return selectors
+
+
+@pytest.mark.browser
+def test_every_selector_of_the_stylesheet_matches_an_element_of_the_explore_page(explore_page):
+    page = explore_page
+    # explore.js marks the belief [data-live] while the page draws it itself: the rest is Gradio's.
+    selectors = [s.replace("[data-live]", "") for s in stylesheet_selectors(page) if not s.startswith("#train-")]
+    unmatched = [s for s in selectors if ".ll-present" not in s and not page.evaluate(COUNT, s)]
+    page.evaluate(f"() => {LLG}.pageContainer().classList.add('ll-present')")  # the presentation layout
+    unmatched += [s for s in selectors if ".ll-present" in s and not page.evaluate(COUNT, s)]
+    assert not unmatched, broken(CSS_SIDE, f"these selectors match no element of the page: {unmatched}")
+    assert page.evaluate(f"() => {LLG}.pageContainer().contains(document.querySelector('#ll-explore'))"), page_broken(
+        "pageContainer: .gradio-container no longer holds the app")
+    progress = page.evaluate("() => document.querySelector('#ll-z0 input[type=range]').style.getPropertyValue("
+                             "'--range_progress')")
+    assert progress.endswith("%"), broken(CSS_SIDE, f"a slider's range input no longer carries --range_progress ({progress!r})")
+
+
+@pytest.mark.browser
+def test_every_gallery_selector_of_the_stylesheet_matches_and_shapes_its_thumbnails(browser, tmp_path):
+    grid = tmp_path / "grid.png"
+    Image.new("L", (484, 184), 200).save(grid)
+    with gr.Blocks() as demo:
+        gr.Gallery([(str(grid), f"run {k}") for k in range(3)], columns=3, height="auto", format="png", object_fit="contain",
+                   elem_id="train-compare-pictures")
+    url = launched(demo, css=gi.STYLESHEET)
+    context = open_context(browser, viewport={"width": 1200, "height": 900})
+    try:
+        page = context.new_page()
+        page.goto(url)
+        page.wait_for_selector("#train-compare-pictures img", timeout=120_000)
+        selectors = [s for s in stylesheet_selectors(page) if s.startswith("#train-")]
+        unmatched = [s for s in selectors if not page.evaluate(COUNT, s)]
+        columns = page.evaluate("() => getComputedStyle(document.querySelector('#train-compare-pictures "
+                                ".grid-container')).getPropertyValue('--grid-cols')")
+        shape = page.evaluate("() => { const b = document.querySelector('#train-compare-pictures .thumbnail-item')"
+                              "?.getBoundingClientRect(); return b ? b.width / b.height : null; }")
+    finally:
+        context.close()
+        demo.close()
+    assert selectors and not unmatched, broken(CSS_SIDE, f"these gallery selectors match nothing: {unmatched} of {selectors}")
+    assert columns.strip() == "3", broken(CSS_SIDE, f"gr.Gallery no longer reads its columns from --grid-cols ({columns!r})")
+    assert shape and abs(shape - 484 / 184) < 0.05, broken(
+        CSS_SIDE, f"gr.Gallery's thumbnails no longer take their shape from --ratio-square (width/height {shape})")

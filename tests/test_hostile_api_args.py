@@ -13,8 +13,10 @@ import json
 import pytest
 from hostile import ServerLog, api_call, error_sentence, file_data, leaks, upload
 
+from ui.limits import MAX_BODY_BYTES
+
 Z = json.dumps([0.0] * 20)
-HUGE_TEXT = json.dumps("x" * 1_000_000)
+HUGE_TEXT = json.dumps("x" * (MAX_BODY_BYTES // 2))  # huge, yet within the bound on bodies (a larger one gets 413)
 GOOD_ID = "20000101-000000-abcd"  # the right shape, no such job
 TOKEN = '"hostile-api-token"'
 

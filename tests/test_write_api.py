@@ -26,6 +26,7 @@ from genmodels.checkpoints import WEIGHTS_FILE, read_config
 from genmodels.data import load_dataset
 from genmodels.preprocess import prepare_digit
 from genmodels.registry import ModelRegistry
+from ui.limits import MAX_BODY_BYTES
 from ui.write import actions, build_write_tab, render
 from ui.write.page import streamed_user_errors
 
@@ -256,8 +257,8 @@ BAD_STEPS = [  # (raw JSON text of [rows, label, temperature, seed, model], word
     (f'[[{ROW}, 5], 7, 1, 1, "writer-mnist"]', "Row 1"),
     (f'[[{",".join([ROW] * 28)}], 7, 1, 1, "writer-mnist"]', "All 28 rows are written already"),
     (f'[{ROW}, 7, 1, 1, "writer-mnist"]', "Row 0"),  # one row, not a list of rows
-    (f'[{json.dumps([[0] * 28] * 100_000)}, 7, 1, 1, "writer-mnist"]', "at most 27"),
-    (f'[{json.dumps("x" * 1_000_000)}, 7, 1, 1, "writer-mnist"]', "list of rows"),
+    (f'[{json.dumps([[0] * 28] * 10_000)}, 7, 1, 1, "writer-mnist"]', "at most 27"),
+    (f'[{json.dumps("x" * (MAX_BODY_BYTES // 2))}, 7, 1, 1, "writer-mnist"]', "list of rows"),
     ('[[], NaN, 1, 1, "writer-mnist"]', "label"),
     ('[[], 10, 1, 1, "writer-mnist"]', "label"),
     ('[[], 7, 0, 1, "writer-mnist"]', "temperature"),
@@ -268,7 +269,7 @@ BAD_STEPS = [  # (raw JSON text of [rows, label, temperature, seed, model], word
     ('[[], 7, 1, [1], "writer-mnist"]', "seed"),
     ("[[], 7, 1, 1, 5]", "writer"),
     ('[[], 7, 1, 1, "vae-mnist"]', "writer"),
-    (f'[[], 7, 1, 1, {json.dumps("x" * 1_000_000)}]', "Unknown writer"),
+    (f'[[], 7, 1, 1, {json.dumps("x" * (MAX_BODY_BYTES // 2))}]', "Unknown writer"),
 ]
 
 

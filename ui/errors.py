@@ -2,6 +2,7 @@
 
 import functools
 import inspect
+import json
 import logging
 from pathlib import Path
 
@@ -33,26 +34,80 @@ def user_errors(fn):
     return wrapper
 
 
-def _is_uploaded(value) -> bool:
-    """Return False for a FileData object whose file is not in gradio's upload folder (it would be refused)."""
-    if not (isinstance(value, dict) and isinstance(value.get("meta"), dict)
-            and value["meta"].get("_type") == "gradio.FileData"):
-        return True  # not a file object: the endpoint's own checks answer
-    path = value.get("path")
-    if not isinstance(path, str) or not path:
+FOREIGN_FILE = ("Files must be uploaded to this server first: pass handle_file('digit.png') with gradio_client, "
+                "or the FileData object an upload returned.")
+
+
+def _files_in(value):
+    """Yield every FileData object (a dict whose meta names gradio.FileData) inside a raw input value."""
+    if isinstance(value, dict):
+        if isinstance(value.get("meta"), dict) and value["meta"].get("_type") == "gradio.FileData":
+            yield value
+        else:
+            for item in value.values():
+                yield from _files_in(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _files_in(item)
+
+
+def _is_uploaded(file: dict) -> bool:
+    """Return whether a FileData object's file is in gradio's upload folder (any other would be refused)."""
+    path = file.get("path")
+    if not isinstance(path, str) or not path or "\0" in path:
         return False
     return Path(path).resolve().is_relative_to(Path(upload_folder()).resolve())
 
 
-def check_calls(endpoints: dict) -> None:
-    """Make calls to `endpoints` ({api name: function}) with missing arguments or foreign files answer one sentence.
+@functools.cache
+def _holds_files(model) -> bool:
+    """Return whether a component's data model (a pydantic model class) holds files anywhere."""
+    return "FileData" in json.dumps(model.model_json_schema())
 
-    Gradio checks both before any handler runs and, for these two mistakes, logs a traceback and
-    answers `{"error": null}`. So the current Blocks sees each call's raw values first
-    (gradio_internals.before_each_call): trailing arguments that have defaults are filled in, and
-    anything else gets a gr.Error the caller can read.
+
+def _check_value(component, value) -> None:
+    """Raise gr.Error unless `value` is one `component` accepts, with only uploaded files in it."""
+    if value is None:
+        return
+    if not all(_is_uploaded(file) for file in _files_in(value)):
+        raise gr.Error(FOREIGN_FILE, print_exception=False)
+    model = getattr(component, "data_model", None)  # gradio's model of the value (a file, an editor's layers)
+    if model is None or not _holds_files(model):
+        return
+    try:
+        model.model_validate(value, context={"validate_meta": True})
+    except (TypeError, ValueError):  # pydantic.ValidationError is a ValueError
+        label = getattr(component, "label", None)
+        field = f"The field {str(label)[:60]!r}" if label else "A field"
+        raise gr.Error(f"{field} got a value of the wrong kind; files must be uploaded to this server first.",
+                       print_exception=False) from None
+
+
+def refuse_foreign_files(blocks: gr.Blocks) -> None:
+    """Make every event of `blocks`, on the page or the API, answer one sentence for a value its file fields
+    cannot take: a file not uploaded to this server (a path such as /etc/passwd) or a value of the wrong kind.
+
+    Gradio refuses both before any handler runs, but with a logged traceback and `{"error": null}`; so
+    each call's raw values are checked first (gradio_internals.before_each_call).
     """
-    def check(api_name, inputs):
+    def check(api_name, components, inputs):
+        for component, value in zip(components, inputs):
+            _check_value(component, value)
+        for value in inputs[len(components):]:  # values beyond the event's inputs, where a caller sent more
+            _check_value(None, value)
+
+    before_each_call(blocks, check)
+
+
+def check_calls(endpoints: dict) -> None:
+    """Make calls to `endpoints` ({api name: function}) with missing arguments answer one sentence.
+
+    Gradio checks the argument count before any handler runs and, for this mistake, logs a traceback
+    and answers `{"error": null}`. So the current Blocks sees each call's raw values first
+    (gradio_internals.before_each_call): trailing arguments that have defaults are filled in, and a
+    missing one gets a gr.Error the caller can read. Files are refuse_foreign_files' to check.
+    """
+    def check(api_name, components, inputs):
         fn = endpoints.get(api_name)
         if fn is None:
             return
@@ -62,8 +117,5 @@ def check_calls(endpoints: dict) -> None:
             raise gr.Error(f"/{api_name} needs a value for {', '.join(missing)} "
                            f"(its arguments: {', '.join(p.name for p in params)}).", print_exception=False)
         inputs.extend(p.default for p in params[len(inputs):])
-        if not all(_is_uploaded(value) for value in inputs):
-            raise gr.Error("Files must be uploaded to this server first: pass handle_file('digit.png') "
-                           "with gradio_client, or the FileData object an upload returned.", print_exception=False)
 
     before_each_call(current_blocks(), check)

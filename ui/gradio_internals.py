@@ -4,16 +4,19 @@ The app uses Gradio's public API wherever one does the job; what is left is here
 function's docstring names the internal it relies on and why no public API does it, and
 tests/test_gradio_internals.py checks each against the installed Gradio, failing with a sentence that
 names the version: upgrading Gradio is one test run, not an audit. The page scripts' counterpart is
-ui/static/gradio_internals.js (served at SCRIPT_URL, loaded through gr.HTML's public `head`).
+ui/static/gradio_internals.js (served at SCRIPT_URL, loaded through gr.HTML's public `head`), and the
+stylesheet's is ui/static/gradio_internals.css (STYLESHEET, every rule over Gradio's markup).
 """
 
+import contextlib
 import os
+import tempfile
 from pathlib import Path
 from typing import Callable
 
 import gradio as gr
+import gradio.processing_utils as gradio_processing
 from gradio.context import get_blocks_context
-from gradio.processing_utils import save_bytes_to_cache
 from gradio.utils import get_upload_folder
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
@@ -22,9 +25,13 @@ from starlette.routing import Route
 GRADIO_VERSION = gr.__version__  # the version these internals were checked against names itself in failures
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 SCRIPT = "gradio_internals.js"
+# The page's rules over Gradio's own markup (the stylesheet counterpart of SCRIPT), served in launch's `css`.
+STYLESHEET = (STATIC_DIR / "gradio_internals.css").read_text()
 SCRIPT_URL = f"/latent-lab/static/{SCRIPT}"  # beside ui/inpage.py's script, under the same prefix
 # The tag a gr.HTML passes as `head`: Gradio loads it before that component's js_on_load runs.
 SCRIPT_HEAD = f'<script src="{SCRIPT_URL}"></script>'
+# The route gradio receives uploads on (its API_PREFIX and "/upload"): launch's max_file_size bounds it.
+UPLOAD_ROUTE = "/gradio_api/upload"
 # Headers gradio derives the page's root URL from (route_utils.get_request_origin); ASGI names are lower case.
 ROOT_HEADERS = (b"host", b"x-forwarded-host", b"x-forwarded-proto", b"x-gradio-server")
 # How often, and over how many of the latest events, the queue summarises its events for gradio's
@@ -42,20 +49,22 @@ def current_blocks() -> gr.Blocks:
     return get_blocks_context().root_block
 
 
-def before_each_call(blocks: gr.Blocks, check: Callable[[str | None, list], None]) -> None:
-    """Make `blocks` call `check(api_name, inputs)` with each call's raw input list before Gradio checks it.
+def before_each_call(blocks: gr.Blocks, check: Callable[[str | None, list, list], None]) -> None:
+    """Make `blocks` call `check(api_name, components, inputs)` with each call's input components and raw input
+    list, page events and API calls alike, before Gradio checks it.
 
     `check` may extend `inputs` in place (Gradio then goes on with the longer list) or raise gr.Error,
     which the caller receives as it is. Internal: Blocks.validate_inputs(block_fn, inputs), which
     Blocks.preprocess_data calls first with the caller's list, before the argument count and the
     "file not in the upload folder" checks (which answer a missing argument or a foreign file with a
-    logged traceback and `{"error": null}`), and BlockFunction.api_name. The public `validator=` of
-    event listeners exists neither on gr.api nor for queue=False events, and cannot fill in defaults.
+    logged traceback and `{"error": null}`), and BlockFunction.api_name and .inputs. The public
+    `validator=` of event listeners exists neither on gr.api nor for queue=False events, and cannot
+    fill in defaults.
     """
     validate = blocks.validate_inputs
 
     def validate_inputs(block_fn, inputs):
-        check(getattr(block_fn, "api_name", None), inputs)
+        check(getattr(block_fn, "api_name", None), list(getattr(block_fn, "inputs", [])), inputs)
         return validate(block_fn, inputs)
 
     blocks.validate_inputs = validate_inputs
@@ -88,12 +97,71 @@ def upload_folder() -> str:
 def write_to_cache(data: bytes, file_name: str) -> str:
     """Return the resolved path of `data` written into gradio's cache as <cache>/<sha256 of data>/<file_name>.
 
-    Internal: gradio.processing_utils.save_bytes_to_cache, the layout gradio's own components use (the
-    same bytes land on the same path, which a gr.api output then serves as it is). Publicly a gr.api
-    function can only return a path to some other file, which gradio copies into its cache: every
-    picture written twice, and a second file to delete.
+    Internal: gradio.processing_utils.hash_bytes, the content hash that names the folders of gradio's
+    own components (the same bytes land on the same path, which a gr.api output then serves as it is).
+    Publicly a gr.api function can only return a path to some other file, which gradio copies into its
+    cache: every picture written twice, and a second file to delete.
     """
-    return save_bytes_to_cache(data, file_name, upload_folder())
+    return _write_whole(Path(upload_folder()) / gradio_processing.hash_bytes(data), Path(file_name).name, data)
+
+
+def _write_whole(folder: Path, name: str, data: bytes) -> str:
+    """Return the resolved path of folder/name holding `data`, which no reader ever sees partly written.
+
+    The name is the content's, so identical answers share the file: one already complete is reused
+    (touched, as the cache's sweep ages files by their ctime), else the bytes go to a temporary file
+    beside it that os.replace puts in place at once. Rewriting the file in place, as gradio does, let a
+    client download it half-truncated while an identical request rewrote it.
+    """
+    path = folder / name
+    for _ in range(3):  # the cache's sweep may remove the folder between these steps
+        with contextlib.suppress(FileNotFoundError):
+            if path.stat().st_size == len(data):
+                os.utime(path)
+                return str(path.resolve())
+        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            fd, staging = tempfile.mkstemp(dir=folder, prefix=f".{name}.")
+        except FileNotFoundError:
+            continue
+        try:
+            os.fchmod(fd, 0o644)  # as gradio's own writes leave it (mkstemp makes 0600)
+            with os.fdopen(fd, "wb") as file:
+                file.write(data)
+            os.replace(staging, path)
+        except BaseException:
+            Path(staging).unlink(missing_ok=True)
+            raise
+        return str(path.resolve())
+    raise OSError(f"cannot write {name} into the file cache")
+
+
+def _save_pil_whole(img, cache_dir: str, name: str = "image", format: str = "webp") -> str:  # noqa: A002 - gradio's names
+    data = gradio_processing.encode_pil_to_bytes(img, format)
+    return _write_whole(Path(cache_dir) / gradio_processing.hash_bytes(data), f"{name}.{format}", data)
+
+
+def _save_bytes_whole(data: bytes, file_name: str, cache_dir: str) -> str:
+    if not Path(file_name).suffix:
+        file_name += gradio_processing.detect_audio_format(data)
+    return _write_whole(Path(cache_dir) / gradio_processing.hash_bytes(data), Path(file_name).name, data)
+
+
+# Gradio's writers of component outputs that rewrite a content-named file in place, and their replacements.
+WHOLE_WRITERS = {"save_pil_to_cache": _save_pil_whole, "save_bytes_to_cache": _save_bytes_whole}
+
+
+def make_cache_writes_atomic() -> None:
+    """Make gradio's components write their output files whole (as write_to_cache does); calling it again does nothing.
+
+    Internal: gradio.processing_utils.save_pil_to_cache (gr.Image's and gr.Gallery's pictures; its
+    save_img_array_to_cache calls it too) and save_bytes_to_cache, which gr.Image and the others call
+    through the module, so replacing the module's functions reaches every call. Both name a file by
+    its content and then truncate and rewrite it for every identical output: when a class pressed
+    Reset at once, clients downloaded it half-written. Nothing public chooses how gradio writes.
+    """
+    for name, replacement in WHOLE_WRITERS.items():
+        setattr(gradio_processing, name, replacement)
 
 
 def cached_file_sets(blocks: gr.Blocks) -> list[set[str]]:

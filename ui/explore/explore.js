@@ -62,12 +62,15 @@ document.addEventListener("focusout", (event) => {
   input.value = rangeOf(inSliders(input)).value;
 }, true);
 
+// The presentation layout is the class ll-present on Gradio's page container.
+const presenting = () => Boolean(G.pageContainer()?.classList.contains("ll-present"));
+
 // The server puts "?model=...&z=..." into the link box; show it whole and mirror it in the address bar.
 window.llLink = (query) => {
   if (typeof query !== "string" || !query.startsWith("?")) return query;
   live.answered = true;  // the server has shown a digit (openLink below leaves an opened link to it)
   const params = new URLSearchParams(query);
-  if (document.querySelector(".gradio-container.ll-present")) params.set("present", "1");
+  if (presenting()) params.set("present", "1");
   const search = params.toString().replace(/%2C/g, ",");
   const url = window.location.origin + window.location.pathname + (search ? "?" + search : "");
   try { window.history.replaceState(null, "", url); } catch (e) { /* a sandboxed frame */ }
@@ -82,7 +85,7 @@ window.llCopyLink = () => {
 };
 
 function setPresenting(on) {
-  const container = document.querySelector(".gradio-container");
+  const container = G.pageContainer();
   if (!container) return;
   container.classList.toggle("ll-present", on);
   // The projector's first screen is the top of the page; the explanation follows below it.
@@ -92,7 +95,7 @@ function setPresenting(on) {
   try { window.history.replaceState(null, "", url.toString().replace(/%2C/g, ",")); } catch (e) { /* sandboxed */ }
 }
 window.llTogglePresenting = () => {
-  setPresenting(!document.querySelector(".gradio-container.ll-present"));
+  setPresenting(!presenting());
 };
 if (new URLSearchParams(window.location.search).get("present") === "1") setPresenting(true);
 
@@ -214,7 +217,7 @@ function showBars(probs, names) {
   const block = document.querySelector("#ll-probs");
   const original = block && G.labelBars(block);
   if (!G.labelHasBars(original)) return;
-  let copy = block.querySelector(".container.ll-live");
+  let copy = G.labelLiveCopy(block);
   if (!copy) {
     copy = original.cloneNode(true);
     copy.classList.add("ll-live");

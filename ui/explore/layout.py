@@ -11,6 +11,7 @@ from pathlib import Path
 import gradio as gr
 
 from ui.gradio_internals import SCRIPT_HEAD as GRADIO_INTERNALS_HEAD
+from ui.limits import UPLOAD_LIMIT_WORDS
 
 from . import actions
 from .models import LATENT_SLOTS, NO_READER_VALUE, SLIDER_LIMIT
@@ -240,7 +241,7 @@ def build_upload_panel() -> UploadPanel:
                 with gr.Tab("Draw", elem_id="ll-draw-tab"):
                     canvas = gr.HTML("", html_template=CANVAS_HTML, elem_id="ll-canvas", js_on_load=CANVAS_SCRIPT)
                 with gr.Tab("Upload"):
-                    file = gr.File(label="Image (PNG, JPEG or WebP, any size)", type="filepath",
+                    file = gr.File(label=f"Image (PNG, JPEG or WebP, any dimensions, {UPLOAD_LIMIT_WORDS})", type="filepath",
                                    file_types=[".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp"],
                                    elem_id="ll-upload")
             with gr.Column():

@@ -10,6 +10,11 @@
 "use strict";
 
 window.llGradio = (() => {
+  // ---------------------------------------------------------------- the page
+  // Gradio's whole app sits in one element of class gradio-container (the presentation layout's class
+  // goes on it; ui/static/gradio_internals.css styles it).
+  const pageContainer = () => document.querySelector(".gradio-container");
+
   // ---------------------------------------------------------------- gr.Slider
   // A gr.Slider block holds an <input type=range> (its min and max are the slider's) and an
   // <input type=number> box, and its name in a [data-testid=block-info] element inside its <label>.
@@ -44,7 +49,9 @@ window.llGradio = (() => {
   // ---------------------------------------------------------------- gr.Label
   // Its bars: a .container holding the top class in .output-class and one .confidence-set per class
   // (data-testid "<name>-confidence-set") with the name in <dt>, the percentage in <dd>, a <meter>.
+  // The page's live copy of the bars is the same .container marked ll-live; labelBars is the original.
   const labelBars = (block) => block.querySelector(".container:not(.ll-live)");
+  const labelLiveCopy = (block) => block.querySelector(".container.ll-live");
   const labelHasBars = (bars) => Boolean(bars && bars.querySelector(".confidence-set"));
   const labelRows = (bars) => [...bars.querySelectorAll(".confidence-set")];
   function setLabelTop(bars, name) {
@@ -96,7 +103,7 @@ window.llGradio = (() => {
     }, 500);
   }
 
-  return { sliderRange, sliderBox, sliderName, isSliderRange, isSliderBox, onSliderName, releaseSlider,
-    typeInSliderBox, withholdFromGradio, labelBars, labelHasBars, labelRows, setLabelTop, setLabelRow, imageIn, imageButton,
+  return { pageContainer, sliderRange, sliderBox, sliderName, isSliderRange, isSliderBox, onSliderName, releaseSlider,
+    typeInSliderBox, withholdFromGradio, labelBars, labelLiveCopy, labelHasBars, labelRows, setLabelTop, setLabelRow, imageIn, imageButton,
     imagePixel, textboxInput, sketchBrush, sketchWaitsForTool, chooseSketchBrush, keepSketchBrush };
 })();

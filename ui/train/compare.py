@@ -9,11 +9,10 @@ content, so a run's picture is one file however often the view is sent.
 import time
 
 import pandas as pd
-from gradio.processing_utils import save_bytes_to_cache
-from gradio.utils import get_upload_folder
 
 from jobs.compare import ALL, BEST, NEWEST, SETTING_KEYS, Run, sort_keys
 from jobs.settings import MODEL_KEYS, form_fields
+from ui.gradio_internals import write_to_cache
 
 from .views import model_label, number_text
 
@@ -26,12 +25,7 @@ FIGURE_COLUMNS = {
     "val_accuracy": ("accuracy %", 100.0), "val_loss": ("cross-entropy", 1.0), "val_nll": ("NLL", 1.0),
 }
 GALLERY_LABEL = "After the last epoch"
-GALLERY_COLUMNS = 3  # one on a phone (GALLERY_CSS)
-# Thumbnails the shape of a worker's grid (8 digits of 28 pixels, 2 apart, doubled: 484 x 184 for a VAE's
-# three rows) instead of squares; no room kept for more pictures than there are; one column on a phone,
-# where three would cut every caption short.
-GALLERY_CSS = ("--ratio-square: 484 / 184; & .fixed-height { min-height: 0; } "
-               "@media (max-width: 640px) { & .grid-container { --grid-cols: 1 !important; } }")
+GALLERY_COLUMNS = 3  # one on a phone, and thumbnails the shape of a picture grid (ui/static/gradio_internals.css)
 FIRST_COLUMNS = ["run", "model"]
 LAST_COLUMNS = ["best epoch", "finished", "job"]  # the job id last: the row's click handler reads it there
 EMPTY_NOTE = "No finished runs yet: when a job is done it appears here."
@@ -114,5 +108,5 @@ def gallery(comparison, runs: list[Run], sort_by: str) -> list[tuple[str, str]]:
     for run in runs:
         png = comparison.grid_png(run)
         if png is not None:
-            items.append((save_bytes_to_cache(png, f"run-{run.id}.png", get_upload_folder()), caption(run, sort_by)))
+            items.append((write_to_cache(png, f"run-{run.id}.png"), caption(run, sort_by)))
     return items

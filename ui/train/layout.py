@@ -200,10 +200,7 @@ def build_compare_panel() -> ComparePanel:
         note = gr.Markdown("", elem_id=elem_id("compare", "note"))
         table = gr.Dataframe(compare.frame([], ALL), interactive=False, max_height=420,
                              elem_id=elem_id("compare", "table"))
-        # The gallery's thumbnails take the shape of a picture grid (8 digits wide, 3 rows), not a square:
-        # the wrapper sets the variable gradio's thumbnails read their aspect ratio from.
-        with gr.HTML(html_template="<div>@children</div>", css_template=compare.GALLERY_CSS, js_on_load=None,
-                     padding=False):
-            pictures = gr.Gallery(label=compare.GALLERY_LABEL, columns=compare.GALLERY_COLUMNS, height="auto",
-                                  format="png", object_fit="contain", elem_id=elem_id("compare", "pictures"))
+        # Its thumbnails take the shape of a picture grid, not a square (ui/static/gradio_internals.css).
+        pictures = gr.Gallery(label=compare.GALLERY_LABEL, columns=compare.GALLERY_COLUMNS, height="auto",
+                              format="png", object_fit="contain", elem_id=elem_id("compare", "pictures"))
     return ComparePanel(box, model, sort, note, table, pictures)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import gradio as gr
 
 from ui.gradio_internals import SCRIPT_HEAD as GRADIO_INTERNALS_HEAD
+from ui.limits import UPLOAD_LIMIT_WORDS
 
 from . import render
 from .actions import ENDINGS_SHOWN, MAX_SEED, SAMPLES_SHOWN, TEMPERATURE_RANGE, prompt_rows_range
@@ -179,7 +180,7 @@ def build_complete_panel(side: int) -> CompletePanel:
                                           layers=False, elem_id="ll-complete-sketch")
                     complete = gr.Button("Complete my drawing", variant="primary", elem_id="ll-complete-go")
                 with gr.Tab("Upload"):
-                    file = gr.File(label="Image (PNG, JPEG or WebP)", type="filepath",
+                    file = gr.File(label=f"Image (PNG, JPEG or WebP, {UPLOAD_LIMIT_WORDS})", type="filepath",
                                    file_types=[".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp"],
                                    elem_id="ll-complete-upload")
             with gr.Column(scale=1, min_width=300):
