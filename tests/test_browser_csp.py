@@ -8,6 +8,7 @@ in a frame while a page of another site is refused it.
 
 import httpx
 import pytest
+from browser_waits import src_at, wait_shown, wait_until
 from conftest import CHROMIUM, CHROMIUM_ARGS, open_context
 from hostile import wait_for
 from PIL import Image, ImageDraw
@@ -36,21 +37,21 @@ def test_every_answer_carries_the_policy_with_the_spaces_frame_ancestors(live_ap
 
 def use_every_tab(page, digit):
     """Draw at random, upload `digit`, write a digit and open the Train tab, waiting for each answer."""
-    page.wait_for_selector("#ll-digit-box img.ll-digit", timeout=WAIT_MS)
-    page.wait_for_selector("#ll-map img", state="attached", timeout=WAIT_MS)
+    wait_shown(page.locator("#ll-digit-box img.ll-digit"), "the decoded digit")
+    wait_shown(page.locator("#ll-map img"), "the latent map's picture", state="attached")
     before = page.locator("#ll-digit-box img.ll-digit").get_attribute("src")
     page.click("#ll-random")
-    page.wait_for_function("(before) => document.querySelector('#ll-digit-box img.ll-digit')?.getAttribute('src') "
-                           "!== before", arg=before, timeout=WAIT_MS)
+    wait_until(page, "(before) => document.querySelector('#ll-digit-box img.ll-digit')?.getAttribute('src') "
+               "!== before", "a new digit after Random sample", arg=before, last=src_at("#ll-digit-box img.ll-digit"))
     page.locator("#ll-upload-section").get_by_role("tab", name="Upload").click()
     page.locator("#ll-upload input[type=file]").set_input_files(str(digit))
-    page.wait_for_selector("#ll-model-saw img", timeout=WAIT_MS)
+    wait_shown(page.locator("#ll-model-saw img"), "what the model sees of the uploaded digit")
     page.get_by_role("tab", name="Write").click()
-    page.wait_for_selector("#ll-write-go", timeout=WAIT_MS)
+    wait_shown(page.locator("#ll-write-go"), "the Write tab's Write button")
     page.click("#ll-write-go")
-    page.wait_for_selector("#ll-write-digit img", timeout=WAIT_MS)
+    wait_shown(page.locator("#ll-write-digit img"), "the written digit")
     page.get_by_role("tab", name="Train").click()
-    page.wait_for_selector("[id^=train-]", timeout=WAIT_MS)
+    wait_shown(page.locator("[id^=train-]").first, "the Train tab's form")
 
 
 def test_the_page_works_through_its_tabs_with_no_policy_violation(browser, live_app, tmp_path):
@@ -108,7 +109,7 @@ def framed_by(browser, live_app, parent: str) -> tuple[bool, list[str]]:
         wait_for(lambda: refused() or shown(), f"the app's page or a refusal in a frame of {parent}",
                  timeout_s=120, last=lambda: console[-3:])
         if shown():
-            frame.locator("#ll-digit-box img.ll-digit").wait_for(timeout=WAIT_MS)
+            wait_shown(frame.locator("#ll-digit-box img.ll-digit"), "the decoded digit inside the frame")
         return shown(), console
     finally:
         context.close()

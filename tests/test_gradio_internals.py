@@ -517,7 +517,7 @@ def test_every_gallery_selector_of_the_stylesheet_matches_and_shapes_its_thumbna
     try:
         page = context.new_page()
         page.goto(url)
-        page.wait_for_selector("#train-compare-pictures img", timeout=120_000)
+        wait_shown(page.locator("#train-compare-pictures img").first, "the gallery's pictures")
         selectors = [s for s in stylesheet_selectors(page) if s.startswith("#train-")]
         unmatched = [s for s in selectors if not page.evaluate(COUNT, s)]
         columns = page.evaluate("() => getComputedStyle(document.querySelector('#train-compare-pictures "
