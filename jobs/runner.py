@@ -16,12 +16,8 @@ The queue is first come, first served, and fair by construction: each owner has 
 jobs. Each queued job's position and its estimated start and finish come from the measured pace
 of finished jobs with similar settings (jobs/estimates.py), recomputed as the queue moves.
 
-Retention (so that nobody's finished work is deleted by somebody else's activity):
-- each owner keeps at most `runs_per_owner` jobs: beyond that, their own oldest stopped jobs
-  go, cancelled, failed and interrupted ones before finished ones;
-- the whole folder holds at most `max_runs` jobs: beyond that, anyone's oldest cancelled,
-  failed or interrupted jobs go first, then finished runs older than `keep_days`; if that is not
-  enough, the new job is refused (never is a recent finished run deleted for someone else).
+Retention and fair share (which stopped jobs make room for a new one) are jobs/retention.py's.
+Following a job reads only what its metrics file gained since the last read (records.MetricsFollower).
 """
 
 import dataclasses
@@ -40,13 +36,13 @@ from genmodels.data import dataset_availability
 from genmodels.settings import parse, specs
 from genmodels.train import MODEL_TYPES, TrainConfig
 
+from . import retention
 from .estimates import PaceBook, plan_queue
 from .executor import Ended, process_start_time
 from .pool import WarmPool
 from .ray_process import RayProcess
-from .records import (ACTIVE, CANCELLED, DONE, FAILED, FINISHED, INTERRUPTED, QUEUED, RUN_PREFIX, RUNNING,
-                      UNSUCCESSFUL, JobFolder, check_job_id, check_name, new_job_id,
-                      read_metrics, status_view)
+from .records import (ACTIVE, CANCELLED, FAILED, FINISHED, INTERRUPTED, QUEUED, RUN_PREFIX, RUNNING,
+                      JobFolder, MetricsFollower, check_job_id, check_name, new_job_id, status_view)
 from .settings import configs_from_settings
 
 AVAILABILITY_TTL_S = 60.0  # data set availability may probe the network: ask at most this often
@@ -67,7 +63,9 @@ class HostLimits:
     max_epochs: int = 100  # epochs per launch or resume
     max_runs: int = 150  # job folders kept in all (0: no limit)
     runs_per_owner: int = 10  # job folders kept per owner (0: no limit)
-    keep_days: float = 7.0  # finished runs younger than this are never deleted for someone else
+    keep_days: float = 7.0  # finished runs younger than this go for someone else only as jobs/retention.py says
+    tiny_run_s: float = 60.0  # a finished run that trained for less than this is tiny (it makes room first)
+    unopened_grace_s: float = 600.0  # a recent finished run makes room only this long after it finished
     job_threads: int = 1  # torch threads of each job's process
     job_nice: int = 10  # CPU priority increment of each job's process
     ray_address: str = ""  # "": the local warm pool; "local": a Ray cluster on this machine; else a Ray address
@@ -169,8 +167,9 @@ class JobRunner:
 
     def job_ids(self) -> list[str]:
         """Return the ids of all recorded jobs, newest first."""
-        try:
-            ids = [p.name for p in self.runs_dir.iterdir() if (p / "job.json").is_file()]
+        try:  # a folder that is a link is not a job (its files may be anywhere)
+            with os.scandir(self.runs_dir) as entries:
+                ids = [e.name for e in entries if e.is_dir(follow_symlinks=False) and JobFolder(self.runs_dir, e.name).exists()]
         except OSError:
             return []
         return sorted((i for i in ids if not i.startswith(".")), reverse=True)
@@ -243,35 +242,9 @@ class JobRunner:
         log.info("deleted job %s (retention)", folder.job_id)
 
     def _make_room(self, records: list[tuple[JobFolder, dict]], owner: str) -> None:
-        """Delete stopped jobs so one more fits the retention policy (module docstring); ValueError if it cannot."""
-        limits = self.limits
-
-        def age_order(items):  # unsuccessful before finished, oldest first
-            return sorted(items, key=lambda fr: (fr[1]["status"] == DONE, fr[1].get("finished") or fr[1]["created"]))
-
-        if limits.runs_per_owner > 0:
-            mine = [fr for fr in records if fr[1]["owner"] == owner]
-            excess = len(mine) + 1 - limits.runs_per_owner
-            stopped = age_order([fr for fr in mine if fr[1]["status"] in FINISHED])
-            if excess > len(stopped):
-                raise ValueError(f"You already have {len(mine)} jobs on this server, the most one person can keep "
-                                 "while they are queued or running; wait for one to finish.")
-            for folder, _ in stopped[:max(0, excess)]:
-                self._delete(folder)
-            gone = {f.job_id for f, _ in stopped[:max(0, excess)]}
-            records = [fr for fr in records if fr[0].job_id not in gone]
-        if limits.max_runs > 0:
-            excess = len(records) + 1 - limits.max_runs
-            if excess <= 0:
-                return
-            cutoff = time.time() - limits.keep_days * 86400
-            candidates = age_order([fr for fr in records if fr[1]["status"] in UNSUCCESSFUL
-                                    or (fr[1]["status"] == DONE and (fr[1].get("finished") or 0) < cutoff)])
-            if excess > len(candidates):
-                raise ValueError("This server is keeping as many training runs as it can, all recent; "
-                                 "try again later.")
-            for folder, _ in candidates[:excess]:
-                self._delete(folder)
+        """Delete stopped jobs so one more fits the retention policy (jobs/retention.py); ValueError if it cannot."""
+        for folder in retention.doomed(self.limits, records, owner, time.time()):
+            self._delete(folder)
 
     def submit(self, model_type: str, model_config, train_config, owner_token: str, name: str = "") -> str:
         """Queue a job and return its id; it starts as soon as a slot is free (ValueError if not allowed)."""
@@ -420,8 +393,10 @@ class JobRunner:
     def _start(self, folder: JobFolder, record: dict) -> None:
         folder.stop_file.unlink(missing_ok=True)
         folder.progress_file.unlink(missing_ok=True)
-        with open(folder.log_file, "a") as job_log:
-            job_log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} segment {len(record['segments'])} ---\n")
+        try:
+            folder.append_log(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} segment {len(record['segments'])} ---\n")
+        except (ValueError, OSError) as error:  # a log that is a link or a device: the worker refuses it too
+            log.warning("job %s: %s", folder.job_id, error)
         record.update(status=RUNNING, started=time.time(), cancel_requested=None, pid=None, pid_started=None,
                       slots=self.limits.max_concurrent)
         folder.save_record(record)  # before the worker starts: it reads the record
@@ -493,13 +468,19 @@ class JobRunner:
         return self.status(job_id)
 
     # -- reading (cheap: a few stat calls per job while nothing changed) ---------------------
-    def _cached_metrics(self, folder: JobFolder) -> dict:
+    def _follower(self, folder: JobFolder) -> MetricsFollower:
+        """Return the job's metrics follower, brought up to date when its file changed (only new lines are read)."""
         signature = file_signature(folder.metrics_file)
-        cached = self._metrics.get(folder.job_id)
-        if cached is None or cached[0] != signature:
-            cached = (signature, read_metrics(folder.metrics_file))
-            self._metrics[folder.job_id] = cached
-        return cached[1]
+        with self._lock:
+            cached = self._metrics.get(folder.job_id)
+            if cached is None or cached[0] != signature:
+                follower = cached[1] if cached is not None else MetricsFollower()
+                follower.update(folder.root, folder.metrics_file)
+                cached = self._metrics[folder.job_id] = (signature, follower)
+            return cached[1]
+
+    def _cached_metrics(self, folder: JobFolder) -> dict:
+        return self._follower(folder).metrics
 
     def _cached_view(self, job_id) -> tuple[dict, dict]:
         """Return (record, status view) of a job, recomputed only when one of its files changed."""
@@ -530,16 +511,41 @@ class JobRunner:
         return view
 
     def metrics(self, job_id) -> dict:
-        """Return {'epochs': [...], 'steps': [...]} of a job (losses in nats, accuracy 0-1); treat as read-only."""
+        """Return {'epochs': [...], 'steps': [...], 'problem': a sentence or None} of a job (losses in nats,
+        accuracy 0-1); treat as read-only."""
         return self._cached_metrics(self._folder(job_id))
+
+    def metrics_since(self, job_id, cursor=None) -> dict:
+        """Return what a job's metrics gained since `cursor` (a 'cursor' an earlier call returned; None: all):
+        {'epochs', 'steps', 'problem', 'cursor', 'complete'}; complete True means the whole history."""
+        follower = self._follower(self._folder(job_id))
+        with self._lock:
+            return follower.since(cursor)
+
+    def opened(self, job_id) -> None:
+        """Record that someone followed a finished job (jobs/retention.py keeps opened runs longer)."""
+        folder = self._folder(job_id)
+        record = self._cached_view(job_id)[0]
+        if record["status"] not in FINISHED or retention.was_opened(record):
+            return
+        with self._lock:
+            record = self._record(folder)
+            if record["status"] in FINISHED and not retention.was_opened(record):
+                record["opened"] = time.time()
+                folder.save_record(record)
 
     def log_tail(self, job_id, owner_token, max_chars: int = 6000) -> str:
         """Return the end of a job's log, scrubbed of paths, to its owner ('' to anyone else)."""
         return self._folder(job_id).log_tail(max_chars) if self.is_owner(job_id, owner_token) else ""
 
     def sample_grids(self, job_id) -> dict[int, Path]:
-        """Return {epoch: PNG path} of a job's picture grids."""
+        """Return {epoch: PNG path} of a job's picture grids (read them with grid_png)."""
         return self._folder(job_id).sample_grids()
+
+    def grid_png(self, job_id, epoch: int) -> bytes:
+        """Return a job's picture grid of `epoch` as checked PNG bytes; ValueError with a sentence when it is
+        missing or damaged (records.JobFolder.grid_png)."""
+        return self._folder(job_id).grid_png(epoch)
 
     def list_jobs(self, limit: int | None = None) -> list[dict]:
         """Return the status views of the `limit` newest readable jobs (all when None), newest first."""
@@ -561,4 +567,4 @@ class JobRunner:
     def checkpoint_folders(self) -> dict[str, tuple[Path, str]]:
         """Return {'run-<job_id>': (checkpoint folder, run name)} of every readable job that saved one."""
         return {RUN_PREFIX + folder.job_id: (folder.checkpoint, record["name"]) for folder, record in self._records()
-                if (folder.checkpoint / "config.json").is_file()}
+                if (folder.checkpoint / "config.json").is_file() and not folder.checkpoint.is_symlink()}
