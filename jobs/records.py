@@ -365,12 +365,13 @@ class JobFolder:
             return ""
 
     def sample_grids(self) -> dict[int, Path]:
-        """Return {epoch: path of its sample grid PNG}, sorted by epoch (links are not listed)."""
+        """Return {epoch: path of its sample grid PNG}, sorted by epoch; read them with grid_png, which refuses
+        a link or a special file with a sentence (so they are listed, to be shown as damaged)."""
         found = {}
         if is_real_folder(self.path) and is_real_folder(self.samples):
             for p in self.samples.glob("epoch-*.png"):
                 stem = p.stem.split("-")[-1]
-                if stem.isdigit() and is_real_file(p):
+                if stem.isdigit() and not is_real_folder(p):
                     found[int(stem)] = p
         return dict(sorted(found.items()))
 
@@ -421,13 +422,15 @@ def checked_png(data: bytes, name: str) -> bytes:
     try:
         with Image.open(io.BytesIO(data), formats=("PNG",)) as image:
             if max(image.size) > MAX_GRID_SIDE:
-                raise ValueError(f"{name} is {image.size[0]}x{image.size[1]} pixels, larger than any grid this app "
-                                 "draws; it is not shown.")
+                raise ValueError(f"{name} is {image.size[0]}x{image.size[1]} pixels, larger than any grid this "
+                                 "app draws; it is not shown.")
             image.load()
             out = io.BytesIO()
             image.convert("RGB").save(out, format="PNG")
         return out.getvalue()
-    except (OSError, SyntaxError, Image.DecompressionBombError):  # SyntaxError: PIL's word for a broken chunk
+    except Image.DecompressionBombError:  # PIL refuses it from the header, before decoding
+        raise ValueError(f"{name} is far larger than any grid this app draws; it is not shown.") from None
+    except (OSError, SyntaxError):  # SyntaxError: PIL's word for a broken chunk
         raise ValueError(f"{name} is damaged or not a PNG picture; it is not shown.") from None
 
 

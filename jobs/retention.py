@@ -38,7 +38,7 @@ def is_tiny(record: dict, limits) -> bool:
 
 
 def was_opened(record: dict) -> bool:
-    """Return True when someone followed the run (the page or /job) after it last finished."""
+    """Return True when its owner followed the run (the page, or /job with the token) after it last finished."""
     opened, finished = record.get("opened"), record.get("finished")
     return opened is not None and finished is not None and opened >= finished
 

@@ -522,11 +522,12 @@ class JobRunner:
         with self._lock:
             return follower.since(cursor)
 
-    def opened(self, job_id) -> None:
-        """Record that someone followed a finished job (jobs/retention.py keeps opened runs longer)."""
+    def opened(self, job_id, owner_token) -> None:
+        """Record that the job's owner followed it after it finished (jobs/retention.py keeps opened runs longer);
+        anyone else's look changes nothing."""
         folder = self._folder(job_id)
         record = self._cached_view(job_id)[0]
-        if record["status"] not in FINISHED or retention.was_opened(record):
+        if record["status"] not in FINISHED or retention.was_opened(record) or not self.is_owner(job_id, owner_token):
             return
         with self._lock:
             record = self._record(folder)

@@ -91,9 +91,10 @@ def wire_api(jobs, comparison: RunComparison) -> None:
         view = with_queue_keys(jobs.status(job_id))
         view["metrics"] = jobs.metrics_since(job_id, since[:CURSOR_CHARS] if since else None)
         view["sample_epochs"] = sorted(jobs.sample_grids(job_id))
-        view["log_tail"] = jobs.log_tail(job_id, owner_token.strip(), 3000)  # spaces stripped, as cancel does
-        if view["status"] in FINISHED:
-            jobs.opened(job_id)  # followed after it finished: retention keeps it longer
+        owner_token = owner_token.strip()  # as cancel and resume strip it
+        view["log_tail"] = jobs.log_tail(job_id, owner_token, 3000)
+        if view["status"] in FINISHED and owner_token:
+            jobs.opened(job_id, owner_token)  # its owner saw it finish: retention keeps it longer
         return view
 
     @user_errors

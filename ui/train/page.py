@@ -142,8 +142,8 @@ class TrainPage:
             metrics = self.jobs.metrics(view["id"]) if view else NO_METRICS
             grids = self.jobs.sample_grids(view["id"]) if view else {}
             log = self.jobs.log_tail(view["id"], token) if view else ""
-            if view and view["status"] in FINISHED:
-                self.jobs.opened(view["id"])  # followed after it finished: retention keeps it longer
+            if view and view["status"] in FINISHED and token:
+                self.jobs.opened(view["id"], token)  # its owner saw it finish: retention keeps it longer
         except ValueError:  # not a job id, or the job was deleted since: show no job
             view, metrics, grids, log = None, NO_METRICS, {}, ""
         return Snapshot(job_id, view, listed, rows, metrics, grids, log, bool(view) and self.owns(view["id"], token))
