@@ -109,6 +109,12 @@ def append_jsonl(path: Path, record: dict, root=None) -> None:
         f.write((json.dumps(record) + "\n").encode())
 
 
+def epoch_line(segment: int, metrics: dict) -> dict:
+    """Return the metrics.jsonl record of one finished epoch (the trainer's figures that are numbers)."""
+    return {"kind": "epoch", "segment": segment, "time": time.time(),
+            **{k: v for k, v in metrics.items() if isinstance(v, (int, float, bool))}}
+
+
 SAFE_INT = 2 ** 53  # larger integers do not survive JavaScript's numbers (nor math.isfinite: OverflowError)
 MAX_EPOCHS_RECORDED = 1_000_000  # more epochs than any job can have run
 TEXT_LIMIT = 500  # characters of a text field shown to visitors (an error, a phase)
@@ -414,6 +420,28 @@ class JobFolder:
         """Put back a checkpoint a killed save left aside; only for a job whose worker has ended."""
         if is_real_folder(self.path):
             recover_folder(self.checkpoint)
+
+    def backfill_epochs(self, segment: int) -> list[int]:
+        """Append the metrics lines of epochs the checkpoint holds but metrics.jsonl lacks; return those epochs.
+
+        The worker writes an epoch's line after the trainer saved it, so a kill in between (while the
+        previous checkpoint is being deleted, say) leaves the epoch saved without its line: its
+        figures are in the checkpoint's history. Only for a job whose worker has ended (one writer).
+        """
+        config = self.checkpoint_config()
+        history = config.get("history") if config else None
+        if not isinstance(history, list):
+            return []
+        epochs = read_metrics(self.metrics_file, self.root)["epochs"]
+        last = epochs[-1]["epoch"] if epochs else 0
+        added = []
+        for entry in history:
+            if (isinstance(entry, dict) and _count(entry.get("epoch")) and last < entry["epoch"]
+                    <= config.get("epochs_trained", 0)):
+                append_jsonl(self.metrics_file, epoch_line(segment, entry), self.root)
+                last = entry["epoch"]
+                added.append(last)
+        return added
 
 
 def checked_png(data: bytes, name: str) -> bytes:

@@ -362,6 +362,10 @@ class JobRunner:
         if ended is None:
             ended = Ended(FAILED, "The training process stopped unexpectedly: it is no longer running.")
         folder.tidy_checkpoint()  # the worker is gone: nobody is saving, so leftovers can go
+        try:  # an epoch saved just before a kill keeps its line: curves, status and message agree
+            folder.backfill_epochs(len(record["segments"]) - 1)
+        except (ValueError, OSError) as error:  # metrics.jsonl is a link or a device: the page says so
+            log.warning("job %s: %s", folder.job_id, error)
         progress = folder.progress()
         ours = progress.get("segment") == len(record["segments"]) - 1
         outcome = progress.get("outcome") if ours and progress.get("outcome") in FINISHED else None

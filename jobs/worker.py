@@ -33,7 +33,7 @@ from genmodels.data import Dataset, load_dataset
 from genmodels.files import append_below, is_real_folder
 from genmodels.train import MODEL_TYPES, TrainConfig, build_trainer
 
-from .records import CANCELLED, DONE, FAILED, INTERRUPTED, JobFolder, append_jsonl, write_json
+from .records import CANCELLED, DONE, FAILED, INTERRUPTED, JobFolder, append_jsonl, epoch_line, write_json
 
 STEP_RECORDS_PER_EPOCH = 10  # thinned step curve: enough to see the loss move within an epoch
 PROGRESS_EVERY_S = 0.5
@@ -93,6 +93,17 @@ class Reporter:
             z = torch.randn(GRID_COLUMNS, trainer.model.config.latent_dim, generator=torch.Generator().manual_seed(0))
             self.fixed = (images, z)
         self.write(force=True)
+        self._redraw_missing_grid(trainer)
+
+    def _redraw_missing_grid(self, trainer) -> None:
+        """Draw the saved epoch's grid when a kill after the save lost it: a resumed trainer holds exactly the
+        weights that epoch ended with, so the picture is the one the worker would have drawn then."""
+        epoch = trainer.start_epoch
+        if epoch and (self.fixed is not None or self.writes):
+            self.folder.samples.mkdir(exist_ok=True)
+            path = self.folder.samples / f"epoch-{epoch:03d}.png"
+            if is_real_folder(self.folder.samples) and not os.path.lexists(path):
+                self._save_grid(trainer.eval_model, path)
 
     def write(self, force=False, **changes) -> None:
         """Update progress.json (at most every PROGRESS_EVERY_S unless forced) with the fraction done and ETA."""
@@ -149,12 +160,6 @@ class Reporter:
         png = io.BytesIO()
         save_image(torch.nn.functional.interpolate(grid[None], scale_factor=2)[0], png, format="png")
         atomic_write(path, png.getvalue())
-
-
-def epoch_line(segment: int, metrics: dict) -> dict:
-    """Return the metrics.jsonl record of one finished epoch (the trainer's figures that are numbers)."""
-    return {"kind": "epoch", "segment": segment, "time": time.time(),
-            **{k: v for k, v in metrics.items() if isinstance(v, (int, float, bool))}}
 
 
 def _open_log(folder: JobFolder):
