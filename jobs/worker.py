@@ -9,14 +9,12 @@ samples/ (a picture grid per epoch) and its progress lines in log.txt. Traceback
 i.e. the server's own log, never to a file a visitor reads. It stops within one step when the stop
 file appears or when the app that started it is gone, keeping the last saved epoch.
 
-A warm worker (jobs/pool.py starts them) reads one JSON line per job on stdin ({"job_dir": ...})
-and answers one JSON line on stdout when it is done ({"done": job_dir, "code": exit code}); it
-exits when stdin closes (its app is gone).
+A warm worker (jobs/pool.py starts them) reads a line per job on stdin and answers a line on stdout
+when it is done (jobs/messages.py defines both); it exits when stdin closes (its app is gone).
 """
 
 import argparse
 import io
-import json
 import logging
 import os
 import sys
@@ -33,6 +31,7 @@ from genmodels.data import Dataset, load_dataset
 from genmodels.files import append_below, is_real_folder
 from genmodels.train import MODEL_TYPES, TrainConfig, build_trainer
 
+from . import messages
 from .records import CANCELLED, DONE, FAILED, INTERRUPTED, JobFolder, append_jsonl, epoch_line, write_json
 
 STEP_RECORDS_PER_EPOCH = 10  # thinned step curve: enough to see the loss move within an epoch
@@ -266,15 +265,15 @@ def serve(parent_pid: int | None, threads: int, nice: int) -> int:
         except ValueError as error:  # e.g. mlxtend missing: jobs on it fail with the same sentence
             log.warning("warm-up: %s", error)
     try:
-        replies.write(json.dumps({"ready": os.getpid()}) + "\n")
+        replies.write(messages.ready(os.getpid()))
         for line in sys.stdin:
             try:
-                job_dir = json.loads(line)["job_dir"]
-            except (ValueError, KeyError, TypeError):
+                job_dir = messages.job_dir_of(messages.read(line))
+            except ValueError:
                 log.error("unreadable job line from the runner")
                 continue
             code = run_job(job_dir, parent_pid, threads, nice)
-            replies.write(json.dumps({"done": job_dir, "code": code}) + "\n")
+            replies.write(messages.job_done(job_dir, code))
     except BrokenPipeError:  # the app is gone (stopped or killed): nobody to answer, nothing to report
         pass
     finally:
