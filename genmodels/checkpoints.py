@@ -23,8 +23,9 @@ from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load, save_file
 
+from .files import RefusedFile, read_below
 from .images import resolve_device
 
 CONFIG_FILE = "config.json"
@@ -37,6 +38,9 @@ MAX_CONFIG_BYTES = 10_000_000  # a config.json with a 1,000-epoch history is wel
 # Model settings renamed since checkpoints were first written, per model type: old key -> new key.
 # Every model calls its hidden width hidden_size now; runs folders of older versions say hidden_dim.
 RENAMED_MODEL_KEYS = {"vae": {"hidden_dim": "hidden_size"}}
+# A tensor file is read whole (hashed, then parsed from memory), so it is bounded: the largest the
+# form's settings allow, with optimizer state, is far smaller.
+MAX_TENSOR_BYTES = 1_000_000_000
 
 
 def library_versions() -> dict:
@@ -193,14 +197,20 @@ def read_config(folder) -> dict:
 def _read_config_at(where: Path, folder: Path) -> dict:
     if not where.is_dir():
         raise ValueError(f"Checkpoint folder {shown(folder)} does not exist.")
-    path = where / CONFIG_FILE
-    if not path.is_file():
-        raise ValueError(f"{shown(folder, CONFIG_FILE)} is missing: a checkpoint folder needs {CONFIG_FILE} and {WEIGHTS_FILE}.")
-    if path.stat().st_size > MAX_CONFIG_BYTES:
-        raise ValueError(f"{shown(folder, CONFIG_FILE)} is larger than any config this package writes.")
     try:
-        with open(path, encoding="utf-8") as f:
-            config = json.load(f)
+        # Read from the folder holding the checkpoint, following no link below it (genmodels.files).
+        data = read_below(where.parent, where / CONFIG_FILE, MAX_CONFIG_BYTES)
+    except RefusedFile as e:
+        raise ValueError(f"{shown(folder, CONFIG_FILE)} cannot be used: {e}") from None
+    except FileNotFoundError:
+        if not where.is_dir():
+            raise  # a save swapped the folder while we looked: read_config looks again
+        raise ValueError(f"{shown(folder, CONFIG_FILE)} is missing: a checkpoint folder needs "
+                         f"{CONFIG_FILE} and {WEIGHTS_FILE}.") from None
+    except OSError as e:
+        raise ValueError(f"{shown(folder, CONFIG_FILE)} cannot be read ({type(e).__name__}).") from None
+    try:
+        config = json.loads(data.decode("utf-8"))
     except (ValueError, RecursionError) as e:  # RecursionError: JSON nested thousands deep
         raise ValueError(f"{shown(folder, CONFIG_FILE)} is not valid JSON ({type(e).__name__}); "
                          "the file is truncated or damaged.") from None
@@ -229,13 +239,18 @@ def load_tensor_file(folder, name: str, config: dict | None = None) -> dict[str,
     path = resolve_folder(folder) / name
     where = shown(folder, name)  # messages name the checkpoint, not where a save moved it meanwhile
     try:
+        # One bounded read of a regular file (no link followed), then hashed and parsed from memory:
+        # a link to /dev/zero is refused instead of hashed forever.
+        data = read_below(folder.parent, path, MAX_TENSOR_BYTES)
         expected = config.get("files", {}).get(name)
-        if expected is not None and _sha256(path) != expected:
+        if expected is not None and hashlib.sha256(data).hexdigest() != expected:
             raise ValueError(
                 f"{where} does not match the SHA-256 recorded in {CONFIG_FILE}: "
                 "the file was modified, truncated or replaced."
             )
-        return load_file(str(path), device="cpu")
+        return load(data)
+    except RefusedFile as e:
+        raise ValueError(f"{where} cannot be used: {e}") from None
     except FileNotFoundError:
         raise ValueError(f"{where} is missing from the checkpoint.") from None
     except (SafetensorError, OSError) as e:

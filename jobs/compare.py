@@ -4,7 +4,7 @@
     compare.runs(model_type="vae", sort_by="beta")     # [Run, ...], smallest beta first
     compare.grid_png(run)                              # the run's last picture grid as PNG bytes, or None
 
-Everything comes through the runner's public readers (list_jobs, sample_grids), which read and
+Everything comes through the runner's public readers (list_jobs, sample_grids, grid_png), which read and
 check each job's files and cache their reading on the files' signatures; this module keeps one
 built Run per job for as long as the runner's view of that job stays the same, and each picture
 once per version of its file. A run folder is written by visitors' jobs, so everything read here
@@ -12,13 +12,10 @@ is untrusted: a run whose view has the wrong shape is left out, a picture that i
 PNG is shown as none, and neither is ever an error for the caller.
 """
 
-import io
 import logging
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from PIL import Image
 
 from genmodels.checkpoints import file_signature
 from genmodels.train import MODEL_TYPES
@@ -35,8 +32,6 @@ SETTING_KEYS = {model_type: [k for k in TRAIN_KEYS if k != "device"] + list(keys
                 for model_type, keys in MODEL_KEYS.items()}
 FIGURE_KEYS = {model_type: list(MODEL_TYPES[model_type].figures) for model_type in MODEL_KEYS}
 HIGHER_IS_BETTER = {"val_accuracy"}  # figures sorted largest first; every other one is a loss, smallest first
-MAX_GRID_BYTES = 2_000_000  # a worker's grid is a few kB
-MAX_GRID_SIDE = 2000  # pixels; a grid is 8 digits wide
 
 
 @dataclass(frozen=True)
@@ -189,24 +184,11 @@ class RunComparison:
             cached = self._pictures.get(run.id)
         if cached is not None and cached[0] == signature:
             return cached[1]
-        png = _checked_png(path)
+        try:
+            png = self.jobs.grid_png(run.id, run.grid_epoch)  # checked: a small PNG, read with no link followed
+        except ValueError as error:
+            log.warning("left out the picture of job %s: %s", run.id, error)
+            png = None
         with self._lock:
             self._pictures[run.id] = (signature, png)
         return png
-
-
-def _checked_png(path) -> bytes | None:
-    """Return the picture at `path` re-encoded as PNG, or None when it is not a small PNG (logged)."""
-    try:
-        if path.stat().st_size > MAX_GRID_BYTES:
-            raise ValueError("too large")
-        with Image.open(path) as image:
-            if image.format != "PNG" or max(image.size) > MAX_GRID_SIDE:
-                raise ValueError("not a small PNG")
-            image.load()
-            out = io.BytesIO()
-            image.convert("RGB").save(out, format="PNG")
-        return out.getvalue()
-    except (OSError, ValueError, Image.DecompressionBombError) as error:
-        log.warning("left out the picture %s: %s", path, error)
-        return None

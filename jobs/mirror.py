@@ -14,14 +14,14 @@ import re
 import tempfile
 from pathlib import Path
 
-from genmodels.checkpoints import atomic_write, copy_folder, file_signature
+from genmodels.checkpoints import MAX_TENSOR_BYTES, atomic_write, copy_folder, file_signature
+from genmodels.files import append_below, is_real_file, is_real_folder, read_below
 
-from .records import MAX_JSON_BYTES, MAX_METRICS_BYTES, JobFolder, write_json
+from .records import MAX_GRID_BYTES, MAX_JSON_BYTES, MAX_METRICS_BYTES, JobFolder, write_json
 
 SAMPLE_NAME = re.compile(r"^epoch-\d{3,7}\.png$")
 CHECKPOINT_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,99}$")
 MAX_CHECKPOINT_BYTES = 2_000_000_000  # a checkpoint of the largest allowed settings is far smaller
-MAX_GRID_BYTES = 5_000_000
 
 
 def _read_from(path: Path, offset: int) -> tuple[str, int]:
@@ -69,9 +69,12 @@ class FolderMirror:
 def checkpoint_files(folder: JobFolder) -> dict[str, bytes]:
     """Return the job's checkpoint folder as {file name: bytes} ({} when none was saved), for a resume elsewhere."""
     folder.tidy_checkpoint()
-    if not (folder.checkpoint / "config.json").is_file():
+    if not (is_real_folder(folder.path) and is_real_folder(folder.checkpoint)
+            and is_real_file(folder.checkpoint / "config.json")):
         return {}
-    return {p.name: p.read_bytes() for p in sorted(folder.checkpoint.iterdir()) if p.is_file()}
+    # read below the runs folder with no link followed (genmodels.files): these bytes leave for a cluster
+    return {p.name: read_below(folder.root, p, MAX_TENSOR_BYTES)
+            for p in sorted(folder.checkpoint.iterdir()) if is_real_file(p)}
 
 
 def write_checkpoint(folder: JobFolder, files: dict[str, bytes]) -> None:
@@ -91,7 +94,7 @@ def write_checkpoint(folder: JobFolder, files: dict[str, bytes]) -> None:
         copy_folder(staging, folder.checkpoint)
 
 
-def _append(path: Path, text, limit: int) -> None:
+def _append(folder: JobFolder, path: Path, text, limit: int) -> None:
     if not isinstance(text, str) or not text:
         return
     try:
@@ -99,23 +102,27 @@ def _append(path: Path, text, limit: int) -> None:
     except OSError:
         size = 0
     if size + len(text) <= limit:
-        with open(path, "a", encoding="utf-8") as f:
-            f.write(text)
+        try:
+            with append_below(folder.root, path) as f:  # never through a planted link
+                f.write(text.encode("utf-8", "replace"))
+        except ValueError:  # RefusedFile: the page says the file cannot be used
+            pass
 
 
 def apply_changes(folder: JobFolder, changes) -> None:
     """Write a worker's `changes` (FolderMirror.changes) into the job's folder; skips what is malformed."""
     if not isinstance(changes, dict):
         return
-    _append(folder.metrics_file, changes.get("metrics"), MAX_METRICS_BYTES)
-    _append(folder.log_file, changes.get("log"), MAX_METRICS_BYTES)
+    _append(folder, folder.metrics_file, changes.get("metrics"), MAX_METRICS_BYTES)
+    _append(folder, folder.log_file, changes.get("log"), MAX_METRICS_BYTES)
     samples = changes.get("samples")
     if isinstance(samples, dict):
         for name, data in samples.items():
             if isinstance(name, str) and SAMPLE_NAME.match(name) and isinstance(data, bytes) \
                     and len(data) <= MAX_GRID_BYTES:
                 folder.samples.mkdir(exist_ok=True)
-                atomic_write(folder.samples / name, data)
+                if is_real_folder(folder.samples):
+                    atomic_write(folder.samples / name, data)
     if changes.get("checkpoint") is not None:
         write_checkpoint(folder, changes["checkpoint"])
     progress = changes.get("progress")

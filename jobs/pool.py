@@ -12,7 +12,6 @@ hard kill on cancel ends that worker, never the app; the worker is then replaced
 and the parent check (jobs/worker.py) work as with a process per job.
 """
 
-import json
 import logging
 import os
 import signal
@@ -21,6 +20,7 @@ import sys
 import threading
 from pathlib import Path
 
+from . import messages
 from .executor import Ended, process_start_time
 from .records import FAILED, JobFolder
 from .settings import check_device
@@ -67,11 +67,8 @@ class _Worker:
 
     def _read(self) -> None:
         for line in self.proc.stdout:
-            try:
-                message = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(message, dict) and "done" in message:
+            message = messages.read(line)
+            if messages.is_job_done(message):
                 with self._lock:
                     if self.job_id is not None:
                         self.ended[self.job_id] = Ended(FAILED, "The training process stopped unexpectedly: "
@@ -96,7 +93,7 @@ class _Worker:
         with self._lock:
             self.job_id = folder.job_id
         try:
-            self.proc.stdin.write(json.dumps({"job_dir": str(folder.path)}) + "\n")
+            self.proc.stdin.write(messages.run_job(folder.path))
             self.proc.stdin.flush()
             return True
         except (OSError, ValueError):

@@ -22,7 +22,6 @@ by force.
 """
 
 import argparse
-import json
 import logging
 import os
 import queue
@@ -37,6 +36,7 @@ from pathlib import Path
 import ray
 from ray import exceptions as ray_errors
 
+from . import messages
 from .executor import Ended, cluster_in_words
 from .mirror import FolderMirror, apply_changes, checkpoint_files, write_checkpoint
 from .ray_process import RETRY_AFTER_S  # an unreachable cluster is asked again as often as a lost driver restarts
@@ -336,8 +336,6 @@ def _call(executor: RayExecutor, name: str, args: list):
         return executor.init_seconds
     if name in ("start", "stop"):  # (runs folder, job id, ...) travels as text: the job's folder
         args = [JobFolder(args[0], args[1]), *args[2:]]
-    if name not in ("warm_up", "check_ready", "check_device", "start", "poll", "worker_pid", "stop", "kill", "close"):
-        raise ValueError(f"The Ray driver has no call {name!r}.")
     value = getattr(executor, name)(*args)
     return list(value) if isinstance(value, Ended) else value
 
@@ -360,18 +358,21 @@ def serve(address: str, slots: int, threads: int, nice: int, parent_pid: int | N
     if parent_pid is not None:
         threading.Thread(target=watch_parent, name="parent-watch", daemon=True).start()
     for line in sys.stdin:
-        request = {}
+        name = None
         try:
-            request = json.loads(line)
-            reply = {"reply": _call(executor, request["call"], list(request["args"]))}
+            name, args = messages.call_of(messages.read(line))
+            reply = messages.reply(_call(executor, name, args))
         except ValueError as error:  # a sentence for the user
-            reply = {"error": str(error)}
+            reply = messages.error(str(error))
         except Exception as error:  # noqa: BLE001 -- logged here; the app gets a sentence
             log.exception("the Ray driver's call failed")
-            reply = {"error": f"Training on {executor.where} hit an unexpected error ({type(error).__name__}); "
-                              "the server log has the details."}
-        replies.write(json.dumps(reply) + "\n")
-        if request.get("call") == "close":
+            reply = messages.error(f"Training on {executor.where} hit an unexpected error "
+                                   f"({type(error).__name__}); the server log has the details.")
+        try:
+            replies.write(reply)
+        except BrokenPipeError:  # the app is gone: nobody to answer; stop its jobs as close would
+            break
+        if name == "close":
             return 0
     executor.close()
     return 0

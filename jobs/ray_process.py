@@ -13,7 +13,6 @@ resumable from its last saved epoch, with one sentence; Train and /train refuse 
 sentence until, RETRY_AFTER_S later, a fresh child connects again.
 """
 
-import json
 import logging
 import os
 import queue
@@ -22,6 +21,7 @@ import sys
 import threading
 import time
 
+from . import messages
 from .executor import Ended, cluster_in_words
 from .pool import PROJECT_DIR
 from .records import INTERRUPTED, JobFolder
@@ -75,11 +75,8 @@ class RayProcess:
     @staticmethod
     def _read(child: subprocess.Popen, replies: queue.Queue) -> None:
         for line in child.stdout:
-            try:
-                message = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(message, dict):
+            message = messages.read(line)
+            if message is not None:
                 replies.put(message)
         replies.put(None)  # the child is gone
 
@@ -110,7 +107,7 @@ class RayProcess:
                     raise ValueError(self._problem)
                 self._start_child()
             try:
-                self._child.stdin.write(json.dumps({"call": name, "args": args}) + "\n")
+                self._child.stdin.write(messages.call(name, args))
                 self._child.stdin.flush()
                 reply = self._replies.get(timeout=CALL_TIMEOUT_S)
             except (OSError, ValueError, queue.Empty):  # a closed pipe, or no answer in time
@@ -118,9 +115,7 @@ class RayProcess:
             if reply is None:
                 self._driver_gone()
                 raise ValueError(self._problem)
-        if "error" in reply:
-            raise ValueError(reply["error"])
-        return reply["reply"]
+        return messages.reply_value(reply)
 
     # -- the executor interface (jobs/executor.py) -----------------------------------------
     def warm_up(self) -> None:
@@ -184,7 +179,7 @@ class RayProcess:
             if child is None:
                 return
             try:
-                child.stdin.write(json.dumps({"call": "close", "args": [grace_s]}) + "\n")
+                child.stdin.write(messages.call("close", [grace_s]))
                 child.stdin.close()
                 child.wait(timeout=grace_s + 30)
             except (OSError, ValueError, subprocess.TimeoutExpired):

@@ -15,6 +15,8 @@ up in these folders, so every reader checks shapes and types and treats a file i
 sense of as missing: a malformed file hides its job, never the list or the page.
 """
 
+import bisect
+import io
 import json
 import logging
 import math
@@ -25,7 +27,11 @@ import sys
 import time
 from pathlib import Path
 
+from PIL import Image
+
 from genmodels.checkpoints import atomic_write, file_signature, read_config, recover_folder
+from genmodels.files import (RefusedFile, append_below, is_real_file, is_real_folder, read_below, read_from,
+                             tail_below)
 from genmodels.train import MODEL_TYPES, best_epoch
 
 log = logging.getLogger("latent_lab.jobs")
@@ -40,8 +46,12 @@ JOB_FILE, PROGRESS_FILE, METRICS_FILE, LOG_FILE, STOP_FILE = (
 CHECKPOINT_DIR, SAMPLES_DIR = "checkpoint", "samples"
 JOB_ID_PATTERN = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{4}$")
 RUN_PREFIX = "run-"  # the app lists a job's checkpoint as "run-<job_id>"
-MAX_JSON_BYTES = 1_000_000  # job files are a few kB; anything larger was not written by us
-MAX_METRICS_BYTES = 20_000_000
+# Every file of a job folder is read through genmodels.files (a regular file, no link followed) and
+# bounded in bytes by its kind; a larger file was not written by this app and is not read.
+MAX_JSON_BYTES = 1_000_000  # job.json, progress.json: a few kB
+MAX_METRICS_BYTES = 20_000_000  # metrics.jsonl: about 2 kB per epoch
+MAX_GRID_BYTES = 2_000_000  # samples/epoch-NNN.png: a few kB
+MAX_GRID_SIDE = 2000  # pixels of a picture grid's side; a grid is 8 digits wide
 NAME_LIMIT = 40  # characters of a run's name
 
 
@@ -81,23 +91,28 @@ def write_json(path: Path, data: dict) -> None:
     atomic_write(path, json.dumps(data, indent=1))
 
 
-def read_json(path: Path) -> dict | None:
-    """Return the JSON object stored at `path`, or None when it is missing, too large, malformed or not an object."""
+def read_json(path: Path, root=None) -> dict | None:
+    """Return the JSON object stored at `path`, or None when it is missing, too large, malformed, not an object,
+    a link or not a regular file (read below `root`, default the folder holding it; see genmodels.files)."""
+    path = Path(path)
     try:
-        if path.stat().st_size > MAX_JSON_BYTES:
-            return None
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
+        data = json.loads(read_below(path.parent if root is None else root, path, MAX_JSON_BYTES).decode("utf-8"))
     except (OSError, ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
         return None
     return data if isinstance(data, dict) else None
 
 
-def append_jsonl(path: Path, record: dict) -> None:
-    """Append one JSON line to `path` (a single write: a crash can cut at most this last line)."""
-    with open(path, "a") as f:
-        f.write(json.dumps(record) + "\n")
-        f.flush()
+def append_jsonl(path: Path, record: dict, root=None) -> None:
+    """Append one JSON line to `path` (a single write: a crash can cut at most this last line); never through a link."""
+    path = Path(path)
+    with append_below(path.parent if root is None else root, path) as f:
+        f.write((json.dumps(record) + "\n").encode())
+
+
+def epoch_line(segment: int, metrics: dict) -> dict:
+    """Return the metrics.jsonl record of one finished epoch (the trainer's figures that are numbers)."""
+    return {"kind": "epoch", "segment": segment, "time": time.time(),
+            **{k: v for k, v in metrics.items() if isinstance(v, (int, float, bool))}}
 
 
 SAFE_INT = 2 ** 53  # larger integers do not survive JavaScript's numbers (nor math.isfinite: OverflowError)
@@ -135,38 +150,129 @@ def _plain(value, depth: int = 0) -> bool:
     return False
 
 
-def read_metrics(path: Path) -> dict:
-    """Return {'epochs': [one dict per finished epoch], 'steps': [thinned step dicts]} from metrics.jsonl.
+class MetricsFold:
+    """metrics.jsonl folded line by line into epochs and steps, so that a reader following a growing file
+    parses only its new lines.
 
-    Lines that are not what the worker writes are skipped. An epoch that ran twice (cut short, then
-    resumed) keeps its last record; step records of an earlier attempt that a later attempt re-ran
-    are dropped, so the curves never fold back.
+    Lines that are not what the worker writes are skipped and counted. An epoch that ran twice (cut
+    short, then resumed) keeps its last record; step records of an earlier attempt that a later
+    attempt re-ran are dropped, so the curves never fold back. `generation` grows whenever such a
+    rewrite drops or replaces what a follower may already hold (its cursor is then stale).
     """
-    epochs: dict[int, dict] = {}
-    steps: list[dict] = []
-    try:
-        if path.stat().st_size > MAX_METRICS_BYTES:
-            return {"epochs": [], "steps": []}
-        with open(path, encoding="utf-8", errors="replace") as f:
-            lines = f.readlines()
-    except OSError:
-        lines = []
-    for line in lines:
+
+    def __init__(self):
+        self.epochs: dict[int, dict] = {}
+        self.steps: list[dict] = []
+        self.skipped = 0  # complete lines that were not a record of ours
+        self.generation = 0
+        self.problem: str | None = None  # a sentence when the whole file cannot be used
+
+    def feed(self, line: str) -> None:
+        """Fold one complete line of metrics.jsonl in."""
         try:
             record = json.loads(line)
         except (ValueError, RecursionError):
-            continue  # a line cut by a crash, or not ours
+            self.skipped += 1  # a line cut by a crash, or not ours
+            return
         if not isinstance(record, dict):
-            continue
+            self.skipped += 1
+            return
         values = {k: v for k, v in record.items()
                   if isinstance(k, str) and len(k) <= 100 and (_number(v) or (isinstance(v, str) and len(v) <= 100))}
         if record.get("kind") == "epoch" and _count(values.get("epoch")) and values["epoch"] > 0:
-            epochs[values["epoch"]] = values
+            if self.epochs and values["epoch"] <= max(self.epochs):
+                self.generation += 1
+            self.epochs[values["epoch"]] = values
         elif record.get("kind") == "step" and _number(values.get("x")) and _number(values.get("loss")):
-            while steps and steps[-1]["x"] >= values["x"]:
-                steps.pop()
-            steps.append(values)
-    return {"epochs": [epochs[k] for k in sorted(epochs)], "steps": steps}
+            while self.steps and self.steps[-1]["x"] >= values["x"]:
+                self.steps.pop()
+                self.generation += 1
+            self.steps.append(values)
+        else:
+            self.skipped += 1
+
+    def feed_text(self, text: str) -> int:
+        """Fold in the complete lines of `text`; return how many characters they took (a last line without its
+        newline may still be being written: it is left for the next call)."""
+        end = text.rfind("\n") + 1
+        for line in text[:end].splitlines():
+            self.feed(line)
+        return end
+
+    def result(self) -> dict:
+        """Return {'epochs': [...] by epoch, 'steps': [...] by x, 'problem': a sentence or None}."""
+        problem = self.problem
+        if problem is None and self.skipped:
+            many = self.skipped != 1
+            problem = (f"{self.skipped} line{'s' if many else ''} of this job's metrics could not be read "
+                       f"(a crash can cut one) and {'are' if many else 'is'} left out of the curves.")
+        return {"epochs": [self.epochs[k] for k in sorted(self.epochs)], "steps": list(self.steps),
+                "problem": problem}
+
+
+class MetricsFollower:
+    """metrics.jsonl as it grows: each `update` parses only the lines appended since the last one (the whole
+    file again when it was replaced or shrank), so following a long job costs the same as a short one."""
+
+    def __init__(self):
+        self.fold, self.offset, self.inode = MetricsFold(), 0, None
+        self.metrics = self.fold.result()
+
+    def update(self, root, path: Path) -> dict:
+        """Return the metrics now in `path` below `root` (see MetricsFold.result); treat as read-only."""
+        fold, offset = self.fold, self.offset
+        try:
+            fd_inode = os.lstat(path).st_ino
+            if fd_inode != self.inode:
+                fold, offset = MetricsFold(), 0
+            chunk, size = read_from(root, path, offset, MAX_METRICS_BYTES + 1 - offset)
+            if size < offset:  # rewritten shorter: read it again
+                fold, offset = MetricsFold(), 0
+                chunk, size = read_from(root, path, 0, MAX_METRICS_BYTES + 1)
+            if size > MAX_METRICS_BYTES:
+                raise RefusedFile(f"{METRICS_FILE} is larger than {MAX_METRICS_BYTES:,} bytes, more than any "
+                                  "job of this app writes; it is not read.")
+            end = chunk.rfind(b"\n") + 1  # the last line may still be being written
+            fold.feed_text(chunk[:end].decode("utf-8", "replace"))
+            offset += end
+            self.inode = fd_inode
+        except FileNotFoundError:
+            fold, offset, self.inode = MetricsFold(), 0, None
+        except ValueError as error:  # RefusedFile: a link, a device, a pipe, too large
+            fold, offset, self.inode = MetricsFold(), 0, None
+            fold.problem = f"This job's metrics cannot be used: {error}"
+        except OSError:
+            return self.metrics
+        self.fold, self.offset = fold, offset
+        self.metrics = fold.result()
+        return self.metrics
+
+    def cursor(self) -> str:
+        """Return a cursor naming what the last update returned, for `since` (opaque text)."""
+        last = self.metrics["epochs"][-1]["epoch"] if self.metrics["epochs"] else 0
+        return f"{self.fold.generation}.{last}.{len(self.metrics['steps'])}"
+
+    def since(self, cursor) -> dict:
+        """Return what is new since `cursor` (from an earlier `cursor()`): {'epochs', 'steps', 'problem',
+        'cursor', 'complete'}; complete True means everything (an unknown or stale cursor, or none)."""
+        metrics = self.metrics
+        out = {"cursor": self.cursor(), "problem": metrics["problem"]}
+        try:
+            generation, last, count = (int(p) for p in str(cursor).split("."))
+            fresh = generation == self.fold.generation and 0 <= count <= len(metrics["steps"]) and last >= 0
+        except ValueError:
+            fresh = False
+        if not fresh:
+            return {**out, "epochs": metrics["epochs"], "steps": metrics["steps"], "complete": True}
+        first = bisect.bisect_right(metrics["epochs"], last, key=lambda e: e["epoch"])
+        return {**out, "epochs": metrics["epochs"][first:], "steps": metrics["steps"][count:], "complete": False}
+
+
+def read_metrics(path: Path, root=None) -> dict:
+    """Return {'epochs': [one dict per finished epoch], 'steps': [thinned step dicts], 'problem': a sentence or
+    None} from metrics.jsonl (see MetricsFold); a link, a special file or one over MAX_METRICS_BYTES gives none."""
+    path = Path(path)
+    return MetricsFollower().update(path.parent if root is None else root, path)
 
 
 def parse_record(data: dict | None, job_id: str) -> dict | None:
@@ -189,7 +295,7 @@ def parse_record(data: dict | None, job_id: str) -> dict | None:
     }
     if not all(key in data and check(data[key]) for key, check in checks.items()):
         return None
-    for key in ("started", "finished", "cancel_requested"):
+    for key in ("started", "finished", "cancel_requested", "opened"):
         if data.get(key) is not None and not _number(data[key]):
             return None
     if data.get("pid") is not None and not _count(data["pid"], 2 ** 31):
@@ -215,11 +321,12 @@ def warn_once(path: Path, problem: str) -> None:
 
 
 class JobFolder:
-    """Paths and readers of one job's folder (creates nothing until asked)."""
+    """Paths and readers of one job's folder (creates nothing until asked); every read stays below `runs_dir`."""
 
     def __init__(self, runs_dir, job_id: str):
         self.job_id = job_id
-        self.path = Path(runs_dir) / job_id
+        self.root = Path(runs_dir)
+        self.path = self.root / job_id
         self.job_file = self.path / JOB_FILE
         self.progress_file = self.path / PROGRESS_FILE
         self.metrics_file = self.path / METRICS_FILE
@@ -229,14 +336,14 @@ class JobFolder:
         self.samples = self.path / SAMPLES_DIR
 
     def exists(self) -> bool:
-        """Return True when the folder holds a job record file."""
-        return self.job_file.is_file()
+        """Return True when the folder (not a link) holds a job record file (not a link)."""
+        return is_real_folder(self.path) and is_real_file(self.job_file)
 
     def record(self) -> dict | None:
         """Return the job.json record when it is well-formed, else None (logged once)."""
-        record = parse_record(read_json(self.job_file), self.job_id)
-        if record is None and self.job_file.exists():
-            warn_once(self.job_file, "not a job record this app wrote")
+        record = parse_record(read_json(self.job_file, self.root), self.job_id)
+        if record is None and os.path.lexists(self.job_file):
+            warn_once(self.job_file, "not a job record this app wrote (or a link, or not a regular file)")
         return record
 
     def save_record(self, record: dict) -> None:
@@ -246,33 +353,55 @@ class JobFolder:
 
     def progress(self) -> dict:
         """Return the worker's progress.json ({} before the worker wrote one, or when it is malformed)."""
-        return read_json(self.progress_file) or {}
+        return read_json(self.progress_file, self.root) or {}
+
+    def append_log(self, text: str) -> None:
+        """Append `text` to log.txt (never through a link)."""
+        with append_below(self.root, self.log_file) as f:
+            f.write(text.encode("utf-8", "replace"))
 
     def log_tail(self, max_chars: int = 6000) -> str:
-        """Return the last `max_chars` characters of log.txt, scrubbed of paths ('' when there is none)."""
+        """Return the last `max_chars` bytes of log.txt, scrubbed of paths ('' when there is none, or a sentence
+        when it is a link or not a regular file)."""
         try:
-            with open(self.log_file, "rb") as f:
-                f.seek(0, os.SEEK_END)
-                size = f.tell()
-                f.seek(max(0, size - max_chars))
-                return scrub(f.read().decode("utf-8", "replace"))
+            return scrub(tail_below(self.root, self.log_file, max_chars).decode("utf-8", "replace"))
+        except ValueError as error:  # RefusedFile
+            return f"The log cannot be shown: {error}"
         except OSError:
             return ""
 
     def sample_grids(self) -> dict[int, Path]:
-        """Return {epoch: path of its sample grid PNG}, sorted by epoch."""
+        """Return {epoch: path of its sample grid PNG}, sorted by epoch; read them with grid_png, which refuses
+        a link or a special file with a sentence (so they are listed, to be shown as damaged)."""
         found = {}
-        if self.samples.is_dir():
+        if is_real_folder(self.path) and is_real_folder(self.samples):
             for p in self.samples.glob("epoch-*.png"):
                 stem = p.stem.split("-")[-1]
-                if stem.isdigit() and p.is_file() and not p.is_symlink():
+                if stem.isdigit() and not is_real_folder(p):
                     found[int(stem)] = p
         return dict(sorted(found.items()))
 
+    def grid_png(self, epoch: int) -> bytes:
+        """Return epoch `epoch`'s picture grid re-encoded as PNG bytes; ValueError with a sentence when it is
+        missing, a link, not a small PNG, or damaged."""
+        name = f"The picture grid of epoch {epoch}"
+        path = self.sample_grids().get(epoch)
+        if path is None:
+            raise ValueError(f"{name} is missing.")
+        try:
+            data = read_below(self.root, path, MAX_GRID_BYTES)
+        except ValueError as error:  # RefusedFile
+            raise ValueError(f"{name} cannot be shown: {error}") from None
+        except OSError:
+            raise ValueError(f"{name} is missing.") from None
+        return checked_png(data, name)
+
     def checkpoint_config(self) -> dict | None:
         """Return the checkpoint's parsed config.json, or None when nothing readable was saved."""
+        if not is_real_folder(self.path):
+            return None
         try:
-            config = read_config(self.checkpoint)
+            config = read_config(self.checkpoint)  # read with no link followed (genmodels.files)
         except (ValueError, OSError):  # OSError: a save swapped the folder while we looked
             return None
         return config if _count(config.get("epochs_trained", 0)) else None
@@ -289,7 +418,48 @@ class JobFolder:
 
     def tidy_checkpoint(self) -> None:
         """Put back a checkpoint a killed save left aside; only for a job whose worker has ended."""
-        recover_folder(self.checkpoint)
+        if is_real_folder(self.path):
+            recover_folder(self.checkpoint)
+
+    def backfill_epochs(self, segment: int) -> list[int]:
+        """Append the metrics lines of epochs the checkpoint holds but metrics.jsonl lacks; return those epochs.
+
+        The worker writes an epoch's line after the trainer saved it, so a kill in between (while the
+        previous checkpoint is being deleted, say) leaves the epoch saved without its line: its
+        figures are in the checkpoint's history. Only for a job whose worker has ended (one writer).
+        """
+        config = self.checkpoint_config()
+        history = config.get("history") if config else None
+        if not isinstance(history, list):
+            return []
+        epochs = read_metrics(self.metrics_file, self.root)["epochs"]
+        last = epochs[-1]["epoch"] if epochs else 0
+        added = []
+        for entry in history:
+            if (isinstance(entry, dict) and _count(entry.get("epoch")) and last < entry["epoch"]
+                    <= config.get("epochs_trained", 0)):
+                append_jsonl(self.metrics_file, epoch_line(segment, entry), self.root)
+                last = entry["epoch"]
+                added.append(last)
+        return added
+
+
+def checked_png(data: bytes, name: str) -> bytes:
+    """Return `data` re-encoded as an RGB PNG when it is a PNG of at most MAX_GRID_SIDE pixels a side; ValueError
+    naming `name` otherwise (its size is checked from the header, before anything is decoded)."""
+    try:
+        with Image.open(io.BytesIO(data), formats=("PNG",)) as image:
+            if max(image.size) > MAX_GRID_SIDE:
+                raise ValueError(f"{name} is {image.size[0]}x{image.size[1]} pixels, larger than any grid this "
+                                 "app draws; it is not shown.")
+            image.load()
+            out = io.BytesIO()
+            image.convert("RGB").save(out, format="PNG")
+        return out.getvalue()
+    except Image.DecompressionBombError:  # PIL refuses it from the header, before decoding
+        raise ValueError(f"{name} is far larger than any grid this app draws; it is not shown.") from None
+    except (OSError, SyntaxError):  # SyntaxError: PIL's word for a broken chunk
+        raise ValueError(f"{name} is damaged or not a PNG picture; it is not shown.") from None
 
 
 def scrub(text: str) -> str:
@@ -349,6 +519,7 @@ def status_view(folder: JobFolder, record: dict, metrics: dict) -> dict:
         "has_checkpoint": checkpoint is not None,
         "can_resume": record["status"] in FINISHED and bool(checkpoint and isinstance(checkpoint.get("resume"), dict)),
         "figures": key_figures(record["model_type"], metrics["epochs"]),
+        "problem": metrics.get("problem"),  # a sentence when the job's metrics are damaged, else None
         "settings": {"model_config": record["model_config"],
                      "train_config": {k: v for k, v in train.items() if k not in SERVER_SETTINGS}},
     }

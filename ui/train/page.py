@@ -21,8 +21,9 @@ from PIL import Image
 
 from genmodels.checkpoints import atomic_write
 from genmodels.data import dataset_availability
+from genmodels.files import read_below
 from jobs.compare import NEWEST, RunComparison, check_model_filter, sort_keys
-from jobs.records import ACTIVE
+from jobs.records import ACTIVE, FINISHED
 from jobs.settings import form_fields, model_type_of
 from ui.errors import user_errors
 
@@ -30,17 +31,27 @@ from . import compare, layout, views
 from .api import CANCEL_CONCURRENCY, check_more_epochs
 
 TABLE_LIMIT = 40  # newest jobs shown in the table
+NO_METRICS = {"epochs": [], "steps": [], "problem": None}
+FORM_MODELS = "Choose a model to train: vae, rnn or writer."
 QUIET = dict(api_visibility="private", show_progress="hidden")
 PRIVATE = dict(api_visibility="private")
 SCROLL_TO_STATUS = "() => document.querySelector('#train-status')?.scrollIntoView({behavior: 'smooth'})"
 
 
+SECRET_BYTES = 1000  # the browser secret is 32 characters
+
+
 def browser_secret(runs_dir: Path) -> str:
     """Return the key that encrypts owner tokens in the browser, kept in the runs folder so it survives restarts."""
     path = Path(runs_dir) / ".browser_secret"
-    if not path.is_file():
-        atomic_write(path, secrets.token_urlsafe(24), mode=0o600)
-    return path.read_text().strip()
+    try:
+        secret = read_below(runs_dir, path, SECRET_BYTES).decode("utf-8").strip()
+    except (OSError, ValueError):  # missing, or a link, a device, damaged: a new one replaces it
+        secret = ""
+    if len(secret) < 16:
+        secret = secrets.token_urlsafe(24)
+        atomic_write(path, secret, mode=0o600)  # a rename: it replaces a link, never writes through one
+    return secret
 
 
 def dataset_choices(names) -> tuple[list[tuple[str, str]], str]:
@@ -68,8 +79,8 @@ class Snapshot:
     view: dict | None  # the followed job's status view, None when there is none (or it is gone)
     listed: list[dict]  # the newest jobs' status views
     rows: list[list]  # the job table
-    metrics: dict  # the followed job's {'epochs': [...], 'steps': [...]}
-    grids: dict[int, Path]  # its picture grids by epoch
+    metrics: dict  # the followed job's {'epochs': [...], 'steps': [...], 'problem': ...}
+    grids: dict[int, Path]  # its picture grids by epoch (read through the runner's grid_png)
     log: str  # the end of its log ('' unless the visitor owns it)
     mine: bool  # whether the visitor started the followed job
 
@@ -128,11 +139,13 @@ class TrainPage:
         try:
             if view is None and job_id:
                 view = self.jobs.status(job_id)  # an older job than the table shows
-            metrics = self.jobs.metrics(view["id"]) if view else {"epochs": [], "steps": []}
+            metrics = self.jobs.metrics(view["id"]) if view else NO_METRICS
             grids = self.jobs.sample_grids(view["id"]) if view else {}
             log = self.jobs.log_tail(view["id"], token) if view else ""
+            if view and view["status"] in FINISHED and token:
+                self.jobs.opened(view["id"], token)  # its owner saw it finish: retention keeps it longer
         except ValueError:  # not a job id, or the job was deleted since: show no job
-            view, metrics, grids, log = None, {"epochs": [], "steps": []}, {}, ""
+            view, metrics, grids, log = None, NO_METRICS, {}, ""
         return Snapshot(job_id, view, listed, rows, metrics, grids, log, bool(view) and self.owns(view["id"], token))
 
     def owns(self, job_id: str, token: str) -> bool:
@@ -183,11 +196,18 @@ class TrainPage:
         """Return the newest picture grid and the epoch slider that scrubs back through the others."""
         grids, live = snap.grids, self.live
         last = max(grids) if grids else None
-        # Opened here and copied: the runs folder is not one Gradio serves files from.
-        picture = Image.open(grids[last]).copy() if grids else None
-        return {live.grid: gr.Image(picture, visible=bool(grids)),
+        picture, label = self.grid_picture(snap.view["id"], last) if grids else (None, layout.GRID_LABEL)
+        return {live.grid: gr.Image(picture, visible=bool(grids), label=label),
                 live.grid_epoch: gr.Slider(minimum=min(grids) if grids else 1, maximum=max(2, last or 2),
                                            value=last or 1, visible=len(grids) > 1)}
+
+    def grid_picture(self, job_id: str, epoch: int) -> tuple[Image.Image | None, str]:
+        """Return (the job's picture grid of `epoch`, the grid's label); a damaged grid gives no picture and
+        a label saying so. Read through the runner and decoded here: the runs folder is not served."""
+        try:
+            return Image.open(io.BytesIO(self.jobs.grid_png(job_id, epoch))), layout.GRID_LABEL
+        except ValueError as error:
+            return None, f"{layout.GRID_LABEL}: {error}"
 
     def log_updates(self, snap: Snapshot) -> dict:
         """Return the end of the job's log (empty unless the visitor started the job)."""
@@ -281,14 +301,17 @@ class TrainPage:
         # Raw form values (the event skips Gradio's own checks): jobs.settings checks every one and
         # names the setting in its message.
         form = self.form
-        model_type = values[form.model]
+        model_type = values.get(form.model)
+        if not isinstance(model_type, str) or model_type not in form.per_model:
+            raise ValueError(FORM_MODELS)  # None, NaN, a list, 200 kB of text: a sentence, never an echo
         fields = {**form.common, **form.per_model[model_type]}
-        empty = [component.label for component in fields.values() if values[component] in (None, "")]
+        empty = [component.label for component in fields.values()
+                 if values.get(component) is None or (isinstance(values[component], str) and not values[component])]
         if empty:
             raise ValueError(f"Please fill in: {', '.join(empty)}.")
-        settings = {"model": model_type, "name": values[form.name] or "",
+        settings = {"model": model_type, "name": values.get(form.name) or "",
                     **{key: values[component] for key, component in fields.items()}}
-        token = values[self.owner] or secrets.token_urlsafe(18)  # first launch in this browser: a new owner token
+        token = values.get(self.owner) or secrets.token_urlsafe(18)  # first launch in this browser: a new owner token
         job_id = self.jobs.submit_settings(settings, token)
         gr.Info(f"Job {job_id} queued; it starts as soon as a slot is free.")
         return {self.owner: token, **self.on_follow(job_id, token)}
@@ -340,8 +363,11 @@ class TrainPage:
         grids = self.jobs.sample_grids(job_id) if job_id else {}
         if not grids:
             return gr.skip()
-        epoch = min(grids, key=lambda e: abs(e - int(epoch or 1)))  # the nearest epoch that has a grid
-        return Image.open(grids[epoch]).copy()
+        if isinstance(epoch, bool) or not isinstance(epoch, (int, float)) or epoch != epoch:
+            epoch = 1
+        epoch = min(grids, key=lambda e: abs(e - epoch))  # the nearest epoch that has a grid
+        picture, label = self.grid_picture(job_id, epoch)
+        return gr.Image(picture, label=label)
 
     # ------------------------------------------------------------------ wiring
     def wire(self) -> None:

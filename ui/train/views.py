@@ -187,6 +187,8 @@ def status_markdown(view: dict | None) -> str:
         lines.append("Loading the data set and building the model…")
     if view.get("error"):
         lines.append(f"**What happened:** {view['error']}")
+    if view.get("problem"):
+        lines.append(f"**Damaged files:** {plain(view['problem'])}")
     if view["status"] == "done":
         lines.append(f"Its checkpoint is listed in the explorer as **{view['name']}**.")
     return "\n\n".join(lines)
@@ -214,6 +216,17 @@ def progress_html(view: dict | None) -> str:
             f'<span style="position:absolute;left:8px;top:2px;font-size:14px">{label}</span></div>{queue}')
 
 
+MAX_STEP_POINTS = 400  # step points drawn per curve: a 100-epoch job costs each tick what a 4-epoch one does
+
+
+def thinned(steps: list[dict], limit: int = MAX_STEP_POINTS) -> list[dict]:
+    """Return at most `limit` of `steps`, evenly spread over the whole run and always with the last one."""
+    if len(steps) <= limit:
+        return steps
+    stride = len(steps) / (limit - 1)
+    return [steps[int(i * stride)] for i in range(limit - 1)] + [steps[-1]]
+
+
 def _frame(rows: list[tuple[float, float, str]], names: list[str]) -> pd.DataFrame:
     # The browser's chart fixes its colours and legend from the first data it is given, and epoch
     # series only appear after the first epoch: so each series starts with one empty (NaN) point.
@@ -229,7 +242,7 @@ def loss_frame(model_type: str, metrics: dict) -> pd.DataFrame | None:
     if not (metrics["steps"] or metrics["epochs"]):
         return None  # an empty frame would fix the axes before there is anything to show
     _, train_key, val_key = LOSS_CURVES[model_type]
-    rows = [(s["x"], s["loss"], STEPS) for s in metrics["steps"]]
+    rows = [(s["x"], s["loss"], STEPS) for s in thinned(metrics["steps"])]
     rows += _epoch_rows(metrics["epochs"], train_key, TRAIN) + _epoch_rows(metrics["epochs"], val_key, VALIDATION)
     return _frame(rows, [STEPS, TRAIN, VALIDATION])
 
