@@ -45,6 +45,7 @@ def runs(quick: bool) -> list[list[str]]:
         ["mnist5k_load.py"],
         ["class_sim.py", *pick(["--seconds", "300", "--warmup", "150"], ["--seconds", "30", "--warmup", "10"])],
         ["class_train.py", "--idle", *pick(["30"], ["10"])],
+        ["follow_long_jobs.py", *pick(["--rounds", "3"], ["--n", "20", "--followers", "5"])],
         ["identical_answers.py", *pick([], ["--clients", "10", "--decodes", "5", "--uploads", "2"])],
         ["soak.py", *pick(["--seconds", "300"], ["--seconds", "30"])],
     ]

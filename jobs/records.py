@@ -29,7 +29,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from genmodels.checkpoints import atomic_write, file_signature, read_config, recover_folder
+from genmodels.checkpoints import atomic_write, current_model_settings, file_signature, read_config, recover_folder
 from genmodels.files import (RefusedFile, append_below, is_real_file, is_real_folder, read_below, read_from,
                              tail_below)
 from genmodels.train import MODEL_TYPES, best_epoch
@@ -306,7 +306,7 @@ def parse_record(data: dict | None, job_id: str) -> dict | None:
         return None
     if data.get("error") is not None and not (isinstance(data["error"], str) and len(data["error"]) <= 10 * TEXT_LIMIT):
         return None
-    return data
+    return {**data, "model_config": current_model_settings(data["model_type"], data["model_config"])}
 
 
 _warned: set[tuple[str, tuple]] = set()

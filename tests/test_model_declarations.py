@@ -12,6 +12,7 @@ from genmodels import VAE, VAEConfig, train as train_module
 from genmodels.checkpoints import CONFIG_FILE, read_config
 from genmodels.models import MODEL_TYPES
 from genmodels.trainable import Trainable
+from jobs.records import parse_record
 
 TRAIN_SOURCE = Path(train_module.__file__).read_text()
 
@@ -56,3 +57,12 @@ def test_a_checkpoint_saying_hidden_dim_still_loads(tmp_path):
     assert loaded.config.hidden_size == 12
     z = torch.zeros(1, 3)
     assert torch.equal(loaded.decode(z), model.decode(z))
+
+
+def test_a_run_record_saying_hidden_dim_reads_under_today_s_name():
+    record = {"id": "20250101-000000-0001", "status": "done", "model_type": "vae",
+              "model_config": {"hidden_dim": 32, "latent_dim": 8}, "train_config": {"dataset": "mnist-5k"},
+              "owner": "", "name": "", "created": 1.0, "queued": 1.0, "target_epochs": 1,
+              "segments": [{"epochs": 1, "resume": False}]}
+    parsed = parse_record(record, "20250101-000000-0001")
+    assert parsed["model_config"] == {"hidden_size": 32, "latent_dim": 8}
