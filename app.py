@@ -15,7 +15,7 @@ from starlette.middleware import Middleware
 
 from genmodels.registry import CHECKPOINTS_DIR, ModelRegistry
 from jobs import HostLimits, JobRunner
-from ui import cache, gradio_internals
+from ui import cache, gradio_internals, lesson
 from ui.errors import refuse_foreign_files
 from ui.guards import bound_bodies, security_headers
 from ui.limits import MAX_UPLOAD_BYTES
@@ -25,6 +25,7 @@ from ui.inpage import InPageModels
 from ui.explore import API_FILES, EXPLORE_CSS, build_explore_tab
 from ui.train import build_train_tab
 from ui.write import build_write_tab
+from ui.teacher import TeacherChannel
 
 PROJECT_DIR = Path(__file__).resolve().parent
 CACHE_CLEANUP = (60, 120)  # every N seconds, delete the app's cached files older than M seconds
@@ -137,6 +138,9 @@ def serve(lab: LatentLab, **launch_kwargs):
                                 Middleware(bound_bodies), Middleware(cache_page)]
     # The in-page models, and the page scripts' one module of Gradio internals (ui/gradio_internals.py).
     app_kwargs["routes"] = [*app_kwargs.get("routes", []), *lab.inpage.routes(), gradio_internals.script_route()]
+    # The lessons and their glossary (ui/lesson.py), and the teacher's view sent to the class (ui/teacher.py).
+    teacher = TeacherChannel(os.environ.get("LATENT_LAB_TEACHER_KEY", ""))
+    app_kwargs["routes"] += [*lesson.routes(), *teacher.routes()]
     # Every minute, uploads and rendered pictures older than two minutes are deleted (ui/cache.py). A
     # page loads its pictures the moment they arrive and keeps them (switching tabs fetches nothing),
     # and an upload is read as it lands; only the interpolation GIF's download expires. The HTTP
@@ -147,7 +151,7 @@ def serve(lab: LatentLab, **launch_kwargs):
     # rendering by default, which would build the page elsewhere, past the page cache.
     launch_kwargs.setdefault("ssr_mode", False)
     # The page's own decoder and reader (ui/inpage.py); the page works without it, through the server.
-    launch_kwargs.setdefault("head", f'<script src="{INPAGE_SCRIPT_URL}" defer></script>')
+    launch_kwargs.setdefault("head", f'<script src="{INPAGE_SCRIPT_URL}" defer></script>' + lesson.HEAD)
     return gradio_internals.queue(lab.blocks, default_concurrency_limit=4).launch(**launch_kwargs)
 
 
