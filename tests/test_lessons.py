@@ -1,0 +1,151 @@
+"""Lessons as data (ui/lesson.py) and the teacher's channel (ui/teacher.py), without a browser."""
+
+import copy
+import json
+import shutil
+
+import pytest
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+from ui import lesson
+from ui.teacher import NO_KEY, WRONG_KEY, TeacherChannel, check_view
+
+
+@pytest.fixture
+def folder(tmp_path):
+    """A copy of the shipped lessons folder a test may spoil."""
+    target = tmp_path / "lessons"
+    shutil.copytree(lesson.LESSONS_DIR, target)
+    return target
+
+
+def spoil(folder, change):
+    """Rewrite lessons/vae-intro.json in `folder` with `change(data)` applied; return its path."""
+    path = folder / "vae-intro.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    change(data)
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def test_the_shipped_lesson_loads_in_both_languages():
+    data = lesson.load_all()
+    assert data["problems"] == []
+    intro = data["lessons"]["vae-intro"]
+    assert 6 <= len(intro["steps"]) <= 10
+    for step in intro["steps"]:
+        for key in ("title", "body", "task"):
+            assert set(step[key]) == set(lesson.LANGUAGES) and all(step[key].values())
+        assert step["state"] == "" or lesson.parse_state(step["state"])
+    assert any(s.get("check", {}).get("type") == "reader_says" for s in intro["steps"])
+    assert lesson.parse_state(intro["steps"][-1]["state"])["tab"] == "train"
+    # The field's established Chinese terms.
+    zh = json.dumps(data, ensure_ascii=False)
+    for term in ("变分自编码器", "隐空间", "重参数化技巧", "证据下界", "KL 散度", "循环神经网络", "温度"):
+        assert term in zh, term
+
+
+def test_the_glossary_covers_the_words_the_app_uses():
+    glossary = lesson.load_all()["glossary"]
+    names = " ".join(entry["term"]["en"] for entry in glossary.values())
+    for word in ("VAE", "Latent space", "KL divergence", "Nats", "ELBO", "q(z|x)", "ε", "Reparameterization",
+                 "IWAE", "PCA", "β", "Logit", "RNN", "Temperature"):
+        assert word in names, word
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda d: d["steps"][2].pop("task"), "lessons/vae-intro.json, step 3 has no \"task\"."),
+    (lambda d: d["steps"][1]["check"].update(type="dance"), "step 2: the check type 'dance' is unknown"),
+    (lambda d: d["steps"][0]["title"].pop("zh-CN"), "step 1: the title has no zh-CN text."),
+    (lambda d: d["steps"][3].update(state="?tab=pictures"), "step 4: the state's tab must be one of"),
+    (lambda d: d["steps"][3].update(state="?z=1,nope"), "step 4: z must be a list of numbers"),
+    (lambda d: d["steps"][3].update(state="?colour=red"), "step 4: the state has an unknown part 'colour'"),
+    (lambda d: d["steps"][1]["check"].update(by="far"), "step 2: the check slider_moved has an unusable by"),
+    (lambda d: d["steps"][2]["check"].pop("class"), "step 3: the check reader_says needs a class."),
+    (lambda d: d["steps"][0]["body"].update(en="A [[wormhole]]."), "step 1: the en body links to 'wormhole'"),
+    (lambda d: d.update(steps=[]), "\"steps\" must be a list of 1 to"),
+])
+def test_a_broken_lesson_gets_one_sentence_naming_file_and_step(folder, change, words):
+    path = spoil(folder, change)
+    glossary = lesson.load_glossary(folder / "glossary.json")
+    with pytest.raises(lesson.LessonError) as caught:
+        lesson.load_lesson(path, glossary)
+    message = str(caught.value)
+    assert words in message and "lessons/vae-intro.json" in message
+    assert str(folder) not in message and "Traceback" not in message
+    # The app goes on without it, and says why.
+    data = lesson.load_all(folder)
+    assert "vae-intro" not in data["lessons"] and data["problems"] == [message]
+
+
+def test_a_file_that_is_not_json_is_named(folder):
+    (folder / "mine.json").write_text("{ not json", encoding="utf-8")
+    data = lesson.load_all(folder)
+    assert data["problems"] == ["lessons/mine.json is not valid JSON (line 1: Expecting property name enclosed "
+                                "in double quotes)."]
+    assert "vae-intro" in data["lessons"]
+
+
+def test_the_lessons_route_serves_everything_the_page_needs():
+    client = TestClient(Starlette(routes=lesson.routes()))
+    data = client.get(lesson.LESSONS_URL).json()
+    assert set(data) == {"lessons", "glossary", "strings"} and "vae-intro" in data["lessons"]
+    assert client.get(lesson.SCRIPT_URL).headers["content-type"].startswith("text/javascript")
+    assert client.get(lesson.CSS_URL).headers["content-type"].startswith("text/css")
+    for key, texts in data["strings"].items():
+        assert set(texts) == set(lesson.LANGUAGES), key
+
+
+VIEW = {"link": "?tab=explore&model=vae-mnist&z=1,-1" + ",0" * 18, "lesson": "vae-intro", "step": 2}
+
+
+def teacher_client(key):
+    return TestClient(Starlette(routes=TeacherChannel(key).routes()))
+
+
+def test_the_teacher_sends_and_students_get_the_view_once():
+    client = teacher_client("s3cret-key")
+    assert client.get("/latent-lab/teacher/view?since=0").json() == {"enabled": True, "serial": 0, "poll_s": 4}
+    assert client.post("/latent-lab/teacher/check", json={"key": "s3cret-key"}).status_code == 200
+    sent = client.post("/latent-lab/teacher/view", json={**VIEW, "key": "s3cret-key"})
+    assert sent.json() == {"serial": 1}
+    got = client.get("/latent-lab/teacher/view?since=0").json()
+    assert got["view"] == VIEW and got["serial"] == 1
+    assert "view" not in client.get("/latent-lab/teacher/view?since=1").json()  # nothing new: a cheap answer
+
+
+@pytest.mark.parametrize("key, body, status, words", [
+    ("", {"key": "anything"}, 403, NO_KEY),
+    ("right", {"key": "wrong"}, 403, WRONG_KEY),
+    ("right", {}, 403, WRONG_KEY),
+    ("right", {"key": ["right"]}, 403, WRONG_KEY),
+    ("right", {"key": "right", "link": "?tab=kitchen"}, 400, "The view's link is unusable: the state's tab"),
+    ("right", {"key": "right", "link": "?z=1e9"}, 400, "z values must lie between"),
+    ("right", {"key": "right", "link": "?tab=write", "lesson": "../etc", "step": 1}, 400, "lesson's name"),
+    ("right", {"key": "right", "link": "?tab=write", "lesson": "vae-intro", "step": True}, 400, "whole number"),
+    ("right", {"key": "right", "link": "?tab=write&" + "z=1," * 600}, 400, "at most 1000 characters"),
+])
+def test_without_the_key_nobody_sends_and_bad_views_are_refused(key, body, status, words):
+    client = teacher_client(key)
+    answer = client.post("/latent-lab/teacher/view", json=body)
+    assert answer.status_code == status and words in answer.json()["error"]
+    assert "view" not in client.get("/latent-lab/teacher/view").json()
+
+
+def test_a_huge_or_malformed_message_is_refused_with_a_sentence():
+    client = teacher_client("right")
+    huge = client.post("/latent-lab/teacher/view", content=b"{" + b" " * 10_000 + b"}",
+                       headers={"content-type": "application/json"})
+    assert huge.status_code == 400 and "under 4096 bytes" in huge.json()["error"]
+    for raw in (b"[1, 2]", b"\xff\xfe", b"not json"):
+        answer = client.post("/latent-lab/teacher/view", content=raw)
+        assert answer.status_code == 400 and answer.json()["error"].startswith("A teacher's message must be")
+
+
+def test_a_view_is_checked_like_untrusted_input():
+    assert check_view(copy.deepcopy(VIEW)) == VIEW
+    assert check_view({"link": "?tab=train"}) == {"link": "?tab=train", "lesson": None, "step": None}
+    for bad in (None, [], {"link": 5}, {"link": "tab=train"}, {"link": "?model=<script>"}):
+        with pytest.raises(ValueError):
+            check_view(bad)
