@@ -46,7 +46,7 @@
       else if (name === "text") node.textContent = value;
       else if (value !== null && value !== undefined) node.setAttribute(name, value);
     });
-    children.flat().forEach((child) => node.append(child));
+    children.flat(Infinity).forEach((child) => node.append(child));
     return node;
   }
   const button = (text, onclick, attrs = {}) => el("button", { type: "button", onclick, text, ...attrs });
@@ -238,7 +238,7 @@
       el("div", { class: "ll-lesson-head" },
         el("span", { class: "ll-lesson-count", text: t("step_of", { n: index + 1, total: steps.length }) }),
         el("progress", { max: steps.length, value: index + 1, "aria-hidden": "true" }),
-        button("×", closeLesson, { class: "ll-lesson-x", "aria-label": t("hide"), title: t("hide") })),
+        button("×", closeLesson, { id: "ll-lesson-x", class: "ll-lesson-x", "aria-label": t("hide"), title: t("hide") })),
       el("h2", { text: pick(step.title), id: "ll-lesson-title" }),
       el("p", { class: "ll-lesson-body" }, withTerms(pick(step.body))),
       el("p", { class: "ll-lesson-task" }, el("strong", { text: `${t("your_task")}: ` }), pick(step.task)),
@@ -265,10 +265,12 @@
     renderStart(t("finished"));
   }
 
+  // Once the lesson was started or the card put off: a small button in the corner brings it back.
   function renderPill() {
-    if (!S.progress.started || S.progress.open || document.getElementById("ll-lesson-pill")) return;
-    document.body.append(button(`${t("show")} · ${t("step_of", { n: (S.progress.step || 0) + 1, total: (S.data.lessons[lessonName()] || { steps: [] }).steps.length })}`,
-      () => openStep(S.progress.step || 0), { id: "ll-lesson-pill", class: "ll-lesson-pill" }));
+    if (!(S.progress.started || S.progress.dismissed) || S.progress.open || document.getElementById("ll-lesson-pill")) return;
+    const total = (S.data.lessons[lessonName()] || { steps: [] }).steps.length;
+    const words = S.progress.started ? `${t("show")} · ${t("step_of", { n: (S.progress.step || 0) + 1, total })}` : t("start_here");
+    document.body.append(button(words, () => openStep(S.progress.step || 0), { id: "ll-lesson-pill", class: "ll-lesson-pill" }));
   }
 
   // Every few tenths of a second while a step with a check is open: is it done? "Done!" is said once.
@@ -288,13 +290,15 @@
     if (S.progress.open) return;
     const lesson = S.data.lessons[lessonName()];
     if (!lesson) return;
+    if (S.progress.dismissed && !message) { renderPill(); return; }
     const resume = S.progress.started && !S.progress.finished;
     const card = el("section", { id: "ll-lesson-start", class: "ll-lesson-start", role: "region", "aria-labelledby": "ll-start-title", lang: lang() },
       el("h2", { id: "ll-start-title", text: t("start_here") }),
-      el("p", { text: message || `${t("new_here")} ${pick(lesson.title)}: ${pick(lesson.summary)}` }),
+      el("p", {}, message || t("new_here"), message ? null : el("span", { class: "ll-start-more", text: ` ${pick(lesson.summary)}` })),
       el("div", { class: "ll-lesson-buttons" },
         button(resume ? t("resume") : t("start"), () => openStep(resume ? S.progress.step || 0 : 0), { id: "ll-lesson-go", class: "ll-primary" }),
         button(t("glossary"), () => openGlossary(), { id: "ll-start-glossary" }),
+        button(t("not_now"), () => { S.progress.dismissed = true; save(); renderStart(); }, { id: "ll-lesson-later" }),
         button(t("language"), () => { write(localStorage, LANG, lang() === "en" ? "zh-CN" : "en"); rerender(); }, { id: "ll-lesson-lang", lang: lang() === "en" ? "zh-CN" : "en" })));
     const app = document.querySelector("gradio-app");
     if (app) app.before(card); else document.body.prepend(card);
@@ -327,8 +331,8 @@
     const target = termId && document.getElementById(`ll-term-${termId}`);
     if (target) {
       target.classList.add("ll-term-shown");
-      target.scrollIntoView({ block: "center" });
-      target.focus();
+      // After the dialog's own focusing (its first button), the reader lands on the word asked for.
+      requestAnimationFrame(() => { target.scrollIntoView({ block: "center" }); target.focus(); });
     }
   }
   // Esc closes the glossary only (the explorer's own Esc would also leave presentation mode).
