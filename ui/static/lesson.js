@@ -28,7 +28,7 @@
 
   const S = { data: null, lesson: null, progress: read(localStorage, STORE, {}), base: null, used: {}, signatures: {},
     announced: false, view: null };
-  window.llLessons = S;  // for tests
+  window.llLessons = S;  // for tests, and S.openGlossary(termId) for any text of the app that names a term
 
   // ---------------------------------------------------------------- words
   function lang() {
@@ -242,11 +242,12 @@
       el("h2", { text: pick(step.title), id: "ll-lesson-title" }),
       el("p", { class: "ll-lesson-body" }, withTerms(pick(step.body))),
       el("p", { class: "ll-lesson-task" }, el("strong", { text: `${t("your_task")}: ` }), pick(step.task)),
-      status,
-      el("div", { class: "ll-lesson-buttons" },
-        button(t("back"), () => openStep(index - 1), { id: "ll-lesson-back", disabled: index === 0 ? "" : null }),
-        button(last ? t("finish") : t("next"), () => (last ? finish() : openStep(index + 1)), { id: "ll-lesson-next", class: "ll-primary" }),
-        button(t("glossary"), () => openGlossary(), { id: "ll-lesson-glossary" })));
+      el("div", { class: "ll-lesson-foot" },
+        el("div", { class: "ll-lesson-buttons" },
+          button(t("back"), () => openStep(index - 1), { id: "ll-lesson-back", disabled: index === 0 ? "" : null }),
+          button(last ? t("finish") : t("next"), () => (last ? finish() : openStep(index + 1)), { id: "ll-lesson-next", class: "ll-primary" }),
+          button(t("glossary"), () => openGlossary(), { id: "ll-lesson-glossary" })),
+        status));
     const focused = dock && dock.contains(document.activeElement) ? document.activeElement.id : null;
     if (dock) dock.replaceWith(fresh); else document.body.append(fresh);
     if (focused && document.getElementById(focused) && !document.getElementById(focused).disabled) document.getElementById(focused).focus();
@@ -294,7 +295,7 @@
     const resume = S.progress.started && !S.progress.finished;
     const card = el("section", { id: "ll-lesson-start", class: "ll-lesson-start", role: "region", "aria-labelledby": "ll-start-title", lang: lang() },
       el("h2", { id: "ll-start-title", text: t("start_here") }),
-      el("p", {}, message || t("new_here"), message ? null : el("span", { class: "ll-start-more", text: ` ${pick(lesson.summary)}` })),
+      el("p", {}, message || t("new_here"), message ? null : el("span", { class: "ll-start-more", text: `${lang() === "zh-CN" ? "" : " "}${pick(lesson.summary)}` })),
       el("div", { class: "ll-lesson-buttons" },
         button(resume ? t("resume") : t("start"), () => openStep(resume ? S.progress.step || 0 : 0), { id: "ll-lesson-go", class: "ll-primary" }),
         button(t("glossary"), () => openGlossary(), { id: "ll-start-glossary" }),
@@ -335,6 +336,7 @@
       requestAnimationFrame(() => { target.scrollIntoView({ block: "center" }); target.focus(); });
     }
   }
+  S.openGlossary = openGlossary;
   // Esc closes the glossary only (the explorer's own Esc would also leave presentation mode).
   window.addEventListener("keydown", (event) => {
     const dialog = document.getElementById("ll-glossary");
@@ -445,7 +447,8 @@
       return;  // no lessons: the app works as before
     }
     renderStart();
-    if (S.progress.open) openStep(S.progress.step || 0);
+    // A reload keeps the step; a student following the teacher keeps the teacher's view instead of the step's.
+    if (S.progress.open) openStep(S.progress.step || 0, { apply: !following() });
     const key = teacherKey();
     if (key) {
       try { await post("/latent-lab/teacher/check", { key }); } catch (error) { T.error = error.message; }
