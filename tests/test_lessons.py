@@ -149,3 +149,11 @@ def test_a_view_is_checked_like_untrusted_input():
     for bad in (None, [], {"link": 5}, {"link": "tab=train"}, {"link": "?model=<script>"}):
         with pytest.raises(ValueError):
             check_view(bad)
+
+
+def test_a_spoiled_glossary_leaves_the_app_without_lessons_not_down(folder):
+    (folder / "glossary.json").write_text('{"format": 1, "terms": {"kl": {"term": {"en": "KL"}}}}', encoding="utf-8")
+    with pytest.raises(lesson.LessonError, match="each term needs exactly"):
+        lesson.load_all(folder)
+    client = TestClient(Starlette(routes=lesson.routes(folder)))
+    assert client.get(lesson.LESSONS_URL).json() == {"lessons": {}, "glossary": {}, "strings": {}}

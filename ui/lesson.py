@@ -243,7 +243,12 @@ def load_all(folder: Path = LESSONS_DIR) -> dict:
 
 def routes(folder: Path = LESSONS_DIR) -> list[Route]:
     """Return the Starlette routes serving the lesson engine's script and look and `folder`'s lessons (read once)."""
-    body = json.dumps({k: v for k, v in load_all(folder).items() if k != "problems"}, ensure_ascii=False)
+    try:
+        data = load_all(folder)
+    except LessonError as error:  # a spoiled glossary or words file: the app runs on without lessons
+        log.warning("Lessons left out: %s", error)
+        data = {"lessons": {}, "glossary": {}, "strings": {}}
+    body = json.dumps({k: v for k, v in data.items() if k != "problems"}, ensure_ascii=False)
 
     async def lessons(request: Request) -> Response:
         return Response(body, media_type="application/json", headers={"Cache-Control": "no-cache"})

@@ -446,6 +446,7 @@
     } catch (e) {
       return;  // no lessons: the app works as before
     }
+    if (!S.data.strings || !Object.keys(S.data.strings).length) return;
     renderStart();
     // A reload keeps the step; a student following the teacher keeps the teacher's view instead of the step's.
     if (S.progress.open) openStep(S.progress.step || 0, { apply: !following() });
