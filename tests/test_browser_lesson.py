@@ -7,7 +7,10 @@ Screenshots of the lesson at 1280x720, 390x844 and in presentation mode go to te
 import contextlib
 
 import pytest
+from PIL import Image
 from conftest import free_port, open_context
+
+from test_browser_explore import upload
 
 pytestmark = pytest.mark.browser
 
@@ -227,3 +230,30 @@ def test_a_wrong_key_gets_a_sentence_and_sends_nothing(browser, class_app, live_
     with opened(browser, f"{live_app}/?teacher={TEACHER_KEY}", LAPTOP) as page:  # a server with no key
         page.wait_for_selector("#ll-teacher [role=alert]", timeout=WAIT)
         assert "has no teacher key" in page.locator("#ll-teacher [role=alert]").inner_text()
+
+
+@pytest.fixture(scope="module")
+def a_digit(tmp_path_factory, digits):
+    """A validation digit as a black-on-white PNG, as a person would upload one."""
+    path = tmp_path_factory.mktemp("lesson") / "digit.png"
+    Image.fromarray(255 - digits.val_x[1].numpy()).resize((224, 224)).convert("RGB").save(path)
+    return path
+
+
+def test_sampling_and_encoding_your_own_digit_are_checked(browser, live_app, a_digit):
+    with opened(browser, live_app, LAPTOP) as page:
+        page.click("#ll-lesson-go")
+        for _ in range(3):
+            page.click("#ll-lesson-next")
+        assert step_title(page) == "Draw codes at random"
+        page.wait_for_function("() => window.llLessons.base !== null", timeout=WAIT)
+        for _ in range(3):
+            assert "Done!" not in page.locator("#ll-lesson-status").inner_text()
+            page.click("#ll-random")
+        done(page)
+        page.click("#ll-lesson-next")
+        assert step_title(page) == "Encode your own digit"
+        page.wait_for_function("() => window.llLessons.signatures['ll-model-saw'] !== undefined", timeout=WAIT)
+        assert "Done!" not in page.locator("#ll-lesson-status").inner_text()
+        upload(page, a_digit)
+        done(page)

@@ -27,7 +27,7 @@
   const write = (store, key, value) => { try { store.setItem(key, JSON.stringify(value)); } catch (e) { /* full or blocked */ } };
 
   const S = { data: null, lesson: null, progress: read(localStorage, STORE, {}), base: null, used: {}, signatures: {},
-    announced: false, view: null };
+    announced: false, ready: false };
   window.llLessons = S;  // for tests, and S.openGlossary(termId) for any text of the app that names a term
 
   // ---------------------------------------------------------------- words
@@ -191,15 +191,14 @@
     S.progress.done = S.progress.done || {};
     save();
     const step = lesson.steps[index];
-    S.used = {};
-    S.announced = false;
-    S.base = null;
+    // Until the step's state is applied and its starting point noted, its check is not evaluated.
+    Object.assign(S, { used: {}, announced: false, base: null, signatures: {}, ready: false });
     renderDock();
     if (apply && step.state) await applyLink(step.state);
     if (S.progress.step !== index) return;  // moved on meanwhile
     S.base = sliderValues();
-    S.signatures = {};
     if (step.check && step.check.target) S.signatures[step.check.target] = signature(step.check.target);
+    S.ready = true;
     renderDock();
   }
 
@@ -215,6 +214,7 @@
     if (!step || !step.check) return false;
     const key = `${S.lesson.name}:${S.progress.step}`;
     if (S.progress.done[key]) return true;
+    if (!S.ready) return false;
     const check = checks[step.check.type];
     if (!check || !check(step.check)) return false;
     S.progress.done[key] = true;
