@@ -17,11 +17,13 @@ install: $(STAMP)
 run: $(STAMP)  ## set up and serve the app on http://127.0.0.1:7860
 	$(PY) app.py
 
-# What the tests read from Debian: Chromium for the browser tests, Fashion-MNIST for the fashion data set.
+# What the tests read from Debian: Chromium for the browser tests, Fashion-MNIST for the fashion data set,
+# Noto CJK so the page's Chinese (the lesson, the glossary) renders in the browser.
 system-deps:  ## Debian packages the tests need, installed when missing (needs root or sudo)
 	@missing=""; \
 	  test -x /usr/bin/chromium || missing="$$missing chromium"; \
 	  test -d /usr/share/datasets/fashion-mnist || missing="$$missing dataset-fashion-mnist"; \
+	  test -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc || missing="$$missing fonts-noto-cjk"; \
 	  if [ -n "$$missing" ]; then \
 	    echo "installing Debian packages:$$missing"; \
 	    if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
