@@ -28,7 +28,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
+from scipy import ndimage
 
 MNIST_SIDE = 28
 DIGIT_BOX = 20  # MNIST fits each digit into 20x20 before centring it in 28x28
@@ -61,6 +62,7 @@ DESK_STEP = 0.35  # the paper is at least exp(this) times as bright as the desk 
 DESK_EDGE = 0.04  # ... and its edge is sharp: the log brightness changes this much per analysis pixel there
 SHEET_AREA = 0.2  # a sheet of paper in view covers at least this fraction of the picture
 SHEET_FILL = 0.85  # ... and this fraction of its bounding box (a rectangle turned by up to ~5 degrees)
+BINOMIAL = np.array([0.25, 0.5, 0.25])  # the 3x3 blur's weights each way
 GREY_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R 601 luma, as PIL's convert("L")
 
 
@@ -299,8 +301,10 @@ def _find_digit(small: np.ndarray, page: "_Page", surroundings: np.ndarray | Non
     # shadow; noise may break it into pieces, so marks joined to it by fainter ink belong to it too.
     faint = _find_marks(contrast > np.maximum(floor / 2, STROKE_FRACTION / 2 * level))
     edge = _marks_mask([m for m in faint if m.border_pixels >= EDGE_CONTACT * min(small.shape)], small.shape)
-    for m in marks:
-        m.page_edge = bool(edge[m.rows[0], m.starts[0]])
+    if marks:
+        on_edge = set(np.unique(marks[0].labels[edge]).tolist())
+        for m in marks:
+            m.page_edge = m.index in on_edge
     digit, notes = _choose_digit(marks, small.shape)
     if digit is None:
         raise ValueError(BLANK)
@@ -446,6 +450,7 @@ def _a_sheet(bright: np.ndarray) -> bool:
 
 def _otsu(values: np.ndarray, bins: int = 256) -> float:
     """Return Otsu's threshold of `values`: the split into two classes with the largest between-class variance."""
+    # Kept by hand: scipy has no Otsu, and scikit-image would be a new dependency for these few lines.
     counts, edges = np.histogram(values, bins=bins)
     centres = (edges[:-1] + edges[1:]) / 2
     weight = np.cumsum(counts)
@@ -458,8 +463,7 @@ def _otsu(values: np.ndarray, bins: int = 256) -> float:
 
 def _widen(mask: np.ndarray, pixels: int) -> np.ndarray:
     """Return a boolean mask grown by `pixels` in every direction (a square max filter)."""
-    image = Image.fromarray(mask.astype(np.uint8) * 255).filter(ImageFilter.MaxFilter(2 * pixels + 1))
-    return np.asarray(image) > 0
+    return ndimage.maximum_filter(mask, size=2 * pixels + 1, mode="constant", cval=False)
 
 
 def _darker_marks(residual: np.ndarray, limit: float) -> bool:
@@ -473,58 +477,34 @@ def _spread(values: np.ndarray) -> float:
 
 
 def _find_marks(mask: np.ndarray) -> list["_Mark"]:
-    """Return the connected marks (8-connected) of a boolean mask, found by joining runs of True along rows.
-
-    Each row's runs are cheap to find with numpy; runs in neighbouring rows that touch belong to the
-    same mark (union-find over runs, far fewer than pixels).
-    """
-    height, width = mask.shape
-    edges = np.diff(np.pad(mask, ((0, 0), (1, 1))).astype(np.int8), axis=1)
-    rows, starts = np.nonzero(edges == 1)
-    stops = np.nonzero(edges == -1)[1]  # one past each run's last pixel
-    parent = list(range(len(rows)))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    first = np.searchsorted(rows, np.arange(height + 1))
-    for r in range(height - 1):
-        a, a_end, b, b_end = first[r], first[r + 1], first[r + 1], first[r + 2]
-        while a < a_end and b < b_end:
-            if starts[a] <= stops[b] and starts[b] <= stops[a]:  # overlapping or touching diagonally
-                parent[root(a)] = root(b)
-            if stops[a] < stops[b]:
-                a += 1
-            else:
-                b += 1
-    if not parent:
+    """Return the connected marks (8-connected) of a boolean mask."""
+    labels, count = ndimage.label(mask, structure=np.ones((3, 3), bool))
+    if count == 0:
         return []
-    roots = np.array([root(i) for i in range(len(parent))])
-    order = np.argsort(roots, kind="stable")  # the runs of each mark next to each other
-    groups = np.split(order, np.flatnonzero(np.diff(roots[order])) + 1)
-    return [_Mark(rows[g], starts[g], stops[g], mask.shape) for g in groups]
+    index = np.arange(1, count + 1)
+    areas = np.bincount(labels.ravel(), minlength=count + 1)[1:]
+    centres = ndimage.center_of_mass(mask, labels, index)
+    # How many pixels of the picture's border each mark covers (a digit touching the edge: a few).
+    border = np.concatenate([labels[0], labels[-1], labels[1:-1, 0], labels[1:-1, -1]])
+    on_border = np.bincount(border, minlength=count + 1)[1:]
+    return [_Mark(labels, i, int(a), box, centre, int(b))
+            for i, a, box, centre, b in zip(index, areas, ndimage.find_objects(labels), centres, on_border)]
 
 
 class _Mark:
-    """One connected mark: its runs (row, start, stop) and its area, box and centre in pixels."""
+    """One connected mark: its label in the labelled picture, and its area, box and centre in pixels."""
 
-    def __init__(self, rows: np.ndarray, starts: np.ndarray, stops: np.ndarray, shape: tuple[int, int]):
-        self.rows, self.starts, self.stops = rows, starts, stops
-        lengths = stops - starts
-        self.area = int(lengths.sum())
-        self.top, self.bottom = int(rows.min()), int(rows.max()) + 1
-        self.left, self.right = int(starts.min()), int(stops.max())
-        self.centre_y = float(((rows + 0.5) * lengths).sum() / self.area)
-        self.centre_x = float(((starts + stops) / 2 * lengths).sum() / self.area)
-        height, width = shape
-        # How many pixels of the picture's border it covers (a digit touching the edge: a few).
-        on_edge_rows = (rows == 0) | (rows == height - 1)
-        self.border_pixels = int(lengths[on_edge_rows].sum() + ((starts == 0) & ~on_edge_rows).sum()
-                                 + ((stops == width) & ~on_edge_rows).sum())
+    def __init__(self, labels: np.ndarray, index: int, area: int, box: tuple[slice, slice],
+                 centre: tuple[float, float], border_pixels: int):
+        self.labels, self.index, self.area, self.border_pixels = labels, index, area, border_pixels
+        self.top, self.bottom = box[0].start, box[0].stop
+        self.left, self.right = box[1].start, box[1].stop
+        self.centre_y, self.centre_x = centre[0] + 0.5, centre[1] + 0.5  # pixel centres, as the box's edges
         self.page_edge = False  # set when it turns out to be part of the page's edge, a shadow or the table
+
+    def mask(self) -> np.ndarray:
+        """Return a boolean mask (the labelled picture's shape) of this mark's pixels."""
+        return self.labels == self.index
 
 
 def _gap(box: tuple[int, int, int, int], mark: _Mark) -> int:
@@ -570,11 +550,9 @@ def _choose_digit(marks: list[_Mark], shape: tuple[int, int]) -> tuple[list[_Mar
 
 def _marks_mask(marks: list[_Mark], shape: tuple[int, int]) -> np.ndarray:
     """Return a boolean mask of the given marks' pixels."""
-    mask = np.zeros(shape, bool)
-    for m in marks:
-        for row, start, stop in zip(m.rows, m.starts, m.stops):
-            mask[row, start:stop] = True
-    return mask
+    if not marks:
+        return np.zeros(shape, bool)
+    return np.isin(marks[0].labels, [m.index for m in marks])
 
 
 def _crop_digit(grey: np.ndarray, page: _Page, mask: np.ndarray,
@@ -618,9 +596,9 @@ def _crop_digit(grey: np.ndarray, page: _Page, mask: np.ndarray,
 
 def _smooth(image: np.ndarray) -> np.ndarray:
     """Return `image` blurred by a 3x3 binomial kernel (1-2-1 each way), edges repeated."""
-    padded = np.pad(image, 1, mode="edge")
-    rows = (padded[:-2] + 2 * padded[1:-1] + padded[2:]) / 4
-    return (rows[:, :-2] + 2 * rows[:, 1:-1] + rows[:, 2:]) / 4
+    for axis in (0, 1):
+        image = ndimage.correlate1d(image, BINOMIAL, axis=axis, mode="nearest")
+    return image
 
 
 def _fit_into_box(ink: np.ndarray, side: int) -> np.ndarray:
