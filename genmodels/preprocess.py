@@ -69,6 +69,10 @@ STROKE_INK = 0.4  # ... where a pixel belongs to a stroke above this ink level
 # median 0.12); narrower strokes are thickened to THIN_STROKE, wider ones thinned to HEAVY_STROKE.
 THIN_STROKE = 0.11
 HEAVY_STROKE = 0.2
+CARD_STEP = 0.1  # a white card is at least exp(this) times as bright as the grey page around it (log units)
+CARD_AREA = 0.01  # ... covers at least this fraction of the picture
+CARD_AROUND = 0.05  # ... and leaves at least this fraction around it (less is a page's margin: the card is the page)
+CARD_EDGE = 0.15  # ... and its edge is sharp: the log brightness changes by this fraction of the step per pixel
 GREY_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R 601 luma, as PIL's convert("L")
 
 
@@ -265,6 +269,9 @@ def prepare_digit_with_notes(image) -> PreparedDigit:
     # A desk covering much of the picture can pull the first fit towards it, even so far that the paper
     # looks like a light mark on it; so look for paper on a desk whichever way that fit says ink goes.
     surroundings = _surroundings(small, paper_shown=not page.dark_ink)
+    if surroundings is None:
+        # A white card on a grey page or desk (or a drawing pasted into a grey window): the card is the paper.
+        surroundings = _around_card(small, page)
     if surroundings is not None:  # the paper's lighting, fitted to the paper alone, not the desk around it
         on_paper = _fit_page(small, leave_out=surroundings)
         if on_paper.dark_ink:
@@ -442,6 +449,39 @@ def _surroundings(grey: np.ndarray, paper_shown: bool = False) -> np.ndarray | N
         return None
     # Widened a little: the paper's edge is blurred over a pixel or two, neither paper nor desk.
     return _widen(desk, MASK_MARGIN)
+
+
+def _around_card(grey: np.ndarray, page: _Page) -> np.ndarray | None:
+    """Return a boolean mask of what lies around a white card in a grey image in [0,1], or None when there is none.
+
+    `page` is the lighting fitted to the picture's most common grey: here the grey page (or desk, or
+    window) around the card, the card being an outlier. The card is the patch at least CARD_STEP
+    brighter than that, taken with the ink on it (darker than the page) and its holes filled in, holding
+    some of that ink: one solid patch (a rectangle, perhaps slightly turned: SHEET_FILL of its box), with a sharp
+    edge all round. A lighting gradient's bright side fades out instead, and vignetting leaves a round patch.
+    """
+    logs = np.log(_smooth(_smooth(grey)) + LOG_FLOOR)
+    lift = logs - np.log(page.background(*grey.shape) + LOG_FLOOR)
+    brighter = lift > CARD_STEP
+    if brighter.sum() < CARD_AREA * grey.size:
+        return None
+    darker = lift < -CARD_STEP
+    patches = _find_marks(ndimage.binary_fill_holes(brighter | darker))
+    card = max(patches, key=lambda m: m.area)
+    box_area = (card.bottom - card.top) * (card.right - card.left)
+    if not CARD_AREA * grey.size <= card.area <= (1 - CARD_AROUND) * grey.size or card.area < SHEET_FILL * box_area:
+        return None
+    around = ~card.mask()
+    # A card holds ink darker than the page around it; a light digit on a dark ground (a screen) is no card.
+    if (darker & ~around).sum() < CARD_AREA * card.area:
+        return None
+    meets = _widen(around, 1) & ~around  # the card's side of its edge, inside the picture
+    meets[[0, -1], :] = meets[:, [0, -1]] = False
+    step_y, step_x = np.gradient(logs)
+    step = float(np.median(lift[brighter & ~around]))
+    if not meets.any() or np.percentile(np.hypot(step_y, step_x)[meets], 25) < step * CARD_EDGE:
+        return None
+    return _widen(around, MASK_MARGIN)  # the card's edge is blurred over a pixel or two
 
 
 def _a_sheet(bright: np.ndarray) -> bool:
