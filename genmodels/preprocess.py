@@ -38,6 +38,7 @@ MAX_PIXELS = 25_000_000  # 25 megapixels: refuse larger images before decoding t
 MAX_BYTES = 10 * 1024 * 1024  # uploads larger than 10 MB are refused
 WORK_SIDE = 1024  # larger images are shrunk to this longest side first: the digit ends up 20x20 anyway
 MIN_CONTRAST = 0.15  # ink must differ from the background by this much (of full scale)
+FAINTEST = 0.06  # ... or by this much where it stands out twice as far as the noise allows (faint pencil)
 INK_THRESHOLD = 0.2  # a pixel counts as ink for cropping above this (after normalising)
 ANALYSIS_SIDE = 256  # lighting, ink and marks are worked out on a copy this small: fast, and it averages noise
 FIT_POINTS = 64  # the lighting surface is fitted on a grid about this many points across
@@ -57,6 +58,7 @@ RIVAL = 0.3  # another mark this big (fraction of the digit's area) makes the ch
 MASK_MARGIN = 2  # the digit's marks are widened by this many analysis pixels to take in soft stroke edges
 CROP_SIDE = 160  # the digit is cut out at most this size (then fitted into 20x20): enough to anti-alias well
 NOISY = 0.02  # paper noise (contrast units) above which the crop is decided on a smoothed copy
+BARE_SHARE = 0.1  # the crop's bare paper tells its noise when it is at least this share of the crop
 MIN_DIGIT_SIDE = 16  # a digit smaller than this (pixels, after shrinking to WORK_SIDE) holds little detail
 DESK_STEP = 0.35  # the paper is at least exp(this) times as bright as the desk around it (log units)
 DESK_EDGE = 0.04  # ... and its edge is sharp: the log brightness changes this much per analysis pixel there
@@ -306,9 +308,11 @@ def _find_digit(small: np.ndarray, page: "_Page", surroundings: np.ndarray | Non
     stands_out = contrast[contrast > np.maximum(NOISE_SIGMAS * noise, 0.05)]
     # The ink's contrast: what the darkest marks reach (ruled lines and shadows are fainter than ink).
     level = float(np.percentile(stands_out, 99)) if stands_out.size else 0.0
-    if level < MIN_CONTRAST:
-        raise ValueError(BLANK)
     floor = NOISE_SIGMAS * noise
+    # A thin pencil line loses contrast when shrunk to the analysis size; on quiet paper it is kept
+    # as long as it stands well clear of the noise.
+    if level < MIN_CONTRAST and not (level >= FAINTEST and level >= 2 * float(np.median(floor))):
+        raise ValueError(BLANK)
     marks = _find_marks(contrast > np.maximum(floor, STROKE_FRACTION * level))
     # Something dark along a good stretch of the picture's border is the table, the page's edge or a
     # shadow; noise may break it into pieces, so marks joined to it by fainter ink belong to it too.
@@ -626,10 +630,14 @@ def _crop_digit(grey: np.ndarray, page: _Page, mask: np.ndarray,
     # of leaving a grey haze (clipping noise at zero first would keep only its bright half).
     contrast, wide = _shrink_to(contrast.astype(np.float32), CROP_SIDE), _shrink_to(wide, CROP_SIDE)
     ink = contrast * wide
-    seen, noise = ink, _spread(contrast[wide == 0])  # the bare paper around the strokes
+    # The paper's noise, from the bare paper around the strokes; a marker's digit may leave too little
+    # of it in the crop (a few pixels between strokes, soft ink edges), so then assume moderate noise.
+    bare = wide == 0
+    enough = bare.sum() >= BARE_SHARE * bare.size
+    seen, noise = ink, (_spread(contrast[bare]) if enough else NOISY)
     if noise > NOISY:  # decide how dark the strokes are and where they end on a less noisy copy
         seen = _smooth(ink)
-        noise = _spread(_smooth(contrast)[wide == 0])
+        noise = _spread(_smooth(contrast)[bare])
     core = seen[seen > max(4 * noise, STROKE_FRACTION * seen.max())]
     peak = max(float(np.percentile(core, 95)) if core.size else float(seen.max()), 1e-6)
     clear = seen > peak * INK_THRESHOLD + 3 * noise

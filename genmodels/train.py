@@ -60,8 +60,8 @@ class TrainConfig:
                                    low=0.0, high=8.0)
     augment_scale: float = setting(0.1, "Scale", "augmentation: relative size change either way (0 keeps the box)",
                                    low=0.0, high=0.5)
-    augment_strokes: bool = setting(False, "Vary strokes", "augmentation: random stroke width, ink contrast and "
-                                    "elastic distortion (genmodels.augment), for real handwriting")
+    augment_strokes: bool = setting(False, "Vary strokes", "augmentation: random stroke width and ink contrast "
+                                    "(genmodels.augment), for real handwriting")
     binarize: bool = setting(False, "Binarize",
                              "VAE: train on Bernoulli samples of the pixels, redrawn every step (validation stays grey)")
     ema_decay: float = setting(0.0, "EMA decay",
