@@ -304,7 +304,10 @@ def _find_digit(small: np.ndarray, page: "_Page", surroundings: np.ndarray | Non
     if surroundings is not None:
         contrast[surroundings] = 0
         residual = residual[~surroundings]
-    noise = page.contrast_noise(background, _spread(residual))
+    # The paper's noise, read from the side of the page's level that the ink never reaches: a thick
+    # marker covering much of the picture would otherwise count as noise.
+    paper_side = residual[residual >= 0] if page.dark_ink else residual[residual <= 0]
+    noise = page.contrast_noise(background, _spread(paper_side))
     stands_out = contrast[contrast > np.maximum(NOISE_SIGMAS * noise, 0.05)]
     # The ink's contrast: what the darkest marks reach (ruled lines and shadows are fainter than ink).
     level = float(np.percentile(stands_out, 99)) if stands_out.size else 0.0
