@@ -16,8 +16,11 @@ So prepare_digit_with_notes
   3. joins them into connected marks, drops specks and anything running along the picture's edge (the
      table, the page's edge, a shadow), picks the largest, most central mark and joins the strokes
      near it (a 5's top bar, a 4 drawn in two strokes);
-  4. cuts the digit out of the full-size picture and fits it into MNIST's box as above.
-It adds a note when it had to guess: several similar marks, faint ink, a tiny digit.
+  4. cuts the digit out of the full-size picture, makes its strokes as wide and as saturated as MNIST's
+     (a ball-point line on a large page would otherwise shrink to a faint hairline, a marker fill the
+     loops in) and fits it into MNIST's box as above.
+A white card on a grey page (or a drawing pasted into a grey window) is found like paper on a desk:
+the card is the paper. It adds a note when it had to guess: several similar marks, faint ink, a tiny digit.
 """
 
 import io
