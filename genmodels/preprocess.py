@@ -57,6 +57,7 @@ MIN_MARK_PIXELS = 4
 EDGE_CONTACT = 0.2  # a mark along this fraction of the picture's shorter side is the page's edge, not ink
 NEAR = 0.25  # marks within this fraction of the digit's size are strokes of the same digit
 STROKE_AREA = 0.03  # ... if they are at least this fraction of its area (smaller ones are specks)
+FAINT_REACH = 1.5  # fainter ink joined to the digit may make it at most this much taller or wider
 RIVAL = 0.3  # another mark this big (fraction of the digit's area) makes the choice a guess
 MASK_MARGIN = 2  # the digit's marks are widened by this many analysis pixels to take in soft stroke edges
 CROP_SIDE = 160  # the digit is cut out at most this size (then fitted into 20x20): enough to anti-alias well
@@ -331,7 +332,19 @@ def _find_digit(small: np.ndarray, page: "_Page", surroundings: np.ndarray | Non
     digit, notes = _choose_digit(marks, small.shape)
     if digit is None:
         raise ValueError(BLANK)
-    return _marks_mask(digit, small.shape), notes
+    mask = _marks_mask(digit, small.shape)
+    # Where a thin or light stroke fades (pen pressure, a hairline shrunk), fainter ink still joins it
+    # to the digit: take in the faint marks the digit is part of, unless they reach far past it (a
+    # ruled line the digit crosses, the page's edge).
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    height, width = rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
+    if faint:
+        touched = set(np.unique(faint[0].labels[mask]).tolist())
+        for m in faint:
+            if (m.index in touched and not edge[m.top:m.bottom, m.left:m.right].any()
+                    and m.bottom - m.top <= FAINT_REACH * height and m.right - m.left <= FAINT_REACH * width):
+                mask |= m.mask()
+    return mask, notes
 
 
 def _shrink_to(grey: np.ndarray, side: int) -> np.ndarray:
