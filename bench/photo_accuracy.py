@@ -5,7 +5,7 @@
 
 Every digit of the chosen mnist-5k split (--split val: the 500 validation digits, 50 per class, which
 the reader was not trained on; --split train: its training digits; --n takes the first n in an order
-that keeps the classes balanced) is rendered once per condition by genmodels.photos (photo k of
+that keeps the classes balanced) is rendered once per condition by bench.photos (photo k of
 condition c is seeded with (seed, c, k)), prepared by genmodels.preprocess.prepare_digit_with_notes and
 read by checkpoints/rnn-mnist. The same photos also go through the preprocessing of each git revision
 in --before (by default 83c1645, the last before the photo work, and 241f1af, the photo work before
@@ -35,9 +35,9 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.photos import CONDITIONS, photo_settings, render_photo  # noqa: E402
 from genmodels import RowRNN  # noqa: E402
 from genmodels.data import load_dataset  # noqa: E402
-from genmodels.photos import CONDITIONS, photo_settings, render_photo  # noqa: E402
 from genmodels.preprocess import MNIST_SIDE, PreparedDigit, prepare_digit_with_notes  # noqa: E402
 
 CHECKPOINT = ROOT / "checkpoints" / "rnn-mnist"

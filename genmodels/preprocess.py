@@ -16,8 +16,11 @@ So prepare_digit_with_notes
   3. joins them into connected marks, drops specks and anything running along the picture's edge (the
      table, the page's edge, a shadow), picks the largest, most central mark and joins the strokes
      near it (a 5's top bar, a 4 drawn in two strokes);
-  4. cuts the digit out of the full-size picture and fits it into MNIST's box as above.
-It adds a note when it had to guess: several similar marks, faint ink, a tiny digit.
+  4. cuts the digit out of the full-size picture, makes its strokes as wide and as saturated as MNIST's
+     (a ball-point line on a large page would otherwise shrink to a faint hairline, a marker fill the
+     loops in) and fits it into MNIST's box as above.
+A white card on a grey page (or a drawing pasted into a grey window) is found like paper on a desk:
+the card is the paper. It adds a note when it had to guess: several similar marks, faint ink, a tiny digit.
 """
 
 import io
@@ -28,7 +31,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
+from scipy import ndimage
 
 MNIST_SIDE = 28
 DIGIT_BOX = 20  # MNIST fits each digit into 20x20 before centring it in 28x28
@@ -37,6 +41,7 @@ MAX_PIXELS = 25_000_000  # 25 megapixels: refuse larger images before decoding t
 MAX_BYTES = 10 * 1024 * 1024  # uploads larger than 10 MB are refused
 WORK_SIDE = 1024  # larger images are shrunk to this longest side first: the digit ends up 20x20 anyway
 MIN_CONTRAST = 0.15  # ink must differ from the background by this much (of full scale)
+FAINTEST = 0.06  # ... or by this much where it stands out twice as far as the noise allows (faint pencil)
 INK_THRESHOLD = 0.2  # a pixel counts as ink for cropping above this (after normalising)
 ANALYSIS_SIDE = 256  # lighting, ink and marks are worked out on a copy this small: fast, and it averages noise
 FIT_POINTS = 64  # the lighting surface is fitted on a grid about this many points across
@@ -52,15 +57,28 @@ MIN_MARK_PIXELS = 4
 EDGE_CONTACT = 0.2  # a mark along this fraction of the picture's shorter side is the page's edge, not ink
 NEAR = 0.25  # marks within this fraction of the digit's size are strokes of the same digit
 STROKE_AREA = 0.03  # ... if they are at least this fraction of its area (smaller ones are specks)
+FAINT_REACH = 1.5  # fainter ink joined to the digit may make it at most this much taller or wider
 RIVAL = 0.3  # another mark this big (fraction of the digit's area) makes the choice a guess
 MASK_MARGIN = 2  # the digit's marks are widened by this many analysis pixels to take in soft stroke edges
 CROP_SIDE = 160  # the digit is cut out at most this size (then fitted into 20x20): enough to anti-alias well
 NOISY = 0.02  # paper noise (contrast units) above which the crop is decided on a smoothed copy
+BARE_SHARE = 0.1  # the crop's bare paper tells its noise when it is at least this share of the crop
 MIN_DIGIT_SIDE = 16  # a digit smaller than this (pixels, after shrinking to WORK_SIDE) holds little detail
 DESK_STEP = 0.35  # the paper is at least exp(this) times as bright as the desk around it (log units)
 DESK_EDGE = 0.04  # ... and its edge is sharp: the log brightness changes this much per analysis pixel there
 SHEET_AREA = 0.2  # a sheet of paper in view covers at least this fraction of the picture
 SHEET_FILL = 0.85  # ... and this fraction of its bounding box (a rectangle turned by up to ~5 degrees)
+BINOMIAL = np.array([0.25, 0.5, 0.25])  # the 3x3 blur's weights each way
+STROKE_SIDE = 112  # strokes are measured and normalised on the digit at this size (4x MNIST's 28)
+STROKE_INK = 0.4  # ... where a pixel belongs to a stroke above this ink level
+# MNIST's strokes are 0.09-0.2 of the digit's longer side (5th-95th percentile of stroke_width on mnist-5k,
+# median 0.12); narrower strokes are thickened to THIN_STROKE, wider ones thinned to HEAVY_STROKE.
+THIN_STROKE = 0.11
+HEAVY_STROKE = 0.2
+CARD_STEP = 0.1  # a white card is at least exp(this) times as bright as the grey page around it (log units)
+CARD_AREA = 0.01  # ... covers at least this fraction of the picture
+CARD_AROUND = 0.05  # ... and leaves at least this fraction around it (less is a page's margin: the card is the page)
+CARD_EDGE = 0.15  # ... and its edge is sharp: the log brightness changes by this fraction of the step per pixel
 GREY_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R 601 luma, as PIL's convert("L")
 
 
@@ -257,6 +275,9 @@ def prepare_digit_with_notes(image) -> PreparedDigit:
     # A desk covering much of the picture can pull the first fit towards it, even so far that the paper
     # looks like a light mark on it; so look for paper on a desk whichever way that fit says ink goes.
     surroundings = _surroundings(small, paper_shown=not page.dark_ink)
+    if surroundings is None:
+        # A white card on a grey page or desk (or a drawing pasted into a grey window): the card is the paper.
+        surroundings = _around_card(small, page)
     if surroundings is not None:  # the paper's lighting, fitted to the paper alone, not the desk around it
         on_paper = _fit_page(small, leave_out=surroundings)
         if on_paper.dark_ink:
@@ -270,7 +291,7 @@ def prepare_digit_with_notes(image) -> PreparedDigit:
     ink, strokes_contrast = _crop_digit(grey, page, mask, surroundings)
     if strokes_contrast < FAINT_CONTRAST:
         notes.append(NOTE_FAINT)
-    box = _fit_into_box(ink, DIGIT_BOX)
+    box = _fit_into_box(_normalise_strokes(ink), DIGIT_BOX)
     return PreparedDigit(torch.from_numpy(_centre_by_mass(box, MNIST_SIDE)).float().unsqueeze(0), tuple(notes))
 
 
@@ -287,24 +308,43 @@ def _find_digit(small: np.ndarray, page: "_Page", surroundings: np.ndarray | Non
     if surroundings is not None:
         contrast[surroundings] = 0
         residual = residual[~surroundings]
-    noise = page.contrast_noise(background, _spread(residual))
+    # The paper's noise, read from the side of the page's level that the ink never reaches: a thick
+    # marker covering much of the picture would otherwise count as noise.
+    paper_side = residual[residual >= 0] if page.dark_ink else residual[residual <= 0]
+    noise = page.contrast_noise(background, _spread(paper_side))
     stands_out = contrast[contrast > np.maximum(NOISE_SIGMAS * noise, 0.05)]
     # The ink's contrast: what the darkest marks reach (ruled lines and shadows are fainter than ink).
     level = float(np.percentile(stands_out, 99)) if stands_out.size else 0.0
-    if level < MIN_CONTRAST:
-        raise ValueError(BLANK)
     floor = NOISE_SIGMAS * noise
+    # A thin pencil line loses contrast when shrunk to the analysis size; on quiet paper it is kept
+    # as long as it stands well clear of the noise.
+    if level < MIN_CONTRAST and not (level >= FAINTEST and level >= 2 * float(np.median(floor))):
+        raise ValueError(BLANK)
     marks = _find_marks(contrast > np.maximum(floor, STROKE_FRACTION * level))
     # Something dark along a good stretch of the picture's border is the table, the page's edge or a
     # shadow; noise may break it into pieces, so marks joined to it by fainter ink belong to it too.
     faint = _find_marks(contrast > np.maximum(floor / 2, STROKE_FRACTION / 2 * level))
     edge = _marks_mask([m for m in faint if m.border_pixels >= EDGE_CONTACT * min(small.shape)], small.shape)
-    for m in marks:
-        m.page_edge = bool(edge[m.rows[0], m.starts[0]])
+    if marks:
+        on_edge = set(np.unique(marks[0].labels[edge]).tolist())
+        for m in marks:
+            m.page_edge = m.index in on_edge
     digit, notes = _choose_digit(marks, small.shape)
     if digit is None:
         raise ValueError(BLANK)
-    return _marks_mask(digit, small.shape), notes
+    mask = _marks_mask(digit, small.shape)
+    # Where a thin or light stroke fades (pen pressure, a hairline shrunk), fainter ink still joins it
+    # to the digit: take in the faint marks the digit is part of, unless they reach far past it (a
+    # ruled line the digit crosses, the page's edge).
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    height, width = rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
+    if faint:
+        touched = set(np.unique(faint[0].labels[mask]).tolist())
+        for m in faint:
+            if (m.index in touched and not edge[m.top:m.bottom, m.left:m.right].any()
+                    and m.bottom - m.top <= FAINT_REACH * height and m.right - m.left <= FAINT_REACH * width):
+                mask |= m.mask()
+    return mask, notes
 
 
 def _shrink_to(grey: np.ndarray, side: int) -> np.ndarray:
@@ -434,6 +474,39 @@ def _surroundings(grey: np.ndarray, paper_shown: bool = False) -> np.ndarray | N
     return _widen(desk, MASK_MARGIN)
 
 
+def _around_card(grey: np.ndarray, page: _Page) -> np.ndarray | None:
+    """Return a boolean mask of what lies around a white card in a grey image in [0,1], or None when there is none.
+
+    `page` is the lighting fitted to the picture's most common grey: here the grey page (or desk, or
+    window) around the card, the card being an outlier. The card is the patch at least CARD_STEP
+    brighter than that, taken with the ink on it (darker than the page) and its holes filled in, holding
+    some of that ink: one solid patch (a rectangle, perhaps slightly turned: SHEET_FILL of its box), with a sharp
+    edge all round. A lighting gradient's bright side fades out instead, and vignetting leaves a round patch.
+    """
+    logs = np.log(_smooth(_smooth(grey)) + LOG_FLOOR)
+    lift = logs - np.log(page.background(*grey.shape) + LOG_FLOOR)
+    brighter = lift > CARD_STEP
+    if brighter.sum() < CARD_AREA * grey.size:
+        return None
+    darker = lift < -CARD_STEP
+    patches = _find_marks(ndimage.binary_fill_holes(brighter | darker))
+    card = max(patches, key=lambda m: m.area)
+    box_area = (card.bottom - card.top) * (card.right - card.left)
+    if not CARD_AREA * grey.size <= card.area <= (1 - CARD_AROUND) * grey.size or card.area < SHEET_FILL * box_area:
+        return None
+    around = ~card.mask()
+    # A card holds ink darker than the page around it; a light digit on a dark ground (a screen) is no card.
+    if (darker & ~around).sum() < CARD_AREA * card.area:
+        return None
+    meets = _widen(around, 1) & ~around  # the card's side of its edge, inside the picture
+    meets[[0, -1], :] = meets[:, [0, -1]] = False
+    step_y, step_x = np.gradient(logs)
+    step = float(np.median(lift[brighter & ~around]))
+    if not meets.any() or np.percentile(np.hypot(step_y, step_x)[meets], 25) < step * CARD_EDGE:
+        return None
+    return _widen(around, MASK_MARGIN)  # the card's edge is blurred over a pixel or two
+
+
 def _a_sheet(bright: np.ndarray) -> bool:
     """Return True when the largest bright mark, with the holes in it (ink) filled, is a solid sheet: at least
     SHEET_AREA of the picture and SHEET_FILL of its bounding box."""
@@ -446,6 +519,7 @@ def _a_sheet(bright: np.ndarray) -> bool:
 
 def _otsu(values: np.ndarray, bins: int = 256) -> float:
     """Return Otsu's threshold of `values`: the split into two classes with the largest between-class variance."""
+    # Kept by hand: scipy has no Otsu, and scikit-image would be a new dependency for these few lines.
     counts, edges = np.histogram(values, bins=bins)
     centres = (edges[:-1] + edges[1:]) / 2
     weight = np.cumsum(counts)
@@ -458,8 +532,7 @@ def _otsu(values: np.ndarray, bins: int = 256) -> float:
 
 def _widen(mask: np.ndarray, pixels: int) -> np.ndarray:
     """Return a boolean mask grown by `pixels` in every direction (a square max filter)."""
-    image = Image.fromarray(mask.astype(np.uint8) * 255).filter(ImageFilter.MaxFilter(2 * pixels + 1))
-    return np.asarray(image) > 0
+    return ndimage.maximum_filter(mask, size=2 * pixels + 1, mode="constant", cval=False)
 
 
 def _darker_marks(residual: np.ndarray, limit: float) -> bool:
@@ -473,58 +546,34 @@ def _spread(values: np.ndarray) -> float:
 
 
 def _find_marks(mask: np.ndarray) -> list["_Mark"]:
-    """Return the connected marks (8-connected) of a boolean mask, found by joining runs of True along rows.
-
-    Each row's runs are cheap to find with numpy; runs in neighbouring rows that touch belong to the
-    same mark (union-find over runs, far fewer than pixels).
-    """
-    height, width = mask.shape
-    edges = np.diff(np.pad(mask, ((0, 0), (1, 1))).astype(np.int8), axis=1)
-    rows, starts = np.nonzero(edges == 1)
-    stops = np.nonzero(edges == -1)[1]  # one past each run's last pixel
-    parent = list(range(len(rows)))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    first = np.searchsorted(rows, np.arange(height + 1))
-    for r in range(height - 1):
-        a, a_end, b, b_end = first[r], first[r + 1], first[r + 1], first[r + 2]
-        while a < a_end and b < b_end:
-            if starts[a] <= stops[b] and starts[b] <= stops[a]:  # overlapping or touching diagonally
-                parent[root(a)] = root(b)
-            if stops[a] < stops[b]:
-                a += 1
-            else:
-                b += 1
-    if not parent:
+    """Return the connected marks (8-connected) of a boolean mask."""
+    labels, count = ndimage.label(mask, structure=np.ones((3, 3), bool))
+    if count == 0:
         return []
-    roots = np.array([root(i) for i in range(len(parent))])
-    order = np.argsort(roots, kind="stable")  # the runs of each mark next to each other
-    groups = np.split(order, np.flatnonzero(np.diff(roots[order])) + 1)
-    return [_Mark(rows[g], starts[g], stops[g], mask.shape) for g in groups]
+    index = np.arange(1, count + 1)
+    areas = np.bincount(labels.ravel(), minlength=count + 1)[1:]
+    centres = ndimage.center_of_mass(mask, labels, index)
+    # How many pixels of the picture's border each mark covers (a digit touching the edge: a few).
+    border = np.concatenate([labels[0], labels[-1], labels[1:-1, 0], labels[1:-1, -1]])
+    on_border = np.bincount(border, minlength=count + 1)[1:]
+    return [_Mark(labels, i, int(a), box, centre, int(b))
+            for i, a, box, centre, b in zip(index, areas, ndimage.find_objects(labels), centres, on_border)]
 
 
 class _Mark:
-    """One connected mark: its runs (row, start, stop) and its area, box and centre in pixels."""
+    """One connected mark: its label in the labelled picture, and its area, box and centre in pixels."""
 
-    def __init__(self, rows: np.ndarray, starts: np.ndarray, stops: np.ndarray, shape: tuple[int, int]):
-        self.rows, self.starts, self.stops = rows, starts, stops
-        lengths = stops - starts
-        self.area = int(lengths.sum())
-        self.top, self.bottom = int(rows.min()), int(rows.max()) + 1
-        self.left, self.right = int(starts.min()), int(stops.max())
-        self.centre_y = float(((rows + 0.5) * lengths).sum() / self.area)
-        self.centre_x = float(((starts + stops) / 2 * lengths).sum() / self.area)
-        height, width = shape
-        # How many pixels of the picture's border it covers (a digit touching the edge: a few).
-        on_edge_rows = (rows == 0) | (rows == height - 1)
-        self.border_pixels = int(lengths[on_edge_rows].sum() + ((starts == 0) & ~on_edge_rows).sum()
-                                 + ((stops == width) & ~on_edge_rows).sum())
+    def __init__(self, labels: np.ndarray, index: int, area: int, box: tuple[slice, slice],
+                 centre: tuple[float, float], border_pixels: int):
+        self.labels, self.index, self.area, self.border_pixels = labels, index, area, border_pixels
+        self.top, self.bottom = box[0].start, box[0].stop
+        self.left, self.right = box[1].start, box[1].stop
+        self.centre_y, self.centre_x = centre[0] + 0.5, centre[1] + 0.5  # pixel centres, as the box's edges
         self.page_edge = False  # set when it turns out to be part of the page's edge, a shadow or the table
+
+    def mask(self) -> np.ndarray:
+        """Return a boolean mask (the labelled picture's shape) of this mark's pixels."""
+        return self.labels == self.index
 
 
 def _gap(box: tuple[int, int, int, int], mark: _Mark) -> int:
@@ -570,11 +619,9 @@ def _choose_digit(marks: list[_Mark], shape: tuple[int, int]) -> tuple[list[_Mar
 
 def _marks_mask(marks: list[_Mark], shape: tuple[int, int]) -> np.ndarray:
     """Return a boolean mask of the given marks' pixels."""
-    mask = np.zeros(shape, bool)
-    for m in marks:
-        for row, start, stop in zip(m.rows, m.starts, m.stops):
-            mask[row, start:stop] = True
-    return mask
+    if not marks:
+        return np.zeros(shape, bool)
+    return np.isin(marks[0].labels, [m.index for m in marks])
 
 
 def _crop_digit(grey: np.ndarray, page: _Page, mask: np.ndarray,
@@ -602,10 +649,14 @@ def _crop_digit(grey: np.ndarray, page: _Page, mask: np.ndarray,
     # of leaving a grey haze (clipping noise at zero first would keep only its bright half).
     contrast, wide = _shrink_to(contrast.astype(np.float32), CROP_SIDE), _shrink_to(wide, CROP_SIDE)
     ink = contrast * wide
-    seen, noise = ink, _spread(contrast[wide == 0])  # the bare paper around the strokes
+    # The paper's noise, from the bare paper around the strokes; a marker's digit may leave too little
+    # of it in the crop (a few pixels between strokes, soft ink edges), so then assume moderate noise.
+    bare = wide == 0
+    enough = bare.sum() >= BARE_SHARE * bare.size
+    seen, noise = ink, (_spread(contrast[bare]) if enough else NOISY)
     if noise > NOISY:  # decide how dark the strokes are and where they end on a less noisy copy
         seen = _smooth(ink)
-        noise = _spread(_smooth(contrast)[wide == 0])
+        noise = _spread(_smooth(contrast)[bare])
     core = seen[seen > max(4 * noise, STROKE_FRACTION * seen.max())]
     peak = max(float(np.percentile(core, 95)) if core.size else float(seen.max()), 1e-6)
     clear = seen > peak * INK_THRESHOLD + 3 * noise
@@ -618,9 +669,69 @@ def _crop_digit(grey: np.ndarray, page: _Page, mask: np.ndarray,
 
 def _smooth(image: np.ndarray) -> np.ndarray:
     """Return `image` blurred by a 3x3 binomial kernel (1-2-1 each way), edges repeated."""
-    padded = np.pad(image, 1, mode="edge")
-    rows = (padded[:-2] + 2 * padded[1:-1] + padded[2:]) / 4
-    return (rows[:, :-2] + 2 * rows[:, 1:-1] + rows[:, 2:]) / 4
+    for axis in (0, 1):
+        image = ndimage.correlate1d(image, BINOMIAL, axis=axis, mode="nearest")
+    return image
+
+
+def stroke_width(ink: np.ndarray) -> float:
+    """Return the typical stroke width of `ink` (in [0,1]) as a fraction of its bounding box's longer side.
+
+    Twice the median distance-to-paper along the strokes' ridges (where the distance transform of
+    the ink peaks), on a copy STROKE_SIDE pixels on its longer side; 0 when there is no ink.
+    """
+    depth = _depth(np.pad(_resized_to(ink, STROKE_SIDE), 1) > STROKE_INK)
+    ridge = (depth > 0) & (depth >= ndimage.maximum_filter(depth, size=3))
+    return float(2 * np.median(depth[ridge])) / STROKE_SIDE if ridge.any() else 0.0
+
+
+def _depth(strokes: np.ndarray) -> np.ndarray:
+    """Return each stroke pixel's distance (pixels) to the nearest pixel outside the strokes (0 outside)."""
+    return ndimage.distance_transform_edt(strokes)
+
+
+def _normalise_strokes(ink: np.ndarray) -> np.ndarray:
+    """Return `ink` (in [0,1], cropped to the digit) with its strokes made as wide as MNIST's, STROKE_SIDE
+    pixels on the longer side, cropped to the result.
+
+    A pen line on a large page ends up a faint hairline in the 20x20 box, and a marker's strokes fill
+    the loops in; MNIST's strokes are 2-3 pixels wide and saturated. So thin strokes are thickened
+    (the ink grown by its distance transform, the grown part full ink) and heavy ones thinned
+    (eroded the same way), to the edge of MNIST's usual range; widths inside it are left alone.
+    """
+    width = stroke_width(ink) * STROKE_SIDE
+    ink = _resized_to(ink, STROKE_SIDE)
+    if width == 0:
+        return ink
+    # Zeros all round: the distance transforms must see paper past the crop's edge.
+    pad = math.ceil(THIN_STROKE * STROKE_SIDE / 2) + 1
+    ink = np.pad(ink, pad)
+    strokes = ink > STROKE_INK
+    if width < THIN_STROKE * STROKE_SIDE:
+        grow = (THIN_STROKE * STROKE_SIDE - width) / 2
+        # Full ink over the strokes and out to `grow` pixels from them, with a one-pixel soft edge.
+        grown = np.clip(grow + 0.5 - ndimage.distance_transform_edt(~strokes), 0, 1)
+        ink = np.maximum(ink, grown.astype(np.float32))
+    elif width > HEAVY_STROKE * STROKE_SIDE:
+        depth = _depth(strokes)
+        # Never erode past the ridges: every stroke keeps its centre line.
+        shrink = min((width - HEAVY_STROKE * STROKE_SIDE) / 2, float(np.median(depth[depth > 0])) - 1)
+        if shrink > 0:
+            ink = np.minimum(ink, np.clip(depth - shrink + 0.5, 0, 1).astype(np.float32))
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    return ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+
+
+def _resized_to(ink: np.ndarray, side: int) -> np.ndarray:
+    """Return `ink` resized (area-averaged down, bilinear up) so its longer side is `side` pixels, values in [0,1]."""
+    height, width = ink.shape
+    scale = side / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    if size == (width, height):
+        return ink.astype(np.float32)
+    method = Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR
+    resized = Image.fromarray(ink.astype(np.float32), mode="F").resize(size, method)
+    return np.clip(np.asarray(resized, dtype=np.float32), 0, 1)
 
 
 def _fit_into_box(ink: np.ndarray, side: int) -> np.ndarray:

@@ -29,6 +29,7 @@ from . import likelihood, settings
 from .checkpoints import (TRAINING_STATE_FILE, WEIGHTS_FILE, check_state_dict,
                           flatten_optimizer_state, load_tensor_file, read_config,
                           unflatten_optimizer_state)
+from .augment import vary_strokes
 from .data import DATASETS, Dataset, augment, binarize, iterate_batches, load_dataset
 from .images import resolve_device
 from .models import MODEL_TYPES
@@ -59,6 +60,8 @@ class TrainConfig:
                                    low=0.0, high=8.0)
     augment_scale: float = setting(0.1, "Scale", "augmentation: relative size change either way (0 keeps the box)",
                                    low=0.0, high=0.5)
+    augment_strokes: bool = setting(False, "Vary strokes", "augmentation: random stroke width and ink contrast "
+                                    "(genmodels.augment), for real handwriting")
     binarize: bool = setting(False, "Binarize",
                              "VAE: train on Bernoulli samples of the pixels, redrawn every step (validation stays grey)")
     ema_decay: float = setting(0.0, "EMA decay",
@@ -162,6 +165,8 @@ class Trainer:
             if c.augment:
                 xb = augment(xb, self.generator, max_rotation=c.augment_rotation, max_shift=c.augment_shift,
                              scale_range=(1 - c.augment_scale, 1 + c.augment_scale))
+            if c.augment_strokes:
+                xb = vary_strokes(xb, self.generator)
             if self.binary_training:
                 xb = binarize(xb, self.generator)
             parts = self.model.training_loss(xb, yb, epoch + step / steps_per_epoch)

@@ -1,4 +1,4 @@
-"""Synthetic phone photos (genmodels.photos) and how the preprocessing reads them, notes included."""
+"""Synthetic phone photos (bench.photos) and how the preprocessing reads them, notes included."""
 
 import dataclasses
 import math
@@ -8,8 +8,8 @@ import pytest
 import torch
 from PIL import Image
 
+from bench.photos import CONDITIONS, PhotoSettings, photo_settings, render_photo, render_with_settings
 from genmodels.data import load_dataset
-from genmodels.photos import CONDITIONS, PhotoSettings, photo_settings, render_photo, render_with_settings
 from genmodels.preprocess import (NOTE_EDGE, NOTE_FAINT, NOTE_SEVERAL, NOTE_SMALL, PreparedDigit, prepare_digit,
                                   prepare_digit_with_notes)
 from genmodels.registry import ModelRegistry

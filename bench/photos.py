@@ -1,4 +1,4 @@
-"""Render synthetic phone photos of handwritten digits, for testing preprocessing.
+"""Render synthetic phone photos of handwritten digits, for the tests and benches of the preprocessing.
 
 A student writes a digit on paper and photographs it. The light is uneven (one side darker), the
 corners are darker (lens vignetting), the paper is grey or tinted, the sensor adds noise, the lens
@@ -7,6 +7,11 @@ off-centre next to specks, ruled lines and the edge of the table. Each condition
 one of these to a plain photo (light-grey paper, even light, dark pen); "all" adds every one at once.
 "paper_edge" is the clean upload most people send: a digit anywhere on white paper, photographed with
 the paper's edge and the darker desk around it in view on one to four sides, under uneven light.
+The last conditions are what real students' photos and uploads showed that the others missed: a
+ball-point line a few pixels wide on a large page ("thin_pen"), bright blue, red or green ink
+("coloured_ink"), squared or lined school paper ("squared"), a felt marker ("marker"), a white card
+on a grey page or a digit pasted into a grey window ("white_card"), and a digit picture pasted on a
+white page and saved as JPEG ("pasted").
 
 Everything random comes from one seeded generator: the same digit, condition and seed give the same
 pixels. Photos are 800-1000 pixels on the longer side (what the app works on after shrinking a phone's
@@ -20,12 +25,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from PIL import Image, ImageFilter
+from scipy import ndimage
 
 CONDITIONS = ("plain", "gradient", "vignette", "tinted", "noisy_blurry", "rotated_jpeg", "small_offcentre",
-              "clutter", "all", "paper_edge")
+              "clutter", "all", "paper_edge", "thin_pen", "coloured_ink", "squared", "marker", "white_card", "pasted")
 PAPER_TINTS = ((1.0, 0.94, 0.72), (0.84, 0.9, 1.0), (1.0, 0.86, 0.88), (0.88, 1.0, 0.86), (0.96, 0.93, 0.86))
 INKS = ((0.16, 0.17, 0.2), (0.14, 0.18, 0.45), (0.38, 0.38, 0.4))  # black pen, blue pen, pencil
 TABLES = ((0.36, 0.25, 0.17), (0.28, 0.28, 0.3), (0.55, 0.45, 0.35))  # dark wood, grey desk, light wood
+COLOURED_INKS = ((0.1, 0.2, 0.75), (0.75, 0.12, 0.12), (0.1, 0.45, 0.2))  # bright blue, red and green pens
 RULED_LINE = (0.72, 0.84, 1.0)  # light-blue ruling multiplies the paper
 SIDES = ("left", "right", "top", "bottom")
 
@@ -50,6 +57,13 @@ class PhotoSettings:
     jpeg_quality: int = 92
     specks: int = 0
     ruled_lines: bool = False
+    squares: bool = False  # squared paper: ruling both ways
+    # The pen's line width in pixels; None keeps the digit's own strokes (MNIST's, scaled up with it).
+    pen: float | None = None
+    soft: bool = False  # keep MNIST's anti-aliased edges (a digit pasted from a picture, not written in ink)
+    # A white card (x0, y0, x1, y1 in pixels) lying on the paper (then a grey page or desk), the digit on it.
+    card: tuple[float, float, float, float] | None = None
+    card_colour: tuple[float, float, float] = (0.97, 0.97, 0.97)
     # (side, width) for each side where the table shows past the page's edge: side one of SIDES, width
     # the fraction of the frame beyond that edge.
     table_edges: tuple[tuple[str, float], ...] = ()
@@ -101,6 +115,8 @@ def photo_settings(condition: str, rng: np.random.Generator) -> PhotoSettings:
                         table_edges=((SIDES[rng.integers(4)], u(0.04, 0.1)),), table=TABLES[rng.integers(len(TABLES))])
     if condition == "paper_edge":
         return _paper_edge_settings(settings, rng)
+    if condition in ("thin_pen", "coloured_ink", "squared", "marker", "white_card", "pasted"):
+        return _real_failure_settings(condition, settings, rng)
     settings["centre"] = _keep_on_page(centre, side, settings)
     return PhotoSettings(**settings)
 
@@ -124,6 +140,43 @@ def _paper_edge_settings(settings: dict, rng: np.random.Generator) -> PhotoSetti
     settings["digit_side"] = side
     low_x, high_x, low_y, high_y = _free_area(side, settings, clearance)
     settings["centre"] = (u(low_x, max(low_x, high_x)), u(low_y, max(low_y, high_y)))
+    return PhotoSettings(**settings)
+
+
+def _real_failure_settings(condition: str, settings: dict, rng: np.random.Generator) -> PhotoSettings:
+    """Return `settings` made one of the ways real photos and uploads differ from the plain photo."""
+    u = rng.uniform
+    width, height = settings["width"], settings["height"]
+    short = min(width, height)
+    settings.update(gradient=u(0, 0.3), gradient_direction=u(0, 2 * math.pi), vignette=u(0, 0.3))
+    if condition == "thin_pen":  # a ball-point line on a large page: 2-4 pixels wide, the digit 15-35% of the frame
+        settings.update(digit_side=int(u(0.2, 0.45) * short), pen=u(2.0, 4.0))
+    elif condition == "coloured_ink":
+        settings.update(ink=COLOURED_INKS[rng.integers(len(COLOURED_INKS))], pen=u(3.0, 8.0))
+    elif condition == "squared":  # squared or lined school paper
+        settings.update(squares=bool(rng.random() < 0.5), ruled_lines=True, pen=u(3.0, 8.0))
+    elif condition == "marker":  # a felt marker: strokes two to three times MNIST's width
+        settings.update(pen=u(0.14, 0.22) * settings["digit_side"], ink=INKS[0])
+    else:  # a white card on a grey page or desk, or a digit pasted into a grey window
+        pasted = condition == "pasted" or rng.random() < 0.5
+        card_side = settings["digit_side"] * u(1.05, 1.6)
+        if pasted:  # the digit as a picture, dark on white, pasted onto a page: no light, lens or noise
+            settings.update(soft=True, ink=(0.0, 0.0, 0.0), gradient=0.0, vignette=0.0, noise=0.0, exposure=1.0,
+                            jpeg_quality=int(rng.integers(70, 96)))
+            card_side = settings["digit_side"]
+        if condition == "pasted":
+            settings["paper"] = (1.0, 1.0, 1.0)
+        else:
+            grey = u(0.6, 0.88)
+            settings["paper"] = (grey, grey, grey)
+            settings["card_colour"] = (1.0, 1.0, 1.0) if pasted else (u(0.95, 1.0),) * 3
+    centre = _keep_on_page((width / 2 + u(-0.15, 0.15) * width, height / 2 + u(-0.15, 0.15) * height),
+                           settings["digit_side"], settings)
+    settings["centre"] = centre
+    if condition == "white_card":
+        half = card_side / 2
+        settings["card"] = (centre[0] - half, centre[1] - half * u(0.8, 1.2), centre[0] + half * u(0.8, 1.2),
+                            centre[1] + half)
     return PhotoSettings(**settings)
 
 
@@ -173,8 +226,13 @@ def render_with_settings(digit, settings: PhotoSettings, rng: np.random.Generato
     xs = np.arange(s.width, dtype=np.float32)[None, :] + 0.5
     page = np.empty((s.height, s.width, 3), np.float32)
     page[:] = s.paper
+    if s.card is not None:
+        x0, y0, x1, y1 = (int(round(v)) for v in s.card)
+        page[max(y0, 0):max(y1, 0), max(x0, 0):max(x1, 0)] = s.card_colour
     if s.ruled_lines:
         page *= _ruled_lines(xs, ys, s, rng)[..., None]
+    if s.squares:
+        page *= _ruled_lines(ys.T, xs.T, s, rng).T[..., None]
     _draw_ink(page, _digit_coverage(digit, s), s)
     for _ in range(s.specks):
         _draw_speck(page, rng, s)
@@ -193,8 +251,26 @@ def _digit_coverage(digit, s: PhotoSettings) -> np.ndarray:
     big = Image.fromarray(arr, mode="F").resize((s.digit_side, s.digit_side), Image.Resampling.BICUBIC)
     if s.angle:
         big = big.rotate(s.angle, Image.Resampling.BILINEAR, expand=True)
+    if s.soft:
+        return np.clip(np.asarray(big), 0, 1)
+    if s.pen is not None:
+        return _pen_strokes(np.asarray(big) > 0.5, s.pen)
     # A pen lays down ink with a sharp edge, not MNIST's soft anti-aliased fringe.
     return np.clip((np.asarray(big) - 0.25) / 0.3, 0, 1)
+
+
+def _pen_strokes(strokes: np.ndarray, pen: float) -> np.ndarray:
+    """Return the coverage in [0,1] of the digit's `strokes` (a boolean mask) redrawn about `pen` pixels wide.
+
+    Thinner: the strokes' cores, where the distance to the paper is within pen/2 of the strokes' usual
+    half-width; thicker: the strokes grown by the difference. One pixel of soft edge either way.
+    """
+    depth = ndimage.distance_transform_edt(np.pad(strokes, 1))[1:-1, 1:-1]
+    ridge = strokes & (depth >= ndimage.maximum_filter(depth, size=3))
+    half = float(np.percentile(depth[ridge], 30)) if ridge.any() else 1.0
+    if pen / 2 < half:
+        return np.clip(depth - (half - pen / 2) + 0.5, 0, 1)
+    return np.clip(pen / 2 - half + 0.5 - ndimage.distance_transform_edt(~strokes), 0, 1)
 
 
 def _draw_ink(page: np.ndarray, cover: np.ndarray, s: PhotoSettings) -> None:
