@@ -5,6 +5,7 @@ import io
 import numpy as np
 import pytest
 import torch
+from browser_waits import text_at, wait_until
 from PIL import Image
 
 from test_browser_explore import loaded, no_error_toast, upload
@@ -18,8 +19,9 @@ def test_an_uploaded_thin_pen_zero_is_shown_normalised_and_read(page, tmp_path):
     path = tmp_path / "thin-pen-zero.jpg"
     drawn_zero(line_width=2).convert("RGB").save(path, quality=85)  # a ball-point 0 on a large page
     upload(page, path)
-    page.wait_for_function("() => document.body.innerText.includes('your uploaded')", timeout=120_000)
-    src = page.locator("#ll-model-saw img").get_attribute("src", timeout=120_000)
+    wait_until(page, "() => document.body.innerText.includes('your uploaded')", "the readout of the uploaded digit",
+               last=text_at("#ll-probs"))
+    src = page.locator("#ll-model-saw img").get_attribute("src")
     shown = page.evaluate("async (src) => Array.from(new Uint8Array(await (await fetch(src)).arrayBuffer()))", src)
     # The 28x28 digit is shown enlarged with hard pixel edges: one pixel in every block is the model's input.
     big = np.asarray(Image.open(io.BytesIO(bytes(shown))).convert("L"), dtype=np.float32) / 255

@@ -25,6 +25,7 @@ from genmodels.registry import ModelRegistry
 from genmodels.vae import EXPLAIN_SAMPLES
 from ui.explore import actions, explain
 from ui.explore.models import SLIDER_LIMIT, ViewCache
+from ui.limits import MAX_BODY_BYTES
 
 
 @pytest.fixture(scope="module")
@@ -227,7 +228,7 @@ def _good_upload(live_app, digit_file) -> dict:
     return file_data(path)
 
 
-HUGE = json.dumps("x" * 1_000_000)
+HUGE = json.dumps("x" * (MAX_BODY_BYTES // 2))  # large, within the body bound (test_request_bounds.py)
 
 
 @pytest.mark.parametrize("raw, message", [

@@ -15,6 +15,7 @@ from hostile import ServedApp, api_call, copy_shipped_run, error_sentence, leaks
 
 from jobs import HostLimits, JobRunner
 from jobs.runner import hash_token
+from ui.limits import MAX_BODY_BYTES
 
 OWNER = "the-owners-secret-token"
 QUEUED_VAE = {"model": "vae", "dataset": "mnist-5k", "epochs": 2, "hidden_size": 32, "batch_size": 256}
@@ -34,7 +35,7 @@ INTRUDERS = {
     "token in capitals": OWNER.upper(),
     "the stored hash": hash_token(OWNER),
     "lone surrogate": "\ud800",
-    "a megabyte": "x" * 1_000_000,
+    "half the body bound": "x" * (MAX_BODY_BYTES // 2),
 }
 
 
