@@ -170,6 +170,8 @@ def main(argv=None) -> None:
     parser.add_argument("--checkpoint", type=Path, default=CHECKPOINT, help="the RowRNN to read with")
     parser.add_argument("--failures", type=Path, help="save a contact sheet of the current misreads to this PNG")
     args = parser.parse_args(argv)
+    if not args.folder.is_dir():
+        parser.error(f"{args.folder} is not a folder of labelled pictures (<label>/<file>)")
     torch.set_num_threads(1)
     pics = pictures(args.folder)
     images = []

@@ -20,6 +20,7 @@ HELPERS = {
     "run_all.py": "this script",
     "reference_vae.py": "the pytorch/examples VAE recipe that train_speed.py and vae_vs_reference.py train",
     "timing.py": "the in-process benches' timing helpers",
+    "photos.py": "the synthetic phone photos that photo_accuracy.py and the photo tests render",
 }
 
 
@@ -33,6 +34,8 @@ def runs(quick: bool) -> list[list[str]]:
         ["train_speed.py", *pick([], ["--repeats", "1"])],
         ["vae_vs_reference.py", *pick([], ["--epochs", "20", "--ref-epochs", "20", "--iwae-k", "100"])],
         ["photo_accuracy.py", *pick([], ["--n", "50"])],
+        # The real digits are a development set kept beside the project, not in it: elsewhere, name a folder.
+        ["real_digits.py", "../shared/real_digits_dev"],
         ["writer_figures.py", *pick([], ["--per-class", "10", "--repeats", "3", "--k", "100"])],
         ["nll_samples.py", *pick([], ["--ks", "100"])],
         ["figure_speed.py", *pick(["-n", "60"], ["-n", "10"])],
