@@ -195,15 +195,14 @@ def status_markdown(view: dict | None) -> str:
 
 
 def progress_html(view: dict | None) -> str:
-    """Return an HTML progress bar (fraction of the target epochs) with the ETA and the current step."""
+    """Return an HTML progress bar (fraction of the target epochs, the current epoch's steps included) with the ETA."""
     if view is None:
         return ""
     percent = 100 * (view.get("fraction") or 0)
     colour = {"failed": "#d9534f", "cancelled": "#999", "interrupted": "#e0a030"}.get(view["status"], "#4a90d9")
     eta = ""
     if view["status"] == "running":
-        step = f", step {view['step']}/{view['steps_per_epoch']}" if view.get("steps_per_epoch") else ""
-        eta = f" · ETA {duration(view.get('eta_s'))}{step}"
+        eta = f" · ETA {duration(view.get('eta_s'))}"
     elif view["status"] == "queued":
         eta = " · waiting"
     label = html.escape(f"{percent:.0f}%{eta}")
