@@ -31,7 +31,9 @@ NEWEST, BEST = "newest", "best"  # sort orders besides a setting or a figure
 SETTING_KEYS = {model_type: [k for k in TRAIN_KEYS if k != "device"] + list(keys)
                 for model_type, keys in MODEL_KEYS.items()}
 FIGURE_KEYS = {model_type: list(MODEL_TYPES[model_type].figures) for model_type in MODEL_KEYS}
-HIGHER_IS_BETTER = {"val_accuracy"}  # figures sorted largest first; every other one is a loss, smallest first
+# Every validation figure any model declares, by its history key (the models' own declarations).
+FIGURES = {f.key: f for model_class in MODEL_TYPES.values() for f in model_class.validation_figures}
+HIGHER_IS_BETTER = {key for key, f in FIGURES.items() if f.higher_is_better}  # sorted largest first
 
 
 @dataclass(frozen=True)

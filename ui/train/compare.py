@@ -10,7 +10,7 @@ import time
 
 import pandas as pd
 
-from jobs.compare import ALL, BEST, NEWEST, SETTING_KEYS, Run, sort_keys
+from jobs.compare import ALL, BEST, FIGURES, NEWEST, SETTING_KEYS, Run, sort_keys
 from jobs.settings import MODEL_KEYS, form_fields
 from ui.gradio_internals import write_to_cache
 
@@ -20,10 +20,8 @@ INTRO = ("Every finished run on this server with its settings and its best epoch
          "(−ELBO, reconstruction, KL, cross-entropy and NLL in nats per image, lower is better; accuracy in %). "
          "Filter by model, sort (or click a column's heading), and click a row to follow that run above.")
 # Figure key -> (column heading, factor it is shown with): losses in nats per image, accuracy in percent.
-FIGURE_COLUMNS = {
-    "val_nelbo": ("−ELBO", 1.0), "val_recon": ("reconstruction", 1.0), "val_kl": ("KL", 1.0),
-    "val_accuracy": ("accuracy %", 100.0), "val_loss": ("cross-entropy", 1.0), "val_nll": ("NLL", 1.0),
-}
+# A figure's column: its declared name, and a fraction shown as a percentage.
+FIGURE_COLUMNS = {key: (f"{f.name} %", 100.0) if f.unit == "fraction" else (f.name, 1.0) for key, f in FIGURES.items()}
 GALLERY_LABEL = "After the last epoch"
 GALLERY_COLUMNS = 3  # one on a phone, and thumbnails the shape of a picture grid (ui/static/gradio_internals.css)
 FIRST_COLUMNS = ["run", "model"]
