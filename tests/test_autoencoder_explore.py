@@ -80,7 +80,16 @@ def client(live_app):
     return Client(live_app, verbose=False)
 
 
-def test_decode_sample_and_reconstruct_select_the_autoencoder(client, registry, tmp_path):
+@pytest.fixture(scope="module")
+def digit_file(tmp_path_factory):
+    """A real validation digit, dark on white at 10x, as PNG."""
+    digit = load_dataset("mnist-5k").val_x[0].numpy()
+    path = tmp_path_factory.mktemp("ae-digits") / "digit.png"
+    Image.fromarray(255 - digit).resize((280, 280), Image.Resampling.BILINEAR).save(path)
+    return path
+
+
+def test_decode_sample_and_reconstruct_select_the_autoencoder(client, registry, digit_file):
     model = registry.load(AE)
     z = [0.3 - 0.03 * k for k in range(20)]
     picture = np.asarray(Image.open(client.predict(z, AE, api_name="/decode")).convert("L"), dtype=np.float32) / 255
@@ -88,18 +97,13 @@ def test_decode_sample_and_reconstruct_select_the_autoencoder(client, registry, 
     assert np.abs(picture - expected).max() <= 1 / 255 + 1e-6
     code, path = client.predict(AE, 7, api_name="/sample")
     assert len(code) == 20 and Image.open(path).size == (28, 28)
-    digit = load_dataset("mnist-5k").val_x[0].numpy()
-    upload = tmp_path / "digit.png"
-    Image.fromarray(255 - digit).resize((280, 280), Image.Resampling.BILINEAR).save(upload)
-    code, recon, probs = client.predict(handle_file(str(upload)), AE, api_name="/reconstruct")
+    code, recon, probs = client.predict(handle_file(str(digit_file)), AE, api_name="/reconstruct")
     assert len(code) == 20 and Image.open(recon).size == (28, 28) and probs is not None
 
 
-def test_explain_on_the_autoencoder_is_one_sentence(client, tmp_path):
-    upload = tmp_path / "blank.png"
-    Image.new("L", (28, 28), 255).save(upload)
+def test_explain_on_the_autoencoder_is_one_sentence(client, digit_file):
     with pytest.raises(Exception, match="plain autoencoder"):
-        client.predict(handle_file(str(upload)), AE, api_name="/explain")
+        client.predict(handle_file(str(digit_file)), AE, api_name="/explain")
 
 
 def test_the_page_can_run_the_autoencoder_s_decoder_itself(live_app):
