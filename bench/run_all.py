@@ -46,6 +46,7 @@ def runs(quick: bool) -> list[list[str]]:
         ["slider_latency.py", *pick([], ["-n", "40"])],
         ["latency_under_training.py", *pick([], ["--n", "40"])],
         ["mnist5k_load.py"],
+        ["ae_vs_vae.py", *pick([], ["-n", "200"])],
         ["class_sim.py", *pick(["--seconds", "300", "--warmup", "150"], ["--seconds", "30", "--warmup", "10"])],
         ["class_train.py", "--idle", *pick(["30"], ["10"])],
         ["follow_long_jobs.py", *pick(["--rounds", "3"], ["--n", "20", "--followers", "5"])],

@@ -1,4 +1,4 @@
-"""Latent-space analysis and paths: per-dimension KL, class centroids, PCA map, interpolation."""
+"""Latent-space analysis and paths: per-dimension KL (or code variance), class centroids, PCA map, interpolation."""
 
 import torch
 
@@ -15,36 +15,61 @@ def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return -0.5 * (1 + logvar - mu.pow(2) - logvar.exp())
 
 
+# What orders a model's sliders, by model type: the key of its per-dimension score in LATENT_FILE.
+# A VAE's KL per dimension says how much information each carries; a plain autoencoder has no
+# posterior, so the variance of its codes over the validation digits stands in.
+ORDER_KEYS = {"vae": "kl_per_dim", "ae": "code_var_per_dim"}
+
+
 @torch.no_grad()
 def analyze(vae, images: torch.Tensor, labels: torch.Tensor, num_classes: int = 10,
             map_points: int = MAP_POINTS, batch_size: int = 1000) -> dict[str, torch.Tensor]:
     """Return the latent analysis saved with a VAE checkpoint, computed on (validation) images.
 
-    kl_per_dim (d,) nats; centroids (classes, d) mean of mu per class; pca_mean (d,) and
-    pca_components (2, d) of the posterior means; map_xy (M, 2), map_z (M, d), map_labels (M,)
-    for a class-balanced subset of points.
+    kl_per_dim (d,) nats, and the code analysis of the posterior means (describe_codes).
     """
     mus, kls = [], []
-    for start in range(0, len(images), batch_size):
-        xb = images[start:start + batch_size]
-        xb = xb.unsqueeze(1).float() / 255 if xb.dtype == torch.uint8 else xb
+    for xb in _batches(images, batch_size):
         mu, logvar = vae.encode(xb.to(vae.device))
         mus.append(mu.cpu())
         kls.append(gaussian_kl(mu, logvar).sum(0).cpu())
     mu = torch.cat(mus)
+    return {"kl_per_dim": torch.stack(kls).sum(0) / len(mu),
+            **describe_codes(mu, labels, num_classes, map_points)}
+
+
+def _batches(images: torch.Tensor, batch_size: int):
+    """Yield float images in [0,1] (N,1,side,side) from uint8 (N,side,side) or float images, batch by batch."""
+    for start in range(0, len(images), batch_size):
+        xb = images[start:start + batch_size]
+        yield xb.unsqueeze(1).float() / 255 if xb.dtype == torch.uint8 else xb
+
+
+@torch.no_grad()
+def encode_all(encode, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+    """Return encode(x) (codes (N, d)) of all images, computed batch by batch, on the CPU."""
+    return torch.cat([encode(xb).cpu() for xb in _batches(images, batch_size)])
+
+
+def describe_codes(codes: torch.Tensor, labels: torch.Tensor, num_classes: int = 10,
+                   map_points: int = MAP_POINTS) -> dict[str, torch.Tensor]:
+    """Return what the explorer draws from the codes (N, d) of labelled images.
+
+    centroids (classes, d) mean code per class; pca_mean (d,) and pca_components (2, d) of the
+    codes; map_xy (M, 2), map_z (M, d), map_labels (M,) for a class-balanced subset of points.
+    """
+    mu = codes.cpu()
     labels = labels.cpu()
-    kl_per_dim = torch.stack(kls).sum(0) / len(mu)
     centroids = torch.stack([
         mu[labels == c].mean(0) if (labels == c).any() else torch.zeros(mu.shape[1])
         for c in range(num_classes)
     ])
     pca_mean = mu.mean(0)
-    # Top-2 principal directions of the posterior means (SVD of the centred matrix).
+    # Top-2 principal directions of the codes (SVD of the centred matrix).
     _, _, v = torch.linalg.svd(mu - pca_mean, full_matrices=False)
     components = v[:2]
     chosen = _balanced_subset(labels, map_points, num_classes)
     return {
-        "kl_per_dim": kl_per_dim,
         "centroids": centroids,
         "pca_mean": pca_mean,
         "pca_components": components,
@@ -71,25 +96,26 @@ def unproject(xy: torch.Tensor, pca_mean: torch.Tensor, components: torch.Tensor
 
 
 def load_analysis(folder) -> dict[str, torch.Tensor]:
-    """Return the latent analysis tensors stored with a VAE checkpoint folder."""
+    """Return the latent analysis tensors stored with an autoencoder's checkpoint folder (its ORDER_KEYS score included)."""
     config = read_config(folder)
-    if config["model_type"] != "vae":
-        raise ValueError(f"{folder} is not a VAE checkpoint; only VAEs carry a latent analysis.")
+    order_key = ORDER_KEYS.get(config["model_type"])
+    if order_key is None:
+        raise ValueError(f"{folder} is not a VAE checkpoint nor an autoencoder's; only those carry a latent analysis.")
     analysis = load_tensor_file(folder, LATENT_FILE, config)
     # A damaged or foreign file must fail here, with a sentence, not later in the explorer as a KeyError.
-    ranks = {"kl_per_dim": 1, "centroids": 2, "pca_mean": 1, "pca_components": 2, "map_xy": 2, "map_z": 2,
+    ranks = {order_key: 1, "centroids": 2, "pca_mean": 1, "pca_components": 2, "map_xy": 2, "map_z": 2,
              "map_labels": 1}
     if not all(name in analysis and analysis[name].dim() == rank for name, rank in ranks.items()):
         raise ValueError(f"{LATENT_FILE} of this checkpoint lacks part of the latent analysis; save it again.")
     d = analysis["pca_mean"].shape[0]
-    widths = [analysis[name].shape[-1] for name in ("kl_per_dim", "centroids", "pca_components", "map_z")]
+    widths = [analysis[name].shape[-1] for name in (order_key, "centroids", "pca_components", "map_z")]
     if widths != [d] * 4 or analysis["map_xy"].shape[-1] != 2 or len(analysis["map_labels"]) != len(analysis["map_z"]):
         raise ValueError(f"{LATENT_FILE} of this checkpoint does not fit its {d} latent dimensions; save it again.")
     return analysis
 
 
 def kl_order(kl_per_dim: torch.Tensor) -> list[int]:
-    """Return latent dimension indices sorted by KL, most informative first."""
+    """Return latent dimension indices sorted by their score (KL, or a code variance), largest first."""
     return torch.argsort(kl_per_dim, descending=True).tolist()
 
 

@@ -48,7 +48,8 @@ def test_lists_shipped_and_run_checkpoints(registry):
     vaes, rnns = registry.names("vae"), registry.names("rnn")
     assert {"vae-fashion", "vae-mnist"} <= set(vaes) and vaes[-1] == "run-job-a"
     assert {"rnn-fashion", "rnn-mnist"} <= set(rnns) and rnns[-1] == "run-job-b"
-    assert not set(vaes) & set(rnns) and set(vaes) | set(rnns) | set(registry.names("writer")) == set(names)
+    assert not set(vaes) & set(rnns)
+    assert set(vaes) | set(rnns) | set(registry.names("writer")) | set(registry.names("ae")) == set(names)
 
 
 def test_entries_describe_checkpoints_without_loading(registry, runs_dir):

@@ -3,7 +3,8 @@ interpolation, a presentation layout for the classroom, and the named API.
 
 Gradio glue only: layout in layout.py, events in page.py, pictures in render.py, the per-model
 view cache in models.py, plain actions in actions.py, the panel "How the VAE sees this digit" in
-explain.py, the endpoints /decode, /sample, /reconstruct, /classify and /explain in api.py; the look
+explain.py, samples from the prior through a plain autoencoder and the VAE side by side in
+contrast.py, the endpoints /decode, /sample, /reconstruct, /classify and /explain in api.py; the look
 and the in-page scripts beside them.
 """
 
@@ -15,6 +16,7 @@ import gradio as gr
 from ui.errors import user_errors
 
 from .api import API_FILES, wire_api
+from .contrast import ContrastSection, available
 from .explain import ExplainSection
 from .layout import EXPLORE_CSS
 from .models import ViewCache
@@ -51,8 +53,11 @@ def build_explore_tab(registry) -> ExploreTab:
     with gr.Column(elem_id="ll-explore"):
         page = ExplorePage(registry)
         explain = ExplainSection(page)
+        contrast = ContrastSection(page.views) if available(registry) else None
     page.wire()
     explain.wire()
+    if contrast is not None:
+        contrast.wire()
     wire_api(page.views)
     return ExploreTab(model_selector=page.model.selector,
                       on_load=LoadHook(user_errors(page.on_load), [], page.model_change_outputs),

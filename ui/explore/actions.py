@@ -195,7 +195,7 @@ def dimension_preview(view: ModelView, z, slot: int) -> str:
     codes = np.repeat(np.asarray(z, dtype=np.float32).reshape(1, -1), len(PREVIEW_VALUES), axis=0)
     codes[:, d] = PREVIEW_VALUES
     return render.preview_html(view.decode(codes), PREVIEW_VALUES,
-                               f"What z{d} does (KL {view.kl[d]:.2f} nats), the other sliders as they are:")
+                               f"What z{d} does ({view.dim_figure(d)}), the other sliders as they are:")
 
 
 def manifold_picture(view: ModelView) -> object:
@@ -218,7 +218,7 @@ def traversal_grid(view: ModelView, z) -> object:
     codes = latent.traversal(torch.as_tensor(z, dtype=torch.float32).reshape(1, -1), dims,
                              torch.as_tensor(TRAVERSAL_VALUES, dtype=torch.float32))
     digits = view.decode(codes.numpy()).reshape(len(dims), len(TRAVERSAL_VALUES), view.side, view.side)
-    labels = [f"z{d}  KL {view.kl[d]:.2f}" for d in dims]
+    labels = [f"z{d}  {view.dim_figure(d)}" for d in dims]
     columns = [f"{v:g}" for v in TRAVERSAL_VALUES]
     return render.grid(digits, labels, columns)
 
@@ -226,6 +226,9 @@ def traversal_grid(view: ModelView, z) -> object:
 def explain_digit(view: ModelView, digit, draw: int = EXPLAIN_DRAW) -> Explanation:
     """Return VAE.explain() of one digit ((side, side) or (1, side, side), pixels in [0,1]) with eps drawn from torch
     seed `draw` (0..2**31-1): the same digit and draw give the same figures, in nats per image."""
+    if not view.is_vae:
+        raise ValueError(f"{view.name!r} is a plain autoencoder: it has no q(z|x), KL or ELBO to explain; "
+                         "choose a VAE.")
     generator = seeded_generator(draw)
     if generator is None:
         raise ValueError(f"The draw of eps must be a whole number from 0 to {MAX_SEED}.")

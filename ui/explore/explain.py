@@ -33,6 +33,8 @@ from .page import QUIET, ExplorePage
 
 SAMPLES_PER_ROW = 8  # posterior samples per row of the grid
 PINNED_SIGMA = 0.5  # below this the digit pins a dimension down (the prior's sigma is 1)
+NOT_A_VAE = ("<p>This is a plain autoencoder: its encoder gives one code per digit, with no q(z|x), no KL and no "
+             "ELBO to show here. Choose a VAE to see them.</p>")
 PRIOR_KL = 0.05  # nats: below this a dimension is left to the prior (models.ACTIVE_KL for one digit)
 
 HELP = """**How the VAE sees this digit.** The encoder does not output one code: it outputs a
@@ -230,6 +232,8 @@ def elbo_html(view: ModelView, e: Explanation, draw: int) -> str:
 
 def explain_html(view: ModelView, digit, draw: int = actions.EXPLAIN_DRAW) -> dict[str, str]:
     """Return the panel's HTML parts {pipeline, dims, sampling, elbo} for a digit (side, side) in [0,1] and eps draw `draw`."""
+    if not view.is_vae:  # nothing to explain, and no error on every digit: one sentence instead
+        return {"pipeline": NOT_A_VAE, "dims": "", "sampling": "", "elbo": ""}
     digit = np.asarray(digit, dtype=np.float32).reshape(view.side, view.side)
     e = actions.explain_digit(view, digit, draw)
     return {"pipeline": pipeline_html(view, digit, e, draw), "dims": dims_html(view, e),

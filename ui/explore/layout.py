@@ -14,7 +14,7 @@ from ui.gradio_internals import SCRIPT_HEAD as GRADIO_INTERNALS_HEAD
 from ui.limits import UPLOAD_LIMIT_WORDS
 
 from . import actions
-from .models import LATENT_SLOTS, NO_READER_VALUE, SLIDER_LIMIT
+from .models import LATENT_SLOTS, NO_READER_VALUE, SLIDER_LIMIT, explorable_entries
 
 HERE = Path(__file__).resolve().parent
 EXPLORE_CSS = (HERE / "explore.css").read_text()
@@ -142,7 +142,7 @@ class TraversalPanel:
 
 def model_choices(registry) -> list[tuple[str, str]]:
     """Return the model dropdown's (label, name) choices: a run's own title where it has one."""
-    return [(f"{e.title} ({e.name})" if e.title else e.name, e.name) for e in registry.entries("vae")]
+    return [(f"{e.title} ({e.name})" if e.title else e.name, e.name) for e in explorable_entries(registry)]
 
 
 def reader_choices(registry) -> list[tuple[str, str]]:
@@ -161,7 +161,7 @@ def build_page_script() -> gr.HTML:
 def build_model_panel(registry, default: str | None, default_reader: str | None, info_text: str) -> ModelPanel:
     """Return the model and reader choosers and the model description."""
     with gr.Row(equal_height=False, elem_id="ll-model-row"):
-        selector = gr.Dropdown(choices=model_choices(registry), value=default, label="Model (VAE checkpoint)",
+        selector = gr.Dropdown(choices=model_choices(registry), value=default, label="Model (VAE or autoencoder checkpoint)",
                                scale=3, elem_id="ll-model",
                                info="digits, fashion, and the runs you train in the Train tab")
         reader = gr.Dropdown(choices=reader_choices(registry), value=default_reader or NO_READER_VALUE,

@@ -1,4 +1,5 @@
-"""What the Explore tab needs from checkpoints: a VAE's view (models, latent analysis, map, KL order) and RNN readers.
+"""What the Explore tab needs from checkpoints: an autoencoder's view (models, latent analysis, map, slider
+order) and RNN readers.
 
 No gradio here: handlers turn the ValueErrors raised below into one-sentence messages.
 A `ModelView` or `Reader` is shared by all sessions and never modified after it is built.
@@ -21,6 +22,8 @@ SLIDER_LIMIT = 3.0  # sliders span -3..3 standard deviations of the prior N(0, I
 SLIDER_DECIMALS = 2  # a code on the sliders (and in links) is rounded to this many decimals
 API_LIMIT = 10.0  # codes further than this from the origin are certainly typing mistakes
 ACTIVE_KL = 0.05  # nats: below this a dimension carries (almost) no information about the digit
+ACTIVE_VARIANCE = 1e-3  # a plain autoencoder's code dimension that varies less than this over the digits is unused
+EXPLORABLE_TYPES = tuple(latent.ORDER_KEYS)  # the model types the explorer shows: the VAE and the plain autoencoder
 MAX_TRAVERSAL_ROWS = 10
 NO_READER_VALUE = "none"  # the Reader dropdown's value for "no RNN reads the picture"
 DEFAULT_MODEL = "vae-mnist"  # the VAE the tab and its API use when none is named
@@ -49,14 +52,27 @@ class Reader:
         return self.rnn.read_rows(x)[0].cpu().numpy()
 
 
+def explorable_entries(registry) -> list:
+    """Return the registry's entries the explorer can show (VAEs and plain autoencoders), shipped ones first."""
+    return [e for e in registry.entries() if e.model_type in EXPLORABLE_TYPES]
+
+
+def explorable_names(registry) -> list[str]:
+    """Return the names of the checkpoints the explorer can show."""
+    return [e.name for e in explorable_entries(registry)]
+
+
 class ModelView:
-    """A loaded VAE checkpoint with everything the explorer draws from it."""
+    """A loaded VAE (or plain autoencoder) checkpoint with everything the explorer draws from it."""
 
     def __init__(self, registry, name: str):
         entry = registry.entry(name)
-        if entry.model_type != "vae":
-            raise ValueError(f"{name!r} is a {entry.model_type.upper()} checkpoint; the explorer needs a VAE.")
+        if entry.model_type not in EXPLORABLE_TYPES:
+            raise ValueError(f"{name!r} is a {entry.model_type.upper()} checkpoint; the explorer needs a VAE "
+                             "or an autoencoder.")
         self.name = name
+        self.model_type = entry.model_type
+        self.is_vae = entry.model_type == "vae"  # only a VAE has a posterior, a KL and an ELBO to explain
         self.title = entry.title
         self.path = Path(entry.path)
         # Saves swap in a new folder, so config.json's inode (part of the signature) changes with
@@ -71,8 +87,12 @@ class ModelView:
         self.epochs = entry.epochs_trained
         self.metrics = entry.metrics
         analysis = latent.load_analysis(self.path)
-        self.kl = analysis["kl_per_dim"].float().numpy()
-        self.order = latent.kl_order(analysis["kl_per_dim"])  # slider slot i shows dimension order[i]
+        # A VAE's KL per dimension, or a plain autoencoder's code variance over the validation digits
+        # (its codes have no posterior, so no KL): what orders the sliders and marks a dimension unused.
+        score = analysis[latent.ORDER_KEYS[self.model_type]]
+        self.kl = score.float().numpy()
+        self.order = latent.kl_order(score)  # slider slot i shows dimension order[i]
+        self.active_score = ACTIVE_KL if self.is_vae else ACTIVE_VARIANCE
         self.centroids = analysis["centroids"].float()
         self.pca_mean = analysis["pca_mean"].float()
         self.pca_components = analysis["pca_components"].float()
@@ -115,17 +135,30 @@ class ModelView:
         """Return the dimension each slider shows, in slot order (most KL first)."""
         return [int(d) for d in self.order[:self.shown_slots]]
 
+    def dim_figure(self, d: int) -> str:
+        """Return what orders dimension d's slider, as shown beside it: 'KL 2.13' (nats) or, for a plain
+        autoencoder, 'var 1.42' (the variance of its codes of the validation digits)."""
+        return f"KL {self.kl[d]:.2f}" if self.is_vae else f"var {self.kl[d]:.2f}"
+
+    def order_note(self) -> str:
+        """Return one sentence saying how the sliders are ordered for this model."""
+        if self.is_vae:
+            return "Sliders are sorted by KL (nats): how much information each dimension carries."
+        return ("Sliders are sorted by the variance of this autoencoder's codes of the validation digits: "
+                "it has no KL, and its codes are not scaled like N(0, 1).")
+
     def slider_label(self, slot: int) -> str:
-        """Return the label of slider `slot`: its dimension and measured KL in nats."""
+        """Return the label of slider `slot`: its dimension and its ordering figure (dim_figure)."""
         if slot >= self.shown_slots:
             return "(not used by this model)"
         d = self.order[slot]
-        flag = "" if self.kl[d] >= ACTIVE_KL else " (unused)"
-        return f"z{d} · KL {self.kl[d]:.2f}{flag}"
+        flag = "" if self.kl[d] >= self.active_score else " (unused)"
+        return f"z{d} · {self.dim_figure(d)}{flag}"
 
     def active_dims(self) -> list[int]:
-        """Return the dimensions carrying information (KL above ACTIVE_KL), most informative first, at most MAX_TRAVERSAL_ROWS."""
-        return [d for d in self.order if self.kl[d] >= ACTIVE_KL][:MAX_TRAVERSAL_ROWS]
+        """Return the dimensions carrying information (KL, or code variance, above its threshold), most first,
+        at most MAX_TRAVERSAL_ROWS."""
+        return [d for d in self.order if self.kl[d] >= self.active_score][:MAX_TRAVERSAL_ROWS]
 
     # --- model calls (read-only; no_grad) -------------------------------------------------------
     @torch.no_grad()
@@ -138,8 +171,9 @@ class ModelView:
 
     @torch.no_grad()
     def encode(self, digit: torch.Tensor) -> np.ndarray:
-        """Return the posterior mean mu (dims,) of a prepared digit (1, side, side)."""
-        mu, _ = self.vae.encode(digit.reshape(1, 1, self.side, self.side).to(self.vae.device))
+        """Return the posterior mean mu (dims,) of a prepared digit (1, side, side) (an autoencoder: its code)."""
+        codes = self.vae.encode(digit.reshape(1, 1, self.side, self.side).to(self.vae.device))
+        mu = codes[0] if self.is_vae else codes  # a VAE's (mu, logvar), an autoencoder's code
         return mu[0].cpu().numpy()
 
     def project(self, z) -> np.ndarray:
@@ -183,14 +217,17 @@ class ModelView:
 
     def describe(self) -> str:
         """Return a one-paragraph Markdown summary of this checkpoint for students."""
-        nelbo = self.metrics.get("val_nelbo")
-        fit = f", validation −ELBO {nelbo:.1f} nats/image" if isinstance(nelbo, (int, float)) else ""
-        active = len([d for d in range(self.dims) if self.kl[d] >= ACTIVE_KL])
-        hidden = (f" · the sliders show the {LATENT_SLOTS} with most KL; the other {self.dims - LATENT_SLOTS} "
+        figure, what = ("val_nelbo", "−ELBO") if self.is_vae else ("val_recon", "reconstruction")
+        value = self.metrics.get(figure)
+        fit = f", validation {what} {value:.1f} nats/image" if isinstance(value, (int, float)) else ""
+        active = len([d for d in range(self.dims) if self.kl[d] >= self.active_score])
+        most = "most KL" if self.is_vae else "most code variance"
+        hidden = (f" · the sliders show the {LATENT_SLOTS} with {most}; the other {self.dims - LATENT_SLOTS} "
                   "keep their values" if self.dims > LATENT_SLOTS else "")
+        kind = "" if self.is_vae else " · a plain autoencoder (no KL term): " + self.order_note()
         title = f"**{self.title}** (`{self.name}`)" if self.title else f"**{self.name}**"
         return (f"{title} · data set `{self.dataset}` · {self.epochs} epochs{fit} · "
-                f"{active} of {self.dims} latent dimensions in use{hidden}")
+                f"{active} of {self.dims} latent dimensions in use{hidden}{kind}")
 
 
 class ViewCache:
@@ -214,7 +251,7 @@ class ViewCache:
             return item
 
     def get(self, name: str) -> ModelView:
-        """Return the view of VAE checkpoint `name` (ValueError if unknown or not a VAE)."""
+        """Return the view of VAE or autoencoder checkpoint `name` (ValueError if unknown or neither)."""
         return self._cached(self._views, ModelView, name, "model")
 
     def reader(self, name: str | None) -> Reader | None:

@@ -31,7 +31,7 @@ from .layout import (build_digit_panel, build_interpolation_panel, build_map_pan
                      build_page_script, build_readout_panel, build_traversal_panel, build_upload_panel,
                      model_choices, reader_choices)
 from .models import (DEFAULT_MODEL, LATENT_SLOTS, NO_READER_VALUE, SLIDER_LIMIT, ModelView, Reader, ViewCache,
-                     in_page_version, parse_z)
+                     explorable_names, in_page_version, parse_z)
 DECODED_CAPTION = "Reading: the decoded image."
 PRIVATE = dict(api_visibility="private")
 QUIET = dict(api_visibility="private", show_progress="hidden")
@@ -83,7 +83,7 @@ class ExplorePage:
     def __init__(self, registry):
         self.registry = registry
         self.views = ViewCache(registry)
-        vae_names = registry.names("vae")
+        vae_names = explorable_names(registry)
         self.default = DEFAULT_MODEL if DEFAULT_MODEL in vae_names else (vae_names[0] if vae_names else None)
         first = self.views.get(self.default) if self.default else None
 
@@ -304,7 +304,7 @@ class ExplorePage:
 
     def on_refresh(self, selected, reader_name):
         """Return the model and reader lists as they are now (new runs appear)."""
-        names, readers = self.registry.names("vae"), self.registry.names("rnn")
+        names, readers = explorable_names(self.registry), self.registry.names("rnn")
         return {self.model.selector: gr.update(choices=model_choices(self.registry),
                                                value=selected if selected in names else self.default),
                 self.model.reader: gr.update(choices=reader_choices(self.registry),
@@ -314,7 +314,7 @@ class ExplorePage:
         """Return the page for a newly opened link: ?model=...&z=... restored, anything wrong replaced by defaults."""
         params = dict(request.query_params) if request is not None else {}
         name = params.get("model") or self.default
-        if name not in self.registry.names("vae"):
+        if name not in explorable_names(self.registry):
             gr.Warning(f"The link names an unknown model {str(name)[:60]!r}; showing {self.default} instead.")
             name = self.default
         view = self.views.get(name)

@@ -132,6 +132,11 @@ def strip(digits, cell: int = 84, gap: int = 4) -> Image.Image:
     return Image.fromarray(_grid_image(digits, len(digits), cell, gap), mode="L")
 
 
+def tiles(digits, columns: int, cell: int = 56, gap: int = 4) -> Image.Image:
+    """Return digits (N, side, side) tiled `columns` to a row, each cell x cell pixels, `gap` white pixels around each."""
+    return Image.fromarray(_grid_image(np.asarray(digits), columns, cell, gap), mode="L")
+
+
 def gif_bytes(digits, size: int = 168, frame_ms: int = 120) -> bytes:
     """Return an animated GIF (bytes) that plays the digits forwards then backwards, looping."""
     frames = [enlarge(d, size) for d in digits]
