@@ -16,7 +16,7 @@ from starlette.middleware import Middleware
 from genmodels.registry import CHECKPOINTS_DIR, ModelRegistry
 from jobs import HostLimits, JobRunner
 from ui import cache, gradio_internals, lesson
-from ui.errors import refuse_foreign_files
+from ui.errors import answer_refused_inputs, refuse_foreign_files
 from ui.guards import bound_bodies, security_headers
 from ui.limits import MAX_UPLOAD_BYTES
 from ui.page_cache import cache_page
@@ -36,6 +36,15 @@ M_ARENA_MAX = -8  # mallopt's parameter number, from glibc's <malloc.h>
 def _env_int(name: str, default: int) -> int:
     value = os.environ.get(name, "").strip()
     return int(value) if value.isdigit() else default
+
+
+def _env_seconds(name: str, default: float) -> float:
+    """Return a LATENT_LAB_* number of seconds (or a rate): finite and not negative, else `default`."""
+    try:
+        value = float(os.environ.get(name, "").strip())
+    except ValueError:
+        return default
+    return value if 0 <= value < 1e9 else default
 
 
 def runs_dir_from_env() -> Path:
@@ -60,6 +69,11 @@ def limits_from_env() -> HostLimits:
         max_runs=_env_int("LATENT_LAB_MAX_RUNS", defaults.max_runs),
         runs_per_owner=_env_int("LATENT_LAB_RUNS_PER_OWNER", defaults.runs_per_owner),
         keep_days=float(_env_int("LATENT_LAB_KEEP_DAYS", int(defaults.keep_days))),
+        tiny_run_s=_env_seconds("LATENT_LAB_TINY_RUN_S", defaults.tiny_run_s),
+        unopened_grace_s=_env_seconds("LATENT_LAB_UNOPENED_GRACE_S", defaults.unopened_grace_s),
+        new_owners_per_minute=_env_seconds("LATENT_LAB_NEW_OWNERS_PER_MINUTE", defaults.new_owners_per_minute),
+        new_owners_burst=max(1, _env_int("LATENT_LAB_NEW_OWNERS_BURST", defaults.new_owners_burst)),
+        class_code=os.environ.get("LATENT_LAB_CLASS_CODE", "").strip(),
         ray_address=os.environ.get("LATENT_LAB_RAY_ADDRESS", defaults.ray_address).strip(),
     )
 
@@ -98,6 +112,8 @@ def build_app(runs_dir=None, limits: HostLimits | None = None, checkpoints_dir=C
         demo.load(explore.on_load.fn, explore.on_load.inputs, explore.on_load.outputs, api_visibility="private")
     # A file field given a path that was never uploaded (/etc/passwd) answers one sentence, page or API.
     refuse_foreign_files(demo)
+    # A value a field cannot take (a dropdown value outside its choices) answers one sentence naming the field.
+    answer_refused_inputs(demo)
     return LatentLab(demo, jobs, InPageModels(explore.views))
 
 

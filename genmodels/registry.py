@@ -150,7 +150,9 @@ class ModelRegistry:
         for e in self.entries():
             if e.name == name:
                 return e
-        known = ", ".join(self.names()) or "none"
+        names = self.names()
+        # A few names, not all: with a class's runs the list would no longer be one sentence.
+        known = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "") or "none"
         raise ValueError(f"Unknown model {name[:60]!r}. Available: {known}.")
 
     def load(self, name: str):

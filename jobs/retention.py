@@ -17,12 +17,56 @@ folder; it deletes what that returns, or passes on the ValueError's sentence (th
       address or many) makes room first, and cannot lock the class out;
    d. otherwise the new job is refused with a sentence: a recent run that was opened and trained
       for longer than `tiny_run_s` is never deleted for someone else.
+3. New owners (tokens with no job folder here) come in at most `new_owners_per_minute` for the
+   whole server, with a burst of `new_owners_burst` (NewOwnerRate, a token bucket); beyond that a
+   new owner's job gets a sentence saying when to try again, while owners who already have runs
+   keep training. With the defaults, burst + rate x unopened_grace_s stays below max_runs, so a
+   flood of throwaway tokens cannot fill the folder with runs still too young to make room.
 No limit depends on an address: a class behind one address is many owners, as it should be.
 """
+
+import math
 
 from .records import DONE, FINISHED, UNSUCCESSFUL, JobFolder
 
 FULL = "This server is keeping as many training runs as it can, all recent; try again later."
+
+
+class NewOwnerRate:
+    """A token bucket of new owners for the whole server: `per_minute` refill, at most `burst` at once (0: no bound).
+
+    The runner takes from it under its lock, so it needs no lock of its own. It lives in memory: a
+    restart starts it full, which a flood cannot provoke.
+    """
+
+    def __init__(self, per_minute: float, burst: int):
+        self.rate_s = max(0.0, per_minute) / 60.0
+        self.burst = max(1, int(burst))
+        self.level, self.when = float(self.burst), None
+
+    def _fill(self, now: float) -> None:
+        if self.when is not None:
+            self.level = min(float(self.burst), self.level + max(0.0, now - self.when) * self.rate_s)
+        self.when = now
+
+    def take(self, now: float) -> None:
+        """Let one new owner in at `now` (seconds); ValueError with a sentence saying when to try again."""
+        if self.rate_s <= 0:
+            return
+        self._fill(now)
+        if self.level >= 1.0:
+            self.level -= 1.0
+            return
+        wait_s = math.ceil((1.0 - self.level) / self.rate_s)
+        per_minute = self.rate_s * 60
+        raise ValueError(f"Many new people have just started training here (this server lets in {per_minute:g} "
+                         f"a minute); try again in about {wait_s} seconds. Anyone who already has a run here "
+                         "keeps training.")
+
+    def give_back(self) -> None:
+        """Return the place a new owner took when their job was refused after all (the folder was full)."""
+        if self.rate_s > 0:
+            self.level = min(float(self.burst), self.level + 1.0)
 
 
 def _finished_at(record: dict) -> float:

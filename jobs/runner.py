@@ -23,6 +23,7 @@ jobs/views.py's.
 
 import dataclasses
 import hashlib
+import hmac
 import logging
 import os
 import shutil
@@ -67,6 +68,12 @@ class HostLimits:
     keep_days: float = 7.0  # finished runs younger than this go for someone else only as jobs/retention.py says
     tiny_run_s: float = 60.0  # a finished run that trained for less than this is tiny (it makes room first)
     unopened_grace_s: float = 600.0  # a recent finished run makes room only this long after it finished
+    # New owner tokens let in per minute, server-wide, after a first burst (jobs/retention.py NewOwnerRate;
+    # 0: no bound). A class of 50 starts at once; a flood of throwaway tokens fills the folder slowly.
+    new_owners_per_minute: float = 6.0
+    new_owners_burst: int = 50
+    # "": anyone may train; else starting a job needs this code (compared in constant time).
+    class_code: str = dataclasses.field(default="", repr=False)
     job_threads: int = 1  # torch threads of each job's process
     job_nice: int = 10  # CPU priority increment of each job's process
     ray_address: str = ""  # "": the local warm pool; "local": a Ray cluster on this machine; else a Ray address
@@ -83,6 +90,22 @@ def check_token(owner_token) -> str:
     if not isinstance(owner_token, str) or not owner_token.strip():
         raise ValueError("Starting a job needs an owner token: a secret text you keep to cancel or resume it later.")
     return owner_token
+
+
+NEED_CLASS_CODE = ("Training on this server needs the class code your teacher gave you: type it in the Train "
+                   "tab's Class code field (over the API, send it as class_code).")
+WRONG_CLASS_CODE = "That class code is not the right one; check it with your teacher and type it again."
+
+
+def check_class_code(expected: str, given) -> None:
+    """Return when `given` is the host's class code (or the host sets none); ValueError with a sentence otherwise."""
+    if not expected:
+        return
+    if not isinstance(given, str) or not given.strip():
+        raise ValueError(NEED_CLASS_CODE)
+    # Constant time: how long the comparison takes says nothing about how much of the code was right.
+    if not hmac.compare_digest(given.strip().encode("utf-8", "surrogatepass"), expected.encode("utf-8")):
+        raise ValueError(WRONG_CLASS_CODE)
 
 
 def _pid_runs_job(record: dict) -> bool:
@@ -128,6 +151,7 @@ class JobRunner:
         self._changed = threading.Condition(self._lock)  # notified after every refresh
         self._views = JobViews(self.runs_dir, self._lock)  # cached records, status views and metrics
         self._availability: dict = {}  # data_dir -> (when, dataset_availability(data_dir))
+        self._new_owners = retention.NewOwnerRate(self.limits.new_owners_per_minute, self.limits.new_owners_burst)
         self._closed = threading.Event()
         self.refresh(startup=True)
         self._thread = None
@@ -211,15 +235,29 @@ class JobRunner:
         log.info("deleted job %s (retention)", folder.job_id)
 
     def _make_room(self, records: list[tuple[JobFolder, dict]], owner: str) -> None:
-        """Delete stopped jobs so one more fits the retention policy (jobs/retention.py); ValueError if it cannot."""
-        for folder in retention.doomed(self.limits, records, owner, time.time()):
+        """Delete stopped jobs so one more fits the retention policy (jobs/retention.py); ValueError if it cannot.
+        An owner with no job folder here is new: they also take a place of the new-owner rate."""
+        now = time.time()
+        new = not any(r["owner"] == owner for _, r in records)
+        if new:
+            self._new_owners.take(now)
+        try:
+            doomed = retention.doomed(self.limits, records, owner, now)
+        except ValueError:
+            if new:
+                self._new_owners.give_back()
+            raise
+        for folder in doomed:
             self._delete(folder)
 
-    def submit(self, model_type: str, model_config, train_config, owner_token: str, name: str = "") -> str:
-        """Queue a job and return its id; it starts as soon as a slot is free (ValueError if not allowed)."""
+    def submit(self, model_type: str, model_config, train_config, owner_token: str, name: str = "",
+               class_code=None) -> str:
+        """Queue a job and return its id; it starts as soon as a slot is free (ValueError if not allowed).
+        `class_code` must be the host's LATENT_LAB_CLASS_CODE when it sets one."""
         if model_type not in MODEL_TYPES:
             raise ValueError(f"Unknown model type {model_type!r}; choose one of {', '.join(MODEL_TYPES)}.")
         self._check_enabled()
+        check_class_code(self.limits.class_code, class_code)
         name = check_name(name)
         available, reason = self._dataset_available(train_config.dataset, train_config.data_dir)
         if not available:
@@ -252,11 +290,18 @@ class JobRunner:
         self.refresh()
         return job_id
 
-    def submit_settings(self, settings: dict, owner_token: str) -> str:
+    def submit_settings(self, settings: dict, owner_token: str, class_code=None) -> str:
         """Validate public settings (jobs.settings; 'name' names the run), queue the job and return its id."""
+        check_class_code(self.limits.class_code, class_code)  # before the settings: a stranger learns nothing
         model_type, model_config, train_config = configs_from_settings(settings, self.limits.max_epochs,
                                                                        self._executor.check_device)
-        return self.submit(model_type, model_config, train_config, owner_token, name=settings.get("name"))
+        return self.submit(model_type, model_config, train_config, owner_token, name=settings.get("name"),
+                           class_code=class_code)
+
+    @property
+    def needs_class_code(self) -> bool:
+        """True when starting a job needs the host's class code."""
+        return bool(self.limits.class_code)
 
     def resume(self, job_id, owner_token: str, epochs) -> str:
         """Queue `epochs` more epochs of a finished, cancelled, failed or interrupted job; return its id."""

@@ -93,7 +93,7 @@ def test_the_form_defaults_make_settings_the_api_accepts(train_page, model_type,
     values.update({c: c.value for inputs in form.per_model.values() for c in inputs.values()})
     values.update({form.model: model_type, form.name: "my run", train_page.owner: TOKEN})
     sent = []
-    monkeypatch.setattr(train_page.jobs, "submit_settings", lambda settings, token: sent.append(settings) or PLANTED)
+    monkeypatch.setattr(train_page.jobs, "submit_settings", lambda settings, token, code=None: sent.append(settings) or PLANTED)
     train_page.on_launch(values)
     (settings,) = sent
     assert settings["model"] == model_type and settings["name"] == "my run"

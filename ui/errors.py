@@ -8,7 +8,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from ui.gradio_internals import before_each_call, current_blocks, upload_folder
+from ui.gradio_internals import before_each_call, current_blocks, on_refused_input, upload_folder
 
 log = logging.getLogger("latent_lab.ui")
 
@@ -97,6 +97,45 @@ def refuse_foreign_files(blocks: gr.Blocks) -> None:
             _check_value(None, value)
 
     before_each_call(blocks, check)
+
+
+def _field(component) -> str:
+    """Return how a sentence names a component: its label, cut short, or 'A field'."""
+    label = getattr(component, "label", None)
+    return f"The field {str(label)[:60]!r}" if label else "A field"
+
+
+def _choice_values(component) -> list | None:
+    """Return the values a choice component (dropdown, radio) takes, None for another component or a free one."""
+    choices = getattr(component, "choices", None)
+    if not isinstance(choices, list) or getattr(component, "allow_custom_value", False):
+        return None
+    return [choice[1] if isinstance(choice, (tuple, list)) else choice for choice in choices]
+
+
+def _refused(components, inputs, session) -> gr.Error:
+    """Return the one sentence for a call one of whose values its component refused: which field, never the value."""
+    for component, value in zip(session, inputs):
+        values = _choice_values(component)
+        if values is None or value is None:
+            continue
+        picked = value if isinstance(value, list) and getattr(component, "multiselect", False) else [value]
+        if not all(isinstance(v, (str, int, float)) and v in values for v in picked):
+            return gr.Error(f"{_field(component)} got a value that is not one of its choices; "
+                            "pick one from its list (reload the page if the list changed).", print_exception=False)
+    fields = ", ".join(repr(str(c.label)[:60]) for c in components if getattr(c, "label", None))
+    return gr.Error("One of this event's fields got a value of the wrong kind"
+                    + (f" (its fields: {fields[:300]})" if fields else "") + ".", print_exception=False)
+
+
+def answer_refused_inputs(blocks: gr.Blocks) -> None:
+    """Make every event of `blocks`, page or API, answer one sentence naming the field when a component refuses a
+    value (a dropdown value outside its choices, a list or a dict for a number, 200 kB of text for a choice).
+
+    Gradio's own refusal quotes the whole value and every choice and logs a traceback; this one
+    names the field and quotes nothing (gradio_internals.on_refused_input, the same path for all).
+    """
+    on_refused_input(blocks, _refused)
 
 
 def check_calls(endpoints: dict) -> None:

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Callable
 
 import gradio as gr
+import gradio.exceptions as gradio_exceptions
 import gradio.processing_utils as gradio_processing
 from gradio.context import get_blocks_context
-from gradio.utils import get_upload_folder
+from gradio.utils import get_type_hints, get_upload_folder
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
@@ -36,6 +37,7 @@ UPLOAD_ROUTE = "/gradio_api/upload"
 ROOT_HEADERS = (b"host", b"x-forwarded-host", b"x-forwarded-proto", b"x-gradio-server")
 # How often, and over how many of the latest events, the queue summarises its events for gradio's
 # monitoring dashboard (gradio's defaults: after every event, over the last 10,000).
+NO_EVENT_DATA = "This event needs what was clicked (its event_data), as the page sends it."
 QUEUE_ANALYTICS = {"GRADIO_ANALYTICS_CACHE_FREQUENCY": "1000", "GRADIO_ANALYTICS_MAX_EVENTS": "1000"}
 
 
@@ -68,6 +70,51 @@ def before_each_call(blocks: gr.Blocks, check: Callable[[str | None, list, list]
         return validate(block_fn, inputs)
 
     blocks.validate_inputs = validate_inputs
+
+
+def on_refused_input(blocks: gr.Blocks, answer: Callable[[list, list, list], gr.Error]) -> None:
+    """Make `blocks` answer `answer(components, inputs, session_components)` (a gr.Error) for a call whose value a
+    component's own check refuses, page events and API calls alike, instead of gradio's answer.
+
+    `session_components` are the components as this visitor's session holds them (a dropdown's
+    choices as the page last updated them). Internal: Blocks.preprocess_data(block_fn, inputs, state,
+    ...), where gradio runs each component's preprocess; a Dropdown or Radio value outside its
+    choices raises gradio.exceptions.Error quoting the whole value and every choice (logged with a
+    traceback, print_exception), and any other component's refusal a ComponentProcessingError
+    (a traceback, `{"error": null}`). SessionState.__contains__/__getitem__ give the session's copies.
+    """
+    preprocess = blocks.preprocess_data
+
+    async def preprocess_data(block_fn, inputs, state, *args, **kwargs):
+        try:
+            return await preprocess(block_fn, inputs, state, *args, **kwargs)
+        except gradio_exceptions.Error as error:
+            if not error.print_exception:
+                raise  # already one sentence of ours
+            refused = error
+        except gradio_exceptions.ComponentProcessingError as error:
+            refused = error
+        components = list(getattr(block_fn, "inputs", []))
+        session = [state[c._id] if state is not None and c._id in state else c for c in components]
+        raise answer(components, list(inputs), session) from refused
+
+    blocks.preprocess_data = preprocess_data
+    call_function = blocks.call_function
+
+    async def call_with_event_data(block_fn, processed_input, iterator=None, requests=None, event_id=None,
+                                   event_data=None, *args, **kwargs):
+        fn = getattr(block_fn, "fn", None)
+        if fn is not None and getattr(block_fn, "collects_event_data", False):
+            for hint in get_type_hints(fn).values():
+                if isinstance(hint, type) and issubclass(hint, gr.EventData) and event_data is not None:
+                    try:
+                        hint(event_data.target, event_data._data)
+                    except (TypeError, KeyError, ValueError, AttributeError):
+                        raise gr.Error(NO_EVENT_DATA, print_exception=False) from None
+        return await call_function(block_fn, processed_input, iterator, requests, event_id, event_data,
+                                   *args, **kwargs)
+
+    blocks.call_function = call_with_event_data
 
 
 def queue(blocks: gr.Blocks, **queue_kwargs) -> gr.Blocks:

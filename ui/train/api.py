@@ -59,16 +59,17 @@ def wire_api(jobs, comparison: RunComparison) -> None:
     and `comparison` (its finished runs)."""
 
     @user_errors
-    def train(settings: dict, owner_token: str) -> str:
+    def train(settings: dict, owner_token: str, class_code: str = "") -> str:
         """Queue a training job and return its job id.
 
         settings: {model ('vae', 'rnn' or 'writer'), name (up to 40 characters), dataset, epochs,
         batch_size, lr, latent_dim, hidden_size, beta, kl_warmup, cell, augment, seed, device};
-        owner_token: your secret (at least 8 characters), needed to cancel or resume the job.
+        owner_token: your secret (at least 8 characters), needed to cancel or resume the job;
+        class_code: the code your teacher gave you, where the server asks for one.
         """
         if settings is None:
             raise ValueError('settings is missing: send a JSON object such as {"model": "vae", "epochs": 5}.')
-        return jobs.submit_settings(settings, check_owner_token(owner_token))
+        return jobs.submit_settings(settings, check_owner_token(owner_token), class_code)
 
     @user_errors
     def job(job_id: str, owner_token: str = "", since: str = "") -> dict:

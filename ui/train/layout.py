@@ -37,6 +37,7 @@ class SettingsForm:
     common: dict[str, gr.components.Component]  # public settings key -> input, shared by every model type
     per_model: dict[str, dict[str, gr.components.Component]]  # model type -> {public key -> input}
     groups: dict[str, gr.Column]  # model type -> the box holding its inputs (one visible at a time)
+    class_code: gr.Textbox  # shown only where the host sets a class code
     launch: gr.Button
 
 
@@ -110,8 +111,9 @@ def setting_input(described: Described, html_id: str, *, choices=None, high=None
 
 
 def build_settings_form(dataset_choices: list, dataset_note: str, device_choices: list[str], max_epochs: int,
-                        enabled: bool) -> SettingsForm:
-    """Build the launch form; `max_epochs` is this host's limit, `enabled` False shows training as turned off."""
+                        enabled: bool, needs_class_code: bool = False) -> SettingsForm:
+    """Build the launch form; `max_epochs` is this host's limit, `enabled` False shows training as turned off,
+    `needs_class_code` shows the class code field."""
     first = model_type_of({})  # the model type /train uses when none is named
     common_fields = {key: form_fields(first)[key] for key in TRAIN_KEYS}
     gr.Markdown(INTRO)
@@ -142,8 +144,11 @@ def build_settings_form(dataset_choices: list, dataset_note: str, device_choices
             per_model[model_type] = {key: setting_input(fields[key], elem_id(model_type, key)) for key in keys}
     inputs["augment"] = common("augment")
     inputs["device"] = common("device", choices=device_choices)
+    class_code = gr.Textbox(label="Class code", type="password", visible=needs_class_code and enabled,
+                            info="the code your teacher gave you; type it once, this browser keeps it",
+                            max_lines=1, elem_id=elem_id("class-code"))
     launch = gr.Button("Start training", variant="primary", interactive=enabled, elem_id=elem_id("launch"))
-    return SettingsForm(model, name, {key: inputs[key] for key in TRAIN_KEYS}, per_model, groups, launch)
+    return SettingsForm(model, name, {key: inputs[key] for key in TRAIN_KEYS}, per_model, groups, class_code, launch)
 
 
 def _curve_plot(label: str, y_title: str, html_id: str, visible=True) -> gr.LinePlot:

@@ -105,6 +105,7 @@ class TrainPage:
         secret = browser_secret(jobs.runs_dir)
         self.owner = gr.BrowserState("", storage_key="latent-lab-owner", secret=secret)
         self.followed = gr.BrowserState("", storage_key="latent-lab-followed-job", secret=secret)
+        self.kept_code = gr.BrowserState("", storage_key="latent-lab-class-code", secret=secret)  # typed once
         self.shown = gr.State({})  # signatures of the heavy parts this page already shows
         self.timer = gr.Timer(views.RUNNING_TICK_S, active=False)  # on only while the Train tab is selected
         self.compare_open = gr.State(False)  # whether the "Compare runs" view is open (ticks refresh it then)
@@ -113,7 +114,8 @@ class TrainPage:
         choices, note = dataset_choices(fields["dataset"].spec.choices)
         with gr.Row():
             with gr.Column(scale=1, min_width=320):
-                self.form = layout.build_settings_form(choices, note, device_choices(), jobs.max_epochs, jobs.enabled)
+                self.form = layout.build_settings_form(choices, note, device_choices(), jobs.max_epochs, jobs.enabled,
+                                                       jobs.needs_class_code)
             with gr.Column(scale=2, min_width=320):
                 self.live = layout.build_live_panel(fields["epochs"], jobs.max_epochs)
         self.listing = layout.build_jobs_panel()
@@ -312,9 +314,12 @@ class TrainPage:
         settings = {"model": model_type, "name": values.get(form.name) or "",
                     **{key: values[component] for key, component in fields.items()}}
         token = values.get(self.owner) or secrets.token_urlsafe(18)  # first launch in this browser: a new owner token
-        job_id = self.jobs.submit_settings(settings, token)
+        typed = values.get(form.class_code)
+        code = typed if isinstance(typed, str) and typed.strip() else values.get(self.kept_code)
+        job_id = self.jobs.submit_settings(settings, token, code)
         gr.Info(f"Job {job_id} queued; it starts as soon as a slot is free.")
-        return {self.owner: token, **self.on_follow(job_id, token)}
+        kept = {self.kept_code: code.strip()} if self.jobs.needs_class_code else {}  # the right code, kept
+        return {self.owner: token, **kept, **self.on_follow(job_id, token)}
 
     def on_cancel(self, job_id, token):
         if not job_id:
@@ -374,11 +379,11 @@ class TrainPage:
         """Attach every listener of the tab."""
         form, live, listing = self.form, self.live, self.listing
         form.model.change(user_errors(self.on_model_change), form.model, list(form.groups.values()), **PRIVATE)
-        form_inputs = {form.model, form.name, *form.common.values(), self.owner,
+        form_inputs = {form.model, form.name, *form.common.values(), self.owner, form.class_code, self.kept_code,
                        *(c for inputs in form.per_model.values() for c in inputs.values())}
         # preprocess=False: the values reach jobs.settings as typed, so its sentence names the field
         # that is wrong (Gradio's own range check would not say which one).
-        form.launch.click(user_errors(self.on_launch), form_inputs, [self.owner, *self.follow_outputs],
+        form.launch.click(user_errors(self.on_launch), form_inputs, [self.owner, self.kept_code, *self.follow_outputs],
                           preprocess=False, **PRIVATE)
         self.timer.tick(user_errors(self.on_tick), self.tick_inputs, self.live_outputs, **QUIET)
         # preprocess=False: a BrowserState not yet read from the browser arrives as None, not as its default.
