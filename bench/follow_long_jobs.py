@@ -15,6 +15,7 @@ ratio and the mean /job response size.
 
 import argparse
 import json
+import multiprocessing
 import statistics
 import sys
 import threading
@@ -32,6 +33,7 @@ import slider_latency  # noqa: E402  (the explorer's bench: app start-up and the
 from jobs.records import JobFolder, append_jsonl  # noqa: E402
 
 JOB_IDS = ("20250101-000000-f001", "20250101-000000-f002")
+SPAWN = multiprocessing.get_context("spawn")  # a fresh interpreter: the app and its threads are not copied
 
 
 def plant(runs_dir: Path, job_id: str, epochs: int) -> JobFolder:
@@ -62,7 +64,7 @@ def grow(folders, stop: threading.Event, epochs: int) -> None:
             append_jsonl(folder.metrics_file, {"kind": "step", "epoch": epochs, "x": x, "loss": 1.0}, folder.root)
 
 
-def follow(url: str, job_id: str, full: bool, stop: threading.Event, sizes: list[int]) -> None:
+def follow(url: str, job_id: str, full: bool, stop, sizes: list[int]) -> None:
     """Poll /job once a second, passing back the cursor (unless `full`); record each response's bytes."""
     cursor = ""
     with httpx.Client(base_url=url, timeout=60) as client:
@@ -75,6 +77,20 @@ def follow(url: str, job_id: str, full: bool, stop: threading.Event, sizes: list
                 if line.startswith("data:") and line[5:].strip().startswith("["):
                     cursor = json.loads(line[5:])[0]["metrics"]["cursor"]
             stop.wait(max(0.0, 1.0 - (time.monotonic() - started)))
+
+
+def followers(url: str, count: int, full: bool, stop, sizes_out) -> None:
+    """Run `count` followers (threads) until `stop` is set, then put their response sizes on `sizes_out`.
+    They run in a process of their own, as visitors' browsers do: in the app's interpreter their threads would
+    hold the GIL against the server and the probe, and measure the bench instead of the app."""
+    sizes: list[int] = []
+    threads = [threading.Thread(target=follow, args=(url, JOB_IDS[i % 2], full, stop, sizes), daemon=True)
+               for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    sizes_out.put(sizes)
 
 
 def main() -> int:
@@ -92,17 +108,19 @@ def main() -> int:
     try:
         for _ in range(args.rounds):
             idle.append(slider_latency.measure_http(url, n=args.n, warmup=10))
-            stop = threading.Event()
-            threads = [threading.Thread(target=grow, args=(folders, stop, args.epochs), daemon=True)]
-            threads += [threading.Thread(target=follow, args=(url, JOB_IDS[i % 2], args.full, stop, sizes),
-                                         daemon=True) for i in range(args.followers)]
-            for thread in threads:
-                thread.start()
-            time.sleep(3.0)  # every follower has its first (whole) answer
+            stop, grown = SPAWN.Event(), threading.Event()
+            sizes_out = SPAWN.Queue()
+            writer = threading.Thread(target=grow, args=(folders, grown, args.epochs), daemon=True)
+            visitors = SPAWN.Process(target=followers, args=(url, args.followers, args.full, stop, sizes_out))
+            writer.start()
+            visitors.start()
+            time.sleep(5.0)  # every follower has its first (whole) answer
             followed.append(slider_latency.measure_http(url, n=args.n, warmup=10))
             stop.set()
-            for thread in threads:
-                thread.join(timeout=60)
+            grown.set()
+            sizes += sizes_out.get(timeout=120)
+            visitors.join(timeout=60)
+            writer.join(timeout=60)
     finally:
         lab.close()
     p95_idle = statistics.median(r["p95"] for r in idle)
