@@ -16,10 +16,12 @@ from starlette.middleware import Middleware
 from genmodels.registry import CHECKPOINTS_DIR, ModelRegistry
 from jobs import HostLimits, JobRunner
 from ui import cache, gradio_internals
+from ui.a11y import build_skip_link
 from ui.errors import refuse_foreign_files
 from ui.guards import bound_bodies, security_headers
 from ui.limits import MAX_UPLOAD_BYTES
 from ui.page_cache import cache_page
+from ui.theme import THEME
 from ui.inpage import SCRIPT_URL as INPAGE_SCRIPT_URL
 from ui.inpage import InPageModels
 from ui.explore import API_FILES, EXPLORE_CSS, build_explore_tab
@@ -84,6 +86,7 @@ def build_app(runs_dir=None, limits: HostLimits | None = None, checkpoints_dir=C
     registry = ModelRegistry(checkpoints_dir, extra_folders=jobs.checkpoint_folders,
                              device=device or os.environ.get("LATENT_LAB_DEVICE") or None)
     with gr.Blocks(title="Latent Lab") as demo:
+        build_skip_link()
         gr.Markdown("# Latent Lab\nExplore what a variational autoencoder learned, "
                     "and watch an RNN read digits row by row.")
         with gr.Tabs() as tabs:
@@ -127,6 +130,7 @@ def serve(lab: LatentLab, **launch_kwargs):
     # Uploads above this are refused by the server before any handler sees them.
     launch_kwargs.setdefault("max_file_size", MAX_UPLOAD_BYTES)
     launch_kwargs.setdefault("css", gradio_internals.STYLESHEET + EXPLORE_CSS)
+    launch_kwargs.setdefault("theme", THEME)  # text contrast of at least 4.5:1 (ui/theme.py)
     # Gradio keeps per-session state (~0.4 MB each) for every API call that names no session; the
     # oldest go first beyond this bound, which is still ten times a class of fifty open pages.
     launch_kwargs.setdefault("state_session_capacity", 500)
