@@ -125,11 +125,13 @@ window.llGradio = (() => {
 
   // ---------------------------------------------------------------- the whole page's markup
   // An empty gr.Image or plot shows a <div class="empty" aria-label="Empty value"> with no role, where
-  // aria-label is not allowed: it becomes an image of that name. A Gradio dropdown opens its list when its
-  // input gets the focus and leaves it open when Tab moves on: a Tab closes it (Escape is its own key).
+  // aria-label is not allowed: it becomes an image of that name. gr.Label's class rows are buttons (below).
   function repairMarkup() {
     document.querySelectorAll(IMAGE_BUTTON).forEach(nameImage);
     document.querySelectorAll(".empty[aria-label]:not([role])").forEach((e) => e.setAttribute("role", "img"));
+    // gr.Label draws each class as a <button> (for a select event the app never asks for): ten Tab stops
+    // that do nothing. They stay readable, out of the Tab order.
+    document.querySelectorAll("button.confidence-set:not([tabindex])").forEach((e) => e.setAttribute("tabindex", "-1"));
   }
   let repairQueued = false;
   function keepMarkupRepaired() {
@@ -141,12 +143,6 @@ window.llGradio = (() => {
     });
     window.llMarkupRepair.observe(document.body, { subtree: true, childList: true });
     repairMarkup();
-    document.addEventListener("keydown", (event) => {
-      const input = event.target;
-      if (event.key === "Tab" && input instanceof HTMLInputElement && input.getAttribute("role") === "combobox") {
-        input.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
-      }
-    }, true);
   }
   keepMarkupRepaired();
 
