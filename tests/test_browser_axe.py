@@ -23,7 +23,8 @@ BLOCKING = {"critical", "serious"}
 def violations(page) -> list[str]:
     """Return one line per critical or serious axe violation on the page: rule id, impact, target selectors."""
     found = Axe().run(page).response["violations"]
-    return [f"{v['id']} ({v['impact']}, {len(v['nodes'])} element(s)): {v['help']}; at " + ", ".join(" ".join(map(str, n["target"])) for n in v["nodes"])
+    return [f"{v['id']} ({v['impact']}, {len(v['nodes'])} element(s)): {v['help']}; at "
+            + ", ".join(" ".join(map(str, n["target"])) for n in v["nodes"])
             for v in found if v["impact"] in BLOCKING]
 
 

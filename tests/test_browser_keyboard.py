@@ -15,7 +15,8 @@ pytestmark = pytest.mark.browser
 MAX_STOPS = 200  # Tab presses to reach a control before the journey fails (the page has fewer stops)
 # The focused element's nearest id (its control's elem_id), its role and its name, for the focus order.
 FOCUSED = """() => { const e = document.activeElement; if (!e || e === document.body) return null;
-  const owner = e.closest('.block[id]') || e.closest('[id]'); return {id: owner ? owner.id : '', tag: e.tagName, role: e.getAttribute('role') || '',
+  const owner = e.closest('.block[id]') || e.closest('[id]');
+  return {id: owner ? owner.id : '', tag: e.tagName, role: e.getAttribute('role') || '',
   name: (e.getAttribute('aria-label') || e.textContent || '').trim().slice(0, 40), type: e.type || ''}; }"""
 OPEN_LISTS = "() => [...document.querySelectorAll('ul.options, [role=listbox]')].filter((l) => l.offsetParent).length"
 
@@ -29,7 +30,8 @@ def tab_to(page, wanted, what: str, key: str = "Tab") -> list[dict]:
         stops.append(focused)
         if focused and wanted(focused):
             return stops
-    raise AssertionError(f"{MAX_STOPS} presses of {key} never reached {what}; the stops: {[(s or {}).get('id', '') + ':' + (s or {}).get('type', '') for s in stops]}")
+    seen = [(s or {}).get("id", "") + ":" + (s or {}).get("type", "") for s in stops]
+    raise AssertionError(f"{MAX_STOPS} presses of {key} never reached {what}; the stops: {seen}")
 
 
 def test_keyboard_only_journey(browser, live_app, digit_png, artifacts):  # noqa: F811 - the fixture

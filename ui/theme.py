@@ -1,9 +1,10 @@
 """The page's Gradio theme: Gradio's default look with every text colour at a contrast of at least 4.5:1
 (WCAG 2.2 AA) on its background.
 
-Gradio's default theme writes help texts, info lines and its footer in neutral-400 (2.5:1 on white) and
-white on orange-500 for primary buttons and orange-500 for the selected tab's name (2.8:1); the darker shades below keep the same hues. Only public
-theme variables are set (gr.themes.Base.set); app.serve passes THEME to launch.
+Gradio's default theme writes help texts, info lines and its footer in neutral-400 (2.5:1 on white), and
+white on orange-500 for primary buttons and orange-500 for the selected tab's name (2.8:1); the darker
+shades below keep the same hues. Only public theme variables are set (gr.themes.Base.set); app.serve
+passes THEME to launch.
 """
 
 import gradio as gr
