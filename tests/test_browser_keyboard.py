@@ -5,7 +5,7 @@ stay open when Tab moves past them.
 """
 
 import pytest
-from browser_waits import text_at, value_at, wait_until
+from browser_waits import WAIT_MS, text_at, value_at, wait_shown, wait_until
 from conftest import open_context
 
 from test_browser_explore import DIGIT_IMG, digit_png, loaded  # noqa: F401 - digit_png is a fixture
@@ -60,6 +60,16 @@ def test_keyboard_only_journey(browser, live_app, digit_png, artifacts):  # noqa
         wait_until(page, "([sel, b]) => document.querySelector(sel)?.getAttribute('src') !== b",
                    "Random sample to show a new digit", arg=[DIGIT_IMG, before])
 
+        # The pictures say what they show, with the reader's verdict.
+        wait_until(page, "() => /^Decoded digit; the reader says .+, \\d+%$/.test("
+                   "document.querySelector('#ll-digit-box img.ll-digit')?.alt || '')",
+                   "the digit's text alternative to give the reader's verdict",
+                   last="() => document.querySelector('#ll-digit-box img.ll-digit')?.alt")
+        names = page.evaluate("() => ['#ll-map', '#ll-readout'].map((s) => "
+                              "document.querySelector(s + ' .image-container > button')?.getAttribute('aria-label'))")
+        assert names[0].startswith("Latent map: ") and "the reader says" in names[0], names
+        assert names[1].startswith("Row by row: ") and "the reader says" in names[1], names
+
         # The focus order from the top of the page follows the visual order of the main controls, and no
         # dropdown's list stays open once Tab has passed it.
         tab_to(page, lambda f: f["name"] == "Skip to the main controls", "the skip link", key="Shift+Tab")
@@ -84,8 +94,9 @@ def test_keyboard_only_journey(browser, live_app, digit_png, artifacts):  # noqa
         # Upload: the Upload tab by Enter, then the drop zone's file chooser by Enter.
         tab_to(page, lambda f: f["role"] == "tab" and f["name"] == "Upload", "the Upload tab")
         page.keyboard.press("Enter")
-        tab_to(page, lambda f: f["id"] == "ll-upload", "the upload drop zone")
-        with page.expect_file_chooser() as chooser:
+        wait_shown(page.locator("#ll-upload"), "the Upload tab's drop zone")
+        tab_to(page, lambda f: f["id"] == "ll-upload" and f["tag"] == "BUTTON", "the upload drop zone")
+        with page.expect_file_chooser(timeout=WAIT_MS) as chooser:
             page.keyboard.press("Enter")
         chooser.value.set_files(str(digit_png[0]))
         wait_until(page, "() => document.querySelector('#ll-model-saw img') !== null",

@@ -130,8 +130,17 @@ window.llGradio = (() => {
     document.querySelectorAll(IMAGE_BUTTON).forEach(nameImage);
     document.querySelectorAll(".empty[aria-label]:not([role])").forEach((e) => e.setAttribute("role", "img"));
     // gr.Label draws each class as a <button> (for a select event the app never asks for): ten Tab stops
-    // that do nothing. They stay readable, out of the Tab order.
-    document.querySelectorAll("button.confidence-set:not([tabindex])").forEach((e) => e.setAttribute("tabindex", "-1"));
+    // that do nothing. They stay readable, out of the Tab order; the block (which may scroll) is one stop.
+    document.querySelectorAll("button.confidence-set:not([tabindex])").forEach((e) => {
+      e.setAttribute("tabindex", "-1");
+      const block = e.closest(".block");
+      if (block && !block.hasAttribute("tabindex")) {
+        block.setAttribute("tabindex", "0");
+        block.setAttribute("role", "group");
+        const label = block.querySelector("[data-testid=block-label]");
+        if (label) block.setAttribute("aria-label", label.textContent.trim());
+      }
+    });
   }
   let repairQueued = false;
   function keepMarkupRepaired() {
@@ -145,6 +154,27 @@ window.llGradio = (() => {
     repairMarkup();
   }
   keepMarkupRepaired();
+
+  // A gr.Dropdown (an <input role=combobox> in its .block) opens its list (ul.option-list, role listbox, in
+  // the same .block) when the input gets the focus, and leaves it open over the page when Tab moves on:
+  // the list is hidden while the focus is outside its block.
+  function showDropdownList(block, shown) {
+    const list = block && block.querySelector("ul.option-list[role=listbox]");
+    if (list) list.style.display = shown ? "" : "none";
+  }
+  document.addEventListener("focusout", (event) => {
+    const input = event.target;
+    if (!(input instanceof HTMLInputElement) || input.getAttribute("role") !== "combobox") return;
+    const block = input.closest(".block");
+    if (!block || block.contains(event.relatedTarget)) return;
+    showDropdownList(block, false);
+  }, true);
+  document.addEventListener("focusin", (event) => {
+    const input = event.target;
+    if (input instanceof HTMLInputElement && input.getAttribute("role") === "combobox") {
+      requestAnimationFrame(() => showDropdownList(input.closest(".block"), true));
+    }
+  }, true);
 
   return { pageContainer, labelTop, describeImage, sliderRange, sliderBox, sliderName, isSliderRange, isSliderBox, onSliderName, releaseSlider,
     typeInSliderBox, withholdFromGradio, labelBars, labelLiveCopy, labelHasBars, labelRows, setLabelTop, setLabelRow, imageIn, imageButton,
