@@ -6,7 +6,7 @@ A failure lists each violation with its rule id, impact and the selectors of the
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from browser_waits import wait_shown
+from browser_waits import wait_shown, wait_until
 from conftest import open_context
 
 from test_browser_explore import loaded
@@ -18,6 +18,9 @@ TABS = ["Explore", "Write", "Train"]
 # What each tab shows once it is built: axe then sees the tab as a visitor does.
 SHOWN = {"Explore": "#ll-digit-box img", "Write": "#ll-write-go", "Train": "#train-launch"}
 BLOCKING = {"critical", "serious"}
+# Gradio dims a component while its event runs (its status tracker shows): axe then reads faded text.
+IDLE = "() => !document.querySelector('[data-testid=status-tracker]:not(.hide)')"
+BUSY = "() => [...document.querySelectorAll('[data-testid=status-tracker]:not(.hide)')].map((t) => t.closest('[id]')?.id)"
 
 
 def violations(page) -> list[str]:
@@ -45,6 +48,7 @@ def test_no_serious_violations(browser, live_app, tab, size, present):
         page.goto(live_app + ("/?present=1" if present else "/"))
         loaded(page)
         open_tab(page, tab)
+        wait_until(page, IDLE, "every event of the page to finish", last=BUSY)
         found = violations(page)
         assert not found, f"{len(found)} critical or serious axe violation(s) on {tab} at {size}" + (
             " in presentation mode" if present else "") + ":\n" + "\n".join(found)

@@ -5,6 +5,7 @@ stay open when Tab moves past them.
 """
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from browser_waits import WAIT_MS, text_at, value_at, wait_shown, wait_until
 from conftest import open_context
 
@@ -43,6 +44,8 @@ def test_keyboard_only_journey(browser, live_app, digit_png, artifacts):  # noqa
         page.add_init_script("for (const kind of ['mousedown', 'mouseup', 'click', 'pointerdown']) "
                              "document.addEventListener(kind, (e) => { if (e.isTrusted && e.detail > 0) "
                              "window.llMouseSeen(kind); }, true);")
+        # Playwright intercepts file choosers from its first listener on: set up now, not in a race with Enter.
+        page.on("filechooser", lambda chooser: None)
         page.goto(live_app)
         loaded(page)
 
@@ -96,8 +99,12 @@ def test_keyboard_only_journey(browser, live_app, digit_png, artifacts):  # noqa
         page.keyboard.press("Enter")
         wait_shown(page.locator("#ll-upload"), "the Upload tab's drop zone")
         tab_to(page, lambda f: f["id"] == "ll-upload" and f["tag"] == "BUTTON", "the upload drop zone")
-        with page.expect_file_chooser(timeout=WAIT_MS) as chooser:
-            page.keyboard.press("Enter")
+        focused = page.evaluate("() => document.activeElement.outerHTML.slice(0, 200)")
+        try:
+            with page.expect_file_chooser(timeout=WAIT_MS) as chooser:
+                page.keyboard.press("Enter")
+        except PlaywrightTimeout as error:
+            raise AssertionError(f"Enter on the drop zone opened no file chooser; the focus was on {focused}") from error
         chooser.value.set_files(str(digit_png[0]))
         wait_until(page, "() => document.querySelector('#ll-model-saw img') !== null",
                    "the uploaded digit to show what the model sees", last=text_at("#ll-notes"))
