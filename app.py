@@ -15,11 +15,12 @@ from starlette.middleware import Middleware
 
 from genmodels.registry import CHECKPOINTS_DIR, ModelRegistry
 from jobs import HostLimits, JobRunner
-from ui import cache, gradio_internals, lesson
+from ui import a11y, cache, gradio_internals, lesson
 from ui.errors import answer_refused_inputs, refuse_foreign_files
 from ui.guards import bound_bodies, security_headers
 from ui.limits import MAX_UPLOAD_BYTES
 from ui.page_cache import cache_page
+from ui.theme import THEME
 from ui.inpage import SCRIPT_URL as INPAGE_SCRIPT_URL
 from ui.inpage import InPageModels
 from ui.explore import API_FILES, EXPLORE_CSS, build_explore_tab
@@ -144,6 +145,7 @@ def serve(lab: LatentLab, **launch_kwargs):
     # Uploads above this are refused by the server before any handler sees them.
     launch_kwargs.setdefault("max_file_size", MAX_UPLOAD_BYTES)
     launch_kwargs.setdefault("css", gradio_internals.STYLESHEET + EXPLORE_CSS)
+    launch_kwargs.setdefault("theme", THEME)  # text contrast of at least 4.5:1 (ui/theme.py)
     # Gradio keeps per-session state (~0.4 MB each) for every API call that names no session; the
     # oldest go first beyond this bound, which is still ten times a class of fifty open pages.
     launch_kwargs.setdefault("state_session_capacity", 500)
@@ -167,7 +169,7 @@ def serve(lab: LatentLab, **launch_kwargs):
     # rendering by default, which would build the page elsewhere, past the page cache.
     launch_kwargs.setdefault("ssr_mode", False)
     # The page's own decoder and reader (ui/inpage.py); the page works without it, through the server.
-    launch_kwargs.setdefault("head", f'<script src="{INPAGE_SCRIPT_URL}" defer></script>' + lesson.HEAD)
+    launch_kwargs.setdefault("head", f'<script src="{INPAGE_SCRIPT_URL}" defer></script>' + lesson.HEAD + a11y.HEAD)
     return gradio_internals.queue(lab.blocks, default_concurrency_limit=4).launch(**launch_kwargs)
 
 

@@ -437,3 +437,65 @@ function watchBands() {
   showBands();
 }
 watchBands();
+
+// ---------------------------------------------------------------- text alternatives and the live region
+// The digit, the row-by-row readout and the map say what they show, with the reader's verdict as the bars
+// show it; the live region (#ll-announce) says a new verdict once the page settles (not at every frame of
+// a drag), and an upload's result. Pictures' names go through G.describeImage (gr.Image has no alt).
+const announced = { verdict: "", upload: "", first: true };
+function verdictWords() {
+  const block = document.querySelector("#ll-probs");
+  const bars = block && (block.dataset.live ? G.labelLiveCopy(block) : G.labelBars(block));
+  const top = bars && G.labelTop(bars);
+  return top ? `the reader says ${top[0]}, ${top[1]}` : "";
+}
+function describe() {
+  const says = verdictWords();
+  const digitText = says ? `Decoded digit; ${says}` : "Decoded digit";
+  const frame = digitFrame();
+  frame?.querySelectorAll("img.ll-digit").forEach((img) => { if (img.alt !== digitText) img.alt = digitText; });
+  const canvas = frame?.querySelector("canvas.ll-digit-live");
+  if (canvas && canvas.getAttribute("aria-label") !== digitText) {
+    canvas.setAttribute("role", "img");
+    canvas.setAttribute("aria-label", digitText);
+  }
+  const readout = document.querySelector("#ll-readout");
+  const rows = document.querySelector("#ll-rows-read input[type=range]")?.value;
+  if (readout) {
+    G.describeImage(readout, says ? `Row by row: the reader's belief after each of the ${rows} rows read, darker `
+      + `for more likely; after the last row ${says}` : "Row by row: no reader chosen");
+  }
+  const map = document.querySelector("#ll-map");
+  if (map) {
+    G.describeImage(map, "Latent map: validation images as dots coloured by class, on the two directions where "
+      + `codes spread most; a black ring marks the digit on screen${says ? `, where ${says}` : ""}. `
+      + "Click a dot or a spot to move z there");
+  }
+  const upload = document.querySelector("#ll-model-saw img")?.getAttribute("src") || "";
+  const region = document.querySelector("#ll-announce");
+  if (!region) return;
+  if (upload && upload !== announced.upload) {
+    announced.upload = upload;
+    const notes = (document.querySelector("#ll-notes")?.textContent || "").trim();
+    announced.verdict = says;
+    region.textContent = `Your digit is loaded${says ? `; ${says}` : ""}.${notes ? " " + notes : ""}`;
+  } else if (says && says !== announced.verdict) {
+    announced.verdict = says;
+    if (announced.first) { announced.first = false; return; }  // the page's first digit: nothing new to say
+    region.textContent = `${says[0].toUpperCase()}${says.slice(1)}.`;
+  }
+}
+let describeTimer = null;
+function describeSoon() {  // once the page has been still a moment
+  clearTimeout(describeTimer);
+  describeTimer = setTimeout(describe, 700);
+}
+function watchDescriptions() {
+  const tab = document.querySelector("#ll-explore");
+  if (!tab) { setTimeout(watchDescriptions, 100); return; }
+  new MutationObserver(describeSoon).observe(tab, { subtree: true, childList: true, characterData: true,
+    attributes: true, attributeFilter: ["src", "data-live"] });
+  document.addEventListener("input", describeSoon);
+  describeSoon();
+}
+watchDescriptions();

@@ -55,6 +55,9 @@ for the prior N(0, I) and often gives crisper middle frames."""
 TRAVERSAL_HELP = """**Traversal grid**: each row takes your current z and sweeps one dimension from
 -3 to +3, keeping the others fixed. Rows are the dimensions in use, most KL first."""
 
+# A polite live region (screen readers say its new text when they are idle), visually hidden.
+ANNOUNCER_HTML = '<p id="ll-announce" class="ll-sr-only" role="status" aria-live="polite"></p>'
+
 # The drawing canvas: white paper, one black round brush. The script (explore.js) draws the
 # strokes and hands the picture to the server as a PNG data URL.
 CANVAS_HTML = """<div class="ll-canvas-box">
@@ -186,6 +189,8 @@ def build_digit_panel(digit_html: str, labels: list[str]) -> DigitPanel:
                 share = gr.Button("Copy link to this digit", size="sm", elem_id="ll-share", min_width=100)
             link = gr.Textbox(label="Link (opens this model and digit)", interactive=False,
                               elem_id="ll-link", buttons=["copy"])
+            # explore.js writes the reader's verdict and an upload's result here for screen readers.
+            gr.HTML(ANNOUNCER_HTML, elem_id="ll-announce-box", js_on_load=None, padding=False)
         with gr.Column(scale=3, elem_id="ll-sliders"):
             gr.Markdown(INTRO + "\n\n" + SLIDER_HELP, elem_classes="ll-help")
             slider_note = gr.HTML("", elem_id="ll-slider-note", js_on_load=None)

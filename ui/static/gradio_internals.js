@@ -67,8 +67,28 @@ window.llGradio = (() => {
     meter.style.width = `${p * 100}%`;
   }
 
+  // The top row's name and percentage as shown, e.g. ["3", "92%"]; null without bars.
+  function labelTop(bars) {
+    const row = labelHasBars(bars) && labelRows(bars)[0];
+    return row ? [row.querySelector("dt").textContent.trim(), row.querySelector("dd").textContent.trim()] : null;
+  }
+
   // ---------------------------------------------------------------- gr.Image, gr.Textbox
   const imageIn = (block) => block.querySelector("img");
+  // A picture (interactive=False) sits in a <button> (.image-container > button) whose <img> has alt=""; the
+  // button then has no name, and gr.Image has no alt option. Its name is the block's data-ll-alt where the
+  // page describes what it shows (describeImage), else the block's label.
+  const IMAGE_BUTTON = ".image-container > button";
+  function nameImage(button) {
+    const block = button.closest(".block");
+    const label = block && block.querySelector("[data-testid=block-label]");
+    const text = (block && block.dataset.llAlt) || (label ? label.textContent.trim() : "");
+    if (text && button.getAttribute("aria-label") !== text) button.setAttribute("aria-label", text);
+  }
+  function describeImage(block, text) {  // say what the picture of `block` shows, now and after Gradio redraws it
+    block.dataset.llAlt = text;
+    block.querySelectorAll(IMAGE_BUTTON).forEach(nameImage);
+  }
   // The picture's own button (a select event's target), not the icon buttons around it.
   const imageButton = (target, blockSelector) => target.closest(`${blockSelector} button`);
   // The picture's pixel under a click, as gr.Image computes it for a select event (the picture is
@@ -103,7 +123,60 @@ window.llGradio = (() => {
     }, 500);
   }
 
-  return { pageContainer, sliderRange, sliderBox, sliderName, isSliderRange, isSliderBox, onSliderName, releaseSlider,
+  // ---------------------------------------------------------------- the whole page's markup
+  // An empty gr.Image or plot shows a <div class="empty" aria-label="Empty value"> with no role, where
+  // aria-label is not allowed: it becomes an image of that name. gr.Label's class rows are buttons (below).
+  function repairMarkup() {
+    document.querySelectorAll(IMAGE_BUTTON).forEach(nameImage);
+    document.querySelectorAll(".empty[aria-label]:not([role])").forEach((e) => e.setAttribute("role", "img"));
+    // gr.Label draws each class as a <button> (for a select event the app never asks for): ten Tab stops
+    // that do nothing. They stay readable, out of the Tab order; the block (which may scroll) is one stop.
+    document.querySelectorAll("button.confidence-set:not([tabindex])").forEach((e) => {
+      e.setAttribute("tabindex", "-1");
+      const block = e.closest(".block");
+      if (block && !block.hasAttribute("tabindex")) {
+        block.setAttribute("tabindex", "0");
+        block.setAttribute("role", "group");
+        const label = block.querySelector("[data-testid=block-label]");
+        if (label) block.setAttribute("aria-label", label.textContent.trim());
+      }
+    });
+  }
+  let repairQueued = false;
+  function keepMarkupRepaired() {
+    if (window.llMarkupRepair) return;
+    window.llMarkupRepair = new MutationObserver(() => {
+      if (repairQueued) return;
+      repairQueued = true;
+      requestAnimationFrame(() => { repairQueued = false; repairMarkup(); });
+    });
+    window.llMarkupRepair.observe(document.body, { subtree: true, childList: true });
+    repairMarkup();
+  }
+  keepMarkupRepaired();
+
+  // A gr.Dropdown (an <input role=combobox> in its .block) opens its list (ul.option-list, role listbox, in
+  // the same .block) when the input gets the focus, and leaves it open over the page when Tab moves on:
+  // the list is hidden while the focus is outside its block.
+  function showDropdownList(block, shown) {
+    const list = block && block.querySelector("ul.option-list[role=listbox]");
+    if (list) list.style.display = shown ? "" : "none";
+  }
+  document.addEventListener("focusout", (event) => {
+    const input = event.target;
+    if (!(input instanceof HTMLInputElement) || input.getAttribute("role") !== "combobox") return;
+    const block = input.closest(".block");
+    if (!block || block.contains(event.relatedTarget)) return;
+    showDropdownList(block, false);
+  }, true);
+  document.addEventListener("focusin", (event) => {
+    const input = event.target;
+    if (input instanceof HTMLInputElement && input.getAttribute("role") === "combobox") {
+      requestAnimationFrame(() => showDropdownList(input.closest(".block"), true));
+    }
+  }, true);
+
+  return { pageContainer, labelTop, describeImage, sliderRange, sliderBox, sliderName, isSliderRange, isSliderBox, onSliderName, releaseSlider,
     typeInSliderBox, withholdFromGradio, labelBars, labelLiveCopy, labelHasBars, labelRows, setLabelTop, setLabelRow, imageIn, imageButton,
     imagePixel, textboxInput, sketchBrush, sketchWaitsForTool, chooseSketchBrush, keepSketchBrush };
 })();

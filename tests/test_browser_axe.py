@@ -1,0 +1,56 @@
+"""axe-core (bundled by axe-playwright-python) on every tab, at a laptop's and a phone's size, with and without
+presentation mode: no critical and no serious violation, Gradio's own markup included.
+
+A failure lists each violation with its rule id, impact and the selectors of the elements it found.
+"""
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from browser_waits import wait_shown, wait_until
+from conftest import open_context
+
+from test_browser_explore import loaded
+
+pytestmark = pytest.mark.browser
+
+SIZES = {"1280x720": {"width": 1280, "height": 720}, "390x844": {"width": 390, "height": 844}}
+TABS = ["Explore", "Write", "Train"]
+# What each tab shows once it is built: axe then sees the tab as a visitor does.
+SHOWN = {"Explore": "#ll-digit-box img", "Write": "#ll-write-go", "Train": "#train-launch"}
+BLOCKING = {"critical", "serious"}
+# Gradio dims a component while its event runs (its status tracker shows): axe then reads faded text.
+IDLE = "() => !document.querySelector('[data-testid=status-tracker]:not(.hide)')"
+BUSY = "() => [...document.querySelectorAll('[data-testid=status-tracker]:not(.hide)')].map((t) => t.closest('[id]')?.id)"
+
+
+def violations(page) -> list[str]:
+    """Return one line per critical or serious axe violation on the page: rule id, impact, target selectors."""
+    found = Axe().run(page).response["violations"]
+    return [f"{v['id']} ({v['impact']}, {len(v['nodes'])} element(s)): {v['help']}; at "
+            + ", ".join(" ".join(map(str, n["target"])) for n in v["nodes"])
+            for v in found if v["impact"] in BLOCKING]
+
+
+def open_tab(page, tab: str):
+    """Select `tab` (with a script's click where presentation mode hides the tab buttons) and wait until it shows."""
+    if tab != "Explore":
+        page.get_by_role("tab", name=tab, include_hidden=True).evaluate("(b) => b.click()")
+    wait_shown(page.locator(SHOWN[tab]).first, f"the {tab} tab's controls")
+
+
+@pytest.mark.parametrize("present", [False, True], ids=["normal", "present"])
+@pytest.mark.parametrize("size", list(SIZES))
+@pytest.mark.parametrize("tab", TABS)
+def test_no_serious_violations(browser, live_app, tab, size, present):
+    context = open_context(browser, viewport=SIZES[size])
+    try:
+        page = context.new_page()
+        page.goto(live_app + ("/?present=1" if present else "/"))
+        loaded(page)
+        open_tab(page, tab)
+        wait_until(page, IDLE, "every event of the page to finish", last=BUSY)
+        found = violations(page)
+        assert not found, f"{len(found)} critical or serious axe violation(s) on {tab} at {size}" + (
+            " in presentation mode" if present else "") + ":\n" + "\n".join(found)
+    finally:
+        context.close()

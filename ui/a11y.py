@@ -1,0 +1,26 @@
+"""The page's skip link: the first Tab stop, it moves the keyboard's focus to the shown tab's main controls.
+
+A plain link put first in the page's body by a script in the page's head (app.serve), not a Gradio
+component: a component built before the title shifted the page's own, and the Write tab's first-sight
+event stopped firing. Its look is in ui/explore/explore.css (.ll-skip).
+"""
+
+import json
+
+# The main control of each tab, in tab order (Explore, Write, Train): the link focuses the first one shown.
+MAIN_CONTROLS = "#ll-random, #ll-write-go, #train-model input:checked"
+SKIP_WORDS = "Skip to the main controls"
+HEAD = f"""<script>
+document.addEventListener("DOMContentLoaded", () => {{
+  const link = document.createElement("a");
+  link.className = "ll-skip";
+  link.href = "#ll-main";
+  link.textContent = {json.dumps(SKIP_WORDS)};
+  link.addEventListener("click", (event) => {{
+    event.preventDefault();
+    const target = [...document.querySelectorAll({json.dumps(MAIN_CONTROLS)})].find((e) => e.offsetParent !== null);
+    if (target) {{ target.focus(); target.scrollIntoView({{ block: "center" }}); }}
+  }});
+  document.body.prepend(link);
+}});
+</script>"""
