@@ -10,8 +10,10 @@ import json
 # The main control of each tab, in tab order (Explore, Write, Train): the link focuses the first one shown.
 MAIN_CONTROLS = "#ll-random, #ll-write-go, #train-model input:checked"
 SKIP_WORDS = "Skip to the main controls"
+# Gradio may insert the head's scripts after the document has loaded: add the link now or once it has.
 HEAD = f"""<script>
-document.addEventListener("DOMContentLoaded", () => {{
+(() => {{
+ const add = () => {{
   const link = document.createElement("a");
   link.className = "ll-skip";
   link.href = "#ll-main";
@@ -22,5 +24,7 @@ document.addEventListener("DOMContentLoaded", () => {{
     if (target) {{ target.focus(); target.scrollIntoView({{ block: "center" }}); }}
   }});
   document.body.prepend(link);
-}});
+ }};
+ if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", add); else add();
+}})();
 </script>"""
