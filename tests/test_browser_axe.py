@@ -50,6 +50,9 @@ def test_no_serious_violations(browser, live_app, tab, size, present):
         open_tab(page, tab)
         wait_until(page, IDLE, "every event of the page to finish", last=BUSY)
         found = violations(page)
+        if found:  # an event that started late (the Write tab's first-sight samples) fades what it updates
+            wait_until(page, IDLE, "every event of the page to finish", last=BUSY)
+            found = violations(page)
         assert not found, f"{len(found)} critical or serious axe violation(s) on {tab} at {size}" + (
             " in presentation mode" if present else "") + ":\n" + "\n".join(found)
     finally:

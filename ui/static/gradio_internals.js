@@ -162,17 +162,29 @@ window.llGradio = (() => {
     const list = block && block.querySelector("ul.option-list[role=listbox]");
     if (list) list.style.display = shown ? "" : "none";
   }
+  // Gradio draws the list a moment after the focus arrives, so a fast Tab can leave before it exists: the
+  // list's state follows where the focus is now, again a frame and a little later.
+  function settleDropdownList(block) {
+    showDropdownList(block, block.contains(document.activeElement));
+  }
+  function settleSoon(block) {
+    settleDropdownList(block);
+    requestAnimationFrame(() => settleDropdownList(block));
+    for (const ms of [150, 500]) setTimeout(() => settleDropdownList(block), ms);
+  }
   document.addEventListener("focusout", (event) => {
     const input = event.target;
     if (!(input instanceof HTMLInputElement) || input.getAttribute("role") !== "combobox") return;
     const block = input.closest(".block");
     if (!block || block.contains(event.relatedTarget)) return;
     showDropdownList(block, false);
+    settleSoon(block);
   }, true);
   document.addEventListener("focusin", (event) => {
     const input = event.target;
     if (input instanceof HTMLInputElement && input.getAttribute("role") === "combobox") {
-      requestAnimationFrame(() => showDropdownList(input.closest(".block"), true));
+      const block = input.closest(".block");
+      if (block) requestAnimationFrame(() => settleDropdownList(block));
     }
   }, true);
 
