@@ -5,6 +5,7 @@ Not a test module; the tests/test_*.py modules import it.
 """
 
 import json
+import uuid
 import logging
 import shutil
 import sys
@@ -215,3 +216,22 @@ def descendants(pid: int) -> list[tuple[int, str]]:
             continue
         todo += children.get(child, [])
     return found
+
+
+def call_event(url: str, fn_index: int, data: list) -> tuple[str, object]:
+    """Call page event `fn_index` through gradio's queue as the page does, its body raw JSON (NaN can be sent);
+    return (event, output) of its end."""
+    session = uuid.uuid4().hex[:10]
+    body = json.dumps({"data": data, "fn_index": fn_index, "session_hash": session, "event_data": None,
+                       "trigger_id": None})
+    with httpx.Client(base_url=url, timeout=120) as client:
+        joined = client.post("/gradio_api/queue/join", content=body, headers={"content-type": "application/json"})
+        if joined.status_code != 200:
+            return f"http-{joined.status_code}", joined.text
+        stream = client.get("/gradio_api/queue/data", params={"session_hash": session}).text
+    for line in stream.splitlines():
+        if line.startswith("data:"):
+            message = json.loads(line[5:])
+            if message.get("msg") == "process_completed":
+                return ("complete" if message.get("success") else "error"), message.get("output")
+    return "no-end", stream[-300:]

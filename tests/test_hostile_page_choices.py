@@ -4,13 +4,11 @@ None, lists, dicts, NaN or 200 kB of text for any input, answer one sentence nam
 traceback and no echo of the value (ui/errors.py answer_refused_inputs, one place for every event)."""
 
 import collections
-import json
 import math
-import uuid
 
 import httpx
 import pytest
-from hostile import ServedApp, ServerLog, error_sentence, leaks
+from hostile import ServedApp, ServerLog, call_event, error_sentence, leaks
 
 from jobs import HostLimits
 
@@ -32,25 +30,6 @@ def live_app(tmp_path_factory):
         copy_shipped_run(runs, f"20260101-000000-{k:04x}")
     with ServedApp(runs, HostLimits(enabled=False)) as served:
         yield served.url
-
-
-def call_event(url: str, fn_index: int, data: list) -> tuple[str, object]:
-    """Call page event `fn_index` through gradio's queue as the page does, its body raw JSON (NaN can be sent);
-    return (event, output) of its end."""
-    session = uuid.uuid4().hex[:10]
-    body = json.dumps({"data": data, "fn_index": fn_index, "session_hash": session, "event_data": None,
-                       "trigger_id": None})
-    with httpx.Client(base_url=url, timeout=120) as client:
-        joined = client.post("/gradio_api/queue/join", content=body, headers={"content-type": "application/json"})
-        if joined.status_code != 200:
-            return f"http-{joined.status_code}", joined.text
-        stream = client.get("/gradio_api/queue/data", params={"session_hash": session}).text
-    for line in stream.splitlines():
-        if line.startswith("data:"):
-            message = json.loads(line[5:])
-            if message.get("msg") == "process_completed":
-                return ("complete" if message.get("success") else "error"), message.get("output")
-    return "no-end", stream[-300:]
 
 
 def page_events(url: str) -> list[tuple[int, list[dict]]]:

@@ -2,12 +2,10 @@
 called as a hostile client would, with a path that was never uploaded such as /etc/passwd: each answers
 one sentence, logs no traceback and reads nothing (ui/errors.py refuse_foreign_files)."""
 
-import json
-import uuid
 
 import httpx
 import pytest
-from hostile import ServerLog, error_sentence, leaks
+from hostile import ServerLog, call_event, error_sentence, leaks
 
 FILE_KINDS = {"file", "image", "imageeditor", "sketchpad", "gallery"}
 PASSWD = {"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}, "orig_name": "passwd"}
@@ -31,23 +29,6 @@ def page_events_taking_files(url: str) -> list[tuple[int, list[dict], int]]:
             if component["type"] in FILE_KINDS:
                 found.append((index, inputs, position))
     return found
-
-
-def call_event(url: str, fn_index: int, data: list) -> tuple[str, object]:
-    """Call page event `fn_index` through gradio's queue as the page does; return (event, output) of its end."""
-    session = uuid.uuid4().hex[:10]
-    with httpx.Client(base_url=url, timeout=120) as client:
-        joined = client.post("/gradio_api/queue/join", json={"data": data, "fn_index": fn_index, "session_hash": session,
-                                                             "event_data": None, "trigger_id": None})
-        if joined.status_code != 200:
-            return f"http-{joined.status_code}", joined.text
-        stream = client.get("/gradio_api/queue/data", params={"session_hash": session}).text
-    for line in stream.splitlines():
-        if line.startswith("data:"):
-            message = json.loads(line[5:])
-            if message.get("msg") == "process_completed":
-                return ("complete" if message.get("success") else "error"), message.get("output")
-    return "no-end", stream[-300:]
 
 
 @pytest.mark.parametrize("kind", list(HOSTILE))
