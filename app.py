@@ -15,7 +15,7 @@ from starlette.middleware import Middleware
 
 from genmodels.registry import CHECKPOINTS_DIR, ModelRegistry
 from jobs import HostLimits, JobRunner
-from ui import a11y, cache, gradio_internals, lesson
+from ui import a11y, cache, gradio_internals, language, lesson
 from ui.errors import answer_refused_inputs, refuse_foreign_files
 from ui.guards import bound_bodies, security_headers
 from ui.limits import MAX_UPLOAD_BYTES
@@ -100,14 +100,13 @@ def build_app(runs_dir=None, limits: HostLimits | None = None, checkpoints_dir=C
     registry = ModelRegistry(checkpoints_dir, extra_folders=jobs.checkpoint_folders,
                              device=device or os.environ.get("LATENT_LAB_DEVICE") or None)
     with gr.Blocks(title="Latent Lab") as demo:
-        gr.Markdown("# Latent Lab\nExplore what a variational autoencoder learned, "
-                    "and watch an RNN read digits row by row.")
+        gr.Markdown(language.words("app.intro"))
         with gr.Tabs() as tabs:
-            with gr.Tab("Explore", id="explore"):
+            with gr.Tab(language.words("app.tab.explore"), id="explore"):
                 explore = build_explore_tab(registry)
-            with gr.Tab("Write", id="write"):
+            with gr.Tab(language.words("app.tab.write"), id="write"):
                 build_write_tab(registry)
-            with gr.Tab("Train", id="train") as train_tab:
+            with gr.Tab(language.words("app.tab.train"), id="train") as train_tab:
                 build_train_tab(registry, jobs, explore=explore, tabs=tabs, train_tab=train_tab)
         # On page open the explorer reads ?model=...&z=... and refreshes its model list.
         demo.load(explore.on_load.fn, explore.on_load.inputs, explore.on_load.outputs, api_visibility="private")
@@ -115,6 +114,8 @@ def build_app(runs_dir=None, limits: HostLimits | None = None, checkpoints_dir=C
     refuse_foreign_files(demo)
     # A value a field cannot take (a dropdown value outside its choices) answers one sentence naming the field.
     answer_refused_inputs(demo)
+    # Each call is answered in its caller's language (the page sends its visitor's choice).
+    language.answer_in_callers_language(demo)
     return LatentLab(demo, jobs, InPageModels(explore.views))
 
 
@@ -151,14 +152,15 @@ def serve(lab: LatentLab, **launch_kwargs):
     launch_kwargs.setdefault("state_session_capacity", 500)
     app_kwargs = dict(launch_kwargs.pop("app_kwargs", None) or {})
     # Every answer carries the security headers, a body over the bound is refused unread (ui/guards.py),
-    # and the page itself is built once and then served from memory (ui/page_cache.py).
+    # the page itself is built once and then served from memory (ui/page_cache.py), and it starts with
+    # the script that picks its language (ui/language.py).
     app_kwargs["middleware"] = [*app_kwargs.get("middleware", []), Middleware(security_headers),
-                                Middleware(bound_bodies), Middleware(cache_page)]
+                                Middleware(bound_bodies), Middleware(cache_page), Middleware(language.speak_first)]
     # The in-page models, and the page scripts' one module of Gradio internals (ui/gradio_internals.py).
     app_kwargs["routes"] = [*app_kwargs.get("routes", []), *lab.inpage.routes(), gradio_internals.script_route()]
     # The lessons and their glossary (ui/lesson.py), and the teacher's view sent to the class (ui/teacher.py).
     teacher = TeacherChannel(os.environ.get("LATENT_LAB_TEACHER_KEY", ""))
-    app_kwargs["routes"] += [*lesson.routes(), *teacher.routes()]
+    app_kwargs["routes"] += [*lesson.routes(), *teacher.routes(), *language.routes()]
     # Every minute, uploads and rendered pictures older than two minutes are deleted (ui/cache.py). A
     # page loads its pictures the moment they arrive and keeps them (switching tabs fetches nothing),
     # and an upload is read as it lands; only the interpolation GIF's download expires. The HTTP
@@ -170,6 +172,8 @@ def serve(lab: LatentLab, **launch_kwargs):
     launch_kwargs.setdefault("ssr_mode", False)
     # The page's own decoder and reader (ui/inpage.py); the page works without it, through the server.
     launch_kwargs.setdefault("head", f'<script src="{INPAGE_SCRIPT_URL}" defer></script>' + lesson.HEAD + a11y.HEAD)
+    # Every word of ours built into the page, in every language (ui/language.py, i18n/).
+    launch_kwargs.setdefault("i18n", language.I18N)
     return gradio_internals.queue(lab.blocks, default_concurrency_limit=4).launch(**launch_kwargs)
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import gradio as gr
 
+import i18n
+
 from ui.gradio_internals import before_each_call, current_blocks, on_refused_input, upload_folder
 
 log = logging.getLogger("latent_lab.ui")
@@ -29,8 +31,7 @@ def user_errors(fn):
             raise gr.Error(str(error), print_exception=False) from None
         except Exception as error:
             log.exception("handler %s failed", fn.__name__)
-            raise gr.Error(f"Something went wrong ({type(error).__name__}); please try again.",
-                           print_exception=False) from None
+            raise gr.Error(i18n.text("app.unexpected", kind=type(error).__name__), print_exception=False) from None
     return wrapper
 
 

@@ -72,6 +72,25 @@ def before_each_call(blocks: gr.Blocks, check: Callable[[str | None, list, list]
     blocks.validate_inputs = validate_inputs
 
 
+def on_each_call(blocks: gr.Blocks, enter: Callable[[object], None]) -> None:
+    """Make `blocks` call `enter(request)` (a gr.Request, or None for a call without one) at the start of each call,
+    page events and API calls alike, in the context the call's checks, handler and answer run in.
+
+    What `enter` sets in a contextvars.ContextVar holds for the whole call, its handler's thread
+    included (anyio copies the context into it). Internal: Blocks.process_api(block_fn, inputs, state,
+    request, ...), which the queue and the HTTP API call for every event; its `request` is a list for a
+    batched event. No public hook runs before gradio's own input checks, whose refusals (ui/errors.py)
+    must be in the caller's language too.
+    """
+    process_api = blocks.process_api
+
+    async def process_api_entered(block_fn, inputs, state=None, request=None, *args, **kwargs):
+        enter(request[0] if isinstance(request, list) and request else request)
+        return await process_api(block_fn, inputs, state, request, *args, **kwargs)
+
+    blocks.process_api = process_api_entered
+
+
 def on_refused_input(blocks: gr.Blocks, answer: Callable[[list, list, list], gr.Error]) -> None:
     """Make `blocks` answer `answer(components, inputs, session_components)` (a gr.Error) for a call whose value a
     component's own check refuses, page events and API calls alike, instead of gradio's answer.
