@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+import i18n
+
 from .checkpoints import LATENT_FILE, PretrainedMixin
 from .images import IMAGE_SIDE, as_flat_batch
 from .latent import describe_codes, encode_all
@@ -81,7 +83,7 @@ class Autoencoder(Trainable, PretrainedMixin, nn.Module):
         """Return images in [0,1] shaped (N,1,side,side) for codes z (N, latent_dim)."""
         if not isinstance(z, torch.Tensor) or z.dim() not in (1, 2) or z.shape[-1] != self.config.latent_dim:
             shape = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
-            raise ValueError(f"Expected latent codes shaped (N, {self.config.latent_dim}), got {shape}.")
+            raise i18n.Sentence("genmodels.latent.code_shape", dims=self.config.latent_dim, shape=shape)
         z = z.reshape(-1, self.config.latent_dim).to(self.device, torch.float32)
         return torch.sigmoid(self.decode_logits(z)).reshape(-1, 1, self.config.side, self.config.side)
 

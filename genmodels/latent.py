@@ -2,6 +2,8 @@
 
 import torch
 
+import i18n
+
 from .checkpoints import LATENT_FILE, load_tensor_file, read_config
 
 MAP_POINTS = 600  # encoded validation points stored with a checkpoint for the explorer's map
@@ -100,17 +102,17 @@ def load_analysis(folder) -> dict[str, torch.Tensor]:
     config = read_config(folder)
     order_key = ORDER_KEYS.get(config["model_type"])
     if order_key is None:
-        raise ValueError(f"{folder} is not a VAE checkpoint nor an autoencoder's; only those carry a latent analysis.")
+        raise i18n.Sentence("genmodels.latent.not_autoencoder")  # the folder is a server path: not in the sentence
     analysis = load_tensor_file(folder, LATENT_FILE, config)
     # A damaged or foreign file must fail here, with a sentence, not later in the explorer as a KeyError.
     ranks = {order_key: 1, "centroids": 2, "pca_mean": 1, "pca_components": 2, "map_xy": 2, "map_z": 2,
              "map_labels": 1}
     if not all(name in analysis and analysis[name].dim() == rank for name, rank in ranks.items()):
-        raise ValueError(f"{LATENT_FILE} of this checkpoint lacks part of the latent analysis; save it again.")
+        raise i18n.Sentence("genmodels.latent.incomplete", file=LATENT_FILE)
     d = analysis["pca_mean"].shape[0]
     widths = [analysis[name].shape[-1] for name in (order_key, "centroids", "pca_components", "map_z")]
     if widths != [d] * 4 or analysis["map_xy"].shape[-1] != 2 or len(analysis["map_labels"]) != len(analysis["map_z"]):
-        raise ValueError(f"{LATENT_FILE} of this checkpoint does not fit its {d} latent dimensions; save it again.")
+        raise i18n.Sentence("genmodels.latent.wrong_width", file=LATENT_FILE, dims=d)
     return analysis
 
 

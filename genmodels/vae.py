@@ -13,6 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+import i18n
+
 from .checkpoints import LATENT_FILE, PretrainedMixin
 from .images import IMAGE_SIDE, as_flat_batch
 from .latent import analyze, gaussian_kl
@@ -130,7 +132,7 @@ class VAE(Trainable, PretrainedMixin, nn.Module):
     def _check_latent(self, z: torch.Tensor) -> torch.Tensor:
         if not isinstance(z, torch.Tensor) or z.dim() not in (1, 2) or z.shape[-1] != self.config.latent_dim:
             shape = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
-            raise ValueError(f"Expected latent codes shaped (N, {self.config.latent_dim}), got {shape}.")
+            raise i18n.Sentence("genmodels.latent.code_shape", dims=self.config.latent_dim, shape=shape)
         return z.reshape(-1, self.config.latent_dim).to(self.device, torch.float32)
 
     def forward(self, x: torch.Tensor):
@@ -206,7 +208,7 @@ class VAE(Trainable, PretrainedMixin, nn.Module):
         generator seeded as torch's global one was before loss() gives loss()'s own draw.
         """
         if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
-            raise ValueError(f"samples must be a whole number of at least 1, got {samples!r}.")
+            raise i18n.Sentence("genmodels.vae.samples", samples=repr(samples)[:40])
         inputs = self._model_input(x)
         mu, logvar = self._encode_inputs(inputs)
         sigma = torch.exp(0.5 * logvar)

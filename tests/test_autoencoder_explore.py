@@ -10,11 +10,12 @@ import torch
 from gradio_client import Client, handle_file
 from PIL import Image
 
+import i18n
 from genmodels import latent
 from genmodels.data import load_dataset
 from genmodels.registry import ModelRegistry
 from ui.explore import actions, contrast
-from ui.explore.explain import NOT_A_VAE, explain_html
+from ui.explore.explain import explain_html
 from ui.explore.layout import model_choices
 from ui.explore.models import ViewCache, explorable_names
 
@@ -60,7 +61,10 @@ def test_its_view_encodes_with_the_autoencoder_s_own_code(views):
 def test_the_explanation_panel_says_in_one_sentence_that_there_is_nothing_to_explain(views):
     view = views.get(AE)
     parts = explain_html(view, view.decode(np.zeros(view.dims, dtype=np.float32)))
-    assert parts["pipeline"] == NOT_A_VAE and parts["dims"] == parts["sampling"] == parts["elbo"] == ""
+    assert parts["pipeline"] == f"<p>{i18n.text('explain.not_a_vae')}</p>"
+    assert parts["dims"] == parts["sampling"] == parts["elbo"] == ""
+    with i18n.speaking("zh-CN"):
+        assert "普通的自编码器" in explain_html(view, np.zeros((28, 28), dtype=np.float32))["pipeline"]
     with pytest.raises(ValueError, match="plain autoencoder"):
         actions.explain_digit(view, np.zeros((28, 28), dtype=np.float32))
 

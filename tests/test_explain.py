@@ -8,6 +8,7 @@ generator seeded as torch's global one, VAE.explain makes VAE.loss's own draw: t
 compared figure for figure.
 """
 
+import html
 import io
 import json
 import math
@@ -20,6 +21,7 @@ from gradio_client import Client, handle_file
 from hostile import ServerLog, api_call, error_sentence, file_data, leaks, upload
 from PIL import Image
 
+import i18n
 from genmodels import VAE, VAEConfig
 from genmodels.registry import ModelRegistry
 from genmodels.vae import EXPLAIN_SAMPLES
@@ -163,6 +165,45 @@ def test_the_panel_parts_show_the_same_figures(view, images):
     assert grid.shape == (rows * 30 + 2, explain.SAMPLES_PER_ROW * 30 + 2)
     first = grid[2:30, 2:30].astype(np.float32) / 255
     assert np.abs(first - e.images[0, 0, 0].numpy()).max() <= 1 / 255 + 1e-6  # the first draw, top left
+
+
+# ------------------------------------------------------------------ the panel in Chinese
+# What may stay in Latin letters inside Chinese text: symbols and names of the field and of the app.
+CODE_NAMES = re.compile(r"\b(z\d+|ELBO|KL|ReLU|sigmoid|tanh|log|explain|N|I|q|p|x|z|E|d|sub)\b")
+
+
+def words_read(html_text: str) -> str:
+    """Return what a reader meets in HTML: its text and its text alternatives (alt, aria-label, title)."""
+    alternatives = re.findall(r'(?:alt|aria-label|title)="([^"]*)"', html_text)
+    return html.unescape(" ".join([re.sub(r"<[^>]+>", " ", html_text), *alternatives]))
+
+
+def test_the_panel_in_chinese_has_no_english_sentence_left(view, images):
+    digit = images[2].numpy()
+    with i18n.speaking("zh-CN"):
+        parts = explain.explain_html(view, digit, 1)
+    english = explain.explain_html(view, digit, 1)
+    for name, part in parts.items():
+        read = words_read(part)
+        latin = re.findall(r"[A-Za-z]", CODE_NAMES.sub(" ", read))
+        chinese = re.findall(r"[\u4e00-\u9fff]", read)
+        assert len(latin) < 0.05 * (len(latin) + len(chinese)), (name, "".join(latin), read[:300])
+        assert not re.search(r"[A-Za-z]{3,}", CODE_NAMES.sub(" ", read)), (name, read)
+        # The same figures in both languages: only the words change.
+        assert re.findall(r"\d+\.\d+", re.sub(r'src="[^"]*"', "", part)) == \
+            re.findall(r"\d+\.\d+", re.sub(r'src="[^"]*"', "", english[name])), name
+    assert "证据下界" in parts["elbo"] and "重参数化技巧" in parts["sampling"] and "奈特" in parts["dims"]
+    assert "，" in parts["elbo"] and ", " not in re.sub(r"\([^)]*\)|<[^>]+>", "", parts["elbo"])  # full-width commas
+
+
+def test_a_genmodels_error_speaks_the_language_it_is_shown_in(vae):
+    with pytest.raises(ValueError) as caught:
+        vae.decode(torch.zeros(3, 5))
+    assert str(caught.value) == "Expected latent codes shaped (N, 20), got (3, 5)."
+    with i18n.speaking("zh-CN"):
+        assert str(caught.value) == "隐编码的形状应为 (N, 20)，收到的是 (3, 5)。"
+    with i18n.speaking("zh-CN"), pytest.raises(ValueError, match="必须是不小于 1 的整数"):
+        vae.explain(torch.zeros(1, 1, 28, 28), samples=0)
 
 
 # ------------------------------------------------------------------ /explain in the live app

@@ -9,6 +9,10 @@ call /explain answers with: the reconstruction term averages EXPLAIN_SAMPLES dra
 torch seed (draw 0), so a digit always gets the same numbers until "Draw a new ε" asks for the next
 seed.
 
+Every word is a catalogue text (i18n/, keys explain.*): the accordion's own words are built into the
+page (words()), the parts computed for a digit are rendered in the language of the call that asks
+for them. The code holds the markup and the figures' formats; the catalogue holds the sentences.
+
 It follows the digit, not the drag: it is computed when the page's digit state changes (a release,
 a click, an upload, a stroke), never for the frames of a drag, which the page paints itself.
 """
@@ -24,8 +28,10 @@ import torch
 from torchvision.transforms.functional import to_pil_image
 from torchvision.utils import make_grid
 
+import i18n
 from genmodels.vae import Explanation
 from ui.errors import user_errors
+from ui.language import words
 
 from . import actions, render
 from .models import SLIDER_LIMIT, ModelView
@@ -33,15 +39,7 @@ from .page import QUIET, ExplorePage
 
 SAMPLES_PER_ROW = 8  # posterior samples per row of the grid
 PINNED_SIGMA = 0.5  # below this the digit pins a dimension down (the prior's sigma is 1)
-NOT_A_VAE = ("<p>This is a plain autoencoder: its encoder gives one code per digit, with no q(z|x), no KL and no "
-             "ELBO to show here. Choose a VAE to see them.</p>")
 PRIOR_KL = 0.05  # nats: below this a dimension is left to the prior (models.ACTIVE_KL for one digit)
-
-HELP = """**How the VAE sees this digit.** The encoder does not output one code: it outputs a
-distribution q(z|x), a mean μ and a spread σ for every latent dimension. The blue band on each slider
-is μ ± σ for the digit on screen (your upload or drawing as the model sees it, or the picture the
-sliders decode to). A narrow band means the digit pins that dimension down; a band as wide as the
-prior N(0, 1) means the digit leaves it to the prior. It is recomputed whenever you let go of a slider."""
 
 
 @dataclass
@@ -60,15 +58,15 @@ class ExplainPanel:
 def build_explain_panel(initial: dict | None) -> ExplainPanel:
     """Return the explanation accordion (open), filled with `initial` (explain_html's parts) when given."""
     initial = initial or {}
-    with gr.Accordion("How the VAE sees this digit", open=True, elem_id="ll-explain") as section:
-        gr.Markdown(HELP, elem_classes="ll-help")
+    with gr.Accordion(words("explain.title"), open=True, elem_id="ll-explain") as section:
+        gr.Markdown(words("explain.help"), elem_classes="ll-help")
         pipeline = gr.HTML(initial.get("pipeline", ""), elem_id="ll-explain-pipeline", js_on_load=None)
         with gr.Row(elem_id="ll-explain-row"):
             with gr.Column(scale=1, min_width=300, elem_id="ll-explain-dims-col"):
                 dims = gr.HTML(initial.get("dims", ""), elem_id="ll-explain-dims", js_on_load=None)
             with gr.Column(scale=1, min_width=300, elem_id="ll-explain-right"):
                 sampling = gr.HTML(initial.get("sampling", ""), elem_id="ll-explain-sampling", js_on_load=None)
-                new_eps = gr.Button("Draw a new ε (new posterior samples)", size="sm", elem_id="ll-explain-eps")
+                new_eps = gr.Button(words("explain.new_eps"), size="sm", elem_id="ll-explain-eps")
                 elbo = gr.HTML(initial.get("elbo", ""), elem_id="ll-explain-elbo", js_on_load=None)
     return ExplainPanel(section, pipeline, dims, sampling, new_eps, elbo, gr.State(actions.EXPLAIN_DRAW))
 
@@ -108,6 +106,11 @@ def _nats(value: float) -> str:
     return f"{value:.1f}"
 
 
+def _attribute(key: str, **params) -> str:
+    """Return the catalogue text `key` in the current language, escaped for an HTML attribute."""
+    return html.escape(i18n.text(key, **params))
+
+
 def _signed(value: float) -> str:
     return f"{value:+.2f}".replace("-", "−")
 
@@ -121,26 +124,31 @@ def pipeline_html(view: ModelView, digit, e: Explanation, draw: int) -> str:
     eps, z = e.eps[0, 0, order].cpu().numpy(), e.z[0, 0, order].cpu().numpy()
     decoded = e.images[0, 0, 0].cpu().numpy()
     output = "sigmoid" if c.likelihood == "bernoulli" else "tanh"
+    t = i18n.text
     boxes = [
-        ("ll-pipe-data", "x: the input",
-         f'<img class="ll-pipe-digit" alt="the digit explained" src="{_data_url(render.png_bytes(digit))}">',
-         f"{c.side}×{c.side} pixels in [0, 1]"),
-        ("ll-pipe-net", "encoder", f'<p class="ll-pipe-shape">{c.side ** 2} → {c.hidden_size} → 2 × {c.latent_dim}</p>',
-         "one linear layer, ReLU, two heads"),
-        ("", "μ and log σ²",
-         bars_svg(mu, SLIDER_LIMIT, "#2563eb", "the posterior mean of each dimension")
-         + bars_svg(logvar, 6.0, "#7c3aed", "the log variance of each dimension"),
-         f"KL(q ‖ prior) = {_nats(float(e.kl[0]))} nats"),
-        ("ll-pipe-op", "sampling",
-         '<p class="ll-formula">z = μ + σ ⊙ ε</p>' + bars_svg(eps, SLIDER_LIMIT, "#6b7280", "the draw of eps"),
-         f"ε ~ N(0, I), draw {draw}"),
-        ("", "z: one code", bars_svg(z, SLIDER_LIMIT, "#ea580c", "the code drawn"),
-         f"{c.latent_dim} numbers, one per slider"),
-        ("ll-pipe-net", "decoder", f'<p class="ll-pipe-shape">{c.latent_dim} → {c.hidden_size} → {c.side ** 2}</p>',
-         f"ReLU, then {output} per pixel"),
-        ("ll-pipe-data", "p(x|z): pixel probabilities",
-         f'<img class="ll-pipe-digit" alt="the decoded pixel probabilities" src="{_data_url(render.png_bytes(decoded))}">',
-         f"−log p(x|z) = {_nats(float(e.sample_nll[0, 0]))} nats"),
+        ("ll-pipe-data", t("explain.pipe.input.title"),
+         f'<img class="ll-pipe-digit" alt="{_attribute("explain.pipe.input.alt")}" '
+         f'src="{_data_url(render.png_bytes(digit))}">',
+         t("explain.pipe.input.note", side=c.side)),
+        ("ll-pipe-net", t("explain.pipe.encoder.title"),
+         f'<p class="ll-pipe-shape">{c.side ** 2} → {c.hidden_size} → 2 × {c.latent_dim}</p>',
+         t("explain.pipe.encoder.note")),
+        ("", t("explain.pipe.posterior.title"),
+         bars_svg(mu, SLIDER_LIMIT, "#2563eb", t("explain.pipe.posterior.mu"))
+         + bars_svg(logvar, 6.0, "#7c3aed", t("explain.pipe.posterior.logvar")),
+         t("explain.pipe.posterior.note", kl=float(e.kl[0]))),
+        ("ll-pipe-op", t("explain.pipe.sampling.title"),
+         '<p class="ll-formula">z = μ + σ ⊙ ε</p>' + bars_svg(eps, SLIDER_LIMIT, "#6b7280", t("explain.pipe.sampling.eps")),
+         t("explain.pipe.sampling.note", draw=draw)),
+        ("", t("explain.pipe.code.title"), bars_svg(z, SLIDER_LIMIT, "#ea580c", t("explain.pipe.code.bars")),
+         t("explain.pipe.code.note", dims=c.latent_dim)),
+        ("ll-pipe-net", t("explain.pipe.decoder.title"),
+         f'<p class="ll-pipe-shape">{c.latent_dim} → {c.hidden_size} → {c.side ** 2}</p>',
+         t("explain.pipe.decoder.note", output=output)),
+        ("ll-pipe-data", t("explain.pipe.output.title"),
+         f'<img class="ll-pipe-digit" alt="{_attribute("explain.pipe.output.alt")}" '
+         f'src="{_data_url(render.png_bytes(decoded))}">',
+         t("explain.pipe.output.note", nll=float(e.sample_nll[0, 0]))),
     ]
     cells = []
     for i, (kind, title, body, note) in enumerate(boxes):
@@ -148,10 +156,9 @@ def pipeline_html(view: ModelView, digit, e: Explanation, draw: int) -> str:
             cells.append('<span class="ll-pipe-arrow" aria-hidden="true">→</span>')
         cells.append(f'<div class="ll-pipe-box {kind}" style="--i:{i}" role="listitem"><h4>{title}</h4>{body}'
                      f'<p class="ll-pipe-note">{note}</p></div>')
-    return (f'<div class="ll-pipe" role="list" aria-label="The VAE, step by step, with this digit\'s values" '
+    return (f'<div class="ll-pipe" role="list" aria-label="{_attribute("explain.pipe.label")}" '
             f'data-draw="{draw}">{"".join(cells)}</div>'
-            '<p class="ll-pipe-legend">Bars: one per latent dimension, in slider order (most KL first); '
-            f'μ, ε and z are drawn to ±{SLIDER_LIMIT:g}, log σ² to ±6.</p>')
+            f'<p class="ll-pipe-legend">{t("explain.pipe.legend", limit=SLIDER_LIMIT)}</p>')
 
 
 def dims_html(view: ModelView, e: Explanation) -> str:
@@ -176,14 +183,15 @@ def dims_html(view: ModelView, e: Explanation) -> str:
             f'<span class="ll-dim-kl"><i style="--w:{kl[d] / top:.3f}"></i><b>{kl[d]:.2f}</b></span></div>')
     pinned = int((sigma[order] < PINNED_SIGMA).sum())
     prior = int((kl[order] < PRIOR_KL).sum())
-    summary = (f"This digit pins down <b>{pinned}</b> of {len(order)} dimensions (σ below {PINNED_SIGMA:g}) and "
-               f"leaves <b>{prior}</b> to the prior (KL below {PRIOR_KL:g} nats).")
+    t = i18n.text
+    summary = t("explain.dims.summary", pinned=f"<b>{pinned}</b>", total=len(order), sigma=PINNED_SIGMA,
+                prior=f"<b>{prior}</b>", kl=PRIOR_KL)
+    total = t("explain.dims.total", total=f'<b>{t("explain.nats", value=float(e.kl[0]))}</b>')
     return (f'<div class="ll-dims" data-bands="{";".join(bands)}"><p class="ll-dims-summary">{summary}</p>'
-            '<p class="ll-dims-legend"><span class="ll-key ll-key-prior"></span>prior N(0, 1), ±1 '
-            '<span class="ll-key ll-key-post"></span>q(z|x): μ ± σ <span class="ll-key ll-key-kl"></span>'
-            f'KL in nats · axis −{SLIDER_LIMIT:g} to {SLIDER_LIMIT:g} as on the sliders</p>'
-            f'{"".join(rows)}<p class="ll-dim-total">KL summed over the dimensions: '
-            f'<b>{_nats(float(e.kl[0]))} nats</b> (the bars above, exact: closed form)</p></div>')
+            f'<p class="ll-dims-legend"><span class="ll-key ll-key-prior"></span>{t("explain.dims.prior")} '
+            f'<span class="ll-key ll-key-post"></span>{t("explain.dims.posterior")} <span class="ll-key ll-key-kl"></span>'
+            f'{t("explain.dims.axis", limit=SLIDER_LIMIT)}</p>'
+            f'{"".join(rows)}<p class="ll-dim-total">{total}</p></div>')
 
 
 def sampling_html(view: ModelView, e: Explanation, draw: int) -> str:
@@ -192,16 +200,16 @@ def sampling_html(view: ModelView, e: Explanation, draw: int) -> str:
     mu, sigma, eps, z = (float(t) for t in (e.mu[0, d], e.sigma[0, d], e.eps[0, 0, d], e.z[0, 0, d]))
     nll = e.sample_nll[:, 0].cpu().numpy()
     count = len(nll)
+    t = i18n.text
+    equation = f"{_signed(mu)} + {sigma:.2f} × ({_signed(eps)}) = <b>{_signed(z)}</b>"
+    worked = t("explain.sampling.worked", dim=d, equation=equation, trick=f'<i>{t("explain.sampling.trick")}</i>')
+    caption = t("explain.sampling.caption", count=count, draw=draw, low=float(nll.min()), high=float(nll.max()))
     return (f'<div class="ll-sampling" data-draw="{draw}">'
             '<p class="ll-formula-big">ε ~ N(0, I), &nbsp; z = μ + σ ⊙ ε</p>'
-            f'<p>For z{d} in the first draw: {_signed(mu)} + {sigma:.2f} × ({_signed(eps)}) = <b>{_signed(z)}</b>. '
-            'Written this way z is a smooth function of μ and σ, so training can pass gradients through the '
-            'random draw: the <i>reparameterization trick</i>.</p>'
-            f'<img class="ll-samples" alt="{count} decodes of codes drawn from q(z|x)" '
+            f'<p>{worked}</p>'
+            f'<img class="ll-samples" alt="{_attribute("explain.sampling.alt", count=count)}" '
             f'src="{_data_url(samples_png(e.images[:, 0]))}">'
-            f'<p class="ll-caption">{count} codes drawn from q(z|x) (ε draw {draw}) and decoded: what "the encoder '
-            'outputs a distribution" looks like. The first is the one in the diagram. Their −log p(x|z) runs '
-            f'from {nll.min():.1f} to {nll.max():.1f} nats.</p></div>')
+            f'<p class="ll-caption">{caption}</p></div>')
 
 
 def elbo_html(view: ModelView, e: Explanation, draw: int) -> str:
@@ -210,30 +218,26 @@ def elbo_html(view: ModelView, e: Explanation, draw: int) -> str:
     recon, kl, nelbo = float(e.reconstruction[0]), float(e.kl[0]), float(e.nelbo[0])
     count = int(e.eps.shape[0])
     share = 100 * recon / nelbo if nelbo > 0 else 50.0
-    pixels = ("the Bernoulli likelihood of each pixel" if c.likelihood == "bernoulli"
-              else "half the squared error on [−1, 1] (a unit-variance Gaussian, up to a constant)")
-    beta = f"{c.beta:g}"
+    t = i18n.text
+    likelihood = t("explain.elbo.bernoulli" if c.likelihood == "bernoulli" else "explain.elbo.gaussian")
+    reconstruction = t("explain.elbo.recon", name=f'<b>{t("explain.elbo.recon_name")}</b>',
+                       formula="E<sub>q</sub>[−log p(x|z)]", pixels=c.side ** 2, likelihood=likelihood, count=count,
+                       draw=draw)
     return (f'<div class="ll-elbo" data-draw="{draw}">'
             f'<p class="ll-elbo-sum">−ELBO = <span class="ll-recon">{_nats(recon)}</span> + '
-            f'<span class="ll-kl">{_nats(kl)}</span> = <b>{_nats(nelbo)} nats</b></p>'
-            f'<div class="ll-elbo-bar" role="img" aria-label="reconstruction {_nats(recon)}, KL {_nats(kl)} nats">'
+            f'<span class="ll-kl">{_nats(kl)}</span> = <b>{t("explain.nats", value=nelbo)}</b></p>'
+            f'<div class="ll-elbo-bar" role="img" aria-label="{_attribute("explain.elbo.bar", recon=recon, kl=kl)}">'
             f'<i class="ll-recon-bar" style="width:{share:.1f}%"></i><i class="ll-kl-bar"></i></div>'
-            f'<p><span class="ll-key ll-key-recon"></span><b>Reconstruction</b> E<sub>q</sub>[−log p(x|z)]: '
-            f'how many nats the decoder needs to describe this digit\'s {c.side ** 2} pixels ({pixels}) from a code drawn '
-            f'from q(z|x); the mean over the {count} draws above, from a fixed seed (draw {draw}; /explain reports '
-            'draw 0), so the figure repeats.</p>'
-            '<p><span class="ll-key ll-key-kl"></span><b>KL</b>(q(z|x) ‖ N(0, I)): how far the encoder\'s '
-            'distribution for this digit is from the prior, the nats the code spends on this digit; exact, the '
-            'sum of the per-dimension bars.</p>'
-            f'<p><b>β = {beta}</b> for this model: training minimises reconstruction + β × KL over the data. '
-            'β = 1 is the true ELBO (a bound on −log p(x)); a larger β charges more for every nat of KL, so '
-            'codes stay nearer the prior and pictures get blurrier.</p></div>')
+            f'<p><span class="ll-key ll-key-recon"></span>{reconstruction}</p>'
+            f'<p><span class="ll-key ll-key-kl"></span>{t("explain.elbo.kl", formula="<b>KL</b>(q(z|x) ‖ N(0, I))")}</p>'
+            f'<p>{t("explain.elbo.beta", beta=f"<b>β = {c.beta:g}</b>")}</p></div>')
 
 
 def explain_html(view: ModelView, digit, draw: int = actions.EXPLAIN_DRAW) -> dict[str, str]:
-    """Return the panel's HTML parts {pipeline, dims, sampling, elbo} for a digit (side, side) in [0,1] and eps draw `draw`."""
+    """Return the panel's HTML parts {pipeline, dims, sampling, elbo} for a digit (side, side) in [0,1] and eps draw
+    `draw`, in the current language."""
     if not view.is_vae:  # nothing to explain, and no error on every digit: one sentence instead
-        return {"pipeline": NOT_A_VAE, "dims": "", "sampling": "", "elbo": ""}
+        return {"pipeline": f'<p>{i18n.text("explain.not_a_vae")}</p>', "dims": "", "sampling": "", "elbo": ""}
     digit = np.asarray(digit, dtype=np.float32).reshape(view.side, view.side)
     e = actions.explain_digit(view, digit, draw)
     return {"pipeline": pipeline_html(view, digit, e, draw), "dims": dims_html(view, e),

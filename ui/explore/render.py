@@ -6,12 +6,18 @@ traversal grid) are drawn by matplotlib, each on its own Figure and Agg canvas (
 requests in different threads never share one); grids of digits are torchvision's make_grid. What is
 drawn again on every slider release (the map's marker, the row-by-row readout) stays with PIL:
 matplotlib is too slow there (bench/figure_speed.py, BENCHMARKS.md "Figures: matplotlib or PIL").
+
+Words on pictures and their text alternatives are catalogue texts (i18n/, keys render.*) in the
+language of the call that draws them; Chinese is drawn with Noto Sans CJK where it is installed.
 """
 
 import base64
+import functools
 import html
 import io
 import threading
+from collections.abc import Callable
+from pathlib import Path
 
 import matplotlib
 import numpy as np
@@ -21,8 +27,11 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
+from matplotlib import font_manager
 from PIL import Image, ImageDraw, ImageFont
 from torchvision.utils import make_grid
+
+import i18n
 
 # Paul Tol's "muted" scheme (https://personal.sron.nl/~pault/): nine colours that stay distinct for
 # colour-blind readers, and his pale grey as a tenth.
@@ -48,16 +57,36 @@ LABEL_PX, TICK_PX, LEGEND_PX = 16, 14, 17
 AXIS_GREY = "#555555"
 
 
+# Chinese words need a font with CJK glyphs: Noto Sans CJK (Debian's fonts-noto-cjk) where installed.
+# matplotlib falls back glyph by glyph along a family list; PIL draws a label in one face, so a label
+# that is not plain ASCII is drawn in the CJK face. Without the font both keep their defaults.
+CJK_FONT_FILE = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+CJK_FAMILY = "Noto Sans CJK SC"
+
+
+@functools.cache
+def font_family() -> list[str]:
+    """Return matplotlib's family list for words on figures: its default, then a CJK font when one is installed."""
+    installed = {entry.name for entry in font_manager.fontManager.ttflist}
+    return ["DejaVu Sans"] + ([CJK_FAMILY] if CJK_FAMILY in installed else [])
+
+
 _fonts = threading.local()  # one FreeType face per thread: faces must not be shared between threads
 
 
-def font(size: int = 13) -> ImageFont.ImageFont:
-    """Return PIL's built-in scalable font at `size` pixels (loaded once per thread: loading costs more
-    than drawing a label, and a picture has dozens)."""
+def font(size: int = 13, cjk: bool = False) -> ImageFont.ImageFont:
+    """Return PIL's built-in scalable font at `size` pixels, or with `cjk` one with Chinese glyphs when installed
+    (loaded once per thread: loading costs more than drawing a label, and a picture has dozens)."""
     by_size = _fonts.__dict__.setdefault("by_size", {})
-    if size not in by_size:
-        by_size[size] = ImageFont.load_default(size=size)
-    return by_size[size]
+    cjk = cjk and CJK_FONT_FILE.is_file()
+    if (size, cjk) not in by_size:
+        by_size[size, cjk] = ImageFont.truetype(str(CJK_FONT_FILE), size) if cjk else ImageFont.load_default(size=size)
+    return by_size[size, cjk]
+
+
+def label_font(size: int, label: str) -> ImageFont.ImageFont:
+    """Return the font that draws `label`: PIL's own for plain ASCII, the CJK one for other words."""
+    return font(size, cjk=not label.isascii())
 
 
 def quick_png(picture: Image.Image) -> Image.Image:
@@ -81,8 +110,9 @@ def png_bytes(digit) -> bytes:
     return buffer.getvalue()
 
 
-def digit_html(digit, alt: str = "decoded digit", data: dict | None = None) -> str:
-    """Return an <img> holding the digit's PNG inline; CSS scales it up with hard pixel edges.
+def digit_html(digit, alt: str | None = None, data: dict | None = None) -> str:
+    """Return an <img> holding the digit's PNG inline; CSS scales it up with hard pixel edges. Its text alternative
+    is `alt`, by default "decoded digit" in the current language.
 
     With `data` ({"model", "reader", "z", "order"}) the picture comes in a frame that tells the
     page which code it shows, with a hidden <canvas> on top: a page that runs the models itself
@@ -90,6 +120,7 @@ def digit_html(digit, alt: str = "decoded digit", data: dict | None = None) -> s
     """
     pixels = to_uint8(digit)
     encoded = base64.b64encode(png_bytes(pixels / 255)).decode("ascii")
+    alt = html.escape(i18n.text("render.decoded_digit") if alt is None else alt)
     img = f'<img class="ll-digit" alt="{alt}" src="data:image/png;base64,{encoded}">'
     if data is None:
         return img
@@ -102,7 +133,8 @@ def digit_html(digit, alt: str = "decoded digit", data: dict | None = None) -> s
 def preview_html(digits, values, title: str) -> str:
     """Return a titled row of small digits (N, side, side), each captioned with its slider value: what one slider does."""
     cells = "".join(
-        f'<figure><img class="ll-digit-small" alt="at {v:+.1f}" src="data:image/png;base64,'
+        f'<figure><img class="ll-digit-small" alt="{html.escape(i18n.text("render.preview_at", value=f"{v:+.1f}"))}" '
+        'src="data:image/png;base64,'
         f'{base64.b64encode(png_bytes(d)).decode("ascii")}"><figcaption>{v:+.1f}</figcaption></figure>'
         for d, v in zip(digits, values))
     return f'<div class="ll-preview"><p>{html.escape(title)}</p><div class="ll-preview-row">{cells}</div></div>'
@@ -149,7 +181,8 @@ def gif_bytes(digits, size: int = 168, frame_ms: int = 120) -> bytes:
 def gif_html(gif: bytes) -> str:
     """Return an <img> that plays an animated GIF inline."""
     encoded = base64.b64encode(gif).decode("ascii")
-    return f'<img class="ll-anim" alt="interpolation animation" src="data:image/gif;base64,{encoded}">'
+    alt = html.escape(i18n.text("render.interpolation"))
+    return f'<img class="ll-anim" alt="{alt}" src="data:image/gif;base64,{encoded}">'
 
 
 def new_figure(width: int, height: int) -> Figure:
@@ -187,8 +220,8 @@ def grid(rows, row_labels: list[str], column_labels: list[str], cell: int = 56) 
     axes.imshow(picture, cmap="gray", vmin=0, vmax=255, interpolation="nearest", aspect="auto",
                 extent=(0, width, height, 0))
     centres = gap + cell / 2 + np.arange(max(n_rows, n_cols)) * (cell + gap)
-    axes.set_xticks(centres[:n_cols], column_labels)
-    axes.set_yticks(centres[:n_rows], row_labels)
+    axes.set_xticks(centres[:n_cols], column_labels, family=font_family())
+    axes.set_yticks(centres[:n_rows], row_labels, family=font_family())
     axes.xaxis.tick_top()
     axes.tick_params(length=0, labelsize=LEGEND_PX + 1, labelcolor="black")  # read at half size on a phone
     for spine in axes.spines.values():
@@ -201,26 +234,43 @@ class LatentMap:
 
     The plot is the square (LEFT, TOP)-(LEFT + SIDE, TOP + SIDE) of the picture: matplotlib's axes are
     placed exactly there, and to_pixels / to_coordinates convert through the same box, so a click
-    lands on what is drawn under it.
+    lands on what is drawn under it. Its words (axis titles, class names in the legend) are in the
+    language of the call: the picture is drawn once per language, when first asked for.
+
+    `class_names` is a list, or a function returning the list in the current language.
     """
 
     WIDTH, HEIGHT = 560, 420
     LEFT, TOP, SIDE = 58, 12, 350
     LEGEND_LEFT = LEFT + SIDE + 14
 
-    def __init__(self, xy: np.ndarray, labels: np.ndarray, class_names: list[str]):
+    def __init__(self, xy: np.ndarray, labels: np.ndarray, class_names: list[str] | Callable[[], list[str]]):
         self.xy = np.asarray(xy, dtype=np.float64)
         self.labels = np.asarray(labels, dtype=np.int64)
         low, high = self.xy.min(0), self.xy.max(0)
         pad = 0.08 * (high - low) + 1e-6
         self.low, self.high = low - pad, high + pad
         self.pixels = self.to_pixels(self.xy).astype(np.float32)  # where each point is drawn (a page gets these)
-        # A palette of 128 colours looks the same and saves smaller and faster than the anti-aliased RGB
-        # rendering (the marked map is sent on every release; BENCHMARKS.md "Figures: matplotlib or PIL").
-        self.base = figure_image(self.figure(class_names)[0]).quantize(
-            colors=128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
-        palette = np.asarray(self.base.getpalette(), dtype=np.int64).reshape(-1, 3).sum(1)
-        self._black, self._white = int(np.argmin(palette)), int(np.argmax(palette))  # the marker's inks
+        self.class_names = class_names if callable(class_names) else (lambda: class_names)
+        self._bases = {}  # language -> (base picture, black ink, white ink)
+        self._drawn(i18n.DEFAULT)
+
+    def _drawn(self, language: str) -> tuple[Image.Image, int, int]:
+        """Return (the base picture in `language`, its black ink, its white ink), drawn the first time it is asked for."""
+        if language not in self._bases:
+            with i18n.speaking(language):
+                picture = figure_image(self.figure(self.class_names())[0])
+            # A palette of 128 colours looks the same and saves smaller and faster than the anti-aliased RGB
+            # rendering (the marked map is sent on every release; BENCHMARKS.md "Figures: matplotlib or PIL").
+            base = picture.quantize(colors=128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+            palette = np.asarray(base.getpalette(), dtype=np.int64).reshape(-1, 3).sum(1)
+            self._bases[language] = (base, int(np.argmin(palette)), int(np.argmax(palette)))  # the marker's inks
+        return self._bases[language]
+
+    @property
+    def base(self) -> Image.Image:
+        """Return the map without a marker, its words in the current language (a palette picture)."""
+        return self._drawn(i18n.language())[0]
 
     @property
     def plot_box(self) -> tuple[int, int, int, int]:
@@ -251,8 +301,10 @@ class LatentMap:
         axes.set_ylim(self.low[1], self.high[1])
         for axis in (axes.xaxis, axes.yaxis):
             axis.set_major_locator(MaxNLocator(4))
-        axes.set_xlabel("principal direction 1", fontsize=LABEL_PX, color=AXIS_GREY, labelpad=2)
-        axes.set_ylabel("principal direction 2", fontsize=LABEL_PX, color=AXIS_GREY, labelpad=0)
+        axes.set_xlabel(i18n.text("render.map.axis", n=1), fontsize=LABEL_PX, color=AXIS_GREY, labelpad=2,
+                        family=font_family())
+        axes.set_ylabel(i18n.text("render.map.axis", n=2), fontsize=LABEL_PX, color=AXIS_GREY, labelpad=0,
+                        family=font_family())
         palette = np.array(class_colours(max(len(class_names), int(self.labels.max(initial=0)) + 1))) / 255
         colours = palette[self.labels]
         order = np.random.default_rng(0).permutation(len(self.xy))  # no class hides all others under it
@@ -260,7 +312,8 @@ class LatentMap:
                      linewidths=0.5)
         handles = [Line2D([], [], linestyle="", marker="o", markersize=11, color=palette[c],
                           label=name[:14]) for c, name in enumerate(class_names)]
-        figure.legend(handles=handles, loc="upper left", frameon=False, fontsize=LEGEND_PX, handletextpad=0.2,
+        figure.legend(handles=handles, loc="upper left", frameon=False, prop={"family": font_family(), "size": LEGEND_PX},
+                      handletextpad=0.2,
                       borderaxespad=0, borderpad=0, labelspacing=0.45, handlelength=1.0,
                       bbox_to_anchor=(self.LEGEND_LEFT / self.WIDTH, 1 - self.TOP / self.HEIGHT))
         return figure, axes
@@ -272,15 +325,16 @@ class LatentMap:
         the marker never leaves the picture however far the sliders go. Drawn with PIL on a copy of
         the matplotlib base: this runs on every release.
         """
-        out = self.base.copy()
+        base, black, white = self._drawn(i18n.language())
+        out = base.copy()
         draw = ImageDraw.Draw(out)
         left, top, right, bottom = self.plot_box
         x, y = np.nan_to_num(self.to_pixels(np.asarray(xy, dtype=np.float64).reshape(1, 2))[0])
         x, y = float(np.clip(x, left, right)), float(np.clip(y, top, bottom))
-        draw.ellipse([x - 10, y - 10, x + 10, y + 10], outline=self._white, width=5)
-        draw.ellipse([x - 9, y - 9, x + 9, y + 9], outline=self._black, width=3)
-        draw.line([x - 15, y, x + 15, y], fill=self._black, width=2)
-        draw.line([x, y - 15, x, y + 15], fill=self._black, width=2)
+        draw.ellipse([x - 10, y - 10, x + 10, y + 10], outline=white, width=5)
+        draw.ellipse([x - 9, y - 9, x + 9, y + 9], outline=black, width=3)
+        draw.line([x - 15, y, x + 15, y], fill=black, width=2)
+        draw.line([x, y - 15, x, y + 15], fill=black, width=2)
         return quick_png(out)
 
 
@@ -324,8 +378,10 @@ class Manifold:
         ticks = np.arange(np.ceil(self.values[0]), np.floor(self.values[-1]) + 1)
         axes.set_xticks(ticks)
         axes.set_yticks(ticks)
-        axes.set_xlabel(f"{names[0]} (first slider)", fontsize=LABEL_PX, color=AXIS_GREY, labelpad=2)
-        axes.set_ylabel(f"{names[1]} (second slider)", fontsize=LABEL_PX, color=AXIS_GREY, labelpad=0)
+        axes.set_xlabel(i18n.text("render.manifold.first", name=names[0]), fontsize=LABEL_PX, color=AXIS_GREY,
+                        labelpad=2, family=font_family())
+        axes.set_ylabel(i18n.text("render.manifold.second", name=names[1]), fontsize=LABEL_PX, color=AXIS_GREY,
+                        labelpad=0, family=font_family())
         return figure, axes
 
     def to_slots(self, px: float, py: float) -> np.ndarray:
@@ -362,14 +418,15 @@ def readout_picture(digit, row_probs: np.ndarray, class_names: list[str], rows_r
     height = header + n_rows * row_h + layout["bottom"]
     out = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(out)
-    f = font(layout["label_font"])
     pixels = to_uint8(digit)
     picture = Image.fromarray(pixels, mode="L").resize((digit_w, n_rows * row_h), Image.Resampling.NEAREST).convert("RGB")
     out.paste(picture, (0, header))
     for c, name in enumerate(class_names):
         # Class names are written upwards so long names (fashion) still fit above narrow columns.
         label = Image.new("RGB", (header - layout["label_inset"], cell_w), "white")
-        ImageDraw.Draw(label).text((2, cell_w // 2), name[:layout["label_chars"]], fill="black", font=f, anchor="lm")
+        shown = name[:layout["label_chars"]]
+        ImageDraw.Draw(label).text((2, cell_w // 2), shown, fill="black", font=label_font(layout["label_font"], shown),
+                                   anchor="lm")
         out.paste(label.rotate(90, expand=True), (left + c * cell_w, 2))
     for r in range(n_rows):
         y = header + r * row_h
