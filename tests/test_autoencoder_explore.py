@@ -2,6 +2,7 @@
 the side-by-side prior samples, and ae-mnist selected over the named API and the in-page route."""
 
 import json
+import re
 import urllib.request
 
 import numpy as np
@@ -76,6 +77,12 @@ def test_prior_samples_go_through_both_decoders_with_the_same_codes(views, regis
     again_ae, again_vae = contrast.prior_samples(views, 3)
     assert np.array_equal(np.asarray(ae), np.asarray(again_ae)) and np.array_equal(np.asarray(vae), np.asarray(again_vae))
     assert not np.array_equal(np.asarray(contrast.prior_samples(views, 4)[0]), np.asarray(ae))
+
+
+@pytest.mark.parametrize("language", i18n.LANGUAGES)
+def test_the_section_s_words_say_how_many_codes_are_drawn(language):
+    for key in ("contrast.why", "contrast.redraw"):
+        assert re.findall(r"\d+", i18n.text(key, language).replace("N(0, I)", "")) == [str(contrast.SAMPLES)], key
 
 
 # -- over the API of the live app --------------------------------------------------------------------

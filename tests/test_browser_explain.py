@@ -1,6 +1,7 @@
 """How the VAE sees this digit in headless Chromium: the panel, the bands mu ± sigma on the
 sliders, the posterior samples and a new draw of eps, after an upload and after a release; and the
-panel on a laptop, the projector (presentation mode) and a phone (screenshots in test-artifacts/).
+panel on a laptop, the projector (presentation mode) and a phone, the phone's in Chinese
+(screenshots in test-artifacts/).
 
 Every figure the page shows is checked against the same call in this process (actions.explain_digit,
 ui/explore/explain.py): the page's digit is explained by the server, the test explains it again here.
@@ -8,10 +9,11 @@ ui/explore/explain.py): the page's digit is explained by the server, the test ex
 
 import numpy as np
 import pytest
-from browser_waits import wait_shown, wait_until
+from browser_waits import text_at, wait_shown, wait_until
 from conftest import open_context
 from test_browser_explore import digit_png, loaded, press_and_drag, slider_values, upload  # noqa: F401
 
+import i18n
 from genmodels.registry import ModelRegistry
 from ui.explore import actions, explain
 from ui.explore.models import ViewCache
@@ -67,6 +69,22 @@ def wait_until_sliders_show(page, bands: str):
     wait_until(page, f"(bands) => {{ const want = bands.split(';'); return ({SLIDER_BANDS})().every((b, k) => b === want[k]); }}",
                f"every slider's track to carry the band the panel lists ({bands[:60]}…)", arg=bands,
                last=f"() => ({SLIDER_BANDS})().join(';')")
+
+
+def wait_until_in_chinese(page):
+    """Wait until the panel, built into the page and computed for the page's digit, speaks Chinese, and check its words."""
+    nats = i18n.text("explain.nats", "zh-CN", value=0.0).split()[-1]
+    wait_until(page, "(word) => document.querySelector('#ll-explain-elbo').innerText.includes(word)",
+               "the panel's ELBO in Chinese (the page's digit explained in the page's language)", arg=nats,
+               last=text_at("#ll-explain-elbo"))
+    for selector, key in [("#ll-explain", "explain.title"), ("#ll-explain-eps", "explain.new_eps"),
+                          ("#ll-explain-sampling", "explain.sampling.trick"), ("#ll-contrast", "contrast.title")]:
+        assert i18n.text(key, "zh-CN") in page.locator(selector).first.inner_text(), (selector, key)
+    assert "证据下界" in page.locator("#ll-explain-elbo").inner_text()
+    pipeline = page.locator("#ll-explain-pipeline .ll-pipe")
+    assert pipeline.get_attribute("aria-label") == i18n.text("explain.pipe.label", "zh-CN")  # read by screen readers
+    help_text = page.locator("#ll-explain .ll-help").first.inner_text()
+    assert "编码器输出的不是一个编码" in help_text and "The encoder" not in help_text
 
 
 def expected_parts(view, digit, draw: int = actions.EXPLAIN_DRAW) -> dict:
@@ -142,7 +160,7 @@ def test_a_new_eps_draws_new_posterior_samples_of_the_same_digit(page, view):
 @pytest.mark.parametrize("name, viewport, query", [
     ("explain-1280", {"width": 1280, "height": 720}, Z_LINK),
     ("explain-presentation", {"width": 1280, "height": 720}, Z_LINK + "&present=1"),
-    ("explain-phone", {"width": 390, "height": 844}, ""),
+    ("explain-phone-zh-CN", {"width": 390, "height": 844}, "?lang=zh-CN"),
 ])
 def test_the_panel_on_a_laptop_a_projector_and_a_phone(browser, live_app, artifacts, name, viewport, query):
     context = open_context(browser, viewport=viewport)
@@ -151,6 +169,8 @@ def test_the_panel_on_a_laptop_a_projector_and_a_phone(browser, live_app, artifa
         page.goto(live_app + query)
         loaded(page)
         bands_listed(page)
+        if "zh-CN" in name:
+            wait_until_in_chinese(page)
         page.screenshot(path=str(artifacts / f"{name}-top.png"))
         page.locator("#ll-explain-pipeline").scroll_into_view_if_needed()
         page.screenshot(path=str(artifacts / f"{name}.png"))
