@@ -12,6 +12,8 @@ seed.
 Every word is a catalogue text (i18n/, keys explain.*): the accordion's own words are built into the
 page (words()), the parts computed for a digit are rendered in the language of the call that asks
 for them. The code holds the markup and the figures' formats; the catalogue holds the sentences.
+The parts built with the page (one page for every visitor) are in English until the page's load
+event, which sets the digit, has them computed again in the visitor's language.
 
 It follows the digit, not the drag: it is computed when the page's digit state changes (a release,
 a click, an upload, a stroke), never for the frames of a drag, which the page paints itself.
