@@ -13,7 +13,9 @@ import io
 import json
 import math
 import re
+import uuid
 
+import httpx
 import numpy as np
 import pytest
 import torch
@@ -303,3 +305,29 @@ def test_the_model_defaults_to_the_digits_vae_over_plain_http(live_app, digit_fi
     event, data = api_call(live_app, "explain", "[" + json.dumps(_good_upload(live_app, digit_file)) + "]")
     assert event == "complete", data
     assert data[0] == client.predict(handle_file(str(digit_file)), "vae-mnist", api_name="/explain")
+
+
+def page_event_in(url: str, elem_id: str, trigger: str, language: str) -> list:
+    """Call the page event `trigger` of the component `elem_id` through gradio's queue, as the page of a visitor
+    speaking `language` does (its Accept-Language header), with the session's own values; return its outputs."""
+    config = httpx.get(f"{url}/config", timeout=60).json()
+    target = next(c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == elem_id)
+    fn_index, dependency = next((i, d) for i, d in enumerate(config["dependencies"])
+                                if [target, trigger] in [list(t) for t in d["targets"]])
+    session = uuid.uuid4().hex[:10]
+    body = {"data": [None] * len(dependency["inputs"]), "fn_index": fn_index, "session_hash": session,
+            "event_data": None, "trigger_id": target}
+    with httpx.Client(base_url=url, timeout=120, headers={"Accept-Language": language}) as client:
+        assert client.post("/gradio_api/queue/join", json=body).status_code == 200
+        stream = client.get("/gradio_api/queue/data", params={"session_hash": session}).text
+    ends = [json.loads(line[5:]) for line in stream.splitlines() if line.startswith("data:") and "process_completed" in line]
+    assert ends and ends[-1].get("success"), stream[-300:]
+    return ends[-1]["output"]["data"]
+
+
+def test_a_new_draw_over_http_answers_in_the_callers_language(live_app):
+    """The panel's parts are computed per call: a zh-CN caller gets them in Chinese, an English one in English."""
+    chinese, english = (" ".join(str(v) for v in page_event_in(live_app, "ll-explain-eps", "click", language))
+                        for language in ("zh-CN", "en"))
+    assert i18n.text("explain.sampling.trick", "zh-CN") in chinese and "奈特" in chinese and " nats" not in chinese
+    assert "reparameterization trick" in english and "奈特" not in english
