@@ -23,11 +23,11 @@ import matplotlib
 import numpy as np
 import torch
 import torch.nn.functional as F
+from matplotlib import font_manager
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
-from matplotlib import font_manager
 from PIL import Image, ImageDraw, ImageFont
 from torchvision.utils import make_grid
 
