@@ -23,6 +23,8 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
+import i18n
+
 GRADIO_VERSION = gr.__version__  # the version these internals were checked against names itself in failures
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 SCRIPT = "gradio_internals.js"
@@ -37,7 +39,6 @@ UPLOAD_ROUTE = "/gradio_api/upload"
 ROOT_HEADERS = (b"host", b"x-forwarded-host", b"x-forwarded-proto", b"x-gradio-server")
 # How often, and over how many of the latest events, the queue summarises its events for gradio's
 # monitoring dashboard (gradio's defaults: after every event, over the last 10,000).
-NO_EVENT_DATA = "This event needs what was clicked (its event_data), as the page sends it."
 QUEUE_ANALYTICS = {"GRADIO_ANALYTICS_CACHE_FREQUENCY": "1000", "GRADIO_ANALYTICS_MAX_EVENTS": "1000"}
 
 
@@ -129,7 +130,7 @@ def on_refused_input(blocks: gr.Blocks, answer: Callable[[list, list, list], gr.
                     try:
                         hint(event_data.target, event_data._data)
                     except (TypeError, KeyError, ValueError, AttributeError):
-                        raise gr.Error(NO_EVENT_DATA, print_exception=False) from None
+                        raise gr.Error(i18n.text("errors.no_event_data"), print_exception=False) from None
         return await call_function(block_fn, processed_input, iterator, requests, event_id, event_data,
                                    *args, **kwargs)
 

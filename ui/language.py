@@ -21,6 +21,7 @@ at the same view (the link holds the view), so every word on it is in one langua
 import json
 
 import gradio as gr
+from gradio.i18n import I18nData
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
@@ -61,6 +62,18 @@ def words(key: str, **params):
     for code in i18n.LANGUAGES:
         I18N.translations.setdefault(code, {})[filled] = _icu(i18n.text(key, code, **params))
     return I18N(filled)
+
+
+def shown(value, language_: str | None = None) -> str:
+    """Return a component's text as a reader of `language_` (default: the current caller's) reads it: a words() text
+    rendered from the catalogue, a plain string as it is."""
+    key = getattr(value, "key", None) if isinstance(value, I18nData) else None
+    if isinstance(value, dict) and value.get("__type__") == "translation_metadata":  # as a page's config holds it
+        key = value.get("key")
+    if not isinstance(key, str):
+        return str(value)
+    key, _, params = key.partition("|")
+    return i18n.text(key, language_, **(json.loads(params) if params else {}))
 
 
 def answer_in_callers_language(blocks: gr.Blocks) -> None:
