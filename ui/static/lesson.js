@@ -157,6 +157,8 @@
         const params = new URLSearchParams({ model });
         if (state.z) params.set("z", state.z.join(","));
         if (presenting()) params.set("present", "1");
+        const language = new URLSearchParams(window.location.search).get("lang");
+        if (language) params.set("lang", language);  // the link keeps the page's language
         const target = `?${params.toString().replace(/%2C/g, ",")}`;
         if (sessionStorage.getItem(NAVIGATED) !== target) {  // once: a model the server refuses does not loop
           sessionStorage.setItem(NAVIGATED, target);
