@@ -16,6 +16,7 @@ from typing import Callable
 
 import gradio as gr
 import gradio.exceptions as gradio_exceptions
+import gradio.i18n as gradio_i18n
 import gradio.processing_utils as gradio_processing
 from gradio.context import get_blocks_context
 from gradio.utils import get_type_hints, get_upload_folder
@@ -40,6 +41,11 @@ ROOT_HEADERS = (b"host", b"x-forwarded-host", b"x-forwarded-proto", b"x-gradio-s
 # How often, and over how many of the latest events, the queue summarises its events for gradio's
 # monitoring dashboard (gradio's defaults: after every event, over the last 10,000).
 QUEUE_ANALYTICS = {"GRADIO_ANALYTICS_CACHE_FREQUENCY": "1000", "GRADIO_ANALYTICS_MAX_EVENTS": "1000"}
+# What gr.I18n(...)(key) returns, a text the page translates: ui.language.shown reads its key to render it
+# on the server (a field's label in a refusal). Internal: gradio.i18n.I18nData; the page's config holds it
+# as {"__type__": I18N_TEXT_TYPE, "key": key}. gr.I18n offers no public way back from the text to its key.
+I18N_TEXT = gradio_i18n.I18nData
+I18N_TEXT_TYPE = "translation_metadata"
 
 
 def current_blocks() -> gr.Blocks:

@@ -22,13 +22,12 @@ at the same view (the link holds the view), so every word on it is in one langua
 import json
 
 import gradio as gr
-from gradio.i18n import I18nData
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 import i18n
-from ui.gradio_internals import STATIC_DIR, on_each_call
+from ui.gradio_internals import I18N_TEXT, I18N_TEXT_TYPE, STATIC_DIR, on_each_call
 
 PREFIX = "/latent-lab"
 CATALOGUE_URL = f"{PREFIX}/i18n"
@@ -70,8 +69,8 @@ def words(key: str, **params):
 def shown(value, language_: str | None = None) -> str:
     """Return a component's text as a reader of `language_` (default: the current caller's) reads it: a words() text
     rendered from the catalogue, a plain string as it is."""
-    key = getattr(value, "key", None) if isinstance(value, I18nData) else None
-    if isinstance(value, dict) and value.get("__type__") == "translation_metadata":  # as a page's config holds it
+    key = value.key if isinstance(value, I18N_TEXT) else None
+    if isinstance(value, dict) and value.get("__type__") == I18N_TEXT_TYPE:  # as a page's config holds it
         key = value.get("key")
     if not isinstance(key, str):
         return str(value)
