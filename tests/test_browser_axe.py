@@ -5,10 +5,9 @@ One page per size, mode and language visits the three tabs in turn, as a visitor
 both sizes in both modes; Chinese at 1280x720 and at 390x844 in presentation mode, one page each (both sizes
 and both modes, not every pair): axe's rules read the page's elements, roles, names and colours, which a
 size and a mode change and a language does not, except for the words themselves (every name and label,
-the lang attributes), which are the same elements at every size. Six pages instead of the English-only
-suite's twelve: the suite is near its time limit.
-
-A failure lists each violation with its rule id, impact and the selectors of the elements it found.
+the lang attributes), which are the same elements at every size. The suite is near its time limit: these
+six pages took 45 s where the English-only module's twelve (one page per tab) took 71 s, on the same
+loaded 2 cores; all eight pairs in both languages took twice that.
 """
 
 import pytest
