@@ -18,7 +18,7 @@ run: $(STAMP)  ## set up and serve the app on http://127.0.0.1:7860
 	$(PY) app.py
 
 # What the tests read from Debian: Chromium for the browser tests, Fashion-MNIST for the fashion data set,
-# Noto CJK so the page's Chinese (the lesson, the glossary) renders in the browser.
+# Noto CJK so the page's Chinese renders in the browser and the server draws Chinese figures (docs/hosting.md).
 system-deps:  ## Debian packages the tests need, installed when missing (needs root or sudo)
 	@missing=""; \
 	  test -x /usr/bin/chromium || missing="$$missing chromium"; \

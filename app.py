@@ -13,6 +13,7 @@ from typing import NamedTuple
 import gradio as gr
 from starlette.middleware import Middleware
 
+import i18n
 from genmodels.registry import CHECKPOINTS_DIR, ModelRegistry
 from jobs import HostLimits, JobRunner
 from ui import a11y, cache, gradio_internals, language, lesson
@@ -99,7 +100,8 @@ def build_app(runs_dir=None, limits: HostLimits | None = None, checkpoints_dir=C
     jobs = JobRunner(runs_dir or runs_dir_from_env(), limits or limits_from_env())
     registry = ModelRegistry(checkpoints_dir, extra_folders=jobs.checkpoint_folders,
                              device=device or os.environ.get("LATENT_LAB_DEVICE") or None)
-    with gr.Blocks(title="Latent Lab") as demo:
+    # The title of the page as served (and of its link previews); the page's script puts its language's (language.js).
+    with gr.Blocks(title=i18n.text("app.title", i18n.DEFAULT)) as demo:
         gr.Markdown(language.words("app.intro"))
         with gr.Tabs() as tabs:
             with gr.Tab(language.words("app.tab.explore"), id="explore"):

@@ -1,12 +1,12 @@
 """A keyboard-only journey in headless Chromium, with no mouse event: the skip link, Random sample, a slider moved
 with the arrow keys, an upload through the file chooser opened with Enter, and a training job started on the
-Train tab. The main controls take the focus in their visual order, and the Model and Reader dropdowns do not
-stay open when Tab moves past them.
+Train tab, and the language switched to Chinese. The main controls take the focus in their visual order, and the
+Model and Reader dropdowns do not stay open when Tab moves past them.
 """
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
-from browser_waits import WAIT_MS, text_at, value_at, wait_shown, wait_until
+from browser_waits import WAIT_MS, expecting_request, text_at, value_at, wait_shown, wait_until
 from conftest import open_context
 
 from test_browser_explore import DIGIT_IMG, digit_png, loaded  # noqa: F401 - digit_png is a fixture
@@ -119,6 +119,20 @@ def test_keyboard_only_journey(browser, live_app, digit_png, artifacts):  # noqa
         page.keyboard.press("Enter")
         wait_until(page, "() => !document.querySelector('#train-status').textContent.includes('No job followed')",
                    "the job to start", last=text_at("#train-status"))
+
+        # The language, by the keyboard: the switch is a Tab stop at the top; an arrow key picks 中文, and the
+        # page comes back in Chinese at the same view, its skip link (in Chinese) still the first stop.
+        tab_to(page, lambda f: f["id"] == "ll-language", "the language switch", key="Shift+Tab")
+        assert page.evaluate("() => document.querySelector('label[for=ll-language]').textContent") == "Language"
+        with expecting_request(page, lambda r: r.is_navigation_request() and "lang=zh-CN" in r.url,
+                               "the page to load again in Chinese"):
+            page.keyboard.press("ArrowDown")
+        loaded(page)
+        wait_until(page, "() => document.getElementById('ll-language')?.value === 'zh-CN'", "the switch to say 中文")
+        assert page.evaluate("() => [document.documentElement.lang, document.title]") == ["zh-CN", "隐空间实验室"]
+        first = tab_to(page, lambda f: True, "the first stop")[-1]
+        assert first["name"] == "跳到主要控件", first
+        assert tab_to(page, lambda f: True, "the second stop")[-1]["id"] == "ll-language"
         assert not mouse, f"mouse events during the keyboard-only journey: {mouse}"
     finally:
         context.close()

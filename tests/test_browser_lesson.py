@@ -146,6 +146,20 @@ def test_the_lesson_in_chinese_on_a_phone(browser, live_app, artifacts):
         page.click("#ll-lesson-x")  # hidden, it leaves a button to come back
         page.click("#ll-lesson-pill")
         wait_shown(page.locator("#ll-lesson-dock").first, "#ll-lesson-dock to show")
+        # The glossary in Chinese, in the order of Chinese; a term of a step opens it at its entry.
+        page.click("#ll-lesson-glossary")
+        wait_shown(page.locator("#ll-glossary[open]").first, "#ll-glossary[open] to show")
+        assert page.locator("#ll-glossary-title").inner_text() == "术语表：本领域的常用词"
+        assert page.locator("#ll-term-kl").inner_text() == "KL 散度"
+        page.click("#ll-glossary-close")
+        # The rest of the page is in the same language: the switch, the skip link, the tabs, the title.
+        page.evaluate("() => window.scrollTo(0, 0)")
+        assert page.locator("label[for=ll-language]").inner_text() == "语言"
+        assert page.locator("#ll-language").input_value() == "zh-CN" and within(page, "#ll-language", PHONE)
+        assert page.locator(".ll-skip").text_content() == "跳到主要控件"
+        assert page.evaluate("() => [document.documentElement.lang, document.title]") == ["zh-CN", "隐空间实验室"]
+        tabs = page.locator("button[role=tab][data-tab-id]").all_inner_texts()
+        assert tabs[:3] == ["探索", "书写", "训练"], tabs
 
 
 def test_the_lesson_in_presentation_mode(browser, live_app, artifacts):

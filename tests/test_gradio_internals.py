@@ -50,6 +50,16 @@ def png_file(folder: Path) -> Path:
 # ---------------------------------------------------------------- Python side
 
 
+def test_a_translated_text_names_its_key_in_python_and_in_the_pages_config():
+    from ui import language
+
+    text = gr.I18n(en={"k": "v"})("k")
+    assert isinstance(text, gi.I18N_TEXT) and text.key == "k", f"gradio {gi.GRADIO_VERSION}: {type(text)}"
+    assert text.to_dict() == {"__type__": gi.I18N_TEXT_TYPE, "key": "k"}, f"gradio {gi.GRADIO_VERSION}"
+    label = language.words("app.tab.explore")
+    assert language.shown(label, "zh-CN") == "探索" and language.shown(label.to_dict(), "en") == "Explore"
+
+
 def test_current_blocks_is_the_blocks_being_built():
     with gr.Blocks() as demo:
         with gr.Row():

@@ -196,3 +196,19 @@ def _digit_png() -> bytes:
     out = io.BytesIO()
     image.save(out, format="PNG")
     return out.getvalue()
+
+
+def test_a_caller_asking_for_chinese_gets_its_sentences_in_chinese(live_app, server_log):
+    """The same refusals, for a caller whose Accept-Language asks for Chinese (ui/errors.py, the catalogue)."""
+    import httpx
+
+    from hostile import ROOT, last_event
+
+    def call(name: str, data: list) -> str:
+        with httpx.Client(base_url=live_app, timeout=120, headers={"Accept-Language": "zh-CN,zh;q=0.9"}) as client:
+            event_id = client.post(f"/gradio_api/call/{name}", json={"data": data}).json()["event_id"]
+            return error_sentence(*last_event(client.get(f"/gradio_api/call/{name}/{event_id}").text))
+
+    assert call("decode", []) == "/decode 缺少 z 的值（它的参数：z, model）。"
+    assert call("classify", [file_data(str(ROOT / "app.py")), "vae-mnist"]).startswith("文件必须先上传到本服务器")
+    assert not server_log()

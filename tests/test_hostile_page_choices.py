@@ -11,6 +11,7 @@ import pytest
 from hostile import ServedApp, ServerLog, call_event, error_sentence, leaks
 
 from jobs import HostLimits
+from ui.language import shown
 
 BIG = "x" * 200_000
 CHOICE_KINDS = {"dropdown", "radio"}
@@ -57,7 +58,8 @@ def test_a_choice_outside_its_list_gets_one_sentence_naming_the_field(live_app, 
     events = [(index, inputs, position) for index, inputs in page_events(live_app)
               for position, component in enumerate(inputs)
               if component["type"] in CHOICE_KINDS and not component["props"].get("allow_custom_value")]
-    named = {c["props"].get("label") for _, inputs, position in events for c in [inputs[position]]}
+    # A label is a text or, from the catalogue, a translation key: named as English reads it (ui.language.shown).
+    named = {shown(c["props"].get("label") or "", "en") for _, inputs, position in events for c in [inputs[position]]}
     assert {"Writer (checkpoint)", "Model"} <= named, f"expected the Write tab's writer and a model field: {named}"
     refused = set()
     with ServerLog() as log:
@@ -65,14 +67,14 @@ def test_a_choice_outside_its_list_gets_one_sentence_naming_the_field(live_app, 
             data = defaults(inputs)
             data[position] = OUTSIDE[kind]
             event, output = call_event(live_app, fn_index, data)
-            label = inputs[position]["props"].get("label")
+            label = shown(inputs[position]["props"].get("label") or "", "en")
             if event == "complete":
                 continue  # an event that takes its values as they come (preprocess=False) and coped with this one
             message = error_sentence(event, output)
             refused.add(label)
             assert "Something went wrong" not in message, (fn_index, label, message)
             if "choices" in message and label:
-                assert str(label)[:60] in message, (fn_index, label, message)
+                assert label[:60] in message, (fn_index, label, message)
             assert "x" * 100 not in message, f"a large value was echoed: {message[:200]}"
             assert not leaks(output), output
     assert "Writer (checkpoint)" in refused, "the Write tab's events took a value outside the writers"

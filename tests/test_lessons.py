@@ -8,8 +8,11 @@ import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+import i18n
 from ui import lesson
-from ui.teacher import NO_KEY, WRONG_KEY, TeacherChannel, check_view
+from ui.teacher import TeacherChannel, check_view
+
+NO_KEY, WRONG_KEY = i18n.text("teacher.no_key", "en"), i18n.text("teacher.wrong_key", "en")
 
 
 @pytest.fixture
@@ -36,7 +39,7 @@ def test_the_shipped_lesson_loads_in_both_languages():
     assert 6 <= len(intro["steps"]) <= 10
     for step in intro["steps"]:
         for key in ("title", "body", "task"):
-            assert set(step[key]) == set(lesson.LANGUAGES) and all(step[key].values())
+            assert set(step[key]) == set(i18n.LANGUAGES) and all(step[key].values())
         assert step["state"] == "" or lesson.parse_state(step["state"])
     assert any(s.get("check", {}).get("type") == "reader_says" for s in intro["steps"])
     assert lesson.parse_state(intro["steps"][-1]["state"])["tab"] == "train"
@@ -48,7 +51,10 @@ def test_the_shipped_lesson_loads_in_both_languages():
 
 def test_the_glossary_covers_the_words_the_app_uses():
     glossary = lesson.load_all()["glossary"]
-    names = " ".join(entry["term"]["en"] for entry in glossary.values())
+    assert glossary and all(lesson.NAME.fullmatch(term) for term in glossary)
+    for term in glossary:  # every term has its name and its sentence in the catalogue (in every language: its own test)
+        assert i18n.text(f"glossary.{term}.term", "en") and i18n.text(f"glossary.{term}.text", "en")
+    names = " ".join(i18n.text(f"glossary.{term}.term", "en") for term in glossary)
     for word in ("VAE", "Latent space", "KL divergence", "Nats", "ELBO", "q(z|x)", "ε", "Reparameterization",
                  "IWAE", "PCA", "β", "Logit", "RNN", "Temperature"):
         assert word in names, word
@@ -57,7 +63,8 @@ def test_the_glossary_covers_the_words_the_app_uses():
 @pytest.mark.parametrize("change, words", [
     (lambda d: d["steps"][2].pop("task"), "lessons/vae-intro.json, step 3 has no \"task\"."),
     (lambda d: d["steps"][1]["check"].update(type="dance"), "step 2: the check type 'dance' is unknown"),
-    (lambda d: d["steps"][0]["title"].pop("zh-CN"), "step 1: the title has no zh-CN text."),
+    (lambda d: d["steps"][0]["title"].pop("en"), "step 1: the title has no en text"),
+    (lambda d: d["steps"][0]["title"].update(fr="Bonjour"), "step 1: the title has a text in an unknown language 'fr'."),
     (lambda d: d["steps"][3].update(state="?tab=pictures"), "step 4: the state's tab must be one of"),
     (lambda d: d["steps"][3].update(state="?z=1,nope"), "step 4: z must be a list of numbers"),
     (lambda d: d["steps"][3].update(state="?colour=red"), "step 4: the state has an unknown part 'colour'"),
@@ -68,9 +75,8 @@ def test_the_glossary_covers_the_words_the_app_uses():
 ])
 def test_a_broken_lesson_gets_one_sentence_naming_file_and_step(folder, change, words):
     path = spoil(folder, change)
-    glossary = lesson.load_glossary(folder / "glossary.json")
     with pytest.raises(lesson.LessonError) as caught:
-        lesson.load_lesson(path, glossary)
+        lesson.load_lesson(path)
     message = str(caught.value)
     assert words in message and "lessons/vae-intro.json" in message
     assert str(folder) not in message and "Traceback" not in message
@@ -90,11 +96,19 @@ def test_a_file_that_is_not_json_is_named(folder):
 def test_the_lessons_route_serves_everything_the_page_needs():
     client = TestClient(Starlette(routes=lesson.routes()))
     data = client.get(lesson.LESSONS_URL).json()
-    assert set(data) == {"lessons", "glossary", "strings"} and "vae-intro" in data["lessons"]
+    assert set(data) == {"lessons", "glossary"} and "vae-intro" in data["lessons"]
+    assert data["glossary"] == list(lesson.GLOSSARY) and "rnn" in data["glossary"]
     assert client.get(lesson.SCRIPT_URL).headers["content-type"].startswith("text/javascript")
     assert client.get(lesson.CSS_URL).headers["content-type"].startswith("text/css")
-    for key, texts in data["strings"].items():
-        assert set(texts) == set(lesson.LANGUAGES), key
+    # The engine's words are the catalogue's: a step's "Step 2 of 10" in each language.
+    assert i18n.text("lesson.step_of", "zh-CN", n=2, total=10) == "第 2 步，共 10 步"
+
+
+def test_a_lesson_without_chinese_loads_and_a_chinese_reader_gets_english(folder):
+    path = spoil(folder, lambda d: [texts.pop("zh-CN") for step in d["steps"] for texts in step.values()
+                                    if isinstance(texts, dict) and "zh-CN" in texts])
+    loaded = lesson.load_lesson(path)
+    assert set(loaded["steps"][0]["title"]) == {"en"}  # the page shows English (lesson.js, pick)
 
 
 VIEW = {"link": "?tab=explore&model=vae-mnist&z=1,-1" + ",0" * 18, "lesson": "vae-intro", "step": 2}
@@ -151,9 +165,15 @@ def test_a_view_is_checked_like_untrusted_input():
             check_view(bad)
 
 
-def test_a_spoiled_glossary_leaves_the_app_without_lessons_not_down(folder):
-    (folder / "glossary.json").write_text('{"format": 1, "terms": {"kl": {"term": {"en": "KL"}}}}', encoding="utf-8")
-    with pytest.raises(lesson.LessonError, match="each term needs exactly"):
-        lesson.load_all(folder)
-    client = TestClient(Starlette(routes=lesson.routes(folder)))
-    assert client.get(lesson.LESSONS_URL).json() == {"lessons": {}, "glossary": {}, "strings": {}}
+def test_a_teacher_writing_in_chinese_gets_chinese_sentences(folder):
+    path = spoil(folder, lambda d: d["steps"][1]["check"].update(type="dance"))
+    with pytest.raises(lesson.LessonError) as caught:
+        lesson.load_lesson(path)
+    with i18n.speaking("zh-CN"):
+        assert str(caught.value).startswith("lessons/vae-intro.json 第 2 步：没有“dance”这种检查类型")
+    client = teacher_client("right")
+    answer = client.post("/latent-lab/teacher/view", json={"key": "right", "link": "?tab=kitchen"},
+                         headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+    assert answer.status_code == 400 and answer.json()["error"].startswith("视图的链接不能用：状态里的 tab 必须是")
+    wrong = client.post("/latent-lab/teacher/check", json={"key": "wrong"}, headers={"Accept-Language": "zh"})
+    assert wrong.status_code == 403 and wrong.json()["error"] == i18n.text("teacher.wrong_key", "zh-CN")

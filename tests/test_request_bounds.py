@@ -7,7 +7,8 @@ import json
 import httpx
 
 from ui.guards import too_large_sentence
-from ui.limits import MAX_BODY_BYTES, MAX_UPLOAD_BYTES, UPLOAD_LIMIT_WORDS
+from ui.language import shown
+from ui.limits import MAX_BODY_BYTES, MAX_UPLOAD_BYTES, UPLOAD_LIMIT_MB
 
 Z = [0.0] * 20
 
@@ -67,4 +68,14 @@ def test_uploads_keep_gradios_bound_which_the_upload_fields_state(live_app):
     assert config["max_file_size"] == MAX_UPLOAD_BYTES
     labels = [c["props"].get("label") or "" for c in config["components"] if c["type"] == "file"
               and c["props"].get("interactive") is not False]
-    assert labels and all(UPLOAD_LIMIT_WORDS in label for label in labels), labels
+    for language in ("en", "zh-CN"):  # a label from the catalogue, as each language shows it
+        shown_labels = [shown(label, language) for label in labels]
+        assert labels and all(f"{UPLOAD_LIMIT_MB} MB" in label for label in shown_labels), shown_labels
+
+
+def test_a_caller_asking_for_chinese_is_refused_in_chinese(live_app):
+    body = b'{"data": [[' + b"0.0, " * (2 * MAX_BODY_BYTES // 5) + b'0.0], "vae-mnist"]}'
+    answer = httpx.post(f"{live_app}/gradio_api/run/decode", content=body, timeout=120,
+                        headers={"content-type": "application/json", "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"})
+    assert answer.status_code == 413 and answer.json()["error"] == too_large_sentence(language="zh-CN")
+    assert answer.json()["error"].startswith("这个请求超出了本服务器接受的大小（最多 1,000 kB）")

@@ -11,6 +11,7 @@ import gradio as gr
 import i18n
 
 from ui.gradio_internals import before_each_call, current_blocks, on_refused_input, upload_folder
+from ui.language import shown
 
 log = logging.getLogger("latent_lab.ui")
 
@@ -33,10 +34,6 @@ def user_errors(fn):
             log.exception("handler %s failed", fn.__name__)
             raise gr.Error(i18n.text("app.unexpected", kind=type(error).__name__), print_exception=False) from None
     return wrapper
-
-
-FOREIGN_FILE = ("Files must be uploaded to this server first: pass handle_file('digit.png') with gradio_client, "
-                "or the FileData object an upload returned.")
 
 
 def _files_in(value):
@@ -71,17 +68,14 @@ def _check_value(component, value) -> None:
     if value is None:
         return
     if not all(_is_uploaded(file) for file in _files_in(value)):
-        raise gr.Error(FOREIGN_FILE, print_exception=False)
+        raise gr.Error(i18n.text("errors.foreign_file"), print_exception=False)
     model = getattr(component, "data_model", None)  # gradio's model of the value (a file, an editor's layers)
     if model is None or not _holds_files(model):
         return
     try:
         model.model_validate(value, context={"validate_meta": True})
     except (TypeError, ValueError):  # pydantic.ValidationError is a ValueError
-        label = getattr(component, "label", None)
-        field = f"The field {str(label)[:60]!r}" if label else "A field"
-        raise gr.Error(f"{field} got a value of the wrong kind; files must be uploaded to this server first.",
-                       print_exception=False) from None
+        raise gr.Error(i18n.text("errors.wrong_kind_file", field=_field(component)), print_exception=False) from None
 
 
 def refuse_foreign_files(blocks: gr.Blocks) -> None:
@@ -100,10 +94,15 @@ def refuse_foreign_files(blocks: gr.Blocks) -> None:
     before_each_call(blocks, check)
 
 
+def _label(component) -> str:
+    """Return a component's label as the caller reads it, cut short ("" for a component without one)."""
+    return shown(getattr(component, "label", None) or "")[:60]
+
+
 def _field(component) -> str:
-    """Return how a sentence names a component: its label, cut short, or 'A field'."""
-    label = getattr(component, "label", None)
-    return f"The field {str(label)[:60]!r}" if label else "A field"
+    """Return how a sentence names a component, in the caller's language: by its label, or as "A field"."""
+    label = _label(component)
+    return i18n.text("errors.field_named", label=label) if label else i18n.text("errors.field_any")
 
 
 def _choice_values(component) -> list | None:
@@ -122,11 +121,11 @@ def _refused(components, inputs, session) -> gr.Error:
             continue
         picked = value if isinstance(value, list) and getattr(component, "multiselect", False) else [value]
         if not all(isinstance(v, (str, int, float)) and v in values for v in picked):
-            return gr.Error(f"{_field(component)} got a value that is not one of its choices; "
-                            "pick one from its list (reload the page if the list changed).", print_exception=False)
-    fields = ", ".join(repr(str(c.label)[:60]) for c in components if getattr(c, "label", None))
-    return gr.Error("One of this event's fields got a value of the wrong kind"
-                    + (f" (its fields: {fields[:300]})" if fields else "") + ".", print_exception=False)
+            return gr.Error(i18n.text("errors.not_a_choice", field=_field(component)), print_exception=False)
+    fields = i18n.text("errors.list_separator").join(f"“{label}”" for label in map(_label, components) if label)
+    if not fields:
+        return gr.Error(i18n.text("errors.wrong_kind"), print_exception=False)
+    return gr.Error(i18n.text("errors.wrong_kind_fields", fields=fields[:300]), print_exception=False)
 
 
 def answer_refused_inputs(blocks: gr.Blocks) -> None:
@@ -154,8 +153,8 @@ def check_calls(endpoints: dict) -> None:
         params = list(inspect.signature(fn).parameters.values())
         missing = [p.name for p in params[len(inputs):] if p.default is inspect.Parameter.empty]
         if missing:
-            raise gr.Error(f"/{api_name} needs a value for {', '.join(missing)} "
-                           f"(its arguments: {', '.join(p.name for p in params)}).", print_exception=False)
+            raise gr.Error(i18n.text("errors.missing_arguments", api_name=api_name, missing=", ".join(missing),
+                                     arguments=", ".join(p.name for p in params)), print_exception=False)
         inputs.extend(p.default for p in params[len(inputs):])
 
     before_each_call(current_blocks(), check)

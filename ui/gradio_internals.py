@@ -16,12 +16,15 @@ from typing import Callable
 
 import gradio as gr
 import gradio.exceptions as gradio_exceptions
+import gradio.i18n as gradio_i18n
 import gradio.processing_utils as gradio_processing
 from gradio.context import get_blocks_context
 from gradio.utils import get_type_hints, get_upload_folder
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
+
+import i18n
 
 GRADIO_VERSION = gr.__version__  # the version these internals were checked against names itself in failures
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -37,8 +40,12 @@ UPLOAD_ROUTE = "/gradio_api/upload"
 ROOT_HEADERS = (b"host", b"x-forwarded-host", b"x-forwarded-proto", b"x-gradio-server")
 # How often, and over how many of the latest events, the queue summarises its events for gradio's
 # monitoring dashboard (gradio's defaults: after every event, over the last 10,000).
-NO_EVENT_DATA = "This event needs what was clicked (its event_data), as the page sends it."
 QUEUE_ANALYTICS = {"GRADIO_ANALYTICS_CACHE_FREQUENCY": "1000", "GRADIO_ANALYTICS_MAX_EVENTS": "1000"}
+# What gr.I18n(...)(key) returns, a text the page translates: ui.language.shown reads its key to render it
+# on the server (a field's label in a refusal). Internal: gradio.i18n.I18nData; the page's config holds it
+# as {"__type__": I18N_TEXT_TYPE, "key": key}. gr.I18n offers no public way back from the text to its key.
+I18N_TEXT = gradio_i18n.I18nData
+I18N_TEXT_TYPE = "translation_metadata"
 
 
 def current_blocks() -> gr.Blocks:
@@ -129,7 +136,7 @@ def on_refused_input(blocks: gr.Blocks, answer: Callable[[list, list, list], gr.
                     try:
                         hint(event_data.target, event_data._data)
                     except (TypeError, KeyError, ValueError, AttributeError):
-                        raise gr.Error(NO_EVENT_DATA, print_exception=False) from None
+                        raise gr.Error(i18n.text("errors.no_event_data"), print_exception=False) from None
         return await call_function(block_fn, processed_input, iterator, requests, event_id, event_data,
                                    *args, **kwargs)
 

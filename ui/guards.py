@@ -6,6 +6,7 @@ Each is a Starlette middleware factory (app.py installs them through launch's `a
 
 import json
 
+import i18n
 from ui.gradio_internals import UPLOAD_ROUTE
 from ui.limits import MAX_BODY_BYTES
 
@@ -37,10 +38,15 @@ SECURITY_HEADERS = {
 }
 
 
-def too_large_sentence(max_bytes: int = MAX_BODY_BYTES) -> str:
-    """Return the one sentence a request refused for its size receives."""
-    return (f"This request is larger than this server accepts ({max_bytes // 1000:,} kB at most); "
-            f"send files through {UPLOAD_ROUTE} instead.")
+def too_large_sentence(max_bytes: int = MAX_BODY_BYTES, language: str | None = None) -> str:
+    """Return the one sentence a request refused for its size receives, in `language` (default: the current one)."""
+    return i18n.text("guards.too_large", language, kb=f"{max_bytes // 1000:,}", route=UPLOAD_ROUTE)
+
+
+def scope_language(scope) -> str:
+    """Return the language a plain ASGI request asks for in its Accept-Language header (gradio has not set one yet)."""
+    header = dict(scope.get("headers") or ()).get(b"accept-language", b"")
+    return i18n.negotiate(header.decode("latin-1"))
 
 
 def security_headers(asgi_app):
@@ -68,7 +74,7 @@ def bound_bodies(asgi_app, max_bytes: int = MAX_BODY_BYTES):
             return await asgi_app(scope, receive, send)
         declared = dict(scope["headers"]).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > max_bytes:
-            return await _refuse(send, max_bytes)
+            return await _refuse(scope, send, max_bytes)
         messages, size = [], 0
         while True:
             message = await receive()
@@ -77,7 +83,7 @@ def bound_bodies(asgi_app, max_bytes: int = MAX_BODY_BYTES):
                 break  # the client left
             size += len(message.get("body", b""))
             if size > max_bytes:
-                return await _refuse(send, max_bytes)
+                return await _refuse(scope, send, max_bytes)
             if not message.get("more_body"):
                 break
         replay = iter(messages)
@@ -89,9 +95,9 @@ def bound_bodies(asgi_app, max_bytes: int = MAX_BODY_BYTES):
     return bounded
 
 
-async def _refuse(send, max_bytes: int) -> None:
-    body = json.dumps({"error": too_large_sentence(max_bytes)}).encode()
+async def _refuse(scope, send, max_bytes: int) -> None:
+    body = json.dumps({"error": too_large_sentence(max_bytes, scope_language(scope))}, ensure_ascii=False).encode()
     await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                "headers": [(b"content-type", b"application/json; charset=utf-8"), (b"content-length", str(len(body)).encode()),
                             (b"connection", b"close")]})
     await send({"type": "http.response.body", "body": body})

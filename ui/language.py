@@ -16,6 +16,7 @@ at the same view (the link holds the view), so every word on it is in one langua
 
     GET /latent-lab/i18n/<code>.json     one language's catalogue
     GET /latent-lab/static/language.js   the page's side
+    GET /latent-lab/static/language.css  the switch's look
 """
 
 import json
@@ -26,15 +27,17 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 import i18n
-from ui.gradio_internals import STATIC_DIR, on_each_call
+from ui.gradio_internals import I18N_TEXT, I18N_TEXT_TYPE, STATIC_DIR, on_each_call
 
 PREFIX = "/latent-lab"
 CATALOGUE_URL = f"{PREFIX}/i18n"
 SCRIPT_URL = f"{PREFIX}/static/language.js"
+CSS_URL = f"{PREFIX}/static/language.css"
 PAGE_PATH = "/"
-# What speak_first puts first in the page's head: the languages under their own names, then the script.
+# What speak_first puts first in the page's head: the switch's look, the languages under their own names, the script.
 NAMES = {code: i18n.text("language.name", code) for code in i18n.LANGUAGES}
-FIRST_IN_HEAD = f'<script>window.llLanguages = {json.dumps(NAMES)};</script><script src="{SCRIPT_URL}"></script>'.encode()
+FIRST_IN_HEAD = (f'<link rel="stylesheet" href="{CSS_URL}"><script>window.llLanguages = {json.dumps(NAMES)};</script>'
+                 f'<script src="{SCRIPT_URL}"></script>').encode()
 
 
 def _icu(text: str) -> str:
@@ -61,6 +64,18 @@ def words(key: str, **params):
     for code in i18n.LANGUAGES:
         I18N.translations.setdefault(code, {})[filled] = _icu(i18n.text(key, code, **params))
     return I18N(filled)
+
+
+def shown(value, language_: str | None = None) -> str:
+    """Return a component's text as a reader of `language_` (default: the current caller's) reads it: a words() text
+    rendered from the catalogue, a plain string as it is."""
+    key = value.key if isinstance(value, I18N_TEXT) else None
+    if isinstance(value, dict) and value.get("__type__") == I18N_TEXT_TYPE:  # as a page's config holds it
+        key = value.get("key")
+    if not isinstance(key, str):
+        return str(value)
+    key, _, params = key.partition("|")
+    return i18n.text(key, language_, **(json.loads(params) if params else {}))
 
 
 def answer_in_callers_language(blocks: gr.Blocks) -> None:
@@ -115,7 +130,10 @@ def routes() -> list[Route]:
                                 status_code=404)
         return JSONResponse(i18n.catalogue(code), headers={"Cache-Control": "no-cache"})
 
-    async def script(request: Request) -> Response:
-        return FileResponse(STATIC_DIR / "language.js", media_type="text/javascript", headers={"Cache-Control": "no-cache"})
+    def static(name: str, media_type: str):
+        async def serve(request: Request) -> Response:
+            return FileResponse(STATIC_DIR / name, media_type=media_type, headers={"Cache-Control": "no-cache"})
+        return serve
 
-    return [Route(CATALOGUE_URL + "/{code}", catalogue), Route(SCRIPT_URL, script)]
+    return [Route(CATALOGUE_URL + "/{code}", catalogue), Route(SCRIPT_URL, static("language.js", "text/javascript")),
+            Route(CSS_URL, static("language.css", "text/css"))]

@@ -13,5 +13,7 @@ IMAGE_CONCURRENCY = dict(concurrency_id="images", concurrency_limit=2)
 # costs about thirteen times its size in memory, so an unbounded one was a way to exhaust it.
 MAX_BODY_BYTES = 1_000_000
 # Uploads are refused above MAX_UPLOAD_BYTES by gradio itself (launch's max_file_size); the upload
-# fields say so in these words.
-UPLOAD_LIMIT_WORDS = f"up to {MAX_UPLOAD_BYTES // 2**20} MB"
+# fields say so, with this many MB as a parameter of their catalogue text ("up to {mb} MB").
+UPLOAD_LIMIT_MB = MAX_UPLOAD_BYTES // 2**20
+# The same in English, for the labels not yet in the catalogue (ui/explore, ui/write; issue 26): goes with them.
+UPLOAD_LIMIT_WORDS = f"up to {UPLOAD_LIMIT_MB} MB"

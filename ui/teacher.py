@@ -21,6 +21,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+import i18n
+from ui.language import request_language
 from ui.lesson import NAME, PREFIX, parse_state
 
 VIEW_URL = f"{PREFIX}/teacher/view"
@@ -29,26 +31,31 @@ MAX_BODY_BYTES = 4096  # a view is a link of at most 1,000 characters and a few 
 MAX_KEY_CHARS = 200
 MAX_STEP = 100
 POLL_SECONDS = 4  # how often a student's page asks for a new view (sent to the page)
-NO_KEY = "This server has no teacher key: the host sets LATENT_LAB_TEACHER_KEY to let a teacher send views."
-WRONG_KEY = "That teacher key is wrong: open the page with the key the host set (?teacher=...)."
+
+
+class NotAllowed(PermissionError):
+    """A refused teacher key; str() is its sentence in the current language (each route answers in its caller's)."""
+
+    def __init__(self, key: str):
+        super().__init__(i18n.Text(key))
 
 
 def check_view(payload) -> dict:
     """Return the view a teacher sends ({"link", "lesson", "step"}) checked like any untrusted input; ValueError otherwise."""
     if not isinstance(payload, dict):
-        raise ValueError("A view must be a JSON object with a link.")
+        raise i18n.Sentence("teacher.view_object")
     link = payload.get("link", "")
     try:
         parse_state(link)
     except ValueError as error:
-        raise ValueError(f"The view's link is unusable: {error}") from None
+        raise i18n.Sentence("teacher.link_unusable", problem=error) from None
     view = {"link": link, "lesson": None, "step": None}
     lesson, step = payload.get("lesson"), payload.get("step")
     if lesson is not None:
         if not isinstance(lesson, str) or not NAME.fullmatch(lesson):
-            raise ValueError("The view's lesson must be a lesson's name, like vae-intro.")
+            raise i18n.Sentence("teacher.lesson_name")
         if not isinstance(step, int) or isinstance(step, bool) or not 0 <= step < MAX_STEP:
-            raise ValueError(f"The view's step must be a whole number from 0 to {MAX_STEP - 1}.")
+            raise i18n.Sentence("teacher.step", most=MAX_STEP - 1)
         view.update(lesson=lesson, step=step)
     return view
 
@@ -70,12 +77,12 @@ class TeacherChannel:
         return self._digest is not None
 
     def authorize(self, key) -> None:
-        """Return None when `key` is the teacher key; PermissionError with a sentence otherwise (compared in constant time)."""
+        """Return None when `key` is the teacher key; NotAllowed (a PermissionError) otherwise (compared in constant time)."""
         if self._digest is None:
-            raise PermissionError(NO_KEY)
+            raise NotAllowed("teacher.no_key")
         given = key if isinstance(key, str) and len(key) <= MAX_KEY_CHARS else ""
         if not hmac.compare_digest(hashlib.sha256(given.encode()).digest(), self._digest):
-            raise PermissionError(WRONG_KEY)
+            raise NotAllowed("teacher.wrong_key")
 
     def send(self, key, payload) -> int:
         """Return the new view's serial number after keeping `payload` as the class's view; PermissionError or ValueError."""
@@ -98,27 +105,31 @@ class TeacherChannel:
         """Return the Starlette routes of the channel (check a key, send a view, ask for the newest)."""
         async def body_of(request: Request) -> dict:
             if int(request.headers.get("content-length") or 0) > MAX_BODY_BYTES:
-                raise ValueError(f"A teacher's message must be under {MAX_BODY_BYTES} bytes.")
+                raise i18n.Sentence("teacher.too_large", limit=MAX_BODY_BYTES)
             data = b""
             async for chunk in request.stream():
                 data += chunk
                 if len(data) > MAX_BODY_BYTES:
-                    raise ValueError(f"A teacher's message must be under {MAX_BODY_BYTES} bytes.")
+                    raise i18n.Sentence("teacher.too_large", limit=MAX_BODY_BYTES)
             try:
                 body = json.loads(data or b"{}")
             except (json.JSONDecodeError, UnicodeDecodeError):
-                raise ValueError("A teacher's message must be JSON.") from None
+                raise i18n.Sentence("teacher.not_json") from None
             if not isinstance(body, dict):
-                raise ValueError("A teacher's message must be a JSON object.")
+                raise i18n.Sentence("teacher.not_object")
             return body
+
+        def refusal(request: Request, error: Exception, status: int) -> Response:
+            with i18n.speaking(request_language(request)):
+                return JSONResponse({"error": str(error)}, status_code=status)
 
         async def check(request: Request) -> Response:
             try:
                 self.authorize((await body_of(request)).get("key"))
             except PermissionError as error:
-                return JSONResponse({"error": str(error)}, status_code=403)
+                return refusal(request, error, 403)
             except ValueError as error:
-                return JSONResponse({"error": str(error)}, status_code=400)
+                return refusal(request, error, 400)
             return JSONResponse({"ok": True})
 
         async def view(request: Request) -> Response:
@@ -130,9 +141,9 @@ class TeacherChannel:
                 body = await body_of(request)
                 serial = self.send(body.get("key"), body)
             except PermissionError as error:
-                return JSONResponse({"error": str(error)}, status_code=403)
+                return refusal(request, error, 403)
             except ValueError as error:
-                return JSONResponse({"error": str(error)}, status_code=400)
+                return refusal(request, error, 400)
             return JSONResponse({"serial": serial})
 
         return [Route(CHECK_URL, check, methods=["POST"]), Route(VIEW_URL, view, methods=["GET", "POST"])]

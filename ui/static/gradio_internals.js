@@ -104,7 +104,9 @@ window.llGradio = (() => {
 
   // ---------------------------------------------------------------- gr.Sketchpad
   // It starts with no tool chosen, showing "select the draw tool to start" in an .empty element, and
-  // its toolbar has a button labelled "Brush". No parameter chooses a tool, so the brush is clicked.
+  // its toolbar has a button labelled "Brush". No parameter chooses a tool, so the brush is clicked. The label
+  // is Gradio's i18n text image_editor.brush, which its zh-CN catalogue leaves in English: a page language
+  // whose Gradio catalogue translates it needs its name here too.
   const sketchBrush = (pad) => pad.querySelector('button[aria-label="Brush"]');
   const sketchWaitsForTool = (pad) => Boolean(pad.querySelector(".empty"));
   function chooseSketchBrush(pad) {  // return whether it had to

@@ -115,8 +115,19 @@ window.llLanguage = window.llLanguage || (() => {
     if (skip) skip.after(box); else document.body.prepend(box);
   }
 
+  // The page's title in its language. Gradio writes its own (launch's English one) when it starts, maybe
+  // after this: the title is put back whenever it changes.
+  function keepTitle() {
+    const title = t("app.title");
+    const put = () => { if (document.title !== title) document.title = title; };
+    put();
+    new MutationObserver(put).observe(document.head, { subtree: true, childList: true, characterData: true });
+  }
+
   const ready = Promise.all([loadInto("en"), loadInto(language)]).then(() => {
-    if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", addSwitch); else addSwitch();
+    if (document.readyState === "loading") {
+      document.addEventListener("DOMContentLoaded", () => { addSwitch(); keepTitle(); });
+    } else { addSwitch(); keepTitle(); }
   });
 
   return { ready, t, set, current: () => language, codes: CODES, names: NAMES, match };

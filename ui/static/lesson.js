@@ -1,7 +1,9 @@
 // The lesson engine, the glossary and the teacher's view, in the page (served by ui/lesson.py).
 //
-// Everything it shows comes from GET /latent-lab/lessons (the lesson files, the glossary and these
-// words, in English and Simplified Chinese). It lives outside Gradio's markup (before <gradio-app>,
+// The lessons come from GET /latent-lab/lessons (the lesson files, each text per language, and the
+// glossary's term ids); its own words and the glossary's are the catalogue's ("lesson.*",
+// "glossary.<term>.term" and ".text"), through llLanguage (ui/static/language.js), in the page's one
+// language: a change of language loads the page again. It lives outside Gradio's markup (before <gradio-app>,
 // or fixed to the window), and reads the app only by observing it: the tab buttons, the sliders,
 // the reader's verdict, elements by their id. A step's state is a link in the shareable link's form
 // (?tab=...&model=...&z=...&panel=...): the code goes onto the sliders as typed values and is
@@ -11,7 +13,7 @@
 
 (() => {
   if (window.llLessons) return;
-  const STORE = "ll-lesson", LANG = "ll-lang", KEY = "ll-teacher", FOLLOW = "ll-follow", SEEN = "ll-teacher-seen";
+  const STORE = "ll-lesson", KEY = "ll-teacher", FOLLOW = "ll-follow", SEEN = "ll-teacher-seen";
   const NAVIGATED = "ll-lesson-navigated";
   const TABS = ["explore", "write", "train"];
   const TICK_MS = 400;
@@ -31,13 +33,13 @@
   window.llLessons = S;  // for tests, and S.openGlossary(termId) for any text of the app that names a term
 
   // ---------------------------------------------------------------- words
-  function lang() {
-    const asked = new URLSearchParams(window.location.search).get("lang") || read(localStorage, LANG, "");
-    if (asked === "en" || asked === "zh-CN") return asked;
-    return /^zh/i.test(navigator.language || "") ? "zh-CN" : "en";
-  }
+  const L = window.llLanguage;
+  const lang = () => L.current();
+  // A lesson's text in the page's language, English where the lesson has none in it.
   const pick = (texts) => (texts && (texts[lang()] || texts.en)) || "";
-  const t = (key, vars = {}) => pick(S.data.strings[key]).replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? ""));
+  const t = (key, vars = {}) => L.t(`lesson.${key}`, vars);
+  const termName = (id) => L.t(`glossary.${id}.term`);
+  const termText = (id) => L.t(`glossary.${id}.text`);
 
   function el(tag, attrs = {}, ...children) {
     const node = document.createElement(tag);
@@ -57,9 +59,9 @@
     let last = 0;
     text.replace(/\[\[([^\]|]*)(?:\|([^\]]*))?\]\]/g, (match, id, shown, at) => {
       parts.push(text.slice(last, at));
-      const term = S.data.glossary[id];
-      const words = shown || (term ? pick(term.term) : id);
-      parts.push(button(words, () => openGlossary(id), { class: "ll-term", title: term ? pick(term.text) : null }));
+      const known = S.data.glossary.includes(id);
+      const words = shown || (known ? termName(id) : id);
+      parts.push(button(words, () => openGlossary(id), { class: "ll-term", title: known ? termText(id) : null }));
       last = at + match.length;
       return match;
     });
@@ -155,6 +157,8 @@
         const params = new URLSearchParams({ model });
         if (state.z) params.set("z", state.z.join(","));
         if (presenting()) params.set("present", "1");
+        const language = new URLSearchParams(window.location.search).get("lang");
+        if (language) params.set("lang", language);  // the link keeps the page's language
         const target = `?${params.toString().replace(/%2C/g, ",")}`;
         if (sessionStorage.getItem(NAVIGATED) !== target) {  // once: a model the server refuses does not loop
           sessionStorage.setItem(NAVIGATED, target);
@@ -295,36 +299,27 @@
     const resume = S.progress.started && !S.progress.finished;
     const card = el("section", { id: "ll-lesson-start", class: "ll-lesson-start", role: "region", "aria-labelledby": "ll-start-title", lang: lang() },
       el("h2", { id: "ll-start-title", text: t("start_here") }),
-      el("p", {}, message || t("new_here"), message ? null : el("span", { class: "ll-start-more", text: `${lang() === "zh-CN" ? "" : " "}${pick(lesson.summary)}` })),
+      el("p", {}, message || t("new_here"), message ? null : el("span", { class: "ll-start-more", text: pick(lesson.summary) })),
       el("div", { class: "ll-lesson-buttons" },
         button(resume ? t("resume") : t("start"), () => openStep(resume ? S.progress.step || 0 : 0), { id: "ll-lesson-go", class: "ll-primary" }),
         button(t("glossary"), () => openGlossary(), { id: "ll-start-glossary" }),
-        button(t("not_now"), () => { S.progress.dismissed = true; save(); renderStart(); }, { id: "ll-lesson-later" }),
-        button(t("language"), () => { write(localStorage, LANG, lang() === "en" ? "zh-CN" : "en"); rerender(); }, { id: "ll-lesson-lang", lang: lang() === "en" ? "zh-CN" : "en" })));
+        button(t("not_now"), () => { S.progress.dismissed = true; save(); renderStart(); }, { id: "ll-lesson-later" })));
     const app = document.querySelector("gradio-app");
     if (app) app.before(card); else document.body.prepend(card);
-  }
-
-  function rerender() {
-    const glossary = document.getElementById("ll-glossary");
-    if (glossary) glossary.remove();
-    renderStart();
-    renderDock();
-    renderTeacher();
   }
 
   // ---------------------------------------------------------------- the glossary: one page, a dialog
   function openGlossary(termId) {
     let dialog = document.getElementById("ll-glossary");
     if (!dialog) {
-      const terms = Object.entries(S.data.glossary).sort((a, b) => pick(a[1].term).localeCompare(pick(b[1].term), lang()));
+      const terms = S.data.glossary.map((id) => [id, termName(id)]).sort((a, b) => a[1].localeCompare(b[1], lang()));
       dialog = el("dialog", { id: "ll-glossary", class: "ll-glossary", "aria-labelledby": "ll-glossary-title", lang: lang() },
         el("div", { class: "ll-glossary-head" },
           el("h2", { id: "ll-glossary-title", text: t("glossary_title") }),
           button(t("close"), () => dialog.close(), { id: "ll-glossary-close" })),
-        el("dl", {}, terms.map(([id, term]) => [
-          el("dt", { id: `ll-term-${id}`, tabindex: "-1", text: pick(term.term) }),
-          el("dd", { text: pick(term.text) })])));
+        el("dl", {}, terms.map(([id, name]) => [
+          el("dt", { id: `ll-term-${id}`, tabindex: "-1", text: name }),
+          el("dd", { text: termText(id) })])));
       document.body.append(dialog);
     }
     if (!dialog.open) dialog.showModal();
@@ -443,10 +438,11 @@
     try {
       const response = await fetch("/latent-lab/lessons");
       S.data = await response.json();
+      await L.ready;
     } catch (e) {
       return;  // no lessons: the app works as before
     }
-    if (!S.data.strings || !Object.keys(S.data.strings).length) return;
+    if (!S.data.lessons || !Object.keys(S.data.lessons).length) return;
     renderStart();
     // A reload keeps the step; a student following the teacher keeps the teacher's view instead of the step's.
     if (S.progress.open) openStep(S.progress.step || 0, { apply: !following() });
