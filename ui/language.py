@@ -19,6 +19,7 @@ at the same view (the link holds the view), so every word on it is in one langua
     GET /latent-lab/static/language.css  the switch's look
 """
 
+import hashlib
 import json
 
 import gradio as gr
@@ -51,18 +52,26 @@ I18N = gr.I18n(**{code: {key: _icu(i18n.text(key, code)) for key in i18n.catalog
                   for code in i18n.LANGUAGES})
 
 
+# A filled-in text's own key -> the catalogue key and parameters it was filled from (for shown()).
+_FILLED: dict[str, tuple[str, dict]] = {}
+
+
 def words(key: str, **params):
     """Return the catalogue text `key` (its placeholders filled from `params`) for a component built into the page.
 
-    Gradio shows it in the page's language, and again in another when the switch changes it. A text
-    with parameters is registered once under a key of its own, filled in each language.
+    Gradio shows it in the page's language. A text with parameters is registered once under a key of
+    its own, filled in each language: the key and a digest of the parameters (the page reads a key
+    only up to its first brace, so the parameters themselves cannot be in it).
     """
     if not params:
         i18n.text(key, i18n.DEFAULT)  # an unknown key is a KeyError here, when the page is built
         return I18N(key)
-    filled = f"{key}|{json.dumps(params, sort_keys=True, default=str)}"
-    for code in i18n.LANGUAGES:
-        I18N.translations.setdefault(code, {})[filled] = _icu(i18n.text(key, code, **params))
+    digest = hashlib.sha1(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    filled = f"{key}|{digest}"
+    if filled not in _FILLED:
+        for code in i18n.LANGUAGES:
+            I18N.translations.setdefault(code, {})[filled] = _icu(i18n.text(key, code, **params))
+        _FILLED[filled] = (key, params)
     return I18N(filled)
 
 
@@ -74,8 +83,8 @@ def shown(value, language_: str | None = None) -> str:
         key = value.get("key")
     if not isinstance(key, str):
         return str(value)
-    key, _, params = key.partition("|")
-    return i18n.text(key, language_, **(json.loads(params) if params else {}))
+    key, params = _FILLED.get(key, (key, {}))
+    return i18n.text(key, language_, **params)
 
 
 def answer_in_callers_language(blocks: gr.Blocks) -> None:
