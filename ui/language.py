@@ -41,13 +41,9 @@ FIRST_IN_HEAD = (f'<link rel="stylesheet" href="{CSS_URL}"><script>window.llLang
                  f'<script src="{SCRIPT_URL}"></script>').encode()
 
 
-def _icu(text: str) -> str:
-    """Return `text` as Gradio's page reads a translation (ICU MessageFormat): braces are quoted to stay literal."""
-    return text.replace("'", "''").replace("{", "'{'").replace("}", "'}'")
-
-
-# Every language's texts as Gradio's page receives them; words() adds the filled-in texts it is asked for.
-I18N = gr.I18n(**{code: {key: _icu(i18n.text(key, code)) for key in i18n.catalogue(i18n.DEFAULT)
+# Every language's texts as Gradio's page receives them; words() adds the filled-in texts it is asked for. The
+# page shows a text as it is (svelte-i18n formats a message only when given values, which Gradio never gives).
+I18N = gr.I18n(**{code: {key: i18n.text(key, code) for key in i18n.catalogue(i18n.DEFAULT)
                          if not i18n.placeholders(i18n.catalogue(i18n.DEFAULT)[key])}
                   for code in i18n.LANGUAGES})
 
@@ -70,7 +66,7 @@ def words(key: str, **params):
     filled = f"{key}|{digest}"
     if filled not in _FILLED:
         for code in i18n.LANGUAGES:
-            I18N.translations.setdefault(code, {})[filled] = _icu(i18n.text(key, code, **params))
+            I18N.translations.setdefault(code, {})[filled] = i18n.text(key, code, **params)
         _FILLED[filled] = (key, params)
     return I18N(filled)
 
