@@ -26,6 +26,7 @@ from genmodels.checkpoints import WEIGHTS_FILE, read_config
 from genmodels.data import load_dataset
 from genmodels.preprocess import prepare_digit
 from genmodels.registry import ModelRegistry
+from ui.language import words
 from ui.limits import MAX_BODY_BYTES
 from ui.write import actions, build_write_tab, render
 from ui.write.page import streamed_user_errors
@@ -299,7 +300,7 @@ def test_the_tab_says_plainly_when_there_is_no_writer(tmp_path):
     shutil.copytree(ROOT / "checkpoints" / "vae-mnist", tmp_path / "vae-mnist")
     with gr.Blocks():
         page = build_write_tab(ModelRegistry(tmp_path, device="cpu"))
-    assert "No writer checkpoint is available" in page.write.notice.value
+    assert page.write.notice.value == str(words("write.no_writer"))  # the catalogue's, shown in the page's language
     assert page.write.notice.visible and not page.write.write.interactive
     with pytest.raises(gr.Error, match="No writer checkpoint is available"):
         list(streamed_user_errors(page.on_write)("", "any", 1.0, 1))
