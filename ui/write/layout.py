@@ -14,7 +14,7 @@ from ui.language import words
 from ui.limits import MAX_UPLOAD_BYTES
 
 from . import render
-from .actions import ENDINGS_SHOWN, MAX_SEED, SAMPLES_SHOWN, TEMPERATURE_RANGE, class_name, prompt_rows_range
+from .actions import MAX_SEED, TEMPERATURE_RANGE, class_name, prompt_rows_range
 
 PLAY_INTERVAL_S = 0.6  # Play writes a row this often: slow enough for a class to follow each one
 
@@ -26,12 +26,14 @@ SELECT_BRUSH_JS = "window.llGradio.keepSketchBrush('#ll-complete-sketch');"
 
 
 # The NLL table is read (and the side-by-side samples drawn) on first sight of the tab, not on every
-# page load: an empty HTML under the digit clicks itself once it is on screen (a tab not shown is not laid out).
+# page load: an empty HTML clicks itself once its tab's panel is on screen (a tab not shown is not laid
+# out). The panel, not the element itself: a longer text above can push the element below the fold,
+# and a jump to the table below would pass it unseen.
 SHOWN_JS = """
 const seen = new IntersectionObserver((entries) => {
   if (entries.some((e) => e.isIntersecting)) { seen.disconnect(); trigger('click'); }
 });
-seen.observe(element);
+seen.observe(element.closest('[role="tabpanel"]') || element);
 """
 
 # A picture built into the page is rendered once, in English; its words carry their keys (render.said), and
@@ -153,7 +155,7 @@ def build_complete_panel(side: int) -> CompletePanel:
     """Return the completion section for a writer of side x side images: input (draw or upload), its settings,
     the prompt and the endings."""
     with gr.Accordion(words("write.complete.title"), open=True, elem_id="ll-complete-section"):
-        gr.Markdown(words("write.complete.help", endings=ENDINGS_SHOWN))
+        gr.Markdown(words("write.complete.help"))
         with gr.Row():
             with gr.Column(scale=1, min_width=300):
                 with gr.Tab(words("write.complete.draw_tab")):
@@ -184,7 +186,7 @@ def build_complete_panel(side: int) -> CompletePanel:
 def build_compare_panel() -> ComparePanel:
     """Return the side-by-side section: both models' samples and the NLL table (filled in when the tab is first shown)."""
     with gr.Accordion(words("write.compare.title"), open=True, elem_id="ll-compare-section"):
-        gr.Markdown(words("write.compare.help", samples=SAMPLES_SHOWN))
+        gr.Markdown(words("write.compare.help"))
         sample = gr.Button(words("write.compare.go"), elem_id="ll-compare-go")
         press = render.said("write.compare.press")
         with gr.Row():

@@ -198,15 +198,29 @@ class WritePage:
         return {self.prompt: result.prompt.tolist(), c.prompt: render.prompt_html(result.prompt, rows),
                 c.endings: render.endings_html(result.endings, rows, labels, result.probabilities)}
 
+    def image_outputs(self, model_name, image, rows, temperature, seed) -> dict:
+        """Return the completion of a drawing or an uploaded picture, or, for one that cannot be a prompt (an empty
+        canvas, a blank or unreadable picture), its sentence in the prompt's place and no endings.
+
+        That is an answer, not an error: an error would mark every output of the event as failed, and
+        the marks stayed after the next completion (issue 25).
+        """
+        try:
+            if image is None:
+                raise i18n.Sentence("write.canvas_empty")
+            prompt = actions.image_to_prompt(image)
+        except ValueError as problem:
+            c = self.complete
+            return {self.prompt: None, c.prompt: render.unusable_prompt_html(str(problem)), c.endings: ""}
+        return self.completion_outputs(model_name, prompt, rows, temperature, seed)
+
     def on_sketch(self, model_name, drawing, rows, temperature, seed):
-        if drawing is None:
-            raise i18n.Sentence("write.canvas_empty")
-        return self.completion_outputs(model_name, actions.image_to_prompt(drawing), rows, temperature, seed)
+        return self.image_outputs(model_name, drawing, rows, temperature, seed)
 
     def on_upload(self, model_name, path, rows, temperature, seed):
         if path is None:  # the file was cleared
             return {c: gr.skip() for c in (self.prompt, self.complete.prompt, self.complete.endings)}
-        return self.completion_outputs(model_name, actions.image_to_prompt(path), rows, temperature, seed)
+        return self.image_outputs(model_name, path, rows, temperature, seed)
 
     def on_settings(self, model_name, prompt, rows, temperature, seed):
         if prompt is None:  # nothing drawn yet: only the hint changes
@@ -230,14 +244,13 @@ class WritePage:
 
     def nll_table(self, model_name) -> str:
         """Return the NLL table (Markdown) of `model_name`'s writer and its VAE, read from their checkpoints."""
-        heading = f"**{i18n.text('write.nll.heading')}**"
         if not self.registry.names("writer"):
-            return f"{heading} {i18n.text('write.no_writer')}"
+            return i18n.text("write.nll.says", message=i18n.Text("write.no_writer"))
         try:  # the figures are read from the checkpoints (measured when trained or benched), never measured here
             models = actions.load_models(self.registry, model_name)
             return render.nll_markdown(actions.nll_figures(self.registry, models), models.writer_name, models.vae_name)
         except ValueError as error:  # said in the table, where the figures would be
-            return f"{heading} {error}"
+            return i18n.text("write.nll.says", message=str(error))
 
     # ------------------------------------------------------------------ wiring
     def wire(self):

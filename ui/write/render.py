@@ -152,6 +152,12 @@ def prompt_html(prompt: np.ndarray | None, rows: int) -> str:
             f'<div class="ll-caption">{caption}</div></div>')
 
 
+def unusable_prompt_html(sentence: str) -> str:
+    """Return the prompt's place when the drawing or picture cannot be a prompt: the sentence saying why."""
+    return (f'<div class="ll-prompt" data-unusable="true"><div class="ll-pic ll-empty" role="status">'
+            f'{html.escape(sentence)}</div></div>')
+
+
 def endings_html(endings: np.ndarray, rows: int, labels, probabilities) -> str:
     """Return the endings in a wrapping grid, each with the reader's top class and probability under it."""
     cells = []
