@@ -223,7 +223,7 @@ def nll_markdown(figures, writer_name: str, vae_name: str | None) -> str:
         where = say("write.nll.different", writer=_digits(writer), vae=_digits(vae))
     else:
         where = say("write.nll.on", digits=_digits(writer or vae)) if writer or vae else say("write.nll.lower")
-    return "\n".join(rows) + f"\n\n{where} {say('write.nll.note')}"
+    return "\n".join(rows) + "\n\n" + say("write.nll.footer", where=where, note=say("write.nll.note"))
 
 
 # ---------------------------------------------------------------------- the next row's probabilities (Step / Play)
