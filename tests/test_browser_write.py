@@ -134,6 +134,18 @@ def test_write_animates_the_rows_and_ends_with_a_digit_and_the_readers_bars(desk
     page.screenshot(path=str(artifacts / "write.png"))
     page.screenshot(path=str(artifacts / "write-full.png"), full_page=True)
 
+    # The presentation layout, entered from this tab: the digit grows to its column's width, the bars' words to 22 px.
+    page.click("#ll-write-present")
+    wait_until(page, "() => document.querySelector('#ll-write-digit img').getBoundingClientRect().width > 320",
+               "the digit to grow in the presentation layout",
+               last="() => 'width ' + document.querySelector('#ll-write-digit img').getBoundingClientRect().width")
+    assert page.locator("#ll-write-bars .ll-write-bars").evaluate("(e) => getComputedStyle(e).fontSize") == "22px"
+    page.screenshot(path=str(artifacts / "write-present.png"))
+    page.keyboard.press("Escape")
+    wait_until(page, "() => document.querySelector('#ll-write-digit img').getBoundingClientRect().width <= 280",
+               "the digit to shrink back when Esc leaves the presentation layout",
+               last="() => 'width ' + document.querySelector('#ll-write-digit img').getBoundingClientRect().width")
+
 
 def write_with_seed(page, seed: str) -> str:
     """Press Write with `seed`, wait until the digit is written, and return the picture's src."""

@@ -52,6 +52,7 @@ class WritePanel:
 
     model: gr.Dropdown
     refresh: gr.Button
+    present: gr.Button  # the presentation layout (ui/explore/explore.js), for this tab too
     notice: gr.Markdown
     label: gr.Dropdown
     temperature: gr.Slider
@@ -124,6 +125,7 @@ def build_write_panel(writer_names: list[str], default: str | None, dataset: str
             model = gr.Dropdown(choices=writer_names, value=default, label=words("write.model.label"),
                                 elem_id="ll-write-model", allow_custom_value=False, info=words("write.model.info"))
             refresh = gr.Button(words("write.refresh"), size="sm", elem_id="ll-write-refresh")
+            present = gr.Button(words("write.present"), size="sm", elem_id="ll-write-present")
             label = gr.Dropdown(choices=label_choices(dataset, class_names, words), value="any",
                                 label=words("write.label.label"), elem_id="ll-write-label")
             temperature = _temperature("ll-write-temperature")
@@ -147,7 +149,7 @@ def build_write_panel(writer_names: list[str], default: str | None, dataset: str
         with gr.Column(scale=1, min_width=260):
             bars = _html(render.waiting_bars_html(), elem_id="ll-write-bars")
             gr.Markdown(words("write.step.help"), elem_id="ll-write-step-help")
-    return WritePanel(model, refresh, notice_md, label, temperature, seed, write, step, play, stop, digit, next_row,
+    return WritePanel(model, refresh, present, notice_md, label, temperature, seed, write, step, play, stop, digit, next_row,
                       play_timer, bars, shown)
 
 

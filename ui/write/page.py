@@ -43,6 +43,11 @@ SHOW_DIGIT_JS = """(...inputs) => {
     return inputs; }"""
 
 
+# The presentation layout is explore.js's (the same class, the same Esc to leave); this tab's pictures grow in it
+# (render.WRITE_CSS). The tab buttons are hidden there, so the layout is entered from the tab being shown.
+PRESENT_JS = "() => { window.llTogglePresenting?.(); }"
+
+
 def shown_class_names(models: actions.Models) -> list[str]:
     """Return the writer's class names as the page shows them, in the caller's language."""
     return [actions.class_name(models.dataset, k, name) for k, name in enumerate(models.class_names)]
@@ -269,6 +274,7 @@ class WritePage:
         w.play_timer.tick(user_errors(self.on_play_tick), [*settings, self.steps], [*stepped, *play],
                           trigger_mode="once", **QUIET, **WRITE_CONCURRENCY)
         w.stop.click(user_errors(self.on_stop), None, play, **QUIET)
+        w.present.click(None, js=PRESENT_JS)  # in the page only
         w.model.input(user_errors(self.on_model_change), w.model,
                       [w.label, w.bars, w.digit, cmp.nll, *play, w.next_row, self.steps], **QUIET)
         w.refresh.click(user_errors(self.on_refresh), w.model,

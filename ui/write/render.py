@@ -48,6 +48,17 @@ WRITE_CSS = """
 .ll-samples { max-width: 360px; margin: 0 auto; }
 .ll-samples .ll-title { text-align: center; }
 .ll-samples .grid { display: grid; grid-template-columns: repeat(4, 1fr); gap: 6px; }
+/* Presentation mode (.ll-present on the page's container, ui/explore/explore.js): the digit as wide as its
+   column, and its caption and the reader's bars large enough to read from the back of a room.
+   X:is(.ll-present *) is an X inside the presenting page (the stylesheet is scoped to its component; no
+   backquotes in it: it is a JavaScript template). */
+.ll-write-digit:is(.ll-present *) { max-width: 100%; }
+.ll-write-digit:is(.ll-present *) .ll-caption { font-size: 22px; }
+.ll-write-bars:is(.ll-present *) { font-size: 22px; }
+.ll-write-bars:is(.ll-present *) .ll-title { font-size: 24px; }
+.ll-write-bars:is(.ll-present *) .ll-bar { margin: 6px 0; }
+.ll-write-bars:is(.ll-present *) .ll-bar .t { height: 24px; }
+.ll-write-bars:is(.ll-present *) .ll-bar .n { width: 4em; }
 """
 
 
@@ -244,6 +255,9 @@ NEXT_ROW_CSS = """
                                         rgb(252,255,164)); }
 .ll-scale-ends { display: flex; justify-content: space-between; font-size: 12px; opacity: .8; }
 .ll-next .ll-ll { margin-top: 6px; font-size: 14px; font-variant-numeric: tabular-nums; }
+.ll-next:is(.ll-present *) { max-width: 100%; font-size: 18px; }
+.ll-next:is(.ll-present *) .ll-title, .ll-next:is(.ll-present *) .ll-ll { font-size: 20px; }
+.ll-next:is(.ll-present *) .ll-strip { height: 22px; }
 """
 
 
