@@ -190,11 +190,10 @@ def build_compare_panel() -> ComparePanel:
     with gr.Accordion(words("write.compare.title"), open=True, elem_id="ll-compare-section"):
         gr.Markdown(words("write.compare.help"))
         sample = gr.Button(words("write.compare.go"), elem_id="ll-compare-go")
-        press = render.said("write.compare.press")
         with gr.Row():
-            vae_samples = _html(render.samples_html(None, render.said("write.compare.vae"), press),
+            vae_samples = _html(render.samples_waiting_html("write.compare.vae"),
                                 elem_id="ll-compare-vae")
-            writer_samples = _html(render.samples_html(None, render.said("write.compare.writer"), press),
+            writer_samples = _html(render.samples_waiting_html("write.compare.writer"),
                                    elem_id="ll-compare-writer")
         nll = gr.Markdown(words("write.nll.reading_all"), elem_id="ll-write-nll")
     return ComparePanel(sample, vae_samples, writer_samples, nll)

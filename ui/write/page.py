@@ -15,7 +15,6 @@ just switches the timer off.
 """
 
 import functools
-import html
 import time
 
 import gradio as gr
@@ -240,9 +239,7 @@ class WritePage:
         models = actions.load_models(self.registry, model_name)
         vae_digits, written = actions.side_by_side(self.registry, models, actions.SAMPLES_SHOWN,
                                                    actions.generator(actions.check_seed(-1)))
-        def say(key, **params):
-            return html.escape(i18n.text(key, **params))
-
+        say = i18n.text
         return {c.vae_samples: render.samples_html(vae_digits, say("write.compare.vae_title", name=models.vae_name or ""),
                                                    say("write.compare.no_vae")),
                 c.writer_samples: render.samples_html(written, say("write.compare.writer_title", name=models.writer_name))}

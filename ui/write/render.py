@@ -62,9 +62,11 @@ WRITE_CSS = """
 """
 
 
-def said(key: str) -> str:
-    """Return a catalogue text (no placeholders) as HTML in the current language, marked with its key for the page."""
-    return f'<span data-ll-key="{html.escape(key)}">{html.escape(i18n.text(key))}</span>'
+def said(key: str, classes: str = "") -> str:
+    """Return a catalogue text (no placeholders) as a div of `classes` in the current language, marked with its key
+    for the page. The mark is on the element that holds the classes: the page's styles colour every element inside
+    a gr.HTML, so a span inside would not take its box's colour."""
+    return f'<div class="{classes}" data-ll-key="{html.escape(key)}">{html.escape(i18n.text(key))}</div>'
 
 
 def png_data_url(rgb: np.ndarray) -> str:
@@ -102,7 +104,7 @@ def writing_html(canvas: np.ndarray, rows: int, done: bool, caption: str = "") -
 def empty_digit_html() -> str:
     """Return the digit area before anything is written: a black square with a short message."""
     return (f'<div class="ll-write-digit" data-rows="0" data-done="false">'
-            f'<div class="ll-pic ll-empty">{said("write.digit.empty")}</div></div>')
+            f'{said("write.digit.empty", "ll-pic ll-empty")}</div>')
 
 
 def bars_html(belief, class_names, title: str) -> str:
@@ -123,8 +125,7 @@ def bars_html(belief, class_names, title: str) -> str:
 
 def waiting_bars_html() -> str:
     """Return the bars' place before anything is written: the title and a short message."""
-    return (f'<div class="ll-write-bars"><div class="ll-title">{said("write.bars.title")}</div>'
-            f'<div>{said("write.bars.waiting")}</div></div>')
+    return f'<div class="ll-write-bars">{said("write.bars.title", "ll-title")}{said("write.bars.waiting")}</div>'
 
 
 def _enlarge(rgb: np.ndarray, scale: int) -> Image.Image:
@@ -155,7 +156,7 @@ def ending_picture(ending: np.ndarray, rows: int, scale: int = 4) -> np.ndarray:
 def prompt_html(prompt: np.ndarray | None, rows: int) -> str:
     """Return the prompt picture with its caption (or a hint before anything was drawn)."""
     if prompt is None:
-        return f'<div class="ll-prompt"><div class="ll-pic ll-empty">{said("write.prompt.hint")}</div></div>'
+        return f'<div class="ll-prompt">{said("write.prompt.hint", "ll-pic ll-empty")}</div>'
     alt = html.escape(i18n.text("write.prompt.alt", rows=rows))
     caption = html.escape(i18n.text("write.prompt.caption", rows=rows))
     return (f'<div class="ll-prompt" data-rows="{rows}">'
@@ -185,15 +186,19 @@ def endings_html(endings: np.ndarray, rows: int, labels, probabilities) -> str:
 
 
 def samples_html(digits: np.ndarray | None, title: str, empty: str = "") -> str:
-    """Return a titled grid of small digits (N, side, side) in [0,1] (4 per row where there is room).
-
-    `title` and `empty` are HTML (escaped text, or `said`)."""
-    head = f'<div class="ll-title">{title}</div>'
+    """Return a titled grid of small digits (N, side, side) in [0,1] (4 per row where there is room), or `empty`
+    under the title when there are none."""
+    head = f'<div class="ll-title">{html.escape(title)}</div>'
     if digits is None:
-        return f'<div class="ll-samples">{head}<div class="ll-caption">{empty}</div></div>'
+        return f'<div class="ll-samples">{head}<div class="ll-caption">{html.escape(empty)}</div></div>'
     cells = "".join(f'<img class="ll-pic" alt="{html.escape(i18n.text("write.sample.alt", n=k + 1))}" '
                     f'src="{png_data_url(_paint(d))}">' for k, d in enumerate(digits))
     return f'<div class="ll-samples">{head}<div class="grid">{cells}</div></div>'
+
+
+def samples_waiting_html(title_key: str) -> str:
+    """Return a samples grid's place before any are drawn: its title (a catalogue key) and a hint to press the button."""
+    return f'<div class="ll-samples">{said(title_key, "ll-title")}{said("write.compare.press", "ll-caption")}</div>'
 
 
 BAR = "\\|"  # a | inside a Markdown table's cell (as in p(x | class)) is written escaped
@@ -314,4 +319,4 @@ def next_row_html(row: int, probabilities: np.ndarray, tempered: np.ndarray, pix
 
 def next_row_waiting_html() -> str:
     """Return the strips' place before a row is stepped: a short message."""
-    return f'<div class="ll-next" data-row="-1"><div class="ll-caption">{said("write.step.hint")}</div></div>'
+    return f'<div class="ll-next" data-row="-1">{said("write.step.hint", "ll-caption")}</div>'
