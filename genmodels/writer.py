@@ -54,6 +54,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from i18n import Sentence
+
 from .checkpoints import PretrainedMixin
 from .settings import check, setting
 from .trainable import Figure, Trainable
@@ -108,7 +110,7 @@ class RowWriterConfig:
     def __post_init__(self):
         check(self)
         if self.head_size < self.side:
-            raise ValueError(f"Head size must be at least the image side ({self.side}), got {self.head_size}.")
+            raise Sentence("genmodels.writer.head_size", side=self.side, head_size=self.head_size)
 
 
 def _made_masks(side: int, head_size: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -167,22 +169,21 @@ class RowWriter(Trainable, PretrainedMixin, nn.Module):
         """Return `x` as float rows (N, side, side) on the model's device; accepts (N,1,s,s), (N,s,s), (N,s*s)."""
         s = self.config.side
         if not isinstance(x, torch.Tensor):
-            raise ValueError(f"Expected {name} to be a torch.Tensor of images, got {type(x).__name__}.")
+            raise Sentence("genmodels.writer.not_tensor", name=name, kind=type(x).__name__)
         shape = tuple(x.shape)
         valid = ((x.dim() == 4 and shape[1:] == (1, s, s)) or (x.dim() == 3 and shape[1:] == (s, s))
                  or (x.dim() == 2 and shape[1] == s * s))
         if not valid:
-            raise ValueError(f"Expected {name} shaped (N,1,{s},{s}), (N,{s},{s}) or (N,{s * s}); got {shape}.")
+            raise Sentence("genmodels.writer.shape", name=name, side=s, pixels=s * s, shape=shape)
         if x.is_complex():
-            raise ValueError(f"Expected {name} as real pixel values, got dtype {x.dtype}.")
+            raise Sentence("genmodels.writer.complex", name=name, dtype=x.dtype)
         return x.reshape(shape[0], s, s).to(self.device, torch.float32)
 
     def _as_binary_rows(self, x: torch.Tensor, name: str = "x") -> torch.Tensor:
         """Like `_as_rows`, and raise a ValueError unless every pixel is exactly 0 or 1."""
         rows = self._as_rows(x, name)
         if not ((rows == 0) | (rows == 1)).all():
-            raise ValueError(f"{name} must be binary (every pixel 0 or 1): the writer models binarized images. "
-                             "Binarize first, e.g. with genmodels.data.binarize or (x > 0.5).float().")
+            raise Sentence("genmodels.writer.not_binary", name=name)
         return rows
 
     def _labels(self, labels, n: int) -> torch.Tensor:
@@ -192,20 +193,18 @@ class RowWriter(Trainable, PretrainedMixin, nn.Module):
             return torch.full((n,), self.none_label, dtype=torch.long, device=self.device)
         if isinstance(labels, numbers.Integral) and not isinstance(labels, bool):
             if not 0 <= labels < k:
-                raise ValueError(f"label must be a class from 0 to {k - 1} (or None for no class), got {labels}.")
+                raise Sentence("genmodels.writer.label_range", last=k - 1, label=labels)
             return torch.full((n,), int(labels), dtype=torch.long, device=self.device)
         if not isinstance(labels, torch.Tensor):
-            raise ValueError(f"labels must be None, an int or a tensor of {n} class indices, "
-                             f"got {type(labels).__name__}.")
+            raise Sentence("genmodels.writer.labels_type", n=n, kind=type(labels).__name__)
         if labels.dtype == torch.bool or labels.is_floating_point() or labels.is_complex():
-            raise ValueError(f"labels must hold integer class indices, got dtype {labels.dtype}.")
+            raise Sentence("genmodels.writer.labels_dtype", dtype=labels.dtype)
         if labels.dim() == 0:
             return self._labels(int(labels), n)
         if tuple(labels.shape) != (n,):
-            raise ValueError(f"Expected {n} labels (one per image), got a tensor shaped {tuple(labels.shape)}.")
+            raise Sentence("genmodels.writer.labels_count", n=n, shape=tuple(labels.shape))
         if n and (labels.min() < 0 or labels.max() >= k):
-            raise ValueError(f"labels must be classes from 0 to {k - 1}; got values from "
-                             f"{labels.min().item()} to {labels.max().item()}.")
+            raise Sentence("genmodels.writer.labels_values", last=k - 1, low=labels.min().item(), high=labels.max().item())
         return labels.to(self.device, torch.long)
 
     # -- the exact likelihood (teacher forcing: all rows in parallel) ---------------------
@@ -247,7 +246,7 @@ class RowWriter(Trainable, PretrainedMixin, nn.Module):
         """
         rows = self._as_rows(x)
         if rows.numel() and (rows.min() < 0 or rows.max() > 1):
-            raise ValueError("Expected pixels in [0,1] (divide 0-255 images by 255).")
+            raise Sentence("genmodels.writer.pixel_range")
         index = self._labels(labels, rows.shape[0])
         if self.training and self.config.label_dropout > 0:
             dropped = torch.rand(index.shape, device=index.device) < self.config.label_dropout
@@ -261,26 +260,24 @@ class RowWriter(Trainable, PretrainedMixin, nn.Module):
         """Check n and temperature; return the prefix as binary rows (n, k, side) (k = 0 without one)."""
         s = self.config.side
         if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 1:
-            raise ValueError(f"n must be a positive number of images, got {n!r}.")
+            raise Sentence("genmodels.writer.count", n=repr(n))
         if (not isinstance(temperature, numbers.Real) or isinstance(temperature, bool)
                 or not math.isfinite(temperature) or temperature <= 0):
-            raise ValueError(f"temperature must be a finite number > 0 (1 = the model's own distribution), "
-                             f"got {temperature!r}.")
+            raise Sentence("genmodels.writer.temperature", value=repr(temperature))
         if prefix_rows is None:
             return torch.zeros(n, 0, s, device=self.device)
         if not isinstance(prefix_rows, torch.Tensor):
-            raise ValueError(f"prefix_rows must be a tensor of rows, got {type(prefix_rows).__name__}.")
+            raise Sentence("genmodels.writer.prefix_type", kind=type(prefix_rows).__name__)
         p = prefix_rows
         if p.dim() == 2:
             p = p[None]
         if p.dim() != 3 or p.shape[-1] != s or p.shape[0] not in (1, n):
-            raise ValueError(f"prefix_rows must be shaped (k,{s}), (1,k,{s}) or ({n},k,{s}), "
-                             f"got {tuple(prefix_rows.shape)}.")
+            raise Sentence("genmodels.writer.prefix_shape", side=s, n=n, shape=tuple(prefix_rows.shape))
         if p.shape[1] > s:
-            raise ValueError(f"prefix_rows has {p.shape[1]} rows but the image has only {s}.")
+            raise Sentence("genmodels.writer.prefix_rows", rows=p.shape[1], side=s)
         p = p.to(self.device, torch.float32)
         if not ((p == 0) | (p == 1)).all():
-            raise ValueError("prefix_rows must be binary (every pixel 0 or 1), like the images the writer writes.")
+            raise Sentence("genmodels.writer.prefix_binary")
         return p.expand(n, -1, -1)
 
     @torch.no_grad()
@@ -364,7 +361,7 @@ class RowWriter(Trainable, PretrainedMixin, nn.Module):
         prefix = self._check_sampling(n, temperature, prefix_rows)
         k, s = prefix.shape[1], self.config.side
         if k == s:
-            raise ValueError(f"The image is already written: all {s} rows are given, so there is no next row.")
+            raise Sentence("genmodels.writer.all_written", side=s)
         index = self._labels(label, n)
         rows = self._write_rows(index, prefix, float(temperature), self._noise(n, generator))
         t, canvas, logits = next(rows)

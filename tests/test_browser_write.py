@@ -10,6 +10,8 @@ from browser_waits import WAIT_MS, src_at, text_at, wait_shown, wait_until
 from conftest import open_context
 from test_write_api import write_app  # noqa: F401  (the app serving writer-mnist)
 
+import i18n
+
 pytestmark = pytest.mark.browser
 
 DESKTOP = {"width": 1280, "height": 720}
@@ -74,11 +76,11 @@ def strip_values(page, kind):
             .split(",")]
 
 
-def open_write_tab(browser, url, viewport):
+def open_write_tab(browser, url, viewport, language="en"):
     context = open_context(browser, viewport=viewport)
     page = context.new_page()
-    page.goto(url)
-    page.get_by_role("tab", name="Write").click()
+    page.goto(f"{url}/?lang={language}")
+    page.get_by_role("tab", name=i18n.text("app.tab.write", language)).click()
     wait_shown(page.locator("#ll-write-go"), "the Write tab's Write button")
     return context, page
 
@@ -131,6 +133,18 @@ def test_write_animates_the_rows_and_ends_with_a_digit_and_the_readers_bars(desk
     assert "final answer" in page.locator("#ll-write-bars").inner_text()
     page.screenshot(path=str(artifacts / "write.png"))
     page.screenshot(path=str(artifacts / "write-full.png"), full_page=True)
+
+    # The presentation layout, entered from this tab: the digit grows to its column's width, the bars' words to 22 px.
+    page.click("#ll-write-present")
+    wait_until(page, "() => document.querySelector('#ll-write-digit img').getBoundingClientRect().width > 320",
+               "the digit to grow in the presentation layout",
+               last="() => 'width ' + document.querySelector('#ll-write-digit img').getBoundingClientRect().width")
+    assert page.locator("#ll-write-bars .ll-write-bars").evaluate("(e) => getComputedStyle(e).fontSize") == "22px"
+    page.screenshot(path=str(artifacts / "write-present.png"))
+    page.keyboard.press("Escape")
+    wait_until(page, "() => document.querySelector('#ll-write-digit img').getBoundingClientRect().width <= 280",
+               "the digit to shrink back when Esc leaves the presentation layout",
+               last="() => 'width ' + document.querySelector('#ll-write-digit img').getBoundingClientRect().width")
 
 
 def write_with_seed(page, seed: str) -> str:
@@ -225,11 +239,22 @@ def test_stop_pauses_play_and_step_goes_on_from_there(desktop, artifacts):
     page.screenshot(path=str(artifacts / "write-stopped.png"))
 
 
+ERROR_MARKS = "#ll-complete-section .error"  # the mark Gradio puts on each output of an event that failed
+
+
 def test_complete_a_drawn_digit_shows_labelled_endings_below_the_kept_rows(desktop, artifacts):
     page = desktop
+    # An empty canvas is said once, where the prompt goes, and marks no output as failed (issue 25).
+    page.locator("#ll-complete-go").scroll_into_view_if_needed()
+    page.click("#ll-complete-go")
+    wait_shown(page.locator("#ll-complete-prompt .ll-prompt[data-unusable]"), "the sentence saying the canvas is empty",
+               last=text_at("#ll-complete-prompt"))
+    assert page.locator("#ll-complete-prompt").inner_text().strip() == "The canvas is empty: draw a digit first."
+    assert page.locator(ERROR_MARKS).count() == 0
     draw_a_seven(page)
     page.click("#ll-complete-go")
     wait_shown(page.locator("#ll-complete-endings .ll-ending").first, "the endings of the drawn digit")
+    assert page.locator(ERROR_MARKS).count() == 0, "a mark of failure is left after a completion"
     endings = page.locator("#ll-complete-endings .ll-ending")
     assert endings.count() == 6
     for k in range(6):
@@ -264,13 +289,25 @@ def test_side_by_side_samples_and_the_nll_table_fill_in(desktop, artifacts):
     page.screenshot(path=str(artifacts / "write-compare.png"))
 
 
-def test_on_a_phone_the_digit_comes_into_view_while_it_is_written(browser, write_app, artifacts):  # noqa: F811
-    context, page = open_write_tab(browser, write_app[0], PHONE)
+def test_on_a_phone_the_digit_comes_into_view_while_it_is_written_and_in_chinese(browser, write_app,  # noqa: F811
+                                                                                   artifacts):
+    context, page = open_write_tab(browser, write_app[0], PHONE, "zh-CN")  # a visitor reading Chinese, on a phone
     try:
+        # The words built into the page, the pictures' words said by the page (SAY_JS), then a handler's answer.
+        wait_until(page, "() => document.querySelector('#ll-write-digit').innerText.includes('一行一行地出现')",
+                   "the empty digit's words in Chinese", last=text_at("#ll-write-digit"))
+        assert page.locator("#ll-write-go").inner_text().strip() == "书写"
+        assert "读取器目前的猜测" in page.locator("#ll-write-bars").inner_text()
+        assert "单步" in page.locator("#ll-write-next").inner_text()
+        assert "一步一步看" in page.locator("#ll-write-step-help").inner_text()
+        assert page.locator("#ll-complete-go").inner_text().strip() == "补全我画的数字"
+        assert "点击“补全我画的数字”" in page.locator("#ll-complete-prompt").inner_text()
         watch_writing(page)
         box = page.locator("#ll-write-digit img").bounding_box()
         assert box["y"] >= 0 and box["y"] + box["height"] <= PHONE["height"]
         assert box["width"] <= PHONE["width"]
+        assert re.fullmatch(r"完成：已写 28/28 行（随机种子 \d+）。", page.locator("#ll-write-digit .ll-caption").inner_text())
+        assert "读取器的最终答案" in page.locator("#ll-write-bars").inner_text()
         page.screenshot(path=str(artifacts / "write-phone.png"))
     finally:
         context.close()

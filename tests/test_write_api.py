@@ -21,11 +21,13 @@ from gradio_client import Client, handle_file
 from hostile import ServerLog, api_call, error_sentence, leaks
 from PIL import Image
 
+import i18n
 from genmodels import RowWriter, likelihood
 from genmodels.checkpoints import WEIGHTS_FILE, read_config
 from genmodels.data import load_dataset
 from genmodels.preprocess import prepare_digit
 from genmodels.registry import ModelRegistry
+from ui.language import words
 from ui.limits import MAX_BODY_BYTES
 from ui.write import actions, build_write_tab, render
 from ui.write.page import streamed_user_errors
@@ -184,6 +186,29 @@ def test_bad_complete_arguments_get_one_sentence(client, digit_file, kwargs, wor
     assert words in message and ONE_SENTENCE.match(message), message
 
 
+@pytest.fixture(scope="module")
+def chinese_client(write_app):
+    """A client whose calls ask for answers in Simplified Chinese (Accept-Language: zh-CN)."""
+    return Client(write_app[0], headers={"Accept-Language": "zh-CN"}, verbose=False)
+
+
+@pytest.mark.parametrize("args, api_name, key, params", [
+    ((3, 5.0, 1), "/write", "write.check.temperature", dict(low=0.1, high=2.0, value=5.0)),
+    ((3, 1.0, "abc"), "/write", "write.check.not_number_text", dict(what=i18n.Text("write.what.seed"), value="abc")),
+    ((3, 1.0, 1, "no-such-model"), "/write", "write.check.unknown_writer", None),
+    (([[0] * 28] * 28, 3, 1.0, 1), "/write_step", "write.check.all_written", dict(side=28)),
+])
+def test_api_callers_asking_for_chinese_get_their_sentences_in_chinese(chinese_client, args, api_name, key, params):
+    with pytest.raises(Exception) as caught:
+        chinese_client.predict(*args, api_name=api_name)
+    message = str(caught.value)
+    if params is None:  # a sentence quoting the list of writers: its start is enough
+        assert message.startswith("没有名为“no-such-model”的书写器。可用的有："), message
+    else:
+        assert message == i18n.text(key, "zh-CN", **params), message
+    assert re.search(r"[\u4e00-\u9fff]", message) and message.endswith("。"), message
+
+
 def test_complete_refuses_a_path_on_the_server(client):
     with pytest.raises(Exception) as caught:
         client.predict("/etc/hostname", 10, api_name="/complete")
@@ -299,7 +324,7 @@ def test_the_tab_says_plainly_when_there_is_no_writer(tmp_path):
     shutil.copytree(ROOT / "checkpoints" / "vae-mnist", tmp_path / "vae-mnist")
     with gr.Blocks():
         page = build_write_tab(ModelRegistry(tmp_path, device="cpu"))
-    assert "No writer checkpoint is available" in page.write.notice.value
+    assert page.write.notice.value == str(words("write.no_writer"))  # the catalogue's, shown in the page's language
     assert page.write.notice.visible and not page.write.write.interactive
     with pytest.raises(gr.Error, match="No writer checkpoint is available"):
         list(streamed_user_errors(page.on_write)("", "any", 1.0, 1))
@@ -338,6 +363,18 @@ def test_the_nll_table_says_when_the_figures_are_not_on_the_same_digits():
     text = render.nll_markdown(actions.NllFigures(None, None, "There is no VAE trained on mnist to compare with."),
                                "w", None)
     assert "| writer `w` | not measured |" in text and "There is no VAE trained on mnist" in text
+
+
+def test_the_pictures_words_are_in_the_language_of_the_call():
+    record = {"nats": 80.0, "given_class": 75.0, "bound": "exact", "dataset": "mnist", "split": "validation",
+              "digits": 5000, "binarize_seed": 0}
+    with i18n.speaking("zh-CN"):
+        row = render.next_row_html(2, np.full(28, 0.5), np.full(28, 0.5), np.zeros(28), 1.0, -3.0, -10.0)
+        table = render.nll_markdown(actions.NllFigures(record, None, "-"), "w", "v")
+        ending = render.endings_html(np.zeros((1, 28, 28)), 14, ["7"], [0.9])
+    assert "第 3/28 行：逐个像素的着墨概率" in row and "<b>-10.0</b> 奈特（本行 -3.0）" in row
+    assert "| 模型 | 负对数似然（奈特/图） |" in table and "mnist 中 5,000 个二值化的验证集数字" in table
+    assert "识别为 7 · 90%" in ending and 'alt="第 1 种结尾"' in ending
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ from typing import Iterator
 import numpy as np
 import torch
 
+import i18n
 from genmodels import likelihood
 from genmodels.checkpoints import WEIGHTS_FILE
 from genmodels.preprocess import load_image_file, prepare_digit
@@ -28,21 +29,20 @@ ENDINGS_SHOWN = 6
 PROMPT_THRESHOLD = 0.5  # a prompt pixel is on when its grey level is above this (no random binarization)
 SAMPLES_SHOWN = 8  # samples of each model side by side
 MAX_SEED = 2**31 - 1
-NO_WRITER = ("No writer checkpoint is available: train one in the Train tab (model: writer) or with "
-             "`python -m genmodels.train writer`, then refresh the list of writers.")
 
 
 # ---------------------------------------------------------------------- checking arguments
 def _number(value, what: str) -> float:
-    """Return `value` as a finite float, or raise a ValueError naming `what`."""
+    """Return `value` as a finite float, or raise a ValueError naming `what` (a write.what.* key)."""
+    what = i18n.Text(f"write.what.{what}")
     if isinstance(value, bool) or not isinstance(value, (numbers.Real, str)):
-        raise ValueError(f"The {what} must be a number, got {type(value).__name__}.")
+        raise i18n.Sentence("write.check.not_number", what=what, kind=type(value).__name__)
     try:
         number = float(value)
     except (ValueError, OverflowError):
-        raise ValueError(f"The {what} must be a number, got {str(value)[:30]!r}.") from None
+        raise i18n.Sentence("write.check.not_number_text", what=what, value=str(value)[:30]) from None
     if not math.isfinite(number):
-        raise ValueError(f"The {what} must be a finite number.")
+        raise i18n.Sentence("write.check.not_finite", what=what)
     return number
 
 
@@ -50,7 +50,7 @@ def _whole(value, what: str, low: int, high: int) -> int:
     """Return `value` as an int within [low, high], or raise a ValueError saying the allowed range."""
     number = _number(value, what)
     if number != int(number) or not low <= number <= high:
-        raise ValueError(f"The {what} must be a whole number from {low} to {high}.")
+        raise i18n.Sentence("write.check.whole", what=i18n.Text(f"write.what.{what}"), low=low, high=high)
     return int(number)
 
 
@@ -59,7 +59,7 @@ def check_temperature(value) -> float:
     low, high = TEMPERATURE_RANGE
     t = _number(value, "temperature")
     if not low <= t <= high:
-        raise ValueError(f"The temperature must be between {low:g} and {high:g}, got {t:g}.")
+        raise i18n.Sentence("write.check.temperature", low=low, high=high, value=t)
     return t
 
 
@@ -78,12 +78,12 @@ def prompt_rows_range(side: int) -> tuple[int, int]:
 
 def check_rows(value, side: int) -> int:
     """Return the number of prompt rows to keep, within prompt_rows_range(side)."""
-    return _whole(value, "number of rows kept (k)", *prompt_rows_range(side))
+    return _whole(value, "rows_kept", *prompt_rows_range(side))
 
 
 def check_count(value) -> int:
     """Return the number of endings to write, within ENDINGS_RANGE."""
-    return _whole(value, "number of endings", *ENDINGS_RANGE)
+    return _whole(value, "endings", *ENDINGS_RANGE)
 
 
 def check_seed(value) -> int:
@@ -121,17 +121,29 @@ def resolve_writer(registry, name) -> str:
     """Return the writer checkpoint to use: `name`, else DEFAULT_WRITER, else the first one; ValueError if none."""
     names = registry.names("writer")
     if not names:
-        raise ValueError(NO_WRITER)
+        raise i18n.Sentence("write.no_writer")
     if name in (None, ""):
         return DEFAULT_WRITER if DEFAULT_WRITER in names else names[0]
     if not isinstance(name, str):
-        raise ValueError("The model must be the name of a writer checkpoint, such as 'writer-mnist'.")
+        raise i18n.Sentence("write.check.model_type")
     if name not in names:
         if name in registry.names():
             kind = registry.entry(name).model_type.upper()
-            raise ValueError(f"{name[:60]!r} is a {kind} checkpoint; writing needs a writer: {', '.join(names[:5])}.")
-        raise ValueError(f"Unknown writer {name[:60]!r}. Available: {', '.join(names[:5])}.")
+            raise i18n.Sentence("write.check.not_a_writer", name=name[:60], kind=kind, names=_listed(names[:5]))
+        raise i18n.Sentence("write.check.unknown_writer", name=name[:60], names=_listed(names[:5]))
     return name
+
+
+def _listed(names) -> str:
+    """Return names joined as a list in a sentence of the current language."""
+    return i18n.text("write.list_separator").join(names)
+
+
+def class_name(dataset: str, index: int, name, say=i18n.text) -> str:
+    """Return how a class is shown: `say` of its catalogue text (data.<dataset>.class.<index>) where the
+    catalogue has one, else its name as declared. `say`: i18n.text in a handler, ui.language.words when building."""
+    key = f"data.{dataset}.class.{index}"
+    return say(key) if key in i18n.catalogue(i18n.DEFAULT) else str(name)
 
 
 def companion_vae(registry, writer_name: str) -> str | None:
@@ -202,17 +214,15 @@ def check_written_rows(value, side: int) -> np.ndarray:
     if value is None:
         return np.zeros((0, side), dtype=np.float32)
     if not isinstance(value, (list, tuple)):
-        raise ValueError(f"The rows written so far must be a list of rows (each {side} pixels, 0 or 1), "
-                         f"got {type(value).__name__}.")
+        raise i18n.Sentence("write.check.rows_type", side=side, kind=type(value).__name__)
     if len(value) > side:
-        raise ValueError(f"The digit has {side} rows, so the rows written so far can be at most {side - 1} "
-                         f"(got {len(value)}).")
+        raise i18n.Sentence("write.check.rows_count", side=side, most=side - 1, count=len(value))
     for t, row in enumerate(value):
         if not (isinstance(row, (list, tuple)) and len(row) == side
                 and all(isinstance(x, numbers.Real) and not isinstance(x, bool) and x in (0, 1) for x in row)):
-            raise ValueError(f"Row {t} of the rows written so far must be a list of {side} pixels, each 0 or 1.")
+            raise i18n.Sentence("write.check.row", row=t, side=side)
     if len(value) == side:
-        raise ValueError(f"All {side} rows are written already, so there is no next row: start again with an empty list.")
+        raise i18n.Sentence("write.check.all_written", side=side)
     return np.asarray(value, dtype=np.float32).reshape(len(value), side)
 
 
@@ -258,11 +268,11 @@ def image_to_prompt(image) -> np.ndarray:
     if isinstance(image, dict):
         image = image.get("composite")
         if image is None:
-            raise ValueError("The canvas is empty: draw a digit first.")
+            raise i18n.Sentence("write.canvas_empty")
     if isinstance(image, (str, Path, bytes, bytearray)):
         image = load_image_file(image)
     if image is None:
-        raise ValueError("No image was given: upload a PNG, JPEG or WebP file or draw a digit.")
+        raise i18n.Sentence("write.no_image")
     grey = prepare_digit(image)[0].numpy()
     return (grey > PROMPT_THRESHOLD).astype(np.float32)
 
@@ -284,7 +294,7 @@ def complete(models: Models, prompt: np.ndarray, rows: int, n: int, temperature:
     side = models.side
     prompt = np.asarray(prompt, dtype=np.float32)
     if prompt.size != side * side:
-        raise ValueError(f"The prompt must be a {side} x {side} picture for this writer.")
+        raise i18n.Sentence("write.prompt_size", side=side)
     prompt = prompt.reshape(side, side)
     prefix = torch.from_numpy(prompt[:rows].copy())
     endings = models.writer.sample(n, label=None, temperature=temperature, prefix_rows=prefix,
@@ -333,5 +343,5 @@ def nll_figures(registry, models: Models) -> NllFigures:
     (the IWAE bound takes seconds to minutes: the trainer and bench/writer_figures.py measure it)."""
     writer = likelihood.stored(registry.config(registry.entry(models.writer_name).path))
     if models.vae_name is None:
-        return NllFigures(writer, None, f"There is no VAE trained on {models.dataset} to compare with.")
+        return NllFigures(writer, None, i18n.text("write.no_vae", dataset=models.dataset))
     return NllFigures(writer, likelihood.stored(registry.config(registry.entry(models.vae_name).path)))

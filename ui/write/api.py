@@ -20,6 +20,7 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 
+import i18n
 from ui.errors import check_calls, user_errors
 from ui.limits import IMAGE_CONCURRENCY
 
@@ -50,13 +51,11 @@ def _uploaded_path(image) -> str:
     before the handler runs. A bare path string could name any file on the server, so it is refused.
     """
     if not isinstance(image, dict):
-        raise ValueError("The image must be an uploaded file: pass handle_file('digit.png') with gradio_client, "
-                         "or the FileData object returned by /gradio_api/upload.")
+        raise i18n.Sentence("write.api.file")
     meta = image.get("meta")
     path = image.get("path")
     if not (isinstance(meta, dict) and meta.get("_type") == "gradio.FileData" and isinstance(path, str) and path):
-        raise ValueError("The image must be an uploaded file: a FileData object with 'path' and "
-                         "meta {'_type': 'gradio.FileData'} (gradio_client's handle_file makes one).")
+        raise i18n.Sentence("write.api.file_data")
     return str(Path(path))
 
 

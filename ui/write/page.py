@@ -20,13 +20,13 @@ import time
 import gradio as gr
 import numpy as np
 
+import i18n
 from genmodels.images import IMAGE_SIDE
 from ui.errors import user_errors
 from ui.limits import IMAGE_CONCURRENCY
 
 from . import actions, render
-from .layout import (BARS_TITLE, STEP_HINT, build_compare_panel, build_complete_panel, build_write_panel,
-                     label_choices)
+from .layout import build_compare_panel, build_complete_panel, build_write_panel, label_choices
 
 ROW_DELAY_S = 0.035  # pause after each written row: a digit takes about a second to appear
 WRITE_CONCURRENCY = dict(concurrency_id="write", concurrency_limit=4)
@@ -40,6 +40,21 @@ SHOW_DIGIT_JS = """(...inputs) => {
     const r = box && box.getBoundingClientRect();
     if (r && (r.top < 0 || r.top + 330 > window.innerHeight)) box.scrollIntoView({block: "center", behavior: "smooth"});
     return inputs; }"""
+
+
+# The presentation layout is explore.js's (the same class, the same Esc to leave); this tab's pictures grow in it
+# (render.WRITE_CSS). The tab buttons are hidden there, so the layout is entered from the tab being shown.
+PRESENT_JS = "() => { window.llTogglePresenting?.(); }"
+
+
+def shown_class_names(models: actions.Models) -> list[str]:
+    """Return the writer's class names as the page shows them, in the caller's language."""
+    return [actions.class_name(models.dataset, k, name) for k, name in enumerate(models.class_names)]
+
+
+def bars_title(rows: int, done: bool) -> str:
+    """Return the title over the reader's bars after `rows` rows."""
+    return i18n.text("write.bars.final") if done else i18n.text("write.bars.title_after", rows=rows)
 
 
 def streamed_user_errors(fn):
@@ -65,9 +80,10 @@ class WritePage:
         self.registry = registry
         names = registry.names("writer")
         self.default = actions.resolve_writer(registry, None) if names else None
-        class_names = list(registry.entry(self.default).class_names) if self.default else []
+        entry = registry.entry(self.default) if self.default else None
         side = registry.load(self.default).config.side if self.default else IMAGE_SIDE
-        self.write = build_write_panel(names, self.default, class_names, "" if names else actions.NO_WRITER)
+        self.write = build_write_panel(names, self.default, entry.dataset if entry else "",
+                                       list(entry.class_names) if entry else [])
         self.complete = build_complete_panel(side)
         self.compare = build_compare_panel()
         self.prompt = gr.State(None)  # this session's binarized prompt, side rows of side floats in {0, 1}
@@ -82,12 +98,12 @@ class WritePage:
         seed = actions.check_seed(seed)
         w = self.write
         first = self.stopped(steps=None)  # Write starts afresh: any digit being stepped or played is dropped
+        names = shown_class_names(models)
         for frame in actions.write_frames(models, label, temperature, actions.generator(seed)):
             done = frame.rows == models.side
-            caption = f"Done: {models.side} of {models.side} rows written (seed {seed})." if done else ""
-            title = "The reader's final answer" if done else f"{BARS_TITLE} (after {frame.rows} rows)"
+            caption = i18n.text("write.digit.done_seed", rows=models.side, side=models.side, seed=seed) if done else ""
             yield {**first, w.digit: render.writing_html(frame.canvas, frame.rows, done, caption),
-                   w.bars: render.bars_html(frame.belief, models.class_names, title)}
+                   w.bars: render.bars_html(frame.belief, names, bars_title(frame.rows, done))}
             first = {}
             if not done:
                 time.sleep(ROW_DELAY_S)
@@ -99,7 +115,7 @@ class WritePage:
         out = {w.play_timer: gr.Timer(active=False), w.play: gr.update(interactive=True),
                w.stop: gr.update(interactive=False), w.step: gr.update(interactive=True)}
         if "steps" in state:
-            out.update({self.steps: state["steps"], w.next_row: render.next_row_waiting_html(STEP_HINT)})
+            out.update({self.steps: state["steps"], w.next_row: render.next_row_waiting_html()})
         return out
 
     def step_outputs(self, model_name, label, temperature, seed, state, start: bool = True) -> dict | None:
@@ -124,12 +140,11 @@ class WritePage:
         canvas = np.zeros((models.side, models.side), dtype=np.float32)
         canvas[:len(step.rows)] = step.rows
         written = step.row + 1
-        caption = (f"Done: {written} of {models.side} rows written (seed {state['seed']})." if step.done
-                   else f"Row {written} of {models.side} written (seed {state['seed']}).")
-        title = "The reader's final answer" if step.done else f"{BARS_TITLE} (after {written} rows)"
+        caption = i18n.text("write.digit.done_seed" if step.done else "write.digit.row_seed", rows=written,
+                            side=models.side, seed=state["seed"])
         w = self.write
         return {w.digit: render.writing_html(canvas, written, step.done, caption),
-                w.bars: render.bars_html(step.belief, models.class_names, title),
+                w.bars: render.bars_html(step.belief, shown_class_names(models), bars_title(written, step.done)),
                 w.next_row: render.next_row_html(step.row, step.probabilities, step.tempered, step.pixels,
                                                  temperature, step.row_log_likelihood, step.log_likelihood),
                 self.steps: {**state, "rows": step.rows.astype(int).tolist(), "done": step.done}}
@@ -161,9 +176,8 @@ class WritePage:
     def on_model_change(self, model_name):
         models = actions.load_models(self.registry, model_name)
         w, c = self.write, self.compare
-        return {w.label: gr.update(choices=label_choices(models.class_names), value="any"),
-                w.bars: render.waiting_bars_html(BARS_TITLE, "It reads along as the rows appear."),
-                w.digit: render.empty_digit_html("Press Write to watch a digit appear row by row."),
+        return {w.label: gr.update(choices=label_choices(models.dataset, models.class_names, i18n.text), value="any"),
+                w.bars: render.waiting_bars_html(), w.digit: render.empty_digit_html(),
                 c.nll: self.nll_table(model_name), **self.stopped(steps=None)}
 
     def on_refresh(self, selected):
@@ -172,7 +186,7 @@ class WritePage:
         w = self.write
         ready = gr.update(interactive=bool(names))
         return {w.model: gr.update(choices=names, value=value),
-                w.notice: gr.update(value="" if names else actions.NO_WRITER, visible=not names),
+                w.notice: gr.update(value="" if names else i18n.text("write.no_writer"), visible=not names),
                 w.write: ready, w.step: ready, w.play: ready, self.compare.nll: self.nll_table(value)}
 
     # ------------------------------------------------------------------ complete my digit
@@ -183,18 +197,34 @@ class WritePage:
         result = actions.complete(models, prompt, rows, actions.ENDINGS_SHOWN, actions.check_temperature(temperature),
                                   actions.generator(actions.check_seed(seed)))
         c = self.complete
+        shown = dict(zip(models.class_names, shown_class_names(models)))
+        labels = [shown.get(label, label) for label in result.labels]
         return {self.prompt: result.prompt.tolist(), c.prompt: render.prompt_html(result.prompt, rows),
-                c.endings: render.endings_html(result.endings, rows, result.labels, result.probabilities)}
+                c.endings: render.endings_html(result.endings, rows, labels, result.probabilities)}
+
+    def image_outputs(self, model_name, image, rows, temperature, seed) -> dict:
+        """Return the completion of a drawing or an uploaded picture, or, for one that cannot be a prompt (an empty
+        canvas, a blank or unreadable picture), its sentence in the prompt's place and no endings.
+
+        That is an answer, not an error: an error would mark every output of the event as failed, and
+        the marks stayed after the next completion (issue 25).
+        """
+        try:
+            if image is None:
+                raise i18n.Sentence("write.canvas_empty")
+            prompt = actions.image_to_prompt(image)
+        except ValueError as problem:
+            c = self.complete
+            return {self.prompt: None, c.prompt: render.unusable_prompt_html(str(problem)), c.endings: ""}
+        return self.completion_outputs(model_name, prompt, rows, temperature, seed)
 
     def on_sketch(self, model_name, drawing, rows, temperature, seed):
-        if drawing is None:
-            raise ValueError("The canvas is empty: draw a digit first.")
-        return self.completion_outputs(model_name, actions.image_to_prompt(drawing), rows, temperature, seed)
+        return self.image_outputs(model_name, drawing, rows, temperature, seed)
 
     def on_upload(self, model_name, path, rows, temperature, seed):
         if path is None:  # the file was cleared
             return {c: gr.skip() for c in (self.prompt, self.complete.prompt, self.complete.endings)}
-        return self.completion_outputs(model_name, actions.image_to_prompt(path), rows, temperature, seed)
+        return self.image_outputs(model_name, path, rows, temperature, seed)
 
     def on_settings(self, model_name, prompt, rows, temperature, seed):
         if prompt is None:  # nothing drawn yet: only the hint changes
@@ -209,19 +239,20 @@ class WritePage:
         models = actions.load_models(self.registry, model_name)
         vae_digits, written = actions.side_by_side(self.registry, models, actions.SAMPLES_SHOWN,
                                                    actions.generator(actions.check_seed(-1)))
-        return {c.vae_samples: render.samples_html(vae_digits, f"VAE {models.vae_name or ''}: decoded prior samples",
-                                                   "No VAE is trained on this data set."),
-                c.writer_samples: render.samples_html(written, f"Writer {models.writer_name}: written samples")}
+        say = i18n.text
+        return {c.vae_samples: render.samples_html(vae_digits, say("write.compare.vae_title", name=models.vae_name or ""),
+                                                   say("write.compare.no_vae")),
+                c.writer_samples: render.samples_html(written, say("write.compare.writer_title", name=models.writer_name))}
 
     def nll_table(self, model_name) -> str:
         """Return the NLL table (Markdown) of `model_name`'s writer and its VAE, read from their checkpoints."""
         if not self.registry.names("writer"):
-            return "**Negative log-likelihood:** " + actions.NO_WRITER
+            return i18n.text("write.nll.says", message=i18n.Text("write.no_writer"))
         try:  # the figures are read from the checkpoints (measured when trained or benched), never measured here
             models = actions.load_models(self.registry, model_name)
             return render.nll_markdown(actions.nll_figures(self.registry, models), models.writer_name, models.vae_name)
         except ValueError as error:  # said in the table, where the figures would be
-            return f"**Negative log-likelihood:** {error}"
+            return i18n.text("write.nll.says", message=str(error))
 
     # ------------------------------------------------------------------ wiring
     def wire(self):
@@ -240,6 +271,7 @@ class WritePage:
         w.play_timer.tick(user_errors(self.on_play_tick), [*settings, self.steps], [*stepped, *play],
                           trigger_mode="once", **QUIET, **WRITE_CONCURRENCY)
         w.stop.click(user_errors(self.on_stop), None, play, **QUIET)
+        w.present.click(None, js=PRESENT_JS)  # in the page only
         w.model.input(user_errors(self.on_model_change), w.model,
                       [w.label, w.bars, w.digit, cmp.nll, *play, w.next_row, self.steps], **QUIET)
         w.refresh.click(user_errors(self.on_refresh), w.model,

@@ -1,6 +1,8 @@
 """Pictures for the Write tab: the digit being written, the reader's bars, prompts, endings, samples, the NLL table.
 
-Pure functions of arrays (no gradio, no models). Digits are float arrays (side, side) in [0,1], white
+Pure functions of arrays (no gradio, no models); their words are the catalogue's (i18n), in the language of
+the call being answered. Words in a picture built into the page carry their key (`said`), so the page
+shows them in its visitor's language (ui/write/layout.py, SAY_JS). Digits are float arrays (side, side) in [0,1], white
 ink on black, as the models see them. Pictures go into gr.HTML as small inline PNGs that the
 browser scales up with hard pixel edges (an MNIST digit is about 300 bytes), so the animation's
 update per row stays light.
@@ -13,6 +15,7 @@ import io
 import numpy as np
 from PIL import Image, ImageDraw
 
+import i18n
 from genmodels import likelihood
 
 INK = (255, 255, 255)  # pixels the user gave (or the whole finished digit)
@@ -45,7 +48,25 @@ WRITE_CSS = """
 .ll-samples { max-width: 360px; margin: 0 auto; }
 .ll-samples .ll-title { text-align: center; }
 .ll-samples .grid { display: grid; grid-template-columns: repeat(4, 1fr); gap: 6px; }
+/* Presentation mode (.ll-present on the page's container, ui/explore/explore.js): the digit as wide as its
+   column, and its caption and the reader's bars large enough to read from the back of a room.
+   X:is(.ll-present *) is an X inside the presenting page (the stylesheet is scoped to its component; no
+   backquotes in it: it is a JavaScript template). */
+.ll-write-digit:is(.ll-present *) { max-width: 100%; }
+.ll-write-digit:is(.ll-present *) .ll-caption { font-size: 22px; }
+.ll-write-bars:is(.ll-present *) { font-size: 22px; }
+.ll-write-bars:is(.ll-present *) .ll-title { font-size: 24px; }
+.ll-write-bars:is(.ll-present *) .ll-bar { margin: 6px 0; }
+.ll-write-bars:is(.ll-present *) .ll-bar .t { height: 24px; }
+.ll-write-bars:is(.ll-present *) .ll-bar .n { width: 4em; }
 """
+
+
+def said(key: str, classes: str = "") -> str:
+    """Return a catalogue text (no placeholders) as a div of `classes` in the current language, marked with its key
+    for the page. The mark is on the element that holds the classes: the page's styles colour every element inside
+    a gr.HTML, so a span inside would not take its box's colour."""
+    return f'<div class="{classes}" data-ll-key="{html.escape(key)}">{html.escape(i18n.text(key))}</div>'
 
 
 def png_data_url(rgb: np.ndarray) -> str:
@@ -72,24 +93,25 @@ def writing_picture(canvas: np.ndarray, rows: int, done: bool) -> np.ndarray:
 def writing_html(canvas: np.ndarray, rows: int, done: bool, caption: str = "") -> str:
     """Return the digit being written (scaled up crisply) with a line saying which row the writer is on."""
     side = len(canvas)
-    status = caption or (f"Done: {side} of {side} rows written." if done else f"Writing row {rows} of {side}…")
-    alt = "the written digit" if done else f"the digit after {rows} rows"
+    status = caption or (i18n.text("write.digit.done", side=side) if done
+                         else i18n.text("write.digit.writing", rows=rows, side=side))
+    alt = i18n.text("write.digit.alt_done") if done else i18n.text("write.digit.alt_rows", rows=rows)
     return (f'<div class="ll-write-digit" data-rows="{rows}" data-done="{str(done).lower()}">'
-            f'<img class="ll-pic" alt="{alt}" src="{png_data_url(writing_picture(canvas, rows, done))}">'
+            f'<img class="ll-pic" alt="{html.escape(alt)}" src="{png_data_url(writing_picture(canvas, rows, done))}">'
             f'<div class="ll-caption ll-write-status">{html.escape(status)}</div></div>')
 
 
-def empty_digit_html(message: str) -> str:
+def empty_digit_html() -> str:
     """Return the digit area before anything is written: a black square with a short message."""
     return (f'<div class="ll-write-digit" data-rows="0" data-done="false">'
-            f'<div class="ll-pic ll-empty">{html.escape(message)}</div></div>')
+            f'{said("write.digit.empty", "ll-pic ll-empty")}</div>')
 
 
 def bars_html(belief, class_names, title: str) -> str:
     """Return the reader's belief as one horizontal bar per class, in class order, the favourite highlighted."""
     head = f'<div class="ll-title">{html.escape(title)}</div>'
     if belief is None:
-        return f'<div class="ll-write-bars">{head}<div>No reader (RowRNN) is trained on this data set.</div></div>'
+        return f'<div class="ll-write-bars">{head}<div>{html.escape(i18n.text("write.bars.no_reader"))}</div></div>'
     belief = np.asarray(belief, dtype=np.float64)
     best = int(np.argmax(belief))
     rows = []
@@ -101,9 +123,9 @@ def bars_html(belief, class_names, title: str) -> str:
     return f'<div class="ll-write-bars" data-best="{best}">{head}{"".join(rows)}</div>'
 
 
-def waiting_bars_html(title: str, message: str) -> str:
+def waiting_bars_html() -> str:
     """Return the bars' place before anything is written: the title and a short message."""
-    return f'<div class="ll-write-bars"><div class="ll-title">{html.escape(title)}</div><div>{html.escape(message)}</div></div>'
+    return f'<div class="ll-write-bars">{said("write.bars.title", "ll-title")}{said("write.bars.waiting")}</div>'
 
 
 def _enlarge(rgb: np.ndarray, scale: int) -> Image.Image:
@@ -131,17 +153,21 @@ def ending_picture(ending: np.ndarray, rows: int, scale: int = 4) -> np.ndarray:
     return np.asarray(_cut_line(_enlarge(rgb, scale), rows, scale))
 
 
-PROMPT_HINT = "Draw or upload a digit, then press Complete my drawing."
-
-
 def prompt_html(prompt: np.ndarray | None, rows: int) -> str:
     """Return the prompt picture with its caption (or a hint before anything was drawn)."""
     if prompt is None:
-        return f'<div class="ll-prompt"><div class="ll-pic ll-empty">{html.escape(PROMPT_HINT)}</div></div>'
+        return f'<div class="ll-prompt">{said("write.prompt.hint", "ll-pic ll-empty")}</div>'
+    alt = html.escape(i18n.text("write.prompt.alt", rows=rows))
+    caption = html.escape(i18n.text("write.prompt.caption", rows=rows))
     return (f'<div class="ll-prompt" data-rows="{rows}">'
-            f'<img class="ll-pic" alt="your digit, top {rows} rows kept" src="{png_data_url(prompt_picture(prompt, rows))}">'
-            f'<div class="ll-caption">Your digit, binarized: the top {rows} rows (above the red line) are the prompt.'
-            f'</div></div>')
+            f'<img class="ll-pic" alt="{alt}" src="{png_data_url(prompt_picture(prompt, rows))}">'
+            f'<div class="ll-caption">{caption}</div></div>')
+
+
+def unusable_prompt_html(sentence: str) -> str:
+    """Return the prompt's place when the drawing or picture cannot be a prompt: the sentence saying why."""
+    return (f'<div class="ll-prompt" data-unusable="true"><div class="ll-pic ll-empty" role="status">'
+            f'{html.escape(sentence)}</div></div>')
 
 
 def endings_html(endings: np.ndarray, rows: int, labels, probabilities) -> str:
@@ -149,59 +175,71 @@ def endings_html(endings: np.ndarray, rows: int, labels, probabilities) -> str:
     cells = []
     for k, ending in enumerate(endings):
         name = labels[k] if k < len(labels) else ""
-        reading = f"reads as {html.escape(name)} · {100 * probabilities[k]:.0f}%" if name else "no reader"
+        reading = (i18n.text("write.ending.reads_as", name=name, percent=100 * probabilities[k]) if name
+                   else i18n.text("write.ending.no_reader"))
+        alt = html.escape(i18n.text("write.ending.alt", n=k + 1))
         cells.append(
             f'<figure class="ll-ending" data-label="{html.escape(name)}">'
-            f'<img class="ll-pic" alt="ending {k + 1}" src="{png_data_url(ending_picture(ending, rows))}">'
-            f'<figcaption>{reading}</figcaption></figure>')
+            f'<img class="ll-pic" alt="{alt}" src="{png_data_url(ending_picture(ending, rows))}">'
+            f'<figcaption>{html.escape(reading)}</figcaption></figure>')
     return f'<div class="ll-endings">{"".join(cells)}</div>'
 
 
 def samples_html(digits: np.ndarray | None, title: str, empty: str = "") -> str:
-    """Return a titled grid of small digits (N, side, side) in [0,1] (4 per row where there is room)."""
+    """Return a titled grid of small digits (N, side, side) in [0,1] (4 per row where there is room), or `empty`
+    under the title when there are none."""
     head = f'<div class="ll-title">{html.escape(title)}</div>'
     if digits is None:
         return f'<div class="ll-samples">{head}<div class="ll-caption">{html.escape(empty)}</div></div>'
-    cells = "".join(f'<img class="ll-pic" alt="sample {k + 1}" src="{png_data_url(_paint(d))}">'
-                    for k, d in enumerate(digits))
+    cells = "".join(f'<img class="ll-pic" alt="{html.escape(i18n.text("write.sample.alt", n=k + 1))}" '
+                    f'src="{png_data_url(_paint(d))}">' for k, d in enumerate(digits))
     return f'<div class="ll-samples">{head}<div class="grid">{cells}</div></div>'
 
 
-NOT_MEASURED = ("not measured", "this checkpoint was saved without it (a run stopped early, or saved before the "
-                                 "measurement existed): bench/writer_figures.py --store, or train it again")
+def samples_waiting_html(title_key: str) -> str:
+    """Return a samples grid's place before any are drawn: its title (a catalogue key) and a hint to press the button."""
+    return f'<div class="ll-samples">{said(title_key, "ll-title")}{said("write.compare.press", "ll-caption")}</div>'
+
+
+BAR = "\\|"  # a | inside a Markdown table's cell (as in p(x | class)) is written escaped
 
 
 def _digits(record: dict) -> str:
-    return f"{record['digits']:,} binarized {record.get('split', 'validation')} digits of {record['dataset']}"
+    """Return which digits a record was measured on, as words ("500 binarized validation digits of mnist-5k")."""
+    split = record.get("split", "validation")
+    key = f"write.nll.split.{split}"
+    shown = i18n.text(key) if key in i18n.catalogue(i18n.DEFAULT) else split
+    return i18n.text("write.nll.digits", count=record["digits"], split=shown, dataset=record["dataset"])
 
 
 def nll_markdown(figures, writer_name: str, vae_name: str | None) -> str:
     """Return the NLL table as Markdown from the checkpoints' stored records (ui.write.actions.NllFigures):
     a figure per model, "not measured" where a checkpoint has none."""
     writer, vae = figures.writer, figures.vae
-    rows = ["| model | NLL, nats per image | what the number is |", "|---|---|---|"]
+    say = i18n.text
+    not_measured = f"{say('write.nll.not_measured')} | {say('write.nll.not_measured_why')}"
+    rows = [f"| {say('write.nll.col_model')} | {say('write.nll.col_nll')} | {say('write.nll.col_what')} |", "|---|---|---|"]
+    named_writer = say("write.nll.writer", name=f"`{writer_name}`")
     if writer is None:
-        rows.append(f"| writer `{writer_name}` | {NOT_MEASURED[0]} | {NOT_MEASURED[1]} |")
+        rows.append(f"| {named_writer} | {not_measured} |")
     else:
-        rows.append(f"| writer `{writer_name}` | **{writer['nats']:.1f}** | exact: −log p(x), from its conditionals |")
-        rows.append(f"| writer, told the true class | {writer['given_class']:.1f} | exact: −log p(x \\| class) |")
+        rows.append(f"| {named_writer} | **{writer['nats']:.1f}** | {say('write.nll.exact')} |")
+        rows.append(f"| {say('write.nll.writer_class')} | {writer['given_class']:.1f} | "
+                    f"{say('write.nll.exact_class').replace('|', BAR)} |")
+    named_vae = say("write.nll.vae", name=f"`{vae_name}`")
     if vae_name is None:
-        rows.append(f"| VAE | — | {figures.no_vae} |")
+        rows.append(f"| {say('write.nll.vae_none')} | — | {figures.no_vae} |")
     elif vae is None:
-        rows.append(f"| VAE `{vae_name}` | {NOT_MEASURED[0]} | {NOT_MEASURED[1]} |")
+        rows.append(f"| {named_vae} | {not_measured} |")
     else:
-        rows.append(f"| VAE `{vae_name}` | ≤ **{vae['nats']:.1f}** | IWAE bound, k = {vae.get('k', 0):,} "
-                    "(its NLL is at most this) |")
+        rows.append(f"| {named_vae} | ≤ **{vae['nats']:.1f}** | {say('write.nll.iwae', k=vae.get('k', 0))} |")
     if writer is not None and vae is not None and likelihood.same_digits(writer, vae):
-        where = f"Both on the same {_digits(writer)}; lower is better."
+        where = say("write.nll.same", digits=_digits(writer))
     elif writer is not None and vae is not None:
-        where = (f"Not on the same digits (the writer: {_digits(writer)}; the VAE: {_digits(vae)}), so the two "
-                 "are not directly comparable; lower is better.")
+        where = say("write.nll.different", writer=_digits(writer), vae=_digits(vae))
     else:
-        where = f"On the {_digits(writer or vae)}; lower is better." if writer or vae else "Lower is better."
-    return ("\n".join(rows) + f"\n\n{where} The writer's figure is its exact negative log-likelihood; the VAE "
-            "cannot compute its own, so its figure is an upper bound on it (the true VAE NLL is somewhat lower). "
-            "Measured when each model was trained or benched, and stored with its checkpoint.")
+        where = say("write.nll.on", digits=_digits(writer or vae)) if writer or vae else say("write.nll.lower")
+    return "\n".join(rows) + "\n\n" + say("write.nll.footer", where=where, note=say("write.nll.note"))
 
 
 # ---------------------------------------------------------------------- the next row's probabilities (Step / Play)
@@ -222,6 +260,9 @@ NEXT_ROW_CSS = """
                                         rgb(252,255,164)); }
 .ll-scale-ends { display: flex; justify-content: space-between; font-size: 12px; opacity: .8; }
 .ll-next .ll-ll { margin-top: 6px; font-size: 14px; font-variant-numeric: tabular-nums; }
+.ll-next:is(.ll-present *) { max-width: 100%; font-size: 18px; }
+.ll-next:is(.ll-present *) .ll-title, .ll-next:is(.ll-present *) .ll-ll { font-size: 20px; }
+.ll-next:is(.ll-present *) .ll-strip { height: 22px; }
 """
 
 
@@ -235,7 +276,8 @@ def heat_colour(p: float) -> tuple[int, int, int]:
 
 def _strip(probabilities: np.ndarray, kind: str) -> str:
     """Return one heat strip: a cell per pixel coloured by its probability, the value in its tooltip."""
-    cells = "".join(f'<span style="background:rgb{heat_colour(p)}" title="pixel {j + 1}: {100 * p:.0f}%"></span>'
+    cells = "".join(f'<span style="background:rgb{heat_colour(p)}" '
+                    f'title="{html.escape(i18n.text("write.next.pixel", n=j + 1, percent=100 * p))}"></span>'
                     for j, p in enumerate(probabilities))
     values = ",".join(f"{p:.4f}" for p in probabilities)
     return (f'<div class="ll-strip" data-kind="{kind}" data-p="{values}" style="{_columns(len(probabilities))}">'
@@ -255,20 +297,26 @@ def next_row_html(row: int, probabilities: np.ndarray, tempered: np.ndarray, pix
     """
     drawn = "".join(f'<span class="{"on" if x > 0.5 else ""}"></span>' for x in pixels)
     bits = "".join("1" if x > 0.5 else "0" for x in pixels)
-    same = " (the same)" if abs(temperature - 1) < 1e-9 else ""
+    tempered_words = "write.next.tempered_same" if abs(temperature - 1) < 1e-9 else "write.next.tempered"
     side = len(pixels)
+
+    def say(key, **params):
+        return html.escape(i18n.text(key, **params))
+
+    # The total in bold: the catalogue's sentence around it is escaped, then the mark goes in its place.
+    total = say("write.next.log_likelihood", total="\0", row=row_log_likelihood).replace(
+        "\0", f"<b>{log_likelihood:.1f}</b>")
     return (f'<div class="ll-next" data-row="{row}" data-done="{str(row == side - 1).lower()}">'
-            f'<div class="ll-title">Row {row + 1} of {side}: the probability of ink, pixel by pixel</div>'
-            f'<div class="lbl"><span>the writer\'s own (temperature 1)</span></div>{_strip(probabilities, "model")}'
-            f'<div class="lbl"><span>at temperature {temperature:.2f}{same}: drawn from these</span></div>'
+            f'<div class="ll-title">{say("write.next.title", row=row + 1, side=side)}</div>'
+            f'<div class="lbl"><span>{say("write.next.model")}</span></div>{_strip(probabilities, "model")}'
+            f'<div class="lbl"><span>{say(tempered_words, temperature=temperature)}</span></div>'
             f'{_strip(tempered, "tempered")}'
-            f'<div class="lbl"><span>the pixels drawn</span></div>'
+            f'<div class="lbl"><span>{say("write.next.drawn")}</span></div>'
             f'<div class="ll-strip drawn" data-pixels="{bits}" style="{_columns(side)}">{drawn}</div>'
             f'<div class="ll-scale"></div><div class="ll-scale-ends"><span>0%</span><span>50%</span><span>100%</span></div>'
-            f'<div class="ll-ll" data-log-likelihood="{log_likelihood:.6f}">log-likelihood so far: '
-            f'<b>{log_likelihood:.1f}</b> nats (this row {row_log_likelihood:.1f})</div></div>')
+            f'<div class="ll-ll" data-log-likelihood="{log_likelihood:.6f}">{total}</div></div>')
 
 
-def next_row_waiting_html(message: str) -> str:
+def next_row_waiting_html() -> str:
     """Return the strips' place before a row is stepped: a short message."""
-    return f'<div class="ll-next" data-row="-1"><div class="ll-caption">{html.escape(message)}</div></div>'
+    return f'<div class="ll-next" data-row="-1">{said("write.step.hint", "ll-caption")}</div>'
