@@ -30,6 +30,10 @@ PRESENTED_SLOTS = 10  # sliders shown in the presentation layout: the most infor
 ANNOUNCER_HTML = '<p id="ll-announce" class="ll-sr-only" role="status" aria-live="polite"></p>'
 # Beside "Copy link": explore.js says there that the link was copied (or shows it to copy by hand).
 SHARE_NOTE_HTML = '<p id="ll-share-note" class="ll-share-note"></p>'
+# Under the file field: explore.js refuses a file over the limit there, in the page's language (Gradio's own
+# refusal is an English toast), and says why.
+UPLOAD_NOTE_HTML = (f'<p id="ll-upload-note" class="ll-upload-note" role="alert" '
+                    f'data-limit-bytes="{MAX_UPLOAD_BYTES}"></p>')
 
 # The drawing canvas: white paper, one black round brush. The script (canvas.js) draws the
 # strokes, hands the picture to the server as a PNG data URL and names the canvas and its button
@@ -231,6 +235,7 @@ def build_upload_panel() -> UploadPanel:
                     file = gr.File(label=words("explore.upload_label", mb=MAX_UPLOAD_BYTES // 2**20), type="filepath",
                                    file_types=[".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp"],
                                    elem_id="ll-upload")
+                    gr.HTML(UPLOAD_NOTE_HTML, elem_id="ll-upload-note-box", js_on_load=None, padding=False)
             with gr.Column():
                 model_saw = gr.Image(type="pil", label=words("explore.model_saw", side=MNIST_SIDE), interactive=False,
                                      format="png", elem_id="ll-model-saw")
