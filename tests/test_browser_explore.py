@@ -230,6 +230,7 @@ def test_sessions_do_not_share_digits(browser, live_app):
         wait_until_changed(a, before)
         # A round trip of b's own (its readout after 4 rows): once it is back, anything the server
         # had sent b before it has arrived too.
+        b.locator("#ll-readout").scroll_into_view_if_needed()  # below the first screen: its picture loads lazily
         wait_shown(b.locator("#ll-readout img"), "the second visitor's readout picture")
         readout = b.locator("#ll-readout img").get_attribute("src")
         b.locator("#ll-rows-read input[type=range]").fill("4")
@@ -257,7 +258,7 @@ def no_error_toast(page):
 def test_interpolation_shows_a_strip_an_animation_and_a_gif(page):
     loaded(page)
     open_accordion(page, "ll-interp-section", "Interpolation")
-    choose(page, "ll-interp-to", "centroid of '7'")
+    choose(page, "ll-interp-to", "centroid of “7”")
     page.click("#ll-interp")
     wait_shown(page.locator("#ll-interp-strip img").first, "the interpolation's strip of pictures")
     assert page.locator("#ll-interp-anim img.ll-anim").get_attribute("src").startswith("data:image/gif;base64,")
@@ -364,7 +365,7 @@ def test_a_chinese_visitor_reads_the_explorer_in_chinese(browser, live_app, tmp_
         page.goto(f"{live_app}/?lang=zh-CN")
         loaded(page)
         assert page.locator("#ll-random").inner_text().strip() == "随机采样"
-        assert "这里显示的是什么？" in page.locator("#ll-sliders").inner_text()
+        assert "这里显示的是什么？" in page.locator("#ll-intro").inner_text()
         wait_shown(page.locator(".ll-canvas-clear", has_text="清空"), "the canvas's Clear button in Chinese")
         assert page.locator("canvas.ll-canvas").get_attribute("aria-label") == "画布：在这里画一个数字"
         # The server's answers (the page's events) come in Chinese, and the link keeps the language.

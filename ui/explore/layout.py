@@ -25,6 +25,7 @@ EXPLORE_CSS = (HERE / "explore.css").read_text()
 PAGE_SCRIPT = (HERE / "explore.js").read_text()
 CANVAS_SCRIPT = (HERE / "canvas.js").read_text()
 PRESENTED_SLOTS = 10  # sliders shown in the presentation layout: the most informative ones
+OWN_PICTURE_PX = 190  # height of what the model sees of an upload and of its reconstruction, side by side
 
 # A polite live region (screen readers say its new text when they are idle), visually hidden.
 ANNOUNCER_HTML = '<p id="ll-announce" class="ll-sr-only" role="status" aria-live="polite"></p>'
@@ -160,37 +161,36 @@ def build_model_panel(registry, default: str | None, default_reader: str | None,
 
 
 def build_digit_panel(digit_html: str, labels: list[Text]) -> DigitPanel:
-    """Return the large decoded digit with its buttons beside two columns of latent sliders labelled `labels`."""
-    with gr.Row(elem_id="ll-main"):
-        with gr.Column(scale=2, min_width=300, elem_id="ll-digit-col"):
-            # js_on_load=None: gr.HTML's default script would run again with every picture (the hot path).
-            digit = gr.HTML(digit_html, elem_id="ll-digit-box", js_on_load=None)
-            with gr.Row(elem_id="ll-buttons"):
-                random = gr.Button(words("explore.random"), variant="primary", elem_id="ll-random", min_width=100)
-                reset = gr.Button(words("explore.reset"), elem_id="ll-reset", min_width=100)
-            with gr.Row(elem_id="ll-buttons-2"):
-                present = gr.Button(words("explore.present"), size="sm", elem_id="ll-present", min_width=100)
-                share = gr.Button(words("explore.share"), size="sm", elem_id="ll-share", min_width=100)
-            # explore.js says here (and in the live region) that the link was copied, or how to copy it.
-            share_note = gr.HTML(SHARE_NOTE_HTML, elem_id="ll-share-note-box", js_on_load=None, padding=False)
-            link = gr.Textbox(label=words("explore.link_label"), interactive=False,
-                              elem_id="ll-link", buttons=["copy"])
-            # explore.js writes the reader's verdict and an upload's result here for screen readers.
-            gr.HTML(ANNOUNCER_HTML, elem_id="ll-announce-box", js_on_load=None, padding=False)
-        with gr.Column(scale=3, elem_id="ll-sliders"):
-            gr.Markdown(words("explore.intro"), elem_classes="ll-help")
-            slider_note = gr.HTML("", elem_id="ll-slider-note", js_on_load=None)
-            sliders = []
-            per_column = LATENT_SLOTS // 2
-            with gr.Row(elem_id="ll-slider-columns"):
-                for column in range(2):
-                    with gr.Column(min_width=220, elem_classes="ll-slider-column"):
-                        for slot in range(column * per_column, (column + 1) * per_column):
-                            sliders.append(gr.Slider(
-                                -SLIDER_LIMIT, SLIDER_LIMIT, value=0.0, step=0.05, label=shown(labels[slot]),
-                                elem_id=f"ll-z{slot}", min_width=200, buttons=[],
-                                elem_classes="ll-slider" if slot < PRESENTED_SLOTS else "ll-slider ll-extra"))
-            preview = gr.HTML("", elem_id="ll-preview", js_on_load=None)
+    """Return the large decoded digit with its buttons beside two columns of latent sliders labelled `labels`
+    (built inside the caller's row, #ll-main: two of its columns)."""
+    with gr.Column(scale=2, min_width=300, elem_id="ll-digit-col"):
+        # js_on_load=None: gr.HTML's default script would run again with every picture (the hot path).
+        digit = gr.HTML(digit_html, elem_id="ll-digit-box", js_on_load=None)
+        with gr.Row(elem_id="ll-buttons"):
+            random = gr.Button(words("explore.random"), variant="primary", elem_id="ll-random", min_width=100)
+            reset = gr.Button(words("explore.reset"), elem_id="ll-reset", min_width=100)
+        with gr.Row(elem_id="ll-buttons-2"):
+            present = gr.Button(words("explore.present"), size="sm", elem_id="ll-present", min_width=100)
+            share = gr.Button(words("explore.share"), size="sm", elem_id="ll-share", min_width=100)
+        # explore.js says here (and in the live region) that the link was copied, or how to copy it.
+        share_note = gr.HTML(SHARE_NOTE_HTML, elem_id="ll-share-note-box", js_on_load=None, padding=False)
+        link = gr.Textbox(label=words("explore.link_label"), interactive=False,
+                          elem_id="ll-link", buttons=["copy"])
+        # explore.js writes the reader's verdict and an upload's result here for screen readers.
+        gr.HTML(ANNOUNCER_HTML, elem_id="ll-announce-box", js_on_load=None, padding=False)
+    with gr.Column(scale=3, elem_id="ll-sliders"):
+        slider_note = gr.HTML("", elem_id="ll-slider-note", js_on_load=None)
+        sliders = []
+        per_column = LATENT_SLOTS // 2
+        with gr.Row(elem_id="ll-slider-columns"):
+            for column in range(2):
+                with gr.Column(min_width=220, elem_classes="ll-slider-column"):
+                    for slot in range(column * per_column, (column + 1) * per_column):
+                        sliders.append(gr.Slider(
+                            -SLIDER_LIMIT, SLIDER_LIMIT, value=0.0, step=0.05, label=shown(labels[slot]),
+                            elem_id=f"ll-z{slot}", min_width=200, buttons=[],
+                            elem_classes="ll-slider" if slot < PRESENTED_SLOTS else "ll-slider ll-extra"))
+        preview = gr.HTML("", elem_id="ll-preview", js_on_load=None)
     return DigitPanel(digit, random, reset, present, share, share_note, link, sliders, slider_note, preview)
 
 
@@ -224,25 +224,28 @@ def build_map_panel(class_names: list[str], buttons: int) -> MapPanel:
 
 
 def build_upload_panel() -> UploadPanel:
-    """Return the upload / draw accordion."""
+    """Return the upload / draw panel (built inside the caller's column, beside the sliders): the canvas or the
+    file, what the model sees of it beside its reconstruction, the notes, then how it is prepared."""
     with gr.Accordion(words("explore.upload_section"), open=True, elem_id="ll-upload-section"):
-        gr.Markdown(words("explore.upload_help"))
-        with gr.Row():
-            with gr.Column():
-                with gr.Tab(words("explore.draw_tab"), elem_id="ll-draw-tab"):
-                    canvas = gr.HTML("", html_template=CANVAS_HTML, elem_id="ll-canvas", js_on_load=CANVAS_SCRIPT)
-                with gr.Tab(words("explore.upload_tab"), elem_id="ll-upload-tab"):
-                    file = gr.File(label=words("explore.upload_label", mb=MAX_UPLOAD_BYTES // 2**20), type="filepath",
-                                   file_types=[".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp"],
-                                   elem_id="ll-upload")
-                    gr.HTML(UPLOAD_NOTE_HTML, elem_id="ll-upload-note-box", js_on_load=None, padding=False)
-            with gr.Column():
-                model_saw = gr.Image(type="pil", label=words("explore.model_saw", side=MNIST_SIDE), interactive=False,
-                                     format="png", elem_id="ll-model-saw")
-                notes = gr.Markdown("", elem_id="ll-notes")
+        with gr.Tab(words("explore.draw_tab"), elem_id="ll-draw-tab"):
+            canvas = gr.HTML("", html_template=CANVAS_HTML, elem_id="ll-canvas", js_on_load=CANVAS_SCRIPT)
+        with gr.Tab(words("explore.upload_tab"), elem_id="ll-upload-tab"):
+            file = gr.File(label=words("explore.upload_label", mb=MAX_UPLOAD_BYTES // 2**20), type="filepath",
+                           file_types=[".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp"], elem_id="ll-upload")
+            gr.HTML(UPLOAD_NOTE_HTML, elem_id="ll-upload-note-box", js_on_load=None, padding=False)
+        with gr.Row(elem_id="ll-own-pictures"):
+            model_saw = gr.Image(type="pil", label=words("explore.model_saw", side=MNIST_SIDE), interactive=False,
+                                 format="png", elem_id="ll-model-saw", height=OWN_PICTURE_PX, min_width=120)
             reconstruction = gr.Image(type="pil", label=words("explore.reconstruction"), interactive=False, format="png",
-                                      elem_id="ll-recon")
+                                      elem_id="ll-recon", height=OWN_PICTURE_PX, min_width=120)
+        notes = gr.Markdown("", elem_id="ll-notes")
+        gr.Markdown(words("explore.upload_help"), elem_classes="ll-help")
     return UploadPanel(file, canvas, model_saw, notes, reconstruction)
+
+
+def build_intro() -> gr.Markdown:
+    """Return what the tab shows and how to use the sliders, for students (below the digit, sliders and upload)."""
+    return gr.Markdown(words("explore.intro"), elem_classes="ll-help", elem_id="ll-intro")
 
 
 def build_interpolation_panel(choices) -> InterpolationPanel:

@@ -30,7 +30,7 @@ from ui.limits import IMAGE_CONCURRENCY
 
 from . import actions, render
 from .layout import (build_digit_panel, build_interpolation_panel, build_map_panel, build_model_panel,
-                     build_page_script, build_readout_panel, build_traversal_panel, build_upload_panel,
+                     build_intro, build_page_script, build_readout_panel, build_traversal_panel, build_upload_panel,
                      model_choices, reader_choices, shown)
 from .models import (DEFAULT_MODEL, LATENT_SLOTS, NO_READER_VALUE, SLIDER_LIMIT, ModelView, Reader, ViewCache,
                      explorable_names, in_page_version, parse_z)
@@ -99,15 +99,20 @@ class ExplorePage:
         self.shown = gr.State(None)  # the digit the RNN is reading for this session
         labels = [first.slider_text(slot) if first else Text("explore.slider_not_used") for slot in range(LATENT_SLOTS)]
         origin = np.zeros(first.dims, dtype=np.float32) if first else None
-        self.main = build_digit_panel(
-            digit_html(first, self.views.reader(first.default_reader), origin, first.decode(origin)) if first else "",
-            labels)
+        # The core loop on the first screen: the digit, its sliders, and your own digit (upload or draw) beside
+        # them; the explanations, the readout, the map and the rest below, each in its own section.
+        with gr.Row(elem_id="ll-main", equal_height=False):
+            self.main = build_digit_panel(
+                digit_html(first, self.views.reader(first.default_reader), origin, first.decode(origin)) if first else "",
+                labels)
+            with gr.Column(scale=2, min_width=300, elem_id="ll-own-col"):
+                self.upload = build_upload_panel()
+        build_intro()
         with gr.Row(elem_id="ll-second"):
             with gr.Column(elem_id="ll-readout-col"):
                 self.readout = build_readout_panel(self.most_classes(), first.side if first else 1)
             with gr.Column(elem_id="ll-map-col"):
                 self.map = build_map_panel(first.class_names if first else [], self.most_classes())
-        self.upload = build_upload_panel()
         self.interp = build_interpolation_panel([(shown(text), value) for text, value in actions.endpoint_texts(first)]
                                                 if first else [])
         self.traversal = build_traversal_panel()
