@@ -2,6 +2,8 @@
 
 import torch
 
+from i18n import Sentence
+
 IMAGE_SIDE = 28  # the default side of a model's square images (MNIST's); each model config may set its own
 IMAGE_PIXELS = IMAGE_SIDE * IMAGE_SIDE
 
@@ -9,7 +11,7 @@ IMAGE_PIXELS = IMAGE_SIDE * IMAGE_SIDE
 def as_flat_batch(x: torch.Tensor, side: int = IMAGE_SIDE) -> torch.Tensor:
     """Return `x` as an (N, side*side) float tensor; accepts (N,1,side,side), (N,side,side) or (N,side*side) in [0,1]."""
     if not isinstance(x, torch.Tensor):
-        raise ValueError(f"Expected a torch.Tensor of images, got {type(x).__name__}.")
+        raise Sentence("images.not_a_tensor", kind=type(x).__name__)
     shape = tuple(x.shape)
     valid = (
         (x.dim() == 4 and shape[1:] == (1, side, side))
@@ -17,16 +19,13 @@ def as_flat_batch(x: torch.Tensor, side: int = IMAGE_SIDE) -> torch.Tensor:
         or (x.dim() == 2 and shape[1] == side * side)
     )
     if not valid:
-        raise ValueError(
-            f"Expected images shaped (N,1,{side},{side}), (N,{side},{side}) or (N,{side * side}); got {shape}."
-        )
+        raise Sentence("images.shape", side=side, pixels=side * side, shape=str(shape))
     if not x.is_floating_point():
-        raise ValueError(f"Expected float pixels in [0,1], got dtype {x.dtype}.")
+        raise Sentence("images.not_float", dtype=str(x.dtype))
     if x.numel():
         low, high = torch.aminmax(x)  # one pass: this check runs on every training batch
         if low < -1e-3 or high > 1 + 1e-3:
-            raise ValueError(f"Expected pixels in [0,1], got values from {low.item():.3g} to {high.item():.3g} "
-                             "(divide 0-255 images by 255).")
+            raise Sentence("images.range", low=f"{low.item():.3g}", high=f"{high.item():.3g}")
     return x.reshape(shape[0], side * side)
 
 
@@ -46,5 +45,5 @@ def resolve_device(device=None) -> torch.device:
         return default_device()
     device = torch.device(device)
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("CUDA was requested but no CUDA device is available here; use --device cpu.")
+        raise Sentence("images.no_cuda")
     return device

@@ -34,6 +34,8 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 from scipy import ndimage
 
+from i18n import Sentence, Text
+
 MNIST_SIDE = 28
 DIGIT_BOX = 20  # MNIST fits each digit into 20x20 before centring it in 28x28
 MIN_SIDE = 8  # smaller than this there is nothing a person could have drawn
@@ -93,17 +95,17 @@ def load_image_file(source, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PI
     elif isinstance(source, (str, Path)):
         path = Path(source)
         if not path.is_file():
-            raise ValueError("The uploaded file could not be found on the server; please upload it again.")
+            raise Sentence("preprocess.file_gone")
         size = path.stat().st_size
         if size > max_bytes:
-            raise ValueError(f"The file is {size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB.")
+            raise Sentence("preprocess.too_many_bytes", size=size / 2**20, limit=max_bytes / 2**20)
         data = path.read_bytes()
     else:
-        raise ValueError(f"Expected an image file path or bytes, got {type(source).__name__}.")
+        raise Sentence("preprocess.not_a_file", kind=type(source).__name__)
     if not data:
-        raise ValueError("The file is empty; please upload a PNG, JPEG or WebP image.")
+        raise Sentence("preprocess.empty_file")
     if len(data) > max_bytes:
-        raise ValueError(f"The file is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB.")
+        raise Sentence("preprocess.too_many_bytes", size=len(data) / 2**20, limit=max_bytes / 2**20)
     with warnings.catch_warnings():
         # Our own pixel limit below is stricter than PIL's bomb warning; turn PIL's into an error too.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -118,13 +120,11 @@ def load_image_file(source, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PI
                 image.draft(image.mode, (WORK_SIDE, WORK_SIDE))
             image.load()
         except UnidentifiedImageError:
-            raise ValueError("This file is not an image we can read; "
-                             "please upload a PNG, JPEG or WebP image.") from None
+            raise Sentence("preprocess.not_an_image") from None
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise ValueError(f"The image is too large to open safely: it expands to more than "
-                             f"{max_pixels / 1e6:.0f} megapixels. Please scale it down.") from None
+            raise Sentence("preprocess.bomb", limit=max_pixels / 1e6) from None
         except (OSError, SyntaxError, EOFError):  # after UnidentifiedImageError, which is an OSError
-            raise ValueError("The image file is damaged or truncated and could not be read.") from None
+            raise Sentence("preprocess.damaged") from None
     try:
         image = ImageOps.exif_transpose(image)  # phone photos store their rotation in EXIF
     except Exception:  # a broken EXIF block should not cost the user their digit
@@ -135,11 +135,9 @@ def load_image_file(source, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PI
 def _check_size(size: tuple[int, int], max_pixels: int = MAX_PIXELS) -> None:
     width, height = size
     if width < MIN_SIDE or height < MIN_SIDE:
-        raise ValueError(f"The image is {width}x{height} pixels; "
-                         f"it needs at least {MIN_SIDE}x{MIN_SIDE} to hold a digit.")
+        raise Sentence("preprocess.too_small", width=width, height=height, side=MIN_SIDE)
     if width * height > max_pixels:
-        raise ValueError(f"The image is {width}x{height} pixels; the limit is {max_pixels / 1e6:.0f} megapixels. "
-                         "Please scale it down.")
+        raise Sentence("preprocess.too_many_pixels", width=width, height=height, limit=max_pixels / 1e6)
 
 
 def _grey_and_alpha(image) -> tuple[np.ndarray, np.ndarray | None]:
@@ -151,7 +149,7 @@ def _grey_and_alpha(image) -> tuple[np.ndarray, np.ndarray | None]:
     if isinstance(image, np.ndarray):
         grey, alpha = _array_grey_and_alpha(image)
         return _shrink_array(grey), (None if alpha is None else _shrink_array(alpha))
-    raise ValueError(f"Expected a PIL image or a numpy array, got {type(image).__name__}.")
+    raise Sentence("preprocess.not_a_picture", kind=type(image).__name__)
 
 
 def _pil_grey_and_alpha(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
@@ -173,7 +171,7 @@ def _array_grey_and_alpha(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray | Non
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[..., 0]
     if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (3, 4)):
-        raise ValueError(f"Expected an image array shaped (H,W), (H,W,3) or (H,W,4); got {arr.shape}.")
+        raise Sentence("preprocess.array_shape", shape=str(tuple(arr.shape)))
     _check_size((arr.shape[1], arr.shape[0]))
     if arr.dtype == bool:
         arr = arr.astype(np.float32)
@@ -183,10 +181,10 @@ def _array_grey_and_alpha(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray | Non
     elif np.issubdtype(arr.dtype, np.floating):
         arr = arr.astype(np.float32)
         if not np.isfinite(arr).all():
-            raise ValueError("The image array contains NaN or infinite values.")
+            raise Sentence("preprocess.array_not_finite")
         arr = arr / 255 if arr.max() > 1 else arr
     else:
-        raise ValueError(f"Unsupported image array type {arr.dtype}.")
+        raise Sentence("preprocess.array_type", dtype=str(arr.dtype))
     arr = np.clip(arr, 0, 1)
     if arr.ndim == 2:
         return arr, None
@@ -232,25 +230,27 @@ def _flatten_alpha(grey: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
         return grey
     opaque = alpha > 0.5
     if not opaque.any():
-        raise ValueError("The image is completely transparent: no digit found. Draw or upload a digit.")
+        raise Sentence("preprocess.transparent")
     # Dark ink on transparency goes onto white, light ink onto black (the next step normalises both).
     background = 1.0 if grey[opaque].mean() < 0.5 else 0.0
     return grey * alpha + background * (1 - alpha)
 
 
-BLANK = "The image looks blank: no digit stands out from the background. Draw or upload a digit."
-NOTE_SEVERAL = "Several separate marks were found; the largest, most central one was used."
-NOTE_FAINT = "The ink is faint against the paper; the result may be unreliable."
-NOTE_EDGE = "The only marks found run along the edge of the picture; the digit may be cut off or missing."
-NOTE_SMALL = "The digit is very small in the picture; a closer photo would be read more reliably."
+BLANK = "preprocess.blank"  # the catalogue key of the refusal of an image without a digit
+# The notes: catalogue texts, rendered in the language of whoever is shown them (i18n.Text).
+NOTE_SEVERAL = Text("preprocess.note_several")
+NOTE_FAINT = Text("preprocess.note_faint")
+NOTE_EDGE = Text("preprocess.note_edge")
+NOTE_SMALL = Text("preprocess.note_small")
 
 
 @dataclass(frozen=True)
 class PreparedDigit:
-    """A prepared digit (1, 28, 28) float32 in [0,1] and short sentences about anything the preprocessing doubted."""
+    """A prepared digit (1, 28, 28) float32 in [0,1] and short sentences about anything the preprocessing doubted
+    (i18n.Text: str() renders one in the current language)."""
 
     image: torch.Tensor
-    notes: tuple[str, ...] = ()
+    notes: tuple[Text, ...] = ()
 
 
 def prepare_digit(image) -> torch.Tensor:
@@ -295,7 +295,7 @@ def prepare_digit_with_notes(image) -> PreparedDigit:
     return PreparedDigit(torch.from_numpy(_centre_by_mass(box, MNIST_SIDE)).float().unsqueeze(0), tuple(notes))
 
 
-def _find_digit(small: np.ndarray, page: "_Page", surroundings: np.ndarray | None) -> tuple[np.ndarray, list[str]]:
+def _find_digit(small: np.ndarray, page: "_Page", surroundings: np.ndarray | None) -> tuple[np.ndarray, list[Text]]:
     """Return (a boolean mask of the digit's strokes on the analysis image, notes); ValueError when blank.
 
     `surroundings` (or None) marks what lies beyond the paper's edge: it holds no ink.
@@ -319,7 +319,7 @@ def _find_digit(small: np.ndarray, page: "_Page", surroundings: np.ndarray | Non
     # A thin pencil line loses contrast when shrunk to the analysis size; on quiet paper it is kept
     # as long as it stands well clear of the noise.
     if level < MIN_CONTRAST and not (level >= FAINTEST and level >= 2 * float(np.median(floor))):
-        raise ValueError(BLANK)
+        raise Sentence(BLANK)
     marks = _find_marks(contrast > np.maximum(floor, STROKE_FRACTION * level))
     # Something dark along a good stretch of the picture's border is the table, the page's edge or a
     # shadow; noise may break it into pieces, so marks joined to it by fainter ink belong to it too.
@@ -331,7 +331,7 @@ def _find_digit(small: np.ndarray, page: "_Page", surroundings: np.ndarray | Non
             m.page_edge = m.index in on_edge
     digit, notes = _choose_digit(marks, small.shape)
     if digit is None:
-        raise ValueError(BLANK)
+        raise Sentence(BLANK)
     mask = _marks_mask(digit, small.shape)
     # Where a thin or light stroke fades (pen pressure, a hairline shrunk), fainter ink still joins it
     # to the digit: take in the faint marks the digit is part of, unless they reach far past it (a
@@ -582,7 +582,7 @@ def _gap(box: tuple[int, int, int, int], mark: _Mark) -> int:
     return max(top - mark.bottom, mark.top - bottom, left - mark.right, mark.left - right, 0)
 
 
-def _choose_digit(marks: list[_Mark], shape: tuple[int, int]) -> tuple[list[_Mark] | None, list[str]]:
+def _choose_digit(marks: list[_Mark], shape: tuple[int, int]) -> tuple[list[_Mark] | None, list[Text]]:
     """Return (the marks that make up the digit, notes): specks and page edges dropped, nearby strokes joined."""
     height, width = shape
     notes = []
@@ -662,7 +662,7 @@ def _crop_digit(grey: np.ndarray, page: _Page, mask: np.ndarray,
     clear = seen > peak * INK_THRESHOLD + 3 * noise
     rows, cols = np.flatnonzero(clear.any(axis=1)), np.flatnonzero(clear.any(axis=0))
     if rows.size == 0:
-        raise ValueError(BLANK)
+        raise Sentence(BLANK)
     # The strokes' cores become 1, as in MNIST.
     return np.minimum(ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1] / peak, 1), peak
 

@@ -11,6 +11,7 @@ from conftest import open_context
 from PIL import Image
 
 from genmodels.data import load_dataset
+from ui.limits import MAX_UPLOAD_BYTES
 
 pytestmark = pytest.mark.browser
 
@@ -34,8 +35,11 @@ def wait_until_changed(page, before: str):
 
 
 def upload(page, path):
-    """Choose `path` in the Upload tab's file input."""
+    """Choose `path` in the Upload tab's file input (clearing the file shown there first, as a person must)."""
     page.locator("#ll-upload-section").get_by_role("tab", name="Upload").click()
+    shown = page.locator("#ll-upload button[aria-label=Clear]")
+    if shown.count():
+        shown.click()
     page.locator("#ll-upload input[type=file]").set_input_files(str(path))
 
 
@@ -120,6 +124,26 @@ def test_upload_shows_what_the_model_saw_its_reconstruction_and_a_readout(page, 
     top = page.locator("#ll-probs h2, #ll-probs .output-class").first.inner_text().strip()
     assert top == str(label)
     assert sum(v != 0 for v in slider_values(page)) >= 10  # the code was loaded into the sliders
+    # A file that is not a picture is refused: the previous digit's pictures go, the notes say why, and the
+    # RNN reads the digit on the sliders again (not the previous upload under the new file's name).
+    not_a_picture = path.parent / "notes.png"
+    not_a_picture.write_text("shopping list: milk, eggs")
+    upload(page, not_a_picture)
+    wait_shown(page.locator("#ll-notes", has_text="not an image we can read"), "the notes to say why the file was refused",
+               last=text_at("#ll-notes"))
+    wait_shown(page.locator("#ll-model-saw img"), "the previous digit's 'what the model sees' to go", state="detached")
+    wait_shown(page.locator("#ll-recon img"), "the previous digit's reconstruction to go", state="detached")
+    wait_until(page, "() => document.querySelector('#ll-caption').innerText.includes('the decoded image')",
+               "the caption to say the reader reads the decoded image again", last=text_at("#ll-caption"))
+    assert "cleared" in page.locator("#ll-notes").inner_text()
+    # A file over the limit never leaves the page: our sentence says how large it is and what the limit is.
+    large = path.parent / "large.png"
+    large.write_bytes(b"\x89PNG" + bytes(MAX_UPLOAD_BYTES + 1))
+    upload(page, large)
+    wait_shown(page.locator("#ll-upload-note", has_text="“large.png” was not sent"), "our sentence refusing the large file",
+               last=text_at("#ll-upload-note"))
+    assert f"the limit is {MAX_UPLOAD_BYTES // 2**20} MB" in page.locator("#ll-upload-note").inner_text()
+    assert "exceed the maximum" not in page.content()  # Gradio's own refusal (English only) was not needed
 
 
 def test_bad_upload_shows_a_short_error_and_the_page_keeps_working(page, tmp_path):
@@ -155,11 +179,26 @@ def test_shared_link_restores_model_and_code(browser, live_app):
         labels = {page.locator(f"#ll-z{k} [data-testid=block-info]").inner_text().split()[0]: k for k in range(20)}
         values = slider_values(page)
         assert values[labels["z3"]] == 1.5 and values[labels["z7"]] == -2.0
-        page.click("#ll-share")
         wait_until(page, "() => document.querySelector('#ll-link textarea, #ll-link input').value.includes('z=')",
                    "the shared link to carry the code (z=)", last=value_at("#ll-link textarea, #ll-link input"))
         link = page.locator("#ll-link textarea, #ll-link input").first.input_value()
         assert "model=vae-fashion" in link and "1.5" in link
+        # Copy link says it copied the link, beside the button and to screen readers.
+        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_app)
+        page.click("#ll-share")
+        wait_shown(page.locator("#ll-share-note", has_text="Link copied."), "“Link copied.” beside the button",
+                   last=text_at("#ll-share-note"))
+        assert page.locator("#ll-announce").inner_text() == "Link copied."
+        assert page.evaluate("() => navigator.clipboard.readText()") == link
+        # Without the clipboard, the link is shown beside the button, selected, for the visitor to copy by hand.
+        context.clear_permissions()
+        page.evaluate("() => { navigator.clipboard.writeText = () => Promise.reject(new Error('denied')); }")
+        page.click("#ll-share")
+        wait_shown(page.locator("#ll-share-note", has_text="Copy the link below with Ctrl+C"),
+                   "the hint to copy the link by hand",
+                   last=text_at("#ll-share-note"))
+        assert page.evaluate("() => window.getSelection().toString()") == link
+        assert page.locator("#ll-share-note .ll-share-link").inner_text() == link
         # A broken link falls back to the default model with a message, not an error page.
         page.goto(f"{live_app}/?model=../../etc&z=1,2,oops")
         loaded(page)
@@ -191,6 +230,7 @@ def test_sessions_do_not_share_digits(browser, live_app):
         wait_until_changed(a, before)
         # A round trip of b's own (its readout after 4 rows): once it is back, anything the server
         # had sent b before it has arrived too.
+        b.locator("#ll-readout").scroll_into_view_if_needed()  # below the first screen: its picture loads lazily
         wait_shown(b.locator("#ll-readout img"), "the second visitor's readout picture")
         readout = b.locator("#ll-readout img").get_attribute("src")
         b.locator("#ll-rows-read input[type=range]").fill("4")
@@ -218,7 +258,7 @@ def no_error_toast(page):
 def test_interpolation_shows_a_strip_an_animation_and_a_gif(page):
     loaded(page)
     open_accordion(page, "ll-interp-section", "Interpolation")
-    choose(page, "ll-interp-to", "centroid of '7'")
+    choose(page, "ll-interp-to", "centroid of “7”")
     page.click("#ll-interp")
     wait_shown(page.locator("#ll-interp-strip img").first, "the interpolation's strip of pictures")
     assert page.locator("#ll-interp-anim img.ll-anim").get_attribute("src").startswith("data:image/gif;base64,")
@@ -313,3 +353,39 @@ def test_uploaded_digits_stay_in_their_own_session(browser, live_app, digit_png)
                    "the message that the second visitor has no upload of their own")
         assert b.locator("#ll-interp-strip img").count() == 0
         assert b.locator("#ll-recon img").count() == 0
+
+
+# --------------------------------------------------------------------------- the visitor's language
+def test_a_chinese_visitor_reads_the_explorer_in_chinese(browser, live_app, tmp_path):
+    from ui.explore import SHOW_DIGIT_JS
+
+    context = open_context(browser, viewport={"width": 1280, "height": 720})
+    try:
+        page = context.new_page()
+        page.goto(f"{live_app}/?lang=zh-CN")
+        loaded(page)
+        assert page.locator("#ll-random").inner_text().strip() == "随机采样"
+        assert "这里显示的是什么？" in page.locator("#ll-intro").inner_text()
+        wait_shown(page.locator(".ll-canvas-clear", has_text="清空"), "the canvas's Clear button in Chinese")
+        assert page.locator("canvas.ll-canvas").get_attribute("aria-label") == "画布：在这里画一个数字"
+        # The server's answers (the page's events) come in Chinese, and the link keeps the language.
+        wait_until(page, "() => document.querySelector('#ll-caption').innerText.includes('正在读取：解码出的图像。')",
+                   "the caption in Chinese", last=text_at("#ll-caption"))
+        wait_until(page, "(sel) => document.querySelector(sel).value.includes('lang=zh-CN')", "the link to keep lang=zh-CN",
+                   arg="#ll-link textarea, #ll-link input", last=value_at("#ll-link textarea, #ll-link input"))
+        assert "z" in page.locator("#ll-z0 [data-testid=block-info]").inner_text()
+        blank = tmp_path / "blank.png"
+        Image.new("RGB", (300, 300), "white").save(blank)
+        page.locator("#ll-upload-section").get_by_role("tab", name="上传").click()
+        page.locator("#ll-upload input[type=file]").set_input_files(str(blank))
+        wait_shown(page.locator("#ll-notes", has_text="图像看起来是空白的"), "the refusal of a blank picture in Chinese",
+                   last=text_at("#ll-notes"))
+        # "Open in explorer" (the Train tab) ends with SHOW_DIGIT_JS: the model row and the digit come into view.
+        page.evaluate("() => window.scrollTo(0, document.body.scrollHeight)")
+        page.evaluate(SHOW_DIGIT_JS)
+        wait_until(page, "() => Math.abs(document.querySelector('#ll-model-row').getBoundingClientRect().top) < 2",
+                   "the model row at the top of the screen",
+                   last="() => document.querySelector('#ll-model-row').getBoundingClientRect().top")
+        assert page.locator("#ll-digit-box").bounding_box()["y"] < 720
+    finally:
+        context.close()

@@ -289,7 +289,7 @@ def test_the_pages_codes_for_centroids_and_map_pixels_are_the_servers(page, view
     dots = 0
     for (px, py), (z, on_dot) in zip(pixels, got):
         expected, how = view.code_at_map_pixel(px, py)
-        assert on_dot == how.startswith("a real encoded")
+        assert on_dot == (how.key == "explore.map_real")
         assert np.allclose(z, expected, atol=1e-4), (px, py)
         dots += on_dot
     assert 0 < dots < len(pixels)  # both kinds of click were tried

@@ -64,6 +64,12 @@ def test_a_laptop_screen(browser, live_app, artifacts):
         page.evaluate("() => window.scrollTo(0, 0)")
         page.screenshot(path=str(artifacts / "explorer-1280.png"))
         assert inside(page, "#ll-digit-box img.ll-digit", PROJECTOR)
+        # The core loop within a screen and a half: the digit, all its sliders, and your own digit (the canvas,
+        # what the model sees of it and its reconstruction); the map and the explanations below.
+        bottoms = page.evaluate("""() => Object.fromEntries(['#ll-digit-box', '#ll-sliders', 'canvas.ll-canvas',
+            '#ll-model-saw', '#ll-recon'].map((s) => [s, document.querySelector(s).getBoundingClientRect().bottom]))""")
+        assert all(bottom <= 1.5 * PROJECTOR["height"] for bottom in bottoms.values()), bottoms
+        assert page.locator("#ll-map").bounding_box()["y"] > max(bottoms.values())
 
 
 def test_presentation_mode_by_toggle_and_back(browser, live_app, artifacts):

@@ -82,6 +82,32 @@ def test_a_typed_value_beyond_the_range_is_clamped_with_a_note(page):
     no_error_toast(page)
 
 
+def test_a_value_is_clamped_only_when_the_typing_is_finished(page):
+    loaded(page)
+    link_ready(page)
+    box = page.locator("#ll-z1 input[type=number]")
+    box.click()
+    box.press("Control+a")
+    box.press("9")
+    box.press("9")  # 9 on the way to 99: not clamped, nothing said
+    assert box.input_value() == "99" and page.locator("#ll-slider-note").inner_text().strip() == ""
+    before = snapshot(page)
+    box.press("Enter")
+    wait_shown(page.get_by_text("99 became 3"), "one note that 99 became 3", last=text_at("#ll-slider-note"))
+    wait_until_all_changed(page, before)
+    assert box.input_value() == "3" and "39" not in page.locator("#ll-slider-note").inner_text()
+    # Leaving the box finishes the typing too.
+    box.click()
+    box.press("Control+a")
+    for key in "-12":
+        box.press(key)
+    assert box.input_value() == "-12"
+    page.locator("#ll-z2 input[type=number]").focus()
+    wait_shown(page.get_by_text("-12 became -3"), "the note that -12 became -3", last=text_at("#ll-slider-note"))
+    assert box.input_value() == "-3"
+    no_error_toast(page)
+
+
 def test_retyping_a_value_from_an_empty_box_works(page, capfd):
     loaded(page)
     link_ready(page)

@@ -143,8 +143,9 @@ def test_bad_files_get_a_short_message_and_the_app_keeps_serving(client, tmp_pat
     assert len(z) == 20
 
 
-def post_json(url: str, body: dict) -> tuple[int, dict | str]:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+def post_json(url: str, body: dict, language: str = "en") -> tuple[int, dict | str]:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json", "Accept-Language": language})
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, json.loads(response.read())
@@ -152,9 +153,10 @@ def post_json(url: str, body: dict) -> tuple[int, dict | str]:
         return error.code, error.read().decode()
 
 
-def call(live_app: str, name: str, data) -> tuple[str, object]:
-    """POST /gradio_api/call/<name>, then read the event stream; return (event, data) of its last message."""
-    status, body = post_json(f"{live_app}/gradio_api/call/{name}", {"data": data})
+def call(live_app: str, name: str, data, language: str = "en") -> tuple[str, object]:
+    """POST /gradio_api/call/<name> asking for answers in `language`, then read the event stream; return (event,
+    data) of its last message."""
+    status, body = post_json(f"{live_app}/gradio_api/call/{name}", {"data": data}, language)
     assert status == 200, body
     with urllib.request.urlopen(f"{live_app}/gradio_api/call/{name}/{body['event_id']}", timeout=30) as response:
         stream = response.read().decode()
@@ -215,6 +217,27 @@ def test_bad_calls_over_plain_http_answer_one_sentence_and_log_no_traceback(live
     assert a_sentence(text) and message in text, answer
     logged = capfd.readouterr()
     assert "Traceback" not in logged.out + logged.err
+
+
+@pytest.mark.parametrize("name, data, message", [
+    ("sample", ["vae-mnist", "abc"], "随机种子必须是整数（-1 表示随机抽取）。"),
+    ("decode", [[0.0] * 3, "vae-mnist"], "z 必须恰好有 20 个数（每个隐变量一个），现在有 3 个。"),
+    ("decode", [[0.0] * 20, 42], "model 必须是一个检查点的名称，例如“vae-mnist”。"),
+    ("classify", [{"path": "/etc/passwd"}, "vae-mnist"], "图像必须是已上传的文件"),
+])
+def test_a_caller_asking_for_chinese_gets_its_errors_in_chinese(live_app, name, data, message):
+    event, answer = call(live_app, name, data, language="zh-CN,zh;q=0.9")
+    assert event == "error" and message in answer.get("error"), answer
+    event, answer = call(live_app, name, data)  # the next caller, in English, is answered in English
+    assert event == "error" and "的" not in answer.get("error"), answer
+
+
+def test_a_chinese_caller_gets_the_preprocessing_refusal_in_chinese(live_app, tmp_path):
+    path = tmp_path / "blank.png"
+    Image.new("L", (64, 64), 255).save(path)
+    client = Client(live_app, verbose=False, headers={"Accept-Language": "zh-CN"})
+    with pytest.raises(Exception, match="图像看起来是空白的"):
+        client.predict(handle_file(str(path)), "vae-mnist", api_name="/classify")
 
 
 def test_missing_optional_arguments_take_their_defaults(live_app):

@@ -29,8 +29,10 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
+import i18n
 from ui.explore.models import API_LIMIT, NO_READER_VALUE, SLIDER_DECIMALS, SNAP_PIXELS, in_page_version
 from ui.explore.render import READOUT_LAYOUT
+from ui.language import request_language
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 SCRIPT = "latent_lab.js"
@@ -105,13 +107,14 @@ class InPageModels:
             try:
                 info = self.describe(request.path_params["name"], request.query_params.get("reader") or None)
             except ValueError as error:
-                return JSONResponse({"error": str(error)}, status_code=404)
+                with i18n.speaking(request_language(request)):
+                    return JSONResponse({"error": str(error)}, status_code=404)
             return Response(json.dumps(info), media_type="application/json", headers={"Cache-Control": "no-cache"})
 
         async def weights(request: Request) -> Response:
             data = self._files.get(request.path_params["sha"])
             if data is None:
-                return JSONResponse({"error": "No such weights file."}, status_code=404)
+                return JSONResponse({"error": i18n.text("inpage.no_weights", request_language(request))}, status_code=404)
             return Response(data, media_type="application/octet-stream", headers=IMMUTABLE)
 
         return [Route(SCRIPT_URL, script),

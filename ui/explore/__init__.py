@@ -22,7 +22,12 @@ from .layout import EXPLORE_CSS
 from .models import ViewCache
 from .page import ExplorePage
 
-__all__ = ["API_FILES", "EXPLORE_CSS", "ExploreTab", "LoadHook", "build_explore_tab"]
+__all__ = ["API_FILES", "EXPLORE_CSS", "SHOW_DIGIT_JS", "ExploreTab", "LoadHook", "build_explore_tab"]
+
+# What a button elsewhere that opens a model here runs in the page once the tab is shown, e.g. the Train
+# tab's "Open in explorer": button.click(handler, ...).success(None, js=SHOW_DIGIT_JS). It brings the model
+# row, the digit and its sliders into view (explore.js, window.llShowDigit).
+SHOW_DIGIT_JS = "() => { window.llShowDigit && window.llShowDigit(); }"
 
 
 @dataclass

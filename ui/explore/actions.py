@@ -14,9 +14,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+import i18n
 from genmodels import latent
-from genmodels.vae import EXPLAIN_SAMPLES, Explanation
 from genmodels.preprocess import PreparedDigit, load_image_file, prepare_digit_with_notes
+from genmodels.vae import EXPLAIN_SAMPLES, Explanation
+from i18n import Sentence, Text
 
 from . import render
 from .models import SLIDER_DECIMALS, SLIDER_LIMIT, ModelView, Reader, format_z
@@ -27,7 +29,7 @@ TRAVERSAL_VALUES = np.linspace(-SLIDER_LIMIT, SLIDER_LIMIT, 9)
 GIF_DIR = Path(tempfile.gettempdir()) / "latent-lab-gifs"
 GIF_KEEP = 200  # newest GIFs kept for download; gradio copies each into its own cache when served
 GIF_MAX_AGE_S = 3600.0
-NO_READER_NOTE = "no RNN reader chosen (none matches this data set)"  # the readout's text without a reader
+NO_READER_NOTE = Text("explore.no_reader_note")  # the readout's text without a reader
 MAX_SEED = 2**31 - 1
 MAX_DRAWING_CHARS = 2_000_000  # a drawing arrives as a PNG data URL; the canvas makes about 10 kB
 PREVIEW_VALUES = np.linspace(-SLIDER_LIMIT, SLIDER_LIMIT, 7)
@@ -45,8 +47,7 @@ def readout(reader: Reader, digit, rows_read: int | None = None) -> tuple[dict[s
 def class_probabilities(reader: Reader | None, digit) -> dict[str, float]:
     """Return {class name: probability} after the RNN has read all rows of a digit (side, side)."""
     if reader is None:
-        raise ValueError("There is no RNN reader for this model's data set, so the image cannot be read; "
-                         "train a RowRNN on that data set first.")
+        raise Sentence("explore.no_reader")
     return {name: float(p) for name, p in zip(reader.class_names, reader.read_rows(digit)[-1])}
 
 
@@ -57,9 +58,9 @@ def label_value(probs: dict[str, float]) -> dict:
 
 
 def page_readout(reader: Reader | None, digit, rows_read: int | None = None) -> tuple[dict[str, float] | str, object]:
-    """Return readout() for the page, or (NO_READER_NOTE, None) when no reader is chosen."""
+    """Return readout() for the page, or (NO_READER_NOTE in the current language, None) when no reader is chosen."""
     if reader is None:
-        return NO_READER_NOTE, None
+        return str(NO_READER_NOTE), None
     return readout(reader, digit, rows_read)
 
 
@@ -80,12 +81,12 @@ def seeded_generator(seed) -> torch.Generator | None:
     except (TypeError, ValueError, OverflowError):
         value = float("nan")
     if not math.isfinite(value) or value != int(value):
-        raise ValueError("The seed must be a whole number (-1 for a random draw).")
+        raise Sentence("explore.seed_whole")
     value = int(value)
     if value == -1:
         return None
     if not 0 <= value <= MAX_SEED:
-        raise ValueError(f"The seed must be -1 (random) or a whole number from 0 to {MAX_SEED}.")
+        raise Sentence("explore.seed_range", most=MAX_SEED)
     return torch.Generator().manual_seed(value)
 
 
@@ -94,7 +95,7 @@ def prepare_image(image) -> PreparedDigit:
     if isinstance(image, (str, Path, bytes, bytearray)):
         image = load_image_file(image)
     if image is None:
-        raise ValueError("No image was given: upload a PNG, JPEG or WebP file or draw a digit.")
+        raise Sentence("explore.no_image")
     return prepare_digit_with_notes(image)
 
 
@@ -108,14 +109,14 @@ def drawing_bytes(data_url) -> bytes | None:
     if not data_url:
         return None
     if not isinstance(data_url, str) or len(data_url) > MAX_DRAWING_CHARS or "," not in data_url:
-        raise ValueError("The drawing could not be read; clear the canvas and draw again.")
+        raise Sentence("explore.drawing_unreadable")
     header, encoded = data_url.split(",", 1)
     if not header.startswith("data:image/"):
-        raise ValueError("The drawing could not be read; clear the canvas and draw again.")
+        raise Sentence("explore.drawing_unreadable")
     try:
         return base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError):
-        raise ValueError("The drawing could not be read; clear the canvas and draw again.") from None
+        raise Sentence("explore.drawing_unreadable") from None
 
 
 def endpoint_code(view: ModelView, choice: str, current_z, uploaded_z, generator=None) -> np.ndarray:
@@ -126,30 +127,36 @@ def endpoint_code(view: ModelView, choice: str, current_z, uploaded_z, generator
         return view.prior_sample(generator)
     if choice == "upload":
         if uploaded_z is None or len(uploaded_z) != view.dims:
-            raise ValueError("No uploaded or drawn digit yet for this model: upload or draw one first.")
+            raise Sentence("explore.no_upload_yet")
         return np.asarray(uploaded_z, dtype=np.float32)
     if isinstance(choice, str) and choice.startswith("centroid:"):
         try:
             return view.centroid(int(choice.split(":", 1)[1]))
         except ValueError:
-            raise ValueError(f"Unknown class in endpoint {choice!r}.") from None
-    raise ValueError(f"Unknown interpolation endpoint {choice!r}.")
+            raise Sentence("explore.unknown_endpoint_class", choice=choice[:40]) from None
+    raise Sentence("explore.unknown_endpoint", choice=str(choice)[:40])
 
 
 def endpoint_choices(view: ModelView) -> list[tuple[str, str]]:
     """Return the (label, value) choices for an interpolation endpoint of this model."""
-    fixed = [("current z (the sliders)", "current"), ("random draw from the prior", "random"),
-             ("your uploaded / drawn digit", "upload")]
-    return fixed + [(f"centroid of {name!r}", f"centroid:{k}") for k, name in enumerate(view.class_names)]
+    return [(str(text), value) for text, value in endpoint_texts(view)]
+
+
+def endpoint_texts(view: ModelView) -> list[tuple[Text, str]]:
+    """Return the interpolation endpoints of this model as (catalogue text, value): the value is the same
+    in every language (an API caller sends it)."""
+    fixed = [(Text("explore.endpoint_current"), "current"), (Text("explore.endpoint_random"), "random"),
+             (Text("explore.endpoint_upload"), "upload")]
+    return fixed + [(Text("explore.endpoint_centroid", name=name), f"centroid:{k}") for k, name in enumerate(view.class_names)]
 
 
 def interpolate(view: ModelView, z0, z1, method: str, steps: int) -> tuple[object, bytes, np.ndarray]:
     """Return (strip picture, animated GIF bytes, codes (steps, dims)) along the path from z0 to z1."""
     if method not in INTERPOLATION_METHODS:
-        raise ValueError(f"Interpolation must be one of {', '.join(INTERPOLATION_METHODS)}.")
+        raise Sentence("explore.method", methods=", ".join(INTERPOLATION_METHODS))
     steps = int(steps)
     if not 2 <= steps <= 24:
-        raise ValueError("Use between 2 and 24 interpolation steps.")
+        raise Sentence("explore.steps", least=2, most=24)
     a, b = torch.as_tensor(z0, dtype=torch.float32), torch.as_tensor(z1, dtype=torch.float32)
     codes = (latent.lerp if method == "linear" else latent.slerp)(a, b, steps).numpy()
     digits = view.decode(codes)
@@ -190,12 +197,12 @@ def prune_gifs(folder: Path = GIF_DIR, keep: int = GIF_KEEP, max_age_s: float = 
 def dimension_preview(view: ModelView, z, slot: int) -> str:
     """Return HTML: what slider `slot` does around code z, as a row of decodes with that dimension swept -3..3."""
     if not isinstance(slot, int) or not 0 <= slot < view.shown_slots:
-        raise ValueError("That slider is not used by this model.")
+        raise Sentence("explore.slider_not_in_model")
     d = view.order[slot]
     codes = np.repeat(np.asarray(z, dtype=np.float32).reshape(1, -1), len(PREVIEW_VALUES), axis=0)
     codes[:, d] = PREVIEW_VALUES
     return render.preview_html(view.decode(codes), PREVIEW_VALUES,
-                               f"What z{d} does ({view.dim_figure(d)}), the other sliders as they are:")
+                               i18n.text("explore.preview_title", d=d, figure=view.dim_figure(d)))
 
 
 def manifold_picture(view: ModelView) -> object:
@@ -213,12 +220,11 @@ def traversal_grid(view: ModelView, z) -> object:
     """Return a picture: one row per active dimension (most KL first), that dimension swept from -3 to 3 around z."""
     dims = view.active_dims()
     if not dims:
-        raise ValueError("This model uses none of its latent dimensions (all KL near zero), "
-                         "so there is nothing to sweep.")
+        raise Sentence("explore.nothing_to_sweep")
     codes = latent.traversal(torch.as_tensor(z, dtype=torch.float32).reshape(1, -1), dims,
                              torch.as_tensor(TRAVERSAL_VALUES, dtype=torch.float32))
     digits = view.decode(codes.numpy()).reshape(len(dims), len(TRAVERSAL_VALUES), view.side, view.side)
-    labels = [f"z{d}  {view.dim_figure(d)}" for d in dims]
+    labels = [f"z{d}  {view.dim_figure(d)}" for d in dims]  # str() of the figure: in the current language
     columns = [f"{v:g}" for v in TRAVERSAL_VALUES]
     return render.grid(digits, labels, columns)
 
@@ -227,11 +233,10 @@ def explain_digit(view: ModelView, digit, draw: int = EXPLAIN_DRAW) -> Explanati
     """Return VAE.explain() of one digit ((side, side) or (1, side, side), pixels in [0,1]) with eps drawn from torch
     seed `draw` (0..2**31-1): the same digit and draw give the same figures, in nats per image."""
     if not view.is_vae:
-        raise ValueError(f"{view.name!r} is a plain autoencoder: it has no q(z|x), KL or ELBO to explain; "
-                         "choose a VAE.")
+        raise Sentence("explore.not_a_vae", name=view.name)
     generator = seeded_generator(draw)
     if generator is None:
-        raise ValueError(f"The draw of eps must be a whole number from 0 to {MAX_SEED}.")
+        raise Sentence("explore.draw_range", most=MAX_SEED)
     x = torch.as_tensor(np.asarray(digit, dtype=np.float32)).reshape(1, 1, view.side, view.side)
     return view.vae.explain(x, EXPLAIN_SAMPLES, generator)
 

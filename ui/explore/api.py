@@ -19,6 +19,7 @@ from collections import OrderedDict
 
 import gradio as gr
 
+from i18n import Sentence
 from ui import cache
 from ui.errors import check_calls, user_errors
 from ui.gradio_internals import write_to_cache
@@ -28,8 +29,6 @@ from . import actions, render
 from .models import API_LIMIT, DEFAULT_MODEL, ViewCache, parse_z
 
 KEEP_FILES = 256  # newest API pictures kept in gradio's cache (RecentFiles)
-FILE_HELP = ("pass handle_file('digit.png') with gradio_client, or the FileData object "
-             "{'path': ..., 'meta': {'_type': 'gradio.FileData'}} of a file sent to /gradio_api/upload")
 
 
 def _rounded(z) -> list[float]:
@@ -78,7 +77,7 @@ def _model_name(model) -> str:
     if model is None:
         return DEFAULT_MODEL
     if not isinstance(model, str) or not model.strip():
-        raise ValueError(f"model must be the name of a checkpoint, such as {DEFAULT_MODEL!r}.")
+        raise Sentence("explore.api_model", default=DEFAULT_MODEL)
     return model.strip()
 
 
@@ -89,10 +88,10 @@ def _uploaded_path(image) -> str:
     upload folder: a bare path string could name any file on the server.
     """
     if not isinstance(image, dict):
-        raise ValueError(f"The image must be an uploaded file: {FILE_HELP}.")
+        raise Sentence("explore.api_file")
     meta, path = image.get("meta"), image.get("path")
     if not (isinstance(meta, dict) and meta.get("_type") == "gradio.FileData" and isinstance(path, str) and path):
-        raise ValueError(f"The image must be an uploaded file: {FILE_HELP}.")
+        raise Sentence("explore.api_file")
     API_FILES.add(path)
     return path
 
@@ -111,7 +110,7 @@ def wire_api(views: ViewCache) -> None:
         -1 draws afresh."""
         view = views.get(_model_name(model))
         if isinstance(seed, bool) or not (seed is None or isinstance(seed, (int, float))):
-            raise ValueError("The seed must be a whole number (-1 for a random draw).")
+            raise Sentence("explore.seed_whole")
         z = view.prior_sample(actions.seeded_generator(seed))
         return _rounded(z), _png_file(view.decode(z))
 

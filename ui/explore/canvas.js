@@ -11,6 +11,11 @@ const canvas = element.querySelector("canvas.ll-canvas");
 if (!canvas || canvas.dataset.ready) return;
 canvas.dataset.ready = "1";
 const ctx = canvas.getContext("2d");
+// Its name and its button's word, in the page's language (ui/static/language.js).
+window.llLanguage.ready.then(() => {
+  canvas.setAttribute("aria-label", window.llLanguage.t("explore.canvas_name"));
+  element.querySelector(".ll-canvas-clear").textContent = window.llLanguage.t("explore.canvas_clear");
+});
 const BRUSH = Math.round(canvas.width / 12);
 let drawing = false, last = null, inked = false, timer = null, lastSent = 0;
 

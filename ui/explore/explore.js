@@ -5,9 +5,13 @@
 // It only adds what Gradio's own components do not do, all in the browser:
 //  - arrow keys on a slider and Enter in its number box count as "released", so the RNN readout,
 //    the map and the link follow (Gradio sends "release" only for the mouse and on leaving the box);
-//  - a typed value beyond the slider's range is clamped before Gradio sees it, with a short note, and a box
-//    being retyped (empty, or a lone minus sign) is not sent at all;
-//  - the address bar and the link box always hold the link to the digit on screen;
+//  - a box being typed in sends Gradio only values in the slider's range (not an empty box, a lone minus
+//    sign or 9 on the way to 99); when the typing is finished (Enter, leaving the box) a value beyond the
+//    range is clamped, with one short note;
+//  - the address bar and the link box always hold the link to the digit on screen (with the page's ?lang=);
+//  - "Copy link" says that the link was copied, or shows it to copy by hand;
+//  - a file over the upload limit is refused here with our sentence (Gradio's own is English only);
+//  - window.llShowDigit() brings the digit into view (the Train tab's "Open in explorer" calls it);
 //  - the presentation layout (a class on the page's container), by button, by ?present=1, Esc leaves;
 //  - clicking a slider's name asks the server for a preview of that dimension (a "select" event).
 
@@ -18,6 +22,8 @@ if (window.llExploreReady) return;
 window.llExploreReady = true;
 
 const G = window.llGradio;
+const L = window.llLanguage;  // ui/static/language.js: the page's language and the catalogue's texts
+const say = (key, params) => L.t(key, params);  // after `await L.ready`
 const inSliders = (node) => node instanceof Element && node.closest("#ll-sliders .ll-slider");
 const rangeOf = (slider) => G.sliderRange(slider);  // its min and max are the slider's
 const clampTo = (range, value) => Math.max(parseFloat(range.min), Math.min(parseFloat(range.max), value));
@@ -28,48 +34,69 @@ document.addEventListener("keyup", (event) => {
   if (inSliders(input) && G.isSliderRange(input) && KEYS.has(event.key)) release(input);
 }, true);
 
+// Typing is finished (Enter, leaving the box): a value beyond the range becomes its nearest end, said once in
+// the note, and Gradio takes it; a box left without a number shows the slider's value again.
+function finishTyping(input) {
+  const slider = inSliders(input);
+  const range = rangeOf(slider);
+  const value = parseFloat(input.value);
+  if (!Number.isFinite(value)) {
+    input.value = range.value;
+    return;
+  }
+  const clamped = clampTo(range, value);
+  if (clamped === value) return;
+  G.typeInSliderBox(input, clamped);  // Gradio takes the value in range (the input listener below lets it pass)
+  const note = document.querySelector("#ll-slider-note");
+  const name = (G.sliderName(slider) || "").split(" ")[0] || "z";
+  L.ready.then(() => {
+    if (note) note.textContent = say("explore.slider_clamped", { name, min: range.min.replace("-", "−"), max: range.max, value, clamped });
+  });
+}
+
 document.addEventListener("keydown", (event) => {
   const input = event.target;
-  if (inSliders(input) && G.isSliderBox(input) && event.key === "Enter") release(input);
+  if (inSliders(input) && G.isSliderBox(input) && event.key === "Enter") {
+    finishTyping(input);
+    release(input);
+  }
   if (event.key === "Escape") setPresenting(false);
 }, true);
 
-// Capture phase: this runs before Gradio reads the box, so the slider only ever sees a number in range.
+// Capture phase: these run before Gradio's own listeners on the box ("change" comes first when the box is
+// left, then "blur", on which Gradio sends "release"); a second call finds the value in range.
+for (const type of ["change", "blur"]) {
+  document.addEventListener(type, (event) => {
+    const input = event.target;
+    if (inSliders(input) && G.isSliderBox(input)) finishTyping(input);
+  }, true);
+}
+
+// Capture phase: this runs before Gradio reads the box, so the slider only ever sees a number in range. A
+// value beyond it is typing not finished yet (the 9 of 99): Gradio does not see it, and nothing is said.
 document.addEventListener("input", (event) => {
   const input = event.target;
   if (!inSliders(input) || !G.isSliderBox(input)) return;
   const value = parseFloat(input.value);
-  if (!Number.isFinite(value)) {  // an empty box or a lone "-" while typing: not a value yet
+  if (!Number.isFinite(value) || clampTo(rangeOf(inSliders(input)), value) !== value) {
     G.withholdFromGradio(event);
     return;
   }
   const note = document.querySelector("#ll-slider-note");
-  const range = rangeOf(inSliders(input));
-  const clamped = clampTo(range, value);
-  if (clamped !== value) {
-    input.value = String(clamped);
-    const name = G.sliderName(inSliders(input)) || "A slider";
-    if (note) note.textContent = `${name.split(" ")[0]} goes from ${range.min.replace("-", "−")} to ${range.max}: ${value} became ${clamped}.`;
-  } else if (note) {
-    note.textContent = "";
-  }
-}, true);
-
-// Leaving a box that holds no number puts the slider's value back in it.
-document.addEventListener("focusout", (event) => {
-  const input = event.target;
-  if (!inSliders(input) || !G.isSliderBox(input) || Number.isFinite(parseFloat(input.value))) return;
-  input.value = rangeOf(inSliders(input)).value;
+  if (note) note.textContent = "";
 }, true);
 
 // The presentation layout is the class ll-present on Gradio's page container.
 const presenting = () => Boolean(G.pageContainer()?.classList.contains("ll-present"));
 
-// The server puts "?model=...&z=..." into the link box; show it whole and mirror it in the address bar.
+// The server puts "?model=...&z=..." into the link box; show it whole and mirror it in the address bar. A
+// language chosen in the link (?lang=, as the switch sets it) stays in it.
 window.llLink = (query) => {
   if (typeof query !== "string" || !query.startsWith("?")) return query;
   live.answered = true;  // the server has shown a digit (openLink below leaves an opened link to it)
   const params = new URLSearchParams(query);
+  const lang = new URLSearchParams(window.location.search).get("lang");
+  if (lang) params.set("lang", lang);
   if (presenting()) params.set("present", "1");
   const search = params.toString().replace(/%2C/g, ",");
   const url = window.location.origin + window.location.pathname + (search ? "?" + search : "");
@@ -77,12 +104,70 @@ window.llLink = (query) => {
   return url;
 };
 
-window.llCopyLink = () => {
+// Copy the link, and say so beside the button and in the live region; without the clipboard (no permission,
+// a sandboxed frame) show the link beside the button, selected, for the visitor to copy by hand (the link box
+// is read-only: its text cannot be selected).
+window.llCopyLink = async () => {
   const link = document.querySelector("#ll-link");
   const box = link && G.textboxInput(link);
-  const url = box ? box.value : window.location.href;
-  try { navigator.clipboard.writeText(url).catch(() => {}); } catch (e) { /* no clipboard here */ }
+  const url = box && box.value ? box.value : window.location.href;
+  let copied = false;
+  try {
+    await navigator.clipboard.writeText(url);
+    copied = true;
+  } catch (e) { /* no clipboard here: the visitor copies from the box */ }
+  await L.ready;
+  const words = copied ? say("explore.link_copied") : say("explore.link_copy_by_hand");
+  const note = document.querySelector("#ll-share-note");
+  const region = document.querySelector("#ll-announce");
+  if (region) region.textContent = words;
+  if (!note) return;
+  note.textContent = words;
+  if (!copied) {
+    const shown = document.createElement("code");
+    shown.className = "ll-share-link";
+    shown.textContent = url;
+    note.append(" ", shown);
+    window.getSelection()?.selectAllChildren(shown);
+  }
 };
+
+// Bring the digit and its sliders into view (the first screen of the tab): for a button elsewhere that opens
+// a model here (the Train tab's "Open in explorer", ui/explore SHOW_DIGIT_JS). Two frames: the tab it switches
+// to is drawn first.
+window.llShowDigit = () => {
+  requestAnimationFrame(() => requestAnimationFrame(() => {
+    const target = document.querySelector("#ll-model-row") || document.querySelector("#ll-digit-box");
+    if (target) target.scrollIntoView({ block: "start" });
+  }));
+};
+
+// A file over the upload limit never reaches Gradio (its refusal is one English sentence, in a toast): ours
+// says how large it is, in the page's language, beside the upload; the pictures there are the previous digit's.
+function refuseLargeFiles(event, files) {
+  const note = document.querySelector("#ll-upload-note");
+  const limit = Number(note?.dataset.limitBytes);
+  const large = [...(files || [])].find((file) => limit && file.size > limit);
+  if (!note) return;
+  if (!large) {
+    note.textContent = "";
+    return;
+  }
+  event.preventDefault();
+  G.withholdFromGradio(event);
+  if (event.target instanceof HTMLInputElement) event.target.value = "";
+  L.ready.then(() => {
+    note.textContent = say("explore.upload_too_large", { name: large.name, size: large.size / 2 ** 20, limit: limit / 2 ** 20 });
+  });
+}
+document.addEventListener("change", (event) => {
+  if (event.target instanceof HTMLInputElement && event.target.type === "file" && event.target.closest("#ll-upload")) {
+    refuseLargeFiles(event, event.target.files);
+  }
+}, true);
+document.addEventListener("drop", (event) => {
+  if (event.target instanceof Element && event.target.closest("#ll-upload")) refuseLargeFiles(event, event.dataTransfer?.files);
+}, true);
 
 function setPresenting(on) {
   const container = G.pageContainer();
@@ -90,7 +175,7 @@ function setPresenting(on) {
   container.classList.toggle("ll-present", on);
   // The projector's first screen is the top of the page; the explanation follows below it.
   if (on) window.scrollTo(0, 0);
-  const url = new URL(window.location.href);
+  const url = new URL(window.location.href);  // its ?lang= stays
   if (on) url.searchParams.set("present", "1"); else url.searchParams.delete("present");
   try { window.history.replaceState(null, "", url.toString().replace(/%2C/g, ",")); } catch (e) { /* sandboxed */ }
 }
@@ -443,15 +528,17 @@ watchBands();
 // show it; the live region (#ll-announce) says a new verdict once the page settles (not at every frame of
 // a drag), and an upload's result. Pictures' names go through G.describeImage (gr.Image has no alt).
 const announced = { verdict: "", upload: "", first: true };
-function verdictWords() {
+function verdict() {  // the reader's top class and its confidence as the bars show them, or null
   const block = document.querySelector("#ll-probs");
   const bars = block && (block.dataset.live ? G.labelLiveCopy(block) : G.labelBars(block));
   const top = bars && G.labelTop(bars);
-  return top ? `the reader says ${top[0]}, ${top[1]}` : "";
+  return top ? { label: top[0], confidence: top[1] } : null;
 }
-function describe() {
-  const says = verdictWords();
-  const digitText = says ? `Decoded digit; ${says}` : "Decoded digit";
+async function describe() {
+  await L.ready;
+  const top = verdict();
+  const says = top ? say("explore.verdict", top) : "";
+  const digitText = says ? say("explore.alt_digit_verdict", { says }) : say("explore.alt_digit");
   const frame = digitFrame();
   frame?.querySelectorAll("img.ll-digit").forEach((img) => { if (img.alt !== digitText) img.alt = digitText; });
   const canvas = frame?.querySelector("canvas.ll-digit-live");
@@ -462,15 +549,10 @@ function describe() {
   const readout = document.querySelector("#ll-readout");
   const rows = document.querySelector("#ll-rows-read input[type=range]")?.value;
   if (readout) {
-    G.describeImage(readout, says ? `Row by row: the reader's belief after each of the ${rows} rows read, darker `
-      + `for more likely; after the last row ${says}` : "Row by row: no reader chosen");
+    G.describeImage(readout, says ? say("explore.alt_readout", { rows, says }) : say("explore.alt_readout_none"));
   }
   const map = document.querySelector("#ll-map");
-  if (map) {
-    G.describeImage(map, "Latent map: validation images as dots coloured by class, on the two directions where "
-      + `codes spread most; a black ring marks the digit on screen${says ? `, where ${says}` : ""}. `
-      + "Click a dot or a spot to move z there");
-  }
+  if (map) G.describeImage(map, says ? say("explore.alt_map_verdict", { says }) : say("explore.alt_map"));
   const upload = document.querySelector("#ll-model-saw img")?.getAttribute("src") || "";
   const region = document.querySelector("#ll-announce");
   if (!region) return;
@@ -478,11 +560,12 @@ function describe() {
     announced.upload = upload;
     const notes = (document.querySelector("#ll-notes")?.textContent || "").trim();
     announced.verdict = says;
-    region.textContent = `Your digit is loaded${says ? `; ${says}` : ""}.${notes ? " " + notes : ""}`;
+    const loaded = says ? say("explore.announce_upload_verdict", { says }) : say("explore.announce_upload");
+    region.textContent = notes ? `${loaded} ${notes}` : loaded;
   } else if (says && says !== announced.verdict) {
     announced.verdict = says;
     if (announced.first) { announced.first = false; return; }  // the page's first digit: nothing new to say
-    region.textContent = `${says[0].toUpperCase()}${says.slice(1)}.`;
+    region.textContent = say("explore.announce_verdict", top);
   }
 }
 let describeTimer = null;

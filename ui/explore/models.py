@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from genmodels import latent
+from i18n import Sentence, Text
 from genmodels.checkpoints import CONFIG_FILE, file_signature
 
 from .render import LatentMap, Manifold
@@ -36,7 +37,7 @@ class Reader:
     def __init__(self, registry, name: str):
         entry = registry.entry(name)
         if entry.model_type != "rnn":
-            raise ValueError(f"{name!r} is a {entry.model_type.upper()} checkpoint; a reader must be a RowRNN.")
+            raise Sentence("explore.not_a_reader", name=name, kind=entry.model_type.upper())
         self.name = name
         self.path = Path(entry.path)
         self.stamp = file_signature(self.path / CONFIG_FILE)
@@ -68,8 +69,7 @@ class ModelView:
     def __init__(self, registry, name: str):
         entry = registry.entry(name)
         if entry.model_type not in EXPLORABLE_TYPES:
-            raise ValueError(f"{name!r} is a {entry.model_type.upper()} checkpoint; the explorer needs a VAE "
-                             "or an autoencoder.")
+            raise Sentence("explore.not_explorable", name=name, kind=entry.model_type.upper())
         self.name = name
         self.model_type = entry.model_type
         self.is_vae = entry.model_type == "vae"  # only a VAE has a posterior, a KL and an ELBO to explain
@@ -135,25 +135,30 @@ class ModelView:
         """Return the dimension each slider shows, in slot order (most KL first)."""
         return [int(d) for d in self.order[:self.shown_slots]]
 
-    def dim_figure(self, d: int) -> str:
+    def dim_figure(self, d: int) -> Text:
         """Return what orders dimension d's slider, as shown beside it: 'KL 2.13' (nats) or, for a plain
         autoencoder, 'var 1.42' (the variance of its codes of the validation digits)."""
-        return f"KL {self.kl[d]:.2f}" if self.is_vae else f"var {self.kl[d]:.2f}"
+        return Text("explore.figure_kl" if self.is_vae else "explore.figure_var", value=float(self.kl[d]))
+
+    def order_text(self) -> Text:
+        """Return one sentence saying how the sliders are ordered for this model."""
+        return Text("explore.order_kl" if self.is_vae else "explore.order_variance")
 
     def order_note(self) -> str:
-        """Return one sentence saying how the sliders are ordered for this model."""
-        if self.is_vae:
-            return "Sliders are sorted by KL (nats): how much information each dimension carries."
-        return ("Sliders are sorted by the variance of this autoencoder's codes of the validation digits: "
-                "it has no KL, and its codes are not scaled like N(0, 1).")
+        """Return order_text() in the current language."""
+        return str(self.order_text())
 
-    def slider_label(self, slot: int) -> str:
+    def slider_text(self, slot: int) -> Text:
         """Return the label of slider `slot`: its dimension and its ordering figure (dim_figure)."""
         if slot >= self.shown_slots:
-            return "(not used by this model)"
-        d = self.order[slot]
-        flag = "" if self.kl[d] >= self.active_score else " (unused)"
-        return f"z{d} · {self.dim_figure(d)}{flag}"
+            return Text("explore.slider_not_used")
+        d = int(self.order[slot])
+        unused = self.kl[d] < self.active_score
+        return Text("explore.slider_unused" if unused else "explore.slider", d=d, figure=self.dim_figure(d))
+
+    def slider_label(self, slot: int) -> str:
+        """Return slider_text() in the current language."""
+        return str(self.slider_text(slot))
 
     def active_dims(self) -> list[int]:
         """Return the dimensions carrying information (KL, or code variance, above its threshold), most first,
@@ -181,20 +186,20 @@ class ModelView:
         zt = torch.as_tensor(np.asarray(z, dtype=np.float32)).reshape(1, -1)
         return latent.project(zt, self.pca_mean, self.pca_components)[0].numpy()
 
-    def code_at_map_pixel(self, px: float, py: float) -> tuple[np.ndarray, str]:
+    def code_at_map_pixel(self, px: float, py: float) -> tuple[np.ndarray, Text]:
         """Return (z, how) for a click on the map: the full code of a stored point when the click is on one,
         else the point on the PCA plane (the other directions at their average)."""
         i, distance = self.map.nearest_point(px, py)
         if distance <= SNAP_PIXELS:
             k = int(self.map.labels[i])
-            label = self.class_names[k] if k < len(self.class_names) else f"class {k}"
-            return self.map_z[i].numpy().copy(), f"a real encoded {label!r} from the validation set"
-        return (torch.tensor([px, py, 1.0], dtype=torch.float32) @ self.map_plane).numpy(), "a point on the map's plane"
+            label = self.class_names[k] if k < len(self.class_names) else str(k)
+            return self.map_z[i].numpy().copy(), Text("explore.map_real", label=label)
+        return (torch.tensor([px, py, 1.0], dtype=torch.float32) @ self.map_plane).numpy(), Text("explore.map_plane")
 
     def code_at_manifold_pixel(self, px: float, py: float) -> np.ndarray:
         """Return the code (2,) under pixel (px, py) of a 2-D model's manifold grid."""
         if self.manifold is None:
-            raise ValueError("The manifold grid exists only for models with two latent dimensions.")
+            raise Sentence("explore.manifold_only_2d")
         z = np.zeros(2, dtype=np.float32)
         z[self.order[:2]] = self.manifold.to_slots(px, py)
         return z
@@ -202,7 +207,7 @@ class ModelView:
     def centroid(self, class_index: int) -> np.ndarray:
         """Return the mean code (dims,) of validation images of class `class_index`."""
         if not 0 <= class_index < len(self.centroids):
-            raise ValueError(f"There is no class number {class_index} in this model.")
+            raise Sentence("explore.no_class", k=class_index)
         return self.centroids[class_index].numpy().copy()
 
     def page_tensors(self) -> dict[str, torch.Tensor]:
@@ -215,19 +220,23 @@ class ModelView:
         """Return a code (dims,) drawn from the prior N(0, I)."""
         return torch.randn(self.dims, generator=generator).numpy()
 
-    def describe(self) -> str:
+    def summary(self) -> Text:
         """Return a one-paragraph Markdown summary of this checkpoint for students."""
-        figure, what = ("val_nelbo", "−ELBO") if self.is_vae else ("val_recon", "reconstruction")
+        figure = "val_nelbo" if self.is_vae else "val_recon"
         value = self.metrics.get(figure)
-        fit = f", validation {what} {value:.1f} nats/image" if isinstance(value, (int, float)) else ""
+        fit = (Text("explore.fit_nelbo" if self.is_vae else "explore.fit_recon", value=value)
+               if isinstance(value, (int, float)) else "")
         active = len([d for d in range(self.dims) if self.kl[d] >= self.active_score])
-        most = "most KL" if self.is_vae else "most code variance"
-        hidden = (f" · the sliders show the {LATENT_SLOTS} with {most}; the other {self.dims - LATENT_SLOTS} "
-                  "keep their values" if self.dims > LATENT_SLOTS else "")
-        kind = "" if self.is_vae else " · a plain autoencoder (no KL term): " + self.order_note()
+        hidden = (Text("explore.hidden_kl" if self.is_vae else "explore.hidden_variance", shown=LATENT_SLOTS,
+                       rest=self.dims - LATENT_SLOTS) if self.dims > LATENT_SLOTS else "")
+        kind = "" if self.is_vae else Text("explore.plain_autoencoder", order=self.order_text())
         title = f"**{self.title}** (`{self.name}`)" if self.title else f"**{self.name}**"
-        return (f"{title} · data set `{self.dataset}` · {self.epochs} epochs{fit} · "
-                f"{active} of {self.dims} latent dimensions in use{hidden}{kind}")
+        return Text("explore.summary", title=title, dataset=self.dataset, epochs=self.epochs, fit=fit, active=active,
+                    dims=self.dims, hidden=hidden, kind=kind)
+
+    def describe(self) -> str:
+        """Return summary() in the current language."""
+        return str(self.summary())
 
 
 class ViewCache:
@@ -241,7 +250,7 @@ class ViewCache:
 
     def _cached(self, store: dict, kind, name: str, what: str):
         if not isinstance(name, str) or not name:
-            raise ValueError(f"No {what} is selected; choose one in the list.")
+            raise Sentence(f"explore.no_{what}_selected")
         item = store.get(name)
         if item is not None and file_signature(item.path / CONFIG_FILE) == item.stamp:
             return item  # fast path: one stat() per request, no directory listing
@@ -279,23 +288,22 @@ def parse_z(values, dims: int, limit: float = API_LIMIT) -> np.ndarray:
         try:
             values = [float(p) for p in parts]
         except ValueError:
-            raise ValueError("z must be a list of numbers separated by commas.") from None
+            raise Sentence("explore.z_commas") from None
     if isinstance(values, (dict, bytes)) or not hasattr(values, "__len__"):
-        raise ValueError(f"z must be a list of {dims} numbers.")
+        raise Sentence("explore.z_numbers", dims=dims)
     if len(values) != dims:
-        raise ValueError(f"z must have exactly {dims} numbers (one per latent dimension); got {len(values)}.")
+        raise Sentence("explore.z_count", dims=dims, got=len(values))
     # bool is a kind of int in Python, but true/false in a code is a caller's mistake, not a number.
     if any(isinstance(v, (bool, str, bytes)) for v in values):
-        raise ValueError(f"z must be a list of {dims} numbers.")
+        raise Sentence("explore.z_numbers", dims=dims)
     try:
         z = np.array([float(v) for v in values], dtype=np.float64)
     except (TypeError, ValueError, OverflowError):
-        raise ValueError(f"z must be a list of {dims} numbers.") from None
+        raise Sentence("explore.z_numbers", dims=dims) from None
     if not np.isfinite(z).all():
-        raise ValueError("z contains NaN or infinity; use ordinary numbers.")
+        raise Sentence("explore.z_not_finite")
     if np.abs(z).max() > limit:
-        raise ValueError(f"z values must lie between -{limit:g} and {limit:g} (the prior is N(0, 1)); "
-                         f"got {float(np.abs(z).max()):.3g}.")
+        raise Sentence("explore.z_range", limit=f"{limit:g}", got=f"{float(np.abs(z).max()):.3g}")
     return z.astype(np.float32)
 
 

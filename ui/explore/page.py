@@ -21,18 +21,20 @@ import functools
 import gradio as gr
 import numpy as np
 
+import i18n
 from genmodels.data import DATASETS
+from i18n import Sentence, Text
 
 from ui.errors import user_errors
 from ui.limits import IMAGE_CONCURRENCY
 
 from . import actions, render
 from .layout import (build_digit_panel, build_interpolation_panel, build_map_panel, build_model_panel,
-                     build_page_script, build_readout_panel, build_traversal_panel, build_upload_panel,
-                     model_choices, reader_choices)
+                     build_intro, build_page_script, build_readout_panel, build_traversal_panel, build_upload_panel,
+                     model_choices, reader_choices, shown)
 from .models import (DEFAULT_MODEL, LATENT_SLOTS, NO_READER_VALUE, SLIDER_LIMIT, ModelView, Reader, ViewCache,
                      explorable_names, in_page_version, parse_z)
-DECODED_CAPTION = "Reading: the decoded image."
+DECODED_CAPTION = Text("explore.caption_decoded")
 PRIVATE = dict(api_visibility="private")
 QUIET = dict(api_visibility="private", show_progress="hidden")
 LINK_JS = "(query) => window.llLink(query)"  # explore.js: the full link, mirrored in the address bar
@@ -57,7 +59,7 @@ def warn_on_user_errors(fn, outputs):
 
 
 def notes_markdown(notes) -> str:
-    """Return the preprocessing's doubts as a short Markdown list (empty when it had none)."""
+    """Return the preprocessing's doubts (texts) as a short Markdown list in the current language (empty when none)."""
     return "\n".join(f"⚠️ {note}" for note in notes) if notes else ""
 
 
@@ -89,24 +91,30 @@ class ExplorePage:
 
         self.script = build_page_script()
         self.model = build_model_panel(registry, self.default, first.default_reader if first else None,
-                                       first.describe() if first else "No VAE checkpoint found.")
+                                       first.summary() if first else Text("explore.no_model"))
         self.model_name = gr.State(self.default)
         self.reader_name = gr.State(first.default_reader if first else None)
         self.code = gr.State(None)  # this session's full z (list of floats); None = the origin
         self.upload_z = gr.State(None)  # code of this session's last uploaded/drawn digit (interpolation endpoint)
         self.shown = gr.State(None)  # the digit the RNN is reading for this session
-        labels = [first.slider_label(slot) if first else f"z{slot}" for slot in range(LATENT_SLOTS)]
+        labels = [first.slider_text(slot) if first else Text("explore.slider_not_used") for slot in range(LATENT_SLOTS)]
         origin = np.zeros(first.dims, dtype=np.float32) if first else None
-        self.main = build_digit_panel(
-            digit_html(first, self.views.reader(first.default_reader), origin, first.decode(origin)) if first else "",
-            labels)
+        # The core loop on the first screen: the digit, its sliders, and your own digit (upload or draw) beside
+        # them; the explanations, the readout, the map and the rest below, each in its own section.
+        with gr.Row(elem_id="ll-main", equal_height=False):
+            self.main = build_digit_panel(
+                digit_html(first, self.views.reader(first.default_reader), origin, first.decode(origin)) if first else "",
+                labels)
+            with gr.Column(scale=2, min_width=300, elem_id="ll-own-col"):
+                self.upload = build_upload_panel()
+        build_intro()
         with gr.Row(elem_id="ll-second"):
             with gr.Column(elem_id="ll-readout-col"):
                 self.readout = build_readout_panel(self.most_classes(), first.side if first else 1)
             with gr.Column(elem_id="ll-map-col"):
                 self.map = build_map_panel(first.class_names if first else [], self.most_classes())
-        self.upload = build_upload_panel()
-        self.interp = build_interpolation_panel(actions.endpoint_choices(first) if first else [])
+        self.interp = build_interpolation_panel([(shown(text), value) for text, value in actions.endpoint_texts(first)]
+                                                if first else [])
         self.traversal = build_traversal_panel()
 
         sliders = self.main.sliders
@@ -135,7 +143,7 @@ class ExplorePage:
         probs, picture = actions.page_readout(reader, image)
         out = {self.main.digit: digit_html(view, reader, z, image), self.readout.probs: probs, self.readout.picture: picture,
                self.readout.rows_read: rows_slider(view, reader), self.map.picture: view.map.with_marker(view.project(z)),
-               self.shown: image, self.readout.caption: DECODED_CAPTION, self.main.link: actions.share_query(view, z),
+               self.shown: image, self.readout.caption: str(DECODED_CAPTION), self.main.link: actions.share_query(view, z),
                self.code: [float(v) for v in np.asarray(z, dtype=np.float32)]}
         # Every slider gets a value (0 for those the model does not use), so no output is left unset.
         out.update(zip(self.main.sliders, view.z_to_slots(z)))
@@ -207,17 +215,17 @@ class ExplorePage:
         """Return the full view of the map point clicked (a real encoded image when the click is on a dot)."""
         view = self.views.get(model_name)
         if not isinstance(evt.index, (list, tuple)) or len(evt.index) < 2:
-            raise ValueError("Click inside the map to choose a point.")
+            raise Sentence("explore.click_map")
         z, how = view.code_at_map_pixel(float(evt.index[0]), float(evt.index[1]))
         out = self.full_view(view, reader_name, z)
-        out[self.readout.caption] = f"Reading: the decoded image of {how}."
+        out[self.readout.caption] = i18n.text("explore.caption_map", how=how)
         return out
 
     def on_manifold_click(self, model_name, reader_name, evt: gr.SelectData):
         """Return the full view of the manifold cell clicked (2-D models)."""
         view = self.views.get(model_name)
         if not isinstance(evt.index, (list, tuple)) or len(evt.index) < 2:
-            raise ValueError("Click inside the grid to choose a point.")
+            raise Sentence("explore.click_grid")
         return self.full_view(view, reader_name, view.code_at_manifold_pixel(float(evt.index[0]),
                                                                              float(evt.index[1])))
 
@@ -235,7 +243,7 @@ class ExplorePage:
         return actions.dimension_preview(view, self.current_z(view, code, slots), int(evt.index))
 
     # ------------------------------------------------------------------ your own digit
-    def show_digit(self, view: ModelView, reader_name, prepared, how: str) -> dict:
+    def show_digit(self, view: ModelView, reader_name, prepared, caption: Text) -> dict:
         """Return outputs that show a prepared digit: its code everywhere, what the model saw, the rebuild, notes."""
         mu = view.encode(prepared.image)
         seen = prepared.image[0].numpy()
@@ -246,15 +254,25 @@ class ExplorePage:
                     self.upload_z: mu.tolist(), self.upload.model_saw: render.enlarge(seen, 224),
                     self.upload.notes: notes_markdown(prepared.notes),
                     self.upload.reconstruction: render.enlarge(view.decode(mu), 224),
-                    self.readout.caption: f"Reading: {how} (as the model sees it)."})
+                    self.readout.caption: str(caption)})
         return out
 
-    def on_upload(self, model_name, reader_name, path):
-        """Return the view of an uploaded image (prepared, encoded, rebuilt, read)."""
+    def on_upload(self, model_name, reader_name, code, path):
+        """Return the view of an uploaded image (prepared, encoded, rebuilt, read); a refused file clears the
+        upload's pictures and says why, and the RNN reads the digit on the sliders again."""
         if path is None:  # the file was cleared
-            return {c: gr.skip() for c in self.upload_outputs}
-        return self.show_digit(self.views.get(model_name), reader_name, actions.prepare_image(path),
-                               "your uploaded digit")
+            return {c: gr.skip() for c in [*self.upload_outputs, self.upload.file]}
+        view = self.views.get(model_name)
+        try:
+            prepared = actions.prepare_image(path)
+        except ValueError as error:
+            gr.Warning(str(error))
+            out = self.full_view(view, reader_name, code if code is not None else np.zeros(view.dims, dtype=np.float32))
+            out.update({self.upload.model_saw: None, self.upload.reconstruction: None, self.upload.file: None,
+                        self.upload.notes: "⚠️ " + i18n.text("explore.upload_refused", reason=error)})
+            return out
+        return {**self.show_digit(view, reader_name, prepared, Text("explore.caption_upload")),
+                self.upload.file: gr.skip()}
 
     def on_drawing(self, model_name, reader_name, data_url):
         """Return the view of the drawing so far (called while it is drawn)."""
@@ -268,8 +286,8 @@ class ExplorePage:
                         self.upload.notes: ""}
             prepared = actions.prepare_image(png)
         except ValueError as error:
-            return {**skip, self.upload.notes: f"⚠️ {error}"}
-        return self.show_digit(self.views.get(model_name), reader_name, prepared, "your drawing")
+            return {**skip, self.upload.notes: f"⚠️ {error}"}  # str(): in the caller's language
+        return self.show_digit(self.views.get(model_name), reader_name, prepared, Text("explore.caption_drawing"))
 
     # ------------------------------------------------------------------ extras
     def on_interpolate(self, model_name, start, end, method, steps, uploaded, code, *slots):
@@ -315,7 +333,7 @@ class ExplorePage:
         params = dict(request.query_params) if request is not None else {}
         name = params.get("model") or self.default
         if name not in explorable_names(self.registry):
-            gr.Warning(f"The link names an unknown model {str(name)[:60]!r}; showing {self.default} instead.")
+            gr.Warning(i18n.text("explore.link_unknown_model", name=str(name)[:60], default=self.default))
             name = self.default
         view = self.views.get(name)
         z = np.zeros(view.dims, dtype=np.float32)
@@ -323,10 +341,10 @@ class ExplorePage:
             try:
                 z = parse_z(params["z"], view.dims)
                 if np.abs(z).max() > SLIDER_LIMIT:
-                    gr.Warning(f"Values beyond ±{SLIDER_LIMIT:g} in the link were clipped to the slider range.")
+                    gr.Warning(i18n.text("explore.link_clipped", limit=f"{SLIDER_LIMIT:g}"))
                     z = np.clip(z, -SLIDER_LIMIT, SLIDER_LIMIT)
             except ValueError as error:
-                gr.Warning(f"The z in the link was ignored: {error}")
+                gr.Warning(i18n.text("explore.link_bad_z", reason=error))
         return self.apply_model(view, z, name)
 
     # ------------------------------------------------------------------ wiring
@@ -360,8 +378,9 @@ class ExplorePage:
         main.present.click(None, js="() => window.llTogglePresenting()", **PRIVATE)
 
         uploads = self.upload_outputs
-        self.upload.file.upload(warn_on_user_errors(self.on_upload, uploads), [*self.session, self.upload.file],
-                                uploads, **QUIET, **IMAGE_CONCURRENCY)
+        self.upload.file.upload(warn_on_user_errors(self.on_upload, [*uploads, self.upload.file]),
+                                [*self.session, self.code, self.upload.file], [*uploads, self.upload.file],
+                                **QUIET, **IMAGE_CONCURRENCY)
         self.upload.canvas.input(user_errors(self.on_drawing), [*self.session, self.upload.canvas], uploads,
                                  trigger_mode="always_last", **QUIET, **IMAGE_CONCURRENCY)
 
