@@ -82,6 +82,10 @@ def test_keyboard_only_journey(browser, live_app, digit_png, artifacts):  # noqa
         seen = [i for i in dict.fromkeys(ids) if i in order]
         assert seen == order, f"focus order {seen}, all stops {ids}"
         assert page.evaluate(OPEN_LISTS) == 0, "a dropdown list stayed open after Tab moved past it"
+        # The tab's sections stand in the document in the order they are seen, so Tab never jumps back up.
+        tops = page.evaluate("() => [...document.querySelectorAll('#ll-explore > *')].filter((e) => e.offsetParent)"
+                             ".map((e) => [e.id, Math.round(e.getBoundingClientRect().top + scrollY)])")
+        assert [top for _, top in tops] == sorted(top for _, top in tops), f"sections out of their seen order: {tops}"
 
         # A slider by the arrow keys: the server's view (the link) follows.
         value = page.evaluate(value_at("#ll-z0 input[type=range]"))

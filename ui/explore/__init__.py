@@ -57,8 +57,9 @@ def build_explore_tab(registry) -> ExploreTab:
     """Build the Explore tab inside the current Blocks, wire its events and its API; return handles for the app."""
     with gr.Column(elem_id="ll-explore"):
         page = ExplorePage(registry)
-        explain = ExplainSection(page)
         contrast = ContrastSection(page.views) if available(registry) else None
+        explain = ExplainSection(page)
+        page.build_tools()
     page.wire()
     explain.wire()
     if contrast is not None:

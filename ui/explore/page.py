@@ -113,6 +113,12 @@ class ExplorePage:
                 self.readout = build_readout_panel(self.most_classes(), first.side if first else 1)
             with gr.Column(elem_id="ll-map-col"):
                 self.map = build_map_panel(first.class_names if first else [], self.most_classes())
+        self.first = first
+
+    def build_tools(self) -> None:
+        """Build the interpolation and traversal sections, last on the tab (after the explanation and the contrast,
+        which build_explore_tab places between: the page's order is its keyboard's order), and the event lists."""
+        first = self.first
         self.interp = build_interpolation_panel([(shown(text), value) for text, value in actions.endpoint_texts(first)]
                                                 if first else [])
         self.traversal = build_traversal_panel()
