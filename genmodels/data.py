@@ -178,7 +178,8 @@ def _load_full(name: str, data_dir: Path | None) -> Dataset:
         candidates.append(DEBIAN_FASHION_DIR)
     for folder in candidates:
         if _raw_folder_complete(folder):
-            return _as_dataset(name, classes, _read_raw_folder(folder), 500, i18n.text("data.source.raw", i18n.DEFAULT, folder=folder))
+            source = i18n.text("data.source.raw", i18n.DEFAULT, folder=folder)
+            return _as_dataset(name, classes, _read_raw_folder(folder), 500, source)
     host = DOWNLOAD_HOSTS[name]
     if not _network_reachable(host):
         hint = i18n.Text("data.hint.mnist" if name == "mnist" else "data.hint.fashion")
@@ -189,7 +190,8 @@ def _load_full(name: str, data_dir: Path | None) -> Dataset:
         raw_folder = _download(name, target)
     except Exception as e:  # torchvision raises RuntimeError/URLError variants
         raise i18n.Sentence("data.download_failed", name=name, problem=str(e)) from None
-    return _as_dataset(name, classes, _read_raw_folder(raw_folder), 500, i18n.text("data.source.downloaded", i18n.DEFAULT, folder=raw_folder))
+    source = i18n.text("data.source.downloaded", i18n.DEFAULT, folder=raw_folder)
+    return _as_dataset(name, classes, _read_raw_folder(raw_folder), 500, source)
 
 
 def _mnist_5k_availability(data_dir=None) -> tuple[bool, i18n.Text]:

@@ -10,6 +10,7 @@
 import gradio as gr
 
 from jobs.compare import RunComparison
+from ui.language import words
 
 from .api import wire_api
 from .page import TrainPage
@@ -24,8 +25,12 @@ def build_train_tab(registry, jobs, explore, tabs: gr.Tabs, train_tab: gr.Tab | 
     `train_tab` tell the page when it is visible, so it polls the job files only then.
     """
     if jobs is None:
-        gr.Markdown("Training is not available in this app.")
+        gr.Markdown(words("train.not_available_here"))
         return None
+    if train_tab is not None:
+        # Its content is on the page (hidden) from the start, so the job the browser follows (a BrowserState
+        # in it) is read back and announced when the page opens, not only once the tab is clicked.
+        train_tab.render_children = True
     comparison = RunComparison(jobs)  # one for the page and /runs: each run is built once
     page = TrainPage(registry, jobs, explore, tabs, train_tab, comparison)
     wire_api(jobs, comparison)
