@@ -181,7 +181,7 @@ def build_settings_form(dataset_choices: list, dataset_notes: list, device_choic
             gr.Markdown(page_words(note))
     with gr.Row():
         inputs["epochs"] = common("epochs", high=max_epochs)
-        inputs["seed"] = common("seed", info=words("train.seed_info"))
+        inputs["seed"] = common("seed", info=page_words(i18n.Text("train.seed_info", help=common_fields["seed"].help_text)))
     per_model = model_inputs(expert=False)
     with gr.Accordion(words("train.expert"), open=False, elem_id=elem_id("expert")):
         with gr.Row():

@@ -157,7 +157,7 @@ def queue_parts(view: dict | None, now: float) -> list[tuple[str, float | None]]
         parts.append((queue_place(position) if has_position else i18n.text("train.queue.waiting"), None))
         if start is not None:
             parts.append((i18n.text("train.queue.starts", about=about(start)), now + start))
-        elif position == 1:  # the running job is past its estimate: when it ends is not known
+        elif has_position and position == 1:  # the job ahead is past its estimate: when it ends is not known
             parts.append((i18n.text("train.queue.after_ahead"), None))
     elif finish is None:
         finish = _seconds(view.get("eta_s"))  # the worker's own estimate, before the runner's
