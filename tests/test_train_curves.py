@@ -20,7 +20,7 @@ def test_the_picture_has_the_loss_and_the_second_curve_of_its_model(model_type, 
     width, height = views.CURVES_PANEL
     assert picture.format == "PNG" and picture.size == (panels * width, height)
     pixels = np.asarray(picture.convert("RGB")).reshape(-1, 3)
-    for colour in (views.SERIES_COLOURS[views.TRAIN], views.SERIES_COLOURS[views.VALIDATION]):
+    for colour in (views.COLOURS[views.TRAIN], views.COLOURS[views.VALIDATION]):
         rgb = np.array([int(colour[k:k + 2], 16) for k in (1, 3, 5)])
         assert (np.abs(pixels - rgb).max(1) <= 2).sum() > 200  # each epoch series is drawn
 

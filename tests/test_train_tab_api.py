@@ -453,10 +453,10 @@ def test_runs_arguments_get_one_sentence(client, args, message):
 # ------------------------------------------------------------------------ issue 25: seeds and experiments
 def test_each_visitor_gets_a_seed_of_their_own_and_the_choices_in_their_language(train_page):
     """Three students with default settings got the identical run (seed 0): the page now draws one per visitor."""
-    seeds = {train_page.on_load()[train_page.form.common["seed"]].value for _ in range(3)}
+    seeds = {train_page.on_page_open("")[train_page.form.common["seed"]].value for _ in range(3)}
     assert len(seeds) == 3, seeds
     with i18n.speaking("zh-CN"):
-        loaded = train_page.on_load()
+        loaded = train_page.on_page_open("")
     models = loaded[train_page.compared.model].choices
     assert models[0] == ("全部模型", "all") and [v for _, v in models[1:]] == list(MODEL_KEYS)  # values unchanged
     experiments = loaded[train_page.form.experiment].choices

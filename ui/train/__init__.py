@@ -27,10 +27,6 @@ def build_train_tab(registry, jobs, explore, tabs: gr.Tabs, train_tab: gr.Tab | 
     if jobs is None:
         gr.Markdown(words("train.not_available_here"))
         return None
-    if train_tab is not None:
-        # Its content is on the page (hidden) from the start, so the job the browser follows (a BrowserState
-        # in it) is read back and announced when the page opens, not only once the tab is clicked.
-        train_tab.render_children = True
     comparison = RunComparison(jobs)  # one for the page and /runs: each run is built once
     page = TrainPage(registry, jobs, explore, tabs, train_tab, comparison)
     wire_api(jobs, comparison)

@@ -5,8 +5,10 @@ files and calls the runner. The visitor's owner token and followed job live in t
 (gr.BrowserState), so a reload keeps both; the job list is shared by everyone.
 
 When the page opens (its load event), the form gets a seed drawn for this visitor (so a class's default
-runs differ) and its choices in the visitor's language; the tab's content is on the page from the start,
-so a job the browser follows is read back and announced at once, whichever tab is open.
+runs differ) and its choices in the visitor's language, and the job the browser follows is shown and, while
+it is queued or running, announced, whichever tab is open. Gradio puts a tab's content (the BrowserStates
+among it) on the page only once the tab is opened, so the followed job's id is also kept in plain
+localStorage (FOLLOWED_ID_KEY: a job id is public, the owner token stays encrypted) for the load to read.
 
 The page polls the job files with a timer (views.tick_seconds), only while the Train tab is selected. Each tick
 sends the small parts (status, progress bar, buttons) and, of the heavier parts (curves, picture
@@ -15,6 +17,7 @@ signature changed since the page last got them.
 """
 
 import io
+import json
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +41,11 @@ from .api import CANCEL_CONCURRENCY, check_more_epochs
 from .experiments import experiment_choices, settings_for
 
 TABLE_LIMIT = 40  # newest jobs shown in the table
+FOLLOWED_ID_KEY = "latent-lab-followed-job-id"
+# Keeps the followed job's id where the page's load event can read it (see the module docstring).
+REMEMBER_FOLLOWED = f"(id) => {{ try {{ localStorage.setItem({json.dumps(FOLLOWED_ID_KEY)}, id || ''); }} catch (e) {{}} }}"
+READ_FOLLOWED = f"() => {{ try {{ return [localStorage.getItem({json.dumps(FOLLOWED_ID_KEY)}) || '']; }} " \
+                "catch (e) { return ['']; } }"
 SEED_DRAW = 1_000_000  # a visitor's seed is drawn below this: short to read, and a class of 50 rarely repeats one
 NO_METRICS = {"epochs": [], "steps": [], "problem": None}
 QUIET = dict(api_visibility="private", show_progress="hidden")
@@ -128,6 +136,8 @@ class TrainPage:
         self.followed = gr.BrowserState("", storage_key="latent-lab-followed-job", secret=secret)
         self.kept_code = gr.BrowserState("", storage_key="latent-lab-class-code", secret=secret)  # typed once
         self.shown = gr.State({})  # signatures of the heavy parts this page already shows
+        # The followed job's id as the page's load event reads it from localStorage (REMEMBER_FOLLOWED).
+        self.followed_id = gr.Textbox("", visible=False, max_length=40, elem_id=layout.elem_id("followed", "id"))
         self.timer = gr.Timer(views.RUNNING_TICK_S, active=False)  # on only while the Train tab is selected
         self.compare_open = gr.State(False)  # whether the "Compare runs" view is open (ticks refresh it then)
 
@@ -308,25 +318,24 @@ class TrainPage:
     def on_stored(self, job_id, token, shown):
         # The followed job or the owner token changed: read from browser storage, or set by a handler
         # (which has just shown it, so `shown` leaves the heavy parts alone).
-        out = self.show(job_id, token, shown)
-        if not shown:  # nothing shown yet: the browser has just read the stored job, as the page opened
-            self.announce(job_id, token)
-        return out
+        return self.show(job_id, token, shown)
 
-    def announce(self, job_id, token) -> None:
-        """Tell a visitor whose own followed job is queued or running that it goes on (whichever tab is open)."""
-        try:
-            view = self.jobs.status(job_id) if isinstance(job_id, str) and job_id else None
-        except ValueError:  # deleted, or not a job id
-            return
-        if view and view["status"] in ACTIVE and self.owns(view["id"], token if isinstance(token, str) else ""):
-            gr.Info(i18n.text("train.reattached", job=view["id"], status=views.status_word(view["status"])))
-
-    def on_load(self):
-        """Return what the page gets when it opens: a seed drawn for this visitor, and the choices' shown texts in
-        the visitor's language (values stay the same in every language)."""
+    def on_page_open(self, followed_id):
+        """Return what the page gets when it opens: a seed drawn for this visitor, the choices' shown texts in
+        the visitor's language (values stay the same in every language), and the job the browser follows
+        (`followed_id`, from localStorage), announced while it is queued or running."""
         form, compared = self.form, self.compared
-        return {form.common["seed"]: gr.Number(value=secrets.randbelow(SEED_DRAW)),
+        out = {}
+        job_id = followed_id.strip()[:40] if isinstance(followed_id, str) else ""
+        if job_id:
+            out = self.show(job_id, "")  # its owner's parts (log, buttons) come when the tab reads the owner token
+            try:
+                view = self.jobs.status(job_id)
+            except ValueError:  # not a job id, or deleted since
+                view = None
+            if view is not None and view["status"] in ACTIVE:
+                gr.Info(i18n.text("train.reattached", job=view["id"], status=views.status_word(view["status"])))
+        return {**out, form.common["seed"]: gr.Number(value=secrets.randbelow(SEED_DRAW)),
                 form.common["dataset"]: gr.Dropdown(choices=dataset_choices(self.dataset_names, self.availability)),
                 form.experiment: gr.Dropdown(choices=experiment_choices()),
                 compared.model: gr.Radio(choices=compare.model_choices()),
@@ -449,9 +458,10 @@ class TrainPage:
         form.experiment.input(user_errors(self.on_experiment), [form.experiment, form.common["seed"]],
                               experiment_outputs, **PRIVATE)
         compared = self.compared
-        current_blocks().load(user_errors(self.on_load), None,
+        self.followed.change(None, self.followed, None, js=REMEMBER_FOLLOWED, **QUIET)
+        current_blocks().load(user_errors(self.on_page_open), self.followed_id,
                               [form.common["seed"], form.common["dataset"], form.experiment, compared.model,
-                               compared.sort], **QUIET)
+                               compared.sort, *self.live_outputs], js=READ_FOLLOWED, **QUIET)
         form_inputs = {form.model, form.name, *form.common.values(), self.owner, form.class_code, self.kept_code,
                        *(c for inputs in form.per_model.values() for c in inputs.values())}
         # preprocess=False: the values reach jobs.settings as typed, so its sentence names the field
@@ -473,8 +483,12 @@ class TrainPage:
                           **CANCEL_CONCURRENCY, **PRIVATE)
         live.resume.click(user_errors(self.on_resume), [self.followed, self.owner, live.more_epochs],
                           self.live_outputs, preprocess=False, **PRIVATE)
+        # The explorer opens at its top, where the run's model is chosen and its digit drawn, not at the height the
+        # Train tab was scrolled to (the explorer's model selector is the one element of it this tab is given).
+        land = f"() => document.getElementById({json.dumps(self.explore.model_selector.elem_id)})" \
+               "?.scrollIntoView({block: 'start'})"
         live.open.click(user_errors(self.on_open_in_explorer), [self.followed],
-                        [self.explore.model_selector, self.tabs, self.timer], **PRIVATE)
+                        [self.explore.model_selector, self.tabs, self.timer], **PRIVATE).success(None, js=land)
         live.grid_epoch.release(user_errors(self.on_scrub), [live.grid_epoch, self.followed], live.grid, **QUIET)
         live.curves.click(user_errors(self.on_curves), [self.followed], live.curves_picture, **QUIET)
         choice = [compared.model, compared.sort, self.shown]
