@@ -179,9 +179,9 @@ def build_settings_form(dataset_choices: list, dataset_notes: list, device_choic
     with gr.Accordion(words("train.datasets_here"), open=False):
         for note in dataset_notes:  # a line per data set: whether it works here, and why
             gr.Markdown(page_words(note))
-    with gr.Row():
-        inputs["epochs"] = common("epochs", high=max_epochs)
-        inputs["seed"] = common("seed", info=page_words(i18n.Text("train.seed_info", help=common_fields["seed"].help_text)))
+    inputs["epochs"] = common("epochs", high=max_epochs)
+    seed_info = i18n.Text("train.seed_info", help=common_fields["seed"].help_text)
+    inputs["seed"] = common("seed", info=page_words(seed_info))  # drawn per visitor when the page opens (page.py)
     per_model = model_inputs(expert=False)
     with gr.Accordion(words("train.expert"), open=False, elem_id=elem_id("expert")):
         with gr.Row():
