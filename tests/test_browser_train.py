@@ -366,4 +366,15 @@ def test_compare_runs_shows_each_run_with_its_figures_and_picture(browser, one_s
     page.set_viewport_size(SCREEN)
     page.locator('#train-compare-table [data-testid^="cell-"]', has_text=finished["beta four"]["id"]).first.click()
     wait_text(page, "#train-status", "beta four")
+
+    # Issue 25: Open in explorer lands at the explorer's top (its model, then its digit), not at the height the
+    # Train tab was scrolled to.
+    page.set_viewport_size(PHONE)
+    wait_shown(page.locator("#train-open:enabled"), "the Open button to be enabled (a VAE run)")
+    page.locator("#train-open").click()
+    wait_until(page, "() => document.querySelector('[role=tab][aria-selected=true]')?.textContent.includes('Explore')",
+               "the Explore tab to open", last="() => document.querySelector('[role=tab][aria-selected=true]')?.textContent")
+    wait_until(page, "() => { const r = document.querySelector('#ll-model').getBoundingClientRect();"
+               " return r.top >= -1 && r.top < 200; }", "the explorer's model choice at the top of the window",
+               last="() => 'its top at ' + document.querySelector('#ll-model').getBoundingClientRect().top")
     context.close()
