@@ -307,8 +307,8 @@ def parse_record(data: dict | None, job_id: str) -> dict | None:
     if data.get("slots") is not None and not _count(data["slots"], 10_000):
         return None
     error = data.get("error")  # plain text (older records), or a stored sentence (jobs/texts.py)
-    if error is not None and not (isinstance(error, str) and len(error) <= 10 * TEXT_LIMIT) and not (
-            isinstance(error, dict) and isinstance(error.get("key"), str) and _plain(error)):
+    if error is not None and not (isinstance(error, str) and len(error) <= 10 * TEXT_LIMIT) and \
+            not texts.well_formed(error):
         return None  # a sentence whose key this version lacks is shown as none, its job still listed
     return {**data, "model_config": current_model_settings(data["model_type"], data["model_config"])}
 

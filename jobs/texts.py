@@ -37,22 +37,28 @@ def _stored_param(value, depth: int):
     return str(value)
 
 
-def is_stored(value, depth: int = 0) -> bool:
-    """Return True for a stored sentence whose key the catalogue has and whose parameters are plain (files are
-    untrusted: anything else is not shown as a sentence)."""
+def well_formed(value, known: bool = False, depth: int = 0) -> bool:
+    """Return True for what `stored` writes: {"key": text, "params": {name: a plain value or a stored sentence}},
+    small and at most DEPTH_LIMIT deep (files are untrusted); with `known`, every key must be in the catalogue."""
     if not (isinstance(value, dict) and set(value) == {"key", "params"} and isinstance(value["key"], str)
-            and value["key"] in i18n.catalogue(i18n.DEFAULT) and isinstance(value["params"], dict)
-            and len(value["params"]) <= PARAMS_LIMIT):
+            and len(value["key"]) <= 100 and isinstance(value["params"], dict) and len(value["params"]) <= PARAMS_LIMIT):
+        return False
+    if known and value["key"] not in i18n.catalogue(i18n.DEFAULT):
         return False
     for name, param in value["params"].items():
-        if not isinstance(name, str):
+        if not isinstance(name, str) or len(name) > 100:
             return False
         if isinstance(param, dict):
-            if depth >= DEPTH_LIMIT or not is_stored(param, depth + 1):
+            if depth >= DEPTH_LIMIT or not well_formed(param, known, depth + 1):
                 return False
         elif not (param is None or isinstance(param, (bool, int, float)) or (isinstance(param, str) and len(param) <= 500)):
             return False
     return True
+
+
+def is_stored(value) -> bool:
+    """Return True for a stored sentence this version can show: well formed, and every key in the catalogue."""
+    return well_formed(value, known=True)
 
 
 def restored(value) -> "i18n.Text | str | None":
