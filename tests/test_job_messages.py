@@ -48,7 +48,7 @@ def test_a_sentence_kept_by_a_job_is_shown_in_each_readers_language():
     assert texts.shown(kept, "en") == ("The training process stopped unexpectedly: it exited with code 137. "
                                        "The last good checkpoint (epoch 2) is kept; resume to continue.")
     assert texts.shown(kept, "zh-CN") == ("训练进程意外停止：它以退出码 137 结束。"
-                                          "最后一个完好的检查点（第 2 轮）已保留；继续训练即可接着往下练。")
+                                          "已保留最后一个完好的检查点（第 2 轮），可以继续训练。")
     assert texts.shown("An old record's words.", "zh-CN") == "An old record's words."
     for foreign in ({"key": "no.such.key", "params": {}}, {"key": "jobs.kept", "params": {"epoch": [1] * 5}},
                     {"key": "jobs.kept", "params": {}}, ["jobs.kept"], 7):

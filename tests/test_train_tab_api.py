@@ -334,8 +334,8 @@ def test_queue_words_name_the_place_and_both_times():
     assert [views.queue_place(n).split()[0] for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 101, 111)] == [
         "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st", "111th"]
     with i18n.speaking("zh-CN"):
-        assert views.queue_text(view, now=0) == "队列中第 3 位，约 1 分钟后开始，约 2 分钟后完成"
-        assert views.status_word("interrupted") == "已中断（继续训练即可接着往下练）"
+        assert views.queue_text(view, now=0) == "排队第 3 位，约 1 分钟后开始，约 2 分钟后完成"
+        assert views.status_word("interrupted") == "已中断（可以继续训练）"
     assert [views.about(s) for s in (3, 42, 89, 3600 * 1.5)] == [
         "a few seconds", "about 40 s", "about 1 min", "about 1 h 30 min"]
 
@@ -514,7 +514,7 @@ def test_a_chinese_caller_gets_refusals_and_job_messages_in_chinese(live_app, ru
         copy_shipped_run(runs_dir, job_id, owner=hash_token(TOKEN), status="failed")
         folder.save_record({**folder.record(), "error": error})
     assert chinese.predict("20240101-000000-0c01", api_name="/job")["error"] == \
-        "任务内存不足。请试试更小的批大小或隐藏层宽度。最后一个完好的检查点（第 3 轮）已保留；继续训练即可接着往下练。"
+        "任务内存不足。请试试更小的批大小或隐藏层宽度。已保留最后一个完好的检查点（第 3 轮），可以继续训练。"
     english = Client(live_app, verbose=False)
     assert english.predict("20240101-000000-0c01", api_name="/job")["error"] == \
         "The job ran out of memory. Try a smaller batch or hidden size. " \
