@@ -225,6 +225,12 @@ def test_a_chinese_visitor_reads_the_train_tab_in_chinese(browser, live_app, rnn
     wait_text(page, "#train-seed", "打开页面时为你随机抽取")  # a text with parameters, in Chinese too
     wait_text(page, "#train-expert", "高级设置")
     wait_text(page, "#train-status", "还没有关注任何任务")
+    # Issue 25: a class experiment fills the form; its varied setting (β) comes from the visitor's own seed.
+    page.locator("#train-experiment input").click()
+    page.get_by_role("option", name="β 扫描：每位同学分到不同的 β").click()
+    name = "document.querySelector('#train-name input, #train-name textarea')?.value"
+    wait_until(page, f"() => {name}.startsWith('β = ')", "the experiment to name the run after its β",
+               last=f"() => {name}")
     page.locator('#train-table [data-testid^="cell-"]', has_text=rnn_run).first.click()
     wait_text(page, "#train-status", "准确率 87.0%（第 3 轮）")
     assert legend(page, "train-accuracy-plot")["labels"] == ["训练集", "验证集"]
