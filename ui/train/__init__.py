@@ -4,6 +4,7 @@
     page.py    TrainPage: per-visitor state and one handler per event, wired in its constructor
     views.py   pure formatting: status, queue position, progress bar, curves, job table
     compare.py the "Compare runs" view's formatting: the finished runs' table, filter, sort and pictures
+    experiments.py  ready-made class experiments that fill the form (a β sweep, a 2-D latent space, RNN cells)
     api.py     the named endpoints /train, /job, /cancel, /resume, /jobs, /runs
 """
 
