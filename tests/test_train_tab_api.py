@@ -536,3 +536,12 @@ def test_the_curves_picture_speaks_chinese_with_cjk_glyphs():
         assert axes.get_xlabel() == "轮" and axes.get_ylabel() == "−ELBO（奈特/图像）"
         assert [t.get_text() for t in axes.get_legend().get_texts()] == ["训练（每步）", "训练集", "验证集"]
         assert views.curves_png("vae", METRICS["vae"], "β = 2 的运行")[:4] == b"\x89PNG"
+
+
+def test_the_job_next_to_start_is_polled_as_often_as_a_running_one():
+    """Issue 25: two students both read "1st in the queue": the one whose job had just started still saw its old
+    place, polled every 4 s. The page of the job next to start now asks every second, so it sees the start (and
+    the next student their new place) together."""
+    assert views.tick_seconds("queued", 1) == views.tick_seconds("running") == views.RUNNING_TICK_S
+    assert views.tick_seconds("queued", 2) == views.tick_seconds("queued") == views.WAITING_TICK_S
+    assert views.tick_seconds(None) == views.IDLE_TICK_S
