@@ -231,6 +231,8 @@ def test_a_chinese_visitor_reads_the_train_tab_in_chinese(browser, live_app, rnn
     name = "document.querySelector('#train-name input, #train-name textarea')?.value"
     wait_until(page, f"() => {name}.startsWith('β = ')", "the experiment to name the run after its β",
                last=f"() => {name}")
+    wait_until(page, f"() => {PAGE_MESSAGES}().filter(t => t.includes('表单已填好')).length === 1",
+               "one message saying the form is filled", last=PAGE_MESSAGES)
     page.locator('#train-table [data-testid^="cell-"]', has_text=rnn_run).first.click()
     wait_text(page, "#train-status", "准确率 87.0%（第 3 轮）")
     assert legend(page, "train-accuracy-plot")["labels"] == ["训练集", "验证集"]

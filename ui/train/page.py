@@ -455,7 +455,7 @@ class TrainPage:
         form.model.change(user_errors(self.on_model_change), form.model, columns, **PRIVATE)
         experiment_outputs = [form.model, form.name, *columns, *form.common.values(),
                               *(c for inputs in form.per_model.values() for c in inputs.values())]
-        form.experiment.input(user_errors(self.on_experiment), [form.experiment, form.common["seed"]],
+        form.experiment.select(user_errors(self.on_experiment), [form.experiment, form.common["seed"]],
                               experiment_outputs, **PRIVATE)
         compared = self.compared
         self.followed.change(None, self.followed, None, js=REMEMBER_FOLLOWED, **QUIET)
