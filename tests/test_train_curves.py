@@ -40,3 +40,17 @@ def test_the_page_draws_the_followed_jobs_curves_or_says_why_not(train_page):
         train_page.on_curves("")
     with pytest.raises(ValueError):
         train_page.on_curves("20250101-000000-0001")  # no such job: the runner's sentence
+
+
+def test_without_a_cjk_font_the_picture_is_still_drawn(monkeypatch):
+    """A machine without the fonts of CURVE_FONTS draws with matplotlib's default (Chinese glyphs then missing),
+    never an error; no absent font is named to matplotlib."""
+    import warnings
+
+    import i18n
+
+    monkeypatch.setattr(views, "CURVE_FONTS", ("No Such Font Anywhere",))
+    assert views.curve_fonts() and "No Such Font Anywhere" not in views.curve_fonts()
+    with i18n.speaking("zh-CN"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the missing glyphs
+        assert views.curves_png("vae", METRICS, "训练")[:4] == b"\x89PNG"
