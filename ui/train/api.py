@@ -85,6 +85,7 @@ def wire_api(jobs, comparison: RunComparison) -> None:
         problem (a sentence when the job's files are damaged), metrics, sample_epochs, log_tail.
         metrics holds epochs and steps, cursor and complete: pass the cursor back as `since` to get only
         the new ones (complete is then false: append them); complete true means the whole history.
+        error and problem are sentences in the language of your Accept-Language header (English or zh-CN).
         """
         if owner_token is None:
             owner_token = ""
