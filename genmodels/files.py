@@ -18,8 +18,10 @@ import os
 import stat
 from pathlib import Path
 
+import i18n
 
-class RefusedFile(ValueError):
+
+class RefusedFile(i18n.Sentence):
     """A file that is a link, lies behind one, is not a regular file, or is larger than its kind allows."""
 
 
@@ -32,9 +34,9 @@ def _parts(root: Path, path: Path) -> tuple[str, ...]:
     try:
         parts = Path(path).relative_to(root).parts
     except ValueError:
-        raise RefusedFile(f"{Path(path).name} is not inside the folder it is read from.") from None
+        raise RefusedFile("genmodels.files.outside", name=Path(path).name) from None
     if not parts or any(p in ("..", ".") for p in parts):
-        raise RefusedFile(f"{Path(path).name} is not inside the folder it is read from.")
+        raise RefusedFile("genmodels.files.outside", name=Path(path).name)
     return parts
 
 
@@ -50,8 +52,7 @@ def _open(root, path, flags: int, mode: int = 0o644) -> int:
                 inner = os.open(part, _DIR_FLAGS, dir_fd=folder)
             except OSError as error:
                 if error.errno in (errno.ELOOP, errno.ENOTDIR):
-                    raise RefusedFile(f"{name} lies in a folder that is a link or not a folder; "
-                                      "it is not read.") from None
+                    raise RefusedFile("genmodels.files.linked_folder", name=name) from None
                 raise
             os.close(folder)
             folder = inner
@@ -59,21 +60,20 @@ def _open(root, path, flags: int, mode: int = 0o644) -> int:
             fd = os.open(parts[-1], flags | _FILE_FLAGS, mode, dir_fd=folder)
         except OSError as error:
             if error.errno in (errno.ELOOP, errno.EISDIR, errno.ENXIO):
-                raise RefusedFile(f"{name} is a link or not a regular file; it is not read.") from None
+                raise RefusedFile("genmodels.files.link", name=name) from None
             raise
     finally:
         os.close(folder)
     info = os.fstat(fd)
     if not stat.S_ISREG(info.st_mode):
         os.close(fd)
-        raise RefusedFile(f"{name} is not a regular file (a device, a pipe or a folder); it is not read.")
+        raise RefusedFile("genmodels.files.special", name=name)
     os.set_blocking(fd, True)
     return fd
 
 
 def _too_large(path, max_bytes: int) -> RefusedFile:
-    return RefusedFile(f"{'/'.join(Path(path).parts[-2:])} is larger than {max_bytes:,} bytes, more than any "
-                       "file of its kind this app writes; it is not read.")
+    return RefusedFile("genmodels.files.too_large", name="/".join(Path(path).parts[-2:]), limit=f"{max_bytes:,}")
 
 
 def read_below(root, path, max_bytes: int) -> bytes:

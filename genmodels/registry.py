@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import i18n
+
 from .checkpoints import CONFIG_FILE, WEIGHTS_FILE, file_signature, read_config, resolve_folder
 from .data import DATASETS
 from .images import resolve_device
@@ -59,20 +61,20 @@ def entry_from_config(name: str, folder: Path, config: dict, title: str = "") ->
     """Return the entry described by a parsed config.json; ValueError when a field has the wrong shape."""
     model_type = config.get("model_type")
     if not isinstance(model_type, str) or model_type not in MODEL_TYPES:
-        raise ValueError(f"unknown model type {str(model_type)[:20]!r}")
+        raise i18n.Sentence("genmodels.registry.model_type", value=str(model_type)[:20])
     dataset = config.get("dataset", "unknown")
     class_names = config.get("class_names", _default_class_names(dataset, config.get("model")))
     metrics = config.get("metrics", {})
     epochs = config.get("epochs_trained", 0)
     if not isinstance(dataset, str) or len(dataset) > 100:
-        raise ValueError("'dataset' must be a short text")
+        raise i18n.Sentence("genmodels.registry.dataset")
     if not (isinstance(class_names, list) and (len(class_names) == 0 or 2 <= len(class_names) <= 1000)
             and all(isinstance(c, str) and len(c) <= 100 for c in class_names)):
-        raise ValueError("'class_names' must be a list of short texts")
+        raise i18n.Sentence("genmodels.registry.class_names")
     if not isinstance(metrics, dict):
-        raise ValueError("'metrics' must be an object")
+        raise i18n.Sentence("genmodels.registry.metrics")
     if not isinstance(epochs, int) or isinstance(epochs, bool) or not 0 <= epochs <= 1_000_000:
-        raise ValueError("'epochs_trained' must be a whole number")
+        raise i18n.Sentence("genmodels.registry.epochs")
     numbers = {k: v for k, v in metrics.items() if isinstance(k, str) and _is_number(v)}
     return CheckpointEntry(name=name, path=folder, model_type=model_type, dataset=dataset,
                            class_names=tuple(class_names), metrics=numbers, epochs_trained=epochs, title=title)
@@ -116,10 +118,10 @@ class ModelRegistry:
             try:
                 found = read_config(folder)
             except ValueError as e:
-                found = str(e)  # a broken file is not parsed again until it changes
+                found = e  # a broken file is not parsed again until it changes
             cached = self._configs[folder] = (signature, found)
-        if isinstance(cached[1], str):
-            raise ValueError(cached[1])
+        if isinstance(cached[1], ValueError):
+            raise cached[1]
         return cached[1]
 
     def entries(self, model_type: str | None = None) -> list[CheckpointEntry]:
@@ -146,14 +148,15 @@ class ModelRegistry:
     def entry(self, name: str) -> CheckpointEntry:
         """Return the entry called `name`, or raise a ValueError listing the known names."""
         if not isinstance(name, str):
-            raise ValueError("A model name must be text such as 'vae-mnist'.")
+            raise i18n.Sentence("genmodels.registry.name_type")
         for e in self.entries():
             if e.name == name:
                 return e
         names = self.names()
         # A few names, not all: with a class's runs the list would no longer be one sentence.
-        known = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "") or "none"
-        raise ValueError(f"Unknown model {name[:60]!r}. Available: {known}.")
+        known = (i18n.Text("genmodels.registry.more", names=", ".join(names[:8]), count=len(names) - 8) if len(names) > 8
+                 else ", ".join(names) or i18n.Text("genmodels.registry.none"))
+        raise i18n.Sentence("genmodels.registry.unknown", name=name[:60], known=known)
 
     def load(self, name: str):
         """Return the model called `name` in eval mode (cached; shared, so never modify it)."""
@@ -173,8 +176,7 @@ class ModelRegistry:
         except (ValueError, OSError, RecursionError, TypeError, KeyError, ArithmeticError) as e:
             # ArithmeticError: an integer in config.json too large for a float (OverflowError)
             self._skip(entry.path, str(e))  # the detail (with paths) stays in the server's log
-            raise ValueError(f"The model {name!r} cannot be loaded: its checkpoint files are damaged "
-                             "or incomplete.") from None
+            raise i18n.Sentence("genmodels.registry.damaged", name=name) from None
 
     def classifier_for(self, generator_name: str) -> str | None:
         """Return the name of a reader (RNN) of the images the model `generator_name` makes, if any: one trained

@@ -9,6 +9,11 @@
 From that one declaration `check` validates a config, `parse` reads a value typed into a form or
 sent as JSON, `add_arguments` builds the command-line flags and `describe` gives a UI what to
 draw; so the CLI, the Train form and the HTTP API cannot disagree on a range or a default.
+
+The declared label and help are the English ones; what a person reads comes from the catalogue
+(i18n), under genmodels.settings.label.<field> and genmodels.settings.help.<config class>.<field>,
+so the form and the messages speak the reader's language. A setting the catalogue lacks (a new
+config class's, until translated) shows its declared English.
 """
 
 import argparse
@@ -17,6 +22,8 @@ import math
 import types
 from collections.abc import KeysView
 from dataclasses import dataclass
+
+import i18n
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,33 @@ class Described:
     kind: str
     default: object
     spec: Spec
+    owner: str = ""  # the config class declaring it ("TrainConfig"): its help text's catalogue key
+
+    @property
+    def label_text(self) -> "i18n.Text | str":
+        """Return the setting's short name as a catalogue text, rendered in its reader's language."""
+        return _catalogued(f"genmodels.settings.label.{self.name}", self.spec.label)
+
+    @property
+    def help_text(self) -> "i18n.Text | str":
+        """Return the phrase saying what the setting does, as a catalogue text."""
+        return _catalogued(f"genmodels.settings.help.{self.owner.lower()}.{self.name}", self.spec.help)
+
+    @property
+    def label_key(self) -> str | None:
+        """Return the catalogue key of the label (None when the catalogue lacks it)."""
+        key = f"genmodels.settings.label.{self.name}"
+        return key if key in i18n.catalogue(i18n.DEFAULT) else None
+
+    @property
+    def help_key(self) -> str | None:
+        """Return the catalogue key of the help text (None when the catalogue lacks it)."""
+        key = f"genmodels.settings.help.{self.owner.lower()}.{self.name}"
+        return key if key in i18n.catalogue(i18n.DEFAULT) else None
+
+
+def _catalogued(key: str, declared: str) -> "i18n.Text | str":
+    return i18n.Text(key) if key in i18n.catalogue(i18n.DEFAULT) else declared
 
 
 def _value_type(field: dataclasses.Field) -> tuple[type, bool]:
@@ -69,7 +103,7 @@ def specs(config_class) -> dict[str, Described]:
     for field in dataclasses.fields(config_class):
         spec = field.metadata.get("spec")
         if spec is not None:
-            out[field.name] = Described(field.name, _kind(field, spec), field.default, spec)
+            out[field.name] = Described(field.name, _kind(field, spec), field.default, spec, config_class.__name__)
     return out
 
 
@@ -84,29 +118,30 @@ def _number_text(value) -> str:
 
 
 def check_value(described: Described, value) -> None:
-    """Raise a ValueError with one sentence when `value` is not allowed for the setting."""
-    spec, kind = described.spec, described.kind
+    """Raise a ValueError (an i18n.Sentence) with one sentence when `value` is not allowed for the setting."""
+    spec, kind, label = described.spec, described.kind, described.label_text
     if value is None and described.default is None:
         return
     if kind == "bool":
         if not isinstance(value, bool):
-            raise ValueError(f"{spec.label} must be true or false, got {_shown(value)}.")
+            raise i18n.Sentence("genmodels.settings.must_be_bool", label=label, value=_shown(value))
         return
     if kind in ("int", "float"):
-        what = "a whole number" if kind == "int" else "a number"
+        what = "genmodels.settings.must_be_int" if kind == "int" else "genmodels.settings.must_be_number"
         if isinstance(value, bool) or not isinstance(value, (int, float)) or (
                 kind == "int" and not isinstance(value, int)):
-            raise ValueError(f"{spec.label} must be {what}, got {_shown(value)}.")
+            raise i18n.Sentence(what, label=label, value=_shown(value))
         if math.isnan(value) or math.isinf(value):
-            raise ValueError(f"{spec.label} must be {what}, got {_shown(value)}.")
+            raise i18n.Sentence(what, label=label, value=_shown(value))
         if (spec.low is not None and value < spec.low) or (spec.high is not None and value > spec.high):
-            raise ValueError(f"{spec.label} must be between {_number_text(spec.low)} and "
-                             f"{_number_text(spec.high)}, got {_number_text(value)}.")
+            raise i18n.Sentence("genmodels.settings.must_be_between", label=label, low=_number_text(spec.low),
+                                high=_number_text(spec.high), value=_number_text(value))
         return
     if not isinstance(value, str):
-        raise ValueError(f"{spec.label} must be text, got {_shown(value)}.")
+        raise i18n.Sentence("genmodels.settings.must_be_text", label=label, value=_shown(value))
     if spec.choices and value not in spec.choices:
-        raise ValueError(f"{spec.label} must be one of {', '.join(map(str, spec.choices))}, got {_shown(value)}.")
+        raise i18n.Sentence("genmodels.settings.must_be_one_of", label=label, choices=", ".join(map(str, spec.choices)),
+                            value=_shown(value))
 
 
 def check(config) -> None:
@@ -123,15 +158,15 @@ def parse(described: Described, value):
     """
     if value is None or (isinstance(value, str) and not value.strip()):
         return described.default
-    kind, label = described.kind, described.spec.label
+    kind, label = described.kind, described.label_text
     if kind in ("int", "float") and not isinstance(value, bool):
-        what = "a whole number" if kind == "int" else "a number"
+        what = "genmodels.settings.must_be_int" if kind == "int" else "genmodels.settings.must_be_number"
         try:
             number = float(value)
         except (TypeError, ValueError, OverflowError):
-            raise ValueError(f"{label} must be {what}, got {_shown(value)}.") from None
+            raise i18n.Sentence(what, label=label, value=_shown(value)) from None
         if math.isnan(number) or math.isinf(number) or (kind == "int" and number != int(number)):
-            raise ValueError(f"{label} must be {what}, got {_shown(value)}.")
+            raise i18n.Sentence(what, label=label, value=_shown(value))
         value = int(number) if kind == "int" else number
     elif kind in ("choice", "text") and isinstance(value, str):
         value = value.strip()

@@ -25,9 +25,11 @@ import torch
 from tqdm import tqdm
 from torch.optim.swa_utils import AveragedModel
 
+import i18n
+
 from . import likelihood, settings
 from .checkpoints import (TRAINING_STATE_FILE, WEIGHTS_FILE, check_state_dict,
-                          flatten_optimizer_state, load_tensor_file, read_config,
+                          flatten_optimizer_state, load_tensor_file, read_config, shown,
                           unflatten_optimizer_state)
 from .augment import vary_strokes
 from .data import DATASETS, Dataset, augment, binarize, iterate_batches, load_dataset
@@ -38,7 +40,7 @@ from .settings import setting
 VALIDATION_SEED = 1234  # the same posterior noise and binarization at every validation
 
 
-class TrainingDiverged(ValueError):
+class TrainingDiverged(i18n.Sentence):
     """The loss stopped being a finite number; the message says when and what to try."""
 
 
@@ -174,9 +176,7 @@ class Trainer:
             parts["loss"].backward()
             values = {key: value.item() for key, value in parts.items()}  # one device sync per value
             if not math.isfinite(values["loss"]):
-                raise TrainingDiverged(
-                    f"Training diverged at epoch {epoch + 1}: the loss became {values['loss']}; "
-                    "try a lower learning rate. The last good epoch stays saved.")
+                raise TrainingDiverged("genmodels.train.diverged", epoch=epoch + 1, loss=str(values["loss"]))
             self.optimizer.step()
             if self.scheduler is not None:
                 self.scheduler.step()
@@ -216,8 +216,7 @@ class Trainer:
             metrics.update(evaluate(self.eval_model, self.data.val_x, self.data.val_y, self.config.eval_batch_size,
                                     binary=self.model.binary_data))
             if not all(math.isfinite(v) for k, v in metrics.items() if k.startswith("val_")):
-                raise TrainingDiverged(f"Training diverged at epoch {epoch + 1}: the validation loss is not a "
-                                       "finite number; try a lower learning rate. The last good epoch stays saved.")
+                raise TrainingDiverged("genmodels.train.diverged_validation", epoch=epoch + 1)
             metrics["seconds"] = time.perf_counter() - started
             metrics.update(self.model.epoch_log(epoch + 1))
             self.history.append(metrics)
@@ -276,7 +275,7 @@ class Trainer:
         """Continue from a checkpoint folder: last weights, optimizer, moving average, history, best so far."""
         config = read_config(folder)
         if "resume" not in config:
-            raise ValueError(f"{folder} has no {TRAINING_STATE_FILE}: it was saved without resume state.")
+            raise i18n.Sentence("genmodels.train.no_resume_state", folder=shown(folder), file=TRAINING_STATE_FILE)
         tensors = load_tensor_file(folder, TRAINING_STATE_FILE, config)
         weights = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
         check_state_dict(self.model, weights, f"{folder}/{TRAINING_STATE_FILE}")
@@ -356,12 +355,12 @@ def fit_to_data(model_config, data: Dataset):
     for f in dataclasses.fields(model_config):
         if f.name not in shape:
             continue
-        what, wanted = shape[f.name]
+        _, wanted = shape[f.name]
         value = getattr(model_config, f.name)
         if value == f.default:
             changes[f.name] = wanted
         elif value != wanted:
-            raise ValueError(f"The model has {value} {what}, the data set {data.name!r} {wanted}.")
+            raise i18n.Sentence(f"genmodels.train.misfit.{f.name}", value=value, dataset=data.name, wanted=wanted)
     return dataclasses.replace(model_config, **changes) if changes else model_config
 
 
@@ -369,7 +368,8 @@ def build_trainer(model_type: str, model_config=None, train_config: TrainConfig 
                   resume=False, data: Dataset | None = None, save_training_state=True) -> Trainer:
     """Return a ready Trainer: data loaded on the device, model built (or restored with resume=True)."""
     if model_type not in MODEL_TYPES:
-        raise ValueError(f"Unknown model type {model_type!r}; choose one of {', '.join(MODEL_TYPES)}.")
+        raise i18n.Sentence("genmodels.train.unknown_model_type", model_type=str(model_type)[:20],
+                            choices=", ".join(MODEL_TYPES))
     model_cls = MODEL_TYPES[model_type]
     train_config = train_config or TrainConfig()
     model_config = model_config or model_cls.config_class()
@@ -377,13 +377,14 @@ def build_trainer(model_type: str, model_config=None, train_config: TrainConfig 
     torch.manual_seed(train_config.seed)
     if resume:
         if out is None:
-            raise ValueError("Resuming needs the checkpoint folder (--out) of the run to continue.")
+            raise i18n.Sentence("genmodels.train.resume_needs_out")
         saved = read_config(out)
         if saved["model_type"] != model_type:
-            raise ValueError(f"{out} holds a {saved['model_type']!r} run, not {model_type!r}.")
+            raise i18n.Sentence("genmodels.train.resume_other_type", out=shown(out), found=saved["model_type"],
+                                wanted=model_type)
         model_config = model_cls.config_class(**saved["model"])
         if saved.get("dataset") and saved["dataset"] != train_config.dataset:
-            raise ValueError(f"{out} was trained on {saved['dataset']!r}; resume it with that data set.")
+            raise i18n.Sentence("genmodels.train.resume_other_data", out=shown(out), dataset=saved["dataset"])
     if data is None:
         data = load_dataset(train_config.dataset, device=device, data_dir=train_config.data_dir)
     else:

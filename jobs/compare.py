@@ -17,6 +17,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import i18n
 from genmodels.checkpoints import file_signature
 from genmodels.train import MODEL_TYPES
 
@@ -75,7 +76,7 @@ def check_model_filter(model_type) -> str:
     name = model_type.strip().lower() if isinstance(model_type, str) else None
     if name not in choices:
         shown = model_type[:20] if isinstance(model_type, str) else type(model_type).__name__
-        raise ValueError(f"model must be one of {', '.join(choices)}, got {shown!r}.")
+        raise i18n.Sentence("jobs.compare.model", choices=", ".join(choices), value=shown)
     return name
 
 
@@ -87,7 +88,7 @@ def check_sort_key(sort_by, model_type: str = ALL) -> str:
     name = sort_by.strip().lower() if isinstance(sort_by, str) else None
     if name not in keys:
         shown = sort_by[:20] if isinstance(sort_by, str) else type(sort_by).__name__
-        raise ValueError(f"sort_by must be one of {', '.join(keys)}, got {shown!r}.")
+        raise i18n.Sentence("jobs.compare.sort_by", choices=", ".join(keys), value=shown)
     return name
 
 

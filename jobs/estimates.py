@@ -23,6 +23,9 @@ from .records import DONE, QUEUED, RUNNING
 PRIOR_EPOCH_S = {("vae", "mnist-5k"): 0.6, ("rnn", "mnist-5k"): 2.0, ("writer", "mnist-5k"): 2.0}
 PRIOR_LARGE_FACTOR = 12  # mnist and fashion-mnist train on 55,000 images, mnist-5k on 4,500
 PRIOR_START_S = 2.0
+# A running job past its estimate by more than this has an unknown remaining time (it may be loading,
+# measuring its NLL bound, or slower than its peers): the jobs behind it get no start time, not a false one.
+OVERDUE_S = 3.0
 SAMPLES_KEPT = 300  # the newest finished jobs remembered (retention may delete their folders)
 SAMPLES_USED = 9  # the newest matching samples whose median is the pace
 
@@ -83,27 +86,29 @@ def plan_queue(records, slots: int, paces: PaceBook, now: float, left=None) -> d
     """Return {job id: (queue position or None, seconds until it starts, seconds until it finishes)}.
 
     Running jobs finish after `left(record)` seconds when given (the worker's own figure), else
-    their estimate less the time they have run; queued jobs start, first come first served, on
-    the first slot that frees up. Times are None when nothing can start (no slots).
+    their estimate less the time they have run, unknown (None) once that is OVERDUE_S past; queued
+    jobs start, first come first served, on the first slot that frees up. Times are None when
+    nothing can start (no slots) or no slot's time is known.
     """
     free = []
     plan = {}
     for _, record in records:
         if record["status"] != RUNNING:
             continue
-        expected = paces.estimate(record, slots)
         remaining = left(record) if left else None
         if remaining is None:
-            remaining = max(1.0, expected - (now - (record.get("started") or now)))
+            remaining = paces.estimate(record, slots) - (now - (record.get("started") or now))
+            remaining = max(1.0, remaining) if remaining > -OVERDUE_S else None
         free.append(remaining)
         plan[record["id"]] = (None, 0.0, remaining)
-    free = sorted(free)[:slots] + [0.0] * max(0, slots - len(free))
+    known = sorted(t for t in free if t is not None)
+    free = (known + [None] * (len(free) - len(known)))[:slots] + [0.0] * max(0, slots - len(free))
     queued = sorted((r["queued"], r["id"], r) for _, r in records if r["status"] == QUEUED)
     for position, (_, job_id, record) in enumerate(queued, start=1):
-        if not free:
+        if not any(t is not None for t in free):
             plan[job_id] = (position, None, None)
             continue
-        start = min(free)
+        start = min(t for t in free if t is not None)
         free.remove(start)
         finish = start + paces.estimate(record, slots)
         free.append(finish)

@@ -15,12 +15,14 @@ the runner reads its progress, outcome, metrics and checkpoint.
 
 from typing import NamedTuple
 
+import i18n
+
 
 class Ended(NamedTuple):
     """How a job's process or task ended, for when its own progress names no outcome."""
 
     status: str  # records.FAILED or records.INTERRUPTED (resumable: the worker, not the job, was lost)
-    reason: str  # one sentence for the job's error
+    reason: "i18n.Text | str"  # one sentence for the job's error (kept as its key and parameters, jobs/texts.py)
 
 
 def process_start_time(pid) -> int | None:
@@ -32,6 +34,12 @@ def process_start_time(pid) -> int | None:
         return None
 
 
-def cluster_in_words(address: str) -> str:
+def cluster_in_words(address: str) -> i18n.Text:
     """Return the Ray cluster at `address` ('local' or a Ray address) in words, for sentences."""
-    return "the local Ray cluster" if address == "local" else f"the training cluster at {address}"
+    return i18n.Text("jobs.ray.where.local") if address == "local" else i18n.Text("jobs.ray.where.at", address=address)
+
+
+def cluster_went_away(address: str) -> i18n.Text:
+    """Return the sentence of a job whose Ray cluster at `address` went away while it ran."""
+    return (i18n.Text("jobs.ray.went_away.local") if address == "local"
+            else i18n.Text("jobs.ray.went_away.at", address=address))

@@ -15,12 +15,17 @@ Ray driver (jobs/ray_process.py starts `python -m jobs.ray_backend --serve`):
 
 import json
 
+import i18n
+
+from . import texts
+
 # The RayExecutor methods the app may call in the driver, besides "init_seconds" (an attribute).
 RAY_CALLS = ("warm_up", "check_ready", "check_device", "start", "poll", "worker_pid", "stop", "kill", "close")
 
 
 def _line(message: dict) -> str:
-    return json.dumps(message) + "\n"
+    # A sentence (an i18n.Text, an Ended's reason) travels as its key and parameters (jobs/texts.py).
+    return json.dumps(message, default=texts.stored) + "\n"
 
 
 def read(line) -> dict | None:
@@ -71,9 +76,9 @@ def call_of(message: dict | None) -> tuple[str, list]:
     """Return (name, args) of a call message; ValueError with a sentence when it is not one."""
     name, args = (message or {}).get("call"), (message or {}).get("args")
     if not isinstance(name, str) or not isinstance(args, list):
-        raise ValueError("The Ray driver got a call it cannot read.")
+        raise i18n.Sentence("jobs.ray.bad_call")
     if name != "init_seconds" and name not in RAY_CALLS:
-        raise ValueError(f"The Ray driver has no call {name[:40]!r}.")
+        raise i18n.Sentence("jobs.ray.no_call", name=name[:40])
     return name, args
 
 
@@ -82,13 +87,17 @@ def reply(value) -> str:
     return _line({"reply": value})
 
 
-def error(sentence: str) -> str:
-    """Return the driver's answer to a call that failed, as one sentence for the user."""
-    return _line({"error": sentence})
+def error(sentence) -> str:
+    """Return the driver's answer to a call that failed, as one sentence for the user (a Sentence or Text is kept
+    as its key and parameters, rendered in the language of whoever reads it)."""
+    return _line({"error": texts.stored(sentence)})
 
 
 def reply_value(message: dict):
     """Return the value of a driver's answer; ValueError with its sentence when the call failed."""
     if "error" in message:
-        raise ValueError(message["error"])
+        said = texts.restored(message["error"])
+        if isinstance(said, i18n.Text):
+            raise i18n.Sentence(said.key, **said.params)
+        raise ValueError(said if isinstance(said, str) else "")
     return message.get("reply")

@@ -20,6 +20,8 @@ import sys
 import threading
 from pathlib import Path
 
+import i18n
+
 from . import messages
 from .executor import Ended, process_start_time
 from .records import FAILED, JobFolder
@@ -30,16 +32,16 @@ JOBS_PER_WORKER = 50  # a worker is replaced after this many jobs, so no slow le
 log = logging.getLogger("latent_lab.jobs")
 
 
-def describe_exit(code) -> str:
+def describe_exit(code) -> i18n.Text:
     """Return how a process ended, as the end of a sentence ('it was killed by SIGKILL')."""
     if code is None:
-        return "it is no longer running"
+        return i18n.Text("jobs.exit.gone")
     if code < 0:
         try:
-            return f"it was killed by {signal.Signals(-code).name}"
+            return i18n.Text("jobs.exit.signal", signal=signal.Signals(-code).name)
         except ValueError:
-            return f"it was killed by signal {-code}"
-    return f"it exited with code {code}"
+            return i18n.Text("jobs.exit.signal", signal=str(-code))
+    return i18n.Text("jobs.exit.code", code=code)
 
 
 class _Worker:
@@ -71,15 +73,14 @@ class _Worker:
             if messages.is_job_done(message):
                 with self._lock:
                     if self.job_id is not None:
-                        self.ended[self.job_id] = Ended(FAILED, "The training process stopped unexpectedly: "
-                                                                f"{describe_exit(message.get('code'))}.")
+                        self.ended[self.job_id] = Ended(FAILED, i18n.Text("jobs.stopped_unexpectedly",
+                                                                          how=describe_exit(message.get("code"))))
                         self.job_id = None
                     self.jobs_done += 1
         code = self.proc.wait()
         with self._lock:
             if self.job_id is not None:
-                self.ended[self.job_id] = Ended(FAILED, f"The training process stopped unexpectedly: "
-                                                        f"{describe_exit(code)}.")
+                self.ended[self.job_id] = Ended(FAILED, i18n.Text("jobs.stopped_unexpectedly", how=describe_exit(code)))
                 self.job_id = None
         self._on_exit(self)
 
@@ -169,7 +170,7 @@ class WarmPool:
         """Hand the job to an idle worker; return {'pid', 'pid_started'} to record (ValueError when closed)."""
         with self._lock:
             if self._closed:
-                raise ValueError("The training workers are shutting down; try again in a moment.")
+                raise i18n.Sentence("jobs.pool.shutting_down")
             for _ in range(self.size + 2):
                 for worker in self._workers:
                     if worker.jobs_done >= JOBS_PER_WORKER and worker.job_id is None:
@@ -183,14 +184,14 @@ class WarmPool:
                     # An app that never trains starts no worker; one that does keeps one spare warm.
                     self.warm_up()
                     return {"pid": idle.pid, "pid_started": idle.started}
-        raise ValueError("No training process could be started on this server.")
+        raise i18n.Sentence("jobs.pool.no_process")
 
     def poll(self, job_id: str) -> Ended | None:
         """Return None while the job runs, else how it ended (once; afterwards the pool forgets it)."""
         with self._lock:
             worker = self._holding(job_id)
         if worker is None:
-            return Ended(FAILED, "The training process stopped unexpectedly: it is no longer running.")
+            return Ended(FAILED, i18n.Text("jobs.stopped_unexpectedly", how=i18n.Text("jobs.exit.gone")))
         if worker.job_id == job_id and not worker.alive:
             worker.reader.join(timeout=5)  # it has just died: its reader is recording how
         with self._lock:

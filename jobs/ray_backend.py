@@ -36,8 +36,10 @@ from pathlib import Path
 import ray
 from ray import exceptions as ray_errors
 
+import i18n
+
 from . import messages
-from .executor import Ended, cluster_in_words
+from .executor import Ended, cluster_in_words, cluster_went_away
 from .mirror import FolderMirror, apply_changes, checkpoint_files, write_checkpoint
 from .ray_process import RETRY_AFTER_S  # an unreachable cluster is asked again as often as a lost driver restarts
 from .records import FAILED, INTERRUPTED, JobFolder
@@ -167,8 +169,7 @@ class RayExecutor:
             except Exception as error:  # noqa: BLE001 -- any failure to connect is the same sentence
                 log.warning("ray.init(%s) failed: %r", self.address, error)
                 reason = type(error).__name__
-        self._problem = (f"Training is unavailable: {self.where} cannot be reached ({reason}); "
-                         "the explorer works as usual, try again later.")
+        self._problem = i18n.Text("jobs.ray.unreachable", where=self.where, reason=reason)
 
     def _drive(self) -> None:
         """The thread that owns the Ray connection: a local cluster's processes end with the thread that started them."""
@@ -200,12 +201,12 @@ class RayExecutor:
     def check_ready(self) -> None:
         """Raise a ValueError with a sentence when the cluster cannot take a job now (asks again every RETRY_AFTER_S)."""
         if self._closed:
-            raise ValueError("Training is shutting down on this server; try again in a moment.")
+            raise i18n.Sentence("jobs.ray.shutting_down")
         if self._problem is None and not self._connected or \
                 self._problem and time.monotonic() - self._tried > RETRY_AFTER_S:
             self._ask_connect()
         if self._problem:
-            raise ValueError(self._problem)
+            raise i18n.Sentence(self._problem.key, **self._problem.params)
 
     def check_device(self, device) -> str:
         """Return the device name if the cluster can give it (CUDA: a GPU anywhere in the cluster); ValueError otherwise."""
@@ -213,7 +214,7 @@ class RayExecutor:
             return check_device(device)  # auto, cpu and malformed names: the usual rule and sentence
         self.check_ready()
         if ray.cluster_resources().get("GPU", 0) < 1:
-            raise ValueError(f"CUDA was requested but {self.where} has no GPU; choose 'cpu' or 'auto'.")
+            raise i18n.Sentence("jobs.ray.no_gpu", where=self.where)
         return device.strip().lower()
 
     # -- jobs ------------------------------------------------------------------------------
@@ -242,28 +243,24 @@ class RayExecutor:
                     task.started_worker.set()
                     continue
                 apply_changes(task.folder, changes)
-            task.ended = Ended(FAILED, "The training task on the cluster ended without an outcome.")
+            task.ended = Ended(FAILED, i18n.Text("jobs.ray.no_outcome"))
         except ray_errors.TaskCancelledError:
-            task.ended = Ended(INTERRUPTED, "The job's task on the cluster was stopped.")
+            task.ended = Ended(INTERRUPTED, i18n.Text("jobs.ray.task_stopped"))
         except WORKER_LOST:
-            task.ended = Ended(INTERRUPTED, "The cluster worker running this job stopped (it was killed, ran out "
-                                            "of memory or lost its machine).")
+            task.ended = Ended(INTERRUPTED, i18n.Text("jobs.ray.worker_lost"))
         except ray_errors.RuntimeEnvSetupError:
             log.exception("job %s: runtime environment", task.folder.job_id)
-            task.ended = Ended(FAILED, "The cluster could not prepare this job's Python environment; "
-                                       "the server log has the details.")
+            task.ended = Ended(FAILED, i18n.Text("jobs.ray.env"))
         except ray_errors.RayTaskError as error:
             log.error("job %s failed on the cluster: %s", task.folder.job_id, error)
-            task.ended = Ended(FAILED, "Training stopped on an unexpected error on the cluster; "
-                                       "the server log has the details.")
+            task.ended = Ended(FAILED, i18n.Text("jobs.ray.task_error"))
         except (ray_errors.RaySystemError, ray_errors.RayError, ConnectionError) as error:
             log.warning("job %s: the cluster went away: %r", task.folder.job_id, error)
-            self._problem = (f"Training is unavailable: {self.where} stopped answering; "
-                             "the explorer works as usual, try again later.")
-            task.ended = Ended(INTERRUPTED, f"{self.where[0].upper()}{self.where[1:]} went away while this job ran.")
+            self._problem = i18n.Text("jobs.ray.stopped_answering", where=self.where)
+            task.ended = Ended(INTERRUPTED, cluster_went_away(self.address))
         except (OSError, ValueError) as error:  # the job folder could not take what came back
             log.exception("job %s: writing what the cluster sent", task.folder.job_id)
-            task.ended = Ended(FAILED, f"What the cluster sent back could not be saved ({type(error).__name__}).")
+            task.ended = Ended(FAILED, i18n.Text("jobs.ray.save_failed", kind=type(error).__name__))
         finally:
             task.started_worker.set()
 
@@ -277,7 +274,7 @@ class RayExecutor:
         with self._lock:
             task = self._tasks.get(job_id)
             if task is None:
-                return Ended(FAILED, "The training task is no longer known to this server.")
+                return Ended(FAILED, i18n.Text("jobs.ray.unknown_task"))
             if task.thread.is_alive():
                 return None
             del self._tasks[job_id]
@@ -363,11 +360,10 @@ def serve(address: str, slots: int, threads: int, nice: int, parent_pid: int | N
             name, args = messages.call_of(messages.read(line))
             reply = messages.reply(_call(executor, name, args))
         except ValueError as error:  # a sentence for the user
-            reply = messages.error(str(error))
+            reply = messages.error(error)
         except Exception as error:  # noqa: BLE001 -- logged here; the app gets a sentence
             log.exception("the Ray driver's call failed")
-            reply = messages.error(f"Training on {executor.where} hit an unexpected error "
-                                   f"({type(error).__name__}); the server log has the details.")
+            reply = messages.error(i18n.Text("jobs.ray.unexpected", where=executor.where, kind=type(error).__name__))
         try:
             replies.write(reply)
         except BrokenPipeError:  # the app is gone: nobody to answer; stop its jobs as close would

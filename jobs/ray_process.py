@@ -21,8 +21,10 @@ import sys
 import threading
 import time
 
-from . import messages
-from .executor import Ended, cluster_in_words
+import i18n
+
+from . import messages, texts
+from .executor import Ended, cluster_in_words, cluster_went_away
 from .pool import PROJECT_DIR
 from .records import INTERRUPTED, JobFolder
 
@@ -44,7 +46,7 @@ class RayProcess:
         self._replies: queue.Queue = queue.Queue()
         self._jobs: set[str] = set()  # jobs started in the current child
         self._lost: dict[str, Ended] = {}  # jobs whose child is gone, until polled
-        self._problem: str | None = None
+        self._problem: i18n.Text | None = None
         self._lost_at = 0.0
         self._closed = False
 
@@ -89,12 +91,11 @@ class RayProcess:
         except (OSError, subprocess.TimeoutExpired):
             code = None
         log.warning("the Ray driver process ended (exit code %s); its %d job(s) are interrupted", code, len(self._jobs))
-        sentence = f"{self.where[0].upper()}{self.where[1:]} went away while this job ran."
+        sentence = cluster_went_away(self.address)
         self._lost.update({job_id: Ended(INTERRUPTED, sentence) for job_id in self._jobs})
         self._jobs.clear()
         self._child = None
-        self._problem = (f"Training is unavailable: {self.where} stopped answering; "
-                         "the explorer works as usual, try again later.")
+        self._problem = i18n.Text("jobs.ray.stopped_answering", where=self.where)
         self._lost_at = time.monotonic()
 
     def _call(self, name: str, *args, start: bool = True):
@@ -104,7 +105,7 @@ class RayProcess:
                 if not start or self._closed:
                     return None
                 if self._problem and time.monotonic() - self._lost_at < RETRY_AFTER_S:
-                    raise ValueError(self._problem)
+                    raise i18n.Sentence(self._problem.key, **self._problem.params)
                 self._start_child()
             try:
                 self._child.stdin.write(messages.call(name, args))
@@ -114,7 +115,7 @@ class RayProcess:
                 reply = None
             if reply is None:
                 self._driver_gone()
-                raise ValueError(self._problem)
+                raise i18n.Sentence(self._problem.key, **self._problem.params)
         return messages.reply_value(reply)
 
     # -- the executor interface (jobs/executor.py) -----------------------------------------
@@ -127,7 +128,7 @@ class RayProcess:
 
     def check_ready(self) -> None:
         if self._closed:
-            raise ValueError("Training is shutting down on this server; try again in a moment.")
+            raise i18n.Sentence("jobs.ray.shutting_down")
         self._call("check_ready")
 
     def check_device(self, device) -> str:
@@ -154,7 +155,8 @@ class RayProcess:
             if ended is None:
                 return None
             self._jobs.discard(job_id)
-            return Ended(*ended)
+            status, reason = ended
+            return Ended(status, texts.restored(reason))
 
     def worker_pid(self, job_id: str, wait_s: float = 0.0) -> int | None:
         return self._call("worker_pid", job_id, wait_s, start=False)

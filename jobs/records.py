@@ -29,10 +29,13 @@ from pathlib import Path
 
 from PIL import Image
 
+import i18n
 from genmodels.checkpoints import atomic_write, current_model_settings, file_signature, read_config, recover_folder
 from genmodels.files import (RefusedFile, append_below, is_real_file, is_real_folder, read_below, read_from,
                              tail_below)
 from genmodels.train import MODEL_TYPES, best_epoch
+
+from . import texts
 
 log = logging.getLogger("latent_lab.jobs")
 
@@ -63,12 +66,12 @@ def new_job_id() -> str:
 def check_job_id(job_id) -> str:
     """Return `job_id` stripped (a leading 'run-' removed), or raise a ValueError when it is not a job id."""
     if not isinstance(job_id, str):
-        raise ValueError("A job id must be text such as 20250101-120000-3fa2.")
+        raise i18n.Sentence("jobs.job_id_type")
     job_id = job_id.strip()
     if job_id.startswith(RUN_PREFIX):
         job_id = job_id[len(RUN_PREFIX):]
     if not JOB_ID_PATTERN.match(job_id):
-        raise ValueError(f"{job_id[:40]!r} is not a job id (they look like 20250101-120000-3fa2).")
+        raise i18n.Sentence("jobs.job_id", value=job_id[:40])
     return job_id
 
 
@@ -77,12 +80,12 @@ def check_name(name) -> str:
     if name is None:
         return ""
     if not isinstance(name, str):
-        raise ValueError("A run name must be text.")
+        raise i18n.Sentence("jobs.name.type")
     name = " ".join(name.split())
     if len(name) > NAME_LIMIT:
-        raise ValueError(f"A run name can have at most {NAME_LIMIT} characters.")
+        raise i18n.Sentence("jobs.name.long", limit=NAME_LIMIT)
     if any(not (c.isprintable()) or c in "<>`*_[]|\\" for c in name):
-        raise ValueError("A run name can hold letters, digits, spaces and simple punctuation only.")
+        raise i18n.Sentence("jobs.name.chars")
     return name
 
 
@@ -165,7 +168,7 @@ class MetricsFold:
         self.steps: list[dict] = []
         self.skipped = 0  # complete lines that were not a record of ours
         self.generation = 0
-        self.problem: str | None = None  # a sentence when the whole file cannot be used
+        self.problem: i18n.Text | None = None  # a sentence when the whole file cannot be used
 
     def feed(self, line: str) -> None:
         """Fold one complete line of metrics.jsonl in."""
@@ -200,12 +203,11 @@ class MetricsFold:
         return end
 
     def result(self) -> dict:
-        """Return {'epochs': [...] by epoch, 'steps': [...] by x, 'problem': a sentence or None}."""
+        """Return {'epochs': [...] by epoch, 'steps': [...] by x, 'problem': an i18n.Text or None}."""
         problem = self.problem
         if problem is None and self.skipped:
-            many = self.skipped != 1
-            problem = (f"{self.skipped} line{'s' if many else ''} of this job's metrics could not be read "
-                       f"(a crash can cut one) and {'are' if many else 'is'} left out of the curves.")
+            problem = i18n.Text("jobs.metrics.skipped_one" if self.skipped == 1 else "jobs.metrics.skipped_many",
+                                count=self.skipped)
         return {"epochs": [self.epochs[k] for k in sorted(self.epochs)], "steps": list(self.steps),
                 "problem": problem}
 
@@ -230,8 +232,7 @@ class MetricsFollower:
                 fold, offset = MetricsFold(), 0
                 chunk, size = read_from(root, path, 0, MAX_METRICS_BYTES + 1)
             if size > MAX_METRICS_BYTES:
-                raise RefusedFile(f"{METRICS_FILE} is larger than {MAX_METRICS_BYTES:,} bytes, more than any "
-                                  "job of this app writes; it is not read.")
+                raise RefusedFile("jobs.metrics.too_large", file=METRICS_FILE, limit=f"{MAX_METRICS_BYTES:,}")
             end = chunk.rfind(b"\n") + 1  # the last line may still be being written
             fold.feed_text(chunk[:end].decode("utf-8", "replace"))
             offset += end
@@ -240,7 +241,8 @@ class MetricsFollower:
             fold, offset, self.inode = MetricsFold(), 0, None
         except ValueError as error:  # RefusedFile: a link, a device, a pipe, too large
             fold, offset, self.inode = MetricsFold(), 0, None
-            fold.problem = f"This job's metrics cannot be used: {error}"
+            fold.problem = i18n.Text("jobs.metrics.unusable", problem=error.text if isinstance(error, i18n.Sentence)
+                                     else str(error))
         except OSError:
             return self.metrics
         self.fold, self.offset = fold, offset
@@ -304,8 +306,10 @@ def parse_record(data: dict | None, job_id: str) -> dict | None:
         return None
     if data.get("slots") is not None and not _count(data["slots"], 10_000):
         return None
-    if data.get("error") is not None and not (isinstance(data["error"], str) and len(data["error"]) <= 10 * TEXT_LIMIT):
-        return None
+    error = data.get("error")  # plain text (older records), or a stored sentence (jobs/texts.py)
+    if error is not None and not (isinstance(error, str) and len(error) <= 10 * TEXT_LIMIT) and \
+            not texts.well_formed(error):
+        return None  # a sentence whose key this version lacks is shown as none, its job still listed
     return {**data, "model_config": current_model_settings(data["model_type"], data["model_config"])}
 
 
@@ -366,7 +370,7 @@ class JobFolder:
         try:
             return scrub(tail_below(self.root, self.log_file, max_chars).decode("utf-8", "replace"))
         except ValueError as error:  # RefusedFile
-            return f"The log cannot be shown: {error}"
+            return i18n.text("jobs.log_unshown", problem=error)
         except OSError:
             return ""
 
@@ -384,16 +388,16 @@ class JobFolder:
     def grid_png(self, epoch: int) -> bytes:
         """Return epoch `epoch`'s picture grid re-encoded as PNG bytes; ValueError with a sentence when it is
         missing, a link, not a small PNG, or damaged."""
-        name = f"The picture grid of epoch {epoch}"
+        name = i18n.Text("jobs.grid.name", epoch=epoch)
         path = self.sample_grids().get(epoch)
         if path is None:
-            raise ValueError(f"{name} is missing.")
+            raise i18n.Sentence("jobs.grid.missing", name=name)
         try:
             data = read_below(self.root, path, MAX_GRID_BYTES)
         except ValueError as error:  # RefusedFile
-            raise ValueError(f"{name} cannot be shown: {error}") from None
+            raise i18n.Sentence("jobs.grid.unshown", name=name, problem=error) from None
         except OSError:
-            raise ValueError(f"{name} is missing.") from None
+            raise i18n.Sentence("jobs.grid.missing", name=name) from None
         return checked_png(data, name)
 
     def checkpoint_config(self) -> dict | None:
@@ -444,22 +448,21 @@ class JobFolder:
         return added
 
 
-def checked_png(data: bytes, name: str) -> bytes:
+def checked_png(data: bytes, name: "i18n.Text | str") -> bytes:
     """Return `data` re-encoded as an RGB PNG when it is a PNG of at most MAX_GRID_SIDE pixels a side; ValueError
     naming `name` otherwise (its size is checked from the header, before anything is decoded)."""
     try:
         with Image.open(io.BytesIO(data), formats=("PNG",)) as image:
             if max(image.size) > MAX_GRID_SIDE:
-                raise ValueError(f"{name} is {image.size[0]}x{image.size[1]} pixels, larger than any grid this "
-                                 "app draws; it is not shown.")
+                raise i18n.Sentence("jobs.grid.too_big", name=name, width=image.size[0], height=image.size[1])
             image.load()
             out = io.BytesIO()
             image.convert("RGB").save(out, format="PNG")
         return out.getvalue()
     except Image.DecompressionBombError:  # PIL refuses it from the header, before decoding
-        raise ValueError(f"{name} is far larger than any grid this app draws; it is not shown.") from None
+        raise i18n.Sentence("jobs.grid.bomb", name=name) from None
     except (OSError, SyntaxError):  # SyntaxError: PIL's word for a broken chunk
-        raise ValueError(f"{name} is damaged or not a PNG picture; it is not shown.") from None
+        raise i18n.Sentence("jobs.grid.damaged", name=name) from None
 
 
 def scrub(text: str) -> str:
@@ -476,8 +479,10 @@ def scrub(text: str) -> str:
     return "\n".join(lines) + ("\n" if text.endswith("\n") else "")
 
 
-def shown_error(error) -> str | None:
-    """Return a job's error as a visitor may see it: one scrubbed line of at most TEXT_LIMIT characters."""
+def shown_error(error, language: str | None = None) -> str | None:
+    """Return a job's error (a stored sentence, jobs/texts.py, or an older record's plain text) as a visitor may
+    see it, in `language` (default: the current one): one scrubbed line of at most TEXT_LIMIT characters."""
+    error = texts.shown(error, language)
     if not isinstance(error, str) or not error.strip():
         return None
     text = re.sub("…+", "…", " ".join(scrub(error).split()))
@@ -495,7 +500,10 @@ def key_figures(model_type: str, epochs: list[dict]) -> dict:
 
 
 def status_view(folder: JobFolder, record: dict, metrics: dict) -> dict:
-    """Return what anyone may see of a job: status, name, epochs done/target, fraction 0-1, ETA (s), figures."""
+    """Return what anyone may see of a job: status, name, epochs done/target, fraction 0-1, ETA (s), figures.
+
+    Its error (a stored sentence) and problem (an i18n.Text) are rendered by `rendered`, in the language of
+    whoever reads the view: the view is cached for everyone."""
     progress = folder.progress() if record["status"] == RUNNING else {}
     checkpoint = folder.checkpoint_config()
     saved = checkpoint.get("epochs_trained", 0) if checkpoint else 0
@@ -512,7 +520,7 @@ def status_view(folder: JobFolder, record: dict, metrics: dict) -> dict:
     return {
         "id": record["id"], "name": RUN_PREFIX + record["id"], "title": record["name"],
         "model_type": record["model_type"], "dataset": train["dataset"], "status": record["status"],
-        "error": shown_error(record.get("error")), "phase": phase if isinstance(phase, str) and len(phase) <= 40 else None,
+        "error": record.get("error"), "phase": phase if isinstance(phase, str) and len(phase) <= 40 else None,
         "epochs_done": epochs_done, "target_epochs": target,
         "fraction": round(min(1.0, max(0.0, fraction)), 4), "eta_s": eta if _number(eta) else None,
         "created": record["created"], "started": record.get("started"), "finished": record.get("finished"),
@@ -523,3 +531,11 @@ def status_view(folder: JobFolder, record: dict, metrics: dict) -> dict:
         "settings": {"model_config": record["model_config"],
                      "train_config": {k: v for k, v in train.items() if k not in SERVER_SETTINGS}},
     }
+
+
+def rendered(view: dict, language: str | None = None) -> dict:
+    """Return a status view (status_view) with its error and problem as sentences in `language` (default: the
+    current one)."""
+    problem = view.get("problem")
+    return {**view, "error": shown_error(view.get("error"), language),
+            "problem": problem.render(language) if isinstance(problem, i18n.Text) else problem}

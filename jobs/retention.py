@@ -27,9 +27,9 @@ No limit depends on an address: a class behind one address is many owners, as it
 
 import math
 
-from .records import DONE, FINISHED, UNSUCCESSFUL, JobFolder
+import i18n
 
-FULL = "This server is keeping as many training runs as it can, all recent; try again later."
+from .records import DONE, FINISHED, UNSUCCESSFUL, JobFolder
 
 
 class NewOwnerRate:
@@ -59,9 +59,7 @@ class NewOwnerRate:
             return
         wait_s = math.ceil((1.0 - self.level) / self.rate_s)
         per_minute = self.rate_s * 60
-        raise ValueError(f"Many new people have just started training here (this server lets in {per_minute:g} "
-                         f"a minute); try again in about {wait_s} seconds. Anyone who already has a run here "
-                         "keeps training.")
+        raise i18n.Sentence("jobs.new_owner_rate", per_minute=f"{per_minute:g}", wait_s=wait_s)
 
     def give_back(self) -> None:
         """Return the place a new owner took when their job was refused after all (the folder was full)."""
@@ -96,8 +94,7 @@ def _owner_doomed(limits, records, owner) -> list[tuple[JobFolder, dict]]:
     stopped = sorted((fr for fr in mine if fr[1]["status"] in FINISHED),
                      key=lambda fr: (fr[1]["status"] == DONE, _finished_at(fr[1])))
     if excess > len(stopped):
-        raise ValueError(f"You already have {len(mine)} jobs on this server, the most one person can keep "
-                         "while they are queued or running; wait for one to finish.")
+        raise i18n.Sentence("jobs.too_many_runs", count=len(mine))
     return stopped[:max(0, excess)]
 
 
@@ -129,7 +126,7 @@ def _folder_doomed(limits, records, now: float) -> list[tuple[JobFolder, dict]]:
     ranked = [(rank(r), _finished_at(r), f.job_id, (f, r)) for f, r in records]
     candidates = [item[3] for item in sorted(x for x in ranked if x[0] is not None)]
     if excess > len(candidates):
-        raise ValueError(FULL)
+        raise i18n.Sentence("jobs.folder_full")
     return candidates[:excess]
 
 

@@ -33,17 +33,18 @@ import time
 import uuid
 from pathlib import Path
 
+import i18n
 from genmodels.data import dataset_availability
 from genmodels.settings import parse, specs
 from genmodels.train import MODEL_TYPES, TrainConfig
 
-from . import retention
-from .estimates import PaceBook, plan_queue
+from . import retention, texts
+from .estimates import OVERDUE_S, PaceBook, plan_queue
 from .executor import Ended, process_start_time
 from .pool import WarmPool
 from .ray_process import RayProcess
 from .records import (ACTIVE, CANCELLED, FAILED, FINISHED, INTERRUPTED, QUEUED, RUN_PREFIX, RUNNING, JobFolder,
-                      check_name, new_job_id)
+                      check_name, new_job_id, rendered)
 from .settings import configs_from_settings
 from .views import JobViews
 
@@ -88,13 +89,10 @@ def hash_token(token: str | None) -> str:
 def check_token(owner_token) -> str:
     """Return `owner_token` when it is non-blank text; ValueError otherwise (a job nobody owns cannot be cancelled)."""
     if not isinstance(owner_token, str) or not owner_token.strip():
-        raise ValueError("Starting a job needs an owner token: a secret text you keep to cancel or resume it later.")
+        raise i18n.Sentence("jobs.need_token")
     return owner_token
 
 
-NEED_CLASS_CODE = ("Training on this server needs the class code your teacher gave you: type it in the Train "
-                   "tab's Class code field (over the API, send it as class_code).")
-WRONG_CLASS_CODE = "That class code is not the right one; check it with your teacher and type it again."
 
 
 def check_class_code(expected: str, given) -> None:
@@ -102,10 +100,10 @@ def check_class_code(expected: str, given) -> None:
     if not expected:
         return
     if not isinstance(given, str) or not given.strip():
-        raise ValueError(NEED_CLASS_CODE)
+        raise i18n.Sentence("jobs.need_class_code")
     # Constant time: how long the comparison takes says nothing about how much of the code was right.
     if not hmac.compare_digest(given.strip().encode("utf-8", "surrogatepass"), expected.encode("utf-8")):
-        raise ValueError(WRONG_CLASS_CODE)
+        raise i18n.Sentence("jobs.wrong_class_code")
 
 
 def _pid_runs_job(record: dict) -> bool:
@@ -183,7 +181,7 @@ class JobRunner:
 
     def _check_owner(self, record: dict, owner_token, action: str) -> None:
         if not record["owner"] or not isinstance(owner_token, str) or hash_token(owner_token) != record["owner"]:
-            raise ValueError(f"Only the person who started job {record['id']} can {action} it.")
+            raise i18n.Sentence(f"jobs.not_owner.{action}", job=record["id"])
 
     # -- submitting -------------------------------------------------------------------------
     def _dataset_available(self, dataset: str, data_dir=None) -> tuple[bool, str]:
@@ -194,11 +192,11 @@ class JobRunner:
         if time.time() - when > AVAILABILITY_TTL_S:
             found = dataset_availability(data_dir)
             self._availability = {**self._availability, key: (time.time(), found)}
-        return found.get(dataset, (False, "unknown"))
+        return found.get(dataset, (False, i18n.Text("data.available.unknown")))
 
     def _check_enabled(self) -> None:
         if not self.limits.enabled:
-            raise ValueError("Training is turned off on this server; the explorer works as usual.")
+            raise i18n.Sentence("jobs.turned_off")
 
     def _check_queue_room(self, records: list[tuple[JobFolder, dict]]) -> None:
         """Raise a ValueError when one more job would wait longer than max_queue allows (under the lock)."""
@@ -207,9 +205,8 @@ class JobRunner:
         would_wait = max(0, waiting + 1 - max(0, self.limits.max_concurrent - running))
         if would_wait > self.limits.max_queue:
             if self.limits.max_queue == 0:
-                raise ValueError("All training slots are busy and this server keeps no queue; "
-                                 "try again when the running job has finished.")
-            raise ValueError(f"The training queue is full ({waiting} jobs waiting); try again when one has started.")
+                raise i18n.Sentence("jobs.no_queue")
+            raise i18n.Sentence("jobs.queue_full", waiting=waiting)
 
     def _check_owner_room(self, records: list[tuple[JobFolder, dict]], owner: str) -> None:
         """Raise a ValueError when the owner already has jobs_per_owner jobs queued or running (under the lock)."""
@@ -218,10 +215,8 @@ class JobRunner:
         if limit <= 0 or len(active) < limit:
             return
         if limit == 1:
-            raise ValueError(f"You already have a job queued or running (job {active[0]}); wait for it to finish, "
-                             "or cancel it, before starting another.")
-        raise ValueError(f"You already have {len(active)} jobs queued or running, the most one person can have "
-                         "at a time; wait for one to finish, or cancel one, before starting another.")
+            raise i18n.Sentence("jobs.one_active", job=active[0])
+        raise i18n.Sentence("jobs.many_active", count=len(active))
 
     def _delete(self, folder: JobFolder) -> None:
         # Renamed first, so no reader ever lists a half-deleted job.
@@ -255,17 +250,17 @@ class JobRunner:
         """Queue a job and return its id; it starts as soon as a slot is free (ValueError if not allowed).
         `class_code` must be the host's LATENT_LAB_CLASS_CODE when it sets one."""
         if model_type not in MODEL_TYPES:
-            raise ValueError(f"Unknown model type {model_type!r}; choose one of {', '.join(MODEL_TYPES)}.")
+            raise i18n.Sentence("genmodels.train.unknown_model_type", model_type=str(model_type)[:20],
+                                choices=", ".join(MODEL_TYPES))
         self._check_enabled()
         check_class_code(self.limits.class_code, class_code)
         name = check_name(name)
         available, reason = self._dataset_available(train_config.dataset, train_config.data_dir)
         if not available:
-            raise ValueError(f"Data set {train_config.dataset!r} is not available here: {reason}.")
+            raise i18n.Sentence("jobs.dataset_unavailable", dataset=train_config.dataset, reason=reason)
         self._executor.check_device(train_config.device)
         if train_config.epochs > self.limits.max_epochs:
-            raise ValueError(f"Epochs must be between 1 and {self.limits.max_epochs} on this server, "
-                             f"got {train_config.epochs}.")
+            raise i18n.Sentence("jobs.epochs_limit", limit=self.limits.max_epochs, epochs=train_config.epochs)
         owner = hash_token(check_token(owner_token))
         self._executor.check_ready()
         with self._lock:
@@ -308,21 +303,20 @@ class JobRunner:
         folder = self._views.folder(job_id)
         epochs = parse(specs(TrainConfig)["epochs"], epochs)
         if epochs > self.limits.max_epochs:
-            raise ValueError(f"Epochs must be between 1 and {self.limits.max_epochs} on this server, got {epochs}.")
+            raise i18n.Sentence("jobs.epochs_limit", limit=self.limits.max_epochs, epochs=epochs)
         self._check_owner(self._views.record(folder), owner_token, "resume")
         self._executor.check_ready()  # outside the lock: connecting to a cluster can take seconds
         with self._lock:
             record = self._views.record(folder)
             self._check_owner(record, owner_token, "resume")
             if record["status"] in ACTIVE:
-                raise ValueError(f"Job {folder.job_id} is {record['status']}; only a stopped job can be resumed.")
+                raise i18n.Sentence("jobs.not_stopped", job=folder.job_id, status=i18n.Text(f"jobs.status.{record['status']}"))
             self._check_enabled()
             records = self._views.records()
             self._check_owner_room(records, record["owner"])
             folder.tidy_checkpoint()  # the job is stopped: put back a checkpoint a killed save left aside
             if not folder.has_resume_state():
-                raise ValueError(f"Job {folder.job_id} cannot be resumed: its checkpoint is missing "
-                                 "(it stopped before finishing its first epoch).")
+                raise i18n.Sentence("jobs.no_resume_state", job=folder.job_id)
             self._check_queue_room(records)
             now = time.time()
             record["segments"].append({"epochs": epochs, "resume": True, "queued": now})
@@ -374,7 +368,7 @@ class JobRunner:
                 return  # a process this runner did not start still runs it: leave it be
             self._kill_leftover(record)  # left by an app process that is gone: nobody follows it any more
         if ended is None:
-            ended = Ended(FAILED, "The training process stopped unexpectedly: it is no longer running.")
+            ended = Ended(FAILED, i18n.Text("jobs.stopped_unexpectedly", how=i18n.Text("jobs.exit.gone")))
         folder.tidy_checkpoint()  # the worker is gone: nobody is saving, so leftovers can go
         try:  # an epoch saved just before a kill keeps its line: curves, status and message agree
             folder.backfill_epochs(len(record["segments"]) - 1)
@@ -383,21 +377,21 @@ class JobRunner:
         progress = folder.progress()
         ours = progress.get("segment") == len(record["segments"]) - 1
         outcome = progress.get("outcome") if ours and progress.get("outcome") in FINISHED else None
-        error = progress.get("error") if ours and isinstance(progress.get("error"), str) else None
+        error = texts.restored(progress.get("error")) if ours else None  # a key and its parameters, or old plain text
         saved = folder.saved_epochs()
-        kept = (f"The last good checkpoint (epoch {saved}) is kept; resume to continue."
-                if saved else "No epoch had finished, so nothing was saved.")
+        kept = i18n.Text("jobs.kept", epoch=saved) if saved else i18n.Text("jobs.nothing_saved")
         if outcome:
             status = outcome
         elif record.get("cancel_requested"):
             status, error = CANCELLED, None
         elif startup:
-            status, error = INTERRUPTED, "The app stopped while this job was running."
+            status, error = INTERRUPTED, i18n.Text("jobs.app_stopped")
         else:
             status, error = ended
         if status in (FAILED, INTERRUPTED):
-            error = f"{error} {kept}"
-        record.update(status=status, error=error, finished=time.time())
+            error = i18n.Text("jobs.error_then", error=texts.restored(texts.stored(error)) or "", kept=kept)
+        # Kept as a key and its parameters: each visitor reads it in their own language.
+        record.update(status=status, error=texts.stored(error), finished=time.time())
         folder.save_record(record)
         folder.stop_file.unlink(missing_ok=True)
 
@@ -421,7 +415,7 @@ class JobRunner:
         try:
             record.update(self._executor.start(folder, record))
         except ValueError as error:  # the backend cannot take it (a cluster gone): the job says why
-            record.update(status=FAILED, error=str(error), finished=time.time())
+            record.update(status=FAILED, error=texts.stored(error), finished=time.time())
         folder.save_record(record)
 
     def refresh(self, startup=False) -> None:
@@ -444,12 +438,14 @@ class JobRunner:
             self._changed.notify_all()
 
     def _time_left(self, record: dict) -> float | None:
-        """Return the seconds a running job's worker expects it still needs (None before it knows)."""
+        """Return the seconds a running job's worker expects it still needs (None before it knows, or once its
+        figure is overdue: estimates.plan_queue then judges by the pace of finished jobs)."""
         progress = JobFolder(self.runs_dir, record["id"]).progress()
         eta, updated = progress.get("eta_s"), progress.get("updated")
         if progress.get("segment") != len(record["segments"]) - 1 or not _seconds(eta) or not _seconds(updated):
             return None
-        return max(1.0, eta - max(0.0, time.time() - updated))  # the worker's figure is as of its last write
+        left = eta - max(0.0, time.time() - updated)  # the worker's figure is as of its last write
+        return max(1.0, left) if left > -OVERDUE_S else None
 
     def _supervise(self) -> None:
         while not self._closed.wait(self.poll_s):
@@ -490,7 +486,7 @@ class JobRunner:
         """Return a job's status view: status, epochs done/target, fraction 0-1, ETA in seconds, key figures,
         and for a queued or running job its queue position (1 = next to start, None once running) and the
         seconds until it starts (eta_start_s) and finishes (eta_finish_s), None when unknown."""
-        view = dict(self._views.view(job_id)[1])
+        view = rendered(self._views.view(job_id)[1])  # its sentences in the reader's language
         when, plan = self._plan
         position, start, finish = plan.get(view["id"], (None, None, None)) if view["status"] in ACTIVE else \
             (None, None, None)
@@ -504,14 +500,17 @@ class JobRunner:
     def metrics(self, job_id) -> dict:
         """Return {'epochs': [...], 'steps': [...], 'problem': a sentence or None} of a job (losses in nats,
         accuracy 0-1); treat as read-only."""
-        return self._views.follower(self._views.folder(job_id)).metrics
+        metrics = self._views.follower(self._views.folder(job_id)).metrics
+        problem = metrics["problem"]  # an i18n.Text: the metrics are cached for every reader
+        return metrics if problem is None else {**metrics, "problem": str(problem)}
 
     def metrics_since(self, job_id, cursor=None) -> dict:
         """Return what a job's metrics gained since `cursor` (a 'cursor' an earlier call returned; None: all):
         {'epochs', 'steps', 'problem', 'cursor', 'complete'}; complete True means the whole history."""
         follower = self._views.follower(self._views.folder(job_id))
         with self._lock:
-            return follower.since(cursor)
+            news = follower.since(cursor)
+        return {**news, "problem": str(news["problem"]) if news["problem"] is not None else None}
 
     def opened(self, job_id, owner_token) -> None:
         """Record that the job's owner followed it after it finished (jobs/retention.py keeps opened runs longer);

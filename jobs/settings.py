@@ -9,9 +9,12 @@ are ignored. Every problem a visitor can cause is a ValueError with one sentence
 change.
 """
 
+import hashlib
 import re
 
 import torch
+
+import i18n
 
 from genmodels import settings
 from genmodels.settings import Described
@@ -30,6 +33,13 @@ CUDA_DEVICE = re.compile(r"^cuda(?::(\d+))?$")
 # The Train tab's runs measure their end-of-run NLL bound with fewer importance samples than the
 # library's default: far less time for a bound a little looser (BENCHMARKS.md, "NLL samples").
 JOB_NLL_SAMPLES = 100
+
+
+def owner_seed(owner_token: str) -> int:
+    """Return the seed a caller's runs get when they name none: drawn from their owner token, so two students'
+    default runs differ while each student's own repeat."""
+    digest = hashlib.sha256(owner_token.encode("utf-8", "surrogatepass")).digest()
+    return int.from_bytes(digest[:4], "big") % (settings.specs(TrainConfig)["seed"].spec.high + 1)
 
 
 def setting_keys() -> list[str]:
@@ -54,20 +64,19 @@ def check_device(device) -> str:
     if device is None:
         return "auto"
     if not isinstance(device, str):
-        raise ValueError(f"Device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}.")
+        raise i18n.Sentence("jobs.settings.device_form", value=repr(device)[:40])
     name = device.strip().lower() or "auto"
     if name in ("auto", "cpu"):
         return name
     match = CUDA_DEVICE.match(name)
     if not match:
-        raise ValueError(f"Device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device[:20]!r}.")
+        raise i18n.Sentence("jobs.settings.device_form", value=repr(device[:20]))
     count = torch.cuda.device_count() if torch.cuda.is_available() else 0
     if count == 0:
-        raise ValueError("CUDA was requested but no CUDA device is available here; choose 'cpu' or 'auto'.")
+        raise i18n.Sentence("jobs.settings.no_cuda")
     index = int(match.group(1) or 0)
     if index >= count:
-        raise ValueError(f"There is no device {name}: this machine has {count} CUDA device(s), "
-                         f"cuda:0 to cuda:{count - 1}.")
+        raise i18n.Sentence("jobs.settings.no_such_device", name=name, count=count, last=count - 1)
     return name
 
 
@@ -76,7 +85,7 @@ def model_type_of(settings_dict: dict) -> str:
     model = settings_dict.get("model", "vae")
     if not isinstance(model, str) or model.strip().lower() not in MODEL_KEYS:
         shown = model[:20] if isinstance(model, str) else model
-        raise ValueError(f"model must be one of {', '.join(MODEL_KEYS)}, got {shown!r}.")
+        raise i18n.Sentence("jobs.settings.model", choices=", ".join(MODEL_KEYS), value=repr(shown))
     return model.strip().lower()
 
 
@@ -95,20 +104,20 @@ def configs_from_settings(settings_dict, max_epochs: int, device_check=check_dev
     `device_check` judges the device where jobs run (this machine, or a cluster's).
     """
     if not isinstance(settings_dict, dict):
-        raise ValueError('The training settings must be a JSON object such as {"model": "vae", "epochs": 5}.')
+        raise i18n.Sentence("jobs.settings.not_object")
     unknown = sorted(str(k)[:30] for k in settings_dict if k not in setting_keys())
     if unknown:
-        raise ValueError(f"Unknown setting(s) {', '.join(unknown)}; known: {', '.join(setting_keys())}.")
+        raise i18n.Sentence("jobs.settings.unknown", unknown=", ".join(unknown), known=", ".join(setting_keys()))
     for key, value in settings_dict.items():
         if not _short(value):
-            raise ValueError(f"The setting {key} is far too long; send a number, true/false or a short text.")
+            raise i18n.Sentence("jobs.settings.too_long", key=str(key)[:30])
     model_type = model_type_of(settings_dict)
     fields = form_fields(model_type)
     values = {key: settings.parse(described, settings_dict.get(key)) for key, described in fields.items()
               if key != "device"}
     values["device"] = device_check(settings_dict.get("device"))
     if values["epochs"] > max_epochs:
-        raise ValueError(f"Epochs must be between 1 and {max_epochs} on this server, got {values['epochs']}.")
+        raise i18n.Sentence("jobs.epochs_limit", limit=max_epochs, epochs=values["epochs"])
     train_config = TrainConfig(**{key: values[key] for key in TRAIN_KEYS}, nll_samples=JOB_NLL_SAMPLES)
     model_cls = MODEL_TYPES[model_type]
     model_config = model_cls.config_class(**{name: values[key] for key, name in MODEL_KEYS[model_type].items()})

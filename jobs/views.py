@@ -12,6 +12,7 @@ no link followed, bounded). The caches cost a few stat calls per job while nothi
 import os
 import threading
 
+import i18n
 from genmodels.checkpoints import file_signature
 
 from .records import JobFolder, MetricsFollower, check_job_id, status_view
@@ -29,7 +30,7 @@ class JobViews:
         """Return the folder of an existing job; ValueError with a sentence for a bad id or no such job."""
         folder = JobFolder(self.runs_dir, check_job_id(job_id))
         if not folder.exists():
-            raise ValueError(f"There is no job {folder.job_id}.")
+            raise i18n.Sentence("jobs.no_job", job=folder.job_id)
         return folder
 
     @staticmethod
@@ -37,7 +38,7 @@ class JobViews:
         """Return the job's record read now; ValueError with a sentence when it cannot be read."""
         record = folder.record()
         if record is None:
-            raise ValueError(f"The record of job {folder.job_id} cannot be read.")
+            raise i18n.Sentence("jobs.record_unreadable", job=folder.job_id)
         return record
 
     def job_ids(self) -> list[str]:

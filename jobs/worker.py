@@ -25,13 +25,14 @@ from typing import Callable
 import torch
 from torchvision.utils import make_grid, save_image
 
+import i18n
 from genmodels import VAE, RowWriter
 from genmodels.checkpoints import atomic_write
 from genmodels.data import Dataset, load_dataset
 from genmodels.files import append_below, is_real_folder
 from genmodels.train import MODEL_TYPES, TrainConfig, build_trainer
 
-from . import messages
+from . import messages, texts
 from .records import CANCELLED, DONE, FAILED, INTERRUPTED, JobFolder, append_jsonl, epoch_line, write_json
 
 STEP_RECORDS_PER_EPOCH = 10  # thinned step curve: enough to see the loss move within an epoch
@@ -170,18 +171,21 @@ def _open_log(folder: JobFolder):
         return open(os.devnull, "w", encoding="utf-8")
 
 
-def _error_text(error: BaseException) -> str:
-    """Return the error as one sentence for the page, without server details (those go to the server log)."""
-    if isinstance(error, ValueError):  # the library's messages are written for users
+def _error_text(error: BaseException) -> "i18n.Text | str":
+    """Return the error as one sentence for the page, without server details (those go to the server log): a
+    catalogue text, kept as its key and parameters (jobs/texts.py) so each visitor reads it in their language."""
+    if isinstance(error, i18n.Sentence):  # the library's messages are written for users
+        return error.text
+    if isinstance(error, ValueError):
         return str(error)
     if isinstance(error, MemoryError) or "out of memory" in str(error).lower():
-        return "The job ran out of memory. Try a smaller batch or hidden size."
-    return f"Training stopped on an unexpected error ({type(error).__name__}); the server log has the details."
+        return i18n.Text("jobs.out_of_memory")
+    return i18n.Text("jobs.unexpected", kind=type(error).__name__)
 
 
 def run_job(job_dir, parent_pid: int | None = None, threads: int = 1, nice: int = 10, *,
             out=None, stopped: Callable[[], bool] | None = None, on_report: Callable[[bool], None] | None = None,
-            gone_error: str = "The app stopped while this job was running.") -> int:
+            gone_error: "i18n.Text | str" = i18n.Text("jobs.app_stopped")) -> int:
     """Run the latest segment of the job in `job_dir` in this process; return the exit code (0 = done).
 
     Progress lines go to `out` (default: the job's log.txt). `stopped()` is asked before every
@@ -234,16 +238,16 @@ def run_job(job_dir, parent_pid: int | None = None, threads: int = 1, nice: int 
         else:
             outcome, error = CANCELLED, None
         say(f"{outcome}: best epoch {result.best_epoch}, {trainer.start_epoch} epochs saved")
-        reporter.write(force=True, phase="finished", outcome=outcome, error=error)
+        reporter.write(force=True, phase="finished", outcome=outcome, error=texts.stored(error))
         code = 0 if outcome == DONE else 3
     except BaseException as error:  # noqa: BLE001 -- everything ends up in the record, then we exit
         if not isinstance(error, (ValueError, KeyboardInterrupt)):  # ValueErrors are the user's, not bugs
             log.exception("job %s failed", folder.job_id)  # to stderr: the server's log
         outcome = CANCELLED if isinstance(error, KeyboardInterrupt) else FAILED
         message = _error_text(error)
-        say(message)
+        say(texts.shown(texts.stored(message), i18n.DEFAULT))  # the log is the server's record: in English
         progress = folder.progress() or progress
-        progress.update(phase="finished", outcome=outcome, error=message, updated=time.time(),
+        progress.update(phase="finished", outcome=outcome, error=texts.stored(message), updated=time.time(),
                         epochs_done=folder.saved_epochs())
         write_json(folder.progress_file, progress)
         code = 1

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from browser_waits import text_at, wait_shown, wait_until
+from browser_waits import PAGE_MESSAGES, text_at, wait_shown, wait_until
 from conftest import ROOT, open_context
 from gradio_client import Client
 from hostile import ServedApp, copy_shipped_run, wait_for, wait_for_view
@@ -213,6 +213,35 @@ def rnn_run(runs_dir):
     return RNN_RUN
 
 
+def test_a_chinese_visitor_reads_the_train_tab_in_chinese(browser, live_app, rnn_run):
+    """Issue 26: with ?lang=zh-CN the form, the followed run's status, its curves' legend and the job table speak
+    Chinese; the values sent stay the same (the model filter's choices keep their values)."""
+    context = open_context(browser, viewport={"width": 1280, "height": 720})
+    page = context.new_page()
+    page.goto(f"{live_app}/?lang=zh-CN")
+    page.get_by_role("tab", name="训练").click()
+    wait_text(page, "#train-launch", "开始训练")
+    wait_text(page, "#train-seed", "随机种子")
+    wait_text(page, "#train-seed", "打开页面时为你随机抽取")  # a text with parameters, in Chinese too
+    wait_text(page, "#train-expert", "高级设置")
+    wait_text(page, "#train-status", "还没有关注任何任务")
+    # Issue 25: a class experiment fills the form; its varied setting (β) comes from the visitor's own seed.
+    page.locator("#train-experiment input").click()
+    page.get_by_role("option", name="β 扫描：每位同学分到不同的 β").click()
+    name = "document.querySelector('#train-name input, #train-name textarea')?.value"
+    wait_until(page, f"() => {name}.startsWith('β = ')", "the experiment to name the run after its β",
+               last=f"() => {name}")
+    wait_until(page, f"() => {PAGE_MESSAGES}().filter(t => t.includes('表单已填好')).length === 1",
+               "one message saying the form is filled", last=PAGE_MESSAGES)
+    page.locator('#train-table [data-testid^="cell-"]', has_text=rnn_run).first.click()
+    wait_text(page, "#train-status", "准确率 87.0%（第 3 轮）")
+    assert legend(page, "train-accuracy-plot")["labels"] == ["训练集", "验证集"]
+    wait_text(page, "#train-loss-plot", "交叉熵（奈特/图像）")
+    wait_text(page, "#train-table", "已完成")
+    page.screenshot(path=str(ROOT / "test-artifacts" / "train-tab-zh-CN.png"))
+    context.close()
+
+
 def test_a_rowrnn_run_shows_its_accuracy_and_cannot_be_opened_as_a_vae(browser, live_app, rnn_run):
     context, page = open_train_tab(browser, live_app, {"width": 1280, "height": 720})
     page.locator('#train-table [data-testid^="cell-"]', has_text=rnn_run).first.click()  # its row in the table
@@ -248,6 +277,15 @@ def test_a_second_student_sees_their_place_in_the_queue_until_their_job_starts(b
     fill(teacher, "train-vae-hidden-size", 32)
     teacher.locator("#train-launch").click()
     wait_status(teacher, {"running"})
+    running = JOB_ID.search(teacher.locator("#train-status").inner_text()).group(0)
+
+    # Issue 25: after a reload the running job reattaches as the page opens, on whichever tab is open (it used to
+    # wait until the Train tab was opened): it is announced, and its status is what the Train tab then shows.
+    teacher.reload()
+    wait_until(teacher, f"() => {PAGE_MESSAGES}().some(t => t.includes({json.dumps(running)}))",
+               "the page to announce the running job as it opens", last=PAGE_MESSAGES)
+    teacher.get_by_role("tab", name="Train").click()
+    wait_text(teacher, "#train-status", running)
 
     # A student in another time zone, on a phone: their job waits behind the first.
     second, student = open_train_tab(browser, one_slot.url, PHONE, timezone_id="Asia/Tokyo", locale="en-GB")
@@ -336,4 +374,15 @@ def test_compare_runs_shows_each_run_with_its_figures_and_picture(browser, one_s
     page.set_viewport_size(SCREEN)
     page.locator('#train-compare-table [data-testid^="cell-"]', has_text=finished["beta four"]["id"]).first.click()
     wait_text(page, "#train-status", "beta four")
+
+    # Issue 25: Open in explorer lands at the explorer's top (its model, then its digit), not at the height the
+    # Train tab was scrolled to.
+    page.set_viewport_size(PHONE)
+    wait_shown(page.locator("#train-open:enabled"), "the Open button to be enabled (a VAE run)")
+    page.locator("#train-open").click()
+    wait_until(page, "() => document.querySelector('[role=tab][aria-selected=true]')?.textContent.includes('Explore')",
+               "the Explore tab to open", last="() => document.querySelector('[role=tab][aria-selected=true]')?.textContent")
+    wait_until(page, "() => { const r = document.querySelector('#ll-model').getBoundingClientRect();"
+               " return r.top >= -1 && r.top < 200; }", "the explorer's model choice at the top of the window",
+               last="() => 'its top at ' + document.querySelector('#ll-model').getBoundingClientRect().top")
     context.close()

@@ -9,8 +9,8 @@ import pytest
 
 from hostile import ServedApp, ServerLog, api_call
 
+import i18n
 from jobs import HostLimits, JobRunner
-from jobs.runner import NEED_CLASS_CODE, WRONG_CLASS_CODE
 from ui.errors import user_errors
 from ui.train.page import TrainPage
 
@@ -28,7 +28,8 @@ def test_over_the_api_starting_a_job_needs_the_class_code(tmp_path):
         for what, args in cases.items():
             event, message = api_call(served.url, "train", json.dumps(args))
             assert event == "error", f"{what}: a job started without the class code"
-            expected = NEED_CLASS_CODE if what in ("no code", "empty", "a list") else WRONG_CLASS_CODE
+            key = "jobs.need_class_code" if what in ("no code", "empty", "a list") else "jobs.wrong_class_code"
+            expected = i18n.text(key, "en")
             assert message["error"] == expected, (what, message)
         assert served.lab.jobs.job_ids() == []
         event, answer = api_call(served.url, "train", json.dumps([TINY, TOKEN, f" {CODE} "]))
@@ -65,10 +66,10 @@ def test_the_train_tab_asks_for_the_code_once_and_the_browser_keeps_it(coded_pag
     launch = user_errors(page.on_launch)
     with pytest.raises(gr.Error) as raised:
         launch(launch_values(page))
-    assert raised.value.message == NEED_CLASS_CODE
+    assert raised.value.message == i18n.text("jobs.need_class_code", "en")
     with pytest.raises(gr.Error) as raised:
         launch(launch_values(page, typed="not-the-code"))
-    assert raised.value.message == WRONG_CLASS_CODE
+    assert raised.value.message == i18n.text("jobs.wrong_class_code", "en")
     answer = launch(launch_values(page, typed=CODE))
     assert answer[page.kept_code] == CODE, "the right code was not kept in the browser"
     page.jobs.cancel(answer[page.followed], TOKEN)

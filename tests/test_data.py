@@ -131,8 +131,22 @@ def test_mnist_offline_without_files_names_mnist_5k_and_data_dir(tmp_path, offli
     assert "mnist-5k" in message and "--data-dir" in message and "offline" in message
     assert str(empty) in message  # says where it looked
     availability = data.dataset_availability(data_dir=empty)
-    assert availability["mnist"][0] is False and "--data-dir" in availability["mnist"][1]
+    assert availability["mnist"][0] is False and "--data-dir" in str(availability["mnist"][1])
     assert availability["mnist-5k"][0] is True
+    # The same sentence for a Chinese reader: in Chinese, naming the same ways out.
+    chinese = info.value.render("zh-CN")
+    assert "无法离线使用" in chinese and "mnist-5k" in chinese and "--data-dir" in chinese
+    assert "联网" in availability["mnist"][1].render("zh-CN")
+
+
+def test_class_labels_speak_the_readers_language():
+    """Fashion-MNIST's classes have Chinese names; digits stay digits; an undeclared data set keeps its own name."""
+    fashion = data.dataset_info("fashion-mnist")
+    assert [fashion.class_label(k, "en") for k in range(10)] == list(data.FASHION_CLASSES)
+    assert fashion.class_label(9, "zh-CN") == "短靴" and fashion.class_label(0, "zh-CN") == "T恤/上衣"
+    assert data.dataset_info("mnist").class_label(7, "zh-CN") == "7"
+    assert data.class_label("my-own-set", 2, "zh-CN", declared="cat") == "cat"
+    assert data.class_label("my-own-set", 2, "zh-CN") == "2"
 
 
 def test_mnist_offline_fails_at_once(tmp_path, offline, monkeypatch):

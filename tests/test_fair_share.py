@@ -14,7 +14,8 @@ from hostile import ServedApp, api_call, wait_for
 
 from jobs import HostLimits
 from jobs.records import JobFolder
-from jobs.retention import FULL, doomed
+import i18n
+from jobs.retention import doomed
 
 TINY = {"model": "vae", "dataset": "mnist-5k", "epochs": 1, "hidden_size": 32, "batch_size": 256}
 STUDENT, LATECOMER = "student-token-one", "student-token-two"
@@ -78,5 +79,5 @@ def test_the_policy_order_tiny_unopened_first_and_opened_runs_never():
     order = [f.job_id for f in doomed(limits, records, "new", now)]
     assert order == ["unopened-tiny", "opened-tiny", "unopened-long"]
     limits = HostLimits(max_runs=2, runs_per_owner=0, tiny_run_s=60.0, unopened_grace_s=600.0)
-    with pytest.raises(ValueError, match=FULL[:30]):
+    with pytest.raises(ValueError, match=i18n.text("jobs.folder_full", "en")[:30]):
         doomed(limits, records, "new", now)  # the opened long run and the fresh one stay: refused instead

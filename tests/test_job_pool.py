@@ -210,3 +210,22 @@ def test_a_jobs_own_data_folder_counts_when_checking_the_data_set(tmp_path):
                                                                            data_dir=str(tmp_path / "empty")), "owner-c")
     finally:
         runner.close()
+
+
+def test_a_job_past_its_estimate_gives_those_behind_it_no_start_time_rather_than_a_false_one():
+    """Issue 25: a student was told "starts in a few seconds" for 20 s while the job ahead (loading its data,
+    measuring its bound) ran past its estimate. Past it, the start is unknown; before, it stayed at 1 s."""
+    paces = PaceBook()
+    paces.learn([(None, _record("a", "done", started=0.0, finished=10.0, epochs=5))])  # 10 s a job
+    now = 1000.0
+    records = [(None, _record("r1", "running", started=now - 30, epochs=5)),  # 20 s past its 10 s
+               (None, _record("q1", "queued", queued=1.0)), (None, _record("q2", "queued", queued=2.0))]
+    plan = plan_queue(records, 1, paces, now)
+    assert plan["r1"] == (None, 0.0, None)
+    assert plan["q1"] == (1, None, None) and plan["q2"] == (2, None, None)  # distinct places, no false times
+    # A worker's own figure that has run out is no better than none.
+    plan = plan_queue(records, 1, paces, now, left=lambda r: None)
+    assert plan["q1"] == (1, None, None)
+    # Just past its estimate (within OVERDUE_S) it still counts as about to end.
+    records[0] = (None, _record("r1", "running", started=now - 11, epochs=5))
+    assert plan_queue(records, 1, paces, now)["q1"][1] == pytest.approx(1.0)

@@ -20,7 +20,7 @@ def test_the_picture_has_the_loss_and_the_second_curve_of_its_model(model_type, 
     width, height = views.CURVES_PANEL
     assert picture.format == "PNG" and picture.size == (panels * width, height)
     pixels = np.asarray(picture.convert("RGB")).reshape(-1, 3)
-    for colour in (views.SERIES_COLOURS[views.TRAIN], views.SERIES_COLOURS[views.VALIDATION]):
+    for colour in (views.COLOURS[views.TRAIN], views.COLOURS[views.VALIDATION]):
         rgb = np.array([int(colour[k:k + 2], 16) for k in (1, 3, 5)])
         assert (np.abs(pixels - rgb).max(1) <= 2).sum() > 200  # each epoch series is drawn
 
@@ -40,3 +40,17 @@ def test_the_page_draws_the_followed_jobs_curves_or_says_why_not(train_page):
         train_page.on_curves("")
     with pytest.raises(ValueError):
         train_page.on_curves("20250101-000000-0001")  # no such job: the runner's sentence
+
+
+def test_without_a_cjk_font_the_picture_is_still_drawn(monkeypatch):
+    """A machine without the fonts of CURVE_FONTS draws with matplotlib's default (Chinese glyphs then missing),
+    never an error; no absent font is named to matplotlib."""
+    import warnings
+
+    import i18n
+
+    monkeypatch.setattr(views, "CURVE_FONTS", ("No Such Font Anywhere",))
+    assert views.curve_fonts() and "No Such Font Anywhere" not in views.curve_fonts()
+    with i18n.speaking("zh-CN"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the missing glyphs
+        assert views.curves_png("vae", METRICS, "训练")[:4] == b"\x89PNG"

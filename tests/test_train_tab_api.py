@@ -18,8 +18,11 @@ from PIL import Image
 from genmodels.registry import ModelRegistry
 from jobs import HostLimits
 from jobs.runner import hash_token
+import i18n
 from jobs.settings import MODEL_KEYS, TRAIN_KEYS, configs_from_settings, form_fields
+from ui.language import I18N
 from ui.train import views
+from ui.train.experiments import EXPERIMENTS, settings_for
 
 TOKEN = "api-test-owner-token"
 SHORT = {"model": "vae", "dataset": "mnist-5k", "epochs": 2, "hidden_size": 32, "batch_size": 256}
@@ -49,6 +52,12 @@ def choice_values(component) -> list:
     return [value for _, value in component.choices]
 
 
+def shown_in(words, language: str) -> str:
+    """Return a text built into the page (a gr.I18n text, or plain text) as the page shows it in `language`."""
+    key = getattr(words, "key", None)
+    return words if key is None else I18N.translations[language][key].replace("''", "'")
+
+
 @pytest.mark.parametrize("model_type", list(MODEL_KEYS))
 def test_the_form_carries_each_settings_range_and_default(train_page, model_type):
     """Form, CLI and API cannot disagree: each input is exactly its setting in jobs.settings.form_fields."""
@@ -59,8 +68,9 @@ def test_the_form_carries_each_settings_range_and_default(train_page, model_type
     assert set(form.common) == set(TRAIN_KEYS) and set(form.per_model[model_type]) == set(MODEL_KEYS[model_type])
     for key, described in fields.items():
         component, spec = inputs[key], described.spec
-        assert component.label == spec.label, key
-        assert spec.help in (component.info or ""), key
+        assert shown_in(component.label, "en") == spec.label, key
+        assert spec.help in shown_in(component.info, "en"), key
+        assert shown_in(component.label, "zh-CN") == i18n.text(f"genmodels.settings.label.{described.name}", "zh-CN")
         if described.kind in ("int", "float"):
             assert isinstance(component, gr.Number), key
             # The host's epoch limit (100 here) is the one bound tighter than the setting's own.
@@ -80,9 +90,10 @@ def test_the_form_carries_each_settings_range_and_default(train_page, model_type
 def test_the_model_choice_offers_every_model_and_switches_the_fields(train_page):
     form = train_page.form
     assert choice_values(form.model) == list(MODEL_KEYS) and form.model.value == "vae"
-    assert [form.groups[m].visible for m in MODEL_KEYS] == [True, False, False]
+    assert [[c.visible for c in form.groups[m]] for m in MODEL_KEYS] == [[True, True], [False], [False]]
     shown = train_page.on_model_change("rnn")
-    assert {m: shown[form.groups[m]].visible for m in MODEL_KEYS} == {"vae": False, "rnn": True, "writer": False}
+    assert {m: [shown[c].visible for c in form.groups[m]] for m in MODEL_KEYS} == {
+        "vae": [False, False], "rnn": [True], "writer": [False]}
     assert [form.per_model[m]["hidden_size"].value for m in ("vae", "rnn", "writer")] == [400, 128, 256]
 
 
@@ -125,10 +136,12 @@ METRICS = {
 def test_every_curve_is_a_named_series_of_its_model_loss(model_type):
     frame = views.loss_frame(model_type, METRICS[model_type])
     named = frame.dropna()
-    assert set(frame["series"]) == {views.STEPS, views.TRAIN, views.VALIDATION}
+    assert set(frame["series"]) == {"train (steps)", "train", "validation"}
+    with i18n.speaking("zh-CN"):  # the legend's names are the reader's words
+        assert set(views.loss_frame(model_type, METRICS[model_type])["series"]) == {"训练（每步）", "训练集", "验证集"}
     assert sorted(named["value"]) == sorted([METRICS[model_type]["steps"][0]["loss"],
                                              *[v for k, v in METRICS[model_type]["epochs"][0].items()
-                                               if k in views.LOSS_CURVES[model_type][1:]]])
+                                               if k in views.LOSS_CURVES[model_type]]])
     assert views.loss_frame(model_type, {"epochs": [], "steps": []}) is None
 
 
@@ -318,8 +331,11 @@ def test_queue_words_name_the_place_and_both_times():
     assert views.queue_text(view, now=0) == "3rd in the queue, starts in about 1 min, done in about 2 min"
     html = views.queue_html(view, now=0)
     assert html.startswith("3rd in the queue, starts in about 1 min (at <time datetime=\"1970-01-01T00:01:01Z\">")
-    assert [views.ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 101, 111)] == [
+    assert [views.queue_place(n).split()[0] for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 101, 111)] == [
         "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st", "111th"]
+    with i18n.speaking("zh-CN"):
+        assert views.queue_text(view, now=0) == "排队第 3 位，约 1 分钟后开始，约 2 分钟后完成"
+        assert views.status_word("interrupted") == "已中断（可以继续训练）"
     assert [views.about(s) for s in (3, 42, 89, 3600 * 1.5)] == [
         "a few seconds", "about 40 s", "about 1 min", "about 1 h 30 min"]
 
@@ -334,6 +350,9 @@ def test_queue_words_treat_missing_figures_as_unknown():
     view = {"id": PLANTED, "title": "", "model_type": "vae", "dataset": "mnist-5k", "status": "queued",
             "epochs_done": 0, "target_epochs": 2, "figures": {}, "started": None, "created": 0,
             "queue_position": 2, "eta_start_s": 5, "eta_finish_s": 20}
+    # The job ahead is past its estimate: the place is shown, and the start said to be unknown, not "soon".
+    assert views.queue_text({"status": "queued", "queue_position": 1}) == \
+        "1st in the queue, starts when the job ahead of it ends"
     (row,) = views.table_rows([view], lambda job_id: False)
     assert dict(zip(views.TABLE_COLUMNS, row))["when"] == "2nd in the queue, starts in a few seconds, " \
                                                            "done in about 20 s"
@@ -429,3 +448,100 @@ def test_runs_lists_the_finished_runs_with_settings_figures_and_pictures(client,
 def test_runs_arguments_get_one_sentence(client, args, message):
     with pytest.raises(Exception, match=message):
         client.predict(*args, api_name="/runs")
+
+
+# ------------------------------------------------------------------------ issue 25: seeds and experiments
+def test_each_visitor_gets_a_seed_of_their_own_and_the_choices_in_their_language(train_page):
+    """Three students with default settings got the identical run (seed 0): the page now draws one per visitor."""
+    seeds = {train_page.on_page_open("")[train_page.form.common["seed"]].value for _ in range(3)}
+    assert len(seeds) == 3, seeds
+    with i18n.speaking("zh-CN"):
+        loaded = train_page.on_page_open("")
+    models = loaded[train_page.compared.model].choices
+    assert models[0] == ("全部模型", "all") and [v for _, v in models[1:]] == list(MODEL_KEYS)  # values unchanged
+    experiments = loaded[train_page.form.experiment].choices
+    assert [v for _, v in experiments] == list(EXPERIMENTS) and experiments[0][0].startswith("β 扫描")
+
+
+def test_api_callers_who_name_no_seed_get_one_of_their_own(client, runs_dir):
+    """Over /train too: two students' default runs differ, and each student's own repeat."""
+    from jobs.records import JobFolder
+
+    ids = [client.predict(dict(SHORT, epochs=1), token, api_name="/train")
+           for token in ("seed-student-one", "seed-student-two")]
+    for job_id in ids:
+        client.predict(job_id, "seed-student-one" if job_id == ids[0] else "seed-student-two", api_name="/cancel")
+    seeds = [JobFolder(runs_dir, job_id).record()["train_config"]["seed"] for job_id in ids]
+    assert seeds[0] != seeds[1]
+    from jobs.settings import owner_seed
+    assert seeds == [owner_seed("seed-student-one"), owner_seed("seed-student-two")]
+
+
+@pytest.mark.parametrize("key", list(EXPERIMENTS))
+def test_each_class_experiment_fills_settings_the_api_accepts(train_page, key):
+    experiment = EXPERIMENTS[key]
+    spread = {json.dumps(settings_for(key, seed), sort_keys=True) for seed in range(12)}
+    assert len(spread) == (len(experiment.varies[1]) if experiment.varies else 1)  # the class spreads over them
+    for seed in range(6):
+        settings = settings_for(key, seed)
+        kind, model_config, _ = configs_from_settings(settings, max_epochs=100)
+        assert kind == experiment.model
+    filled = train_page.on_experiment(key, 5)
+    form = train_page.form
+    assert filled[form.model] == experiment.model and filled[form.name] == settings_for(key, 5)["name"]
+    visible = {m: [filled[c].visible for c in form.groups[m]] for m in MODEL_KEYS}
+    assert all(all(v) == (m == experiment.model) for m, v in visible.items()), visible
+    if experiment.varies:
+        setting, values = experiment.varies
+        assert filled[form.per_model[experiment.model][setting]] == values[5 % len(values)]
+
+
+# ------------------------------------------------------------------------ issue 26: a Chinese caller
+def test_a_chinese_caller_gets_refusals_and_job_messages_in_chinese(live_app, runs_dir):
+    """Accept-Language: zh-CN: a refused job, and a failed job's stored message (a key and its parameters,
+    written with no request) are in Chinese; an old record's plain English message is still shown."""
+    from jobs.records import JobFolder
+
+    chinese = Client(live_app, verbose=False, headers={"Accept-Language": "zh-CN"})
+    with pytest.raises(Exception, match="在这台服务器上，轮数必须在 1 到 100 之间，收到的是 500。"):
+        chinese.predict(dict(SHORT, epochs=500), TOKEN, api_name="/train")
+    with pytest.raises(Exception, match="学习率必须是数字"):
+        chinese.predict(dict(SHORT, lr="fast"), TOKEN, api_name="/train")
+    stored = {"key": "jobs.error_then", "params": {"error": {"key": "jobs.out_of_memory", "params": {}},
+                                                   "kept": {"key": "jobs.kept", "params": {"epoch": 3}}}}
+    for job_id, error in (("20240101-000000-0c01", stored), ("20240101-000000-0c02", "Old English words.")):
+        folder = JobFolder(runs_dir, job_id)
+        copy_shipped_run(runs_dir, job_id, owner=hash_token(TOKEN), status="failed")
+        folder.save_record({**folder.record(), "error": error})
+    assert chinese.predict("20240101-000000-0c01", api_name="/job")["error"] == \
+        "任务内存不足。请试试更小的批大小或隐藏层宽度。已保留最后一个完好的检查点（第 3 轮），可以继续训练。"
+    english = Client(live_app, verbose=False)
+    assert english.predict("20240101-000000-0c01", api_name="/job")["error"] == \
+        "The job ran out of memory. Try a smaller batch or hidden size. " \
+        "The last good checkpoint (epoch 3) is kept; resume to continue."
+    assert chinese.predict("20240101-000000-0c02", api_name="/job")["error"] == "Old English words."
+    with pytest.raises(Exception, match="没有任务 20240101-000000-0c09"):
+        chinese.predict("20240101-000000-0c09", api_name="/job")
+
+
+def test_the_curves_picture_speaks_chinese_with_cjk_glyphs():
+    """The exported curves: title, axes and legend in the reader's language, drawn with a CJK font (no missing-
+    glyph boxes: matplotlib warns "Glyph ... missing" when it has none)."""
+    import warnings
+
+    with i18n.speaking("zh-CN"), warnings.catch_warnings():
+        warnings.simplefilter("error")  # a missing glyph is a warning: here, a failure
+        figure = views.curves_figure("vae", METRICS["vae"], "β = 2 的运行")
+        axes = figure.axes[0]
+        assert axes.get_xlabel() == "轮" and axes.get_ylabel() == "−ELBO（奈特/图像）"
+        assert [t.get_text() for t in axes.get_legend().get_texts()] == ["训练（每步）", "训练集", "验证集"]
+        assert views.curves_png("vae", METRICS["vae"], "β = 2 的运行")[:4] == b"\x89PNG"
+
+
+def test_the_job_next_to_start_is_polled_as_often_as_a_running_one():
+    """Issue 25: two students both read "1st in the queue": the one whose job had just started still saw its old
+    place, polled every 4 s. The page of the job next to start now asks every second, so it sees the start (and
+    the next student their new place) together."""
+    assert views.tick_seconds("queued", 1) == views.tick_seconds("running") == views.RUNNING_TICK_S
+    assert views.tick_seconds("queued", 2) == views.tick_seconds("queued") == views.WAITING_TICK_S
+    assert views.tick_seconds(None) == views.IDLE_TICK_S

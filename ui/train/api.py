@@ -15,10 +15,11 @@ import base64
 
 import gradio as gr
 
+import i18n
 from genmodels.settings import parse
 from jobs.compare import RunComparison
 from jobs.records import FINISHED
-from jobs.settings import form_fields, model_type_of
+from jobs.settings import form_fields, model_type_of, owner_seed
 from ui.errors import check_calls, user_errors
 
 from .views import QUEUE_KEYS
@@ -33,18 +34,16 @@ CANCEL_CONCURRENCY = dict(concurrency_limit=2, concurrency_id="train-cancel")
 def check_owner_token(owner_token) -> str:
     """Return the owner token a caller sent; ValueError with a sentence when it is missing or too short."""
     if owner_token is None:
-        raise ValueError("owner_token is missing: send the secret text (at least 8 characters) "
-                         "that you use to start, cancel and resume your jobs.")
+        raise i18n.Sentence("train.api.token_missing")
     if not isinstance(owner_token, str) or len(owner_token.strip()) < TOKEN_MIN_CHARS:
-        raise ValueError("owner_token must be a secret string of at least 8 characters that you keep "
-                         "(the same token cancels or resumes the job later).")
+        raise i18n.Sentence("train.api.token_short")
     return owner_token.strip()
 
 
 def check_more_epochs(epochs) -> int:
     """Return the epochs to add on resume as a whole number; ValueError with a sentence when it is not one."""
     if epochs is None:
-        raise ValueError("epochs is missing: send how many more epochs to train, e.g. 5.")
+        raise i18n.Sentence("train.api.epochs_missing")
     # The setting's own parser gives the sentence for text, fractions, NaN and out-of-range values.
     return parse(form_fields(model_type_of({}))["epochs"], epochs)
 
@@ -63,13 +62,17 @@ def wire_api(jobs, comparison: RunComparison) -> None:
         """Queue a training job and return its job id.
 
         settings: {model ('vae', 'rnn' or 'writer'), name (up to 40 characters), dataset, epochs,
-        batch_size, lr, latent_dim, hidden_size, beta, kl_warmup, cell, augment, seed, device};
+        batch_size, lr, latent_dim, hidden_size, beta, kl_warmup, cell, augment, seed (default: one drawn from
+        your owner_token), device};
         owner_token: your secret (at least 8 characters), needed to cancel or resume the job;
         class_code: the code your teacher gave you, where the server asks for one.
         """
         if settings is None:
-            raise ValueError('settings is missing: send a JSON object such as {"model": "vae", "epochs": 5}.')
-        return jobs.submit_settings(settings, check_owner_token(owner_token), class_code)
+            raise i18n.Sentence("train.api.settings_missing")
+        owner_token = check_owner_token(owner_token)
+        if isinstance(settings, dict) and settings.get("seed") in (None, ""):
+            settings = {**settings, "seed": owner_seed(owner_token)}  # students' default runs differ
+        return jobs.submit_settings(settings, owner_token, class_code)
 
     @user_errors
     def job(job_id: str, owner_token: str = "", since: str = "") -> dict:
@@ -82,13 +85,14 @@ def wire_api(jobs, comparison: RunComparison) -> None:
         problem (a sentence when the job's files are damaged), metrics, sample_epochs, log_tail.
         metrics holds epochs and steps, cursor and complete: pass the cursor back as `since` to get only
         the new ones (complete is then false: append them); complete true means the whole history.
+        error and problem are sentences in the language of your Accept-Language header (English or zh-CN).
         """
         if owner_token is None:
             owner_token = ""
         if not isinstance(owner_token, str):
-            raise ValueError("owner_token must be text (leave it out to see a job without its log).")
+            raise i18n.Sentence("train.api.token_text")
         if since is not None and not isinstance(since, str):
-            raise ValueError("since must be the cursor text an earlier /job call returned (or empty).")
+            raise i18n.Sentence("train.api.since")
         view = with_queue_keys(jobs.status(job_id))
         view["metrics"] = jobs.metrics_since(job_id, since[:CURSOR_CHARS] if since else None)
         view["sample_epochs"] = sorted(jobs.sample_grids(job_id))
@@ -125,7 +129,7 @@ def wire_api(jobs, comparison: RunComparison) -> None:
         0-1, best_epoch), grid_epoch (the epoch of its picture grid, None when it has none).
         """
         if not isinstance(pictures, bool):
-            raise ValueError("pictures must be true or false.")
+            raise i18n.Sentence("train.api.pictures")
         found = comparison.runs(model, sort_by)
         out = [run.as_dict() for run in found]
         if pictures:

@@ -3,12 +3,15 @@
 Formatting of jobs.compare's Runs for the page: the table's columns (the settings' own labels,
 the figures in nats per image or percent), the filter and sort choices, and the gallery's
 pictures with a caption naming each run and its beta. The pictures go into gradio's cache by
-content, so a run's picture is one file however often the view is sent.
+content, so a run's picture is one file however often the view is sent. Every word is in the
+language of the call being answered (i18n).
 """
 
 import time
 
 import pandas as pd
+
+import i18n
 
 from jobs.compare import ALL, BEST, FIGURES, NEWEST, SETTING_KEYS, Run, sort_keys
 from jobs.settings import MODEL_KEYS, form_fields
@@ -16,45 +19,51 @@ from ui.gradio_internals import write_to_cache
 
 from .views import model_label, number_text
 
-INTRO = ("Every finished run on this server with its settings and its best epoch's validation figures "
-         "(−ELBO, reconstruction, KL, cross-entropy and NLL in nats per image, lower is better; accuracy in %). "
-         "Filter by model, sort (or click a column's heading), and click a row to follow that run above.")
-# Figure key -> (column heading, factor it is shown with): losses in nats per image, accuracy in percent.
-# A figure's column: its declared name, and a fraction shown as a percentage.
-FIGURE_COLUMNS = {key: (f"{f.name} %", 100.0) if f.unit == "fraction" else (f.name, 1.0) for key, f in FIGURES.items()}
-GALLERY_LABEL = "After the last epoch"
+INTRO = "train.compare.intro"
+# Figure key -> factor it is shown with: losses in nats per image, accuracy (a fraction) in percent; its
+# heading is train.figure.<key>.
+FIGURE_COLUMNS = {key: 100.0 if f.unit == "fraction" else 1.0 for key, f in FIGURES.items()}
+GALLERY_LABEL = "train.compare.gallery"
 GALLERY_COLUMNS = 3  # one on a phone, and thumbnails the shape of a picture grid (ui/static/gradio_internals.css)
-FIRST_COLUMNS = ["run", "model"]
-LAST_COLUMNS = ["best epoch", "finished", "job"]  # the job id last: the row's click handler reads it there
-EMPTY_NOTE = "No finished runs yet: when a job is done it appears here."
+FIRST_COLUMNS = ["run", "model"]  # headings' keys, train.compare.<column>
+LAST_COLUMNS = ["best_epoch", "finished", "job"]  # the job id last: the row's click handler reads it there
+EMPTY_NOTE = "train.compare.empty"
 
 
 def model_choices() -> list[tuple[str, str]]:
     """Return the model filter's (label, value) choices: all models, then each model type."""
-    return [("All models", ALL)] + [(model_label(m), m) for m in MODEL_KEYS]
+    return [(i18n.text("train.compare.all"), ALL)] + [(model_label(m), m) for m in MODEL_KEYS]
 
 
 def setting_label(key: str) -> str:
     """Return the label of a public setting key, as the launch form shows it."""
     owner = next(m for m in MODEL_KEYS if key in SETTING_KEYS[m])
-    return form_fields(owner)[key].spec.label
+    return str(form_fields(owner)[key].label_text)
+
+
+def figure_label(key: str) -> str:
+    """Return a figure's name ('−ELBO', 'accuracy'), without its unit."""
+    return i18n.text(f"train.figure.{key}")
 
 
 def column_label(key: str) -> str:
-    """Return the table heading of a setting or figure key."""
-    return FIGURE_COLUMNS[key][0] if key in FIGURE_COLUMNS else setting_label(key)
+    """Return the table heading of a setting or figure key (a percentage's heading ends with %)."""
+    if key not in FIGURE_COLUMNS:
+        return setting_label(key)
+    return figure_label(key) + (" %" if FIGURE_COLUMNS[key] != 1 else "")
 
 
 def sort_choices(model_type: str) -> list[tuple[str, str]]:
     """Return the sort order's (label, value) choices for a model filter."""
-    names = {NEWEST: "newest first", BEST: "best figure first"}
-    return [(names.get(k) or f"{column_label(k)}{', best first' if k in FIGURE_COLUMNS else ''}", k)
+    names = {NEWEST: i18n.text("train.compare.newest"), BEST: i18n.text("train.compare.best")}
+    return [(names.get(k) or (i18n.text("train.compare.best_first", label=column_label(k)) if k in FIGURE_COLUMNS
+                              else column_label(k)), k)
             for k in sort_keys(model_type)]
 
 
 def _cell(value):
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return i18n.text("train.yes" if value else "train.no")
     return value
 
 
@@ -66,14 +75,15 @@ def frame(runs: list[Run], model_type: str) -> pd.DataFrame:
     for run in runs:
         row = [run.title or "—", model_label(run.model_type)]
         row += [_cell(run.settings.get(k)) if k not in FIGURE_COLUMNS
-                else (round(FIGURE_COLUMNS[k][1] * run.figures[k], 2) if k in run.figures else None) for k in keys]
+                else (round(FIGURE_COLUMNS[k] * run.figures[k], 2) if k in run.figures else None) for k in keys]
         row += [run.figures.get("best_epoch"), time.strftime("%Y-%m-%d %H:%M", time.localtime(run.finished)), run.id]
         rows.append(row)
     # dtype object: a whole number stays whole beside an empty cell (pandas would make the column floats)
-    table = pd.DataFrame(rows, columns=FIRST_COLUMNS + [column_label(k) for k in keys] + LAST_COLUMNS, dtype=object)
+    first, last = ([i18n.text(f"train.compare.{c}") for c in columns] for columns in (FIRST_COLUMNS, LAST_COLUMNS))
+    table = pd.DataFrame(rows, columns=first + [column_label(k) for k in keys] + last, dtype=object)
     if model_type != ALL:
-        table = table.drop(columns="model")
-    return table[[c for c in table.columns if c in FIRST_COLUMNS + LAST_COLUMNS or table[c].notna().any()]]
+        table = table.drop(columns=first[1])  # the model column says the same on every row
+    return table[[c for c in table.columns if c in first + last or table[c].notna().any()]]
 
 
 def column_types(table: pd.DataFrame) -> list[str]:
@@ -95,8 +105,8 @@ def caption(run: Run, sort_by: str) -> str:
             parts.append(f"{setting_label(key).lower()} {number_text(value) if not isinstance(value, bool) else value}")
     headline = next((k for k in FIGURE_COLUMNS if k in run.figures), None)
     if headline:
-        label, factor = FIGURE_COLUMNS[headline]
-        parts.append(f"{label.removesuffix(' %')} {factor * run.figures[headline]:.1f}{'%' if factor != 1 else ''}")
+        factor = FIGURE_COLUMNS[headline]
+        parts.append(f"{figure_label(headline)} {factor * run.figures[headline]:.1f}{'%' if factor != 1 else ''}")
     return " · ".join(parts)
 
 
