@@ -7,7 +7,6 @@ Every word is a catalogue text (`words`), shown in the page's language; choices'
 put in the visitor's language when the page loads (page.py).
 """
 
-import hashlib
 from dataclasses import dataclass
 
 import gradio as gr
@@ -18,7 +17,7 @@ from genmodels.settings import Described
 from jobs.compare import ALL, NEWEST
 from jobs.records import NAME_LIMIT
 from jobs.settings import MODEL_KEYS, MODEL_LABELS, TRAIN_KEYS, form_fields, model_type_of
-from ui.language import I18N, words
+from ui.language import words
 
 from . import compare, views
 from .experiments import experiment_choices
@@ -95,20 +94,7 @@ def elem_id(*parts: str) -> str:
 
 def page_words(text):
     """Return a catalogue text (an i18n.Text) as words built into the page; plain text as it is."""
-    if not isinstance(text, i18n.Text):
-        return text
-    filled = words(text.key, **text.params)  # registers the filled text in every language
-    if not text.params:
-        return filled
-    # words() names a filled text by its parameters' JSON, but the page reads a translation's name only up to
-    # its first "}" (Gradio's frontend), so that name is never found: the same texts go under a name without
-    # braces, a digest of it (ui/language.py's words() should name it so itself).
-    digest = hashlib.sha256(filled.key.encode("utf-8")).hexdigest()[:20]
-    name = f"{text.key}|{digest}"
-    for translations in I18N.translations.values():
-        if filled.key in translations:
-            translations[name] = translations[filled.key]
-    return I18N(name)
+    return words(text.key, **text.params) if isinstance(text, i18n.Text) else text
 
 
 def setting_input(described: Described, html_id: str, *, choices=None, high=None, label=None, info=None):

@@ -34,6 +34,7 @@ from jobs.compare import NEWEST, RunComparison, check_model_filter, sort_keys
 from jobs.records import ACTIVE, FINISHED
 from jobs.settings import form_fields, model_type_of
 from ui.errors import user_errors
+from ui.explore import SHOW_DIGIT_JS
 from ui.gradio_internals import current_blocks
 
 from . import compare, layout, views
@@ -483,12 +484,9 @@ class TrainPage:
                           **CANCEL_CONCURRENCY, **PRIVATE)
         live.resume.click(user_errors(self.on_resume), [self.followed, self.owner, live.more_epochs],
                           self.live_outputs, preprocess=False, **PRIVATE)
-        # The explorer opens at its top, where the run's model is chosen and its digit drawn, not at the height the
-        # Train tab was scrolled to (the explorer's model selector is the one element of it this tab is given).
-        land = f"() => document.getElementById({json.dumps(self.explore.model_selector.elem_id)})" \
-               "?.scrollIntoView({block: 'start'})"
+        # The explorer opens at its digit and sliders, not at the height the Train tab was scrolled to.
         live.open.click(user_errors(self.on_open_in_explorer), [self.followed],
-                        [self.explore.model_selector, self.tabs, self.timer], **PRIVATE).success(None, js=land)
+                        [self.explore.model_selector, self.tabs, self.timer], **PRIVATE).success(None, js=SHOW_DIGIT_JS)
         live.grid_epoch.release(user_errors(self.on_scrub), [live.grid_epoch, self.followed], live.grid, **QUIET)
         live.curves.click(user_errors(self.on_curves), [self.followed], live.curves_picture, **QUIET)
         choice = [compared.model, compared.sort, self.shown]
