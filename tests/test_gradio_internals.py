@@ -58,6 +58,10 @@ def test_a_translated_text_names_its_key_in_python_and_in_the_pages_config():
     assert text.to_dict() == {"__type__": gi.I18N_TEXT_TYPE, "key": "k"}, f"gradio {gi.GRADIO_VERSION}"
     label = language.words("app.tab.explore")
     assert language.shown(label, "zh-CN") == "探索" and language.shown(label.to_dict(), "en") == "Explore"
+    assert str(text).startswith(gi.I18N_TEXT_PREFIX), f"gradio {gi.GRADIO_VERSION}: {text}"
+    assert language.shown(str(label), "zh-CN") == "探索"  # as a component that made it a string holds it
+    filled = language.words("explore.upload_label", mb=10)
+    assert "10" in language.shown(str(filled), "en") and "10" in language.shown(filled, "zh-CN")
 
 
 def test_current_blocks_is_the_blocks_being_built():

@@ -43,9 +43,11 @@ ROOT_HEADERS = (b"host", b"x-forwarded-host", b"x-forwarded-proto", b"x-gradio-s
 QUEUE_ANALYTICS = {"GRADIO_ANALYTICS_CACHE_FREQUENCY": "1000", "GRADIO_ANALYTICS_MAX_EVENTS": "1000"}
 # What gr.I18n(...)(key) returns, a text the page translates: ui.language.shown reads its key to render it
 # on the server (a field's label in a refusal). Internal: gradio.i18n.I18nData; the page's config holds it
-# as {"__type__": I18N_TEXT_TYPE, "key": key}. gr.I18n offers no public way back from the text to its key.
+# as {"__type__": I18N_TEXT_TYPE, "key": key}, or as that JSON after I18N_TEXT_PREFIX where a component made
+# it a string (str(I18nData)). gr.I18n offers no public way back from the text to its key.
 I18N_TEXT = gradio_i18n.I18nData
 I18N_TEXT_TYPE = "translation_metadata"
+I18N_TEXT_PREFIX = "__i18n__"
 
 
 def current_blocks() -> gr.Blocks:

@@ -28,7 +28,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 import i18n
-from ui.gradio_internals import I18N_TEXT, I18N_TEXT_TYPE, STATIC_DIR, on_each_call
+from ui.gradio_internals import I18N_TEXT, I18N_TEXT_PREFIX, I18N_TEXT_TYPE, STATIC_DIR, on_each_call
 
 PREFIX = "/latent-lab"
 CATALOGUE_URL = f"{PREFIX}/i18n"
@@ -75,6 +75,11 @@ def shown(value, language_: str | None = None) -> str:
     """Return a component's text as a reader of `language_` (default: the current caller's) reads it: a words() text
     rendered from the catalogue, a plain string as it is."""
     key = value.key if isinstance(value, I18N_TEXT) else None
+    if isinstance(value, str) and value.startswith(I18N_TEXT_PREFIX):
+        try:
+            value = json.loads(value[len(I18N_TEXT_PREFIX):])
+        except ValueError:
+            return value
     if isinstance(value, dict) and value.get("__type__") == I18N_TEXT_TYPE:  # as a page's config holds it
         key = value.get("key")
     if not isinstance(key, str):
