@@ -494,7 +494,7 @@ def test_runs_lists_the_finished_runs_with_settings_figures_and_pictures(client,
 
 
 @pytest.mark.parametrize("args, message", [
-    (("gan",), "model must be one of all, vae, rnn, writer"),
+    (("gan",), "model must be one of all, vae, rnn, writer, ae"),
     ((5,), "model must be one of"),
     (("vae", "colour"), "sort_by must be one of newest, best"),
     (("rnn", "beta"), "sort_by must be one of"),  # a RowRNN has no beta
