@@ -69,7 +69,7 @@ def sort_keys(model_type: str = ALL) -> list[str]:
 
 
 def check_model_filter(model_type) -> str:
-    """Return a model filter ('all', 'vae', 'rnn' or 'writer'; None means all); ValueError with a sentence otherwise."""
+    """Return a model filter ('all' or a model type of MODEL_KEYS; None means all); ValueError with a sentence otherwise."""
     if model_type is None:
         return ALL
     choices = [ALL, *MODEL_KEYS]

@@ -20,7 +20,8 @@ from .records import DONE, QUEUED, RUNNING
 # Seconds per epoch of a default-size model on mnist-5k, and the fixed cost of a job on a warm
 # worker (building, and the NLL bound measured after the last epoch): round figures from
 # `bench/class_train.py` (BENCHMARKS.md), replaced by measurements once one job finished.
-PRIOR_EPOCH_S = {("vae", "mnist-5k"): 0.6, ("rnn", "mnist-5k"): 2.0, ("writer", "mnist-5k"): 2.0}
+PRIOR_EPOCH_S = {("vae", "mnist-5k"): 0.6, ("rnn", "mnist-5k"): 2.0, ("writer", "mnist-5k"): 2.0,
+                 ("ae", "mnist-5k"): 0.5}  # the autoencoder: the VAE's network less one head and the sampling, ~0.85x
 PRIOR_LARGE_FACTOR = 12  # mnist and fashion-mnist train on 55,000 images, mnist-5k on 4,500
 PRIOR_START_S = 2.0
 # A running job past its estimate by more than this has an unknown remaining time (it may be loading,

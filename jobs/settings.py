@@ -26,9 +26,10 @@ MODEL_KEYS = {
     "vae": {"latent_dim": "latent_dim", "hidden_size": "hidden_size", "beta": "beta", "kl_warmup": "kl_warmup_epochs"},
     "rnn": {"cell": "cell", "hidden_size": "hidden_size"},
     "writer": {"hidden_size": "hidden_size"},
+    # The plain autoencoder: the VAE's network without the KL term, so no beta and no KL warm-up.
+    "ae": {"latent_dim": "latent_dim", "hidden_size": "hidden_size"},
 }
 OTHER_KEYS = ("model", "name")
-MODEL_LABELS = {"vae": "VAE", "rnn": "RowRNN", "writer": "RowWriter"}
 CUDA_DEVICE = re.compile(r"^cuda(?::(\d+))?$")
 # The Train tab's runs measure their end-of-run NLL bound with fewer importance samples than the
 # library's default: far less time for a bound a little looser (BENCHMARKS.md, "NLL samples").

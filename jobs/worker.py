@@ -26,7 +26,7 @@ import torch
 from torchvision.utils import make_grid, save_image
 
 import i18n
-from genmodels import VAE, RowWriter
+from genmodels import VAE, Autoencoder, RowWriter
 from genmodels.checkpoints import atomic_write
 from genmodels.data import Dataset, load_dataset
 from genmodels.files import append_below, is_real_folder
@@ -84,7 +84,7 @@ class Reporter:
                       "started": self.started, "outcome": None, "error": None}
         self.fixed = None
         self.writes = isinstance(trainer.model, RowWriter)
-        if isinstance(trainer.model, VAE):
+        if isinstance(trainer.model, (VAE, Autoencoder)):  # both reconstruct and decode codes from N(0, I)
             data = trainer.data
             # One validation image per class and eight fixed prior draws: the same inputs every
             # epoch, so scrubbing the epoch slider shows them take shape.
@@ -148,7 +148,7 @@ class Reporter:
 
     @torch.no_grad()
     def _save_grid(self, model, path: Path) -> None:
-        """Write a PNG: for a VAE, validation images, their reconstructions and prior samples, one row each;
+        """Write a PNG: for a VAE or an autoencoder, validation images, their reconstructions and prior samples, one row each;
         for a writer, one digit of each of the first eight classes, written with the same seed every epoch."""
         if self.writes:
             labels = torch.arange(GRID_COLUMNS) % model.config.num_classes

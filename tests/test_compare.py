@@ -95,8 +95,8 @@ def test_sort_orders_and_filters(runs):
 
 
 @pytest.mark.parametrize("call, message", [
-    (lambda: check_model_filter("gan"), "model must be one of all, vae, rnn, writer, got 'gan'."),
-    (lambda: check_model_filter(["vae"]), "model must be one of all, vae, rnn, writer, got 'list'."),
+    (lambda: check_model_filter("gan"), "model must be one of all, vae, rnn, writer, ae, got 'gan'."),
+    (lambda: check_model_filter(["vae"]), "model must be one of all, vae, rnn, writer, ae, got 'list'."),
     (lambda: check_sort_key("beta", "rnn"), "sort_by must be one of newest, best,"),
     (lambda: check_sort_key(3), "sort_by must be one of"),
 ])

@@ -5,7 +5,7 @@ from dataclasses import replace
 
 import pytest
 
-from genmodels import settings
+from genmodels import AutoencoderConfig, settings
 from genmodels.models import MODEL_TYPES
 from genmodels.train import TrainConfig, build_parser, configs_from_args, main
 from jobs.settings import JOB_NLL_SAMPLES, MODEL_KEYS, TRAIN_KEYS, configs_from_settings, form_fields
@@ -68,3 +68,18 @@ def test_parse_reads_form_and_json_values(value, message):
     else:
         with pytest.raises(ValueError, match=message):
             settings.parse(described, value)
+
+
+def test_the_autoencoder_trains_with_its_own_sizes_and_no_kl_settings():
+    """Issue 25: the plain autoencoder in the Train form and /train: latent and hidden size, declared on its config,
+    and neither beta nor the KL warm-up (it has no KL term); a VAE's keys sent with it are ignored."""
+    fields = form_fields("ae")
+    assert list(fields) == [*TRAIN_KEYS, "latent_dim", "hidden_size"]
+    declared = settings.specs(AutoencoderConfig)
+    assert fields["latent_dim"] == declared["latent_dim"] and fields["hidden_size"] == declared["hidden_size"]
+    assert (fields["latent_dim"].default, fields["hidden_size"].default) == (20, 400)  # the VAE's: the two compare
+    kind, model_config, _ = configs_from_settings({"model": "ae", "latent_dim": 8, "hidden_size": 64, "beta": 4.0,
+                                                   "kl_warmup": 3}, max_epochs=10)
+    assert kind == "ae" and model_config == AutoencoderConfig(latent_dim=8, hidden_size=64)
+    with pytest.raises(ValueError, match="Latent size must be between 1 and 64, got 65"):
+        configs_from_settings({"model": "ae", "latent_dim": 65}, max_epochs=10)

@@ -42,3 +42,6 @@ def test_computed_keys_exist():
         assert f"train.experiment.{key}" in english and f"train.experiment.{key}.name" in english
     for model_type in MODEL_KEYS:
         assert f"train.axis.{model_type}" in english and f"train.note.{model_type}" in english
+        assert f"train.model_name.{model_type}" in english
+        for figure in MODEL_TYPES[model_type].validation_figures:  # a job's headline figure and the comparison's columns
+            assert f"train.figure.{figure.key}" in english

@@ -10,16 +10,19 @@ import math
 
 import gradio as gr
 import pytest
-from conftest import run_folders
+from conftest import finished_run, run_folders
 from gradio_client import Client
 from hostile import ServedApp, ServerLog, api_call, copy_shipped_run, error_sentence, wait_for_view
 from PIL import Image
 
+from genmodels import AutoencoderConfig
 from genmodels.registry import ModelRegistry
+from genmodels.train import TrainConfig
 from jobs import HostLimits
 from jobs.runner import hash_token
 import i18n
 from jobs.settings import MODEL_KEYS, TRAIN_KEYS, configs_from_settings, form_fields
+from ui.explore.models import explorable_names
 from ui.language import I18N
 from ui.train import views
 from ui.train.experiments import EXPERIMENTS, settings_for
@@ -90,11 +93,16 @@ def test_the_form_carries_each_settings_range_and_default(train_page, model_type
 def test_the_model_choice_offers_every_model_and_switches_the_fields(train_page):
     form = train_page.form
     assert choice_values(form.model) == list(MODEL_KEYS) and form.model.value == "vae"
-    assert [[c.visible for c in form.groups[m]] for m in MODEL_KEYS] == [[True, True], [False], [False]]
+    assert [[c.visible for c in form.groups[m]] for m in MODEL_KEYS] == [[True, True], [False], [False], [False]]
     shown = train_page.on_model_change("rnn")
     assert {m: [shown[c].visible for c in form.groups[m]] for m in MODEL_KEYS} == {
-        "vae": [False, False], "rnn": [True], "writer": [False]}
-    assert [form.per_model[m]["hidden_size"].value for m in ("vae", "rnn", "writer")] == [400, 128, 256]
+        "vae": [False, False], "rnn": [True], "writer": [False], "ae": [False]}
+    assert [form.per_model[m]["hidden_size"].value for m in ("vae", "rnn", "writer", "ae")] == [400, 128, 256, 400]
+    # The plain autoencoder's box: its sizes, and no beta or KL warm-up (it has no KL term).
+    shown = train_page.on_model_change("ae")
+    assert [shown[c].visible for c in form.groups["ae"]] == [True] and not any(shown[c].visible for c in form.groups["vae"])
+    assert list(form.per_model["ae"]) == ["latent_dim", "hidden_size"]
+    assert [label for label, _ in form.model.choices] == ["VAE", "RowRNN", "RowWriter", "Autoencoder"]
 
 
 @pytest.mark.parametrize("model_type", list(MODEL_KEYS))
@@ -129,6 +137,8 @@ METRICS = {
     "rnn": {"epochs": [{"epoch": 1, "train_loss": 0.5, "val_loss": 0.4, "train_accuracy": 0.8, "val_accuracy": 0.9}],
             "steps": [{"x": 0.5, "loss": 1.0}]},
     "writer": {"epochs": [{"epoch": 1, "train_nll": 90.0, "val_nll": 88.0}], "steps": [{"x": 0.5, "loss": 95.0}]},
+    "ae": {"epochs": [{"epoch": 1, "train_loss": 81.0, "train_recon": 81.0, "val_loss": 79.0, "val_recon": 79.0}],
+           "steps": [{"x": 0.5, "loss": 85.0}]},
 }
 
 
@@ -143,6 +153,20 @@ def test_every_curve_is_a_named_series_of_its_model_loss(model_type):
                                              *[v for k, v in METRICS[model_type]["epochs"][0].items()
                                                if k in views.LOSS_CURVES[model_type]]])
     assert views.loss_frame(model_type, {"epochs": [], "steps": []}) is None
+
+
+def test_an_autoencoder_run_is_drawn_and_named_by_its_reconstruction_term():
+    """Its loss curve is its declared validation figure (val_recon, genmodels.trainable), with no KL panel."""
+    assert views.LOSS_CURVES["ae"] == ("train_recon", "val_recon")
+    assert views.loss_axis("ae") == "reconstruction (nats per image)"
+    view = {"id": PLANTED, "name": f"run-{PLANTED}", "title": "", "model_type": "ae", "dataset": "mnist-5k",
+            "status": "done", "epochs_done": 2, "target_epochs": 2, "figures": {"best_epoch": 2, "val_recon": 79.04}}
+    text = views.status_markdown(view)
+    assert "Autoencoder" in text and "reconstruction 79.0 nats (epoch 2)" in text
+    with i18n.speaking("zh-CN"):
+        assert "自编码器" in views.status_markdown(view) and "重构 79.0 奈特（第 2 轮）" in views.status_markdown(view)
+    figure = views.curves_figure("ae", METRICS["ae"])
+    assert len(figure.axes) == 1 and figure.axes[0].get_ylabel() == "reconstruction (nats per image)"
 
 
 def test_kl_and_accuracy_have_their_own_scales():
@@ -187,6 +211,37 @@ def test_launch_follow_to_done_and_decode_with_it_in_the_explorer(client, live_a
     # The same checkpoint as the registry sees it, read from the job's folder.
     entry = ModelRegistry(extra_folders=run_folders(runs_dir), device="cpu").entry(name)
     assert entry.epochs_trained == 2 and entry.model_type == "vae"
+
+
+@pytest.mark.slow
+def test_an_autoencoder_job_runs_to_a_checkpoint_the_explorer_lists(client, runs_dir):
+    """Issue 25: a 1-epoch plain autoencoder through /train, to a checkpoint the explorer lists and decodes with,
+    its reconstruction term as its figure, a picture grid per epoch, and its sizes in the comparison."""
+    job_id = client.predict({"model": "ae", "dataset": "mnist-5k", "epochs": 1, "latent_dim": 4, "hidden_size": 16,
+                             "batch_size": 512, "name": "tiny ae"}, TOKEN, api_name="/train")
+    view = follow(client, job_id, lambda v: v["status"] not in ("queued", "running"), "the autoencoder job to finish")
+    assert view["status"] == "done", view["log_tail"]
+    assert set(view["figures"]) == {"val_recon", "best_epoch"} and view["sample_epochs"] == [1]
+    assert "val_kl" not in view["metrics"]["epochs"][0]
+    name = f"run-{job_id}"
+    registry = ModelRegistry(extra_folders=run_folders(runs_dir), device="cpu")
+    assert name in explorable_names(registry) and registry.entry(name).model_type == "ae"
+    assert Image.open(client.predict([0.0] * 4, name, api_name="/decode")).size[0] >= 28  # the app's explorer has it
+    (run,) = [r for r in client.predict("ae", "best", api_name="/runs") if r["id"] == job_id]
+    assert run["settings"]["latent_dim"] == 4 and run["settings"]["hidden_size"] == 16 and "beta" not in run["settings"]
+
+
+def test_open_in_explorer_takes_a_finished_autoencoder_run_there(train_page, monkeypatch):
+    job_id = "20250101-000000-0ae1"
+    finished_run(train_page.jobs.runs_dir, job_id, "ae", AutoencoderConfig(latent_dim=4, hidden_size=16),
+                 TrainConfig(epochs=1, batch_size=512, device="cpu", nll_samples=0), name="tiny ae")
+    monkeypatch.setattr(train_page, "registry", ModelRegistry(extra_folders=train_page.jobs.checkpoint_folders,
+                                                              device="cpu"))
+    snap = train_page.read(job_id, "")
+    assert train_page.status_updates(snap, None)[train_page.live.open].interactive
+    selector, tab, _ = train_page.on_open_in_explorer(job_id)
+    assert selector.value == f"run-{job_id}" and (f"tiny ae (run-{job_id})", f"run-{job_id}") in selector.choices
+    assert ("ae-mnist", "ae-mnist") in selector.choices and tab.selected == "explore"
 
 
 @pytest.mark.slow
@@ -439,7 +494,7 @@ def test_runs_lists_the_finished_runs_with_settings_figures_and_pictures(client,
 
 
 @pytest.mark.parametrize("args, message", [
-    (("gan",), "model must be one of all, vae, rnn, writer"),
+    (("gan",), "model must be one of all, vae, rnn, writer, ae"),
     ((5,), "model must be one of"),
     (("vae", "colour"), "sort_by must be one of newest, best"),
     (("rnn", "beta"), "sort_by must be one of"),  # a RowRNN has no beta
@@ -458,6 +513,8 @@ def test_each_visitor_gets_a_seed_of_their_own_and_the_choices_in_their_language
     with i18n.speaking("zh-CN"):
         loaded = train_page.on_page_open("")
     models = loaded[train_page.compared.model].choices
+    assert loaded[train_page.form.model].choices == [("VAE", "vae"), ("RowRNN", "rnn"), ("RowWriter", "writer"),
+                                                     ("自编码器", "ae")]
     assert models[0] == ("全部模型", "all") and [v for _, v in models[1:]] == list(MODEL_KEYS)  # values unchanged
     experiments = loaded[train_page.form.experiment].choices
     assert [v for _, v in experiments] == list(EXPERIMENTS) and experiments[0][0].startswith("β 扫描")
@@ -482,18 +539,34 @@ def test_each_class_experiment_fills_settings_the_api_accepts(train_page, key):
     experiment = EXPERIMENTS[key]
     spread = {json.dumps(settings_for(key, seed), sort_keys=True) for seed in range(12)}
     assert len(spread) == (len(experiment.varies[1]) if experiment.varies else 1)  # the class spreads over them
+    setting, values = experiment.varies or (None, ())
     for seed in range(6):
         settings = settings_for(key, seed)
         kind, model_config, _ = configs_from_settings(settings, max_epochs=100)
-        assert kind == experiment.model
+        assert kind == (values[seed % len(values)] if setting == "model" else experiment.model)
     filled = train_page.on_experiment(key, 5)
     form = train_page.form
-    assert filled[form.model] == experiment.model and filled[form.name] == settings_for(key, 5)["name"]
+    model = settings_for(key, 5)["model"]
+    assert filled[form.model] == model and filled[form.name] == settings_for(key, 5)["name"]
     visible = {m: [filled[c].visible for c in form.groups[m]] for m in MODEL_KEYS}
-    assert all(all(v) == (m == experiment.model) for m, v in visible.items()), visible
-    if experiment.varies:
-        setting, values = experiment.varies
+    assert all(all(v) == (m == model) for m, v in visible.items()), visible
+    if setting not in (None, "model"):
         assert filled[form.per_model[experiment.model][setting]] == values[5 % len(values)]
+
+
+def test_the_vae_or_autoencoder_experiment_alternates_the_model_with_the_same_settings(train_page):
+    """Issue 25's classic lesson: the same network and settings, with and without the KL term, by the student's seed."""
+    runs = [settings_for("vae_or_ae", seed) for seed in (0, 1)]
+    assert [r["model"] for r in runs] == ["vae", "ae"] and [r["name"] for r in runs] == ["KL or not: VAE",
+                                                                                      "KL or not: Autoencoder"]
+    configs = [configs_from_settings(r, max_epochs=100)[1] for r in runs]
+    assert (configs[0].latent_dim, configs[0].hidden_size, configs[0].beta) == (20, 400, 1.0)
+    assert (configs[1].latent_dim, configs[1].hidden_size) == (20, 400)
+    with i18n.speaking("zh-CN"):
+        assert settings_for("vae_or_ae", 1)["name"] == "有无 KL 项：自编码器"
+    filled = train_page.on_experiment("vae_or_ae", 3)
+    form = train_page.form
+    assert filled[form.model] == "ae" and filled[form.per_model["ae"]["latent_dim"]] == 20
 
 
 # ------------------------------------------------------------------------ issue 26: a Chinese caller

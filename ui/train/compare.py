@@ -17,7 +17,7 @@ from jobs.compare import ALL, BEST, FIGURES, NEWEST, SETTING_KEYS, Run, sort_key
 from jobs.settings import MODEL_KEYS, form_fields
 from ui.gradio_internals import write_to_cache
 
-from .views import model_label, number_text
+from .views import model_choices as each_model, model_label, number_text
 
 INTRO = "train.compare.intro"
 # Figure key -> factor it is shown with: losses in nats per image, accuracy (a fraction) in percent; its
@@ -32,7 +32,7 @@ EMPTY_NOTE = "train.compare.empty"
 
 def model_choices() -> list[tuple[str, str]]:
     """Return the model filter's (label, value) choices: all models, then each model type."""
-    return [(i18n.text("train.compare.all"), ALL)] + [(model_label(m), m) for m in MODEL_KEYS]
+    return [(i18n.text("train.compare.all"), ALL)] + each_model()
 
 
 def setting_label(key: str) -> str:

@@ -6,18 +6,21 @@ so a class spreads over them), and the run is named after what it tries, so the 
 up in "Compare runs". Every key and value is a public setting of jobs.settings (the form's own).
 
     settings_for("beta_sweep", seed=17)   -> {"model": "vae", "beta": 4.0, ...}
+    settings_for("vae_or_ae", seed=3)     -> {"model": "ae", ...}    (the model itself may be what varies)
 """
 
 from dataclasses import dataclass, field
 
 import i18n
 
+from .views import model_label
+
 
 @dataclass(frozen=True)
 class Experiment:
     """One experiment: the model it trains, the settings it fixes, and at most one setting each student varies."""
 
-    model: str
+    model: str  # the model it trains (the first of the class's, when the model is what varies)
     fixed: dict = field(default_factory=dict)  # public setting key -> value
     varies: tuple[str, tuple] | None = None  # (public setting key, the values the class spreads over)
 
@@ -29,6 +32,10 @@ EXPERIMENTS = {
     "latent_2d": Experiment("vae", fixed={"latent_dim": 2}),
     # The same reader with an Elman, a GRU and an LSTM cell.
     "rnn_cells": Experiment("rnn", varies=("cell", ("rnn", "gru", "lstm"))),
+    # The same network and settings with and without the KL term (Kingma & Welling, 2013): a VAE or a plain
+    # autoencoder by the student's seed; the class then compares their prior samples in "Compare runs".
+    "vae_or_ae": Experiment("vae", fixed={"latent_dim": 20, "hidden_size": 400, "beta": 1.0, "kl_warmup": 0},
+                            varies=("model", ("vae", "ae"))),
 }
 
 
@@ -49,7 +56,7 @@ def settings_for(key: str, seed: int) -> dict:
         setting, values = experiment.varies
         value = values[int(seed) % len(values)]
         settings[setting] = value
-        params = {"value": value}
+        params = {"value": model_label(value) if setting == "model" else value}
     settings["name"] = i18n.text(f"train.experiment.{key}.name", **params)
     return settings
 

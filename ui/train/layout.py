@@ -16,7 +16,7 @@ import i18n
 from genmodels.settings import Described
 from jobs.compare import ALL, NEWEST
 from jobs.records import NAME_LIMIT
-from jobs.settings import MODEL_KEYS, MODEL_LABELS, TRAIN_KEYS, form_fields, model_type_of
+from jobs.settings import MODEL_KEYS, TRAIN_KEYS, form_fields, model_type_of
 from ui.language import words
 
 from . import compare, views
@@ -138,7 +138,9 @@ def build_settings_form(dataset_choices: list, dataset_notes: list, device_choic
         gr.Markdown(words("train.turned_off"))
     experiment = gr.Dropdown(experiment_choices(), value=None, label=words("train.experiment"),
                              info=words("train.experiment_info"), elem_id=elem_id("experiment"))
-    model = gr.Radio([(MODEL_LABELS[m], m) for m in MODEL_KEYS], value=first, label=words("train.model"),
+    with i18n.speaking(i18n.DEFAULT):  # the names are put in each visitor's language when the page opens (page.py)
+        model_choices = views.model_choices()
+    model = gr.Radio(model_choices, value=first, label=words("train.model"),
                      elem_id=elem_id("model"))
     name = gr.Textbox(label=words("train.run_name"), placeholder=words("train.run_name_placeholder"),
                       max_length=NAME_LIMIT, info=page_words(i18n.Text("train.run_name_info", limit=NAME_LIMIT)),

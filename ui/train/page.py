@@ -35,6 +35,8 @@ from jobs.records import ACTIVE, FINISHED
 from jobs.settings import form_fields, model_type_of
 from ui.errors import user_errors
 from ui.explore import SHOW_DIGIT_JS
+from ui.explore.layout import model_choices as explorer_choices
+from ui.explore.models import EXPLORABLE_TYPES
 from ui.gradio_internals import current_blocks
 
 from . import compare, layout, views
@@ -203,7 +205,8 @@ class TrainPage:
             live.progress: views.progress_html(view),
             live.cancel: gr.Button(interactive=bool(view) and snap.mine and view["status"] in ACTIVE),
             live.resume: gr.Button(interactive=bool(view) and snap.mine and view["can_resume"]),
-            live.open: gr.Button(interactive=bool(view) and view["has_checkpoint"] and view["model_type"] == "vae"),
+            live.open: gr.Button(interactive=bool(view) and view["has_checkpoint"]
+                                 and view["model_type"] in EXPLORABLE_TYPES),
             self.timer: gr.Timer(pace) if active is None else gr.Timer(pace, active=active),
         }
 
@@ -339,6 +342,7 @@ class TrainPage:
         return {**out, form.common["seed"]: gr.Number(value=secrets.randbelow(SEED_DRAW)),
                 form.common["dataset"]: gr.Dropdown(choices=dataset_choices(self.dataset_names, self.availability)),
                 form.experiment: gr.Dropdown(choices=experiment_choices()),
+                form.model: gr.Radio(choices=views.model_choices()),
                 compared.model: gr.Radio(choices=compare.model_choices()),
                 compared.sort: gr.Dropdown(choices=compare.sort_choices(check_model_filter(None)))}
 
@@ -418,13 +422,13 @@ class TrainPage:
         view = self.jobs.status(job_id)
         if not view["has_checkpoint"]:
             raise i18n.Sentence("train.no_checkpoint", job=job_id)
-        if view["model_type"] != "vae":
-            raise i18n.Sentence("train.not_vae", model=views.model_label(view["model_type"]))
-        names = self.registry.names("vae")
-        if view["name"] not in names:
+        if view["model_type"] not in EXPLORABLE_TYPES:  # a VAE or a plain autoencoder
+            raise i18n.Sentence("train.not_explorable", model=views.model_label(view["model_type"]))
+        choices = explorer_choices(self.registry)  # the explorer's own list: a run's title beside its name
+        if view["name"] not in [name for _, name in choices]:
             raise i18n.Sentence("train.unreadable", job=job_id)
         # Switching tabs from code fires no select event, so polling is switched off here.
-        return (gr.Dropdown(choices=names, value=view["name"]), gr.Tabs(selected="explore"),
+        return (gr.Dropdown(choices=choices, value=view["name"]), gr.Tabs(selected="explore"),
                 gr.Timer(active=False))
 
     def on_curves(self, job_id):
@@ -461,7 +465,7 @@ class TrainPage:
         compared = self.compared
         self.followed.change(None, self.followed, None, js=REMEMBER_FOLLOWED, **QUIET)
         current_blocks().load(user_errors(self.on_page_open), self.followed_id,
-                              [form.common["seed"], form.common["dataset"], form.experiment, compared.model,
+                              [form.common["seed"], form.common["dataset"], form.experiment, form.model, compared.model,
                                compared.sort, *self.live_outputs], js=READ_FOLLOWED, **QUIET)
         form_inputs = {form.model, form.name, *form.common.values(), self.owner, form.class_code, self.kept_code,
                        *(c for inputs in form.per_model.values() for c in inputs.values())}

@@ -18,8 +18,9 @@ from matplotlib.figure import Figure
 
 import i18n
 
+from genmodels.models import MODEL_TYPES
 from jobs.records import QUEUED, RUNNING
-from jobs.settings import MODEL_LABELS
+from jobs.settings import MODEL_KEYS
 
 # How often the Train tab asks for news (s): every second while the followed job trains (its bar and
 # curves move), every few seconds while it waits (its place and estimates move slowly) or otherwise.
@@ -50,13 +51,19 @@ STEPS, TRAIN, VALIDATION = "train.series.steps", "train.series.train", "train.se
 SERIES_KEYS = (STEPS, TRAIN, VALIDATION)
 COLOURS = {STEPS: "#9ecae1", TRAIN: "#1f77b4", VALIDATION: "#ff7f0e"}
 
+LOSS_UNIT = "nats per image"  # a validation figure in this unit can be drawn as the loss curve
+
+
+def loss_curve_keys(model_type: str) -> tuple[str, str]:
+    """Return the (train, validation) metrics keys of a model type's loss curve: its first validation figure in
+    nats per image (genmodels.trainable), and the trainer's training mean of the same loss part."""
+    figure = next(f for f in MODEL_TYPES[model_type].validation_figures if f.unit == LOSS_UNIT)
+    return "train_" + figure.key.removeprefix("val_"), figure.key
+
+
 # Per model type: the loss curve's (train, validation) metrics keys; its axis title is train.axis.<model type>
 # and the note under it train.note.<model type>.
-LOSS_CURVES = {
-    "vae": ("train_nelbo", "val_nelbo"),
-    "rnn": ("train_loss", "val_loss"),
-    "writer": ("train_nll", "val_nll"),
-}
+LOSS_CURVES = {model_type: loss_curve_keys(model_type) for model_type in MODEL_KEYS}
 KL_AXIS, ACCURACY_AXIS, EPOCH_AXIS = "train.axis.kl", "train.axis.accuracy", "train.axis.epoch"
 
 
@@ -76,8 +83,15 @@ def loss_note(model_type: str) -> str:
 
 
 def model_label(model_type: str) -> str:
-    """Return the display name of a model type ('VAE', 'RowRNN', 'RowWriter')."""
-    return MODEL_LABELS.get(model_type, model_type)
+    """Return the display name of a model type ('VAE', 'RowRNN', 'RowWriter', 'Autoencoder') in the current
+    language; an unknown type as it is."""
+    key = f"train.model_name.{model_type}"
+    return i18n.text(key) if key in i18n.catalogue(i18n.DEFAULT) else model_type
+
+
+def model_choices() -> list[tuple[str, str]]:
+    """Return every model type as a (display name in the current language, model type) choice."""
+    return [(model_label(m), m) for m in MODEL_KEYS]
 
 
 def number_text(value) -> str:
@@ -186,15 +200,17 @@ def queue_html(view: dict | None, now: float | None = None) -> str:
 
 
 def figure_text(view: dict) -> str:
-    """Return a job's headline figure: best validation −ELBO or NLL (nats per image), or accuracy (%)."""
+    """Return a job's headline figure, its model's first validation figure at the best epoch: −ELBO,
+    reconstruction or NLL (nats per image), or accuracy (%)."""
     f = view.get("figures") or {}
-    if f.get("val_nelbo") is not None:
-        return i18n.text("train.figure.nelbo", value=f["val_nelbo"], epoch=f["best_epoch"])
-    if f.get("val_accuracy") is not None:
-        return i18n.text("train.figure.accuracy", value=100 * f["val_accuracy"], epoch=f["best_epoch"])
-    if f.get("val_nll") is not None:
-        return i18n.text("train.figure.nll", value=f["val_nll"], epoch=f["best_epoch"])
-    return i18n.text("train.unknown")
+    model_class = MODEL_TYPES.get(view.get("model_type"))
+    headline = model_class.validation_figures[0] if model_class and model_class.validation_figures else None
+    if headline is None or f.get(headline.key) is None:
+        return i18n.text("train.unknown")
+    name = i18n.text(f"train.figure.{headline.key}")
+    if headline.unit == "fraction":
+        return i18n.text("train.figure.percent", name=name, value=100 * f[headline.key], epoch=f["best_epoch"])
+    return i18n.text("train.figure.nats", name=name, value=f[headline.key], epoch=f["best_epoch"])
 
 
 def status_markdown(view: dict | None) -> str:
