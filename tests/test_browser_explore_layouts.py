@@ -60,9 +60,11 @@ def tab_font(page) -> float:
 
 
 def check_train_presentation(page):
-    """The followed job's status in large type and its curves across the screen (the form hidden), the tabs at hand."""
+    """The followed job's status in large type and its curves across the screen (the form below them), the tabs at hand."""
     wait_shown(page.locator(".gradio-container.ll-present"), "the page to switch to presentation mode")
-    wait_shown(page.locator("#train-intro"), "the settings form to hide", state="hidden")
+    wait_until(page, "() => document.querySelector('#train-intro').getBoundingClientRect().top > "
+                     "document.querySelector('#train-loss-plot').getBoundingClientRect().bottom",
+               "the settings form to move below the curves")
     size = page.evaluate("() => parseFloat(getComputedStyle(document.querySelector('#train-status p')).fontSize)")
     assert size >= 22, size
     assert page.locator("#train-loss-plot").bounding_box()["width"] >= 0.85 * PROJECTOR["width"]
@@ -111,7 +113,9 @@ def test_presentation_mode_by_toggle_and_back(browser, live_app, artifacts):
         page.click("#train-present")
         check_train_presentation(page)
         page.keyboard.press("Escape")
-        wait_shown(page.locator("#train-intro"), "Escape to bring the Train tab's form back")
+        wait_until(page, "() => document.querySelector('#train-intro').getBoundingClientRect().top < "
+                         "document.querySelector('#train-loss-plot').getBoundingClientRect().top",
+                   "Escape to bring the Train tab's form back beside the curves")
 
 
 def test_presentation_mode_by_link(browser, live_app):
