@@ -116,9 +116,9 @@ def test_the_lesson_at_1280x720_its_checks_and_the_glossary(browser, live_app, a
         page.keyboard.press("Escape")
         wait_shown(page.locator("#ll-glossary:not([open])"), "the glossary to close", state="attached")
 
-        # The app's own texts mark their terms too ([[kl|KL]] in the catalogue): one in the explanation panel
-        # opens the glossary at its entry by a click, another by Enter; each carries its sentence as its tooltip.
-        beta = page.locator("#ll-explain-elbo .ll-term[data-term=beta]").first
+        # The app's own words of the field open it too: one the catalogue's text marks ([[encoder|encoder]]) by a
+        # click, one the panel's markup marks (data-term="beta") by Enter; each carries its sentence as its tooltip.
+        beta = page.locator("#ll-explain-elbo [data-term=beta]").first  # marked in explain.py's markup: not a button
         assert beta.get_attribute("title").startswith("The weight of the KL term")
         page.locator("#ll-explain .ll-help .ll-term[data-term=encoder]").first.click()  # left: clear of the lesson
         wait_until(page, "() => document.activeElement.id === 'll-term-encoder'", "the glossary's encoder to get the focus")

@@ -60,15 +60,16 @@
   // sentence as its tooltip and accessible description.
   const TERM_MARK = /\[\[([^\]|]*)(?:\|([^\]]*))?\]\]/g;
   const knownTerm = (id) => Boolean(S.data && S.data.glossary.includes(id));
+  // Idempotent, and it sets only what differs: Gradio may morph an HTML block's new value into the old elements,
+  // dropping what this added (the observer below sees that and calls it again).
   function describeTerm(node) {
     const id = node.dataset.term;
-    if (!S.data || node.dataset.termDescribed === lang()) return;
-    node.dataset.termDescribed = lang();
     if (!knownTerm(id)) return;
-    node.title = termText(id);
-    if (!node.matches("button, a, input, select, textarea, [tabindex]")) node.tabIndex = 0;
-    if (!node.matches("button")) node.setAttribute("role", "button");
-    node.setAttribute("aria-haspopup", "dialog");
+    const text = termText(id);
+    if (node.getAttribute("title") !== text) node.setAttribute("title", text);
+    if (node.matches("button")) return;
+    if (!node.matches("a[href], input, select, textarea") && node.getAttribute("tabindex") !== "0") node.setAttribute("tabindex", "0");
+    if (node.getAttribute("role") !== "button") node.setAttribute("role", "button");
   }
   // Inside a button or a label a term is its words only: a button in either would steal its click.
   function withTerms(text, { plain = false } = {}) {
@@ -114,8 +115,10 @@
   // A mutation observer's callback runs before the page is painted again: the markup is never seen.
   new MutationObserver((records) => records.forEach((record) => {
     if (record.type === "characterData") markTerms(record.target);
+    else if (record.type === "attributes") { if (S.data && record.target.matches("[data-term]")) describeTerm(record.target); }
     else record.addedNodes.forEach(markTerms);
-  })).observe(document.documentElement, { childList: true, subtree: true, characterData: true });
+  })).observe(document.documentElement, { childList: true, subtree: true, characterData: true, attributes: true,
+    attributeFilter: ["data-term", "title", "tabindex", "role"] });
   if (document.body) markTerms(document.body);
   const termOf = (event) => event.target instanceof Element && event.target.closest("[data-term]");
   document.addEventListener("click", (event) => {
