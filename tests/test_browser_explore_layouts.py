@@ -55,6 +55,22 @@ def check_presentation(page):
     assert not page.locator("#ll-upload-section").is_visible()
 
 
+def tab_font(page) -> float:
+    return page.evaluate("() => parseFloat(getComputedStyle(document.querySelector('button[role=tab]')).fontSize)")
+
+
+def check_train_presentation(page):
+    """The followed job's status in large type and its curves across the screen (the form below them), the tabs at hand."""
+    wait_shown(page.locator(".gradio-container.ll-present"), "the page to switch to presentation mode")
+    wait_until(page, "() => document.querySelector('#train-intro').getBoundingClientRect().top > "
+                     "document.querySelector('#train-loss-plot').getBoundingClientRect().bottom",
+               "the settings form to move below the curves")
+    size = page.evaluate("() => parseFloat(getComputedStyle(document.querySelector('#train-status p')).fontSize)")
+    assert size >= 22, size
+    assert page.locator("#train-loss-plot").bounding_box()["width"] >= 0.85 * PROJECTOR["width"]
+    assert inside(page, "button[role=tab][data-tab-id=write]", PROJECTOR) and tab_font(page) >= 20
+
+
 def test_a_laptop_screen(browser, live_app, artifacts):
     with opened(browser, live_app, PROJECTOR) as page:
         before = page.locator("#ll-digit-box img").get_attribute("src")
@@ -81,9 +97,25 @@ def test_presentation_mode_by_toggle_and_back(browser, live_app, artifacts):
         wait_until(page, "() => location.search.includes('z=') && location.search.includes('present=1')",
                    "the address bar to carry the code and present=1", last="() => location.search")
         page.screenshot(path=str(artifacts / "presentation.png"))
+        # The tab buttons stay, large, in a bar on the projector's screen: the teacher moves to Train and back in it.
+        train_tab = page.locator("button[role=tab][data-tab-id=train]")
+        assert inside(page, "button[role=tab][data-tab-id=train]", PROJECTOR) and tab_font(page) >= 20
+        train_tab.click()
+        wait_shown(page.locator("#train-status"), "the Train tab in presentation mode")
+        check_train_presentation(page)
+        page.locator("button[role=tab][data-tab-id=explore]").click()
+        check_presentation(page)
         page.keyboard.press("Escape")
         wait_shown(page.locator(".gradio-container:not(.ll-present)"), "Escape to leave presentation mode")
         assert page.locator("#ll-upload-section").is_visible() and "present" not in page.url
+        # The Train tab has its own button, as Write has.
+        train_tab.click()
+        page.click("#train-present")
+        check_train_presentation(page)
+        page.keyboard.press("Escape")
+        wait_until(page, "() => document.querySelector('#train-intro').getBoundingClientRect().top < "
+                         "document.querySelector('#train-loss-plot').getBoundingClientRect().top",
+                   "Escape to bring the Train tab's form back beside the curves")
 
 
 def test_presentation_mode_by_link(browser, live_app):

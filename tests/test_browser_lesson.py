@@ -116,6 +116,22 @@ def test_the_lesson_at_1280x720_its_checks_and_the_glossary(browser, live_app, a
         page.keyboard.press("Escape")
         wait_shown(page.locator("#ll-glossary:not([open])"), "the glossary to close", state="attached")
 
+        # The app's own words of the field open it too: one the catalogue's text marks ([[encoder|encoder]]) by a
+        # click, one the panel's markup marks (data-term="beta") by Enter; each carries its sentence as its tooltip.
+        beta = page.locator("#ll-explain-elbo [data-term=beta]").first  # marked in explain.py's markup: not a button
+        assert beta.get_attribute("title").startswith("The weight of the KL term")
+        page.locator("#ll-explain .ll-help .ll-term[data-term=encoder]").first.click()  # left: clear of the lesson
+        wait_until(page, "() => document.activeElement.id === 'll-term-encoder'", "the glossary's encoder to get the focus")
+        page.keyboard.press("Escape")
+        wait_shown(page.locator("#ll-glossary:not([open])"), "the glossary to close", state="attached")
+        beta.focus()
+        page.keyboard.press("Enter")
+        wait_until(page, "() => document.activeElement.id === 'll-term-beta'",
+                   "Enter on the marked β to open the glossary at its entry")
+        assert "[[" not in page.locator("#ll-explain").inner_text()  # no markup is left to read
+        page.keyboard.press("Escape")
+        wait_shown(page.locator("#ll-glossary:not([open])"), "the glossary to close", state="attached")
+
         # Next never waits for a check (a teacher may skip); step 9 opens the Write tab, step 10 the Train tab.
         page.click("#ll-glossary-close") if page.locator("#ll-glossary[open]").count() else None
         for _ in range(7):

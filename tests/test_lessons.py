@@ -60,6 +60,19 @@ def test_the_glossary_covers_the_words_the_app_uses():
         assert word in names, word
 
 
+def test_the_app_texts_link_known_terms_and_every_language_keeps_the_links():
+    """A catalogue text's [[term|words]] opens the glossary (ui/static/lesson.js): each names a glossary term, and a
+    translation links the same terms as its English text."""
+    english = i18n.catalogue(i18n.DEFAULT)
+    linked = {key: sorted(lesson.TERM_LINK.findall(text)) for key, text in english.items() if "[[" in text}
+    assert {"explain.help", "explore.intro", "write.intro", "train.expert_terms"} <= set(linked)
+    for code in i18n.LANGUAGES:
+        for key, text in i18n.catalogue(code).items():
+            terms = lesson.TERM_LINK.findall(text)
+            assert set(terms) <= set(lesson.GLOSSARY), f"{code}: {key} links an unknown term: {terms}"
+            assert sorted(terms) == linked.get(key, []), f"{code}: {key} links {sorted(terms)}, English {linked.get(key)}"
+
+
 @pytest.mark.parametrize("change, words", [
     (lambda d: d["steps"][2].pop("task"), "lessons/vae-intro.json, step 3 has no \"task\"."),
     (lambda d: d["steps"][1]["check"].update(type="dance"), "step 2: the check type 'dance' is unknown"),

@@ -128,34 +128,36 @@ def pipeline_html(view: ModelView, digit, e: Explanation, draw: int) -> str:
     output = "sigmoid" if c.likelihood == "bernoulli" else "tanh"
     t = i18n.text
     boxes = [
-        ("ll-pipe-data", t("explain.pipe.input.title"),
+        ("ll-pipe-data", "", t("explain.pipe.input.title"),
          f'<img class="ll-pipe-digit" alt="{_attribute("explain.pipe.input.alt")}" '
          f'src="{_data_url(render.png_bytes(digit))}">',
          t("explain.pipe.input.note", side=c.side)),
-        ("ll-pipe-net", t("explain.pipe.encoder.title"),
+        ("ll-pipe-net", "encoder", t("explain.pipe.encoder.title"),
          f'<p class="ll-pipe-shape">{c.side ** 2} → {c.hidden_size} → 2 × {c.latent_dim}</p>',
          t("explain.pipe.encoder.note")),
-        ("", t("explain.pipe.posterior.title"),
+        ("", "mu-sigma", t("explain.pipe.posterior.title"),
          bars_svg(mu, SLIDER_LIMIT, "#2563eb", t("explain.pipe.posterior.mu"))
          + bars_svg(logvar, 6.0, "#7c3aed", t("explain.pipe.posterior.logvar")),
          t("explain.pipe.posterior.note", kl=float(e.kl[0]))),
-        ("ll-pipe-op", t("explain.pipe.sampling.title"),
+        ("ll-pipe-op", "reparameterization", t("explain.pipe.sampling.title"),
          '<p class="ll-formula">z = μ + σ ⊙ ε</p>' + bars_svg(eps, SLIDER_LIMIT, "#6b7280", t("explain.pipe.sampling.eps")),
          t("explain.pipe.sampling.note", draw=draw)),
-        ("", t("explain.pipe.code.title"), bars_svg(z, SLIDER_LIMIT, "#ea580c", t("explain.pipe.code.bars")),
+        ("", "z", t("explain.pipe.code.title"), bars_svg(z, SLIDER_LIMIT, "#ea580c", t("explain.pipe.code.bars")),
          t("explain.pipe.code.note", dims=c.latent_dim)),
-        ("ll-pipe-net", t("explain.pipe.decoder.title"),
+        ("ll-pipe-net", "decoder", t("explain.pipe.decoder.title"),
          f'<p class="ll-pipe-shape">{c.latent_dim} → {c.hidden_size} → {c.side ** 2}</p>',
          t("explain.pipe.decoder.note", output=output)),
-        ("ll-pipe-data", t("explain.pipe.output.title"),
+        ("ll-pipe-data", "reconstruction", t("explain.pipe.output.title"),
          f'<img class="ll-pipe-digit" alt="{_attribute("explain.pipe.output.alt")}" '
          f'src="{_data_url(render.png_bytes(decoded))}">',
          t("explain.pipe.output.note", nll=float(e.sample_nll[0, 0]))),
     ]
     cells = []
-    for i, (kind, title, body, note) in enumerate(boxes):
+    for i, (kind, term, title, body, note) in enumerate(boxes):
         if i:
             cells.append('<span class="ll-pipe-arrow" aria-hidden="true">→</span>')
+        if term:  # the box's name opens the glossary at its term (ui/static/lesson.js)
+            title = f'<span data-term="{term}">{title}</span>'
         cells.append(f'<div class="ll-pipe-box {kind}" style="--i:{i}" role="listitem"><h4>{title}</h4>{body}'
                      f'<p class="ll-pipe-note">{note}</p></div>')
     return (f'<div class="ll-pipe" role="list" aria-label="{_attribute("explain.pipe.label")}" '
@@ -189,8 +191,9 @@ def dims_html(view: ModelView, e: Explanation) -> str:
     summary = t("explain.dims.summary", pinned=f"<b>{pinned}</b>", total=len(order), sigma=PINNED_SIGMA,
                 prior=f"<b>{prior}</b>", kl=PRIOR_KL)
     total = t("explain.dims.total", total=f'<b>{t("explain.nats", value=float(e.kl[0]))}</b>')
+    prior_name = f'<span data-term="prior">{t("explain.dims.prior")}</span>'  # a word of the glossary (lesson.js)
     return (f'<div class="ll-dims" data-bands="{";".join(bands)}"><p class="ll-dims-summary">{summary}</p>'
-            f'<p class="ll-dims-legend"><span class="ll-key ll-key-prior"></span>{t("explain.dims.prior")} '
+            f'<p class="ll-dims-legend"><span class="ll-key ll-key-prior"></span>{prior_name} '
             f'<span class="ll-key ll-key-post"></span>{t("explain.dims.posterior")} <span class="ll-key ll-key-kl"></span>'
             f'{t("explain.dims.axis", limit=SLIDER_LIMIT)}</p>'
             f'{"".join(rows)}<p class="ll-dim-total">{total}</p></div>')
@@ -204,7 +207,8 @@ def sampling_html(view: ModelView, e: Explanation, draw: int) -> str:
     count = len(nll)
     t = i18n.text
     equation = f"{_signed(mu)} + {sigma:.2f} × ({_signed(eps)}) = <b>{_signed(z)}</b>"
-    worked = t("explain.sampling.worked", dim=d, equation=equation, trick=f'<i>{t("explain.sampling.trick")}</i>')
+    worked = t("explain.sampling.worked", dim=d, equation=equation,
+               trick=f'<i data-term="reparameterization">{t("explain.sampling.trick")}</i>')
     caption = t("explain.sampling.caption", count=count, draw=draw, low=float(nll.min()), high=float(nll.max()))
     return (f'<div class="ll-sampling" data-draw="{draw}">'
             '<p class="ll-formula-big">ε ~ N(0, I), &nbsp; z = μ + σ ⊙ ε</p>'
@@ -222,17 +226,19 @@ def elbo_html(view: ModelView, e: Explanation, draw: int) -> str:
     share = 100 * recon / nelbo if nelbo > 0 else 50.0
     t = i18n.text
     likelihood = t("explain.elbo.bernoulli" if c.likelihood == "bernoulli" else "explain.elbo.gaussian")
-    reconstruction = t("explain.elbo.recon", name=f'<b>{t("explain.elbo.recon_name")}</b>',
+    # The words of the glossary here (the terms' own markup, data-term, opens it: ui/static/lesson.js).
+    reconstruction = t("explain.elbo.recon", name=f'<b data-term="reconstruction">{t("explain.elbo.recon_name")}</b>',
                        formula="E<sub>q</sub>[−log p(x|z)]", pixels=c.side ** 2, likelihood=likelihood, count=count,
                        draw=draw)
+    kl_text = t("explain.elbo.kl", formula='<b data-term="kl">KL</b>(q(z|x) ‖ N(0, I))')
+    beta_text = t("explain.elbo.beta", beta=f'<b data-term="beta">β = {c.beta:g}</b>')
     return (f'<div class="ll-elbo" data-draw="{draw}">'
-            f'<p class="ll-elbo-sum">−ELBO = <span class="ll-recon">{_nats(recon)}</span> + '
+            f'<p class="ll-elbo-sum"><span data-term="elbo">−ELBO</span> = <span class="ll-recon">{_nats(recon)}</span> + '
             f'<span class="ll-kl">{_nats(kl)}</span> = <b>{t("explain.nats", value=nelbo)}</b></p>'
             f'<div class="ll-elbo-bar" role="img" aria-label="{_attribute("explain.elbo.bar", recon=recon, kl=kl)}">'
             f'<i class="ll-recon-bar" style="width:{share:.1f}%"></i><i class="ll-kl-bar"></i></div>'
             f'<p><span class="ll-key ll-key-recon"></span>{reconstruction}</p>'
-            f'<p><span class="ll-key ll-key-kl"></span>{t("explain.elbo.kl", formula="<b>KL</b>(q(z|x) ‖ N(0, I))")}</p>'
-            f'<p>{t("explain.elbo.beta", beta=f"<b>β = {c.beta:g}</b>")}</p></div>')
+            f'<p><span class="ll-key ll-key-kl"></span>{kl_text}</p><p>{beta_text}</p></div>')
 
 
 def explain_html(view: ModelView, digit, draw: int = actions.EXPLAIN_DRAW) -> dict[str, str]:

@@ -53,21 +53,86 @@
   }
   const button = (text, onclick, attrs = {}) => el("button", { type: "button", onclick, text, ...attrs });
 
-  // A body's words, its [[term]] and [[term|words]] as buttons that open the glossary at the term.
-  function withTerms(text) {
+  // ---------------------------------------------------------------- terms, wherever the words appear
+  // A text's [[term]] or [[term|shown words]] (a lesson's body, or any catalogue text the app shows: the lesson
+  // format's markup) becomes a button marked data-term; every element marked data-term (made so, or written so
+  // in the app's HTML) opens the glossary at its term, by click, Enter or Space, and carries the term's
+  // sentence as its tooltip and accessible description.
+  const TERM_MARK = /\[\[([^\]|]*)(?:\|([^\]]*))?\]\]/g;
+  const knownTerm = (id) => Boolean(S.data && S.data.glossary.includes(id));
+  // Idempotent, and it sets only what differs: Gradio may morph an HTML block's new value into the old elements,
+  // dropping what this added (the observer below sees that and calls it again).
+  function describeTerm(node) {
+    const id = node.dataset.term;
+    if (!knownTerm(id)) return;
+    const text = termText(id);
+    if (node.getAttribute("title") !== text) node.setAttribute("title", text);
+    if (node.matches("button")) return;
+    if (!node.matches("a[href], input, select, textarea") && node.getAttribute("tabindex") !== "0") node.setAttribute("tabindex", "0");
+    if (node.getAttribute("role") !== "button") node.setAttribute("role", "button");
+  }
+  // Inside a button or a label a term is its words only: a button in either would steal its click.
+  function withTerms(text, { plain = false } = {}) {
     const parts = [];
     let last = 0;
-    text.replace(/\[\[([^\]|]*)(?:\|([^\]]*))?\]\]/g, (match, id, shown, at) => {
+    text.replace(TERM_MARK, (match, id, shown, at) => {
       parts.push(text.slice(last, at));
-      const known = S.data.glossary.includes(id);
-      const words = shown || (known ? termName(id) : id);
-      parts.push(button(words, () => openGlossary(id), { class: "ll-term", title: known ? termText(id) : null }));
+      const words = shown || (knownTerm(id) ? termName(id) : id);
+      if (plain) parts.push(words);
+      else {
+        const link = el("button", { type: "button", class: "ll-term", "data-term": id, text: words });
+        describeTerm(link);
+        parts.push(link);
+      }
       last = at + match.length;
       return match;
     });
     parts.push(text.slice(last));
     return parts;
   }
+  const SKIP = "script, style, textarea, input, select, option, [contenteditable]";
+  function markTerms(root) {
+    if (root.nodeType === Node.TEXT_NODE) {
+      const parent = root.parentElement;
+      if (!parent || !root.data.includes("[[") || parent.closest(SKIP)) return;
+      TERM_MARK.lastIndex = 0;
+      if (!TERM_MARK.test(root.data)) return;
+      root.replaceWith(...withTerms(root.data, { plain: Boolean(parent.closest("button, label")) }));
+      return;
+    }
+    if (!(root instanceof Element)) return;
+    if (root.textContent.includes("[[")) {
+      const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+      const found = [];
+      while (walker.nextNode()) if (walker.currentNode.data.includes("[[")) found.push(walker.currentNode);
+      found.forEach(markTerms);
+    }
+    if (S.data) {
+      if (root.matches("[data-term]")) describeTerm(root);
+      root.querySelectorAll("[data-term]").forEach(describeTerm);
+    }
+  }
+  // A mutation observer's callback runs before the page is painted again: the markup is never seen.
+  new MutationObserver((records) => records.forEach((record) => {
+    if (record.type === "characterData") markTerms(record.target);
+    else if (record.type === "attributes") { if (S.data && record.target.matches("[data-term]")) describeTerm(record.target); }
+    else record.addedNodes.forEach(markTerms);
+  })).observe(document.documentElement, { childList: true, subtree: true, characterData: true, attributes: true,
+    attributeFilter: ["data-term", "title", "tabindex", "role"] });
+  if (document.body) markTerms(document.body);
+  const termOf = (event) => event.target instanceof Element && event.target.closest("[data-term]");
+  document.addEventListener("click", (event) => {
+    const node = termOf(event);
+    if (!node || !knownTerm(node.dataset.term)) return;
+    event.preventDefault();
+    openGlossary(node.dataset.term);
+  });
+  document.addEventListener("keydown", (event) => {  // a button does this itself; an element marked so does not
+    const node = termOf(event);
+    if (!node || node.matches("button") || !(event.key === "Enter" || event.key === " ") || !knownTerm(node.dataset.term)) return;
+    event.preventDefault();
+    openGlossary(node.dataset.term);
+  });
 
   // ---------------------------------------------------------------- the app, observed
   const G = () => window.llGradio;
@@ -442,6 +507,7 @@
     } catch (e) {
       return;  // no lessons: the app works as before
     }
+    markTerms(document.body);  // the terms on the page before the glossary was known get their sentence
     if (!S.data.lessons || !Object.keys(S.data.lessons).length) return;
     renderStart();
     // A reload keeps the step; a student following the teacher keeps the teacher's view instead of the step's.

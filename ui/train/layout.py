@@ -65,6 +65,7 @@ class LivePanel:
     log: gr.Textbox
     curves: gr.Button  # draws the curves as one picture to download
     curves_picture: gr.Image
+    present: gr.Button  # the presentation layout (ui/explore/explore.js), for this tab too
 
 
 @dataclass
@@ -133,7 +134,7 @@ def build_settings_form(dataset_choices: list, dataset_notes: list, device_choic
     """
     first = model_type_of({})  # the model type /train uses when none is named
     common_fields = {key: form_fields(first)[key] for key in TRAIN_KEYS}
-    gr.Markdown(words("train.intro"))
+    gr.Markdown(words("train.intro"), elem_id=elem_id("intro"))  # the form's column, found by it (explore.css)
     if not enabled:
         gr.Markdown(words("train.turned_off"))
     experiment = gr.Dropdown(experiment_choices(), value=None, label=words("train.experiment"),
@@ -172,6 +173,7 @@ def build_settings_form(dataset_choices: list, dataset_notes: list, device_choic
     inputs["seed"] = common("seed", info=page_words(seed_info))  # drawn per visitor when the page opens (page.py)
     per_model = model_inputs(expert=False)
     with gr.Accordion(words("train.expert"), open=False, elem_id=elem_id("expert")):
+        gr.Markdown(words("train.expert_terms"), elem_id=elem_id("expert", "terms"))  # its terms open the glossary
         with gr.Row():
             inputs["batch_size"] = common("batch_size")
             inputs["lr"] = common("lr")
@@ -204,7 +206,9 @@ def build_live_panel(epochs: Described, max_epochs: int) -> LivePanel:
         loss_plot = _curve_plot("train.loss", "train.axis.vae", elem_id("loss", "plot"))
         kl_plot = _curve_plot("train.kl", views.KL_AXIS, elem_id("kl", "plot"), visible=False)
         accuracy_plot = _curve_plot("train.accuracy", views.ACCURACY_AXIS, elem_id("accuracy", "plot"), visible=False)
-    curves = gr.Button(words("train.curves"), size="sm", elem_id=elem_id("curves"))
+    with gr.Row():
+        curves = gr.Button(words("train.curves"), size="sm", elem_id=elem_id("curves"))
+        present = gr.Button(words("train.present"), size="sm", elem_id=elem_id("present"))
     curves_picture = gr.Image(label=words("train.curves_picture"), type="pil", format="png",
                               interactive=False, visible=False, elem_id=elem_id("curves", "picture"))
     with gr.Row():
@@ -221,7 +225,7 @@ def build_live_panel(epochs: Described, max_epochs: int) -> LivePanel:
     with gr.Accordion(words("train.log"), open=False, elem_id=elem_id("log", "box")):
         log = gr.Textbox(lines=12, max_lines=20, show_label=False, interactive=False, elem_id=elem_id("log"))
     return LivePanel(status, progress, loss_plot, kl_plot, accuracy_plot, grid, grid_epoch, cancel, more_epochs,
-                     resume, open_button, log, curves, curves_picture)
+                     resume, open_button, log, curves, curves_picture, present)
 
 
 def build_jobs_panel() -> JobsPanel:

@@ -38,6 +38,7 @@ from ui.explore import SHOW_DIGIT_JS
 from ui.explore.layout import model_choices as explorer_choices
 from ui.explore.models import EXPLORABLE_TYPES
 from ui.gradio_internals import current_blocks
+from ui.write.page import PRESENT_JS
 
 from . import compare, layout, views
 from .api import CANCEL_CONCURRENCY, check_more_epochs
@@ -493,6 +494,7 @@ class TrainPage:
                         [self.explore.model_selector, self.tabs, self.timer], **PRIVATE).success(None, js=SHOW_DIGIT_JS)
         live.grid_epoch.release(user_errors(self.on_scrub), [live.grid_epoch, self.followed], live.grid, **QUIET)
         live.curves.click(user_errors(self.on_curves), [self.followed], live.curves_picture, **QUIET)
+        live.present.click(None, js=PRESENT_JS)  # in the page only: Write's and Explore's layout, for the curves
         choice = [compared.model, compared.sort, self.shown]
         compared.box.expand(user_errors(self.on_compare_open), choice,
                             [self.compare_open, *self.compare_outputs, self.shown], **PRIVATE)
