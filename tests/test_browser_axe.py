@@ -37,7 +37,7 @@ def violations(page) -> list[str]:
 
 
 def open_tab(page, tab: str):
-    """Select tab `tab` (with a script's click where presentation mode hides the tab buttons) and wait until it shows."""
+    """Select tab `tab` (by a script's click, the same in every layout) and wait until it shows."""
     page.locator(f"button[role=tab][data-tab-id={tab}]").evaluate("(b) => b.click()")
     wait_shown(page.locator(SHOWN[tab]).first, f"the {tab} tab's controls")
 

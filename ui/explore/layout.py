@@ -43,6 +43,10 @@ CANVAS_HTML = """<div class="ll-canvas-box">
 <canvas class="ll-canvas" width="280" height="280"></canvas>
 <button type="button" class="ll-canvas-clear lg secondary"></button></div>"""
 
+# What a button runs to turn the presentation layout on or off (explore.js, window.llTogglePresenting): the
+# same class and the same Esc to leave on every tab; each tab's pictures grow in it by its own stylesheet.
+PRESENT_JS = "() => { window.llTogglePresenting?.(); }"
+
 
 def shown(text: Text):
     """Return a catalogue text kept as key and parameters (i18n.Text) as words() for a component built into the page."""

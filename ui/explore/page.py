@@ -29,7 +29,7 @@ from ui.errors import user_errors
 from ui.limits import IMAGE_CONCURRENCY
 
 from . import actions, render
-from .layout import (build_digit_panel, build_interpolation_panel, build_map_panel, build_model_panel,
+from .layout import (PRESENT_JS, build_digit_panel, build_interpolation_panel, build_map_panel, build_model_panel,
                      build_intro, build_page_script, build_readout_panel, build_traversal_panel, build_upload_panel,
                      model_choices, reader_choices, shown)
 from .models import (DEFAULT_MODEL, LATENT_SLOTS, NO_READER_VALUE, SLIDER_LIMIT, ModelView, Reader, ViewCache,
@@ -381,7 +381,7 @@ class ExplorePage:
         # The link and the page's own buttons work in the browser alone (explore.js).
         main.link.change(None, main.link, main.link, js=LINK_JS, **PRIVATE)
         main.share.click(None, js="() => window.llCopyLink()", **PRIVATE)
-        main.present.click(None, js="() => window.llTogglePresenting()", **PRIVATE)
+        main.present.click(None, js=PRESENT_JS, **PRIVATE)
 
         uploads = self.upload_outputs
         self.upload.file.upload(warn_on_user_errors(self.on_upload, [*uploads, self.upload.file]),

@@ -35,10 +35,9 @@ from jobs.records import ACTIVE, FINISHED
 from jobs.settings import form_fields, model_type_of
 from ui.errors import user_errors
 from ui.explore import SHOW_DIGIT_JS
-from ui.explore.layout import model_choices as explorer_choices
+from ui.explore.layout import PRESENT_JS, model_choices as explorer_choices
 from ui.explore.models import EXPLORABLE_TYPES
 from ui.gradio_internals import current_blocks
-from ui.write.page import PRESENT_JS
 
 from . import compare, layout, views
 from .api import CANCEL_CONCURRENCY, check_more_epochs

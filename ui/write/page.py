@@ -23,6 +23,7 @@ import numpy as np
 import i18n
 from genmodels.images import IMAGE_SIDE
 from ui.errors import user_errors
+from ui.explore.layout import PRESENT_JS
 from ui.limits import IMAGE_CONCURRENCY
 
 from . import actions, render
@@ -42,9 +43,6 @@ SHOW_DIGIT_JS = """(...inputs) => {
     return inputs; }"""
 
 
-# The presentation layout is explore.js's (the same class, the same Esc to leave); this tab's pictures grow in it
-# (render.WRITE_CSS). The tab buttons are hidden there, so the layout is entered from the tab being shown.
-PRESENT_JS = "() => { window.llTogglePresenting?.(); }"
 
 
 def shown_class_names(models: actions.Models) -> list[str]:
