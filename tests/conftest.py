@@ -33,17 +33,21 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-dev-shm-usage"]
 
 
-@pytest.fixture(scope="module")
-def train_page(tmp_path_factory):
-    """A TrainPage built in a Blocks of its own over an empty runs folder (nothing is served)."""
-    jobs = JobRunner(tmp_path_factory.mktemp("form-runs"), HostLimits(max_epochs=100), supervise=False)
+def bare_train_page(jobs: JobRunner) -> TrainPage:
+    """Return a TrainPage over `jobs`, built in a Blocks of its own beside a stand-in explorer (nothing is served)."""
     with gr.Blocks():
         with gr.Tabs() as tabs:
             with gr.Tab("Explore"):
                 explore = SimpleNamespace(model_selector=gr.Dropdown([]))
             with gr.Tab("Train") as tab:
-                page = TrainPage(None, jobs, explore, tabs, tab)
-    yield page
+                return TrainPage(None, jobs, explore, tabs, tab)
+
+
+@pytest.fixture(scope="module")
+def train_page(tmp_path_factory):
+    """A TrainPage over an empty runs folder (nothing is served)."""
+    jobs = JobRunner(tmp_path_factory.mktemp("form-runs"), HostLimits(max_epochs=100), supervise=False)
+    yield bare_train_page(jobs)
     jobs.close()
 
 

@@ -150,6 +150,12 @@ def test_centroid_and_map_clicks_move_everything_together(page):
     page.click("#ll-centroid-7")
     wait_until_all_changed(page, before)
     before = snapshot(page)
+    # The map's new picture (after the centroid) is in view and drawn before it is clicked: a click on the
+    # picture being swapped for the new one reaches neither.
+    page.locator("#ll-map img").scroll_into_view_if_needed()
+    wait_until(page, "() => { const i = document.querySelector('#ll-map img'); return i && i.complete && i.naturalWidth > 0 "
+               "&& i.getBoundingClientRect().top >= 0 && i.getBoundingClientRect().bottom <= innerHeight; }",
+               "the map's new picture to be drawn and in view", last="() => document.querySelector('#ll-map img')?.src")
     page.locator("#ll-map img").click(position={"x": 100, "y": 100})
     wait_until_all_changed(page, before)
 

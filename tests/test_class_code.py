@@ -2,17 +2,16 @@
 the Train tab (typed once, then kept in the browser); a missing or wrong code gets one sentence."""
 
 import json
-from types import SimpleNamespace
 
 import gradio as gr
 import pytest
 
+from conftest import bare_train_page
 from hostile import ServedApp, ServerLog, api_call
 
 import i18n
 from jobs import HostLimits, JobRunner
 from ui.errors import user_errors
-from ui.train.page import TrainPage
 
 CODE = "owls-of-room-12"
 TINY = {"model": "vae", "dataset": "mnist-5k", "epochs": 1, "hidden_size": 32, "batch_size": 256}
@@ -41,13 +40,7 @@ def test_over_the_api_starting_a_job_needs_the_class_code(tmp_path):
 @pytest.fixture()
 def coded_page(tmp_path):
     jobs = JobRunner(tmp_path / "runs", HostLimits(class_code=CODE), supervise=False)
-    with gr.Blocks():
-        with gr.Tabs() as tabs:
-            with gr.Tab("Explore"):
-                explore = SimpleNamespace(model_selector=gr.Dropdown([]))
-            with gr.Tab("Train") as tab:
-                page = TrainPage(None, jobs, explore, tabs, tab)
-    yield page
+    yield bare_train_page(jobs)
     jobs.close()
 
 
