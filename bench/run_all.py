@@ -36,6 +36,7 @@ def runs(quick: bool) -> list[list[str]]:
         ["photo_accuracy.py", *pick([], ["--n", "50"])],
         # The real digits are a development set kept beside the project, not in it: elsewhere, name a folder.
         ["real_digits.py", "../shared/real_digits_dev"],
+        ["vae_real_digits.py", "../shared/real_digits_dev"],
         ["writer_figures.py", *pick([], ["--per-class", "10", "--repeats", "3", "--k", "100"])],
         ["nll_samples.py", *pick([], ["--ks", "100"])],
         ["figure_speed.py", *pick(["-n", "60"], ["-n", "10"])],
