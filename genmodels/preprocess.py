@@ -291,8 +291,13 @@ def prepare_digit_with_notes(image) -> PreparedDigit:
     ink, strokes_contrast = _crop_digit(grey, page, mask, surroundings)
     if strokes_contrast < FAINT_CONTRAST:
         notes.append(NOTE_FAINT)
-    box = _fit_into_box(_normalise_strokes(ink), DIGIT_BOX)
-    return PreparedDigit(torch.from_numpy(_centre_by_mass(box, MNIST_SIDE)).float().unsqueeze(0), tuple(notes))
+    return PreparedDigit(mnist_layout(_normalise_strokes(ink)), tuple(notes))
+
+
+def mnist_layout(ink: np.ndarray) -> torch.Tensor:
+    """Return `ink` (values in [0,1], cropped to the digit) laid out as MNIST laid out its digits: fitted into
+    a 20x20 box with its aspect kept, then centred by its centre of mass in 28x28; (1, 28, 28) float32."""
+    return torch.from_numpy(_centre_by_mass(_fit_into_box(ink, DIGIT_BOX), MNIST_SIDE)).float().unsqueeze(0)
 
 
 def _find_digit(small: np.ndarray, page: "_Page", surroundings: np.ndarray | None) -> tuple[np.ndarray, list[Text]]:
