@@ -288,10 +288,10 @@ def prepare_digit_with_notes(image) -> PreparedDigit:
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     if max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 < MIN_DIGIT_SIDE * max(small.shape) / max(grey.shape):
         notes.append(NOTE_SMALL)
-    ink, strokes_contrast = _crop_digit(grey, page, mask, surroundings)
+    ink, strokes_contrast, noisy = _crop_digit(grey, page, mask, surroundings)
     if strokes_contrast < FAINT_CONTRAST:
         notes.append(NOTE_FAINT)
-    box = _fit_into_box(_normalise_strokes(ink), DIGIT_BOX)
+    box = _fit_into_box(_normalise_strokes(ink, noisy), DIGIT_BOX)
     return PreparedDigit(torch.from_numpy(_centre_by_mass(box, MNIST_SIDE)).float().unsqueeze(0), tuple(notes))
 
 
@@ -625,8 +625,9 @@ def _marks_mask(marks: list[_Mark], shape: tuple[int, int]) -> np.ndarray:
 
 
 def _crop_digit(grey: np.ndarray, page: _Page, mask: np.ndarray,
-                surroundings: np.ndarray | None = None) -> tuple[np.ndarray, float]:
-    """Return (the digit's ink about [0,1] cropped tight, its strokes' contrast) from the full-size image.
+                surroundings: np.ndarray | None = None) -> tuple[np.ndarray, float, bool]:
+    """Return (the digit's ink about [0,1] cropped tight, its strokes' contrast, whether the paper is noisy)
+    from the full-size image.
 
     The mask (found on the smaller analysis image) is widened a little to take in the strokes' soft
     edges; ink outside it (specks, other marks, the table) is left out, and so is the desk beyond
@@ -654,7 +655,8 @@ def _crop_digit(grey: np.ndarray, page: _Page, mask: np.ndarray,
     bare = wide == 0
     enough = bare.sum() >= BARE_SHARE * bare.size
     seen, noise = ink, (_spread(contrast[bare]) if enough else NOISY)
-    if noise > NOISY:  # decide how dark the strokes are and where they end on a less noisy copy
+    noisy = noise > NOISY
+    if noisy:  # decide how dark the strokes are and where they end on a less noisy copy
         seen = _smooth(ink)
         noise = _spread(_smooth(contrast)[bare])
     core = seen[seen > max(4 * noise, STROKE_FRACTION * seen.max())]
@@ -664,7 +666,7 @@ def _crop_digit(grey: np.ndarray, page: _Page, mask: np.ndarray,
     if rows.size == 0:
         raise Sentence(BLANK)
     # The strokes' cores become 1, as in MNIST.
-    return np.minimum(ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1] / peak, 1), peak
+    return np.minimum(ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1] / peak, 1), peak, noisy
 
 
 def _smooth(image: np.ndarray) -> np.ndarray:
@@ -690,16 +692,19 @@ def _depth(strokes: np.ndarray) -> np.ndarray:
     return ndimage.distance_transform_edt(strokes)
 
 
-def _normalise_strokes(ink: np.ndarray) -> np.ndarray:
+def _normalise_strokes(ink: np.ndarray, noisy: bool = False) -> np.ndarray:
     """Return `ink` (in [0,1], cropped to the digit) with its strokes made as wide as MNIST's, STROKE_SIDE
-    pixels on the longer side, cropped to the result.
+    pixels on the longer side, cropped to the result. On `noisy` paper the strokes are found on a smoothed copy.
 
     A pen line on a large page ends up a faint hairline in the 20x20 box, and a marker's strokes fill
     the loops in; MNIST's strokes are 2-3 pixels wide and saturated. So thin strokes are thickened
     (the ink grown by its distance transform, the grown part full ink) and heavy ones thinned
     (eroded the same way), to the edge of MNIST's usual range; widths inside it are left alone.
     """
-    width = stroke_width(ink) * STROKE_SIDE
+    # Noise grains above STROKE_INK would count as strokes a pixel or two wide, and thickening would
+    # grow them into blobs that hide the digit.
+    measured = _smooth(ink) if noisy else ink
+    width = stroke_width(measured) * STROKE_SIDE
     ink = _resized_to(ink, STROKE_SIDE)
     if width == 0:
         return ink
