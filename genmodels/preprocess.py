@@ -60,6 +60,7 @@ EDGE_CONTACT = 0.2  # a mark along this fraction of the picture's shorter side i
 NEAR = 0.25  # marks within this fraction of the digit's size are strokes of the same digit
 STROKE_AREA = 0.03  # ... if they are at least this fraction of its area (smaller ones are specks)
 FAINT_REACH = 1.5  # fainter ink joined to the digit may make it at most this much taller or wider
+RULED_LINE = 0.06  # a mark across the whole picture, on average no thicker than this fraction of it: a ruled line
 RIVAL = 0.3  # another mark this big (fraction of the digit's area) makes the choice a guess
 MASK_MARGIN = 2  # the digit's marks are widened by this many analysis pixels to take in soft stroke edges
 CROP_SIDE = 160  # the digit is cut out at most this size (then fitted into 20x20): enough to anti-alias well
@@ -325,10 +326,15 @@ def _find_digit(small: np.ndarray, page: "_Page", surroundings: np.ndarray | Non
     # shadow; noise may break it into pieces, so marks joined to it by fainter ink belong to it too.
     faint = _find_marks(contrast > np.maximum(floor / 2, STROKE_FRACTION / 2 * level))
     edge = _marks_mask([m for m in faint if m.border_pixels >= EDGE_CONTACT * min(small.shape)], small.shape)
+    # A line straight across the whole picture (a ruled line, the page's edge) may break into pieces at
+    # the strokes' level; at the fainter level it is whole.
+    ruled = _marks_mask([m for m in faint if _ruled_line(m, small.shape)], small.shape)
     if marks:
         on_edge = set(np.unique(marks[0].labels[edge]).tolist())
+        on_ruled = set(np.unique(marks[0].labels[ruled]).tolist())
         for m in marks:
             m.page_edge = m.index in on_edge
+            m.ruled_line = m.index in on_ruled
     digit, notes = _choose_digit(marks, small.shape)
     if digit is None:
         raise Sentence(BLANK)
@@ -570,6 +576,7 @@ class _Mark:
         self.left, self.right = box[1].start, box[1].stop
         self.centre_y, self.centre_x = centre[0] + 0.5, centre[1] + 0.5  # pixel centres, as the box's edges
         self.page_edge = False  # set when it turns out to be part of the page's edge, a shadow or the table
+        self.ruled_line = False  # set when it is part of a line straight across the picture (never joined to a digit)
 
     def mask(self) -> np.ndarray:
         """Return a boolean mask (the labelled picture's shape) of this mark's pixels."""
@@ -607,7 +614,8 @@ def _choose_digit(marks: list[_Mark], shape: tuple[int, int]) -> tuple[list[_Mar
         area = sum(m.area for m in digit)
         reach = NEAR * max(box[1] - box[0], box[3] - box[2])
         for m in candidates:
-            if m not in digit and m.area >= STROKE_AREA * area and _gap(box, m) <= reach:
+            if (m not in digit and m.area >= STROKE_AREA * area and _gap(box, m) <= reach
+                    and not m.ruled_line):
                 digit.append(m)
                 box = (min(box[0], m.top), max(box[1], m.bottom), min(box[2], m.left), max(box[3], m.right))
                 joined = True
@@ -615,6 +623,15 @@ def _choose_digit(marks: list[_Mark], shape: tuple[int, int]) -> tuple[list[_Mar
     if any(m not in digit and m.area >= RIVAL * area for m in candidates):
         notes.append(NOTE_SEVERAL)
     return digit, notes
+
+
+def _ruled_line(mark: _Mark, shape: tuple[int, int]) -> bool:
+    """Return True when `mark` runs straight across the whole picture, edge to edge: a ruled line or the page's
+    edge beside the digit (a 0 on lined paper would otherwise be read with the line under it, as a 5)."""
+    height, width = shape  # its mean thickness (area over length), whatever its slant
+    across = mark.left == 0 and mark.right == width and mark.area <= RULED_LINE * width ** 2
+    down = mark.top == 0 and mark.bottom == height and mark.area <= RULED_LINE * height ** 2
+    return across or down
 
 
 def _marks_mask(marks: list[_Mark], shape: tuple[int, int]) -> np.ndarray:
