@@ -15,7 +15,7 @@ So prepare_digit_with_notes
   2. keeps the pixels that hold a good part of the ink's contrast and stand clear of the noise;
   3. joins them into connected marks, drops specks and anything running along the picture's edge (the
      table, the page's edge, a shadow), picks the largest, most central mark and joins the strokes
-     near it (a 5's top bar, a 4 drawn in two strokes);
+     near it (a 5's top bar, a 4 drawn in two strokes) but never a line straight across the picture (a ruled line);
   4. cuts the digit out of the full-size picture, makes its strokes as wide and as saturated as MNIST's
      (a ball-point line on a large page would otherwise shrink to a faint hairline, a marker fill the
      loops in) and fits it into MNIST's box as above.
@@ -711,7 +711,7 @@ def _depth(strokes: np.ndarray) -> np.ndarray:
 
 def _normalise_strokes(ink: np.ndarray, noisy: bool = False) -> np.ndarray:
     """Return `ink` (in [0,1], cropped to the digit) with its strokes made as wide as MNIST's, STROKE_SIDE
-    pixels on the longer side, cropped to the result. On `noisy` paper the strokes are found on a smoothed copy.
+    pixels on the longer side, cropped to the result. On `noisy` paper their width is measured on a smoothed copy.
 
     A pen line on a large page ends up a faint hairline in the 20x20 box, and a marker's strokes fill
     the loops in; MNIST's strokes are 2-3 pixels wide and saturated. So thin strokes are thickened
