@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/photo_accuracy.py [--n 500] [--seed 0] [--conditions paper_edge,all]
                                              [--split val] [--before 83c1645,241f1af] [--checkpoint DIR]
+                                             [--failures DIR]
 
 Every digit of the chosen mnist-5k split (--split val: the 500 validation digits, 50 per class, which
 the reader was not trained on; --split train: its training digits; --n takes the first n in an order
@@ -18,7 +19,8 @@ rotation alone costs the RNN); then each photo condition. Columns: accuracy (a r
 misread), its difference from the clean digits read directly (percentage points), the share refused
 as blank or unusable, the share that came back with a note, the mean time to render and to prepare one
 photo (milliseconds, one process), then accuracy, its difference and refusals with each --before
-preprocessing.
+preprocessing. --failures DIR saves a contact sheet of each condition's misreads with the current
+preprocessing (DIR/<condition>.png: the photo around the digit, what the model saw, label>reading).
 """
 
 import argparse
@@ -35,7 +37,8 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.photos import CONDITIONS, photo_settings, render_photo  # noqa: E402
+from bench.photos import CONDITIONS, photo_settings, render_with_settings  # noqa: E402
+from bench.real_digits import contact_sheet, reading  # noqa: E402
 from genmodels import RowRNN  # noqa: E402
 from genmodels.data import load_dataset  # noqa: E402
 from genmodels.preprocess import MNIST_SIDE, PreparedDigit, prepare_digit_with_notes  # noqa: E402
@@ -56,14 +59,25 @@ def balanced_order(labels: torch.Tensor) -> np.ndarray:
     return np.lexsort((labels, rank))
 
 
-def accuracy(rnn: RowRNN, digits: list[torch.Tensor], labels: torch.Tensor, refused=None) -> float:
-    """Return the fraction of prepared digits (each (1,28,28)) that the RNN reads as their label; refused ones are wrong."""
+def readings(rnn: RowRNN, digits: list[torch.Tensor], refused=None) -> torch.Tensor:
+    """Return what the RNN reads in each prepared digit (each (1,28,28)); -1 for a refused one."""
     with torch.no_grad():
         predicted = rnn.predict_proba(torch.stack(digits)).argmax(1).cpu()
-    right = predicted == labels
     if refused is not None:
-        right &= ~torch.as_tensor(refused)
-    return right.float().mean().item()
+        predicted[torch.as_tensor(refused)] = -1
+    return predicted
+
+
+def accuracy(rnn: RowRNN, digits: list[torch.Tensor], labels: torch.Tensor, refused=None) -> float:
+    """Return the fraction of prepared digits (each (1,28,28)) that the RNN reads as their label; refused ones are wrong."""
+    return (readings(rnn, digits, refused) == labels).float().mean().item()
+
+
+def around_digit(photo: Image.Image, settings) -> Image.Image:
+    """Return the part of `photo` around the digit's field (to look at: a thin line vanishes in a whole-photo thumbnail)."""
+    x, y = settings.centre
+    half = 0.75 * settings.digit_side
+    return photo.crop((round(x - half), round(y - half), round(x + half), round(y + half)))
 
 
 def load_before(rev: str):
@@ -105,13 +119,16 @@ def turned_like_photos(images: np.ndarray, seed: int) -> list[torch.Tensor]:
 
 def run_condition(condition: str, index: int, images: np.ndarray, seed: int, prepares):
     """Return, for one condition, per function in `prepares`: (digits, refused flags, share with notes,
-    prepare ms per photo); and the render ms per photo."""
+    prepare ms per photo); the render ms per photo; and each photo around its digit."""
     results = [([], [], 0, 0.0) for _ in prepares]
-    render_s = 0.0
+    render_s, views = 0.0, []
     for k, image in enumerate(images):
         start = time.perf_counter()
-        photo = render_photo(image, condition, np.random.default_rng([seed, index, k]))
+        rng = np.random.default_rng([seed, index, k])
+        settings = photo_settings(condition, rng)
+        photo = render_with_settings(image, settings, rng)
         render_s += time.perf_counter() - start
+        views.append(around_digit(photo, settings))
         for i, prepare in enumerate(prepares):
             digits, refused, noted, prepare_s = results[i]
             start = time.perf_counter()
@@ -120,7 +137,7 @@ def run_condition(condition: str, index: int, images: np.ndarray, seed: int, pre
             refused.append(was_refused)
             results[i] = (digits, refused, noted + bool(prepared.notes), prepare_s + time.perf_counter() - start)
     n = len(images)
-    return [(d, r, noted / n, s / n * 1000) for d, r, noted, s in results], render_s / n * 1000
+    return [(d, r, noted / n, s / n * 1000) for d, r, noted, s in results], render_s / n * 1000, views
 
 
 def main(argv=None) -> None:
@@ -133,6 +150,7 @@ def main(argv=None) -> None:
                         help="val: digits the reader was not trained on; train: its training digits")
     parser.add_argument("--before", default=BEFORE, help="comma-separated git revisions whose preprocessing to compare with")
     parser.add_argument("--checkpoint", type=Path, default=CHECKPOINT, help="the RowRNN to read with")
+    parser.add_argument("--failures", type=Path, help="save each condition's misreads to DIR/<condition>.png")
     args = parser.parse_args(argv)
     conditions = [c.strip() for c in args.conditions.split(",") if c.strip()]
     unknown = sorted(set(conditions) - set(CONDITIONS))
@@ -175,9 +193,17 @@ def main(argv=None) -> None:
     # The RNN's own share of the rotated photos' loss: the clean digits turned the same way, read directly.
     score = accuracy(rnn, turned_like_photos(images, args.seed), labels)
     print(f"{'clean, turned 4-10deg':<22}{score * 100:>8.1f}%{(score - clean) * 100:>+8.1f}pp")
+    if args.failures:
+        args.failures.mkdir(parents=True, exist_ok=True)
     for condition in conditions:
-        results, render_ms = run_condition(condition, CONDITIONS.index(condition), images, args.seed, prepares)
+        results, render_ms, views = run_condition(condition, CONDITIONS.index(condition), images, args.seed, prepares)
         row("photo: " + condition, results, render_ms)
+        if args.failures:
+            digits, refused = results[0][:2]
+            predicted = readings(rnn, digits, refused)
+            cells = [(views[k], digits[k], f"#{k} {int(labels[k])}>{reading(int(predicted[k]))}")
+                     for k in range(len(images)) if predicted[k] != labels[k]]
+            contact_sheet(cells, args.failures / f"{condition}.png", cell=128)
 
 
 if __name__ == "__main__":

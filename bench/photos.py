@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from PIL import Image, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter
 from scipy import ndimage
 
 CONDITIONS = ("plain", "gradient", "vignette", "tinted", "noisy_blurry", "rotated_jpeg", "small_offcentre",
@@ -35,6 +35,22 @@ TABLES = ((0.36, 0.25, 0.17), (0.28, 0.28, 0.3), (0.55, 0.45, 0.35))  # dark woo
 COLOURED_INKS = ((0.1, 0.2, 0.75), (0.75, 0.12, 0.12), (0.1, 0.45, 0.2))  # bright blue, red and green pens
 RULED_LINE = (0.72, 0.84, 1.0)  # light-blue ruling multiplies the paper
 SIDES = ("left", "right", "top", "bottom")
+DIGIT_SHARE = 20 / 28  # MNIST's digits fill 20 of their field's 28 pixels
+# A marker's strokes as a fraction of the digit's longer side (genmodels.preprocess.stroke_width): the heaviest of
+# the real phone photos in ../shared/real_digits_dev measure 0.12-0.13, MNIST's own 95th percentile is 0.2.
+MARKER = (0.12, 0.22)
+CENTRE_LINE_SIDE = 224  # a pen's path is traced on the digit at this size (8x MNIST's 28)
+SPUR = 1.5  # ... where its branches up to this many times the strokes' half-width long are their edges' bumps
+
+
+def _thinning_elements() -> list[tuple[np.ndarray, np.ndarray]]:
+    """Return the (must be ink, must be paper) 3x3 pairs of morphological thinning: two elements, each turned 4 ways."""
+    edge = np.array([[0, 0, 0], [2, 1, 2], [1, 1, 1]])  # 1 ink, 0 paper, 2 either
+    corner = np.array([[2, 0, 0], [1, 1, 0], [2, 1, 2]])
+    return [(np.rot90(e, k) == 1, np.rot90(e, k) == 0) for k in range(4) for e in (edge, corner)]
+
+
+THINNING = _thinning_elements()
 
 
 @dataclass(frozen=True)
@@ -155,8 +171,8 @@ def _real_failure_settings(condition: str, settings: dict, rng: np.random.Genera
         settings.update(ink=COLOURED_INKS[rng.integers(len(COLOURED_INKS))], pen=u(3.0, 8.0))
     elif condition == "squared":  # squared or lined school paper
         settings.update(squares=bool(rng.random() < 0.5), ruled_lines=True, pen=u(3.0, 8.0))
-    elif condition == "marker":  # a felt marker: strokes two to three times MNIST's width
-        settings.update(pen=u(0.14, 0.22) * settings["digit_side"], ink=INKS[0])
+    elif condition == "marker":  # a felt marker: strokes from the heaviest real photos' to past MNIST's usual range
+        settings.update(pen=u(*MARKER) * DIGIT_SHARE * settings["digit_side"], ink=INKS[0])
     else:  # a white card on a grey page or desk, or a digit pasted into a grey window
         pasted = condition == "pasted" or rng.random() < 0.5
         card_side = settings["digit_side"] * u(1.05, 1.6)
@@ -254,23 +270,75 @@ def _digit_coverage(digit, s: PhotoSettings) -> np.ndarray:
     if s.soft:
         return np.clip(np.asarray(big), 0, 1)
     if s.pen is not None:
-        return _pen_strokes(np.asarray(big) > 0.5, s.pen)
+        return _pen_strokes(np.asarray(big), s.pen)
     # A pen lays down ink with a sharp edge, not MNIST's soft anti-aliased fringe.
     return np.clip((np.asarray(big) - 0.25) / 0.3, 0, 1)
 
 
-def _pen_strokes(strokes: np.ndarray, pen: float) -> np.ndarray:
-    """Return the coverage in [0,1] of the digit's `strokes` (a boolean mask) redrawn about `pen` pixels wide.
+def _pen_strokes(digit: np.ndarray, pen: float) -> np.ndarray:
+    """Return the coverage in [0,1] of a scaled-up `digit` (MNIST's grey levels) redrawn as a pen line `pen` pixels wide.
 
-    Thinner: the strokes' cores, where the distance to the paper is within pen/2 of the strokes' usual
-    half-width; thicker: the strokes grown by the difference. One pixel of soft edge either way.
+    A pen draws a line of one width along the digit's path, wherever MNIST's own stroke was narrow or
+    wide: the line follows the strokes' centre line (found on a copy CENTRE_LINE_SIDE pixels across,
+    joined up again at full size), with one pixel of soft edge. Eroding or growing MNIST's strokes
+    instead breaks a thin line where MNIST's stroke was narrow and leaves blobs where it was wide,
+    which no pen does (real photos show none).
     """
-    depth = ndimage.distance_transform_edt(np.pad(strokes, 1))[1:-1, 1:-1]
-    ridge = strokes & (depth >= ndimage.maximum_filter(depth, size=3))
-    half = float(np.percentile(depth[ridge], 30)) if ridge.any() else 1.0
-    if pen / 2 < half:
-        return np.clip(depth - (half - pen / 2) + 0.5, 0, 1)
-    return np.clip(pen / 2 - half + 0.5 - ndimage.distance_transform_edt(~strokes), 0, 1)
+    height, width = digit.shape
+    scale = max(height, width) / CENTRE_LINE_SIDE
+    small = Image.fromarray(digit.astype(np.float32), mode="F").resize(
+        (max(1, round(width / scale)), max(1, round(height / scale))), Image.Resampling.BILINEAR)
+    # Smoothed first (MNIST's pixels are 8 pixels here), so that the strokes' edges are not a staircase
+    # whose every step would thin into a branch.
+    strokes = ndimage.gaussian_filter(np.asarray(small), 2.0) > 0.5
+    centre = _thinned(strokes)
+    if centre.any():  # branches from bumps on a wide stroke are longer: pruned by the strokes' own half-width
+        half = float(np.percentile(ndimage.distance_transform_edt(strokes)[centre], 75))
+        centre = _pruned(centre, math.ceil(SPUR * half))
+    line = Image.new("1", (width, height), 0)
+    draw = ImageDraw.Draw(line)
+    ys, xs = np.nonzero(centre)
+    on = set(zip(ys.tolist(), xs.tolist()))
+    for y, x in on:  # join each centre-line pixel to its neighbours, scaled to full size
+        for dy, dx in ((0, 1), (1, -1), (1, 0), (1, 1)):
+            if (y + dy, x + dx) in on:
+                draw.line([((x + 0.5) * scale, (y + 0.5) * scale), ((x + dx + 0.5) * scale, (y + dy + 0.5) * scale)],
+                          fill=1)
+        draw.point(((x + 0.5) * scale, (y + 0.5) * scale), fill=1)
+    distance = ndimage.distance_transform_edt(~np.asarray(line, dtype=bool))
+    return np.clip(pen / 2 + 0.5 - distance, 0, 1).astype(np.float32)
+
+
+def _pruned(line: np.ndarray, length: int) -> np.ndarray:
+    """Return a one-pixel-wide `line` without its branches up to `length` pixels long: end pixels peeled
+    `length` times, then what is left grown back along the line from its ends as far (the strokes' own ends)."""
+    neighbours = np.ones((3, 3), int)
+    pruned = line.copy()
+    for _ in range(length):
+        pruned &= ndimage.convolve(pruned.astype(int), neighbours, mode="constant") != 2  # itself and one neighbour
+    ends = pruned & (ndimage.convolve(pruned.astype(int), neighbours, mode="constant") <= 2)
+    if not ends.any():
+        return pruned if pruned.any() else line  # a closed loop (a 0) keeps its ring; a dot stays a dot
+    regrown = ndimage.binary_dilation(ends, structure=np.ones((3, 3), bool), iterations=length, mask=line)
+    return pruned | regrown
+
+
+def _thinned(mask: np.ndarray) -> np.ndarray:
+    """Return the centre line of a boolean mask, one pixel wide and connected as the mask is: morphological
+    thinning (hit-or-miss with the 8 turns of the two classic elements, repeated until nothing changes)."""
+    thinned = np.zeros_like(mask)
+    if not mask.any():
+        return thinned
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    skeleton = np.pad(mask[box], 1)  # only the mask's box, with paper all round: half the work
+    while True:
+        before = skeleton.copy()
+        for hit, miss in THINNING:
+            skeleton &= ~ndimage.binary_hit_or_miss(skeleton, structure1=hit, structure2=miss)
+        if (skeleton == before).all():
+            thinned[box] = skeleton[1:-1, 1:-1]
+            return thinned
 
 
 def _draw_ink(page: np.ndarray, cover: np.ndarray, s: PhotoSettings) -> None:

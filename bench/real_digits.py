@@ -140,25 +140,29 @@ def table(pics: list[Picture], columns: dict[str, tuple[np.ndarray, np.ndarray]]
     return lines
 
 
-def contact_sheet(pics, images, prepared, predicted, path: Path, columns: int = 8) -> int:
-    """Save the misreads as a PNG grid (picture, what the model saw, 'label>reading'); return how many."""
-    wrong = [i for i, p in enumerate(pics) if predicted[i] != p.label]
-    cell = 96
-    rows = max(1, -(-len(wrong) // columns))
+def contact_sheet(cells: list[tuple[Image.Image | None, torch.Tensor, str]], path: Path, columns: int = 8,
+                  cell: int = 96) -> int:
+    """Save `cells` (picture or None, what the model saw (1,28,28), caption) as a PNG grid of `cell`-pixel
+    squares; return how many."""
+    rows = max(1, -(-len(cells) // columns))
     sheet = Image.new("RGB", (columns * 2 * cell, rows * (cell + 14)), "white")
     draw = ImageDraw.Draw(sheet)
-    for n, i in enumerate(wrong):
+    for n, (image, seen, caption) in enumerate(cells):
         x, y = (n % columns) * 2 * cell, (n // columns) * (cell + 14)
-        if images[i] is not None:
-            thumb = images[i].convert("RGB")
+        if image is not None:
+            thumb = image.convert("RGB")
             thumb.thumbnail((cell, cell))
             sheet.paste(thumb, (x, y))
-        seen = (prepared[i][0].numpy() * 255).astype(np.uint8)
+        seen = (seen[0].numpy() * 255).astype(np.uint8)
         sheet.paste(Image.fromarray(seen).resize((cell, cell), Image.Resampling.NEAREST), (x + cell, y))
-        reading = "refused" if predicted[i] < 0 else str(predicted[i])
-        draw.text((x + 2, y + cell), f"{pics[i].label}>{reading} {pics[i].kind[:6]}", fill="red")
+        draw.text((x + 2, y + cell), caption, fill="red")
     sheet.save(path)
-    return len(wrong)
+    return len(cells)
+
+
+def reading(predicted: int) -> str:
+    """Return how a reading is captioned: the digit read, or 'refused'."""
+    return "refused" if predicted < 0 else str(predicted)
 
 
 def main(argv=None) -> None:
@@ -192,7 +196,9 @@ def main(argv=None) -> None:
           + (f"; baseline: both at {args.baseline}" if args.baseline else ""))
     print("\n".join(table(pics, columns)))
     if args.failures:
-        count = contact_sheet(pics, images, prepared, predicted, args.failures)
+        cells = [(images[i], prepared[i], f"{p.label}>{reading(predicted[i])} {p.kind[:6]}")
+                 for i, p in enumerate(pics) if predicted[i] != p.label]
+        count = contact_sheet(cells, args.failures)
         print(f"{count} misreads saved to {args.failures}")
 
 

@@ -15,7 +15,7 @@ So prepare_digit_with_notes
   2. keeps the pixels that hold a good part of the ink's contrast and stand clear of the noise;
   3. joins them into connected marks, drops specks and anything running along the picture's edge (the
      table, the page's edge, a shadow), picks the largest, most central mark and joins the strokes
-     near it (a 5's top bar, a 4 drawn in two strokes);
+     near it (a 5's top bar, a 4 drawn in two strokes) but never a line straight across the picture (a ruled line);
   4. cuts the digit out of the full-size picture, makes its strokes as wide and as saturated as MNIST's
      (a ball-point line on a large page would otherwise shrink to a faint hairline, a marker fill the
      loops in) and fits it into MNIST's box as above.
@@ -60,6 +60,7 @@ EDGE_CONTACT = 0.2  # a mark along this fraction of the picture's shorter side i
 NEAR = 0.25  # marks within this fraction of the digit's size are strokes of the same digit
 STROKE_AREA = 0.03  # ... if they are at least this fraction of its area (smaller ones are specks)
 FAINT_REACH = 1.5  # fainter ink joined to the digit may make it at most this much taller or wider
+RULED_LINE = 0.06  # a mark across the whole picture, on average no thicker than this fraction of it: a ruled line
 RIVAL = 0.3  # another mark this big (fraction of the digit's area) makes the choice a guess
 MASK_MARGIN = 2  # the digit's marks are widened by this many analysis pixels to take in soft stroke edges
 CROP_SIDE = 160  # the digit is cut out at most this size (then fitted into 20x20): enough to anti-alias well
@@ -288,10 +289,10 @@ def prepare_digit_with_notes(image) -> PreparedDigit:
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     if max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 < MIN_DIGIT_SIDE * max(small.shape) / max(grey.shape):
         notes.append(NOTE_SMALL)
-    ink, strokes_contrast = _crop_digit(grey, page, mask, surroundings)
+    ink, strokes_contrast, noisy = _crop_digit(grey, page, mask, surroundings)
     if strokes_contrast < FAINT_CONTRAST:
         notes.append(NOTE_FAINT)
-    return PreparedDigit(mnist_layout(_normalise_strokes(ink)), tuple(notes))
+    return PreparedDigit(mnist_layout(_normalise_strokes(ink, noisy)), tuple(notes))
 
 
 def mnist_layout(ink: np.ndarray) -> torch.Tensor:
@@ -330,10 +331,15 @@ def _find_digit(small: np.ndarray, page: "_Page", surroundings: np.ndarray | Non
     # shadow; noise may break it into pieces, so marks joined to it by fainter ink belong to it too.
     faint = _find_marks(contrast > np.maximum(floor / 2, STROKE_FRACTION / 2 * level))
     edge = _marks_mask([m for m in faint if m.border_pixels >= EDGE_CONTACT * min(small.shape)], small.shape)
+    # A line straight across the whole picture (a ruled line, the page's edge) may break into pieces at
+    # the strokes' level; at the fainter level it is whole.
+    ruled = _marks_mask([m for m in faint if _ruled_line(m, small.shape)], small.shape)
     if marks:
         on_edge = set(np.unique(marks[0].labels[edge]).tolist())
+        on_ruled = set(np.unique(marks[0].labels[ruled]).tolist())
         for m in marks:
             m.page_edge = m.index in on_edge
+            m.ruled_line = m.index in on_ruled
     digit, notes = _choose_digit(marks, small.shape)
     if digit is None:
         raise Sentence(BLANK)
@@ -575,6 +581,7 @@ class _Mark:
         self.left, self.right = box[1].start, box[1].stop
         self.centre_y, self.centre_x = centre[0] + 0.5, centre[1] + 0.5  # pixel centres, as the box's edges
         self.page_edge = False  # set when it turns out to be part of the page's edge, a shadow or the table
+        self.ruled_line = False  # set when it is part of a line straight across the picture (never joined to a digit)
 
     def mask(self) -> np.ndarray:
         """Return a boolean mask (the labelled picture's shape) of this mark's pixels."""
@@ -612,7 +619,8 @@ def _choose_digit(marks: list[_Mark], shape: tuple[int, int]) -> tuple[list[_Mar
         area = sum(m.area for m in digit)
         reach = NEAR * max(box[1] - box[0], box[3] - box[2])
         for m in candidates:
-            if m not in digit and m.area >= STROKE_AREA * area and _gap(box, m) <= reach:
+            if (m not in digit and m.area >= STROKE_AREA * area and _gap(box, m) <= reach
+                    and not m.ruled_line):
                 digit.append(m)
                 box = (min(box[0], m.top), max(box[1], m.bottom), min(box[2], m.left), max(box[3], m.right))
                 joined = True
@@ -620,6 +628,15 @@ def _choose_digit(marks: list[_Mark], shape: tuple[int, int]) -> tuple[list[_Mar
     if any(m not in digit and m.area >= RIVAL * area for m in candidates):
         notes.append(NOTE_SEVERAL)
     return digit, notes
+
+
+def _ruled_line(mark: _Mark, shape: tuple[int, int]) -> bool:
+    """Return True when `mark` runs straight across the whole picture, edge to edge: a ruled line or the page's
+    edge beside the digit (a 0 on lined paper would otherwise be read with the line under it, as a 5)."""
+    height, width = shape  # its mean thickness (area over length), whatever its slant
+    across = mark.left == 0 and mark.right == width and mark.area <= RULED_LINE * width ** 2
+    down = mark.top == 0 and mark.bottom == height and mark.area <= RULED_LINE * height ** 2
+    return across or down
 
 
 def _marks_mask(marks: list[_Mark], shape: tuple[int, int]) -> np.ndarray:
@@ -630,8 +647,9 @@ def _marks_mask(marks: list[_Mark], shape: tuple[int, int]) -> np.ndarray:
 
 
 def _crop_digit(grey: np.ndarray, page: _Page, mask: np.ndarray,
-                surroundings: np.ndarray | None = None) -> tuple[np.ndarray, float]:
-    """Return (the digit's ink about [0,1] cropped tight, its strokes' contrast) from the full-size image.
+                surroundings: np.ndarray | None = None) -> tuple[np.ndarray, float, bool]:
+    """Return (the digit's ink about [0,1] cropped tight, its strokes' contrast, whether the paper is noisy)
+    from the full-size image.
 
     The mask (found on the smaller analysis image) is widened a little to take in the strokes' soft
     edges; ink outside it (specks, other marks, the table) is left out, and so is the desk beyond
@@ -659,7 +677,8 @@ def _crop_digit(grey: np.ndarray, page: _Page, mask: np.ndarray,
     bare = wide == 0
     enough = bare.sum() >= BARE_SHARE * bare.size
     seen, noise = ink, (_spread(contrast[bare]) if enough else NOISY)
-    if noise > NOISY:  # decide how dark the strokes are and where they end on a less noisy copy
+    noisy = noise > NOISY
+    if noisy:  # decide how dark the strokes are and where they end on a less noisy copy
         seen = _smooth(ink)
         noise = _spread(_smooth(contrast)[bare])
     core = seen[seen > max(4 * noise, STROKE_FRACTION * seen.max())]
@@ -669,7 +688,7 @@ def _crop_digit(grey: np.ndarray, page: _Page, mask: np.ndarray,
     if rows.size == 0:
         raise Sentence(BLANK)
     # The strokes' cores become 1, as in MNIST.
-    return np.minimum(ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1] / peak, 1), peak
+    return np.minimum(ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1] / peak, 1), peak, noisy
 
 
 def _smooth(image: np.ndarray) -> np.ndarray:
@@ -695,16 +714,19 @@ def _depth(strokes: np.ndarray) -> np.ndarray:
     return ndimage.distance_transform_edt(strokes)
 
 
-def _normalise_strokes(ink: np.ndarray) -> np.ndarray:
+def _normalise_strokes(ink: np.ndarray, noisy: bool = False) -> np.ndarray:
     """Return `ink` (in [0,1], cropped to the digit) with its strokes made as wide as MNIST's, STROKE_SIDE
-    pixels on the longer side, cropped to the result.
+    pixels on the longer side, cropped to the result. On `noisy` paper their width is measured on a smoothed copy.
 
     A pen line on a large page ends up a faint hairline in the 20x20 box, and a marker's strokes fill
     the loops in; MNIST's strokes are 2-3 pixels wide and saturated. So thin strokes are thickened
     (the ink grown by its distance transform, the grown part full ink) and heavy ones thinned
     (eroded the same way), to the edge of MNIST's usual range; widths inside it are left alone.
     """
-    width = stroke_width(ink) * STROKE_SIDE
+    # Noise grains above STROKE_INK would count as strokes a pixel or two wide, and thickening would
+    # grow them into blobs that hide the digit.
+    measured = _smooth(ink) if noisy else ink
+    width = stroke_width(measured) * STROKE_SIDE
     ink = _resized_to(ink, STROKE_SIDE)
     if width == 0:
         return ink

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from scipy import ndimage
 
 from bench.photos import CONDITIONS, PhotoSettings, photo_settings, render_photo, render_with_settings
 from genmodels.data import load_dataset
@@ -310,3 +311,18 @@ def test_an_empty_photo_of_paper_is_refused():
     blank = render_with_settings(np.zeros((28, 28), np.uint8), s, np.random.default_rng(0))
     with pytest.raises(ValueError, match="blank"):
         prepare_digit(blank)
+
+
+def test_a_pen_draws_one_unbroken_line_of_its_width(digits):
+    """A pen line follows the digit's path at one width: no breaks where MNIST's stroke was narrow, no blobs where
+    it was wide (what real photos of pen digits show)."""
+    def pieces(mask: np.ndarray, least: int) -> int:
+        labels, _ = ndimage.label(mask, structure=np.ones((3, 3), bool))
+        return int((np.bincount(labels.ravel())[1:] >= least).sum())
+
+    for k, a in enumerate(digits[0][:20]):
+        s = PhotoSettings(width=600, height=600, paper=(0.9,) * 3, ink=(0.1,) * 3, digit_side=400, centre=(300, 300),
+                          noise=0.0, jpeg_quality=95, pen=3.0)
+        ink = grey(render_with_settings(a, s, np.random.default_rng(k))) < 0.5
+        assert pieces(ink, 20) <= pieces(a > 127, 2), k  # as many pieces as the digit has, or fewer
+        assert np.percentile(ndimage.distance_transform_edt(ink)[ink], 99) <= 3.0, k  # nowhere wider than ~2x the pen

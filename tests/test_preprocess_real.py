@@ -117,3 +117,33 @@ def test_faint_pencil_is_kept_saturated_and_noted(digits, rnn):
     assert all(r.image.max() >= 0.9 for r in results)  # saturated like MNIST, not faint grey
     predicted = rnn.predict_proba(torch.stack([r.image for r in results])).argmax(1).numpy()
     assert (predicted == labels).sum() >= 9, (predicted, labels)
+
+
+def test_noise_grains_are_not_thickened_into_blobs(digits, rnn):
+    """A small digit in a noisy, blurred photo: the grains that reach the strokes' level are not hairlines to
+    thicken (they grew into blobs that hid the digit)."""
+    images, labels = digits
+    pages = []
+    for k, a in enumerate(images):
+        rng = np.random.default_rng(k)
+        page = np.full((600, 600), 150.0)
+        page[250:340, 250:340][redrawn(a, 90, pen=8)] = 60
+        page = ndimage.gaussian_filter(page, 2.5)
+        page += rng.normal(0, 18, (300, 300)).repeat(2, axis=0).repeat(2, axis=1)  # a phone's 2x2 noise grains
+        pages.append(prepare_digit(np.clip(page, 0, 255).astype(np.uint8)))
+    assert all(MNIST_LOW <= width_of(p) <= MNIST_HIGH for p in pages), [round(width_of(p), 3) for p in pages]
+    predicted = rnn.predict_proba(torch.stack(pages)).argmax(1).numpy()
+    assert (predicted == labels).sum() >= 9, (predicted, labels)
+
+
+def test_a_ruled_line_under_a_digit_is_left_out():
+    """A 0 on lined paper with the ruled line just under it (a real photo was read as 5 with the line taken in)."""
+    def lined_zero(line: bool) -> np.ndarray:
+        page = Image.new("L", (210, 240), 160)
+        draw = ImageDraw.Draw(page)
+        draw.ellipse((30, 45, 165, 195), outline=40, width=14)
+        if line:  # straight across the whole picture, slightly slanted
+            draw.line((0, 226, 210, 228), fill=60, width=5)
+        return np.asarray(page)
+
+    assert torch.allclose(prepare_digit(lined_zero(True)), prepare_digit(lined_zero(False)), atol=0.05)
