@@ -242,8 +242,27 @@
     if (state.panel) {
       await until(() => document.getElementById(state.panel), 30000);
       const panel = document.getElementById(state.panel);
-      if (panel && !presenting()) panel.scrollIntoView({ block: "start", behavior: "smooth" });
+      if (panel && !presenting()) showAboveDock(panel);
     }
+  }
+
+  // The dock is fixed to the window's bottom; the step's panel goes to the window's top, and the dock never covers
+  // it: where the dock would reach over the panel's bottom it gets shorter (its text scrolls inside it, lesson.css),
+  // down to DOCK_MIN_PX. The page's end gets room for the dock, so a panel near it can reach the top too.
+  const DOCK_MIN_PX = 200, DOCK_GAP_PX = 8;
+  function showAboveDock(panel) {
+    const dock = document.getElementById("ll-lesson-dock");
+    const box = panel.getBoundingClientRect();
+    if (dock && box.right > dock.getBoundingClientRect().left && box.left < dock.getBoundingClientRect().right) {
+      const below = window.innerHeight - dock.getBoundingClientRect().bottom;  // the dock's own margin
+      S.dockLimit = Math.max(DOCK_MIN_PX, window.innerHeight - below - box.height - DOCK_GAP_PX);
+      fitDock(dock);
+    }
+    panel.scrollIntoView({ block: "start", behavior: "smooth" });
+  }
+  function fitDock(dock) {
+    if (S.dockLimit) dock.style.setProperty("--ll-dock-limit", `${S.dockLimit}px`);
+    document.body.style.paddingBottom = presenting() ? "" : `${dock.getBoundingClientRect().height}px`;
   }
 
   // ---------------------------------------------------------------- the lesson
@@ -261,7 +280,7 @@
     save();
     const step = lesson.steps[index];
     // Until the step's state is applied and its starting point noted, its check is not evaluated.
-    Object.assign(S, { used: {}, announced: false, base: null, signatures: {}, ready: false });
+    Object.assign(S, { used: {}, announced: false, base: null, signatures: {}, ready: false, dockLimit: null });
     renderDock();
     if (apply && step.state) await applyLink(step.state);
     if (S.progress.step !== index) return;  // moved on meanwhile
@@ -295,6 +314,7 @@
     let dock = document.getElementById("ll-lesson-dock");
     if (!S.progress.open || !S.lesson) {
       if (dock) dock.remove();
+      document.body.style.paddingBottom = "";
       renderPill();
       return;
     }
@@ -321,6 +341,7 @@
     if (dock) dock.replaceWith(fresh); else document.body.append(fresh);
     if (focused && document.getElementById(focused) && !document.getElementById(focused).disabled) document.getElementById(focused).focus();
     dock = fresh;
+    fitDock(dock);
     if (!step.check) status.textContent = t("no_check");
     else if (stepDone()) { status.textContent = `✓ ${t("done")}`; S.announced = true; }
     const start = document.getElementById("ll-lesson-start");
