@@ -1,7 +1,8 @@
 """The lesson's step "Why the KL term" (issue 25) in headless Chromium: it opens the explorer at the section that
-decodes the same prior codes through the plain autoencoder (ae-mnist) and the VAE, and its check passes once the
-reader has drawn new codes twice; the lesson's dock leaves the whole section in view. The page opens at the step before (its progress put in localStorage first), so the
-check costs one page load and one Next. Screenshots: test-artifacts/lesson-contrast-1280.png and lesson-contrast-phone-zh.png."""
+decodes the same prior codes through the plain autoencoder (ae-mnist) and the VAE, the lesson's dock leaving the whole
+section in view, and its check passes once the reader has drawn new codes twice. The page opens at the step before (its
+progress put in localStorage first), so the check costs one page load and one Next. Screenshots:
+test-artifacts/lesson-contrast-1280.png and lesson-contrast-phone-zh.png."""
 
 import json
 
