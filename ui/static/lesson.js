@@ -246,17 +246,19 @@
     }
   }
 
-  // The dock is fixed to the window's bottom; the step's panel goes to the window's top, and the dock never covers
-  // it: where the dock would reach over the panel's bottom it gets shorter (its text scrolls inside it, lesson.css),
-  // down to DOCK_MIN_PX. The page's end gets room for the dock, so a panel near it can reach the top too.
-  const DOCK_MIN_PX = 200, DOCK_GAP_PX = 8;
+  // The dock is fixed to the window's bottom; the step's panel goes to the window's top, and the dock does not cover
+  // it: where the dock reaches over the panel it gets shorter (its text scrolls inside it, lesson.css), as long as its
+  // title, task and buttons keep their room. The page's end gets room for the dock, so a panel near it reaches the top.
+  const DOCK_GAP_PX = 8;
   function showAboveDock(panel) {
     const dock = document.getElementById("ll-lesson-dock");
     const box = panel.getBoundingClientRect();
-    if (dock && box.right > dock.getBoundingClientRect().left && box.left < dock.getBoundingClientRect().right) {
-      const below = window.innerHeight - dock.getBoundingClientRect().bottom;  // the dock's own margin
-      S.dockLimit = Math.max(DOCK_MIN_PX, window.innerHeight - below - box.height - DOCK_GAP_PX);
-      fitDock(dock);
+    const at = dock && dock.getBoundingClientRect();
+    if (at && box.right > at.left && box.left < at.right) {
+      const body = dock.querySelector(".ll-lesson-body");
+      const least = at.height - body.getBoundingClientRect().height + parseFloat(getComputedStyle(body).minHeight);
+      const room = at.bottom - box.height - DOCK_GAP_PX;  // the dock's height that leaves the panel uncovered
+      if (room < at.height && room >= least) { S.dockLimit = room; fitDock(dock); }
     }
     panel.scrollIntoView({ block: "start", behavior: "smooth" });
   }
