@@ -31,9 +31,10 @@ def opened(browser, url, viewport, **context_options):
         context.close()
 
 
-# Runs in the page: every box drawn on screen (a border all round, or a shadow) with nothing a person can see in
-# it, as "tag#id.classes in <ids above it> at y=... (w x h)". A Gradio block or its form wrapper left behind by a
-# field the layout hides draws such a box (a 2 px line under the phone's digit buttons did).
+# Runs in the page: every box drawn on screen (a border all round, or a shadow) and every Gradio block taking room
+# with nothing a person can see in it, as "tag#id.classes in <ids above it> at y=... (w x h)". A field's form wrapper
+# left behind by a layout that hides the field draws such a box (a 2 px line under the phone's digit buttons did); an
+# HTML block with nothing to show yet keeps its padding (a band under them).
 EMPTY_BOXES = """() => {
   const shown = (e) => { const r = e.getBoundingClientRect();
     return r.width > 1 && r.height > 1 && e.checkVisibility({ visibilityProperty: true, opacityProperty: true }); };
@@ -49,7 +50,7 @@ EMPTY_BOXES = """() => {
   return [...document.querySelectorAll('.gradio-container *')].filter((e) => {
     if (e.matches('input, select, textarea') || e.closest('button')) return false;
     const r = e.getBoundingClientRect();
-    return r.width >= 8 && r.height >= 1 && shown(e) && drawn(getComputedStyle(e)) && !filled(e);
+    return r.width >= 8 && shown(e) && (drawn(getComputedStyle(e)) || (e.matches('.block') && r.height >= 8)) && !filled(e);
   }).map((e) => { const r = e.getBoundingClientRect();
     return `${e.tagName.toLowerCase()}#${e.id}.${String(e.className).trim().replace(/\\s+/g, '.')} in ${ids(e)} `
       + `at y=${Math.round(r.y + scrollY)} (${Math.round(r.width)}x${Math.round(r.height)})`; });
