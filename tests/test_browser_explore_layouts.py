@@ -31,6 +31,32 @@ def opened(browser, url, viewport, **context_options):
         context.close()
 
 
+# Runs in the page: every box drawn on screen (a border all round, or a shadow) and every Gradio block taking room
+# with nothing a person can see in it, as "tag#id.classes in <ids above it> at y=... (w x h)". A field's form wrapper
+# left behind by a layout that hides the field draws such a box (a 2 px line under the phone's digit buttons did); an
+# HTML block with nothing to show yet keeps its padding (a band under them).
+EMPTY_BOXES = """() => {
+  const shown = (e) => { const r = e.getBoundingClientRect();
+    return r.width > 1 && r.height > 1 && e.checkVisibility({ visibilityProperty: true, opacityProperty: true }); };
+  const edge = (s, side) => parseFloat(s[`border${side}Width`]) > 0 && !['none', 'hidden'].includes(s[`border${side}Style`])
+    && !/^rgba\\(.*,\\s*0\\)$|transparent/.test(s[`border${side}Color`]);
+  const drawn = (s) => ['Top', 'Right', 'Bottom', 'Left'].every((side) => edge(s, side)) || s.boxShadow !== 'none';
+  const filled = (e) => [e, ...e.querySelectorAll('*')].some((x) => shown(x)
+    && (x.matches('img, canvas, svg, video, iframe, input, select, textarea, button')
+        || [...x.childNodes].some((n) => n.nodeType === Node.TEXT_NODE && n.textContent.trim())));
+  const ids = (e) => { const found = []; for (let x = e.parentElement; x && found.length < 2; x = x.parentElement)
+    if (x.id) found.push(x.id); return found.join(' < '); };
+  // A control's own parts (a belief's dotted leader, a field's frame) are not boxes of the page.
+  return [...document.querySelectorAll('.gradio-container *')].filter((e) => {
+    if (e.matches('input, select, textarea') || e.closest('button')) return false;
+    const r = e.getBoundingClientRect();
+    return r.width >= 8 && shown(e) && (drawn(getComputedStyle(e)) || (e.matches('.block') && r.height >= 8)) && !filled(e);
+  }).map((e) => { const r = e.getBoundingClientRect();
+    return `${e.tagName.toLowerCase()}#${e.id}.${String(e.className).trim().replace(/\\s+/g, '.')} in ${ids(e)} `
+      + `at y=${Math.round(r.y + scrollY)} (${Math.round(r.width)}x${Math.round(r.height)})`; });
+}"""
+
+
 def inside(page, selector: str, viewport: dict) -> bool:
     """True when the element is visible and lies wholly inside the viewport (the page is not scrolled)."""
     box = page.locator(selector).first.bounding_box()
@@ -53,6 +79,7 @@ def check_presentation(page):
                          "'#ll-z0 [data-testid=block-info]')).fontSize)")
     assert size >= 18  # readable from the back of a classroom
     assert not page.locator("#ll-upload-section").is_visible()
+    assert not page.evaluate(EMPTY_BOXES)  # the wrappers of the fields this layout hides go with them
 
 
 def tab_font(page) -> float:
@@ -69,6 +96,7 @@ def check_train_presentation(page):
     assert size >= 22, size
     assert page.locator("#train-loss-plot").bounding_box()["width"] >= 0.85 * PROJECTOR["width"]
     assert inside(page, "button[role=tab][data-tab-id=write]", PROJECTOR) and tab_font(page) >= 20
+    assert not page.evaluate(EMPTY_BOXES)
 
 
 def test_a_laptop_screen(browser, live_app, artifacts):
@@ -131,6 +159,11 @@ def test_on_a_phone_the_digit_stays_in_view_while_sliders_are_dragged(browser, l
         assert inside(page, "#ll-digit-box img.ll-digit", PHONE)
         assert inside(page, "#ll-z9 input[type=range]", PHONE)
         page.screenshot(path=str(artifacts / "phone.png"))
+        # The digit's column ends with its buttons: what a phone hides leaves no empty box (nor band) under them.
+        assert not page.evaluate(EMPTY_BOXES)
+        gap = page.evaluate("() => document.querySelector('#ll-digit-col').getBoundingClientRect().bottom"
+                            " - document.querySelector('#ll-buttons').getBoundingClientRect().bottom")
+        assert gap <= 12, f"{gap:.0f} px under the digit's buttons"
 
 
 def test_slider_tracks_fill_from_zero(browser, live_app):

@@ -1,7 +1,8 @@
 """The lesson's step "Why the KL term" (issue 25) in headless Chromium: it opens the explorer at the section that
-decodes the same prior codes through the plain autoencoder (ae-mnist) and the VAE, and its check passes once the
-reader has drawn new codes twice. The page opens at the step before (its progress put in localStorage first), so the
-check costs one page load and one Next. Screenshots: test-artifacts/lesson-contrast-1280.png and lesson-contrast-phone-zh.png."""
+decodes the same prior codes through the plain autoencoder (ae-mnist) and the VAE, the lesson's dock leaving the whole
+section in view, and its check passes once the reader has drawn new codes twice. The page opens at the step before (its
+progress put in localStorage first), so the check costs one page load and one Next. Screenshots:
+test-artifacts/lesson-contrast-1280.png and lesson-contrast-phone-zh.png."""
 
 import json
 
@@ -41,7 +42,15 @@ def test_the_kl_step_opens_the_autoencoder_beside_the_vae_and_checks_the_redraws
         wait_until(page, "() => Math.abs(document.querySelector('#ll-contrast').getBoundingClientRect().top) < 80",
                    "the page to scroll to the contrast section",
                    last="() => document.querySelector('#ll-contrast').getBoundingClientRect().top")
+        wait_until(page, "() => Math.abs(document.querySelector('#ll-contrast').getBoundingClientRect().top) < 1",
+                   "the scroll to the contrast section to end",
+                   last="() => document.querySelector('#ll-contrast').getBoundingClientRect().top")
         page.screenshot(path=str(artifacts / shot))  # the step as it opens
+        # The dock leaves the section it talks about uncovered (both grids and the button), its own buttons in view.
+        dock, section = (page.locator(s).bounding_box() for s in ("#ll-lesson-dock", "#ll-contrast"))
+        assert section["y"] + section["height"] <= dock["y"], (section, dock)
+        next_button = page.locator("#ll-lesson-next").bounding_box()
+        assert next_button["y"] + next_button["height"] <= viewport["height"], next_button
         done = i18n.text("lesson.done", "en" if locale.startswith("en") else locale)
         first = ae.get_attribute("src")
         page.click("#ll-contrast-redraw")

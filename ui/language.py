@@ -14,6 +14,10 @@ starts, before it inserts launch's `head`; so `speak_first` puts the script firs
 and the script tells Gradio the chosen language. A change of language loads the page again in it,
 at the same view (the link holds the view), so every word on it is in one language.
 
+One word stays English: the title of Gradio's messages ("Error", "Warning", "Info"). Gradio 6.31's toast
+writes its type capitalised, through neither its i18n nor the `title` of gr.Error / gr.Warning (the page
+ignores it); the message under the title is the app's own sentence, in the caller's language.
+
     GET /latent-lab/i18n/<code>.json     one language's catalogue
     GET /latent-lab/static/language.js   the page's side
     GET /latent-lab/static/language.css  the switch's look

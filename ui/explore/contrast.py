@@ -60,11 +60,13 @@ class ContrastSection:
         first_ae, first_vae = prior_samples(views, 0)
         with gr.Accordion(words("contrast.title"), open=True, elem_id="ll-contrast"):
             gr.Markdown(words("contrast.why"), elem_id="ll-contrast-why")
-            with gr.Row():
+            # Side by side on a phone too (min_width): the comparison is the point, and the pair fits on the screen
+            # above the lesson's dock.
+            with gr.Row(elem_id="ll-contrast-pair"):
                 ae = gr.Image(first_ae, label=words("contrast.autoencoder") + f" · {PAIR[0]}", interactive=False, format="png",
-                              elem_id="ll-contrast-ae", buttons=[])
+                              elem_id="ll-contrast-ae", buttons=[], min_width=120)
                 vae = gr.Image(first_vae, label=words("contrast.vae") + f" · {PAIR[1]}", interactive=False, format="png",
-                               elem_id="ll-contrast-vae", buttons=[])
+                               elem_id="ll-contrast-vae", buttons=[], min_width=120)
             redraw = gr.Button(words("contrast.redraw"), size="sm", elem_id="ll-contrast-redraw")
         self.panel = ContrastPanel(ae, vae, redraw, gr.State(0))
 

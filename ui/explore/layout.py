@@ -28,7 +28,7 @@ PRESENTED_SLOTS = 10  # sliders shown in the presentation layout: the most infor
 OWN_PICTURE_PX = 190  # height of what the model sees of an upload and of its reconstruction, side by side
 
 # A polite live region (screen readers say its new text when they are idle), visually hidden.
-ANNOUNCER_HTML = '<p id="ll-announce" class="ll-sr-only" role="status" aria-live="polite"></p>'
+ANNOUNCER_HTML = '<p id="ll-announce" role="status" aria-live="polite"></p>'
 # Beside "Copy link": explore.js says there that the link was copied (or shows it to copy by hand).
 SHARE_NOTE_HTML = '<p id="ll-share-note" class="ll-share-note"></p>'
 # Under the file field: explore.js refuses a file over the limit there, in the page's language (Gradio's own
@@ -180,8 +180,9 @@ def build_digit_panel(digit_html: str, labels: list[Text]) -> DigitPanel:
         share_note = gr.HTML(SHARE_NOTE_HTML, elem_id="ll-share-note-box", js_on_load=None, padding=False)
         link = gr.Textbox(label=words("explore.link_label"), interactive=False,
                           elem_id="ll-link", buttons=["copy"])
-        # explore.js writes the reader's verdict and an upload's result here for screen readers.
-        gr.HTML(ANNOUNCER_HTML, elem_id="ll-announce-box", js_on_load=None, padding=False)
+        # explore.js writes the reader's verdict and an upload's result here for screen readers; the whole block is
+        # visually hidden (its padding took an empty band under the buttons).
+        gr.HTML(ANNOUNCER_HTML, elem_id="ll-announce-box", elem_classes="ll-sr-only", js_on_load=None, padding=False)
     with gr.Column(scale=3, elem_id="ll-sliders"):
         slider_note = gr.HTML("", elem_id="ll-slider-note", js_on_load=None)
         sliders = []

@@ -242,8 +242,29 @@
     if (state.panel) {
       await until(() => document.getElementById(state.panel), 30000);
       const panel = document.getElementById(state.panel);
-      if (panel && !presenting()) panel.scrollIntoView({ block: "start", behavior: "smooth" });
+      if (panel && !presenting()) showAboveDock(panel);
     }
+  }
+
+  // The dock is fixed to the window's bottom; the step's panel goes to the window's top, and the dock does not cover
+  // it: where the dock reaches over the panel it gets shorter (its text scrolls inside it, lesson.css), as long as its
+  // title, task and buttons keep their room. The page's end gets room for the dock, so a panel near it reaches the top.
+  const DOCK_GAP_PX = 8;
+  function showAboveDock(panel) {
+    const dock = document.getElementById("ll-lesson-dock");
+    const box = panel.getBoundingClientRect();
+    const at = dock && dock.getBoundingClientRect();
+    if (at && box.right > at.left && box.left < at.right) {
+      const body = dock.querySelector(".ll-lesson-body");
+      const least = at.height - body.getBoundingClientRect().height + parseFloat(getComputedStyle(body).minHeight);
+      const room = at.bottom - box.height - DOCK_GAP_PX;  // the dock's height that leaves the panel uncovered
+      if (room < at.height && room >= least) { S.dockLimit = room; fitDock(dock); }
+    }
+    panel.scrollIntoView({ block: "start", behavior: "smooth" });
+  }
+  function fitDock(dock) {
+    if (S.dockLimit) dock.style.setProperty("--ll-dock-limit", `${S.dockLimit}px`);
+    document.body.style.paddingBottom = presenting() ? "" : `${dock.getBoundingClientRect().height}px`;
   }
 
   // ---------------------------------------------------------------- the lesson
@@ -261,7 +282,7 @@
     save();
     const step = lesson.steps[index];
     // Until the step's state is applied and its starting point noted, its check is not evaluated.
-    Object.assign(S, { used: {}, announced: false, base: null, signatures: {}, ready: false });
+    Object.assign(S, { used: {}, announced: false, base: null, signatures: {}, ready: false, dockLimit: null });
     renderDock();
     if (apply && step.state) await applyLink(step.state);
     if (S.progress.step !== index) return;  // moved on meanwhile
@@ -295,6 +316,7 @@
     let dock = document.getElementById("ll-lesson-dock");
     if (!S.progress.open || !S.lesson) {
       if (dock) dock.remove();
+      document.body.style.paddingBottom = "";
       renderPill();
       return;
     }
@@ -321,6 +343,7 @@
     if (dock) dock.replaceWith(fresh); else document.body.append(fresh);
     if (focused && document.getElementById(focused) && !document.getElementById(focused).disabled) document.getElementById(focused).focus();
     dock = fresh;
+    fitDock(dock);
     if (!step.check) status.textContent = t("no_check");
     else if (stepDone()) { status.textContent = `✓ ${t("done")}`; S.announced = true; }
     const start = document.getElementById("ll-lesson-start");
