@@ -36,7 +36,9 @@ TYPEFACES = (
 SET_SIZE = 96  # points: the glyph is drawn this large, then shrunk into MNIST's 20x20 box (anti-aliased)
 PAGE_SIDE = 160  # pixels: the white page each glyph is set on
 FOOT = 0.2  # the bottom fraction of a 1's height where type puts the serif it stands on
-BAR = 0.3  # a 7's bar reaches this fraction of the 7's width either side of its stem
+FLAG = 0.6  # a long flag, as many write a 1, is this fraction of the 1's height ...
+FLAG_DROP = 0.8  # ... and falls this far for each unit it runs left (about 39 degrees)
+BAR_REACHES = (0.25, 0.4)  # a 7's bar reaches these fractions of the 7's width either side of its stem
 # Type is regular where hands are not: each printed digit is bent by an elastic distortion
 # (Simard et al. 2003, their MNIST settings) so no two copies of a glyph are alike.
 WOBBLE = v2.ElasticTransform(alpha=34.0, sigma=4.0)
@@ -53,7 +55,8 @@ def font_folder() -> Path:
 @functools.cache
 def printed_digits() -> tuple[torch.Tensor, torch.Tensor]:
     """Return (images uint8 (N, 28, 28), labels int64 (N,)) laid out like MNIST: every digit in every face of
-    TYPEFACES, and in each face two hand-written variants type lacks, a 1 without its foot and a 7 with a bar."""
+    TYPEFACES, and in each face the hand-written variants type lacks: a 1 without its foot, with its own flag or
+    a long one, and a 7 with a short or a long bar."""
     folder = font_folder()
     images, labels = [], []
     for face in TYPEFACES:
@@ -62,7 +65,9 @@ def printed_digits() -> tuple[torch.Tensor, torch.Tensor]:
         except OSError:
             raise i18n.Sentence("genmodels.printed.no_fonts") from None
         pages = [(label, _set(digit, font)) for label, digit in enumerate(DIGIT_CLASSES)]
-        pages += [(1, _without_foot(_set("1", font))), (7, _with_bar(_set("7", font)))]
+        footless = _without_foot(_set("1", font))
+        pages += [(1, footless), (1, _with_long_flag(footless))]
+        pages += [(7, _with_bar(_set("7", font), reach)) for reach in BAR_REACHES]
         for label, page in pages:
             ink = 1 - page.astype(np.float32) / 255
             rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
@@ -98,13 +103,27 @@ def _without_foot(page: np.ndarray) -> np.ndarray:
     return page
 
 
-def _with_bar(page: np.ndarray) -> np.ndarray:
-    """Return a 7's page with a bar across its stem halfway down, as much of Europe writes it."""
+def _with_long_flag(page: np.ndarray) -> np.ndarray:
+    """Return a 1's page with a long flag drawn down and left from the top of its stem, the stem's width."""
+    ink = page < 128
+    rows = np.flatnonzero(ink.any(axis=1))
+    height = rows[-1] - rows[0]
+    stem = np.flatnonzero(ink[rows[0] + height // 2])
+    top = (np.flatnonzero(ink[rows[0]]).mean(), rows[0])
+    run = FLAG * height / np.hypot(1, FLAG_DROP)
+    out = Image.fromarray(page)
+    ImageDraw.Draw(out).line([top, (top[0] - run, top[1] + FLAG_DROP * run)], fill=0, width=len(stem))
+    return np.array(out)
+
+
+def _with_bar(page: np.ndarray, reach: float) -> np.ndarray:
+    """Return a 7's page with a bar across its stem halfway down, as much of Europe writes it, reaching
+    `reach` of the 7's width either side of the stem."""
     ink = page < 128
     rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
     middle = (rows[0] + rows[-1]) // 2
     stem = np.flatnonzero(ink[middle])
-    reach, centre = BAR * (cols[-1] - cols[0]), (stem[0] + stem[-1]) / 2
+    reach, centre = reach * (cols[-1] - cols[0]), (stem[0] + stem[-1]) / 2
     out = Image.fromarray(page)
     ImageDraw.Draw(out).line([(centre - reach, middle), (centre + reach, middle)], fill=0, width=len(stem))
     return np.array(out)
