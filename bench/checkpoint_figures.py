@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/checkpoint_figures.py
 
-VAEs: negative ELBO in nats per image (genmodels.train.evaluate, fixed noise seed); RowRNNs:
+VAEs: negative ELBO in nats per image (genmodels.train.evaluate, fixed noise seed); autoencoders: the
+reconstruction term alone; RowRNNs:
 accuracy and cross-entropy; writers: exact NLL in nats per image on one fixed binarization of the
 digits (as the trainer validates them). The test split is used here only, never for choosing epochs.
 """
@@ -21,6 +22,8 @@ def describe(metrics: dict) -> str:
     """Return the headline figure of a metrics dict as text."""
     if "val_nelbo" in metrics:
         return f"-ELBO {metrics['val_nelbo']:.2f} nats/image (recon {metrics['val_recon']:.2f} + KL {metrics['val_kl']:.2f})"
+    if "val_recon" in metrics:  # a plain autoencoder: reconstruction only, no KL
+        return f"reconstruction {metrics['val_recon']:.2f} nats/image"
     if "val_nll" in metrics:
         return f"NLL {metrics['val_nll']:.2f} nats/image (exact, binarized digits)"
     return f"accuracy {metrics['val_accuracy'] * 100:.2f}%, loss {metrics['val_loss']:.3f}"

@@ -4,8 +4,9 @@ MNIST's strokes are 2-3 pixels wide with soft, anti-aliased edges. Digits writte
 prepared by genmodels.preprocess come with a wider range: strokes grown or thinned to the edge of
 MNIST's range, hard-edged and saturated. vary_strokes draws, per image, a stroke width (a fraction
 of a 3x3 dilation or erosion) and an ink contrast (a gain that saturates the strokes). Elastic
-distortion (Simard et al. 2003) was tried as well and read real handwriting no better, so it is left
-out. Only for training data: validation and test images are never augmented.
+distortion (Simard et al. 2003) of MNIST's own digits was tried as well and read real handwriting no
+better, so it is left out (genmodels.printed bends its printed digits with it: type is too regular).
+Only for training data: validation and test images are never augmented.
 """
 
 import torch
