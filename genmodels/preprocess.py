@@ -33,6 +33,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 from scipy import ndimage
+from skimage.filters import threshold_otsu
 
 from i18n import Sentence, Text
 
@@ -465,8 +466,7 @@ def _surroundings(grey: np.ndarray, paper_shown: bool = False) -> np.ndarray | N
     logs = np.log(_smooth(_smooth(grey)) + LOG_FLOOR)
     if logs.max() - logs.min() < DESK_STEP:  # an even picture: no desk, and no two classes to split
         return None
-    threshold = _otsu(logs)
-    dark = logs <= threshold
+    dark = logs <= threshold_otsu(logs)
     if not dark.any() or dark.all() or logs[~dark].mean() - logs[dark].mean() < DESK_STEP:
         return None
     marks = [m for m in _find_marks(dark) if m.border_pixels >= EDGE_CONTACT * min(grey.shape)]
@@ -526,19 +526,6 @@ def _a_sheet(bright: np.ndarray) -> bool:
     holes = sum(m.area for m in _find_marks(box) if m.border_pixels == 0)
     area, box_area = sheet.area + holes, box.size
     return area >= SHEET_AREA * bright.size and area >= SHEET_FILL * box_area
-
-
-def _otsu(values: np.ndarray, bins: int = 256) -> float:
-    """Return Otsu's threshold of `values`: the split into two classes with the largest between-class variance."""
-    # Kept by hand: scipy has no Otsu, and scikit-image would be a new dependency for these few lines.
-    counts, edges = np.histogram(values, bins=bins)
-    centres = (edges[:-1] + edges[1:]) / 2
-    weight = np.cumsum(counts)
-    total = np.cumsum(counts * centres)
-    below, above = weight[:-1], weight[-1] - weight[:-1]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        between = below * above * (total[:-1] / below - (total[-1] - total[:-1]) / above) ** 2
-    return float(edges[1:-1][np.nanargmax(between)])
 
 
 def _widen(mask: np.ndarray, pixels: int) -> np.ndarray:
