@@ -98,6 +98,9 @@ def sends_an_event(page):
 
 def check_canvas_is_the_decoders_picture(page, vae):
     """The live canvas shows PyTorch's decode of the code the page painted, within 2/255 on every pixel."""
+    # The page moves its code on each event and paints once a frame: a key repeat may have moved the code
+    # since the last picture, so compare once two more frames have passed.
+    page.evaluate("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
     z, painted = page.evaluate("""(sel) => {
         const canvas = document.querySelector(sel);
         const rgba = canvas.getContext('2d').getImageData(0, 0, 28, 28).data;
@@ -149,8 +152,8 @@ def test_arrow_keys_and_typed_values_paint_in_the_page(page, torch_models):
     wait_until(page, "(d) => window.llLive.z[d] > 0", "the held arrow key to move the first slider's dimension up",
                arg=order[0], last=LIVE_STATE)
     assert paints(page) > before
-    check_canvas_is_the_decoders_picture(page, vae)
     page.keyboard.up("ArrowRight")
+    check_canvas_is_the_decoders_picture(page, vae)
     before = paints(page)
     page.locator("#ll-z2 input[type=number]").fill("-1.5")  # typed, Enter not pressed yet
     wait_until(page, "(d) => window.llLive.z[d] === -1.5", "the typed -1.5 to be painted", arg=order[2], last=LIVE_STATE)
