@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFilter
 from scipy import ndimage
+from skimage.morphology import thin
 
 CONDITIONS = ("plain", "gradient", "vignette", "tinted", "noisy_blurry", "rotated_jpeg", "small_offcentre",
               "clutter", "all", "paper_edge", "thin_pen", "coloured_ink", "squared", "marker", "white_card", "pasted")
@@ -43,14 +44,6 @@ CENTRE_LINE_SIDE = 224  # a pen's path is traced on the digit at this size (8x M
 SPUR = 1.5  # ... where its branches up to this many times the strokes' half-width long are their edges' bumps
 
 
-def _thinning_elements() -> list[tuple[np.ndarray, np.ndarray]]:
-    """Return the (must be ink, must be paper) 3x3 pairs of morphological thinning: two elements, each turned 4 ways."""
-    edge = np.array([[0, 0, 0], [2, 1, 2], [1, 1, 1]])  # 1 ink, 0 paper, 2 either
-    corner = np.array([[2, 0, 0], [1, 1, 0], [2, 1, 2]])
-    return [(np.rot90(e, k) == 1, np.rot90(e, k) == 0) for k in range(4) for e in (edge, corner)]
-
-
-THINNING = _thinning_elements()
 
 
 @dataclass(frozen=True)
@@ -291,7 +284,7 @@ def _pen_strokes(digit: np.ndarray, pen: float) -> np.ndarray:
     # Smoothed first (MNIST's pixels are 8 pixels here), so that the strokes' edges are not a staircase
     # whose every step would thin into a branch.
     strokes = ndimage.gaussian_filter(np.asarray(small), 2.0) > 0.5
-    centre = _thinned(strokes)
+    centre = thin(strokes)
     if centre.any():  # branches from bumps on a wide stroke are longer: pruned by the strokes' own half-width
         half = float(np.percentile(ndimage.distance_transform_edt(strokes)[centre], 75))
         centre = _pruned(centre, math.ceil(SPUR * half))
@@ -321,24 +314,6 @@ def _pruned(line: np.ndarray, length: int) -> np.ndarray:
         return pruned if pruned.any() else line  # a closed loop (a 0) keeps its ring; a dot stays a dot
     regrown = ndimage.binary_dilation(ends, structure=np.ones((3, 3), bool), iterations=length, mask=line)
     return pruned | regrown
-
-
-def _thinned(mask: np.ndarray) -> np.ndarray:
-    """Return the centre line of a boolean mask, one pixel wide and connected as the mask is: morphological
-    thinning (hit-or-miss with the 8 turns of the two classic elements, repeated until nothing changes)."""
-    thinned = np.zeros_like(mask)
-    if not mask.any():
-        return thinned
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
-    skeleton = np.pad(mask[box], 1)  # only the mask's box, with paper all round: half the work
-    while True:
-        before = skeleton.copy()
-        for hit, miss in THINNING:
-            skeleton &= ~ndimage.binary_hit_or_miss(skeleton, structure1=hit, structure2=miss)
-        if (skeleton == before).all():
-            thinned[box] = skeleton[1:-1, 1:-1]
-            return thinned
 
 
 def _draw_ink(page: np.ndarray, cover: np.ndarray, s: PhotoSettings) -> None:
