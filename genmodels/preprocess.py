@@ -506,8 +506,9 @@ def _around_card(grey: np.ndarray, page: _Page) -> np.ndarray | None:
     if not CARD_AREA * grey.size <= card.area <= (1 - CARD_AROUND) * grey.size or card.area < SHEET_FILL * box_area:
         return None
     around = ~card.mask()
-    # A card holds ink darker than the page around it; a light digit on a dark ground (a screen) is no card.
-    if (darker & ~around).sum() < CARD_AREA * card.area:
+    # A card holds ink darker than the page around it; a light digit on a dark ground (a screen) is no card,
+    # and nor is a patch with nothing brighter than the page in it (a dark mark with its holes filled).
+    if (darker & ~around).sum() < CARD_AREA * card.area or not (brighter & ~around).any():
         return None
     meets = _widen(around, 1) & ~around  # the card's side of its edge, inside the picture
     meets[[0, -1], :] = meets[:, [0, -1]] = False

@@ -326,3 +326,14 @@ def test_a_pen_draws_one_unbroken_line_of_its_width(digits):
         ink = grey(render_with_settings(a, s, np.random.default_rng(k))) < 0.5
         assert pieces(ink, 20) <= pieces(a > 127, 2), k  # as many pieces as the digit has, or fewer
         assert np.percentile(ndimage.distance_transform_edt(ink)[ink], 99) <= 3.0, k  # nowhere wider than ~2x the pen
+
+
+@pytest.mark.filterwarnings("error")
+def test_a_dark_table_with_no_bright_patch_is_not_taken_for_a_white_card():
+    """A paper-edge photo whose largest patch is the dark table alone: nothing in it is brighter than the page,
+    so it is no card (its brightness step used to be the median of nothing: a warning, and a 'card' accepted)."""
+    image = load_dataset("mnist-5k").val_x.numpy()[299]
+    rng = np.random.default_rng([0, CONDITIONS.index("paper_edge"), 299])
+    settings = photo_settings("paper_edge", rng)
+    assert settings.table_edges and settings.card is None
+    prepare_digit(render_with_settings(image, settings, rng))
