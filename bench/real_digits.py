@@ -70,6 +70,17 @@ def pictures(folder: Path) -> list[Picture]:
     return found
 
 
+def opened(pics: list[Picture]) -> list[Image.Image | None]:
+    """Return each picture opened as an upload is (genmodels.preprocess.load_image_file); None where it is refused."""
+    images = []
+    for p in pics:
+        try:
+            images.append(load_image_file(p.path))
+        except ValueError:
+            images.append(None)
+    return images
+
+
 def git_file(rev: str, path: str) -> bytes:
     """Return the bytes of `path` at git revision `rev` of this clone."""
     done = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:{path}"], capture_output=True)
@@ -178,12 +189,7 @@ def main(argv=None) -> None:
         parser.error(f"{args.folder} is not a folder of labelled pictures (<label>/<file>)")
     torch.set_num_threads(1)
     pics = pictures(args.folder)
-    images = []
-    for p in pics:
-        try:
-            images.append(load_image_file(p.path))
-        except ValueError:
-            images.append(None)
+    images = opened(pics)
     columns = {}
     predicted, refused, prepared = read_all(images, prepare_digit_with_notes,
                                             RowRNN.from_pretrained(args.checkpoint, device="cpu"))

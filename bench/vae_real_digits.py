@@ -30,10 +30,10 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.real_digits import Picture, pictures, read_all  # noqa: E402
+from bench.real_digits import Picture, opened, pictures, read_all  # noqa: E402
 from genmodels import VAE, RowRNN  # noqa: E402
 from genmodels.data import load_dataset  # noqa: E402
-from genmodels.preprocess import load_image_file, prepare_digit_with_notes  # noqa: E402
+from genmodels.preprocess import prepare_digit_with_notes  # noqa: E402
 from genmodels.train import evaluate  # noqa: E402
 
 CHECKPOINT = ROOT / "checkpoints" / "vae-mnist"
@@ -103,12 +103,7 @@ def main(argv=None) -> None:
     checkpoints = args.checkpoint or [CHECKPOINT]
     torch.set_num_threads(1)
     pics = pictures(args.folder)
-    images = []
-    for p in pics:
-        try:
-            images.append(load_image_file(p.path))
-        except ValueError:
-            images.append(None)
+    images = opened(pics)
     reader = RowRNN.from_pretrained(args.reader, device="cpu")
     predicted, refused, prepared = read_all(images, prepare_digit_with_notes, reader)
     kept = [i for i in range(len(pics)) if not refused[i]]

@@ -46,9 +46,10 @@ EMPTY_BOXES = """() => {
         || [...x.childNodes].some((n) => n.nodeType === Node.TEXT_NODE && n.textContent.trim())));
   const ids = (e) => { const found = []; for (let x = e.parentElement; x && found.length < 2; x = x.parentElement)
     if (x.id) found.push(x.id); return found.join(' < '); };
-  // A control's own parts (a belief's dotted leader, a field's frame) are not boxes of the page.
+  // A control's own parts (a belief's dotted leader, a field's frame) are not boxes of the page, nor is a table's
+  // empty cell (a job's unset column).
   return [...document.querySelectorAll('.gradio-container *')].filter((e) => {
-    if (e.matches('input, select, textarea') || e.closest('button')) return false;
+    if (e.matches('input, select, textarea') || e.closest('button, table, [role=grid], [role=table]')) return false;
     const r = e.getBoundingClientRect();
     return r.width >= 8 && shown(e) && (drawn(getComputedStyle(e)) || (e.matches('.block') && r.height >= 8)) && !filled(e);
   }).map((e) => { const r = e.getBoundingClientRect();
