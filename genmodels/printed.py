@@ -132,15 +132,15 @@ def _with_bar(page: np.ndarray, reach: float) -> np.ndarray:
 def mix_in(images: torch.Tensor, labels: torch.Tensor, share: float,
            generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Return a copy of the batch (float (B,1,28,28), labels (B,)) with each image, with probability `share`,
-    replaced by a printed digit of a random face and class, and its label with that digit's."""
+    replaced by one of the printed digits drawn at random (and wobbled), and its label with that digit's."""
     glyphs, glyph_labels = printed_digits()
     chosen = torch.rand(len(images), generator=generator) < share
     picks = torch.randint(len(glyphs), (int(chosen.sum()),), generator=generator)
     images, labels = images.clone(), labels.clone()
     chosen = chosen.to(images.device)
-    images[chosen] = torch.stack([_wobbled(glyph, generator) for glyph in to_float(glyphs[picks])]).to(images.device) \
-        if len(picks) else images[chosen]
-    labels[chosen] = glyph_labels[picks].to(labels.device)
+    if len(picks):
+        images[chosen] = torch.stack([_wobbled(glyph, generator) for glyph in to_float(glyphs[picks])]).to(images.device)
+        labels[chosen] = glyph_labels[picks].to(labels.device)
     return images, labels
 
 
