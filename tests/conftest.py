@@ -33,14 +33,6 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-dev-shm-usage"]
 
 
-def pytest_collection_modifyitems(items):
-    """Collect the files holding slow tests first. `make test` runs two workers that each take a whole file as
-    they free up (-n 2 --dist loadfile): a long file collected last (the Ray cluster's, the soak) left one
-    worker running it alone at the end. Longest first, the last files are short and both finish together."""
-    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
-    items.sort(key=lambda item: item.path not in slow_files)  # stable: each file's tests stay together, in order
-
-
 def bare_train_page(jobs: JobRunner) -> TrainPage:
     """Return a TrainPage over `jobs`, built in a Blocks of its own beside a stand-in explorer (nothing is served)."""
     with gr.Blocks():

@@ -405,7 +405,7 @@ def test_an_event_withheld_in_the_capture_phase_never_reaches_gradio(explore_pag
 @pytest.mark.browser
 def test_the_label_bars_are_drawn_as_the_page_redraws_them(explore_page):
     page = explore_page
-    wait_until(page, f"() => {LLG}.labelHasBars({LLG}.labelBars(document.querySelector('#ll-probs')))",
+    wait_until(page, f"() => {LLG} && {LLG}.labelHasBars({LLG}.labelBars(document.querySelector('#ll-probs')))",
                "gr.Label's bars in #ll-probs (labelBars, labelHasBars)",
                last="() => document.querySelector('#ll-probs').innerHTML.slice(0, 200)")
     rows = page.evaluate(f"""() => {{
@@ -463,7 +463,7 @@ def test_the_sketchpad_waits_for_a_tool_until_its_brush_is_clicked(browser, live
         page.goto(live_app)
         page.get_by_role("tab", name="Write").click()
         wait_until(page, f"() => {{ const p = document.querySelector('#ll-complete-sketch');"
-                   f" return p && {LLG}.sketchBrush(p); }}",
+                   f" return p && {LLG} && {LLG}.sketchBrush(p); }}",  # the page's script may load after the tab
                    "gr.Sketchpad's brush button (sketchBrush)",
                    last="() => document.querySelector('#ll-complete-sketch') ? 'a sketchpad without a brush' : 'no sketchpad'")
         waiting = page.evaluate(f"""() => {{ const p = document.querySelector('#ll-complete-sketch');
