@@ -103,6 +103,14 @@ window.llLink = (query) => {
   try { window.history.replaceState(null, "", url); } catch (e) { /* a sandboxed frame */ }
   return url;
 };
+// On a slow page the server's first link can arrive before this script has defined llLink: its transform then
+// failed and the box kept the bare query. Give the box its whole link once both are here (called at the end).
+function wholeFirstLink(tries = 600) {
+  const block = document.querySelector("#ll-link");
+  const box = block && G.textboxInput(block);
+  if (!box || !box.value) { if (tries > 0) setTimeout(() => wholeFirstLink(tries - 1), 100); return; }
+  if (box.value.startsWith("?")) box.value = window.llLink(box.value);
+}
 
 // Copy the link, and say so beside the button and in the live region; without the clipboard (no permission,
 // a sandboxed frame) show the link beside the button, selected, for the visitor to copy by hand (the link box
@@ -582,3 +590,4 @@ function watchDescriptions() {
   describeSoon();
 }
 watchDescriptions();
+wholeFirstLink();
