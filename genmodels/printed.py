@@ -84,17 +84,24 @@ def _set(digit: str, font: ImageFont.FreeTypeFont) -> np.ndarray:
     return np.array(page)
 
 
+def _glyph(page: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
+    """Return a set digit's ink mask, the rows it covers, its middle row and the columns its stem covers there."""
+    ink = page < 128
+    rows = np.flatnonzero(ink.any(axis=1))
+    middle = (rows[0] + rows[-1]) // 2
+    return ink, rows, middle, np.flatnonzero(ink[middle])
+
+
 def _without_foot(page: np.ndarray) -> np.ndarray:
     """Return a 1's page with the serif it stands on cut away: in the foot's rows only the stem is kept,
     followed down along its slant (italic faces lean)."""
-    ink = page < 128
-    rows = np.flatnonzero(ink.any(axis=1))
+    ink, rows, half, stem = _glyph(page)
     height = rows[-1] - rows[0]
     foot = rows[-1] - round(FOOT * height)
-    half, three_quarters = rows[0] + height // 2, rows[0] + 3 * height // 4
-    centre_half, centre_low = (np.flatnonzero(ink[r]).mean() for r in (half, three_quarters))
+    three_quarters = rows[0] + 3 * height // 4
+    centre_half, centre_low = stem.mean(), np.flatnonzero(ink[three_quarters]).mean()
     slant = (centre_low - centre_half) / (three_quarters - half)  # columns per row
-    reach = np.flatnonzero(ink[half]).size / 2 + 1
+    reach = stem.size / 2 + 1
     page = page.copy()
     columns = np.arange(page.shape[1])
     for row in range(foot, rows[-1] + 1):
@@ -105,12 +112,9 @@ def _without_foot(page: np.ndarray) -> np.ndarray:
 
 def _with_long_flag(page: np.ndarray) -> np.ndarray:
     """Return a 1's page with a long flag drawn down and left from the top of its stem, the stem's width."""
-    ink = page < 128
-    rows = np.flatnonzero(ink.any(axis=1))
-    height = rows[-1] - rows[0]
-    stem = np.flatnonzero(ink[rows[0] + height // 2])
+    ink, rows, _, stem = _glyph(page)
     top = (np.flatnonzero(ink[rows[0]]).mean(), rows[0])
-    run = FLAG * height / np.hypot(1, FLAG_DROP)
+    run = FLAG * (rows[-1] - rows[0]) / np.hypot(1, FLAG_DROP)
     out = Image.fromarray(page)
     ImageDraw.Draw(out).line([top, (top[0] - run, top[1] + FLAG_DROP * run)], fill=0, width=len(stem))
     return np.array(out)
@@ -119,10 +123,8 @@ def _with_long_flag(page: np.ndarray) -> np.ndarray:
 def _with_bar(page: np.ndarray, reach: float) -> np.ndarray:
     """Return a 7's page with a bar across its stem halfway down, as much of Europe writes it, reaching
     `reach` of the 7's width either side of the stem."""
-    ink = page < 128
-    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
-    middle = (rows[0] + rows[-1]) // 2
-    stem = np.flatnonzero(ink[middle])
+    ink, _, middle, stem = _glyph(page)
+    cols = np.flatnonzero(ink.any(axis=0))
     reach, centre = reach * (cols[-1] - cols[0]), (stem[0] + stem[-1]) / 2
     out = Image.fromarray(page)
     ImageDraw.Draw(out).line([(centre - reach, middle), (centre + reach, middle)], fill=0, width=len(stem))
