@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast bench lint install system-deps
+.PHONY: run test test-all test-fast bench lint install system-deps
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,11 +30,16 @@ system-deps:  ## Debian packages the tests need, installed when missing (needs r
 	    else sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; fi; \
 	  fi
 
-test: $(STAMP) system-deps  ## set up and run the whole default test suite (two processes, a file each)
+# The default suite (what CI runs) stays under 10 minutes on 2 cores; `extended` tests (pytest.ini) add about
+# two more: run them before a release or after changing what they cover.
+test: $(STAMP) system-deps  ## set up and run the default test suite (two processes, a file each)
+	$(PY) -m pytest -q -n 2 --dist loadfile -m "not extended"
+
+test-all: $(STAMP) system-deps  ## the default suite and the extended tests (the soak, Ray's failure modes, more axe pages)
 	$(PY) -m pytest -q -n 2 --dist loadfile
 
 test-fast: $(STAMP)  ## library and API tests that neither train for long, start jobs nor open a browser
-	$(PY) -m pytest -q -m "not browser and not slow" -n 2 --dist loadfile
+	$(PY) -m pytest -q -m "not browser and not slow and not extended" -n 2 --dist loadfile
 
 # Every bench in bench/ with the options of BENCHMARKS.md's figures; only the helper modules other benches import
 # are left out (bench/run_all.py's HELPERS says which and why). `make bench BENCH_OPTIONS=--quick` is a smoke run.

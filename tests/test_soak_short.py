@@ -11,6 +11,7 @@ TEMP_FILE_TOLERANCE = 2  # every output was cached during the warm-up: nothing n
 
 
 @pytest.mark.slow
+@pytest.mark.extended
 def test_short_soak_has_no_errors_and_no_growth_after_warm_up():
     from bench.soak import markdown, soak
 

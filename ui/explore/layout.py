@@ -239,10 +239,12 @@ def build_upload_panel() -> UploadPanel:
                            file_types=[".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp"], elem_id="ll-upload")
             gr.HTML(UPLOAD_NOTE_HTML, elem_id="ll-upload-note-box", js_on_load=None, padding=False)
         with gr.Row(elem_id="ll-own-pictures"):
+            # No buttons: on a phone the two pictures share a row, and Gradio's three buttons covered their titles.
             model_saw = gr.Image(type="pil", label=words("explore.model_saw", side=MNIST_SIDE), interactive=False,
-                                 format="png", elem_id="ll-model-saw", height=OWN_PICTURE_PX, min_width=120)
+                                 format="png", elem_id="ll-model-saw", height=OWN_PICTURE_PX, min_width=120,
+                                 buttons=[])
             reconstruction = gr.Image(type="pil", label=words("explore.reconstruction"), interactive=False, format="png",
-                                      elem_id="ll-recon", height=OWN_PICTURE_PX, min_width=120)
+                                      elem_id="ll-recon", height=OWN_PICTURE_PX, min_width=120, buttons=[])
         notes = gr.Markdown("", elem_id="ll-notes")
         gr.Markdown(words("explore.upload_help"), elem_classes="ll-help")
     return UploadPanel(file, canvas, model_saw, notes, reconstruction)

@@ -121,7 +121,10 @@ class ModelView:
         if base is not None and len(base) == self.dims:
             z[:] = np.asarray(base, dtype=np.float32)
         n = min(self.shown_slots, len(slots))
-        z[self.order[:n]] = [0.0 if v is None else float(v) for v in slots[:n]]
+        values = [0.0 if v is None else float(v) for v in slots[:n]]
+        if not np.isfinite(values).all():  # only a caller of the API can send one: the page's sliders cannot
+            raise Sentence("explore.z_not_finite")
+        z[self.order[:n]] = values
         return z
 
     def z_to_slots(self, z) -> list[float]:
