@@ -15,9 +15,11 @@ so all columns come from one run on the same pixels.
 
 Rows: the clean 28x28 digits read directly; the same digits passed through the preprocessing as
 arrays; the clean digits turned by the angles of their rotated_jpeg photos and read directly (what
-rotation alone costs the RNN); then each photo condition. Columns: accuracy (a refused input counts as
-misread), its difference from the clean digits read directly (percentage points), the share refused
-as blank or unusable, the share that came back with a note, the mean time to render and to prepare one
+rotation alone costs the RNN); the clean digits redrawn as one pen line along their centre line at
+MNIST's median stroke width and read directly (what the pen conditions' redrawing alone costs); then
+each photo condition, the pen conditions also against the traced digits ("vs traced").
+Columns: accuracy (a refused input counts as misread), its difference from the clean digits read
+directly (percentage points), the share refused as blank or unusable, the share that came back with a note, the mean time to render and to prepare one
 photo (milliseconds, one process), then accuracy, its difference and refusals with each --before
 preprocessing. --failures DIR saves a contact sheet of each condition's misreads with the current
 preprocessing (DIR/<condition>.png: the photo around the digit, what the model saw, label>reading).
@@ -37,7 +39,7 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.photos import CONDITIONS, photo_settings, render_with_settings  # noqa: E402
+from bench.photos import CONDITIONS, PEN_CONDITIONS, photo_settings, render_with_settings, traced  # noqa: E402
 from bench.real_digits import contact_sheet, reading  # noqa: E402
 from genmodels import RowRNN  # noqa: E402
 from genmodels.data import load_dataset  # noqa: E402
@@ -172,7 +174,7 @@ def main(argv=None) -> None:
     clean = accuracy(rnn, [torch.from_numpy(a).float().div(255).unsqueeze(0) for a in images], labels)
     print(f"{'clean, read directly':<22}{clean * 100:>8.1f}%")
 
-    def row(name, results, render_ms=None):
+    def row(name, results, render_ms=None, reference=None):
         line = f"{name:<22}"
         for i, (digits, refused, noted, prepare_ms) in enumerate(results):
             score = accuracy(rnn, digits, labels, refused)
@@ -180,6 +182,9 @@ def main(argv=None) -> None:
             if i == 0:
                 render = "" if render_ms is None else f"{render_ms:.1f}"
                 line += f"{noted * 100:>11.1f}%{render:>11}{prepare_ms:>12.1f}"
+                ours = score
+        if reference is not None:
+            line += f"   {(ours - reference) * 100:+.1f}pp vs traced"
         print(line, flush=True)
 
     results = []
@@ -193,11 +198,14 @@ def main(argv=None) -> None:
     # The RNN's own share of the rotated photos' loss: the clean digits turned the same way, read directly.
     score = accuracy(rnn, turned_like_photos(images, args.seed), labels)
     print(f"{'clean, turned 4-10deg':<22}{score * 100:>8.1f}%{(score - clean) * 100:>+8.1f}pp")
+    # The pen conditions' own share: the clean digits redrawn along their centre line, with no photo.
+    pen_lines = accuracy(rnn, [torch.from_numpy(traced(a)).unsqueeze(0) for a in images], labels)
+    print(f"{'clean, traced as pens':<22}{pen_lines * 100:>8.1f}%{(pen_lines - clean) * 100:>+8.1f}pp")
     if args.failures:
         args.failures.mkdir(parents=True, exist_ok=True)
     for condition in conditions:
         results, render_ms, views = run_condition(condition, CONDITIONS.index(condition), images, args.seed, prepares)
-        row("photo: " + condition, results, render_ms)
+        row("photo: " + condition, results, render_ms, pen_lines if condition in PEN_CONDITIONS else None)
         if args.failures:
             digits, refused = results[0][:2]
             predicted = readings(rnn, digits, refused)

@@ -42,6 +42,8 @@ DIGIT_SHARE = 20 / 28  # MNIST's digits fill 20 of their field's 28 pixels
 MARKER = (0.12, 0.22)
 CENTRE_LINE_SIDE = 224  # a pen's path is traced on the digit at this size (8x MNIST's 28)
 SPUR = 1.5  # ... where its branches up to this many times the strokes' half-width long are their edges' bumps
+MNIST_STROKE = 0.12  # MNIST's median stroke, of the digit's longer side (genmodels.preprocess.stroke_width on mnist-5k)
+PEN_CONDITIONS = ("thin_pen", "coloured_ink", "squared", "marker")  # the digit redrawn as one pen line
 
 
 
@@ -254,10 +256,7 @@ def render_with_settings(digit, settings: PhotoSettings, rng: np.random.Generato
 
 def _digit_coverage(digit, s: PhotoSettings) -> np.ndarray:
     """Return the ink coverage in [0,1] of the digit scaled to s.digit_side and rotated by s.angle."""
-    arr = digit.detach().cpu().numpy() if isinstance(digit, torch.Tensor) else np.asarray(digit)
-    scale = 255 if np.issubdtype(arr.dtype, np.integer) else 1  # uint8 like the data sets, or floats in [0,1]
-    arr = arr.astype(np.float32).reshape(28, 28) / scale
-    big = Image.fromarray(arr, mode="F").resize((s.digit_side, s.digit_side), Image.Resampling.BICUBIC)
+    big = Image.fromarray(_as_floats(digit), mode="F").resize((s.digit_side, s.digit_side), Image.Resampling.BICUBIC)
     if s.angle:
         big = big.rotate(s.angle, Image.Resampling.BILINEAR, expand=True)
     if s.soft:
@@ -266,6 +265,23 @@ def _digit_coverage(digit, s: PhotoSettings) -> np.ndarray:
         return _pen_strokes(np.asarray(big), s.pen)
     # A pen lays down ink with a sharp edge, not MNIST's soft anti-aliased fringe.
     return np.clip((np.asarray(big) - 0.25) / 0.3, 0, 1)
+
+
+def traced(digit, stroke: float = MNIST_STROKE) -> np.ndarray:
+    """Return a 28x28 digit (uint8 or [0,1]) redrawn as the pen conditions redraw it, one line along its centre
+    line, with strokes `stroke` of the digit's longer side wide, back at 28x28 in [0,1]: the redrawing alone,
+    with no photo, for the bench to tell what the pen's path costs from what the photo costs."""
+    side = CENTRE_LINE_SIDE
+    big = Image.fromarray(_as_floats(digit), mode="F").resize((side, side), Image.Resampling.BICUBIC)
+    cover = _pen_strokes(np.asarray(big), stroke * DIGIT_SHARE * side)
+    return np.asarray(Image.fromarray(cover, mode="F").resize((28, 28), Image.Resampling.BOX), dtype=np.float32)
+
+
+def _as_floats(digit) -> np.ndarray:
+    """Return a 28x28 digit (uint8 like the data sets, or floats in [0,1]; numpy or torch) as float32 in [0,1]."""
+    arr = digit.detach().cpu().numpy() if isinstance(digit, torch.Tensor) else np.asarray(digit)
+    scale = 255 if np.issubdtype(arr.dtype, np.integer) else 1
+    return arr.astype(np.float32).reshape(28, 28) / scale
 
 
 def _pen_strokes(digit: np.ndarray, pen: float) -> np.ndarray:

@@ -216,6 +216,7 @@ def test_a_code_only_the_server_knows_is_painted_when_it_arrives(page, torch_mod
     no_error_toast(page)
 
 
+@pytest.mark.extended  # test_browser_inpage.py checks each model's weights come once
 def test_switching_models_loads_each_model_once(page):
     in_page_ready(page)
     weights = []

@@ -289,6 +289,7 @@ def test_side_by_side_samples_and_the_nll_table_fill_in(desktop, artifacts):
     page.screenshot(path=str(artifacts / "write-compare.png"))
 
 
+@pytest.mark.extended  # the Write tab on a phone; test_on_a_phone_step_keeps_the_digit_and_its_strips_on_screen stays
 def test_on_a_phone_the_digit_comes_into_view_while_it_is_written_and_in_chinese(browser, write_app,  # noqa: F811
                                                                                    artifacts):
     context, page = open_write_tab(browser, write_app[0], PHONE, "zh-CN")  # a visitor reading Chinese, on a phone

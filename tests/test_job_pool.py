@@ -150,6 +150,7 @@ def test_positions_and_estimates_move_as_real_jobs_finish(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.extended  # a host failure mode: make test-all
 def test_warm_workers_are_reused_and_a_killed_one_is_replaced(tmp_path):
     runner = JobRunner(tmp_path / "runs", HostLimits(max_concurrent=1), poll_s=0.2)
     try:

@@ -78,6 +78,7 @@ def test_cancel_stops_within_the_bound_and_keeps_the_last_checkpoint(manager):
 
 
 @pytest.mark.slow
+@pytest.mark.extended  # a host failure mode: make test-all
 def test_a_hung_job_is_killed_after_the_grace_period(manager):
     job_id = manager.submit_settings(LONG_VAE, OWNER)
     wait_for_view(lambda: manager.status(job_id), lambda v: v["epochs_done"] >= 1, "the long job's first epoch")
@@ -121,6 +122,7 @@ def test_a_job_killed_from_outside_shows_failed_with_what_it_saved(manager):
 
 
 @pytest.mark.slow
+@pytest.mark.extended  # a host failure mode: make test-all
 def test_restart_marks_running_jobs_interrupted_and_resume_continues(tmp_path):
     runs = tmp_path / "runs"
     app = textwrap.dedent(f"""

@@ -20,6 +20,7 @@ TINY = {"model": "vae", "dataset": "mnist-5k", "epochs": 2, "hidden_size": 32, "
 
 
 @pytest.mark.slow
+@pytest.mark.extended  # a host failure mode: make test-all
 def test_an_epoch_saved_before_a_kill_keeps_its_line_and_its_grid(tmp_path):
     runs = tmp_path / "runs"
     runner = JobRunner(runs, HostLimits(), poll_s=0.2)
