@@ -19,8 +19,8 @@ rotation alone costs the RNN); the clean digits redrawn as one pen line along th
 MNIST's median stroke width and read directly (what the pen conditions' redrawing alone costs); then
 each photo condition, the pen conditions also against the traced digits ("vs traced").
 Columns: accuracy (a refused input counts as misread), its difference from the clean digits read
-directly (percentage points), the share refused as blank or unusable, the share that came back with a note, the mean time to render and to prepare one
-photo (milliseconds, one process), then accuracy, its difference and refusals with each --before
+directly (percentage points), the share refused as blank or unusable, the share that came back with
+a note, the mean time to render and to prepare one photo (milliseconds, one process), then accuracy, its difference and refusals with each --before
 preprocessing. --failures DIR saves a contact sheet of each condition's misreads with the current
 preprocessing (DIR/<condition>.png: the photo around the digit, what the model saw, label>reading).
 """
