@@ -13,16 +13,17 @@ in --before (by default 83c1645, the last before the photo work, and 241f1af, th
 it learnt paper on a desk; "" leaves them out), each loaded from `git show` into a temporary module,
 so all columns come from one run on the same pixels.
 
-Rows: the clean 28x28 digits read directly; the same digits passed through the preprocessing as
-arrays; the clean digits turned by the angles of their rotated_jpeg photos and read directly (what
-rotation alone costs the RNN); the clean digits redrawn as one pen line along their centre line at
-MNIST's median stroke width and read directly (what the pen conditions' redrawing alone costs); then
-each photo condition, the pen conditions also against the traced digits ("vs traced").
-Columns: accuracy (a refused input counts as misread), its difference from the clean digits read
-directly (percentage points), the share refused as blank or unusable, the share that came back with
-a note, the mean time to render and to prepare one photo (milliseconds, one process), then accuracy, its difference and refusals with each --before
-preprocessing. --failures DIR saves a contact sheet of each condition's misreads with the current
-preprocessing (DIR/<condition>.png: the photo around the digit, what the model saw, label>reading).
+Rows: the clean 28x28 digits read directly; the same digits passed through the preprocessing as arrays;
+the clean digits turned by the angles of their rotated_jpeg photos and read directly (what rotation
+alone costs the RNN); the clean digits redrawn as one pen line along their centre line at MNIST's median
+stroke width and read directly (what the pen conditions' redrawing alone costs); then each photo
+condition, the pen conditions also against the traced digits ("vs traced"). Columns: accuracy (a refused
+input counts as misread), its difference from the clean digits read directly (percentage points), the
+share refused as blank or unusable, the share that came back with a note, the mean time to render and to
+prepare one photo (milliseconds, one process), then accuracy, its difference and refusals with each
+--before preprocessing. --failures DIR saves a contact sheet of each condition's misreads with the
+current preprocessing (DIR/<condition>.png: the photo around the digit, what the model saw,
+label>reading).
 """
 
 import argparse
