@@ -35,7 +35,7 @@ system-deps:  ## Debian packages the tests need, installed when missing (needs r
 test: $(STAMP) system-deps  ## set up and run the default test suite (two processes, a file each)
 	$(PY) -m pytest -q -n 2 --dist loadfile -m "not extended"
 
-test-all: $(STAMP) system-deps  ## the default suite and the extended tests (the soak, Ray's failure modes, more axe pages)
+test-all: $(STAMP) system-deps  ## the default suite and the extended tests (pytest.ini says which)
 	$(PY) -m pytest -q -n 2 --dist loadfile
 
 test-fast: $(STAMP)  ## library and API tests that neither train for long, start jobs nor open a browser

@@ -17,7 +17,8 @@ from genmodels.registry import ModelRegistry
 from jobs import HostLimits, JobRunner
 from jobs.records import JobFolder
 
-pytestmark = pytest.mark.slow
+# Ray is an optional backend (the default is the warm pool): its tests run in make test-all, not in make test.
+pytestmark = [pytest.mark.slow, pytest.mark.extended]
 TINY_VAE = {"model": "vae", "dataset": "mnist-5k", "epochs": 2, "hidden_size": 32, "batch_size": 256}
 LONG_VAE = dict(TINY_VAE, epochs=100)
 
@@ -44,7 +45,6 @@ def test_a_job_runs_on_the_cluster_and_its_files_come_back(runner):
     assert registry.load(f"run-{job_id}") is not None
 
 
-@pytest.mark.extended  # the default suite runs one job on the cluster
 def test_cancel_stops_the_remote_task(runner):
     job_id = runner.submit_settings(LONG_VAE, "ray-owner-2")
     wait_for_view(lambda: runner.status(job_id), lambda v: v["epochs_done"] >= 1, "the long job's first epoch on Ray")
@@ -54,7 +54,6 @@ def test_cancel_stops_the_remote_task(runner):
     assert view["can_resume"] and 1 <= view["epochs_done"] < 100
 
 
-@pytest.mark.extended  # the default suite runs one job on the cluster
 def test_a_killed_cluster_worker_leaves_the_job_interrupted_and_resumable(runner):
     job_id = runner.submit_settings(LONG_VAE, "ray-owner-3")
     wait_for_view(lambda: runner.status(job_id), lambda v: v["epochs_done"] >= 1, "the long job's first epoch on Ray")
@@ -71,7 +70,6 @@ def test_a_killed_cluster_worker_leaves_the_job_interrupted_and_resumable(runner
     assert view["status"] == "done" and view["epochs_done"] == saved + 1
 
 
-@pytest.mark.extended  # the default suite runs one job on the cluster
 def test_an_unreachable_cluster_gives_a_sentence_and_the_explorer_keeps_working(tmp_path):
     limits = HostLimits(ray_address="127.0.0.1:1")  # nothing listens on port 1
     runner = JobRunner(tmp_path / "runs", limits, supervise=False)
@@ -90,7 +88,6 @@ def test_an_unreachable_cluster_gives_a_sentence_and_the_explorer_keeps_working(
         assert event == "complete"  # the explorer works as usual
 
 
-@pytest.mark.extended  # the default suite runs one job on the cluster
 def test_the_cluster_going_away_interrupts_its_job_with_a_sentence_and_the_app_goes_on(tmp_path, monkeypatch):
     # Ray ends the process driving a cluster whose head stays unreachable this long (60 s by default); were that
     # process the app (this test's process), the test would die here. Set before the driver process starts.
