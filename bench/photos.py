@@ -274,7 +274,7 @@ def traced(digit, stroke: float = MNIST_STROKE) -> np.ndarray:
     side = CENTRE_LINE_SIDE
     big = Image.fromarray(_as_floats(digit), mode="F").resize((side, side), Image.Resampling.BICUBIC)
     cover = _pen_strokes(np.asarray(big), stroke * DIGIT_SHARE * side)
-    return np.asarray(Image.fromarray(cover, mode="F").resize((28, 28), Image.Resampling.BOX), dtype=np.float32)
+    return np.array(Image.fromarray(cover, mode="F").resize((28, 28), Image.Resampling.BOX), dtype=np.float32)
 
 
 def _as_floats(digit) -> np.ndarray:

@@ -9,10 +9,10 @@ import torch
 from PIL import Image
 from scipy import ndimage
 
-from bench.photos import CONDITIONS, PhotoSettings, photo_settings, render_photo, render_with_settings
+from bench.photos import CONDITIONS, MNIST_STROKE, PhotoSettings, photo_settings, render_photo, render_with_settings, traced
 from genmodels.data import load_dataset
 from genmodels.preprocess import (NOTE_EDGE, NOTE_FAINT, NOTE_SEVERAL, NOTE_SMALL, PreparedDigit, prepare_digit,
-                                  prepare_digit_with_notes)
+                                  prepare_digit_with_notes, stroke_width)
 from genmodels.registry import ModelRegistry
 
 
@@ -337,3 +337,13 @@ def test_a_dark_table_with_no_bright_patch_is_not_taken_for_a_white_card():
     settings = photo_settings("paper_edge", rng)
     assert settings.table_edges and settings.card is None
     prepare_digit(render_with_settings(image, settings, rng))
+
+
+def test_a_traced_digit_keeps_its_place_and_size_at_mnists_stroke_width(digits):
+    # The bench's reference for the pen conditions: the digit's own path, redrawn with MNIST's median stroke.
+    for digit in digits[0][:10]:
+        pen = traced(digit)
+        assert pen.shape == (28, 28) and pen.min() >= 0 and pen.max() <= 1
+        assert abs(stroke_width(pen) - MNIST_STROKE) < 0.04, stroke_width(pen)
+        ink, drawn = np.argwhere(digit > 127), np.argwhere(pen > 0.5)
+        assert np.abs(ink.min(0) - drawn.min(0)).max() <= 2 and np.abs(ink.max(0) - drawn.max(0)).max() <= 2
