@@ -43,6 +43,10 @@ def runs(quick: bool) -> list[list[str]]:
         ["inpage_latency.py", *pick([], ["-n", "20", "--server-n", "10"])],
         ["full_view.py", *pick([], ["-n", "40"])],
         ["page_get.py", *pick([], ["-n", "20", "--bursts", "1"])],
+        ["page_load.py", *pick([], ["-n", "3"])],
+        # The test suite's CPU by process kind (BENCHMARKS.md, "The test suite's time"): `make test`'s command.
+        ["cpu_by_process.py", "--", sys.executable, "-m", "pytest", "-q", "-n", "2", "--dist", "loadfile",
+         *pick(["-m", "not extended"], ["tests/test_printed.py"])],
         ["rnn_cells.py", *pick([], ["--epochs", "3"])],
         ["slider_latency.py", *pick([], ["-n", "40"])],
         ["latency_under_training.py", *pick([], ["--n", "40"])],

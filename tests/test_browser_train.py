@@ -273,8 +273,9 @@ def one_slot(tmp_path_factory):
 
 def test_a_second_student_sees_their_place_in_the_queue_until_their_job_starts(browser, one_slot, artifacts):
     first, teacher = open_train_tab(browser, one_slot.url, SCREEN)
+    # 100 epochs of the default-sized VAE: a job that never ends by itself while the test runs (it is cancelled);
+    # tiny ones could end before the cancel on a quiet machine, and the second student's job then started anyway.
     fill(teacher, "train-epochs", 100)
-    fill(teacher, "train-vae-hidden-size", 32)
     teacher.locator("#train-launch").click()
     wait_status(teacher, {"running"})
     running = JOB_ID.search(teacher.locator("#train-status").inner_text()).group(0)
