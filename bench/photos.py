@@ -126,7 +126,7 @@ def photo_settings(condition: str, rng: np.random.Generator) -> PhotoSettings:
                         table_edges=((SIDES[rng.integers(4)], u(0.04, 0.1)),), table=TABLES[rng.integers(len(TABLES))])
     if condition == "paper_edge":
         return _paper_edge_settings(settings, rng)
-    if condition in ("thin_pen", "coloured_ink", "squared", "marker", "white_card", "pasted"):
+    if condition in PEN_CONDITIONS + ("white_card", "pasted"):
         return _real_failure_settings(condition, settings, rng)
     settings["centre"] = _keep_on_page(centre, side, settings)
     return PhotoSettings(**settings)
