@@ -24,15 +24,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import slider_latency  # noqa: E402
 from class_sim import Server  # noqa: E402
+from cpu_by_process import busy_and_all  # noqa: E402
 
 READY = "() => window.llLive && window.llLive.models"  # the page's decoder is loaded and has drawn the digit
 WAIT_MS = 120_000  # a deadline that only turns a hang into an error
-
-
-def machine_busy_seconds() -> float:
-    """Return the CPU time all cores have spent busy since boot (everything but idle and I/O wait)."""
-    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
 
 
 def visit(browser, url: str) -> None:
@@ -57,11 +52,11 @@ def main(argv=None) -> None:
             visit(browser, server.url)
             walls, servers, machines = [], [], []
             for _ in range(args.n):
-                wall, cpu, busy = time.perf_counter(), server.cpu_seconds(), machine_busy_seconds()
+                wall, cpu, busy = time.perf_counter(), server.cpu_seconds(), busy_and_all()[0]
                 visit(browser, server.url)
                 walls.append(time.perf_counter() - wall)
                 servers.append(server.cpu_seconds() - cpu)
-                machines.append(machine_busy_seconds() - busy)
+                machines.append(busy_and_all()[0] - busy)
             browser.close()
     finally:
         server.stop()

@@ -183,10 +183,8 @@ def main(argv=None) -> None:
             if i == 0:
                 render = "" if render_ms is None else f"{render_ms:.1f}"
                 line += f"{noted * 100:>11.1f}%{render:>11}{prepare_ms:>12.1f}"
-                ours = score
-        if reference is not None:
-            line += f"   {(ours - reference) * 100:+.1f}pp vs traced"
-        print(line, flush=True)
+                against = "" if reference is None else f"   {(score - reference) * 100:+.1f}pp vs traced"
+        print(line + against, flush=True)
 
     results = []
     for prepare in prepares:
